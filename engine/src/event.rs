@@ -1,0 +1,119 @@
+//! Events a running recipe emits: console lines, steps, progress and the final outcome.
+//!
+//! The engine is synchronous; events leave it through an [`EventSink`], which redacts every
+//! secret generated in the job before the event is sent on a `std::sync::mpsc` channel. The
+//! agent bridges that channel into tokio; the CLI prints it.
+
+use std::sync::mpsc::Sender;
+
+use serde::{Deserialize, Serialize};
+
+use crate::redact::Redactor;
+
+/// Where a console line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    /// A child's standard output.
+    Stdout,
+    /// A child's standard error.
+    Stderr,
+    /// A message from the recipe (`log()`) or the engine.
+    Info,
+    /// A warning from the recipe (`warn()`) or the engine (e.g. waiting for a lock).
+    Warn,
+    /// The echo of a command about to run (`$ apt-get install -y redis-server`).
+    Command,
+}
+
+/// One event of a job, in the order it happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    /// One console line (without its newline).
+    Log { stream: Stream, line: String },
+    /// The recipe started a named step; `index` counts from 1.
+    Step { index: u32, title: String },
+    /// Overall progress, 0–100.
+    Progress { percent: u8 },
+    /// The job ended. Always the last event.
+    Finished { outcome: Outcome },
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    /// The entry point returned `value` (the recipe's result map, as JSON).
+    ///
+    /// This is the one place where a secret may leave the engine unmasked, on purpose: a
+    /// database recipe returns the connection string the user must see once. `secret_fields`
+    /// lists the top-level keys of `value` that contain a secret made in this job, so that every
+    /// later hop (agent journal, control plane history) can mask them.
+    Succeeded {
+        value: serde_json::Value,
+        secret_fields: Vec<String>,
+    },
+    /// The job failed; `error` is a human sentence, redacted.
+    Failed { error: String },
+}
+
+/// The redacting sender of a job's events.
+#[derive(Debug, Clone)]
+pub struct EventSink {
+    tx: Option<Sender<Event>>,
+    redactor: Redactor,
+}
+
+impl EventSink {
+    /// A sink that sends on `tx`, masking every secret known to `redactor`.
+    pub fn new(tx: Sender<Event>, redactor: Redactor) -> Self {
+        Self {
+            tx: Some(tx),
+            redactor,
+        }
+    }
+
+    /// A sink that drops everything (detection, checks).
+    pub fn discard(redactor: Redactor) -> Self {
+        Self { tx: None, redactor }
+    }
+
+    /// The redactor this sink masks with.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    /// Sends a console line.
+    pub fn log(&self, stream: Stream, line: &str) {
+        self.send(Event::Log {
+            stream,
+            line: line.to_owned(),
+        });
+    }
+
+    /// Sends an event after masking every secret in it. A closed receiver is not an error: the
+    /// job goes on and its outcome is still returned to the caller.
+    pub fn send(&self, event: Event) {
+        let Some(tx) = &self.tx else { return };
+        let event = match event {
+            Event::Log { stream, line } => Event::Log {
+                stream,
+                line: self.redactor.redact(&line),
+            },
+            Event::Step { index, title } => Event::Step {
+                index,
+                title: self.redactor.redact(&title),
+            },
+            Event::Finished {
+                outcome: Outcome::Failed { error },
+            } => Event::Finished {
+                outcome: Outcome::Failed {
+                    error: self.redactor.redact(&error),
+                },
+            },
+            other => other,
+        };
+        let _ = tx.send(event);
+    }
+}

@@ -1,0 +1,46 @@
+//! Cairn's recipe engine.
+//!
+//! A recipe is one `.rhai` file: a literal `RECIPE` metadata map (readable without running
+//! anything), a `detect()` function, and `install(params)` or `configure(params)`. The engine
+//! runs it in a hardened Rhai sandbox through a small host API (`run`, `log`, `step`, `detect`,
+//! `secret`, `template`, `write_file`, apt and service helpers, `download`), emitting
+//! [`Event`]s through a redacting channel.
+//!
+//! The engine is synchronous and knows nothing of networking (beyond `download`), WebSockets,
+//! tokio or the control plane.
+
+pub mod cancel;
+pub mod error;
+pub mod event;
+pub mod exec;
+pub mod plan;
+pub mod process;
+pub mod redact;
+pub mod system;
+
+pub use cancel::{CancelToken, Stop};
+pub use error::{EngineError, HostError};
+pub use event::{Event, EventSink, Outcome, Stream};
+pub use plan::PlannedAction;
+pub use redact::Redactor;
+
+/// A command line as a user would type it, for console echoes and plans: arguments that need it
+/// are single-quoted. Display only; the engine never runs a shell.
+pub fn shell_words(program: &str, args: &[String]) -> String {
+    let mut out = String::from(program);
+    for a in args {
+        out.push(' ');
+        let plain = !a.is_empty()
+            && a
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+        if plain {
+            out.push_str(a);
+        } else {
+            out.push('\'');
+            out.push_str(&a.replace('\'', r"'\''"));
+            out.push('\'');
+        }
+    }
+    out
+}

@@ -1,0 +1,1 @@
+//! TODO(system helper): download

@@ -1,1 +1,204 @@
-fn main() {}
+//! `cairn-recipe`: the recipe author's tool. Check, plan, run and detect recipes on this machine
+//! with the same engine the agent uses.
+
+mod console;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::mpsc;
+
+use anyhow::{Context, bail};
+use cairn_engine::{Action, JobOptions, Mode, Outcome, Recipe, job};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cairn-recipe",
+    version,
+    about = "Check, plan, run and sign Cairn recipes"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Compile and check recipes; errors are printed as file:line:col: message.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print what a recipe would change on this machine, without changing anything.
+    Plan {
+        file: PathBuf,
+        #[command(flatten)]
+        job: JobArgs,
+        /// Print the plan as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a recipe on this machine, printing the console as the dashboard shows it.
+    Run {
+        file: PathBuf,
+        #[command(flatten)]
+        job: JobArgs,
+    },
+    /// Print each recipe's detection result as JSON.
+    Detect {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Read this file instead of /etc/os-release.
+        #[arg(long, value_name = "FILE")]
+        os_release: Option<PathBuf>,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct JobArgs {
+    /// A parameter, as name=value; repeat for several.
+    #[arg(long = "param", value_name = "K=V")]
+    params: Vec<String>,
+    /// Read this file instead of /etc/os-release (plans for another system).
+    #[arg(long, value_name = "FILE")]
+    os_release: Option<PathBuf>,
+}
+
+impl JobArgs {
+    fn params(&self) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+        let mut map = serde_json::Map::new();
+        for p in &self.params {
+            let Some((k, v)) = p.split_once('=') else {
+                bail!("--param {p}: write it as name=value");
+            };
+            map.insert(k.to_owned(), serde_json::Value::from(v));
+        }
+        Ok(map)
+    }
+
+    fn options(&self, mode: Mode) -> JobOptions {
+        let mut opts = JobOptions {
+            mode,
+            ..JobOptions::default()
+        };
+        if let Some(p) = &self.os_release {
+            opts.os_release_path = p.clone();
+        }
+        opts
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Check { files } => Ok(check(&files)),
+        Command::Plan { file, job, json } => plan(&file, &job, json),
+        Command::Run { file, job } => run(&file, &job),
+        Command::Detect { files, os_release } => detect(&files, os_release),
+    }
+}
+
+fn load(file: &Path) -> anyhow::Result<Recipe> {
+    Ok(Recipe::load(file)?)
+}
+
+fn check(files: &[PathBuf]) -> ExitCode {
+    let mut failed = false;
+    for f in files {
+        match Recipe::load(f) {
+            Ok(r) => console::out(&format!(
+                "{}: ok ({} v{}, {:?})",
+                f.display(),
+                r.meta.id,
+                r.meta.version,
+                r.meta.category
+            )),
+            Err(e) => {
+                failed = true;
+                eprintln!("{e}");
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn plan(file: &Path, args: &JobArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let recipe = load(file)?;
+    let actions = job::plan(&recipe, &args.params()?, &args.options(Mode::Plan), None)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("planning {}", file.display()))?;
+    if json {
+        console::out(&serde_json::to_string_pretty(&actions)?);
+    } else if actions.is_empty() {
+        console::out(&format!(
+            "{}: nothing to change on this machine",
+            recipe.meta.id
+        ));
+    } else {
+        console::out(&format!("{} would:", recipe.meta.id));
+        for (i, a) in actions.iter().enumerate() {
+            console::out(&format!("{:>3}. {a}", i + 1));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run(file: &Path, args: &JobArgs) -> anyhow::Result<ExitCode> {
+    let recipe = load(file)?;
+    let params = args.params()?;
+    let opts = args.options(Mode::Execute);
+    let (tx, rx) = mpsc::channel();
+    let worker =
+        std::thread::spawn(move || job::run(&recipe, Action::Apply, &params, &opts, Some(tx)));
+    let mut printer = console::Printer::new();
+    for event in rx {
+        printer.print(&event);
+    }
+    let report = worker
+        .join()
+        .map_err(|_| anyhow::anyhow!("the recipe runner crashed"))?;
+    Ok(match report.outcome {
+        Outcome::Succeeded { .. } => ExitCode::SUCCESS,
+        Outcome::Failed { .. } => ExitCode::FAILURE,
+    })
+}
+
+fn detect(files: &[PathBuf], os_release: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let mut opts = JobOptions::default();
+    if let Some(p) = os_release {
+        opts.os_release_path = p;
+    }
+    let mut out = serde_json::Map::new();
+    let mut failed = false;
+    for f in files {
+        let recipe = load(f)?;
+        let value = match job::detect(&recipe, &opts) {
+            Ok(d) => serde_json::to_value(d)?,
+            Err(e) => {
+                failed = true;
+                serde_json::json!({ "error": e })
+            }
+        };
+        out.insert(recipe.meta.id.clone(), value);
+    }
+    console::out(&serde_json::to_string_pretty(&out)?);
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}

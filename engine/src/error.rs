@@ -13,7 +13,9 @@ pub enum HostError {
     ProgramNotAllowed { program: String },
     #[error("the recipe may not write {path}: {reason}")]
     PathNotAllowed { path: String, reason: String },
-    #[error("the recipe may not control the service `{service}`: it is not among the services it declared in its capabilities")]
+    #[error(
+        "the recipe may not control the service `{service}`: it is not among the services it declared in its capabilities"
+    )]
     ServiceNotAllowed { service: String },
     #[error("`{program}` could not be started: {reason}")]
     Spawn { program: String, reason: String },

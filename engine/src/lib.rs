@@ -13,16 +13,26 @@ pub mod cancel;
 pub mod error;
 pub mod event;
 pub mod exec;
+pub mod host;
+pub mod job;
+pub mod params;
 pub mod plan;
 pub mod process;
+pub mod recipe;
 pub mod redact;
+pub mod sandbox;
+pub mod secret;
 pub mod system;
+pub mod version;
 
 pub use cancel::{CancelToken, Stop};
 pub use error::{EngineError, HostError};
 pub use event::{Event, EventSink, Outcome, Stream};
+pub use job::{Action, Detection, JobOptions, JobReport, Mode};
 pub use plan::PlannedAction;
+pub use recipe::{Capabilities, Category, Recipe, RecipeMeta};
 pub use redact::Redactor;
+pub use sandbox::Limits;
 
 /// A command line as a user would type it, for console echoes and plans: arguments that need it
 /// are single-quoted. Display only; the engine never runs a shell.
@@ -31,8 +41,7 @@ pub fn shell_words(program: &str, args: &[String]) -> String {
     for a in args {
         out.push(' ');
         let plain = !a.is_empty()
-            && a
-                .chars()
+            && a.chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
         if plain {
             out.push_str(a);

@@ -14,7 +14,11 @@ pub enum PlannedAction {
         stdin: bool,
     },
     /// A file `write_file()` would write.
-    WriteFile { path: String, mode: u32, bytes: usize },
+    WriteFile {
+        path: String,
+        mode: u32,
+        bytes: usize,
+    },
     /// A file `download()` would fetch and check.
     Download {
         url: String,

@@ -83,7 +83,10 @@ mod tests {
         let r = Redactor::new();
         r.add("abcd");
         r.add("abcdefgh");
-        assert_eq!(r.redact("x abcdefgh y abcd z"), format!("x {MASK} y {MASK} z"));
+        assert_eq!(
+            r.redact("x abcdefgh y abcd z"),
+            format!("x {MASK} y {MASK} z")
+        );
         assert!(r.contains_secret("..abcd.."));
         assert!(!r.contains_secret("abc"));
         assert_eq!(format!("{r:?}"), "Redactor { secrets: 2 }");

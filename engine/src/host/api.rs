@@ -1,0 +1,374 @@
+//! The host API recipes see, registered on a job's Rhai engine. Each function checks
+//! capabilities before any side effect, honours plan mode, and turns failures into sentences.
+//! The reference for recipe authors is `docs/recipes.md`.
+
+use std::path::Path;
+use std::rc::Rc;
+use std::time::Duration;
+
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Position};
+
+use super::{Host, files};
+use crate::error::HostError;
+use crate::event::{Event, Stream};
+use crate::exec::{Exec, ExecOptions};
+use crate::plan::PlannedAction;
+use crate::system::{apt, download, service};
+
+type Res<T> = Result<T, Box<EvalAltResult>>;
+
+/// A host error as a Rhai runtime error carrying the sentence.
+pub(crate) fn err(e: HostError) -> Box<EvalAltResult> {
+    EvalAltResult::ErrorRuntime(Dynamic::from(e.to_string()), Position::NONE).into()
+}
+
+fn invalid(msg: impl Into<String>) -> Box<EvalAltResult> {
+    err(HostError::Invalid(msg.into()))
+}
+
+fn strings(what: &str, arr: Array) -> Res<Vec<String>> {
+    arr.into_iter()
+        .map(|v| {
+            v.into_immutable_string()
+                .map(|s| s.to_string())
+                .map_err(|t| invalid(format!("{what} must be a list of strings (found a {t})")))
+        })
+        .collect()
+}
+
+fn output_map(code: i32, stdout: String, stderr: String) -> Map {
+    let mut m = Map::new();
+    m.insert("code".into(), Dynamic::from(code as i64));
+    m.insert("stdout".into(), Dynamic::from(stdout));
+    m.insert("stderr".into(), Dynamic::from(stderr));
+    m
+}
+
+/// `run()` options from the recipe's map: `stdin`, `check`, `timeout` (seconds), `env`.
+fn exec_options(opts: Map) -> Res<ExecOptions> {
+    let mut out = ExecOptions {
+        check: true,
+        ..Default::default()
+    };
+    for (k, v) in opts {
+        match k.as_str() {
+            "stdin" => {
+                let s = v
+                    .into_immutable_string()
+                    .map_err(|_| invalid("run(): `stdin` must be a string"))?;
+                out.stdin = Some(s.as_bytes().to_vec());
+            }
+            "check" => {
+                out.check = v
+                    .as_bool()
+                    .map_err(|_| invalid("run(): `check` must be true or false"))?
+            }
+            "timeout" => {
+                let secs = v
+                    .as_int()
+                    .map_err(|_| invalid("run(): `timeout` must be a number of seconds"))?;
+                if secs <= 0 {
+                    return Err(invalid("run(): `timeout` must be at least 1 second"));
+                }
+                out.timeout = Some(Duration::from_secs(secs as u64));
+            }
+            "env" => {
+                let env = v
+                    .try_cast::<Map>()
+                    .ok_or_else(|| invalid("run(): `env` must be a map"))?;
+                for (name, value) in env {
+                    out.env.push((name.to_string(), value.to_string()));
+                }
+            }
+            other => {
+                return Err(invalid(format!(
+                    "run(): unknown option `{other}` (known: stdin, check, timeout, env)"
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn checked_path(host: &Host, path: &str) -> Res<std::path::PathBuf> {
+    host.caps.check_write_path(path).map_err(err)
+}
+
+/// Registers every host function on `engine`.
+pub fn register(engine: &mut Engine, host: &Rc<Host>) {
+    register_commands(engine, host);
+    register_console(engine, host);
+    register_system(engine, host);
+    register_files(engine, host);
+    register_helpers(engine, host);
+}
+
+fn register_commands(engine: &mut Engine, host: &Rc<Host>) {
+    let run = |h: &Host, program: &str, args: Array, opts: ExecOptions| -> Res<Map> {
+        h.caps.check_program(program).map_err(err)?;
+        let args = strings("run(): the arguments", args)?;
+        let out = h.exec(program, &args, opts).map_err(err)?;
+        Ok(output_map(out.code, out.stdout, out.stderr))
+    };
+    let h = host.clone();
+    engine.register_fn("run", move |program: &str, args: Array| {
+        run(
+            &h,
+            program,
+            args,
+            ExecOptions {
+                check: true,
+                ..Default::default()
+            },
+        )
+    });
+    let h = host.clone();
+    engine.register_fn("run", move |program: &str, args: Array, opts: Map| {
+        run(&h, program, args, exec_options(opts)?)
+    });
+    let h = host.clone();
+    engine.register_fn(
+        "detect",
+        move |program: &str, args: Array, pattern: &str| -> Res<Dynamic> {
+            h.caps.check_program(program).map_err(err)?;
+            let re = regex::RegexBuilder::new(pattern)
+                .size_limit(1 << 20)
+                .build()
+                .map_err(|e| invalid(format!("detect(): the pattern does not compile: {e}")))?;
+            let args = strings("detect(): the arguments", args)?;
+            let out = h
+                .query(program, &args, h.limits.query_timeout)
+                .map_err(err)?;
+            if out.code == 127 {
+                return Ok(Dynamic::UNIT);
+            }
+            let text = format!("{}\n{}", out.stdout, out.stderr);
+            Ok(re
+                .captures(&text)
+                .and_then(|c| c.get(1).or_else(|| c.get(0)))
+                .map_or(Dynamic::UNIT, |m| Dynamic::from(m.as_str().to_owned())))
+        },
+    );
+    let h = host.clone();
+    engine.register_fn(
+        "wait_for",
+        move |program: &str, args: Array, pattern: &str, secs: i64| -> Res<Dynamic> {
+            h.caps.check_program(program).map_err(err)?;
+            if !(1..=600).contains(&secs) {
+                return Err(invalid("wait_for(): seconds must be between 1 and 600"));
+            }
+            // Waiting is not a side effect; a plan assumes the wait would succeed.
+            if h.plan_mode() {
+                return Ok(Dynamic::from(String::new()));
+            }
+            let re = regex::Regex::new(pattern)
+                .map_err(|e| invalid(format!("wait_for(): the pattern does not compile: {e}")))?;
+            let args = strings("wait_for(): the arguments", args)?;
+            let until = std::time::Instant::now() + Duration::from_secs(secs as u64);
+            loop {
+                let out = h.query(program, &args, h.limits.query_timeout).map_err(err)?;
+                let text = format!("{}\n{}", out.stdout, out.stderr);
+                if let Some(m) = re.find(&text) {
+                    return Ok(Dynamic::from(m.as_str().to_owned()));
+                }
+                if std::time::Instant::now() >= until {
+                    return Err(invalid(format!(
+                        "`{}` did not answer with {pattern} within {secs} s",
+                        crate::shell_words(program, &args)
+                    )));
+                }
+                for _ in 0..10 {
+                    h.stopped().map_err(err)?;
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        },
+    );
+    engine.register_fn("which", |name: &str| -> Dynamic {
+        super::caps::resolve(name).map_or(Dynamic::UNIT, |p| Dynamic::from(p.display().to_string()))
+    });
+}
+
+fn register_console(engine: &mut Engine, host: &Rc<Host>) {
+    let h = host.clone();
+    engine.register_fn("log", move |msg: &str| h.sink.log(Stream::Info, msg));
+    let h = host.clone();
+    engine.register_fn("warn", move |msg: &str| h.sink.log(Stream::Warn, msg));
+    let h = host.clone();
+    engine.on_print(move |msg| h.sink.log(Stream::Info, msg));
+    let h = host.clone();
+    engine.on_debug(move |msg, _, _| h.sink.log(Stream::Info, msg));
+    let h = host.clone();
+    engine.register_fn("step", move |title: &str| {
+        let index = h.steps.get() + 1;
+        h.steps.set(index);
+        h.sink.send(Event::Step {
+            index,
+            title: title.to_owned(),
+        });
+    });
+    let h = host.clone();
+    engine.register_fn("progress", move |percent: i64| {
+        h.sink.send(Event::Progress {
+            percent: percent.clamp(0, 100) as u8,
+        });
+    });
+    let h = host.clone();
+    engine.register_fn("sleep", move |secs: i64| -> Res<()> {
+        if !(0..=60).contains(&secs) {
+            return Err(invalid("sleep(): seconds must be between 0 and 60"));
+        }
+        let until = std::time::Instant::now() + Duration::from_secs(secs as u64);
+        while std::time::Instant::now() < until {
+            h.stopped().map_err(err)?;
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    });
+}
+
+fn register_system(engine: &mut Engine, host: &Rc<Host>) {
+    let h = host.clone();
+    engine.register_fn("os_release", move || -> Res<Map> {
+        let text = std::fs::read_to_string(&h.os_release_path).map_err(|e| {
+            err(HostError::io(
+                format!("failed to read {}", h.os_release_path.display()),
+                e,
+            ))
+        })?;
+        Ok(parse_os_release(&text))
+    });
+    engine.register_fn("arch", || std::env::consts::ARCH.to_owned());
+    engine.register_fn("has_systemd", service::has_systemd);
+    let h = host.clone();
+    engine.register_fn("secret", move |len: i64| -> Res<String> {
+        if !(16..=128).contains(&len) {
+            return Err(invalid("secret(): the length must be between 16 and 128"));
+        }
+        let s = crate::secret::generate(len as usize).map_err(err)?;
+        h.sink.redactor().add(&s);
+        Ok(s)
+    });
+    engine.register_fn("version_cmp", crate::version::compare);
+}
+
+fn register_files(engine: &mut Engine, host: &Rc<Host>) {
+    let write = |h: &Host, path: &str, content: &str, mode: i64| -> Res<()> {
+        let p = checked_path(h, path)?;
+        if !(0..=0o7777).contains(&mode) {
+            return Err(invalid(format!(
+                "write_file(): {mode:o} is not a file mode"
+            )));
+        }
+        if h.plan_mode() {
+            h.record(PlannedAction::WriteFile {
+                path: path.to_owned(),
+                mode: mode as u32,
+                bytes: content.len(),
+            });
+            return Ok(());
+        }
+        h.stopped().map_err(err)?;
+        files::write_file(&p, content.as_bytes(), mode as u32).map_err(err)?;
+        h.sink.log(
+            Stream::Info,
+            &format!("wrote {path} ({} bytes, mode {mode:04o})", content.len()),
+        );
+        Ok(())
+    };
+    let h = host.clone();
+    engine.register_fn("write_file", move |path: &str, content: &str| {
+        write(&h, path, content, 0o644)
+    });
+    let h = host.clone();
+    engine.register_fn("write_file", move |path: &str, content: &str, mode: i64| {
+        write(&h, path, content, mode)
+    });
+    let h = host.clone();
+    engine.register_fn("read_file", move |path: &str| -> Res<String> {
+        let p = checked_path(&h, path)?;
+        files::read_file(&p).map_err(err)
+    });
+    engine.register_fn("file_exists", |path: &str| Path::new(path).exists());
+    engine.register_fn("template", |text: &str, vars: Map| -> Res<String> {
+        let vars = rhai::serde::from_dynamic::<serde_json::Value>(&Dynamic::from_map(vars))
+            .map_err(|e| invalid(format!("template(): the variables cannot be used: {e}")))?;
+        files::render_template(text, &vars).map_err(err)
+    });
+}
+
+fn register_helpers(engine: &mut Engine, host: &Rc<Host>) {
+    let apt_cap = |h: &Host| h.caps.check_program("apt-get").map_err(err);
+    let h = host.clone();
+    engine.register_fn("apt_update", move || -> Res<()> {
+        apt_cap(&h)?;
+        apt::update(&*h).map_err(err)
+    });
+    let h = host.clone();
+    engine.register_fn("apt_install", move |packages: Array| -> Res<Map> {
+        apt_cap(&h)?;
+        let packages = strings("apt_install(): the packages", packages)?;
+        let report = apt::install(&*h, &packages).map_err(err)?;
+        let mut m = Map::new();
+        let list = |v: Vec<String>| Dynamic::from_array(v.into_iter().map(Dynamic::from).collect());
+        m.insert(
+            "changed".into(),
+            Dynamic::from(!report.installed.is_empty()),
+        );
+        m.insert("installed".into(), list(report.installed));
+        m.insert("already_installed".into(), list(report.already_installed));
+        Ok(m)
+    });
+    let h = host.clone();
+    engine.register_fn("apt_installed", move |package: &str| -> Res<Dynamic> {
+        Ok(apt::installed_version(&*h, package)
+            .map_err(err)?
+            .map_or(Dynamic::UNIT, Dynamic::from))
+    });
+    type Action = fn(&dyn Exec, &str) -> Result<(), HostError>;
+    for (name, action) in [
+        ("service_start", service::start as Action),
+        ("service_stop", service::stop as Action),
+        ("service_restart", service::restart as Action),
+    ] {
+        let h = host.clone();
+        engine.register_fn(name, move |svc: &str| -> Res<()> {
+            h.caps.check_service(svc).map_err(err)?;
+            action(&*h, svc).map_err(err)
+        });
+    }
+    let h = host.clone();
+    engine.register_fn("service_running", move |svc: &str| -> Res<bool> {
+        h.caps.check_service(svc).map_err(err)?;
+        service::is_running(&*h, svc).map_err(err)
+    });
+    let h = host.clone();
+    engine.register_fn(
+        "download",
+        move |url: &str, dest: &str, sha256: &str| -> Res<()> {
+            let p = checked_path(&h, dest)?;
+            download::download(&*h, url, &p, sha256).map_err(err)
+        },
+    );
+}
+
+/// Parses os-release `KEY=value` lines (values optionally quoted) into a map.
+pub fn parse_os_release(text: &str) -> Map {
+    let mut m = Map::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('#') {
+            continue;
+        }
+        if let Some((k, v)) = line.split_once('=') {
+            let v = v.trim();
+            let v = v
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+                .unwrap_or(v);
+            m.insert(k.trim().into(), Dynamic::from(v.to_owned()));
+        }
+    }
+    m
+}

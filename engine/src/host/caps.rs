@@ -1,0 +1,175 @@
+//! Capability checks: which programs a recipe may start, which paths it may write, which
+//! services it may control. Every check happens before the side effect, in plan mode too, so a
+//! plan shows a capability error exactly where a real run would stop.
+
+use std::path::{Component, Path, PathBuf};
+
+use crate::error::HostError;
+use crate::recipe::Capabilities;
+
+/// The only PATH children ever get, and the only place bare program names are looked up.
+pub const SAFE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Checks one `capabilities.programs` entry as declared.
+pub fn check_program_decl(p: &str) -> Result<(), &'static str> {
+    if p.is_empty() || p.starts_with('-') {
+        return Err("is not a program name");
+    }
+    if p.contains('/') {
+        let path = Path::new(p);
+        if !path.is_absolute() || path.components().any(|c| c == Component::ParentDir) {
+            return Err("must be a bare name or an absolute path without `..`");
+        }
+    } else if !p
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c))
+    {
+        return Err("may only contain letters, digits and . _ + -");
+    }
+    if matches!(
+        p,
+        "sh" | "bash" | "dash" | "zsh" | "env" | "sudo" | "su" | "xargs"
+    ) {
+        return Err("would let the recipe run arbitrary commands; call the program itself");
+    }
+    Ok(())
+}
+
+/// Checks one `capabilities.paths` entry as declared.
+pub fn check_path_decl(p: &str) -> Result<(), &'static str> {
+    let path = Path::new(p);
+    if !path.is_absolute() {
+        return Err("must be an absolute path");
+    }
+    if path
+        .components()
+        .any(|c| matches!(c, Component::ParentDir | Component::CurDir))
+    {
+        return Err("must not contain `.` or `..`");
+    }
+    if path.components().count() < 2 {
+        return Err("would allow writing anywhere on the server");
+    }
+    Ok(())
+}
+
+/// Whether `s` is a service name a recipe may declare.
+pub fn is_service_name(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with('-')
+        && s.len() <= 128
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@._-".contains(c))
+}
+
+impl Capabilities {
+    /// Whether `program` (exactly as the recipe wrote it) was declared.
+    pub fn allows_program(&self, program: &str) -> bool {
+        self.programs.iter().any(|p| p == program)
+    }
+
+    /// Refuses a program that was not declared.
+    pub fn check_program(&self, program: &str) -> Result<(), HostError> {
+        if self.allows_program(program) {
+            Ok(())
+        } else {
+            Err(HostError::ProgramNotAllowed {
+                program: program.to_owned(),
+            })
+        }
+    }
+
+    /// Refuses a service that was not declared.
+    pub fn check_service(&self, service: &str) -> Result<(), HostError> {
+        if self.services.iter().any(|s| s == service) {
+            Ok(())
+        } else {
+            Err(HostError::ServiceNotAllowed {
+                service: service.to_owned(),
+            })
+        }
+    }
+
+    /// Checks that `path` is absolute, has no `.`/`..`, and lies under a declared prefix
+    /// (component-wise: `/etc/redis` does not cover `/etc/redis-evil`). Symlinks are refused
+    /// later, while opening (see `files.rs`), where no race can slip one in.
+    pub fn check_write_path(&self, path: &str) -> Result<PathBuf, HostError> {
+        let deny = |reason: &str| HostError::PathNotAllowed {
+            path: path.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let p = Path::new(path);
+        if !p.is_absolute() {
+            return Err(deny("it is not an absolute path"));
+        }
+        if p.components()
+            .any(|c| matches!(c, Component::ParentDir | Component::CurDir))
+        {
+            return Err(deny("it contains `.` or `..`"));
+        }
+        if path.contains('\0') {
+            return Err(deny("it contains a NUL byte"));
+        }
+        if self.paths.iter().any(|prefix| p.starts_with(prefix)) {
+            Ok(p.to_path_buf())
+        } else {
+            Err(deny(&format!(
+                "it is outside the paths the recipe declared ({})",
+                if self.paths.is_empty() {
+                    "none".to_owned()
+                } else {
+                    self.paths.join(", ")
+                }
+            )))
+        }
+    }
+}
+
+/// Finds a program: an absolute path as is, a bare name on [`SAFE_PATH`].
+pub fn resolve(program: &str) -> Option<PathBuf> {
+    if program.contains('/') {
+        let p = PathBuf::from(program);
+        return is_executable(&p).then_some(p);
+    }
+    SAFE_PATH
+        .split(':')
+        .map(|dir| Path::new(dir).join(program))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declarations() {
+        assert!(check_program_decl("apt-get").is_ok());
+        assert!(check_program_decl("/usr/lib/postgresql/15/bin/initdb").is_ok());
+        assert!(check_program_decl("bash").is_err());
+        assert!(check_program_decl("-x").is_err());
+        assert!(check_program_decl("../x").is_err());
+        assert!(check_program_decl("/usr/../bin/x").is_err());
+        assert!(check_path_decl("/etc/redis").is_ok());
+        assert!(check_path_decl("/").is_err());
+        assert!(check_path_decl("etc").is_err());
+        assert!(check_path_decl("/etc/../root").is_err());
+    }
+
+    #[test]
+    fn write_paths_are_component_wise() {
+        let caps = Capabilities {
+            paths: vec!["/etc/redis".into()],
+            ..Default::default()
+        };
+        assert!(caps.check_write_path("/etc/redis/redis.conf").is_ok());
+        assert!(caps.check_write_path("/etc/redis-evil/x").is_err());
+        assert!(caps.check_write_path("/etc/redis/../shadow").is_err());
+        assert!(caps.check_write_path("../../etc/shadow").is_err());
+        assert!(caps.check_write_path("/etc/shadow").is_err());
+    }
+}

@@ -1,0 +1,167 @@
+//! Files: `write_file` (declared prefixes only, never through a symbolic link, temp file +
+//! fsync + rename, exact mode), `read_file`, and `template` (minijinja).
+//!
+//! Directories are walked from `/` with `openat(O_NOFOLLOW | O_DIRECTORY)` one component at a
+//! time, so a symlink anywhere on the path is refused at the moment of opening: a check-then-open
+//! on path strings could be raced by swapping a directory for a link in between.
+
+use std::io::Write;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+use rustix::io::Errno;
+
+use crate::error::HostError;
+
+/// The largest file `write_file` writes or `read_file` returns.
+pub const MAX_FILE_BYTES: usize = 4 << 20;
+
+fn symlink_refused(path: &Path) -> HostError {
+    HostError::PathNotAllowed {
+        path: path.display().to_string(),
+        reason: "a component of it is a symbolic link, which the engine never follows".into(),
+    }
+}
+
+/// Opens the directory that will hold `path`, creating missing directories (0755) on the way,
+/// refusing any symlink. Returns the directory and the file name.
+fn open_parent(path: &Path, create: bool) -> Result<(OwnedFd, String), HostError> {
+    let io = |e: Errno| {
+        HostError::io(
+            format!("failed to open the folder of {}", path.display()),
+            e.into(),
+        )
+    };
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| HostError::Invalid(format!("{} has no file name", path.display())))?
+        .to_owned();
+    let dir_flags = OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::RDONLY;
+    let mut dir = rustix::fs::open("/", dir_flags, Mode::empty()).map_err(io)?;
+    let parent = path.parent().unwrap_or(Path::new("/"));
+    for comp in parent.components().skip(1) {
+        let c = comp.as_os_str();
+        let next = match rustix::fs::openat(&dir, c, dir_flags, Mode::empty()) {
+            Err(Errno::NOENT) if create => {
+                match rustix::fs::mkdirat(&dir, c, Mode::from_raw_mode(0o755)) {
+                    Ok(()) | Err(Errno::EXIST) => {}
+                    Err(e) => return Err(io(e)),
+                }
+                rustix::fs::openat(&dir, c, dir_flags, Mode::empty())
+            }
+            other => other,
+        };
+        dir = match next {
+            Ok(fd) => fd,
+            Err(Errno::LOOP | Errno::NOTDIR) => return Err(symlink_refused(path)),
+            Err(e) => return Err(io(e)),
+        };
+    }
+    Ok((dir, name))
+}
+
+/// Writes `content` to `path` with `mode`, atomically, never through a symlink. The caller has
+/// already checked the path against the recipe's capabilities.
+pub fn write_file(path: &Path, content: &[u8], mode: u32) -> Result<(), HostError> {
+    if content.len() > MAX_FILE_BYTES {
+        return Err(HostError::Invalid(format!(
+            "{} would be {} bytes; the limit is {MAX_FILE_BYTES}",
+            path.display(),
+            content.len()
+        )));
+    }
+    if mode & !0o7777 != 0 {
+        return Err(HostError::Invalid(format!(
+            "mode {mode:o} is not a file mode"
+        )));
+    }
+    let (dir, name) = open_parent(path, true)?;
+    match rustix::fs::statat(&dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Symlink => {
+            return Err(symlink_refused(path));
+        }
+        Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => {
+            return Err(HostError::Invalid(format!(
+                "{} is a folder",
+                path.display()
+            )));
+        }
+        _ => {}
+    }
+    let io = |ctx: &str, e: std::io::Error| {
+        HostError::io(format!("failed to {ctx} {}", path.display()), e)
+    };
+    let mut rnd = [0u8; 8];
+    getrandom::fill(&mut rnd).map_err(|e| HostError::Invalid(e.to_string()))?;
+    let tmp = format!(".{name}.cairn-{}", hex::encode(rnd));
+    let fd = rustix::fs::openat(
+        &dir,
+        tmp.as_str(),
+        OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    )
+    .map_err(|e| io("create a temporary file for", e.into()))?;
+    let written = (|| -> std::io::Result<()> {
+        // fchmod, not the open mode: the umask must not change what the recipe asked for.
+        rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode))?;
+        let mut file = std::fs::File::from(fd);
+        file.write_all(content)?;
+        file.sync_all()?;
+        rustix::fs::renameat(&dir, tmp.as_str(), &dir, name.as_str())?;
+        rustix::fs::fsync(&dir)?;
+        Ok(())
+    })();
+    if let Err(e) = written {
+        let _ = rustix::fs::unlinkat(&dir, tmp.as_str(), AtFlags::empty());
+        return Err(io("write", e));
+    }
+    Ok(())
+}
+
+/// Reads a text file of at most [`MAX_FILE_BYTES`], never through a symlink.
+pub fn read_file(path: &Path) -> Result<String, HostError> {
+    let (dir, name) = open_parent(path, false)?;
+    let fd = rustix::fs::openat(
+        &dir,
+        name.as_str(),
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| match e {
+        Errno::LOOP => symlink_refused(path),
+        e => HostError::io(format!("failed to read {}", path.display()), e.into()),
+    })?;
+    let mut buf = Vec::new();
+    use std::io::Read;
+    std::fs::File::from(fd)
+        .take(MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| HostError::io(format!("failed to read {}", path.display()), e))?;
+    if buf.len() > MAX_FILE_BYTES {
+        return Err(HostError::Invalid(format!(
+            "{} is larger than {MAX_FILE_BYTES} bytes",
+            path.display()
+        )));
+    }
+    String::from_utf8(buf)
+        .map_err(|_| HostError::Invalid(format!("{} is not UTF-8 text", path.display())))
+}
+
+/// Renders a minijinja template with `vars`. Undefined variables are errors, so a typo in a
+/// template fails the recipe instead of writing an empty value into a config file.
+pub fn render_template(text: &str, vars: &serde_json::Value) -> Result<String, HostError> {
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.set_recursion_limit(32);
+    let out = env
+        .render_str(text, vars)
+        .map_err(|e| HostError::Invalid(format!("the template does not render: {e}")))?;
+    if out.len() > MAX_FILE_BYTES {
+        return Err(HostError::Invalid(
+            "the rendered template is too large".into(),
+        ));
+    }
+    Ok(out)
+}

@@ -1,0 +1,222 @@
+//! The host side of a job: the state every host function shares ([`Host`]), the [`Exec`]
+//! implementation that starts commands (echo, streaming, redaction, plan recording, timeouts),
+//! and the registration of the host API on a Rhai engine (`api.rs`).
+
+pub mod api;
+pub mod caps;
+pub mod files;
+
+use std::cell::{Cell, RefCell};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cancel::{Stop, StopReason};
+use crate::error::HostError;
+use crate::event::{EventSink, Stream};
+use crate::exec::{Exec, ExecOptions, ExecOutput};
+use crate::plan::PlannedAction;
+use crate::process::{self, ProcessError, Spec};
+use crate::recipe::Capabilities;
+use crate::sandbox::Limits;
+
+/// Environment variables a recipe may add for one command. Everything else the child gets is
+/// fixed by the engine ([`base_env`]); nothing is inherited from the agent.
+fn is_allowed_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && !matches!(
+            name,
+            "PATH" | "HOME" | "IFS" | "BASH_ENV" | "ENV" | "SHELLOPTS"
+        )
+        && !name.starts_with("LD_")
+}
+
+/// The environment every child starts from: a fixed PATH, a UTF-8 C locale so output parses the
+/// same everywhere, non-interactive Debian tools, and root's home.
+pub fn base_env() -> Vec<(String, String)> {
+    vec![
+        ("PATH".into(), caps::SAFE_PATH.into()),
+        ("LANG".into(), "C.UTF-8".into()),
+        ("LC_ALL".into(), "C.UTF-8".into()),
+        ("DEBIAN_FRONTEND".into(), "noninteractive".into()),
+        ("HOME".into(), "/root".into()),
+    ]
+}
+
+/// The shared state of one job's host functions.
+#[derive(Debug)]
+pub struct Host {
+    pub caps: Capabilities,
+    /// `Some` in plan mode: side effects are appended here instead of executed.
+    pub plan: Option<RefCell<Vec<PlannedAction>>>,
+    pub sink: EventSink,
+    pub stop: Stop,
+    pub limits: Limits,
+    /// Where `os_release()` reads from (tests and plans use recorded files).
+    pub os_release_path: PathBuf,
+    pub steps: Cell<u32>,
+}
+
+impl Host {
+    /// Turns a stop reason into the error a host call returns.
+    pub fn stopped(&self) -> Result<(), HostError> {
+        match self.stop.reason() {
+            Some(StopReason::Cancelled) => Err(HostError::Cancelled),
+            Some(StopReason::Deadline) => Err(HostError::Deadline(self.stop.budget)),
+            None => Ok(()),
+        }
+    }
+
+    fn timeout(&self, requested: Option<Duration>) -> Duration {
+        requested
+            .unwrap_or(self.limits.command_timeout)
+            .min(self.stop.remaining())
+    }
+
+    fn spec(
+        &self,
+        program: &str,
+        args: &[String],
+        stdin: Option<Vec<u8>>,
+        env: &[(String, String)],
+        timeout: Duration,
+    ) -> Result<Spec, HostError> {
+        let path = caps::resolve(program).ok_or_else(|| HostError::Spawn {
+            program: program.to_owned(),
+            reason: "it is not installed (not found on PATH)".into(),
+        })?;
+        let mut full_env = base_env();
+        for (k, v) in env {
+            if !is_allowed_env_name(k) {
+                return Err(HostError::Invalid(format!(
+                    "the environment variable `{k}` may not be set by a recipe"
+                )));
+            }
+            full_env.retain(|(name, _)| name != k);
+            full_env.push((k.clone(), v.clone()));
+        }
+        Ok(Spec {
+            program: path,
+            args: args.to_vec(),
+            env: full_env,
+            stdin,
+            cwd: None,
+            timeout,
+        })
+    }
+
+    fn process_error(&self, command: String, e: ProcessError) -> HostError {
+        match e {
+            ProcessError::Spawn { source, .. } => HostError::Spawn {
+                program: command,
+                reason: source.to_string(),
+            },
+            ProcessError::TimedOut(after) => HostError::TimedOut { command, after },
+            ProcessError::Cancelled => HostError::Cancelled,
+            ProcessError::Deadline => HostError::Deadline(self.stop.budget),
+        }
+    }
+}
+
+/// The last few lines of a failed command's stderr, for its error message.
+fn stderr_tail(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    let tail = &lines[lines.len().saturating_sub(3)..];
+    if tail.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", tail.join(" / "))
+    }
+}
+
+impl Exec for Host {
+    fn exec(
+        &self,
+        program: &str,
+        args: &[String],
+        opts: ExecOptions,
+    ) -> Result<ExecOutput, HostError> {
+        self.stopped()?;
+        if let Some(plan) = &self.plan {
+            plan.borrow_mut().push(PlannedAction::Run {
+                program: program.to_owned(),
+                args: args.to_vec(),
+                stdin: opts.stdin.is_some(),
+            });
+            return Ok(ExecOutput::default());
+        }
+        let command = crate::shell_words(program, args);
+        self.sink.log(Stream::Command, &format!("$ {command}"));
+        let spec = self.spec(
+            program,
+            args,
+            opts.stdin,
+            &opts.env,
+            self.timeout(opts.timeout),
+        )?;
+        let out = process::run(&spec, &self.stop, &mut |stream, line| {
+            self.sink.log(stream, line);
+        })
+        .map_err(|e| self.process_error(command.clone(), e))?;
+        let code = out.code.unwrap_or(-1);
+        if opts.check && code != 0 {
+            return Err(HostError::CommandFailed {
+                command,
+                code,
+                detail: stderr_tail(&out.stderr),
+            });
+        }
+        Ok(ExecOutput {
+            code,
+            stdout: out.stdout,
+            stderr: out.stderr,
+        })
+    }
+
+    fn query(
+        &self,
+        program: &str,
+        args: &[String],
+        timeout: Duration,
+    ) -> Result<ExecOutput, HostError> {
+        self.stopped()?;
+        let spec = match self.spec(program, args, None, &[], timeout.min(self.stop.remaining())) {
+            Ok(spec) => spec,
+            Err(HostError::Spawn { .. }) => {
+                return Ok(ExecOutput {
+                    code: 127,
+                    ..Default::default()
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let out = process::run(&spec, &self.stop, &mut |_, _| {})
+            .map_err(|e| self.process_error(crate::shell_words(program, args), e))?;
+        Ok(ExecOutput {
+            code: out.code.unwrap_or(-1),
+            stdout: out.stdout,
+            stderr: out.stderr,
+        })
+    }
+
+    fn plan_mode(&self) -> bool {
+        self.plan.is_some()
+    }
+
+    fn record(&self, action: PlannedAction) {
+        if let Some(plan) = &self.plan {
+            plan.borrow_mut().push(action);
+        }
+    }
+
+    fn log(&self, stream: Stream, line: &str) {
+        self.sink.log(stream, line);
+    }
+
+    fn stop(&self) -> &Stop {
+        &self.stop
+    }
+}

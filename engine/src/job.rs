@@ -1,0 +1,294 @@
+//! Running a recipe: one job, one entry point (`detect`, `install`/`configure`), in execute or
+//! plan mode, with events sent as they happen and a final [`Outcome`].
+
+use std::cell::{Cell, RefCell};
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::mpsc::Sender;
+
+use rhai::{CallFnOptions, Dynamic, EvalAltResult, Scope};
+use serde::{Deserialize, Serialize};
+
+use crate::cancel::{CancelToken, Stop};
+use crate::event::{Event, EventSink, Outcome};
+use crate::host::{Host, api};
+use crate::plan::PlannedAction;
+use crate::recipe::Recipe;
+use crate::redact::Redactor;
+use crate::sandbox::{self, Limits};
+
+/// Whether side effects happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    #[default]
+    Execute,
+    /// Record side effects instead of executing them; read-only detection still runs.
+    Plan,
+}
+
+/// Which entry point to call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// `detect()`.
+    Detect,
+    /// `install(params)` or `configure(params)`, by category.
+    Apply,
+}
+
+/// How to run a job.
+#[derive(Debug, Clone)]
+pub struct JobOptions {
+    pub mode: Mode,
+    pub limits: Limits,
+    pub cancel: CancelToken,
+    /// The os-release file `os_release()` reads; recorded files make plans for other systems.
+    pub os_release_path: PathBuf,
+}
+
+impl Default for JobOptions {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Execute,
+            limits: Limits::default(),
+            cancel: CancelToken::new(),
+            os_release_path: PathBuf::from("/etc/os-release"),
+        }
+    }
+}
+
+/// Everything a finished job left.
+#[derive(Debug, Clone)]
+pub struct JobReport {
+    pub outcome: Outcome,
+    /// In plan mode, the side effects in order; empty otherwise.
+    pub plan: Vec<PlannedAction>,
+}
+
+/// What `detect()` reports about a recipe on this server.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Detection {
+    pub installed: bool,
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub running: Option<bool>,
+}
+
+/// Runs `action` of `recipe`. Events (already redacted) go to `events` as they happen, ending
+/// with [`Event::Finished`]; the same outcome is returned.
+pub fn run(
+    recipe: &Recipe,
+    action: Action,
+    params: &serde_json::Map<String, serde_json::Value>,
+    opts: &JobOptions,
+    events: Option<Sender<Event>>,
+) -> JobReport {
+    let redactor = Redactor::new();
+    let sink = match events {
+        Some(tx) => EventSink::new(tx, redactor.clone()),
+        None => EventSink::discard(redactor.clone()),
+    };
+    let (outcome, plan) = match execute(recipe, action, params, opts, &sink) {
+        Ok((value, plan)) => {
+            let secret_fields = match &value {
+                serde_json::Value::Object(m) => m
+                    .iter()
+                    .filter(|(_, v)| redactor.contains_secret(&v.to_string()))
+                    .map(|(k, _)| k.clone())
+                    .collect(),
+                other if redactor.contains_secret(&other.to_string()) => vec![String::new()],
+                _ => Vec::new(),
+            };
+            (
+                Outcome::Succeeded {
+                    value,
+                    secret_fields,
+                },
+                plan,
+            )
+        }
+        Err(error) => (
+            Outcome::Failed {
+                error: redactor.redact(&error),
+            },
+            Vec::new(),
+        ),
+    };
+    sink.send(Event::Finished {
+        outcome: outcome.clone(),
+    });
+    JobReport { outcome, plan }
+}
+
+/// Plans `apply` with `params`: the ordered side effects it would make on this server.
+pub fn plan(
+    recipe: &Recipe,
+    params: &serde_json::Map<String, serde_json::Value>,
+    opts: &JobOptions,
+    events: Option<Sender<Event>>,
+) -> Result<Vec<PlannedAction>, String> {
+    let opts = JobOptions {
+        mode: Mode::Plan,
+        ..opts.clone()
+    };
+    let report = run(recipe, Action::Apply, params, &opts, events);
+    match report.outcome {
+        Outcome::Succeeded { .. } => Ok(report.plan),
+        Outcome::Failed { error } => Err(error),
+    }
+}
+
+/// Runs `detect()`, which must return a map with `installed` (and optionally `version`,
+/// `running`).
+pub fn detect(recipe: &Recipe, opts: &JobOptions) -> Result<Detection, String> {
+    let report = run(recipe, Action::Detect, &serde_json::Map::new(), opts, None);
+    match report.outcome {
+        Outcome::Succeeded { value, .. } => serde_json::from_value(value).map_err(|e| {
+            format!(
+                "{}: detect() must return #{{installed, version, running}}: {e}",
+                recipe.file
+            )
+        }),
+        Outcome::Failed { error } => Err(error),
+    }
+}
+
+type Planned = Vec<PlannedAction>;
+
+fn execute(
+    recipe: &Recipe,
+    action: Action,
+    params: &serde_json::Map<String, serde_json::Value>,
+    opts: &JobOptions,
+    sink: &EventSink,
+) -> Result<(serde_json::Value, Planned), String> {
+    let stop = Stop::new(opts.cancel.clone(), opts.limits.deadline);
+    let host = Rc::new(Host {
+        caps: recipe.meta.capabilities.clone(),
+        plan: (opts.mode == Mode::Plan).then(|| RefCell::new(Vec::new())),
+        sink: sink.clone(),
+        stop: stop.clone(),
+        limits: opts.limits.clone(),
+        os_release_path: opts.os_release_path.clone(),
+        steps: Cell::new(0),
+    });
+    let mut engine = sandbox::runtime(&opts.limits, stop);
+    api::register(&mut engine, &host);
+    let ast =
+        crate::recipe::compile(&engine, &recipe.file, &recipe.source).map_err(|e| e.to_string())?;
+
+    let (entry, args) = match action {
+        Action::Detect => ("detect", Vec::new()),
+        Action::Apply => {
+            check_os(recipe, &opts.os_release_path)?;
+            let valid = crate::params::validate_all(&recipe.meta.params, params)
+                .map_err(|e| e.to_string())?;
+            let map = rhai::serde::to_dynamic(serde_json::Value::Object(valid))
+                .map_err(|e| format!("the parameters cannot be passed to the recipe: {e}"))?;
+            (recipe.meta.category.entry_point(), vec![map])
+        }
+    };
+    let mut scope = Scope::new();
+    let result: Dynamic = engine
+        .call_fn_with_options(
+            CallFnOptions::new().eval_ast(false).rewind_scope(true),
+            &mut scope,
+            &ast,
+            entry,
+            args,
+        )
+        .map_err(|e| describe(&e, &opts.limits, &recipe.file))?;
+    let value = rhai::serde::from_dynamic::<serde_json::Value>(&result)
+        .map_err(|e| format!("{entry}() returned a value that cannot be reported: {e}"))?;
+    drop(engine);
+    let plan = Rc::try_unwrap(host)
+        .ok()
+        .and_then(|h| h.plan)
+        .map(RefCell::into_inner)
+        .unwrap_or_default();
+    Ok((value, plan))
+}
+
+/// Refuses to apply a recipe on a system it does not declare.
+fn check_os(recipe: &Recipe, os_release: &std::path::Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(os_release)
+        .map_err(|e| format!("failed to read {}: {e}", os_release.display()))?;
+    let fields = api::parse_os_release(&text);
+    let get = |k: &str| fields.get(k).map(|v| v.to_string()).unwrap_or_default();
+    let (id, version) = (get("ID"), get("VERSION_ID"));
+    let supported = recipe
+        .meta
+        .os
+        .iter()
+        .any(|o| o.id == id && o.versions.iter().any(|v| v == &version));
+    if supported {
+        return Ok(());
+    }
+    let list: Vec<String> = recipe
+        .meta
+        .os
+        .iter()
+        .map(|o| format!("{} {}", o.id, o.versions.join("/")))
+        .collect();
+    Err(format!(
+        "{} supports {}; this server runs {id} {version}, so nothing was changed",
+        recipe.meta.title,
+        list.join(", ")
+    ))
+}
+
+/// A script error as one sentence, with where it happened.
+fn describe(e: &EvalAltResult, limits: &Limits, file: &str) -> String {
+    let at = |pos: rhai::Position| match pos.line() {
+        Some(line) => format!(" (at {file}:{line})"),
+        None => String::new(),
+    };
+    match e {
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _) => describe(inner, limits, file),
+        EvalAltResult::ErrorTerminated(token, _) => {
+            match token
+                .clone()
+                .into_immutable_string()
+                .as_deref()
+                .unwrap_or("")
+            {
+                sandbox::STOP_CANCELLED => "the job was cancelled".to_owned(),
+                sandbox::STOP_MEMORY => format!(
+                    "the recipe used more than {} MiB of memory and was stopped",
+                    limits.max_memory_growth >> 20
+                ),
+                _ => format!(
+                    "the recipe ran past its deadline of {} s and was stopped",
+                    limits.deadline.as_secs()
+                ),
+            }
+        }
+        EvalAltResult::ErrorTooManyOperations(pos) => format!(
+            "the recipe ran more than {} operations and was stopped; is there an endless loop?{}",
+            limits.max_operations,
+            at(*pos)
+        ),
+        EvalAltResult::ErrorStackOverflow(pos) => format!(
+            "the recipe nested calls more than {} deep and was stopped; is there an endless recursion?{}",
+            limits.max_call_levels,
+            at(*pos)
+        ),
+        EvalAltResult::ErrorDataTooLarge(what, pos) => format!(
+            "the recipe built a value larger than allowed ({what}) and was stopped{}",
+            at(*pos)
+        ),
+        EvalAltResult::ErrorRuntime(value, pos) => {
+            let msg = value
+                .clone()
+                .into_immutable_string()
+                .map(|s| s.to_string())
+                .unwrap_or_else(|_| value.to_string());
+            format!("{msg}{}", at(*pos))
+        }
+        EvalAltResult::ErrorFunctionNotFound(sig, pos) => format!(
+            "the recipe calls `{sig}`, which does not exist in the host API{}",
+            at(*pos)
+        ),
+        other => format!("{}{}", other.unwrap_inner(), at(other.position())),
+    }
+}

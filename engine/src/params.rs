@@ -1,0 +1,336 @@
+//! Recipe parameters: their declarations in `RECIPE.params` and the validation of the values a
+//! user sends. Validation happens before anything runs; an error names the parameter.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use crate::error::EngineError;
+
+/// The type of a parameter, which decides its validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParamType {
+    /// Free text, optionally constrained by `pattern`.
+    String,
+    /// A database, user or role name: `^[a-z_][a-z0-9_]{0,62}$` and not a reserved word.
+    Identifier,
+    /// A whole number, optionally within `min`..=`max`.
+    Integer,
+    /// `true` or `false`.
+    Bool,
+    /// One of `options`.
+    Choice,
+}
+
+/// One declared parameter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamSpec {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: ParamType,
+    /// What the dashboard's form shows.
+    #[serde(default)]
+    pub label: String,
+    /// Used when the user gives no value; a parameter without default is required.
+    #[serde(default)]
+    pub default: Option<serde_json::Value>,
+    /// `string`: a regular expression the whole value must match.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// `choice`: the allowed values.
+    #[serde(default)]
+    pub options: Vec<String>,
+    #[serde(default)]
+    pub min: Option<i64>,
+    #[serde(default)]
+    pub max: Option<i64>,
+    /// `string`: the longest value accepted (default 256).
+    #[serde(default)]
+    pub max_len: Option<usize>,
+}
+
+static IDENT: LazyLock<Regex> = LazyLock::new(|| regex(r"^[a-z_][a-z0-9_]{0,62}$"));
+static RECIPE_ID: LazyLock<Regex> = LazyLock::new(|| regex(r"^[a-z][a-z0-9-]{0,31}$"));
+
+fn regex(re: &str) -> Regex {
+    // The patterns above are constants; a failure here is a bug caught by every test.
+    Regex::new(re).unwrap_or_else(|e| panic!("built-in regex {re}: {e}"))
+}
+
+/// Names a database or user may not take: SQL keywords that would need quoting, and the names
+/// the database servers keep for themselves.
+const RESERVED: &[&str] = &[
+    // server-owned names
+    "postgres",
+    "template0",
+    "template1",
+    "root",
+    "mysql",
+    "sys",
+    "information_schema",
+    "performance_schema",
+    "mariadb",
+    "public",
+    "pg_catalog",
+    "pg_toast",
+    "admin",
+    "default",
+    // SQL keywords
+    "all",
+    "alter",
+    "and",
+    "any",
+    "as",
+    "asc",
+    "authorization",
+    "between",
+    "both",
+    "by",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "column",
+    "constraint",
+    "create",
+    "cross",
+    "current_date",
+    "current_role",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "database",
+    "delete",
+    "desc",
+    "distinct",
+    "do",
+    "drop",
+    "else",
+    "end",
+    "except",
+    "exists",
+    "false",
+    "fetch",
+    "for",
+    "foreign",
+    "from",
+    "full",
+    "grant",
+    "group",
+    "having",
+    "in",
+    "index",
+    "inner",
+    "insert",
+    "intersect",
+    "into",
+    "is",
+    "join",
+    "key",
+    "leading",
+    "left",
+    "like",
+    "limit",
+    "natural",
+    "not",
+    "null",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "outer",
+    "primary",
+    "references",
+    "revoke",
+    "right",
+    "role",
+    "schema",
+    "select",
+    "session_user",
+    "set",
+    "some",
+    "table",
+    "then",
+    "to",
+    "trailing",
+    "true",
+    "union",
+    "unique",
+    "update",
+    "user",
+    "using",
+    "values",
+    "when",
+    "where",
+    "with",
+];
+
+/// Whether `s` is a valid recipe id.
+pub fn is_recipe_id(s: &str) -> bool {
+    RECIPE_ID.is_match(s)
+}
+
+/// Checks a database/user name: the pattern, then the reserved words and prefixes.
+pub fn check_identifier(value: &str) -> Result<(), String> {
+    if !IDENT.is_match(value) {
+        return Err(format!(
+            "`{}` is not a valid name: use 1 to 63 characters of a-z, 0-9 and _, not starting with a digit",
+            value.escape_debug()
+        ));
+    }
+    if RESERVED.contains(&value) {
+        return Err(format!("`{value}` is a reserved word; choose another name"));
+    }
+    if value.starts_with("pg_") {
+        return Err(format!(
+            "`{value}` starts with pg_, which PostgreSQL reserves for itself"
+        ));
+    }
+    Ok(())
+}
+
+impl ParamSpec {
+    /// Checks the declaration itself (at recipe load time).
+    pub fn check_decl(&self) -> Result<(), String> {
+        if !IDENT.is_match(&self.name) {
+            return Err("names must match ^[a-z_][a-z0-9_]{0,62}$".into());
+        }
+        if let Some(p) = &self.pattern {
+            Regex::new(p).map_err(|e| format!("pattern does not compile: {e}"))?;
+        }
+        if self.kind == ParamType::Choice && self.options.is_empty() {
+            return Err("a choice needs `options`".into());
+        }
+        if let Some(d) = &self.default {
+            self.validate(d).map_err(|e| format!("default: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Validates one value, returning it normalised to its type. Strings coming from a command
+    /// line (`--param port=6379`) are accepted for integers and booleans.
+    pub fn validate(&self, value: &serde_json::Value) -> Result<serde_json::Value, String> {
+        use serde_json::Value;
+        match self.kind {
+            ParamType::Identifier => {
+                let s = value.as_str().ok_or("must be text")?;
+                check_identifier(s)?;
+                Ok(Value::from(s))
+            }
+            ParamType::String => {
+                let s = value.as_str().ok_or("must be text")?;
+                let max = self.max_len.unwrap_or(256);
+                if s.chars().count() > max {
+                    return Err(format!("must be at most {max} characters"));
+                }
+                if s.chars().any(char::is_control) {
+                    return Err("must not contain control characters".into());
+                }
+                if let Some(p) = &self.pattern {
+                    let re = Regex::new(&format!("^(?:{p})$")).map_err(|e| e.to_string())?;
+                    if !re.is_match(s) {
+                        return Err(format!("`{}` does not match {p}", s.escape_debug()));
+                    }
+                }
+                Ok(Value::from(s))
+            }
+            ParamType::Integer => {
+                let n = match value {
+                    Value::Number(n) => n.as_i64(),
+                    Value::String(s) => s.trim().parse::<i64>().ok(),
+                    _ => None,
+                }
+                .ok_or("must be a whole number")?;
+                if self.min.is_some_and(|m| n < m) || self.max.is_some_and(|m| n > m) {
+                    return Err(format!(
+                        "must be between {} and {}",
+                        self.min.unwrap_or(i64::MIN),
+                        self.max.unwrap_or(i64::MAX)
+                    ));
+                }
+                Ok(Value::from(n))
+            }
+            ParamType::Bool => match value {
+                Value::Bool(b) => Ok(Value::from(*b)),
+                Value::String(s) if s == "true" || s == "false" => Ok(Value::from(s == "true")),
+                _ => Err("must be true or false".into()),
+            },
+            ParamType::Choice => {
+                let s = value.as_str().ok_or("must be text")?;
+                if self.options.iter().any(|o| o == s) {
+                    Ok(Value::from(s))
+                } else {
+                    Err(format!("must be one of: {}", self.options.join(", ")))
+                }
+            }
+        }
+    }
+}
+
+/// Validates `given` against `specs`: unknown names are refused, defaults fill gaps, and a
+/// missing required parameter is an error naming it.
+pub fn validate_all(
+    specs: &[ParamSpec],
+    given: &serde_json::Map<String, serde_json::Value>,
+) -> Result<serde_json::Map<String, serde_json::Value>, EngineError> {
+    let err = |name: &str, message: String| EngineError::Param {
+        name: name.to_owned(),
+        message,
+    };
+    if let Some(unknown) = given.keys().find(|k| !specs.iter().any(|s| &s.name == *k)) {
+        let known: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+        return Err(err(
+            unknown,
+            format!(
+                "this recipe has no such parameter (it takes: {})",
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            ),
+        ));
+    }
+    let mut out = serde_json::Map::new();
+    for spec in specs {
+        let value = match (given.get(&spec.name), &spec.default) {
+            (Some(v), _) => v,
+            (None, Some(d)) => d,
+            (None, None) => return Err(err(&spec.name, "is required".into())),
+        };
+        let v = spec.validate(value).map_err(|m| err(&spec.name, m))?;
+        out.insert(spec.name.clone(), v);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers() {
+        for ok in ["app", "_x", "my_app2", &"a".repeat(63)] {
+            assert!(check_identifier(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "App",
+            "1app",
+            "-x",
+            "x\"; DROP ROLE postgres;--",
+            "a b",
+            "é",
+            &"a".repeat(64),
+            "select",
+            "postgres",
+            "pg_shadow",
+        ] {
+            assert!(check_identifier(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -34,8 +34,9 @@ pub struct ParamSpec {
     /// What the dashboard's form shows.
     #[serde(default)]
     pub label: String,
-    /// Used when the user gives no value; a parameter without default is required.
-    #[serde(default)]
+    /// Used when the user gives no value; a parameter without one is required. Written
+    /// `default_value` in recipes because `default` is a Rhai keyword.
+    #[serde(default, rename = "default_value")]
     pub default: Option<serde_json::Value>,
     /// `string`: a regular expression the whole value must match.
     #[serde(default)]

@@ -166,7 +166,9 @@ fn register_commands(engine: &mut Engine, host: &Rc<Host>) {
             let args = strings("wait_for(): the arguments", args)?;
             let until = std::time::Instant::now() + Duration::from_secs(secs as u64);
             loop {
-                let out = h.query(program, &args, h.limits.query_timeout).map_err(err)?;
+                let out = h
+                    .query(program, &args, h.limits.query_timeout)
+                    .map_err(err)?;
                 let text = format!("{}\n{}", out.stdout, out.stderr);
                 if let Some(m) = re.find(&text) {
                     return Ok(Dynamic::from(m.as_str().to_owned()));

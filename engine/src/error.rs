@@ -17,6 +17,10 @@ pub enum HostError {
         "the recipe may not control the service `{service}`: it is not among the services it declared in its capabilities"
     )]
     ServiceNotAllowed { service: String },
+    #[error(
+        "the service `{service}` cannot be controlled here: systemd is not running (PID 1 is not systemd) and there is no init script /etc/init.d/{service}; install the package that provides it first, or start its daemon directly with run()"
+    )]
+    ServiceNotFound { service: String },
     #[error("`{program}` could not be started: {reason}")]
     Spawn { program: String, reason: String },
     #[error("`{command}` did not finish within {} s and was stopped together with every process it started", .after.as_secs())]

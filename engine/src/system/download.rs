@@ -1,12 +1,238 @@
-//! STUB until the system helpers land.
+//! Checked downloads: the body is streamed into a private temp file beside the destination and
+//! hashed on the way; only a file whose sha256 matches is renamed into place. A mismatch, a
+//! cancel or any error deletes the temp file and leaves the destination as it was.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use crate::cancel::{Stop, StopReason};
 use crate::error::HostError;
+use crate::event::Stream;
 use crate::exec::Exec;
+use crate::plan::PlannedAction;
+
+/// The largest file [`download`] accepts.
+pub const DEFAULT_MAX_BYTES: u64 = 2 << 30;
+
+/// Connecting, and each read of the body, give up after this long: a stalled server ends the
+/// download instead of hanging it (and the cancel checks between reads) forever.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Upper bound for a whole download, within the job's own deadline.
+const TOTAL_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+
+/// Progress is reported at most this often.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+const CHUNK: usize = 64 * 1024;
+
+/// Downloads `url` to `dest` if its sha256 is `sha256_hex`, with a size cap of
+/// [`DEFAULT_MAX_BYTES`]. In plan mode it records [`PlannedAction::Download`] and does nothing.
+///
+/// The file arrives with mode 0600 (it is created private and renamed into place); whoever needs
+/// it executable or world-readable changes the mode afterwards.
 pub fn download(
     exec: &dyn Exec,
     url: &str,
-    dest: &std::path::Path,
-    sha256: &str,
+    dest: &Path,
+    sha256_hex: &str,
 ) -> Result<(), HostError> {
-    let _ = (exec, url, dest, sha256);
-    Err(HostError::Invalid("download is not available yet".into()))
+    download_limited(exec, url, dest, sha256_hex, DEFAULT_MAX_BYTES)
+}
+
+/// [`download`] with a size cap of `max_bytes`.
+pub fn download_limited(
+    exec: &dyn Exec,
+    url: &str,
+    dest: &Path,
+    sha256_hex: &str,
+    max_bytes: u64,
+) -> Result<(), HostError> {
+    let expected = check_sha256(sha256_hex)?;
+    check_url(url)?;
+    if exec.plan_mode() {
+        exec.record(PlannedAction::Download {
+            url: url.to_owned(),
+            dest: dest.display().to_string(),
+            sha256: expected,
+        });
+        return Ok(());
+    }
+    let dir = match dest.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let file_name = dest
+        .file_name()
+        .ok_or_else(|| HostError::Invalid(format!("{} does not name a file", dest.display())))?;
+
+    exec.log(
+        Stream::Info,
+        &format!("Downloading {url} to {}", dest.display()),
+    );
+    let (tmp_path, tmp) = create_temp(dir, &file_name.to_string_lossy())?;
+    let result = fetch_into(exec, url, tmp, max_bytes).and_then(|(actual, file)| {
+        if actual != expected {
+            return Err(HostError::ChecksumMismatch {
+                url: url.to_owned(),
+                expected: expected.clone(),
+                actual,
+            });
+        }
+        file.sync_all()
+            .map_err(|e| HostError::io(format!("failed to flush {}", tmp_path.display()), e))?;
+        drop(file);
+        std::fs::rename(&tmp_path, dest).map_err(|e| {
+            HostError::io(
+                format!("failed to move the download to {}", dest.display()),
+                e,
+            )
+        })?;
+        // Make the rename itself durable; failing to is not worth failing the job for.
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp_path);
+    }
+    result
+}
+
+/// Streams the body of `url` into `file`, returning its sha256 (lower-case hex) and the file.
+fn fetch_into(
+    exec: &dyn Exec,
+    url: &str,
+    mut file: File,
+    max_bytes: u64,
+) -> Result<(String, File), HostError> {
+    let fail = |reason: String| HostError::Download {
+        url: url.to_owned(),
+        reason,
+    };
+    let stop = exec.stop();
+    check_stop(stop)?;
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(stop.remaining().min(TOTAL_TIMEOUT)))
+        .timeout_connect(Some(IDLE_TIMEOUT))
+        .timeout_per_read(Some(IDLE_TIMEOUT))
+        .user_agent("cairn-agent")
+        .build()
+        .into();
+    let mut response = agent.get(url).call().map_err(|e| fail(e.to_string()))?;
+    let total = response.body().content_length();
+    if let Some(total) = total
+        && total > max_bytes
+    {
+        return Err(fail(format!(
+            "the server announced {}, more than the limit of {}",
+            mib(total),
+            mib(max_bytes)
+        )));
+    }
+
+    let mut reader = response.body_mut().as_reader();
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; CHUNK];
+    let mut received: u64 = 0;
+    let mut last_report = Instant::now();
+    loop {
+        check_stop(stop)?;
+        let n = reader.read(&mut buf).map_err(|e| fail(e.to_string()))?;
+        if n == 0 {
+            break;
+        }
+        received += n as u64;
+        if received > max_bytes {
+            return Err(fail(format!(
+                "it is larger than the limit of {}",
+                mib(max_bytes)
+            )));
+        }
+        hasher.update(&buf[..n]);
+        file.write_all(&buf[..n])
+            .map_err(|e| HostError::io("failed to write the download", e))?;
+        if last_report.elapsed() >= PROGRESS_EVERY {
+            exec.log(Stream::Info, &progress(received, total));
+            last_report = Instant::now();
+        }
+    }
+    exec.log(Stream::Info, &progress(received, total));
+    Ok((hex::encode(hasher.finalize()), file))
+}
+
+/// The expected checksum in lower case, or why it is unusable.
+fn check_sha256(sha256_hex: &str) -> Result<String, HostError> {
+    if sha256_hex.len() != 64 || !sha256_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(HostError::Invalid(format!(
+            "`{sha256_hex}` is not a sha256 checksum: give the 64 hexadecimal digits the publisher lists for the file"
+        )));
+    }
+    Ok(sha256_hex.to_ascii_lowercase())
+}
+
+fn check_url(url: &str) -> Result<(), HostError> {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(HostError::Invalid(format!(
+            "`{url}` cannot be downloaded: only http:// and https:// addresses are allowed"
+        )))
+    }
+}
+
+/// Creates a new 0600 temp file in `dir`, named after the destination so a leftover is
+/// recognisable.
+fn create_temp(dir: &Path, name: &str) -> Result<(PathBuf, File), HostError> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    loop {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path = dir.join(format!(".{name}.cairn-{}-{n}.part", std::process::id()));
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+        {
+            Ok(file) => return Ok((path, file)),
+            // A leftover of a crashed earlier run with the same pid: try the next name.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(HostError::io(
+                    format!("failed to create a temporary file in {}", dir.display()),
+                    e,
+                ));
+            }
+        }
+    }
+}
+
+fn progress(received: u64, total: Option<u64>) -> String {
+    match total {
+        Some(total) => format!("Downloaded {} of {}", mib(received), mib(total)),
+        None => format!("Downloaded {}", mib(received)),
+    }
+}
+
+fn mib(bytes: u64) -> String {
+    // Precision loss above 2^53 bytes is irrelevant for a progress line.
+    #[allow(clippy::cast_precision_loss)]
+    let m = bytes as f64 / (1024.0 * 1024.0);
+    format!("{m:.1} MiB")
+}
+
+fn check_stop(stop: &Stop) -> Result<(), HostError> {
+    match stop.reason() {
+        None => Ok(()),
+        Some(StopReason::Cancelled) => Err(HostError::Cancelled),
+        Some(StopReason::Deadline) => Err(HostError::Deadline(stop.budget)),
+    }
 }

@@ -34,7 +34,7 @@ fn bad_metadata_is_reported_with_the_file() {
             "missing `const RECIPE",
         ),
         (
-            OK.replace("version: 3", "version: 1 + 2"),
+            OK.replace("version: 3", "version: make_version()"),
             "missing `const RECIPE",
         ),
         (

@@ -38,6 +38,7 @@ impl Printer {
                 // Child output is shown inert: control characters other than tab are escaped,
                 // so a program cannot clear the screen or fake a line.
                 let line: String = line
+                    .trim_end_matches('\r')
                     .chars()
                     .flat_map(|c| {
                         if c.is_control() && c != '\t' {

@@ -1,0 +1,228 @@
+//! The `cairn-recipe` command line as recipe authors use it: exit codes and output formats.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_cairn-recipe"))
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn write_recipe(dir: &Path, name: &str, programs: &str, body: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!(
+            r#"const RECIPE = #{{
+    id: "t", title: "T", category: "runtime", version: 1, estimated_size_mb: 1,
+    os: [#{{ id: "debian", versions: ["11", "12"] }}],
+    capabilities: #{{ programs: {programs} }},
+}};
+fn detect() {{ #{{ installed: false, version: () }} }}
+fn install(params) {{
+{body}
+}}
+"#
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn check_accepts_the_shipped_recipes() {
+    let recipes: Vec<PathBuf> = std::fs::read_dir(root().join("recipes"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rhai"))
+        .collect();
+    assert!(!recipes.is_empty());
+    let out = bin().arg("check").args(&recipes).output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.ends_with(')') && l.contains(": ok ("))
+            .count(),
+        recipes.len()
+    );
+}
+
+#[test]
+fn check_reports_file_line_col_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write_recipe(dir.path(), "good.rhai", "[]", "()");
+    let bad = write_recipe(dir.path(), "bad.rhai", "[]", "let = 5;");
+    let out = bin().arg("check").arg(&good).arg(&bad).output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout.contains("good.rhai: ok"), "{stdout}");
+    let line = stderr.lines().next().unwrap();
+    assert!(
+        line.starts_with(&format!("{}:8:5: ", bad.display())),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn plan_prints_the_commands_without_running_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("marker");
+    let r = write_recipe(
+        dir.path(),
+        "p.rhai",
+        r#"["touch"]"#,
+        &format!(r#"run("touch", ["{}"]);"#, marker.display()),
+    );
+    let os = root().join("engine/tests/data/os-release-debian12");
+    let out = bin()
+        .arg("plan")
+        .arg(&r)
+        .arg("--os-release")
+        .arg(&os)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!("1. run    touch {}", marker.display())),
+        "{stdout}"
+    );
+    assert!(!marker.exists());
+
+    let json = bin()
+        .args(["plan", "--json"])
+        .arg(&r)
+        .arg("--os-release")
+        .arg(&os)
+        .output()
+        .unwrap();
+    let plan: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(plan[0]["action"], "run");
+    assert_eq!(plan[0]["program"], "touch");
+}
+
+#[test]
+fn run_exits_0_only_on_success_and_hides_the_parent_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = write_recipe(
+        dir.path(),
+        "ok.rhai",
+        r#"["printenv"]"#,
+        r#"step("Env"); run("printenv", []); #{ message: "fine" }"#,
+    );
+    let out = bin()
+        .arg("run")
+        .arg(&ok)
+        .env("CAIRN_PARENT_ONLY", "should-not-leak")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("==> [1] Env"), "{stdout}");
+    assert!(stdout.contains("$ printenv"), "{stdout}");
+    assert!(stdout.contains("PATH=/usr/local/sbin"), "{stdout}");
+    assert!(stdout.contains("✔ fine"), "{stdout}");
+    assert!(!stdout.contains("CAIRN_PARENT_ONLY"), "{stdout}");
+
+    let bad = write_recipe(
+        dir.path(),
+        "bad.rhai",
+        r#"["false"]"#,
+        r#"run("false", []);"#,
+    );
+    let out = bin().arg("run").arg(&bad).output().unwrap();
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout.contains("✘ `false` failed with exit code 1"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn run_shows_escape_sequences_inert() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = write_recipe(
+        dir.path(),
+        "esc.rhai",
+        r#"["printf"]"#,
+        r#"run("printf", ["\u001b[2J\u001b[Hfake ok\n"]);"#,
+    );
+    let out = bin().arg("run").arg(&r).output().unwrap();
+    let (stdout, _) = text(&out);
+    assert!(out.status.success());
+    assert!(
+        !stdout.contains('\u{1b}'),
+        "raw escape reached the terminal: {stdout:?}"
+    );
+    assert!(stdout.contains("\\u{1b}[2J\\u{1b}[Hfake ok"), "{stdout}");
+}
+
+#[test]
+fn params_are_passed_and_validated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.rhai");
+    std::fs::write(
+        &path,
+        r#"const RECIPE = #{ id: "db", title: "DB", category: "database", version: 1, estimated_size_mb: 1,
+  os: [#{ id: "debian", versions: ["11", "12"] }], capabilities: #{},
+  params: [#{ name: "db_name", type: "identifier" }] };
+fn detect() { #{ installed: false } }
+fn configure(params) { #{ message: "db " + params.db_name } }
+"#,
+    )
+    .unwrap();
+    let os = root().join("engine/tests/data/os-release-debian12");
+    let out = bin()
+        .arg("run")
+        .arg(&path)
+        .args(["--param", "db_name=shop"])
+        .arg("--os-release")
+        .arg(&os)
+        .output()
+        .unwrap();
+    assert!(text(&out).0.contains("✔ db shop"), "{:?}", text(&out));
+    let out = bin()
+        .arg("run")
+        .arg(&path)
+        .args(["--param", "db_name=x; DROP"])
+        .arg("--os-release")
+        .arg(&os)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).0.contains("parameter `db_name`"),
+        "{:?}",
+        text(&out)
+    );
+}
+
+#[test]
+fn detect_prints_json_per_recipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = write_recipe(dir.path(), "d.rhai", "[]", "()");
+    let out = bin().arg("detect").arg(&r).output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({ "t": { "installed": false, "version": null, "running": null } })
+    );
+}

@@ -61,7 +61,8 @@ fn one_flipped_byte_in_a_template_is_rejected() {
 #[test]
 fn header_tampering_is_rejected_by_the_signature() {
     let k = key(1);
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Edit)> = vec![
         ("version", Box::new(|h| h["version"] = 6.into())),
         (
             "expiry",

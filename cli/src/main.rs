@@ -2,6 +2,7 @@
 //! with the same engine the agent uses.
 
 mod console;
+mod trust;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -51,6 +52,28 @@ enum Command {
         /// Read this file instead of /etc/os-release.
         #[arg(long, value_name = "FILE")]
         os_release: Option<PathBuf>,
+    },
+    /// Write a new signing key pair (DIR/signing.key, mode 0600, and DIR/signing.pub).
+    Keygen { dir: PathBuf },
+    /// Sign a recipe (and its companion files, e.g. templates) into a bundle.
+    Sign {
+        /// The signing key (from `keygen`).
+        #[arg(long)]
+        key: PathBuf,
+        /// How long the bundle stays valid, e.g. 30d, 12h, 90m.
+        #[arg(long, value_name = "DURATION")]
+        expires_in: Option<String>,
+        /// The recipe (.rhai) first, then its companion files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Verify a bundle; exits 0 only for a valid, unexpired bundle, and otherwise says why.
+    Verify {
+        #[arg(long = "pub", value_name = "PUB")]
+        public_key: PathBuf,
+        bundle: PathBuf,
     },
 }
 
@@ -105,6 +128,40 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Plan { file, job, json } => plan(&file, &job, json),
         Command::Run { file, job } => run(&file, &job),
         Command::Detect { files, os_release } => detect(&files, os_release),
+        Command::Keygen { dir } => {
+            trust::keygen(&dir)?;
+            console::out(&format!(
+                "wrote {} (secret, mode 0600) and {}",
+                dir.join("signing.key").display(),
+                dir.join("signing.pub").display()
+            ));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sign {
+            key,
+            expires_in,
+            files,
+            out,
+        } => {
+            let recipe = load(files.first().context("no recipe given")?)?;
+            let caps = recipe.meta.capabilities;
+            let facts = trust::RecipeFacts {
+                id: recipe.meta.id,
+                version: recipe.meta.version,
+                capabilities: cairn_protocol::Capabilities {
+                    programs: caps.programs,
+                    paths: caps.paths,
+                    services: caps.services,
+                },
+            };
+            trust::sign(&key, expires_in.as_deref(), &files, &out, facts)?;
+            console::out(&format!("wrote {}", out.display()));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify { public_key, bundle } => {
+            console::out(&trust::verify(&public_key, &bundle)?);
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -1,0 +1,153 @@
+//! Job events (agent → control plane). Each names its job and carries a per-job sequence
+//! number starting at 1, with no gaps; the agent keeps events in its journal until `LOG_ACK`
+//! covers them and resends the rest after a reconnect, so the control plane must treat
+//! `(jobId, seq)` as idempotent.
+
+use serde::{Deserialize, Serialize};
+
+/// `JOB_STARTED`: the bundle verified and the recipe started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobStarted {
+    pub job_id: String,
+    pub seq: u64,
+    pub recipe_id: String,
+    pub recipe_version: u64,
+}
+
+/// Where a console line came from (the engine's `Stream`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogStream {
+    Stdout,
+    Stderr,
+    Info,
+    Warn,
+    /// The echo of a command about to run.
+    Command,
+}
+
+/// `INFRASTRUCTURE_LOG`: one console line, redacted by the engine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InfrastructureLog {
+    pub job_id: String,
+    pub seq: u64,
+    pub message: String,
+    pub stream: LogStream,
+}
+
+/// `JOB_STEP`: the recipe started a named step; `index` counts from 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobStep {
+    pub job_id: String,
+    pub seq: u64,
+    pub index: u32,
+    pub title: String,
+}
+
+/// `JOB_PROGRESS`: overall progress, 0–100.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobProgress {
+    pub job_id: String,
+    pub seq: u64,
+    pub percent: u8,
+}
+
+/// `RUNTIME_INSTALLED`: an `INSTALL_RUNTIME` job ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuntimeInstalled {
+    pub job_id: String,
+    pub seq: u64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    pub success: bool,
+}
+
+/// `DATABASE_CONFIGURED`: a `CONFIGURE_DATABASE` job ended. `connectionString` holds the
+/// generated password: the control plane relays it to the dashboard that asked and never
+/// stores or logs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatabaseConfigured {
+    pub job_id: String,
+    pub seq: u64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_string: Option<String>,
+    pub success: bool,
+}
+
+/// `BACKUP_CONFIGURED`: a `CONFIGURE_BACKUP` job ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupConfigured {
+    pub job_id: String,
+    pub seq: u64,
+    pub provider: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    pub success: bool,
+}
+
+/// One side effect a planned recipe would make (same JSON shape as the engine's
+/// `PlannedAction`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum PlannedStep {
+    Run {
+        program: String,
+        args: Vec<String>,
+        stdin: bool,
+    },
+    WriteFile {
+        path: String,
+        mode: u32,
+        bytes: usize,
+    },
+    Download {
+        url: String,
+        dest: String,
+        sha256: String,
+    },
+}
+
+/// `PLAN_RESULT`: the ordered commands and file writes a `PLAN_REQUEST` would make.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanResult {
+    pub job_id: String,
+    pub seq: u64,
+    pub actions: Vec<PlannedStep>,
+}
+
+/// Why a job failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailureKind {
+    /// The recipe or a command failed.
+    Error,
+    /// `CANCEL_JOB` stopped it.
+    Cancelled,
+    /// The agent restarted while the job ran.
+    Interrupted,
+    /// The command or its bundle was refused (bad signature, rollback, …); nothing ran.
+    Rejected,
+}
+
+/// `JOB_FAILED`: the job ended without success. Always the job's last event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobFailed {
+    pub job_id: String,
+    pub seq: u64,
+    pub kind: FailureKind,
+    /// A sentence for the user, redacted.
+    pub message: String,
+}

@@ -1,0 +1,116 @@
+//! Server status: what is installed and running, and the machine itself.
+
+use serde::{Deserialize, Serialize};
+
+/// `GET_SERVER_STATUS` (control plane → agent): asks for a [`ServerStatus`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetServerStatus {
+    /// Echoed in the answer, so the control plane can match it to the dashboard that asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+/// `SERVER_STATUS` (agent → control plane): the result of every recipe's `detect()` plus the
+/// machine's facts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    pub runtimes: Vec<RuntimeInfo>,
+    pub databases: Vec<DatabaseInfo>,
+    pub backups: Vec<BackupInfo>,
+    pub system: SystemInfo,
+}
+
+/// One runtime recipe's detection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuntimeInfo {
+    /// The recipe id (`python`, `go`, `docker`, `rust`, `ruby`, …).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub installed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Human size estimate from the recipe ("350 MB").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_size: Option<String>,
+    /// Set when detection failed or timed out; the other fields are then best effort.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One database recipe's detection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatabaseInfo {
+    /// The recipe id (`postgresql`, `mysql`, `redis`, …).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub installed: bool,
+    pub running: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_size: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One backup recipe's detection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupInfo {
+    /// `s3`, `rsync`, …
+    pub provider: String,
+    pub configured: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// Unix seconds of the last run, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run_ok: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SystemInfo {
+    /// Pretty name from os-release ("Debian GNU/Linux 12 (bookworm)").
+    pub os: String,
+    pub kernel: String,
+    pub arch: String,
+    pub hostname: String,
+    pub cpu: CpuInfo,
+    pub ram: Usage,
+    /// The root filesystem.
+    pub disk: Usage,
+    /// Seconds since boot.
+    pub uptime: u64,
+    /// Non-loopback IP addresses.
+    pub addresses: Vec<String>,
+}
+
+/// Processor facts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CpuInfo {
+    pub cores: u32,
+    pub model: String,
+    /// Average load over all cores, 0–100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage_percent: Option<f32>,
+}
+
+/// Total and used bytes of memory or disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Usage {
+    pub total_bytes: u64,
+    pub used_bytes: u64,
+}

@@ -1,0 +1,14 @@
+//! Integration tests of the protocol crate, against the real verification code. Each module
+//! maps to rows of THREATS.md where it applies.
+#![allow(clippy::unwrap_used)]
+
+mod bench;
+mod bundles;
+mod docs;
+mod enrollment;
+mod frames;
+mod malformed;
+mod props;
+mod rollback;
+mod util;
+mod weak_signatures;

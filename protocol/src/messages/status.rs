@@ -9,6 +9,12 @@ pub struct GetServerStatus {
     /// Echoed in the answer, so the control plane can match it to the dashboard that asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The signed bundles of the recipes whose `detect()` the agent runs for this status. The
+    /// agent verifies each like any bundle (signature, manifest, expiry, not older than what it
+    /// ran) but records nothing: detection is read-only. A bundle that fails verification is
+    /// reported as that recipe's `error`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub detectors: Vec<crate::bundle::SignedBundle>,
 }
 
 /// `SERVER_STATUS` (agent → control plane): the result of every recipe's `detect()` plus the

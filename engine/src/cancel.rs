@@ -56,6 +56,16 @@ impl Stop {
         }
     }
 
+    /// `Ok` while the job may go on; the job's error once it must stop. Every long wait in a
+    /// host call checks this.
+    pub fn check(&self) -> Result<(), crate::error::HostError> {
+        match self.reason() {
+            None => Ok(()),
+            Some(StopReason::Cancelled) => Err(crate::error::HostError::Cancelled),
+            Some(StopReason::Deadline) => Err(crate::error::HostError::Deadline(self.budget)),
+        }
+    }
+
     /// Time left before the deadline.
     pub fn remaining(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())

@@ -10,7 +10,7 @@ use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cancel::{Stop, StopReason};
+use crate::cancel::Stop;
 use crate::error::HostError;
 use crate::event::{EventSink, Stream};
 use crate::exec::{Exec, ExecOptions, ExecOutput};
@@ -63,11 +63,7 @@ pub struct Host {
 impl Host {
     /// Turns a stop reason into the error a host call returns.
     pub fn stopped(&self) -> Result<(), HostError> {
-        match self.stop.reason() {
-            Some(StopReason::Cancelled) => Err(HostError::Cancelled),
-            Some(StopReason::Deadline) => Err(HostError::Deadline(self.stop.budget)),
-            None => Ok(()),
-        }
+        self.stop.check()
     }
 
     fn timeout(&self, requested: Option<Duration>) -> Duration {

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::cancel::{Stop, StopReason};
 use crate::error::HostError;
 use crate::event::Stream;
 use crate::exec::Exec;
@@ -118,7 +117,7 @@ fn fetch_into(
         reason,
     };
     let stop = exec.stop();
-    check_stop(stop)?;
+    stop.check()?;
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(stop.remaining().min(TOTAL_TIMEOUT)))
         .timeout_connect(Some(IDLE_TIMEOUT))
@@ -144,7 +143,7 @@ fn fetch_into(
     let mut received: u64 = 0;
     let mut last_report = Instant::now();
     loop {
-        check_stop(stop)?;
+        stop.check()?;
         let n = reader.read(&mut buf).map_err(|e| fail(e.to_string()))?;
         if n == 0 {
             break;
@@ -227,12 +226,4 @@ fn mib(bytes: u64) -> String {
     #[allow(clippy::cast_precision_loss)]
     let m = bytes as f64 / (1024.0 * 1024.0);
     format!("{m:.1} MiB")
-}
-
-fn check_stop(stop: &Stop) -> Result<(), HostError> {
-    match stop.reason() {
-        None => Ok(()),
-        Some(StopReason::Cancelled) => Err(HostError::Cancelled),
-        Some(StopReason::Deadline) => Err(HostError::Deadline(stop.budget)),
-    }
 }

@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use rustix::process::{Flock, FlockType, fcntl_getlk};
 
-use crate::cancel::{Stop, StopReason};
 use crate::error::HostError;
 use crate::event::Stream;
 use crate::exec::Exec;
@@ -53,7 +52,7 @@ pub(super) fn serialize(exec: &dyn Exec) -> Result<MutexGuard<'static, ()>, Host
             );
             noticed = true;
         }
-        check_stop(exec.stop())?;
+        exec.stop().check()?;
         thread::sleep(POLL);
     }
 }
@@ -79,7 +78,7 @@ pub(super) fn wait_for_dpkg(exec: &dyn Exec, paths: &[&str]) -> Result<(), HostE
             );
             last_notice = Some(Instant::now());
         }
-        check_stop(exec.stop())?;
+        exec.stop().check()?;
         thread::sleep(POLL);
     }
 }
@@ -123,13 +122,4 @@ fn process_name(pid: i32) -> Option<String> {
     let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
     let comm = comm.trim();
     (!comm.is_empty()).then(|| comm.to_owned())
-}
-
-/// Turns a fired [`Stop`] into the job's error.
-pub(super) fn check_stop(stop: &Stop) -> Result<(), HostError> {
-    match stop.reason() {
-        None => Ok(()),
-        Some(StopReason::Cancelled) => Err(HostError::Cancelled),
-        Some(StopReason::Deadline) => Err(HostError::Deadline(stop.budget)),
-    }
 }

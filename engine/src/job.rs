@@ -90,6 +90,7 @@ pub fn run(
     };
     let (outcome, plan) = match execute(recipe, action, params, opts, &sink) {
         Ok((value, plan)) => {
+            let plan = redact_plan(plan, &redactor);
             let secret_fields = match &value {
                 serde_json::Value::Object(m) => m
                     .iter()
@@ -118,6 +119,36 @@ pub fn run(
         outcome: outcome.clone(),
     });
     JobReport { outcome, plan }
+}
+
+/// Masks secrets in planned commands: a plan is shown to people and may be stored.
+fn redact_plan(plan: Vec<PlannedAction>, r: &Redactor) -> Vec<PlannedAction> {
+    if r.is_empty() {
+        return plan;
+    }
+    plan.into_iter()
+        .map(|a| match a {
+            PlannedAction::Run {
+                program,
+                args,
+                stdin,
+            } => PlannedAction::Run {
+                program: r.redact(&program),
+                args: args.iter().map(|x| r.redact(x)).collect(),
+                stdin,
+            },
+            PlannedAction::WriteFile { path, mode, bytes } => PlannedAction::WriteFile {
+                path: r.redact(&path),
+                mode,
+                bytes,
+            },
+            PlannedAction::Download { url, dest, sha256 } => PlannedAction::Download {
+                url: r.redact(&url),
+                dest: r.redact(&dest),
+                sha256,
+            },
+        })
+        .collect()
 }
 
 /// Plans `apply` with `params`: the ordered side effects it would make on this server.
@@ -163,9 +194,12 @@ fn execute(
     sink: &EventSink,
 ) -> Result<(serde_json::Value, Planned), String> {
     let stop = Stop::new(opts.cancel.clone(), opts.limits.deadline);
+    // Detection is read-only by contract: whatever side effect a `detect()` attempts is recorded
+    // like in a plan, never executed.
+    let plan_mode = opts.mode == Mode::Plan || action == Action::Detect;
     let host = Rc::new(Host {
         caps: recipe.meta.capabilities.clone(),
-        plan: (opts.mode == Mode::Plan).then(|| RefCell::new(Vec::new())),
+        plan: plan_mode.then(|| RefCell::new(Vec::new())),
         sink: sink.clone(),
         stop: stop.clone(),
         limits: opts.limits.clone(),
@@ -289,6 +323,7 @@ fn describe(e: &EvalAltResult, limits: &Limits, file: &str) -> String {
             "the recipe calls `{sig}`, which does not exist in the host API{}",
             at(*pos)
         ),
-        other => format!("{}{}", other.unwrap_inner(), at(other.position())),
+        // Rhai's own messages already carry their position.
+        other => other.unwrap_inner().to_string(),
     }
 }

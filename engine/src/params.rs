@@ -203,6 +203,11 @@ impl ParamSpec {
         if let Some(p) = &self.pattern {
             Regex::new(p).map_err(|e| format!("pattern does not compile: {e}"))?;
         }
+        if let (Some(min), Some(max)) = (self.min, self.max)
+            && min > max
+        {
+            return Err(format!("min ({min}) is greater than max ({max})"));
+        }
         if self.kind == ParamType::Choice && self.options.is_empty() {
             return Err("a choice needs `options`".into());
         }

@@ -226,7 +226,10 @@ fn check_functions(file: &str, ast: &rhai::AST, category: Category) -> Result<()
     if !has(entry, 1) {
         return Err(meta_err(
             file,
-            format!("a {category:?} recipe must define `fn {entry}(params)`").to_lowercase(),
+            format!(
+                "a {} recipe must define `fn {entry}(params)`",
+                format!("{category:?}").to_lowercase()
+            ),
         ));
     }
     Ok(())

@@ -28,8 +28,8 @@ impl Redactor {
         Self::default()
     }
 
-    /// Registers a secret. Secrets shorter than 4 characters are refused by `secret()` before
-    /// they get here, so masking never turns ordinary text into stars.
+    /// Registers a secret. `secret()` makes them at least 16 characters long, so masking never
+    /// turns ordinary text into stars.
     pub fn add(&self, secret: &str) {
         if secret.is_empty() {
             return;

@@ -144,3 +144,23 @@ fn templates_render_and_undefined_variables_are_errors() {
         ran.error()
     );
 }
+
+#[test]
+fn setuid_setgid_and_sticky_modes_are_refused() {
+    let dir = util::tempdir();
+    let target = dir.path().join("allowed/tool");
+    for mode in ["0o4755", "0o2755", "0o1777"] {
+        let r = recipe(
+            "[]",
+            &caps(dir.path()),
+            &format!(r#"write_file("{}", "x", {mode})"#, target.display()),
+        );
+        let ran = run(&r, serde_json::json!({}));
+        assert!(
+            ran.error().contains("only permission bits"),
+            "{mode}: {}",
+            ran.error()
+        );
+    }
+    assert!(!target.exists());
+}

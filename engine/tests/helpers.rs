@@ -166,3 +166,35 @@ fn download_checks_the_destination_and_the_checksum() {
     ok.value();
     assert_eq!(std::fs::read(&dest).unwrap(), BODY);
 }
+
+#[test]
+fn download_refuses_a_symlinked_folder() {
+    static BODY: &[u8] = b"payload";
+    let server = common::TestServer::start(BODY);
+    let sha = hex::encode(Sha256::digest(BODY));
+    let dir = util::tempdir();
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::create_dir_all(dir.path().join("opt")).unwrap();
+    std::os::unix::fs::symlink(&outside, dir.path().join("opt/link")).unwrap();
+    let allowed = format!(r#"["{}/opt"]"#, dir.path().display());
+    let dest = dir.path().join("opt/link/pkg.tar.gz");
+    let ran = run(
+        &recipe(
+            "[]",
+            &allowed,
+            &format!(
+                r#"download("{}", "{}", "{sha}")"#,
+                server.url,
+                dest.display()
+            ),
+        ),
+        serde_json::json!({}),
+    );
+    assert!(ran.error().contains("symbolic link"), "{}", ran.error());
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        0,
+        "wrote through the link"
+    );
+}

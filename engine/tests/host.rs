@@ -119,11 +119,11 @@ fn sleep_and_version_cmp() {
     let r = recipe(
         "[]",
         "[]",
-        r#"sleep(0); [version_cmp("7.0.15", "6.2"), version_cmp("1.2", "1.2.0"), version_cmp("1.9", "1.10")]"#,
+        r#"sleep(0); [version_cmp("7.0.15", "6.2"), version_cmp("1:2.0", "3.0"), version_cmp("7.0~rc1", "7.0")]"#,
     );
     assert_eq!(
         run(&r, serde_json::json!({})).value(),
-        &serde_json::json!([1, 0, -1])
+        &serde_json::json!([1, 1, -1])
     );
     let ran = run(&recipe("[]", "[]", "sleep(3600)"), serde_json::json!({}));
     assert!(ran.error().contains("between 0 and 60"));

@@ -205,3 +205,62 @@ fn unknown_run_options_are_refused() {
         ran.error()
     );
 }
+
+#[test]
+fn command_runners_are_refused_even_as_absolute_paths() {
+    for program in [
+        "/bin/sh",
+        "/usr/bin/env",
+        "busybox",
+        "/usr/bin/setsid",
+        "nohup",
+    ] {
+        let src = format!(
+            r#"const RECIPE = #{{ id: "s", title: "S", category: "runtime", version: 1, estimated_size_mb: 1,
+  os: [#{{ id: "debian", versions: ["12"] }}], capabilities: #{{ programs: ["{program}"] }} }};
+fn detect() {{ #{{ installed: false }} }}
+fn install(params) {{ }}"#
+        );
+        let e = cairn_engine::Recipe::parse("s.rhai", &src)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("runs other commands"), "{program}: {e}");
+    }
+}
+
+#[test]
+fn a_refused_environment_variable_fails_the_plan_too_and_nothing_is_echoed() {
+    let r = recipe(
+        r#"["printenv"]"#,
+        "[]",
+        r#"run("printenv", [], #{ env: #{ LD_PRELOAD: "/tmp/x.so" } })"#,
+    );
+    let planned = util::plan(&r, serde_json::json!({}));
+    assert!(
+        planned.error().contains("LD_PRELOAD"),
+        "{}",
+        planned.error()
+    );
+    let ran = run(&r, serde_json::json!({}));
+    assert!(
+        ran.lines(Stream::Command).is_empty(),
+        "the refused command was echoed"
+    );
+}
+
+#[test]
+fn detect_is_read_only_even_if_it_calls_run() {
+    let dir = util::tempdir();
+    let marker = dir.path().join("detect-ran");
+    let src = format!(
+        r#"const RECIPE = #{{ id: "d", title: "D", category: "runtime", version: 1, estimated_size_mb: 1,
+  os: [#{{ id: "debian", versions: ["12"] }}], capabilities: #{{ programs: ["touch"] }} }};
+fn detect() {{ run("touch", ["{}"]); #{{ installed: true }} }}
+fn install(params) {{ }}"#,
+        marker.display()
+    );
+    let r = cairn_engine::Recipe::parse("d.rhai", &src).unwrap();
+    let d = cairn_engine::job::detect(&r, &cairn_engine::JobOptions::default()).unwrap();
+    assert!(d.installed);
+    assert!(!marker.exists(), "detect() had a side effect");
+}

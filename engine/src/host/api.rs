@@ -90,6 +90,25 @@ fn exec_options(opts: Map) -> Res<ExecOptions> {
     Ok(out)
 }
 
+/// A recipe's pattern, compiled with a size limit (the regex crate is linear-time, so only the
+/// compiled size needs bounding).
+fn pattern_regex(func: &str, pattern: &str) -> Res<regex::Regex> {
+    regex::RegexBuilder::new(pattern)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| invalid(format!("{func}: the pattern does not compile: {e}")))
+}
+
+/// The first capture group of the first match in stdout, then stderr (the whole match when the
+/// pattern has no group).
+fn first_match(re: &regex::Regex, stdout: &str, stderr: &str) -> Option<String> {
+    [stdout, stderr].into_iter().find_map(|text| {
+        re.captures(text)
+            .and_then(|c| c.get(1).or_else(|| c.get(0)))
+            .map(|m| m.as_str().to_owned())
+    })
+}
+
 fn checked_path(host: &Host, path: &str) -> Res<std::path::PathBuf> {
     host.caps.check_write_path(path).map_err(err)
 }
@@ -131,10 +150,7 @@ fn register_commands(engine: &mut Engine, host: &Rc<Host>) {
         "detect",
         move |program: &str, args: Array, pattern: &str| -> Res<Dynamic> {
             h.caps.check_program(program).map_err(err)?;
-            let re = regex::RegexBuilder::new(pattern)
-                .size_limit(1 << 20)
-                .build()
-                .map_err(|e| invalid(format!("detect(): the pattern does not compile: {e}")))?;
+            let re = pattern_regex("detect()", pattern)?;
             let args = strings("detect(): the arguments", args)?;
             let out = h
                 .query(program, &args, h.limits.query_timeout)
@@ -142,11 +158,7 @@ fn register_commands(engine: &mut Engine, host: &Rc<Host>) {
             if out.code == 127 {
                 return Ok(Dynamic::UNIT);
             }
-            let text = format!("{}\n{}", out.stdout, out.stderr);
-            Ok(re
-                .captures(&text)
-                .and_then(|c| c.get(1).or_else(|| c.get(0)))
-                .map_or(Dynamic::UNIT, |m| Dynamic::from(m.as_str().to_owned())))
+            Ok(first_match(&re, &out.stdout, &out.stderr).map_or(Dynamic::UNIT, Dynamic::from))
         },
     );
     let h = host.clone();
@@ -157,21 +169,19 @@ fn register_commands(engine: &mut Engine, host: &Rc<Host>) {
             if !(1..=600).contains(&secs) {
                 return Err(invalid("wait_for(): seconds must be between 1 and 600"));
             }
+            let re = pattern_regex("wait_for()", pattern)?;
             // Waiting is not a side effect; a plan assumes the wait would succeed.
             if h.plan_mode() {
                 return Ok(Dynamic::from(String::new()));
             }
-            let re = regex::Regex::new(pattern)
-                .map_err(|e| invalid(format!("wait_for(): the pattern does not compile: {e}")))?;
             let args = strings("wait_for(): the arguments", args)?;
             let until = std::time::Instant::now() + Duration::from_secs(secs as u64);
             loop {
-                let out = h
-                    .query(program, &args, h.limits.query_timeout)
-                    .map_err(err)?;
-                let text = format!("{}\n{}", out.stdout, out.stderr);
-                if let Some(m) = re.find(&text) {
-                    return Ok(Dynamic::from(m.as_str().to_owned()));
+                let left = until.saturating_duration_since(std::time::Instant::now());
+                let timeout = h.limits.query_timeout.min(left.max(Duration::from_secs(1)));
+                let out = h.query(program, &args, timeout).map_err(err)?;
+                if let Some(found) = first_match(&re, &out.stdout, &out.stderr) {
+                    return Ok(Dynamic::from(found));
                 }
                 if std::time::Instant::now() >= until {
                     return Err(invalid(format!(
@@ -220,6 +230,10 @@ fn register_console(engine: &mut Engine, host: &Rc<Host>) {
         if !(0..=60).contains(&secs) {
             return Err(invalid("sleep(): seconds must be between 0 and 60"));
         }
+        // A plan waits for nothing.
+        if h.plan_mode() {
+            return Ok(());
+        }
         let until = std::time::Instant::now() + Duration::from_secs(secs as u64);
         while std::time::Instant::now() < until {
             h.stopped().map_err(err)?;
@@ -257,9 +271,9 @@ fn register_system(engine: &mut Engine, host: &Rc<Host>) {
 fn register_files(engine: &mut Engine, host: &Rc<Host>) {
     let write = |h: &Host, path: &str, content: &str, mode: i64| -> Res<()> {
         let p = checked_path(h, path)?;
-        if !(0..=0o7777).contains(&mode) {
+        if !(0..=0o777).contains(&mode) {
             return Err(invalid(format!(
-                "write_file(): {mode:o} is not a file mode"
+                "write_file(): mode {mode:o} is refused: only permission bits (at most 0777) may be set"
             )));
         }
         if h.plan_mode() {
@@ -332,6 +346,7 @@ fn register_helpers(engine: &mut Engine, host: &Rc<Host>) {
         ("service_start", service::start as Action),
         ("service_stop", service::stop as Action),
         ("service_restart", service::restart as Action),
+        ("service_enable", service::enable as Action),
     ] {
         let h = host.clone();
         engine.register_fn(name, move |svc: &str| -> Res<()> {

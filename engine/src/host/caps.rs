@@ -10,6 +10,53 @@ use crate::recipe::Capabilities;
 /// The only PATH children ever get, and the only place bare program names are looked up.
 pub const SAFE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/// Programs whose purpose is to run another command: declaring one would make the capability
+/// list meaningless, so they are refused by name, whether bare or as an absolute path.
+/// Interpreters (python3, perl, node) stay allowed because runtime recipes need them; declaring
+/// one is visible in the catalogue and in the signed bundle header.
+const COMMAND_RUNNERS: &[&str] = &[
+    "sh",
+    "bash",
+    "dash",
+    "zsh",
+    "ksh",
+    "mksh",
+    "csh",
+    "tcsh",
+    "fish",
+    "busybox",
+    "toybox",
+    "env",
+    "sudo",
+    "su",
+    "doas",
+    "runuser",
+    "pkexec",
+    "xargs",
+    "setsid",
+    "nohup",
+    "timeout",
+    "chroot",
+    "nice",
+    "ionice",
+    "stdbuf",
+    "unshare",
+    "nsenter",
+    "setpriv",
+    "chpst",
+    "flock",
+    "script",
+    "expect",
+    "watch",
+    "systemd-run",
+    "at",
+    "batch",
+    "parallel",
+    "strace",
+    "ltrace",
+    "gdb",
+];
+
 /// Checks one `capabilities.programs` entry as declared.
 pub fn check_program_decl(p: &str) -> Result<(), &'static str> {
     if p.is_empty() || p.starts_with('-') {
@@ -26,11 +73,14 @@ pub fn check_program_decl(p: &str) -> Result<(), &'static str> {
     {
         return Err("may only contain letters, digits and . _ + -");
     }
-    if matches!(
-        p,
-        "sh" | "bash" | "dash" | "zsh" | "env" | "sudo" | "su" | "xargs"
-    ) {
-        return Err("would let the recipe run arbitrary commands; call the program itself");
+    let base = Path::new(p)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(p);
+    if COMMAND_RUNNERS.contains(&base) {
+        return Err(
+            "runs other commands, so it would let the recipe run anything; call the program itself",
+        );
     }
     Ok(())
 }
@@ -151,6 +201,10 @@ mod tests {
         assert!(check_program_decl("apt-get").is_ok());
         assert!(check_program_decl("/usr/lib/postgresql/15/bin/initdb").is_ok());
         assert!(check_program_decl("bash").is_err());
+        assert!(check_program_decl("/bin/sh").is_err());
+        assert!(check_program_decl("/usr/bin/env").is_err());
+        assert!(check_program_decl("busybox").is_err());
+        assert!(check_program_decl("python3").is_ok());
         assert!(check_program_decl("-x").is_err());
         assert!(check_program_decl("../x").is_err());
         assert!(check_program_decl("/usr/../bin/x").is_err());

@@ -62,6 +62,96 @@ fn open_parent(path: &Path, create: bool) -> Result<(OwnedFd, String), HostError
     Ok((dir, name))
 }
 
+/// A file being written next to its destination, never through a symlink: created as a temporary
+/// file in the destination's folder (walked from `/` without following links), renamed into
+/// place by [`commit`](Self::commit), removed if dropped before. Used by `write_file` and
+/// `download`.
+#[derive(Debug)]
+pub struct AtomicFile {
+    dir: OwnedFd,
+    tmp: String,
+    name: String,
+    path: std::path::PathBuf,
+    pub file: std::fs::File,
+    committed: bool,
+}
+
+impl AtomicFile {
+    /// Starts writing `path` with `mode` (permission bits only: setuid, setgid and sticky are
+    /// refused, since a recipe must never be able to plant a setuid binary). Missing folders are
+    /// created 0755. A symlink anywhere on the path, or as the file itself, is refused.
+    pub fn create(path: &Path, mode: u32) -> Result<Self, HostError> {
+        if mode & !0o777 != 0 {
+            return Err(HostError::Invalid(format!(
+                "mode {mode:04o} for {} is refused: only permission bits (at most 0777) may be set",
+                path.display()
+            )));
+        }
+        let (dir, name) = open_parent(path, true)?;
+        match rustix::fs::statat(&dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Symlink => {
+                return Err(symlink_refused(path));
+            }
+            Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => {
+                return Err(HostError::Invalid(format!(
+                    "{} is a folder",
+                    path.display()
+                )));
+            }
+            _ => {}
+        }
+        let mut rnd = [0u8; 8];
+        getrandom::fill(&mut rnd).map_err(|e| HostError::Invalid(e.to_string()))?;
+        let tmp = format!(".{name}.cairn-{}", hex::encode(rnd));
+        let io = |e: Errno| {
+            HostError::io(
+                format!("failed to create a temporary file for {}", path.display()),
+                e.into(),
+            )
+        };
+        let fd = rustix::fs::openat(
+            &dir,
+            tmp.as_str(),
+            OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        )
+        .map_err(io)?;
+        // fchmod, not the open mode: the umask must not change what the recipe asked for.
+        let chmod = rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode));
+        let this = Self {
+            dir,
+            tmp,
+            name,
+            path: path.to_path_buf(),
+            file: std::fs::File::from(fd),
+            committed: false,
+        };
+        chmod.map_err(io)?;
+        Ok(this)
+    }
+
+    /// Flushes the file to disk and renames it into place, durably.
+    pub fn commit(mut self) -> Result<(), HostError> {
+        let io = |e: std::io::Error| {
+            HostError::io(format!("failed to write {}", self.path.display()), e)
+        };
+        self.file.sync_all().map_err(io)?;
+        rustix::fs::renameat(&self.dir, self.tmp.as_str(), &self.dir, self.name.as_str())
+            .map_err(|e| io(e.into()))?;
+        self.committed = true;
+        rustix::fs::fsync(&self.dir).map_err(|e| io(e.into()))?;
+        Ok(())
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = rustix::fs::unlinkat(&self.dir, self.tmp.as_str(), AtFlags::empty());
+        }
+    }
+}
+
 /// Writes `content` to `path` with `mode`, atomically, never through a symlink. The caller has
 /// already checked the path against the recipe's capabilities.
 pub fn write_file(path: &Path, content: &[u8], mode: u32) -> Result<(), HostError> {
@@ -72,52 +162,11 @@ pub fn write_file(path: &Path, content: &[u8], mode: u32) -> Result<(), HostErro
             content.len()
         )));
     }
-    if mode & !0o7777 != 0 {
-        return Err(HostError::Invalid(format!(
-            "mode {mode:o} is not a file mode"
-        )));
-    }
-    let (dir, name) = open_parent(path, true)?;
-    match rustix::fs::statat(&dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
-        Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Symlink => {
-            return Err(symlink_refused(path));
-        }
-        Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => {
-            return Err(HostError::Invalid(format!(
-                "{} is a folder",
-                path.display()
-            )));
-        }
-        _ => {}
-    }
-    let io = |ctx: &str, e: std::io::Error| {
-        HostError::io(format!("failed to {ctx} {}", path.display()), e)
-    };
-    let mut rnd = [0u8; 8];
-    getrandom::fill(&mut rnd).map_err(|e| HostError::Invalid(e.to_string()))?;
-    let tmp = format!(".{name}.cairn-{}", hex::encode(rnd));
-    let fd = rustix::fs::openat(
-        &dir,
-        tmp.as_str(),
-        OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::from_raw_mode(0o600),
-    )
-    .map_err(|e| io("create a temporary file for", e.into()))?;
-    let written = (|| -> std::io::Result<()> {
-        // fchmod, not the open mode: the umask must not change what the recipe asked for.
-        rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode))?;
-        let mut file = std::fs::File::from(fd);
-        file.write_all(content)?;
-        file.sync_all()?;
-        rustix::fs::renameat(&dir, tmp.as_str(), &dir, name.as_str())?;
-        rustix::fs::fsync(&dir)?;
-        Ok(())
-    })();
-    if let Err(e) = written {
-        let _ = rustix::fs::unlinkat(&dir, tmp.as_str(), AtFlags::empty());
-        return Err(io("write", e));
-    }
-    Ok(())
+    let mut file = AtomicFile::create(path, mode)?;
+    file.file
+        .write_all(content)
+        .map_err(|e| HostError::io(format!("failed to write {}", path.display()), e))?;
+    file.commit()
 }
 
 /// Reads a text file of at most [`MAX_FILE_BYTES`], never through a symlink.

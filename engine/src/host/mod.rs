@@ -34,6 +34,16 @@ fn is_allowed_env_name(name: &str) -> bool {
         && !name.starts_with("LD_")
 }
 
+/// Refuses variables a recipe may not set (see [`is_allowed_env_name`]).
+fn check_env(env: &[(String, String)]) -> Result<(), HostError> {
+    match env.iter().find(|(k, _)| !is_allowed_env_name(k)) {
+        Some((k, _)) => Err(HostError::Invalid(format!(
+            "the environment variable `{k}` may not be set by a recipe"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The environment every child starts from: a fixed PATH, a UTF-8 C locale so output parses the
 /// same everywhere, non-interactive Debian tools, and root's home.
 pub fn base_env() -> Vec<(String, String)> {
@@ -84,13 +94,9 @@ impl Host {
             program: program.to_owned(),
             reason: "it is not installed (not found on PATH)".into(),
         })?;
+        check_env(env)?;
         let mut full_env = base_env();
         for (k, v) in env {
-            if !is_allowed_env_name(k) {
-                return Err(HostError::Invalid(format!(
-                    "the environment variable `{k}` may not be set by a recipe"
-                )));
-            }
             full_env.retain(|(name, _)| name != k);
             full_env.push((k.clone(), v.clone()));
         }
@@ -136,6 +142,8 @@ impl Exec for Host {
         opts: ExecOptions,
     ) -> Result<ExecOutput, HostError> {
         self.stopped()?;
+        // Refused in a plan exactly as in a real run, and before anything is echoed.
+        check_env(&opts.env)?;
         if let Some(plan) = &self.plan {
             plan.borrow_mut().push(PlannedAction::Run {
                 program: program.to_owned(),

@@ -2,11 +2,9 @@
 //! hashed on the way; only a file whose sha256 matches is renamed into place. A mismatch, a
 //! cancel or any error deletes the temp file and leaves the destination as it was.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -14,6 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::error::HostError;
 use crate::event::Stream;
 use crate::exec::Exec;
+use crate::host::files::AtomicFile;
 use crate::plan::PlannedAction;
 
 /// The largest file [`download`] accepts.
@@ -63,55 +62,30 @@ pub fn download_limited(
         });
         return Ok(());
     }
-    let dir = match dest.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let file_name = dest
-        .file_name()
-        .ok_or_else(|| HostError::Invalid(format!("{} does not name a file", dest.display())))?;
-
     exec.log(
         Stream::Info,
         &format!("Downloading {url} to {}", dest.display()),
     );
-    let (tmp_path, tmp) = create_temp(dir, &file_name.to_string_lossy())?;
-    let result = fetch_into(exec, url, tmp, max_bytes).and_then(|(actual, file)| {
-        if actual != expected {
-            return Err(HostError::ChecksumMismatch {
-                url: url.to_owned(),
-                expected: expected.clone(),
-                actual,
-            });
-        }
-        file.sync_all()
-            .map_err(|e| HostError::io(format!("failed to flush {}", tmp_path.display()), e))?;
-        drop(file);
-        std::fs::rename(&tmp_path, dest).map_err(|e| {
-            HostError::io(
-                format!("failed to move the download to {}", dest.display()),
-                e,
-            )
-        })?;
-        // Make the rename itself durable; failing to is not worth failing the job for.
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    });
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp_path);
+    let mut out = AtomicFile::create(dest, 0o600)?;
+    let actual = fetch_into(exec, url, &mut out.file, max_bytes)?;
+    if actual != expected {
+        // Dropping `out` removes the temporary file; `dest` was never touched.
+        return Err(HostError::ChecksumMismatch {
+            url: url.to_owned(),
+            expected,
+            actual,
+        });
     }
-    result
+    out.commit()
 }
 
-/// Streams the body of `url` into `file`, returning its sha256 (lower-case hex) and the file.
+/// Streams the body of `url` into `file`, returning its sha256 (lower-case hex).
 fn fetch_into(
     exec: &dyn Exec,
     url: &str,
-    mut file: File,
+    file: &mut File,
     max_bytes: u64,
-) -> Result<(String, File), HostError> {
+) -> Result<String, HostError> {
     let fail = |reason: String| HostError::Download {
         url: url.to_owned(),
         reason,
@@ -164,7 +138,7 @@ fn fetch_into(
         }
     }
     exec.log(Stream::Info, &progress(received, total));
-    Ok((hex::encode(hasher.finalize()), file))
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// The expected checksum in lower case, or why it is unusable.
@@ -185,32 +159,6 @@ fn check_url(url: &str) -> Result<(), HostError> {
         Err(HostError::Invalid(format!(
             "`{url}` cannot be downloaded: only http:// and https:// addresses are allowed"
         )))
-    }
-}
-
-/// Creates a new 0600 temp file in `dir`, named after the destination so a leftover is
-/// recognisable.
-fn create_temp(dir: &Path, name: &str) -> Result<(PathBuf, File), HostError> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    loop {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = dir.join(format!(".{name}.cairn-{}-{n}.part", std::process::id()));
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-        {
-            Ok(file) => return Ok((path, file)),
-            // A leftover of a crashed earlier run with the same pid: try the next name.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => {
-                return Err(HostError::io(
-                    format!("failed to create a temporary file in {}", dir.display()),
-                    e,
-                ));
-            }
-        }
     }
 }
 

@@ -82,7 +82,6 @@ pub fn is_running(exec: &dyn Exec, name: &str) -> Result<bool, HostError> {
             STATUS_TIMEOUT,
         )?
     } else {
-        announce_init_script(exec);
         if !init_script(name).exists() {
             return Ok(false);
         }

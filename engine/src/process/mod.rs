@@ -142,6 +142,7 @@ pub fn run(
     let mut stderr = Tail::new(CAPTURE_LIMIT);
     let mut open_pipes = 2;
     let mut exited: Option<(ExitStatus, Instant)> = None;
+    let mut exit_poll = Duration::from_micros(50);
     loop {
         if exited.is_none() {
             if let Some(err) = stop_error(spec, stop, started) {
@@ -160,9 +161,15 @@ pub fn run(
                 break;
             }
         }
-        // With both pipes closed only the exit is awaited: look again soon.
-        let wait = if open_pipes == 0 { TICK / 5 } else { TICK };
-        match rx.recv_timeout(wait) {
+        if open_pipes == 0 {
+            // Only the exit is awaited, and it usually follows the pipes closing within
+            // microseconds: poll with a short, growing sleep rather than a whole tick (a fixed
+            // 10 ms wait here cost every short command milliseconds).
+            thread::sleep(exit_poll);
+            exit_poll = (exit_poll * 2).min(TICK / 5);
+            continue;
+        }
+        match rx.recv_timeout(TICK) {
             Ok(Msg::Line {
                 stream,
                 text,

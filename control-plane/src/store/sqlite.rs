@@ -251,7 +251,7 @@ impl Store for SqliteStore {
                     .into(),
             ));
         }
-        if from_i64(expires_at) < e.now {
+        if from_i64(expires_at) <= e.now {
             return Err(StoreError::Refused(
                 "this enrollment token has expired; create a new one in the dashboard".into(),
             ));
@@ -276,7 +276,7 @@ impl Store for SqliteStore {
         }
         let updated = tx.execute(
             "UPDATE enrollment_tokens SET used_at = ?1
-             WHERE token_hash = ?2 AND used_at IS NULL AND expires_at >= ?1 AND node_id = ?3",
+             WHERE token_hash = ?2 AND used_at IS NULL AND expires_at > ?1 AND node_id = ?3",
             params![to_i64(e.now), e.token_hash, e.node_id],
         )?;
         if updated != 1 {

@@ -1,0 +1,323 @@
+//! The REST handlers. Each returns a reply; every failure is a JSON `{"error": sentence}`.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::json;
+use warp::Reply;
+use warp::http::StatusCode;
+use warp::reply::Response;
+
+use super::{Request, RouteId, Session, json_error};
+use crate::auth::{self, Gate};
+use crate::store::{self, NewToken};
+use crate::{App, registry};
+
+fn ok_json(value: &impl serde::Serialize) -> Response {
+    warp::reply::json(value).into_response()
+}
+
+fn internal(error: impl std::fmt::Display) -> Response {
+    tracing::error!(%error, "request failed");
+    json_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the control plane could not complete this request; see its log",
+    )
+}
+
+/// Dispatches a route of the table to its handler.
+pub async fn handle(
+    id: RouteId,
+    app: Arc<App>,
+    session: Option<Session>,
+    req: Request,
+) -> Response {
+    match (id, session) {
+        (RouteId::Healthz, _) => {
+            warp::reply::with_header("ok", "content-type", "text/plain").into_response()
+        }
+        (RouteId::InstallScript, _) => install_script(),
+        (RouteId::ControlPlaneKey, _) => {
+            let key = app.signer.key();
+            ok_json(&json!({"publicKey": key.public().to_hex(), "keyId": key.key_id().to_string()}))
+        }
+        (RouteId::Login, _) => login(&app, req).await,
+        (RouteId::Logout, Some(s)) => logout(&app, s).await,
+        (RouteId::Me, Some(s)) => ok_json(&json!({"username": s.username})),
+        (RouteId::Nodes, Some(_)) => nodes(&app).await,
+        (RouteId::CreateToken, Some(s)) => create_token(&app, s, req).await,
+        (RouteId::Recipes, Some(_)) => ok_json(&app.registry().catalogue),
+        (RouteId::ReloadRecipes, Some(s)) => reload(&app, s).await,
+        (RouteId::Jobs, Some(_)) => jobs(&app, req).await,
+        (RouteId::Job, Some(_)) => job(&app, req).await,
+        (RouteId::JobEvents, Some(_)) => job_events(&app, req).await,
+        (RouteId::Audit, Some(_)) => audit(&app).await,
+        // Sockets are handled by the router; a private route without a session never gets here.
+        _ => json_error(StatusCode::UNAUTHORIZED, "sign in first"),
+    }
+}
+
+fn install_script() -> Response {
+    let script = "#!/bin/sh\n# Cairn agent installer: not available yet in this version.\n\
+        echo 'cairn: the agent installer is not available yet; install cairn-agent by hand and run \"cairn-agent enroll\"' >&2\nexit 1\n";
+    warp::reply::with_header(script, "content-type", "text/x-shellscript").into_response()
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    username: String,
+    password: String,
+}
+
+async fn login(app: &App, req: Request) -> Response {
+    let Ok(body) = serde_json::from_slice::<LoginBody>(&req.body) else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "send {\"username\": \"…\", \"password\": \"…\"} as JSON",
+        );
+    };
+    let ip = req
+        .peer
+        .map(|p| p.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let username: String = body.username.chars().take(64).collect();
+    let now = cairn_protocol::unix_now();
+    if let Gate::Locked(secs) = app.throttle.check(&username, ip, now) {
+        app.audit(&username, "login", &ip.to_string(), "refused: locked out")
+            .await;
+        return json_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!(
+                "too many failed sign-ins for this account from your address; try again in {secs} seconds"
+            ),
+        );
+    }
+    let lookup = username.clone();
+    let user = match store::blocking(&app.store, move |s| s.user(&lookup)).await {
+        Ok(u) => u,
+        Err(e) => return internal(e),
+    };
+    let password = body.password;
+    let ok = match user {
+        Some(u) => {
+            tokio::task::spawn_blocking(move || auth::verify_password(&password, &u.password_hash))
+                .await
+                .unwrap_or(false)
+        }
+        None => {
+            // Spend the same time on an unknown user as on a wrong password.
+            let params = app.config.argon2_params.clone();
+            let _ =
+                tokio::task::spawn_blocking(move || auth::hash_password(&password, &params)).await;
+            false
+        }
+    };
+    if !ok {
+        let lock = app.throttle.failed(&username, ip, now);
+        let result = if lock > 0 {
+            format!("failed: wrong username or password; locked for {lock} s")
+        } else {
+            "failed: wrong username or password".to_owned()
+        };
+        tracing::warn!(username = %username, %ip, locked_secs = lock, "failed sign-in");
+        app.audit(&username, "login", &ip.to_string(), &result)
+            .await;
+        return json_error(StatusCode::UNAUTHORIZED, "wrong username or password");
+    }
+    app.throttle.succeeded(&username, ip);
+    let id = match auth::new_session_id() {
+        Ok(id) => id,
+        Err(e) => return internal(e),
+    };
+    let id_hash = auth::hash_session_id(&id);
+    let who = username.clone();
+    if let Err(e) = store::blocking(&app.store, move |s| {
+        s.create_session(&id_hash, &who, now, now + auth::SESSION_TTL_SECS)
+    })
+    .await
+    {
+        return internal(e);
+    }
+    app.audit(&username, "login", &ip.to_string(), "ok").await;
+    warp::reply::with_header(
+        warp::reply::json(&json!({"username": username})),
+        "set-cookie",
+        auth::session_cookie(&id, app.tls()),
+    )
+    .into_response()
+}
+
+async fn logout(app: &App, s: Session) -> Response {
+    let hash = s.id_hash.clone();
+    if let Err(e) = store::blocking(&app.store, move |st| st.delete_session(&hash)).await {
+        return internal(e);
+    }
+    app.audit(&s.username, "logout", "", "ok").await;
+    warp::reply::with_header(
+        warp::reply::json(&json!({"ok": true})),
+        "set-cookie",
+        auth::clear_cookie(app.tls()),
+    )
+    .into_response()
+}
+
+async fn nodes(app: &App) -> Response {
+    match store::blocking(&app.store, |s| s.nodes()).await {
+        Ok(nodes) => {
+            let list: Vec<_> = nodes
+                .into_iter()
+                .map(|n| {
+                    json!({
+                        "id": n.id,
+                        "name": n.name,
+                        "hostname": n.hostname,
+                        "keyId": n.key_id,
+                        "enrolledAt": n.enrolled_at,
+                        "online": app.hub.is_online(&n.id),
+                        "lastSeen": n.last_seen,
+                        "lastStatus": n.last_status,
+                    })
+                })
+                .collect();
+            ok_json(&list)
+        }
+        Err(e) => internal(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    name: String,
+}
+
+/// The base URL users and agents reach this control plane at.
+pub fn public_base(app: &App, headers: &warp::http::HeaderMap) -> String {
+    if let Some(u) = &app.config.public_url {
+        return u.trim_end_matches('/').to_owned();
+    }
+    let host = headers
+        .get(warp::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1:8420");
+    format!("{}://{host}", if app.tls() { "https" } else { "http" })
+}
+
+async fn create_token(app: &App, s: Session, req: Request) -> Response {
+    let Ok(body) = serde_json::from_slice::<TokenBody>(&req.body) else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "send {\"name\": \"web-1\"} as JSON",
+        );
+    };
+    let name = body.name.trim().to_owned();
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_. ".contains(c))
+    {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "a node name is 1 to 64 letters, digits, spaces, dots, dashes or underscores",
+        );
+    }
+    let (secret, id) = match (cairn_protocol::new_token(), cairn_protocol::new_id()) {
+        (Ok(t), Ok(i)) => (t, i),
+        (Err(e), _) | (_, Err(e)) => return internal(e),
+    };
+    let node_id = format!("node-{}", &id[..12]);
+    let now = cairn_protocol::unix_now();
+    let expires_at = now + app.config.token_ttl_secs;
+    let row = NewToken {
+        token_hash: cairn_protocol::hash_token(&secret),
+        node_id: node_id.clone(),
+        name: name.clone(),
+        created_by: s.username.clone(),
+        created_at: now,
+        expires_at,
+    };
+    if let Err(e) = store::blocking(&app.store, move |st| st.create_token(&row)).await {
+        return internal(e);
+    }
+    app.audit(&s.username, "enrollment-token.create", &node_id, "ok")
+        .await;
+    let token = format!("{node_id}.{secret}");
+    let base = public_base(app, &req.headers);
+    ok_json(&json!({
+        "token": token,
+        "nodeId": node_id,
+        "name": name,
+        "expiresAt": expires_at,
+        "installCommand": format!("curl -fsSL {base}/install.sh | sudo bash -s -- --token {token}"),
+    }))
+}
+
+async fn reload(app: &Arc<App>, s: Session) -> Response {
+    let dir = app.config.recipes_dir.clone();
+    let app2 = Arc::clone(app);
+    let loaded = tokio::task::spawn_blocking(move || {
+        registry::Registry::load(&dir, app2.signer.key(), cairn_protocol::unix_now())
+    })
+    .await;
+    let reg = match loaded {
+        Ok(r) => r,
+        Err(e) => return internal(e),
+    };
+    let catalogue = reg.catalogue.clone();
+    *app.registry.write().unwrap_or_else(|e| e.into_inner()) = reg;
+    let published = catalogue.iter().filter(|e| e.published).count();
+    app.audit(
+        &s.username,
+        "recipes.reload",
+        "",
+        &format!("{published} of {} published", catalogue.len()),
+    )
+    .await;
+    ok_json(&catalogue)
+}
+
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    query?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == name).then(|| v.to_owned())
+    })
+}
+
+async fn jobs(app: &App, req: Request) -> Response {
+    let node = query_param(req.query.as_deref(), "node");
+    match store::blocking(&app.store, move |s| s.jobs(node.as_deref())).await {
+        Ok(jobs) => ok_json(&jobs),
+        Err(e) => internal(e),
+    }
+}
+
+async fn job(app: &App, req: Request) -> Response {
+    let id = req.params.first().cloned().unwrap_or_default();
+    match store::blocking(&app.store, move |s| s.job(&id)).await {
+        Ok(Some(job)) => ok_json(&job),
+        Ok(None) => json_error(StatusCode::NOT_FOUND, "there is no job with this id"),
+        Err(e) => internal(e),
+    }
+}
+
+async fn job_events(app: &App, req: Request) -> Response {
+    let id = req.params.first().cloned().unwrap_or_default();
+    let lookup = id.clone();
+    match store::blocking(&app.store, move |s| {
+        Ok((s.job(&lookup)?, s.job_events(&lookup)?))
+    })
+    .await
+    {
+        Ok((Some(_), events)) => ok_json(&events),
+        Ok((None, _)) => json_error(StatusCode::NOT_FOUND, "there is no job with this id"),
+        Err(e) => internal(e),
+    }
+}
+
+async fn audit(app: &App) -> Response {
+    match store::blocking(&app.store, |s| s.audit_log(500)).await {
+        Ok(entries) => ok_json(&entries),
+        Err(e) => internal(e),
+    }
+}

@@ -1,0 +1,215 @@
+//! The hub routes between connections: node id → the agent's connection, node id → the
+//! dashboard connections watching it, and job id → the login session that started it (the only
+//! one that may see the job's secret result).
+//!
+//! Connections own their sockets; the hub only holds the sending half of a channel to each, so
+//! routing never waits on a slow peer and a dropped sender closes the connection.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use cairn_protocol::Message;
+use serde_json::{Value, json};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::mask;
+
+#[derive(Debug)]
+struct AgentLink {
+    conn: u64,
+    tx: UnboundedSender<Vec<Message>>,
+}
+
+#[derive(Debug)]
+struct DashLink {
+    session: String,
+    tx: UnboundedSender<String>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    agents: HashMap<String, AgentLink>,
+    dashboards: HashMap<u64, DashLink>,
+    watchers: HashMap<String, HashSet<u64>>,
+    job_owner: HashMap<String, String>,
+}
+
+/// See the module documentation.
+#[derive(Debug, Default)]
+pub struct Hub {
+    state: Mutex<State>,
+    next_conn: AtomicU64,
+}
+
+/// A message for the dashboard: `{type, nodeId, jobId?, payload}`.
+pub fn dashboard_message(
+    kind: &str,
+    node_id: &str,
+    job_id: Option<&str>,
+    payload: Value,
+) -> String {
+    let mut m = json!({"type": kind, "nodeId": node_id, "payload": payload});
+    if let Some(j) = job_id {
+        m["jobId"] = Value::String(j.to_owned());
+    }
+    m.to_string()
+}
+
+impl Hub {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A new connection id.
+    pub fn next_conn(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Routes `node_id`'s commands to `tx`; a previous connection of the node is dropped.
+    pub fn register_agent(&self, node_id: &str, conn: u64, tx: UnboundedSender<Vec<Message>>) {
+        self.lock()
+            .agents
+            .insert(node_id.to_owned(), AgentLink { conn, tx });
+        self.notify_online(node_id, true);
+    }
+
+    /// Forgets the agent connection `conn` (not a newer one of the same node).
+    pub fn unregister_agent(&self, node_id: &str, conn: u64) {
+        let removed = {
+            let mut st = self.lock();
+            if st.agents.get(node_id).is_some_and(|a| a.conn == conn) {
+                st.agents.remove(node_id);
+                true
+            } else {
+                false
+            }
+        };
+        if removed {
+            self.notify_online(node_id, false);
+        }
+    }
+
+    fn notify_online(&self, node_id: &str, online: bool) {
+        self.broadcast(
+            node_id,
+            &dashboard_message("NODE_STATUS", node_id, None, json!({"online": online})),
+        );
+    }
+
+    /// Whether the node has a live, authenticated connection.
+    pub fn is_online(&self, node_id: &str) -> bool {
+        self.lock()
+            .agents
+            .get(node_id)
+            .is_some_and(|a| !a.tx.is_closed())
+    }
+
+    /// Queues `messages` for the node's agent; false if it is offline.
+    pub fn send_to_agent(&self, node_id: &str, messages: Vec<Message>) -> bool {
+        self.lock()
+            .agents
+            .get(node_id)
+            .is_some_and(|a| a.tx.send(messages).is_ok())
+    }
+
+    pub fn register_dashboard(&self, conn: u64, session: &str, tx: UnboundedSender<String>) {
+        self.lock().dashboards.insert(
+            conn,
+            DashLink {
+                session: session.to_owned(),
+                tx,
+            },
+        );
+    }
+
+    pub fn unregister_dashboard(&self, conn: u64) {
+        let mut st = self.lock();
+        st.dashboards.remove(&conn);
+        for set in st.watchers.values_mut() {
+            set.remove(&conn);
+        }
+        st.watchers.retain(|_, s| !s.is_empty());
+    }
+
+    /// Makes dashboard connection `conn` receive every event of `node_id`.
+    pub fn subscribe(&self, conn: u64, node_id: &str) {
+        self.lock()
+            .watchers
+            .entry(node_id.to_owned())
+            .or_default()
+            .insert(conn);
+    }
+
+    /// Records the login session that started `job_id`.
+    pub fn set_job_owner(&self, job_id: &str, session: &str) {
+        self.lock()
+            .job_owner
+            .insert(job_id.to_owned(), session.to_owned());
+    }
+
+    /// Sends `text` to every dashboard connection watching `node_id`.
+    pub fn broadcast(&self, node_id: &str, text: &str) {
+        let st = self.lock();
+        if let Some(set) = st.watchers.get(node_id) {
+            for conn in set {
+                if let Some(d) = st.dashboards.get(conn) {
+                    let _ = d.tx.send(text.to_owned());
+                }
+            }
+        }
+    }
+
+    /// Sends `text` to one dashboard connection.
+    pub fn send_to_dashboard(&self, conn: u64, text: String) {
+        if let Some(d) = self.lock().dashboards.get(&conn) {
+            let _ = d.tx.send(text);
+        }
+    }
+
+    /// Forwards a job event to the node's watchers. A `DATABASE_CONFIGURED` goes unmasked only
+    /// to the connections of the login session that started the job; everyone else gets it
+    /// masked.
+    pub fn forward_job_event(
+        &self,
+        node_id: &str,
+        job_id: &str,
+        kind: &str,
+        payload: &Value,
+        terminal: bool,
+    ) {
+        let mut st = self.lock();
+        let owner = st.job_owner.get(job_id).cloned();
+        let masked = dashboard_message(
+            kind,
+            node_id,
+            Some(job_id),
+            mask::mask_payload(kind, payload),
+        );
+        let secret = (kind == "DATABASE_CONFIGURED")
+            .then(|| dashboard_message(kind, node_id, Some(job_id), payload.clone()));
+        let mut targets: HashSet<u64> = st.watchers.get(node_id).cloned().unwrap_or_default();
+        if let Some(owner) = &owner {
+            // The requester sees its own job even if it stopped watching the node.
+            targets.extend(
+                st.dashboards
+                    .iter()
+                    .filter(|(_, d)| &d.session == owner)
+                    .map(|(c, _)| *c),
+            );
+        }
+        for conn in targets {
+            let Some(d) = st.dashboards.get(&conn) else {
+                continue;
+            };
+            let text = match (&secret, &owner) {
+                (Some(s), Some(o)) if &d.session == o => s.clone(),
+                _ => masked.clone(),
+            };
+            let _ = d.tx.send(text);
+        }
+        if terminal {
+            st.job_owner.remove(job_id);
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Cairn's control plane, as a library: the binary only parses arguments and calls [`run`].
+//!
+//! - [`http`]: the router (built from one route table, [`http::ROUTES`]) and the REST handlers.
+//! - [`ws_agent`]: agents' connections: enrollment, authentication, signed frames, job events.
+//! - [`ws_dashboard`]: dashboards' connections: commands that become jobs, event relay.
+//! - [`hub`]: routing between the two.
+//! - [`store`]: users, sessions, tokens, nodes, jobs, events, audit ([`store::SqliteStore`]).
+//! - [`registry`]: recipes checked with the engine and signed into bundles.
+//! - [`auth`], [`mask`]: passwords, sessions, login throttle; secret masking.
+//! - [`server`]: the accept loop (plain TCP or TLS) serving the warp router through hyper.
+
+pub mod auth;
+pub mod http;
+pub mod hub;
+pub mod mask;
+pub mod registry;
+pub mod server;
+pub mod setup;
+pub mod store;
+pub mod ws_agent;
+pub mod ws_dashboard;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use cairn_protocol::{FrameSigner, NonceStore};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use setup::check_listen_address;
+
+/// The control plane's id in frames (`from` of its frames, `audience` of the agents').
+pub const CONTROL_PLANE_ID: &str = "control-plane";
+
+/// Default lifetime of an enrollment token.
+pub const TOKEN_TTL_SECS: u64 = 3600;
+
+/// TLS certificate chain and key files (PEM).
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Everything [`run`] needs.
+#[derive(Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub recipes_dir: PathBuf,
+    /// Served if it exists (the built dashboard).
+    pub ui_dir: PathBuf,
+    /// The URL users and agents reach this control plane at (`https://cairn.example.com`); it
+    /// is the allowed WebSocket `Origin` and the base of install commands. Without it, the
+    /// request's `Host` header is used.
+    pub public_url: Option<String>,
+    pub tls: Option<TlsFiles>,
+    /// The first start's admin password; generated (and printed once to stderr) when absent.
+    pub admin_password: Option<String>,
+    /// argon2id cost for new password hashes.
+    pub argon2_params: argon2::Params,
+    pub token_ttl_secs: u64,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("recipes_dir", &self.recipes_dir)
+            .field("ui_dir", &self.ui_dir)
+            .field("public_url", &self.public_url)
+            .field("tls", &self.tls)
+            .field(
+                "admin_password",
+                &self.admin_password.as_ref().map(|_| "<set>"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Defaults for `data_dir`, everything else from the current directory.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            recipes_dir: PathBuf::from("recipes"),
+            ui_dir: PathBuf::from("ui/build"),
+            public_url: None,
+            tls: None,
+            admin_password: None,
+            argon2_params: argon2::Params::default(),
+            token_ttl_secs: TOKEN_TTL_SECS,
+        }
+    }
+}
+
+/// State shared by every connection.
+#[derive(Debug)]
+pub struct App {
+    pub config: Config,
+    pub store: store::SharedStore,
+    pub signer: FrameSigner,
+    pub nonces: NonceStore,
+    pub registry: RwLock<registry::Registry>,
+    pub hub: hub::Hub,
+    pub throttle: auth::LoginThrottle,
+    /// Flips to true when the server shuts down; WebSocket tasks watch it.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl App {
+    /// Whether cookies get `Secure` and URLs `https`.
+    pub fn tls(&self) -> bool {
+        self.config.tls.is_some()
+    }
+
+    /// The current registry, for reading.
+    pub fn registry(&self) -> std::sync::RwLockReadGuard<'_, registry::Registry> {
+        self.registry.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records an audit entry; a failure to record is logged, never fatal to the request.
+    pub async fn audit(&self, who: &str, what: &str, target: &str, result: &str) {
+        let (who, what, target, result) = (
+            who.to_owned(),
+            what.to_owned(),
+            target.to_owned(),
+            result.to_owned(),
+        );
+        let now = cairn_protocol::unix_now();
+        if let Err(error) = store::blocking(&self.store, move |s| {
+            s.audit(&who, &what, &target, &result, now)
+        })
+        .await
+        {
+            tracing::error!(%error, "could not write the audit log");
+        }
+    }
+}
+
+/// Serves the control plane on `listener` until `shutdown` resolves: prepares the data
+/// directory (key, database, admin account) on first start, loads the recipes, and serves
+/// HTTP, the dashboard and agent WebSockets (over TLS if configured).
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let app = Arc::new(setup::prepare(config, stop_rx).await?);
+    let addr: SocketAddr = listener.local_addr()?;
+    tracing::info!(%addr, tls = app.tls(), "control plane listening");
+    server::serve(listener, app, shutdown, stop_tx).await
+}

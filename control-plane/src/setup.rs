@@ -1,0 +1,118 @@
+//! First start and every start: the data directory (0700), the signing key (0600), the
+//! database, the `admin` account, the recipe registry.
+
+use std::net::SocketAddr;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::Path;
+use std::sync::RwLock;
+
+use anyhow::{Context, bail};
+use cairn_protocol::{FrameSigner, KeyPair, NonceStore};
+use tokio::sync::watch;
+
+use crate::store::{SqliteStore, User};
+use crate::{App, CONTROL_PLANE_ID, Config, auth, hub, registry, store};
+
+/// Refuses to listen on a non-loopback address without TLS unless `insecure` says so.
+pub fn check_listen_address(addr: SocketAddr, tls: bool, insecure: bool) -> anyhow::Result<()> {
+    if !addr.ip().is_loopback() && !tls && !insecure {
+        bail!(
+            "refusing to listen on {addr} without TLS: database connection strings and session \
+             cookies cross this link, so anyone on the network could read them; pass \
+             --tls-cert and --tls-key, listen on 127.0.0.1 behind a TLS proxy, or pass \
+             --insecure if you really mean it"
+        );
+    }
+    Ok(())
+}
+
+fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("could not create the data directory {}", dir.display()))?;
+    }
+    let mode = std::fs::metadata(dir)
+        .with_context(|| format!("could not read {}", dir.display()))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("could not make {} private (0700)", dir.display()))?;
+        tracing::warn!(dir = %dir.display(), "the data directory was readable by others; it is now 0700");
+    }
+    Ok(())
+}
+
+fn load_or_create_key(dir: &Path) -> anyhow::Result<KeyPair> {
+    let path = dir.join("signing.key");
+    if path.exists() {
+        return KeyPair::read_file(&path)
+            .with_context(|| format!("could not read the signing key {}", path.display()));
+    }
+    let key = KeyPair::generate()?;
+    key.write_files(dir)
+        .with_context(|| format!("could not write a new signing key into {}", dir.display()))?;
+    tracing::info!(key_id = %key.key_id(), "created the control plane's signing key");
+    Ok(key)
+}
+
+/// Builds the shared state, creating what a first start needs.
+pub async fn prepare(config: Config, shutdown: watch::Receiver<bool>) -> anyhow::Result<App> {
+    create_private_dir(&config.data_dir)?;
+    let key = load_or_create_key(&config.data_dir)?;
+    let db_path = config.data_dir.join("cairn.db");
+    let db = SqliteStore::open(&db_path)
+        .with_context(|| format!("could not open the database {}", db_path.display()))?;
+    let store: store::SharedStore = std::sync::Arc::new(db);
+
+    if store::blocking(&store, |s| s.user_count()).await? == 0 {
+        let (password, generated) = match &config.admin_password {
+            Some(p) if !p.is_empty() => (p.clone(), false),
+            _ => (cairn_protocol::new_token()?[..24].to_owned(), true),
+        };
+        let hash = auth::hash_password(&password, &config.argon2_params)?;
+        let user = User {
+            username: "admin".to_owned(),
+            password_hash: hash,
+        };
+        let now = cairn_protocol::unix_now();
+        store::blocking(&store, move |s| s.create_user(&user, now)).await?;
+        if generated {
+            // Shown once, on the operator's terminal only; never logged.
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!(
+                    "Created the dashboard account \"admin\" with the password: {password}\n\
+                     Write it down now: it is not shown again. (Set CAIRN_ADMIN_PASSWORD before \
+                     the first start to choose it.)"
+                );
+            }
+        }
+        tracing::info!("created the dashboard account admin");
+    }
+
+    let signer = FrameSigner::control_plane(key, CONTROL_PLANE_ID);
+    let registry = {
+        let dir = config.recipes_dir.clone();
+        let reg = registry::Registry::load(&dir, signer.key(), cairn_protocol::unix_now());
+        tracing::info!(
+            recipes = reg.catalogue.len(),
+            published = reg.catalogue.iter().filter(|e| e.published).count(),
+            "recipes loaded"
+        );
+        reg
+    };
+    Ok(App {
+        config,
+        store,
+        signer,
+        nonces: NonceStore::new(),
+        registry: RwLock::new(registry),
+        hub: hub::Hub::default(),
+        throttle: auth::LoginThrottle::default(),
+        shutdown,
+    })
+}

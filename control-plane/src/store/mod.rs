@@ -1,0 +1,188 @@
+//! The control plane's state: users, sessions, enrollment tokens, nodes, jobs, job events and
+//! the audit log.
+//!
+//! [`Store`] is a small synchronous trait so that PostgreSQL can replace SQLite when one control
+//! plane is not enough; [`SqliteStore`] is the embedded default. Callers on the async side go
+//! through [`blocking`], which runs the call on tokio's blocking pool.
+//!
+//! Nothing secret is ever handed to the store: passwords arrive as argon2 hashes, session ids
+//! and tokens as hashes, and job results and events already masked (see [`crate::mask`]).
+
+mod sqlite;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+pub use sqlite::SqliteStore;
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The request breaks a rule (token used, node already enrolled, …); the text is a sentence
+    /// that may be shown to the peer.
+    #[error("{0}")]
+    Refused(String),
+    #[error("the database failed: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("the database task stopped unexpectedly")]
+    Task,
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A dashboard user.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub username: String,
+    /// argon2 PHC string.
+    pub password_hash: String,
+}
+
+/// An enrollment token as stored: only the hash of its secret.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub token_hash: String,
+    pub node_id: String,
+    pub name: String,
+    pub created_by: String,
+    pub created_at: u64,
+    pub expires_at: u64,
+}
+
+/// What an enrollment records, in the same transaction that consumes the token.
+#[derive(Debug, Clone)]
+pub struct Enrollment {
+    pub token_hash: String,
+    pub node_id: String,
+    pub public_key: String,
+    pub key_id: String,
+    pub hostname: String,
+    pub now: u64,
+}
+
+/// An enrolled node.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Node {
+    pub id: String,
+    pub name: String,
+    pub public_key: String,
+    pub key_id: String,
+    pub hostname: String,
+    pub enrolled_at: u64,
+    pub last_seen: Option<u64>,
+    pub last_status: Option<serde_json::Value>,
+}
+
+/// A job.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Job {
+    pub id: String,
+    pub node_id: String,
+    pub recipe: String,
+    /// The command: `INSTALL_RUNTIME`, `CONFIGURE_DATABASE`, `CONFIGURE_BACKUP`, `PLAN_REQUEST`.
+    pub kind: String,
+    pub requested_by: String,
+    /// `pending`, `running`, `succeeded`, `failed`.
+    pub status: String,
+    pub created_at: u64,
+    pub finished_at: Option<u64>,
+    /// The terminal event's payload, masked.
+    pub result: Option<serde_json::Value>,
+}
+
+/// One stored job event (payload masked).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobEvent {
+    pub job_id: String,
+    pub seq: u64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub received_at: u64,
+}
+
+/// The outcome of storing one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// False when `(job, seq)` was already stored (a resend after a reconnect).
+    pub inserted: bool,
+    /// Highest sequence number such that every event 1..=seq is stored.
+    pub contiguous: u64,
+}
+
+/// One audit entry.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: u64,
+    pub who: String,
+    pub what: String,
+    pub target: String,
+    pub result: String,
+}
+
+/// The storage the control plane needs. Every method is synchronous and may block.
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    fn user(&self, username: &str) -> StoreResult<Option<User>>;
+    fn user_count(&self) -> StoreResult<u64>;
+    fn create_user(&self, user: &User, now: u64) -> StoreResult<()>;
+
+    fn create_session(
+        &self,
+        id_hash: &str,
+        username: &str,
+        now: u64,
+        expires_at: u64,
+    ) -> StoreResult<()>;
+    /// The user of a live session.
+    fn session_user(&self, id_hash: &str, now: u64) -> StoreResult<Option<String>>;
+    fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
+
+    fn create_token(&self, token: &NewToken) -> StoreResult<()>;
+    /// Consumes the token and records the node's key in one transaction: exactly one of any
+    /// number of concurrent enrollments with the same token succeeds.
+    fn enroll(&self, e: &Enrollment) -> StoreResult<Node>;
+
+    fn node(&self, node_id: &str) -> StoreResult<Option<Node>>;
+    fn nodes(&self) -> StoreResult<Vec<Node>>;
+    fn node_seen(&self, node_id: &str, now: u64) -> StoreResult<()>;
+    fn node_status(&self, node_id: &str, status: &serde_json::Value, now: u64) -> StoreResult<()>;
+
+    fn create_job(&self, job: &Job) -> StoreResult<()>;
+    fn job(&self, job_id: &str) -> StoreResult<Option<Job>>;
+    fn jobs(&self, node_id: Option<&str>) -> StoreResult<Vec<Job>>;
+    /// Stores one event of a job of `node_id` idempotently by `(job, seq)`; a terminal event
+    /// also finishes the job with `terminal` = (status, masked result). Refuses an event for a
+    /// job that does not exist or belongs to another node.
+    fn append_event(
+        &self,
+        node_id: &str,
+        event: &JobEvent,
+        terminal: Option<(&str, &serde_json::Value)>,
+    ) -> StoreResult<Appended>;
+    fn job_events(&self, job_id: &str) -> StoreResult<Vec<JobEvent>>;
+
+    fn audit(&self, who: &str, what: &str, target: &str, result: &str, now: u64)
+    -> StoreResult<()>;
+    fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+}
+
+/// A shared store.
+pub type SharedStore = Arc<dyn Store>;
+
+/// Runs `f` against the store on the blocking pool.
+pub async fn blocking<T, F>(store: &SharedStore, f: F) -> StoreResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Store) -> StoreResult<T> + Send + 'static,
+{
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || f(store.as_ref()))
+        .await
+        .map_err(|_| StoreError::Task)?
+}

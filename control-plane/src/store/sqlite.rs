@@ -1,0 +1,520 @@
+//! The embedded SQLite store: one connection (WAL, busy timeout) behind a mutex, used from
+//! tokio's blocking pool. Enrollment runs in an `IMMEDIATE` transaction whose token update only
+//! matches an unused, unexpired token for the right node, so the rule holds even with several
+//! connections or processes on the same file.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::{
+    Appended, AuditEntry, Enrollment, Job, JobEvent, NewToken, Node, Store, StoreError,
+    StoreResult, User,
+};
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS users (
+    username      TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    created_at    INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    id_hash    TEXT PRIMARY KEY,
+    username   TEXT NOT NULL REFERENCES users(username),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS enrollment_tokens (
+    token_hash TEXT PRIMARY KEY,
+    node_id    TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at    INTEGER
+);
+CREATE TABLE IF NOT EXISTS nodes (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    public_key  TEXT NOT NULL,
+    key_id      TEXT NOT NULL,
+    hostname    TEXT NOT NULL,
+    enrolled_at INTEGER NOT NULL,
+    last_seen   INTEGER,
+    last_status TEXT
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    id           TEXT PRIMARY KEY,
+    node_id      TEXT NOT NULL REFERENCES nodes(id),
+    recipe       TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    requested_by TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    finished_at  INTEGER,
+    result       TEXT,
+    acked_seq    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS jobs_by_node ON jobs(node_id, created_at);
+CREATE TABLE IF NOT EXISTS job_events (
+    job_id      TEXT NOT NULL REFERENCES jobs(id),
+    seq         INTEGER NOT NULL,
+    type        TEXT NOT NULL,
+    payload     TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    UNIQUE(job_id, seq)
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    at     INTEGER NOT NULL,
+    who    TEXT NOT NULL,
+    what   TEXT NOT NULL,
+    target TEXT NOT NULL,
+    result TEXT NOT NULL
+);
+"#;
+
+/// The SQLite implementation of [`Store`].
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic inside a critical section leaves SQLite consistent (transactions roll back).
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn from_i64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn json_col(text: Option<String>) -> Option<serde_json::Value> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+}
+
+fn node_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Node> {
+    Ok(Node {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        public_key: r.get(2)?,
+        key_id: r.get(3)?,
+        hostname: r.get(4)?,
+        enrolled_at: from_i64(r.get(5)?),
+        last_seen: r.get::<_, Option<i64>>(6)?.map(from_i64),
+        last_status: json_col(r.get(7)?),
+    })
+}
+
+const NODE_COLS: &str =
+    "id, name, public_key, key_id, hostname, enrolled_at, last_seen, last_status";
+const JOB_COLS: &str =
+    "id, node_id, recipe, kind, requested_by, status, created_at, finished_at, result";
+
+fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
+    Ok(Job {
+        id: r.get(0)?,
+        node_id: r.get(1)?,
+        recipe: r.get(2)?,
+        kind: r.get(3)?,
+        requested_by: r.get(4)?,
+        status: r.get(5)?,
+        created_at: from_i64(r.get(6)?),
+        finished_at: r.get::<_, Option<i64>>(7)?.map(from_i64),
+        result: json_col(r.get(8)?),
+    })
+}
+
+impl Store for SqliteStore {
+    fn user(&self, username: &str) -> StoreResult<Option<User>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT username, password_hash FROM users WHERE username = ?1",
+                params![username],
+                |r| {
+                    Ok(User {
+                        username: r.get(0)?,
+                        password_hash: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn user_count(&self) -> StoreResult<u64> {
+        let n: i64 = self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?;
+        Ok(from_i64(n))
+    }
+
+    fn create_user(&self, user: &User, now: u64) -> StoreResult<()> {
+        self.conn().execute(
+            "INSERT INTO users (username, password_hash, created_at) VALUES (?1, ?2, ?3)",
+            params![user.username, user.password_hash, to_i64(now)],
+        )?;
+        Ok(())
+    }
+
+    fn create_session(
+        &self,
+        id_hash: &str,
+        username: &str,
+        now: u64,
+        expires_at: u64,
+    ) -> StoreResult<()> {
+        let conn = self.conn();
+        conn.execute(
+            "DELETE FROM sessions WHERE expires_at < ?1",
+            params![to_i64(now)],
+        )?;
+        conn.execute(
+            "INSERT INTO sessions (id_hash, username, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![id_hash, username, to_i64(now), to_i64(expires_at)],
+        )?;
+        Ok(())
+    }
+
+    fn session_user(&self, id_hash: &str, now: u64) -> StoreResult<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT username FROM sessions WHERE id_hash = ?1 AND expires_at >= ?2",
+                params![id_hash, to_i64(now)],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+        self.conn()
+            .execute("DELETE FROM sessions WHERE id_hash = ?1", params![id_hash])?;
+        Ok(())
+    }
+
+    fn create_token(&self, t: &NewToken) -> StoreResult<()> {
+        self.conn().execute(
+            "INSERT INTO enrollment_tokens (token_hash, node_id, name, created_by, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                t.token_hash,
+                t.node_id,
+                t.name,
+                t.created_by,
+                to_i64(t.created_at),
+                to_i64(t.expires_at)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn enroll(&self, e: &Enrollment) -> StoreResult<Node> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let token: Option<(String, String, i64, Option<i64>)> = tx
+            .query_row(
+                "SELECT node_id, name, expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?1",
+                params![e.token_hash],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        let Some((node_id, name, expires_at, used_at)) = token else {
+            return Err(StoreError::Refused(
+                "this enrollment token is unknown; create a new one in the dashboard".into(),
+            ));
+        };
+        if used_at.is_some() {
+            return Err(StoreError::Refused(
+                "this enrollment token has already been used; create a new one in the dashboard"
+                    .into(),
+            ));
+        }
+        if from_i64(expires_at) <= e.now {
+            return Err(StoreError::Refused(
+                "this enrollment token has expired; create a new one in the dashboard".into(),
+            ));
+        }
+        if node_id != e.node_id {
+            return Err(StoreError::Refused(
+                "this enrollment token was issued for another node".into(),
+            ));
+        }
+        let enrolled: Option<String> = tx
+            .query_row(
+                "SELECT key_id FROM nodes WHERE id = ?1",
+                params![e.node_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(key_id) = enrolled {
+            return Err(StoreError::Refused(format!(
+                "node {} is already enrolled with key {key_id}; refusing key {}",
+                e.node_id, e.key_id
+            )));
+        }
+        let updated = tx.execute(
+            "UPDATE enrollment_tokens SET used_at = ?1
+             WHERE token_hash = ?2 AND used_at IS NULL AND expires_at > ?1 AND node_id = ?3",
+            params![to_i64(e.now), e.token_hash, e.node_id],
+        )?;
+        if updated != 1 {
+            return Err(StoreError::Refused(
+                "this enrollment token has already been used; create a new one in the dashboard"
+                    .into(),
+            ));
+        }
+        tx.execute(
+            "INSERT INTO nodes (id, name, public_key, key_id, hostname, enrolled_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                e.node_id,
+                name,
+                e.public_key,
+                e.key_id,
+                e.hostname,
+                to_i64(e.now)
+            ],
+        )?;
+        tx.commit()?;
+        Ok(Node {
+            id: e.node_id.clone(),
+            name,
+            public_key: e.public_key.clone(),
+            key_id: e.key_id.clone(),
+            hostname: e.hostname.clone(),
+            enrolled_at: e.now,
+            last_seen: None,
+            last_status: None,
+        })
+    }
+
+    fn node(&self, node_id: &str) -> StoreResult<Option<Node>> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {NODE_COLS} FROM nodes WHERE id = ?1"),
+                params![node_id],
+                node_from_row,
+            )
+            .optional()?)
+    }
+
+    fn nodes(&self) -> StoreResult<Vec<Node>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!("SELECT {NODE_COLS} FROM nodes ORDER BY name, id"))?;
+        let rows = stmt.query_map([], node_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn node_seen(&self, node_id: &str, now: u64) -> StoreResult<()> {
+        self.conn().execute(
+            "UPDATE nodes SET last_seen = ?1 WHERE id = ?2",
+            params![to_i64(now), node_id],
+        )?;
+        Ok(())
+    }
+
+    fn node_status(&self, node_id: &str, status: &serde_json::Value, now: u64) -> StoreResult<()> {
+        self.conn().execute(
+            "UPDATE nodes SET last_status = ?1, last_seen = ?2 WHERE id = ?3",
+            params![status.to_string(), to_i64(now), node_id],
+        )?;
+        Ok(())
+    }
+
+    fn create_job(&self, j: &Job) -> StoreResult<()> {
+        self.conn().execute(
+            "INSERT INTO jobs (id, node_id, recipe, kind, requested_by, status, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                j.id,
+                j.node_id,
+                j.recipe,
+                j.kind,
+                j.requested_by,
+                j.status,
+                to_i64(j.created_at)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn job(&self, job_id: &str) -> StoreResult<Option<Job>> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {JOB_COLS} FROM jobs WHERE id = ?1"),
+                params![job_id],
+                job_from_row,
+            )
+            .optional()?)
+    }
+
+    fn jobs(&self, node_id: Option<&str>) -> StoreResult<Vec<Job>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {JOB_COLS} FROM jobs WHERE ?1 IS NULL OR node_id = ?1
+             ORDER BY created_at DESC, id LIMIT 500"
+        ))?;
+        let rows = stmt.query_map(params![node_id], job_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn append_event(
+        &self,
+        node_id: &str,
+        ev: &JobEvent,
+        terminal: Option<(&str, &serde_json::Value)>,
+    ) -> StoreResult<Appended> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let job: Option<(String, i64)> = tx
+            .query_row(
+                "SELECT node_id, acked_seq FROM jobs WHERE id = ?1",
+                params![ev.job_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((owner, acked)) = job.filter(|(owner, _)| owner == node_id) else {
+            return Err(StoreError::Refused(format!(
+                "job {} is not a job of node {node_id}",
+                ev.job_id
+            )));
+        };
+        debug_assert_eq!(owner, node_id);
+        if ev.seq == 0 {
+            return Err(StoreError::Refused(
+                "job event sequence numbers start at 1".into(),
+            ));
+        }
+        let inserted = tx.execute(
+            "INSERT OR IGNORE INTO job_events (job_id, seq, type, payload, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                ev.job_id,
+                to_i64(ev.seq),
+                ev.kind,
+                ev.payload.to_string(),
+                to_i64(ev.received_at)
+            ],
+        )? == 1;
+        let mut contiguous = from_i64(acked);
+        loop {
+            let next: Option<i64> = tx
+                .query_row(
+                    "SELECT seq FROM job_events WHERE job_id = ?1 AND seq = ?2",
+                    params![ev.job_id, to_i64(contiguous + 1)],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if next.is_none() {
+                break;
+            }
+            contiguous += 1;
+        }
+        tx.execute(
+            "UPDATE jobs SET acked_seq = ?1 WHERE id = ?2",
+            params![to_i64(contiguous), ev.job_id],
+        )?;
+        if inserted {
+            match terminal {
+                Some((status, result)) => {
+                    tx.execute(
+                        "UPDATE jobs SET status = ?1, result = ?2, finished_at = ?3
+                         WHERE id = ?4 AND finished_at IS NULL",
+                        params![
+                            status,
+                            result.to_string(),
+                            to_i64(ev.received_at),
+                            ev.job_id
+                        ],
+                    )?;
+                }
+                None => {
+                    tx.execute(
+                        "UPDATE jobs SET status = 'running' WHERE id = ?1 AND status = 'pending'",
+                        params![ev.job_id],
+                    )?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(Appended {
+            inserted,
+            contiguous,
+        })
+    }
+
+    fn job_events(&self, job_id: &str) -> StoreResult<Vec<JobEvent>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT job_id, seq, type, payload, received_at FROM job_events
+             WHERE job_id = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map(params![job_id], |r| {
+            Ok(JobEvent {
+                job_id: r.get(0)?,
+                seq: from_i64(r.get(1)?),
+                kind: r.get(2)?,
+                payload: json_col(Some(r.get(3)?)).unwrap_or(serde_json::Value::Null),
+                received_at: from_i64(r.get(4)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn audit(
+        &self,
+        who: &str,
+        what: &str,
+        target: &str,
+        result: &str,
+        now: u64,
+    ) -> StoreResult<()> {
+        self.conn().execute(
+            "INSERT INTO audit (at, who, what, target, result) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![to_i64(now), who, what, target, result],
+        )?;
+        Ok(())
+    }
+
+    fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, at, who, what, target, result FROM audit ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map(params![limit], |r| {
+            Ok(AuditEntry {
+                id: r.get(0)?,
+                at: from_i64(r.get(1)?),
+                who: r.get(2)?,
+                what: r.get(3)?,
+                target: r.get(4)?,
+                result: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

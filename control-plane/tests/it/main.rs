@@ -1,0 +1,8 @@
+//! Integration tests: each starts a real control plane on 127.0.0.1:0 and talks to it as a
+//! browser, a dashboard or an agent would.
+
+mod agents;
+mod auth;
+mod jobs;
+mod recipes;
+mod util;

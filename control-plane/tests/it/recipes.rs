@@ -1,0 +1,59 @@
+//! The recipe catalogue and reload.
+
+use crate::util::{TestServer, http, runtime_recipe};
+
+fn entry<'a>(list: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    list.as_array()
+        .and_then(|l| l.iter().find(|e| e["id"] == id))
+        .unwrap_or(&serde_json::Value::Null)
+}
+
+#[tokio::test]
+async fn reload_publishes_a_fixed_recipe_and_keeps_a_broken_one_unpublished() {
+    let mut srv = TestServer::start().await;
+    let dir = srv.recipes_dir();
+    std::fs::write(dir.join("ruby.rhai"), "const RECIPE = #{ id: \"ruby\", ").expect("write");
+    std::fs::write(
+        dir.join("go.rhai"),
+        runtime_recipe("go", 1).replace("\"runtime\"", "\"nonsense\""),
+    )
+    .expect("write");
+    let cookie = srv.login().await;
+    let r = http(srv.addr, "POST", "/api/recipes/reload", Some(&cookie), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let list = http(srv.addr, "GET", "/api/recipes", Some(&cookie), None)
+        .await
+        .json();
+    let hello = entry(&list, "hello");
+    assert_eq!(hello["published"], true, "{list}");
+    assert_eq!(hello["category"], "runtime");
+    assert_eq!(hello["version"], 3);
+    assert_eq!(hello["fingerprint"].as_str().map(str::len), Some(64));
+    assert!(
+        hello["source"]
+            .as_str()
+            .is_some_and(|s| s.contains("fn install"))
+    );
+    assert_eq!(entry(&list, "redis")["published"], true);
+    for id in ["ruby", "go"] {
+        let e = entry(&list, id);
+        assert_eq!(e["published"], false, "{id}: {e}");
+        assert!(
+            e["error"].as_str().is_some_and(|s| !s.is_empty()),
+            "{id}: {e}"
+        );
+    }
+    // Fix one; the other stays broken.
+    std::fs::write(dir.join("go.rhai"), runtime_recipe("go", 1)).expect("write");
+    let list = http(srv.addr, "POST", "/api/recipes/reload", Some(&cookie), None)
+        .await
+        .json();
+    assert_eq!(entry(&list, "go")["published"], true, "{list}");
+    assert_eq!(entry(&list, "ruby")["published"], false);
+    assert!(entry(&list, "ruby")["error"].as_str().is_some());
+    let audit = http(srv.addr, "GET", "/api/audit", Some(&cookie), None)
+        .await
+        .body;
+    assert!(audit.contains("recipes.reload"));
+    srv.stop().await;
+}

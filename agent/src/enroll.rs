@@ -35,7 +35,7 @@ struct ControlPlaneKey {
 
 /// Enrolls this server; returns the written configuration.
 pub async fn enroll(opts: EnrollOptions) -> Result<AgentConfig> {
-    let (node_id, _) = opts
+    let (node_id, secret) = opts
         .token
         .split_once('.')
         .filter(|(n, s)| !n.is_empty() && !s.is_empty())
@@ -44,7 +44,8 @@ pub async fn enroll(opts: EnrollOptions) -> Result<AgentConfig> {
                 "the token must look like NODEID.SECRET, as the dashboard shows it".to_owned(),
             )
         })?;
-    let node_id = node_id.to_owned();
+    // The control plane keeps only hash_token(SECRET); the node id part names the node.
+    let (node_id, secret) = (node_id.to_owned(), secret.to_owned());
     if opts.dir.config_file().exists() {
         return Err(AgentError::Enroll(format!(
             "{} already exists: this server is enrolled; remove the directory to enroll again",
@@ -73,14 +74,14 @@ pub async fn enroll(opts: EnrollOptions) -> Result<AgentConfig> {
             cp_key.key_id()
         )));
     }
-    if let Some(expected) = &opts.cp_key_id {
-        if expected != cp_key.key_id().as_str() {
-            return Err(AgentError::Enroll(format!(
-                "the control plane's key id is {}, not {expected} as given with --cp-key-id; \
+    if let Some(expected) = &opts.cp_key_id
+        && expected != cp_key.key_id().as_str()
+    {
+        return Err(AgentError::Enroll(format!(
+            "the control plane's key id is {}, not {expected} as given with --cp-key-id; \
                  refusing to trust it (check the URL, or copy the install command again)",
-                cp_key.key_id()
-            )));
-        }
+            cp_key.key_id()
+        )));
     }
 
     // 2. Our key (kept if an earlier attempt made one).
@@ -111,13 +112,8 @@ pub async fn enroll(opts: EnrollOptions) -> Result<AgentConfig> {
         Err(e) => return Err(e),
     };
     let hostname = sysinfo::System::host_name().unwrap_or_default();
-    let request = cairn_protocol::sign_enroll_request(
-        &key,
-        &node_id,
-        &opts.token,
-        &hostname,
-        &challenge.nonce,
-    );
+    let request =
+        cairn_protocol::sign_enroll_request(&key, &node_id, &secret, &hostname, &challenge.nonce);
     send_bare(&mut ws, &Message::EnrollRequest(request)).await?;
     let response = match recv_message(&mut ws, &mut verifier, ANSWER_TIMEOUT).await {
         Ok(Message::EnrollResponse(r)) => r,

@@ -255,10 +255,10 @@ impl Outbox {
     fn deliver(&self, job_id: &str, messages: Vec<Message>, done: bool) {
         let mut jobs = self.lock();
         let entry = jobs.entry(job_id.to_owned()).or_default();
-        if let Some(last) = messages.last().and_then(|m| m.job_event()) {
-            if messages.last().is_some_and(is_terminal) {
-                entry.terminal = Some(last.1);
-            }
+        if let Some(last) = messages.last().and_then(|m| m.job_event())
+            && messages.last().is_some_and(is_terminal)
+        {
+            entry.terminal = Some(last.1);
         }
         entry.events.extend(messages);
         if done {

@@ -351,22 +351,22 @@ fn prepare(ctx: &JobContext, req: &JobRequest) -> Result<(Recipe, BundleHeader),
         JobKind::Backup => Some(Category::Backup),
         JobKind::Plan => None,
     };
-    if let Some(category) = expected {
-        if recipe.meta.category != category {
-            return Err(format!(
-                "recipe {} is a {:?} recipe, which this command cannot run",
-                recipe.meta.id, recipe.meta.category
-            ));
-        }
+    if let Some(category) = expected
+        && recipe.meta.category != category
+    {
+        return Err(format!(
+            "recipe {} is a {:?} recipe, which this command cannot run",
+            recipe.meta.id, recipe.meta.category
+        ));
     }
-    if let Some(entry) = &req.entry {
-        if entry != recipe.meta.category.entry_point() {
-            return Err(format!(
-                "recipe {} has no {entry}() to plan; its entry point is {}()",
-                recipe.meta.id,
-                recipe.meta.category.entry_point()
-            ));
-        }
+    if let Some(entry) = &req.entry
+        && entry != recipe.meta.category.entry_point()
+    {
+        return Err(format!(
+            "recipe {} has no {entry}() to plan; its entry point is {}()",
+            recipe.meta.id,
+            recipe.meta.category.entry_point()
+        ));
     }
     if req.kind == JobKind::Plan {
         // Planning changes nothing, so it records nothing, but never plans an old version.

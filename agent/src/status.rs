@@ -230,21 +230,20 @@ pub fn system_info() -> SystemInfo {
             used_bytes: sys.used_memory(),
         };
     }
-    if let Ok(disks) = Disks::new_with_refreshed_list() {
-        if let Some(root) = disks
+    if let Ok(disks) = Disks::new_with_refreshed_list()
+        && let Some(root) = disks
             .iter()
             .find(|d| d.mount_point() == std::path::Path::new("/"))
-        {
-            info.disk = Usage {
-                total_bytes: root.total_space(),
-                used_bytes: root.total_space().saturating_sub(root.available_space()),
-            };
-        }
+    {
+        info.disk = Usage {
+            total_bytes: root.total_space(),
+            used_bytes: root.total_space().saturating_sub(root.available_space()),
+        };
     }
     if let Ok(networks) = Networks::new_with_refreshed_list() {
         let mut addresses: Vec<String> = networks
-            .iter()
-            .flat_map(|(_, data)| data.ip_networks().iter().map(|n| n.addr))
+            .values()
+            .flat_map(|data| data.ip_networks().iter().map(|n| n.addr))
             .filter(|a| !a.is_loopback() && !is_link_local(a))
             .map(|a| a.to_string())
             .collect();

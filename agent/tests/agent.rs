@@ -457,3 +457,75 @@ async fn an_agent_killed_mid_job_reports_it_interrupted_after_restart() {
         .expect("wait");
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test]
+async fn cancel_stops_a_job_and_plan_runs_nothing() {
+    let mut cp = ControlPlane::start().await;
+    let dir = enrolled_dir(&cp);
+    let (stop, task) = start_agent(dir.path());
+    let mut conn = cp.next_conn().await;
+
+    conn.send(vec![install(
+        "job-c",
+        cp.bundle(HELLO),
+        json!({"lines": 2, "pause": 30}),
+    )])
+    .await;
+    let mut log = JobLog::default();
+    while !log.stdout().contains(&"line 1".to_owned()) {
+        let messages = conn.recv().await;
+        log.take("job-c", messages);
+    }
+    let started = std::time::Instant::now();
+    conn.send(vec![Message::CancelJob(
+        cairn_protocol::messages::CancelJob {
+            job_id: "job-c".into(),
+        },
+    )])
+    .await;
+    run_to_end(&mut conn, "job-c", &mut log, true).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "cancel is prompt"
+    );
+    assert!(
+        matches!(log.events.values().last(), Some(Message::JobFailed(f)) if f.kind == FailureKind::Cancelled)
+    );
+    assert_eq!(log.stdout(), ["line 1"]);
+
+    conn.send(vec![Message::PlanRequest(
+        cairn_protocol::messages::PlanRequest {
+            job_id: "job-p".into(),
+            entry: "install".into(),
+            params: json!({"lines": 2}).as_object().cloned().unwrap_or_default(),
+            bundle: cp.bundle(HELLO),
+        },
+    )])
+    .await;
+    let mut log = JobLog::default();
+    run_to_end(&mut conn, "job-p", &mut log, true).await;
+    assert!(
+        log.stdout().is_empty(),
+        "plan mode runs nothing: {:?}",
+        log.stdout()
+    );
+    match log.events.values().last() {
+        Some(Message::PlanResult(p)) => {
+            let programs: Vec<_> = p
+                .actions
+                .iter()
+                .map(|a| match a {
+                    cairn_protocol::messages::PlannedStep::Run { program, args, .. } => {
+                        format!("{program} {}", args.join(" "))
+                    }
+                    other => format!("{other:?}"),
+                })
+                .collect();
+            assert_eq!(programs, ["printf line %s\n 1", "printf line %s\n 2"]);
+        }
+        other => panic!("last event is {other:?}"),
+    }
+
+    let _ = stop.send(true);
+    task.await.expect("agent stops");
+}

@@ -162,6 +162,7 @@ impl Outbox {
             path: self.dir.join(format!("{job_id}.jsonl")),
             next_seq: 1,
             batch: Vec::new(),
+            synced_dir: false,
         })
     }
 
@@ -278,6 +279,8 @@ pub struct JobWriter {
     path: PathBuf,
     next_seq: u64,
     batch: Vec<Message>,
+    /// Whether the directory entry of the new journal file has been made durable.
+    synced_dir: bool,
 }
 
 impl JobWriter {
@@ -306,6 +309,12 @@ impl JobWriter {
         if let Err(e) = append(&self.path, &batch) {
             // Sending without a journal is still better than not sending at all.
             tracing::error!(job_id = %self.job_id, error = %e, "could not journal job events");
+        } else if !self.synced_dir {
+            // A new file's name is durable only once its directory is synced.
+            self.synced_dir = true;
+            if let Some(dir) = self.path.parent() {
+                let _ = File::open(dir).and_then(|d| d.sync_all());
+            }
         }
         let done = batch.last().is_some_and(is_terminal);
         self.outbox.deliver(&self.job_id, batch, done);

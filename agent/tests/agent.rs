@@ -529,3 +529,72 @@ async fn cancel_stops_a_job_and_plan_runs_nothing() {
     let _ = stop.send(true);
     task.await.expect("agent stops");
 }
+
+/// A TLS server with a self-signed certificate answering one HTTP GET; returns its URL and the
+/// certificate's sha256.
+async fn tls_server() -> (String, String) {
+    use sha2::Digest;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("cert");
+    let der = cert.cert.der().clone();
+    let pin = hex::encode(sha2::Sha256::digest(der.as_ref()));
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_no_client_auth()
+    .with_single_cert(vec![der], key)
+    .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut buf = [0u8; 4096];
+                let _ = tls.read(&mut buf).await;
+                let body = r#"{"ok":true}"#;
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.write_all(reply.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    (format!("https://localhost:{}", addr.port()), pin)
+}
+
+#[tokio::test]
+async fn tls_with_a_pinned_certificate_accepts_only_that_certificate() {
+    use cairn_agent::transport::{Endpoint, http_get};
+    let (url, pin) = tls_server().await;
+    let endpoint = Endpoint::parse(&url).expect("url");
+    let (status, body) = http_get(&endpoint, "/api/control-plane-key", Some(&pin))
+        .await
+        .expect("the pinned certificate is accepted");
+    assert_eq!(
+        (status, body.as_slice()),
+        (200, br#"{"ok":true}"#.as_slice())
+    );
+
+    let wrong = "00".repeat(32);
+    let err = http_get(&endpoint, "/", Some(&wrong))
+        .await
+        .expect_err("another pin is refused");
+    assert!(err.to_string().contains("not the pinned one"), "{err}");
+    // Without a pin, the web PKI does not know a self-signed certificate.
+    let err = http_get(&endpoint, "/", None)
+        .await
+        .expect_err("unknown issuer");
+    assert!(err.to_string().contains("TLS"), "{err}");
+}

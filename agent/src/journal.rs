@@ -1,0 +1,369 @@
+//! The job journal and outbox: nothing a job says is lost.
+//!
+//! Every job event is appended to `state/journal/<jobId>.jsonl` (one protocol [`Message`] per
+//! line, fsync'd per batch) *before* it is handed to the connection. The [`Outbox`] keeps each
+//! job's events in memory until a `LOG_ACK` covers them; after a reconnect everything after the
+//! last acknowledged `seq` is sent again ([`Outbox::rewind`]). When the terminal event is
+//! acknowledged the journal file is deleted (which also removes a `DATABASE_CONFIGURED`
+//! connection string from disk). On startup a journal without a terminal event means the agent
+//! died mid-job: `JOB_FAILED{kind: interrupted}` is appended and the whole journal is sent
+//! again (the control plane stores events idempotently by `(jobId, seq)`).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fs::File;
+use std::io::{BufRead, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use cairn_engine::CancelToken;
+use cairn_protocol::Message;
+use cairn_protocol::messages::{FailureKind, JobFailed};
+use tokio::sync::Notify;
+
+use crate::error::{AgentError, Result};
+
+/// The message of a job found unfinished at startup.
+pub const INTERRUPTED_MESSAGE: &str =
+    "the agent restarted while this job was running; run it again";
+
+/// Most messages sent in one frame, and their approximate byte budget (well under the frame cap
+/// once base64-encoded and signed).
+const MAX_BATCH_MESSAGES: usize = 200;
+const MAX_BATCH_BYTES: usize = 1024 * 1024;
+
+/// Whether `m` ends its job.
+pub fn is_terminal(m: &Message) -> bool {
+    matches!(
+        m,
+        Message::RuntimeInstalled(_)
+            | Message::DatabaseConfigured(_)
+            | Message::BackupConfigured(_)
+            | Message::PlanResult(_)
+            | Message::JobFailed(_)
+    )
+}
+
+/// Job ids become file names: only a safe alphabet is accepted.
+pub fn is_valid_job_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 100
+        && !id.starts_with('.')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+}
+
+#[derive(Debug, Default)]
+struct Entry {
+    /// Events not yet acknowledged, in `seq` order.
+    events: VecDeque<Message>,
+    /// Highest `seq` handed to the current connection.
+    sent: u64,
+    /// Highest `seq` acknowledged.
+    acked: u64,
+    /// `seq` of the terminal event, once written.
+    terminal: Option<u64>,
+    /// Set while the job runs.
+    cancel: Option<CancelToken>,
+}
+
+/// Why a job could not be registered.
+#[derive(Debug, PartialEq, Eq)]
+pub enum BeginError {
+    /// A job with this id is running or not yet acknowledged.
+    Busy,
+}
+
+/// Unacknowledged job events of every job, shared by job threads and the connection.
+#[derive(Debug)]
+pub struct Outbox {
+    dir: PathBuf,
+    jobs: Mutex<BTreeMap<String, Entry>>,
+    notify: Notify,
+}
+
+impl Outbox {
+    /// Opens the journal directory, finishing every interrupted job. Returns the outbox and the
+    /// ids of the jobs found interrupted.
+    pub fn open(dir: &Path) -> Result<(Arc<Self>, Vec<String>)> {
+        let outbox = Arc::new(Self {
+            dir: dir.to_owned(),
+            jobs: Mutex::new(BTreeMap::new()),
+            notify: Notify::new(),
+        });
+        let mut interrupted = Vec::new();
+        let read = std::fs::read_dir(dir).map_err(|e| AgentError::io("could not read", dir, e))?;
+        for item in read {
+            let item = item.map_err(|e| AgentError::io("could not read", dir, e))?;
+            let path = item.path();
+            let Some(job_id) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".jsonl"))
+                .filter(|id| is_valid_job_id(id))
+                .map(str::to_owned)
+            else {
+                continue;
+            };
+            let (mut events, torn) = read_journal(&path)?;
+            if torn {
+                rewrite(&path, &events)?;
+            }
+            let last = events.back().and_then(|m| m.job_event()).map_or(0, |e| e.1);
+            if !events.back().is_some_and(is_terminal) {
+                let failed = Message::JobFailed(JobFailed {
+                    job_id: job_id.clone(),
+                    seq: last + 1,
+                    kind: FailureKind::Interrupted,
+                    message: INTERRUPTED_MESSAGE.to_owned(),
+                });
+                append(&path, std::slice::from_ref(&failed))?;
+                events.push_back(failed);
+                interrupted.push(job_id.clone());
+            }
+            let terminal = events.back().and_then(|m| m.job_event()).map(|e| e.1);
+            outbox.lock().insert(
+                job_id,
+                Entry {
+                    events,
+                    terminal,
+                    ..Entry::default()
+                },
+            );
+        }
+        Ok((outbox, interrupted))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Entry>> {
+        self.jobs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers a new job; its events go through the returned writer.
+    pub fn begin(
+        self: &Arc<Self>,
+        job_id: &str,
+        cancel: CancelToken,
+    ) -> std::result::Result<JobWriter, BeginError> {
+        let mut jobs = self.lock();
+        if jobs.contains_key(job_id) {
+            return Err(BeginError::Busy);
+        }
+        jobs.insert(
+            job_id.to_owned(),
+            Entry {
+                cancel: Some(cancel),
+                ..Entry::default()
+            },
+        );
+        Ok(JobWriter {
+            outbox: self.clone(),
+            job_id: job_id.to_owned(),
+            path: self.dir.join(format!("{job_id}.jsonl")),
+            next_seq: 1,
+            batch: Vec::new(),
+            synced_dir: false,
+        })
+    }
+
+    /// Cancels a running job; false if no such job runs.
+    pub fn cancel(&self, job_id: &str) -> bool {
+        match self.lock().get(job_id).and_then(|e| e.cancel.as_ref()) {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Records a `LOG_ACK`; forgets the job (and deletes its journal) once its terminal event is
+    /// covered.
+    pub fn ack(&self, job_id: &str, seq: u64) {
+        let mut jobs = self.lock();
+        let Some(entry) = jobs.get_mut(job_id) else {
+            return;
+        };
+        entry.acked = entry.acked.max(seq);
+        while entry
+            .events
+            .front()
+            .and_then(|m| m.job_event())
+            .is_some_and(|(_, s)| s <= seq)
+        {
+            entry.events.pop_front();
+        }
+        entry.sent = entry.sent.max(entry.acked);
+        if entry.terminal.is_some_and(|t| entry.acked >= t) {
+            jobs.remove(job_id);
+            drop(jobs);
+            let path = self.dir.join(format!("{job_id}.jsonl"));
+            if let Err(e) = std::fs::remove_file(&path) {
+                tracing::warn!(job_id, error = %e, "could not delete an acknowledged journal");
+            }
+        }
+    }
+
+    /// After a reconnect: everything not acknowledged must be sent again.
+    pub fn rewind(&self) {
+        for entry in self.lock().values_mut() {
+            entry.sent = entry.acked;
+        }
+    }
+
+    /// Takes every event not yet sent on this connection, in frame-sized batches, and marks them
+    /// sent.
+    pub fn take_unsent(&self) -> Vec<Vec<Message>> {
+        let mut batches = Vec::new();
+        let mut batch = Vec::new();
+        let mut bytes = 0;
+        for entry in self.lock().values_mut() {
+            for m in &entry.events {
+                let Some((_, seq)) = m.job_event() else {
+                    continue;
+                };
+                if seq <= entry.sent {
+                    continue;
+                }
+                let size = serde_json::to_vec(m).map_or(0, |v| v.len());
+                if !batch.is_empty()
+                    && (batch.len() >= MAX_BATCH_MESSAGES || bytes + size > MAX_BATCH_BYTES)
+                {
+                    batches.push(std::mem::take(&mut batch));
+                    bytes = 0;
+                }
+                bytes += size;
+                batch.push(m.clone());
+                entry.sent = seq;
+            }
+        }
+        if !batch.is_empty() {
+            batches.push(batch);
+        }
+        batches
+    }
+
+    /// Resolves when a job has handed new events over.
+    pub async fn changed(&self) {
+        self.notify.notified().await;
+    }
+
+    /// Number of jobs with unacknowledged events or still running.
+    pub fn pending_jobs(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn deliver(&self, job_id: &str, messages: Vec<Message>, done: bool) {
+        let mut jobs = self.lock();
+        let entry = jobs.entry(job_id.to_owned()).or_default();
+        if let Some(last) = messages.last().and_then(|m| m.job_event())
+            && messages.last().is_some_and(is_terminal)
+        {
+            entry.terminal = Some(last.1);
+        }
+        entry.events.extend(messages);
+        if done {
+            entry.cancel = None;
+        }
+        drop(jobs);
+        self.notify.notify_one();
+    }
+}
+
+/// Appends one job's events to its journal and hands them to the outbox. Used from the job's
+/// blocking threads only.
+#[derive(Debug)]
+pub struct JobWriter {
+    outbox: Arc<Outbox>,
+    job_id: String,
+    path: PathBuf,
+    next_seq: u64,
+    batch: Vec<Message>,
+    /// Whether the directory entry of the new journal file has been made durable.
+    synced_dir: bool,
+}
+
+impl JobWriter {
+    pub fn job_id(&self) -> &str {
+        &self.job_id
+    }
+
+    /// Queues the event `make(job_id, seq)` with the next sequence number.
+    pub fn emit(&mut self, make: impl FnOnce(String, u64) -> Message) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.batch.push(make(self.job_id.clone(), seq));
+    }
+
+    /// Number of queued events.
+    pub fn queued(&self) -> usize {
+        self.batch.len()
+    }
+
+    /// Journals the queued events (fsync) and hands them to the outbox.
+    pub fn flush(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.batch);
+        if let Err(e) = append(&self.path, &batch) {
+            // Sending without a journal is still better than not sending at all.
+            tracing::error!(job_id = %self.job_id, error = %e, "could not journal job events");
+        } else if !self.synced_dir {
+            // A new file's name is durable only once its directory is synced.
+            self.synced_dir = true;
+            if let Some(dir) = self.path.parent() {
+                let _ = File::open(dir).and_then(|d| d.sync_all());
+            }
+        }
+        let done = batch.last().is_some_and(is_terminal);
+        self.outbox.deliver(&self.job_id, batch, done);
+    }
+}
+
+fn append(path: &Path, messages: &[Message]) -> Result<()> {
+    let mut text = String::new();
+    for m in messages {
+        let line = serde_json::to_string(m).map_err(|e| AgentError::Other(e.to_string()))?;
+        text.push_str(&line);
+        text.push('\n');
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| AgentError::io("could not open", path, e))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_data())
+        .map_err(|e| AgentError::io("could not write", path, e))
+}
+
+/// Rewrites a journal whose last line was torn, so that later appends start on a fresh line.
+fn rewrite(path: &Path, events: &VecDeque<Message>) -> Result<()> {
+    let tmp = path.with_extension("jsonl.tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let list: Vec<Message> = events.iter().cloned().collect();
+    append(&tmp, &list)?;
+    std::fs::rename(&tmp, path).map_err(|e| AgentError::io("could not replace", path, e))
+}
+
+/// Reads a journal; a torn last line (the agent died while writing it) is dropped and reported.
+fn read_journal(path: &Path) -> Result<(VecDeque<Message>, bool)> {
+    let file = File::open(path).map_err(|e| AgentError::io("could not read", path, e))?;
+    let mut events = VecDeque::new();
+    for line in std::io::BufReader::new(file).lines() {
+        let line = line.map_err(|e| AgentError::io("could not read", path, e))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Message>(&line) {
+            Ok(m) if m.job_event().is_some() => events.push_back(m),
+            _ => {
+                tracing::warn!(path = %path.display(), "dropping an unreadable journal line");
+                return Ok((events, true));
+            }
+        }
+    }
+    Ok((events, false))
+}

@@ -1,0 +1,136 @@
+//! `cairn-agent`: `enroll` once (from install.sh), then `run` (from the service manager).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use cairn_agent::enroll::{EnrollOptions, enroll};
+use cairn_agent::{Agent, ConfigDir, Tuning};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cairn-agent", version, about = "Cairn's server agent")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Enroll this server with a control plane, using a one-time token from the dashboard.
+    Enroll {
+        /// The control plane's URL (http://… or https://…).
+        #[arg(long)]
+        url: String,
+        /// The token from the dashboard's install command (NODEID.SECRET).
+        #[arg(long)]
+        token: String,
+        /// The configuration directory to create.
+        #[arg(long, default_value = "/etc/cairn-agent")]
+        config: PathBuf,
+        /// Refuse to enroll unless the control plane's key has this id.
+        #[arg(long)]
+        cp_key_id: Option<String>,
+        /// sha256 (hex) of the control plane's TLS certificate, for self-signed setups.
+        #[arg(long)]
+        tls_pin: Option<String>,
+    },
+    /// Connect to the control plane and serve it until SIGTERM or SIGINT.
+    Run {
+        /// The configuration directory written by `enroll`.
+        #[arg(long, default_value = "/etc/cairn-agent")]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let filter = match std::env::var("CAIRN_LOG").as_deref() {
+        Ok("debug") => tracing::Level::DEBUG,
+        Ok("warn") => tracing::Level::WARN,
+        Ok("error") => tracing::Level::ERROR,
+        _ => tracing::Level::INFO,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    match real_main(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cairn-agent: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn real_main(cli: Cli) -> anyhow::Result<()> {
+    // One thread is plenty for the connection; recipes and detectors run on blocking threads.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(64)
+        .build()
+        .context("could not start the async runtime")?;
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Enroll {
+                url,
+                token,
+                config,
+                cp_key_id,
+                tls_pin,
+            } => {
+                let written = enroll(EnrollOptions {
+                    url,
+                    token,
+                    dir: ConfigDir::new(&config),
+                    cp_key_id,
+                    tls_pin,
+                })
+                .await
+                .context("enrollment failed")?;
+                eprintln!(
+                    "cairn-agent: enrolled as {} with {}; configuration in {}",
+                    written.node_id,
+                    written.url,
+                    config.display()
+                );
+                Ok(())
+            }
+            Command::Run { config } => run(config).await,
+        }
+    });
+    // Running jobs are not waited for (see `run`).
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    result
+}
+
+/// Serves until SIGTERM or SIGINT. Shutdown closes the connection and exits without waiting for
+/// running jobs: their children live in their own process groups, and the journal reports the
+/// jobs as interrupted on the next start, which is safer than killing a package manager halfway.
+async fn run(config: PathBuf) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let dir = ConfigDir::new(&config);
+    let agent = Agent::open(&dir, Tuning::default())
+        .with_context(|| format!("could not load the agent from {}", config.display()))?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut term = signal(SignalKind::terminate()).context("could not watch SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("could not watch SIGINT")?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+            _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+        }
+        let _ = stop.send(true);
+    });
+    cairn_agent::dial::run(&agent, stopped).await;
+    let pending = agent.outbox().pending_jobs();
+    if pending > 0 {
+        tracing::info!(
+            pending,
+            "jobs not finished or not acknowledged stay in the journal"
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,428 @@
+//! Running one job: verify the bundle, check it against the command, run the recipe on this
+//! blocking thread while a second thread journals and batches its events, then report the
+//! terminal event.
+
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use cairn_engine::job::{self, Action, JobOptions, Mode};
+use cairn_engine::{CancelToken, Category, Event, Outcome, PlannedAction, Recipe, Stream};
+use cairn_protocol::messages::{
+    BackupConfigured, DatabaseConfigured, FailureKind, InfrastructureLog, JobFailed, JobProgress,
+    JobStarted, JobStep, LogStream, PlanResult, PlannedStep, RuntimeInstalled,
+};
+use cairn_protocol::{BundleHeader, KeyRing, Message, RollbackStore, SignedBundle};
+use serde_json::{Map, Value};
+
+use crate::journal::JobWriter;
+
+/// Events are journaled and sent at least this often while a job talks...
+const FLUSH_INTERVAL: Duration = Duration::from_millis(20);
+/// ...or as soon as this many are queued.
+const FLUSH_EVENTS: usize = 200;
+
+/// What a job command asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    Runtime,
+    Database,
+    Backup,
+    Plan,
+}
+
+/// A job command, reduced to what the runner needs.
+#[derive(Debug, Clone)]
+pub struct JobRequest {
+    pub job_id: String,
+    pub kind: JobKind,
+    /// `type` or `provider`: the recipe id the command names (empty for a plan).
+    pub name: String,
+    /// For a plan: the entry point asked for.
+    pub entry: Option<String>,
+    pub params: Map<String, Value>,
+    pub bundle: SignedBundle,
+}
+
+impl JobRequest {
+    /// The job a message starts, if it starts one (parameters mapped as contract §7 says).
+    pub fn from_message(m: Message) -> Option<Self> {
+        Some(match m {
+            Message::InstallRuntime(c) => Self {
+                job_id: c.job_id,
+                kind: JobKind::Runtime,
+                name: c.kind,
+                entry: None,
+                params: c.params,
+                bundle: c.bundle,
+            },
+            Message::ConfigureDatabase(c) => {
+                let mut params = Map::new();
+                params.insert("db_name".into(), Value::String(c.db_name));
+                params.insert("user".into(), Value::String(c.user));
+                Self {
+                    job_id: c.job_id,
+                    kind: JobKind::Database,
+                    name: c.kind,
+                    entry: None,
+                    params,
+                    bundle: c.bundle,
+                }
+            }
+            Message::ConfigureBackup(c) => Self {
+                job_id: c.job_id,
+                kind: JobKind::Backup,
+                name: c.provider,
+                entry: None,
+                params: c
+                    .config
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect(),
+                bundle: c.bundle,
+            },
+            Message::PlanRequest(c) => Self {
+                job_id: c.job_id,
+                kind: JobKind::Plan,
+                name: String::new(),
+                entry: Some(c.entry),
+                params: c.params,
+                bundle: c.bundle,
+            },
+            _ => return None,
+        })
+    }
+}
+
+/// What every job shares.
+#[derive(Debug)]
+pub struct JobContext {
+    pub keys: KeyRing,
+    pub rollback: RollbackStore,
+    pub options: JobOptions,
+}
+
+/// Runs the job to its terminal event. Blocking: call it on a blocking thread.
+pub fn run(ctx: &JobContext, req: JobRequest, mut writer: JobWriter, cancel: CancelToken) {
+    let (recipe, header) = match prepare(ctx, &req) {
+        Ok(v) => v,
+        Err(message) => {
+            tracing::warn!(job_id = %req.job_id, %message, "job refused");
+            writer.emit(|job_id, seq| {
+                Message::JobFailed(JobFailed {
+                    job_id,
+                    seq,
+                    kind: FailureKind::Rejected,
+                    message,
+                })
+            });
+            writer.flush();
+            return;
+        }
+    };
+    writer.emit(|job_id, seq| {
+        Message::JobStarted(JobStarted {
+            job_id,
+            seq,
+            recipe_id: header.recipe_id.clone(),
+            recipe_version: header.version,
+        })
+    });
+    writer.flush();
+    tracing::info!(job_id = %req.job_id, recipe = %header.recipe_id, version = header.version, "job started");
+
+    let declared: Map<String, Value> = req
+        .params
+        .iter()
+        .filter(|(k, _)| recipe.meta.params.iter().any(|p| &p.name == *k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let opts = JobOptions {
+        mode: if req.kind == JobKind::Plan {
+            Mode::Plan
+        } else {
+            Mode::Execute
+        },
+        cancel: cancel.clone(),
+        ..ctx.options.clone()
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let report = std::thread::scope(|s| {
+        let pump = s.spawn(|| pump(rx, &mut writer));
+        let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            job::run(&recipe, Action::Apply, &declared, &opts, Some(tx))
+        }));
+        let _ = pump.join();
+        report
+    });
+    let terminal = match report {
+        Ok(report) => terminal(&req, &cancel, report.outcome, report.plan),
+        Err(_) => Err((
+            FailureKind::Error,
+            "the agent hit an internal error while running this job; see its log".to_owned(),
+        )),
+    };
+    match &terminal {
+        Ok(_) => tracing::info!(job_id = %req.job_id, "job succeeded"),
+        Err((kind, message)) => tracing::info!(job_id = %req.job_id, ?kind, %message, "job failed"),
+    }
+    writer.emit(|job_id, seq| match terminal {
+        Ok(make) => make(job_id, seq),
+        Err((kind, message)) => Message::JobFailed(JobFailed {
+            job_id,
+            seq,
+            kind,
+            message,
+        }),
+    });
+    writer.flush();
+}
+
+type MakeTerminal = Box<dyn FnOnce(String, u64) -> Message>;
+
+fn terminal(
+    req: &JobRequest,
+    cancel: &CancelToken,
+    outcome: Outcome,
+    plan: Vec<PlannedAction>,
+) -> Result<MakeTerminal, (FailureKind, String)> {
+    let value = match outcome {
+        Outcome::Succeeded { value, .. } => value,
+        Outcome::Failed { error } => {
+            let kind = if cancel.is_cancelled() {
+                FailureKind::Cancelled
+            } else {
+                FailureKind::Error
+            };
+            return Err((kind, error));
+        }
+    };
+    let text = |key: &str| match value.get(key) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Null) | None => None,
+        Some(other) => Some(other.to_string()),
+    };
+    let name = req.name.clone();
+    Ok(match req.kind {
+        JobKind::Runtime => {
+            let version = text("version");
+            Box::new(move |job_id, seq| {
+                Message::RuntimeInstalled(RuntimeInstalled {
+                    job_id,
+                    seq,
+                    kind: name,
+                    version,
+                    success: true,
+                })
+            })
+        }
+        JobKind::Database => {
+            let connection_string = text("connection_string");
+            Box::new(move |job_id, seq| {
+                Message::DatabaseConfigured(DatabaseConfigured {
+                    job_id,
+                    seq,
+                    kind: name,
+                    connection_string,
+                    success: true,
+                })
+            })
+        }
+        JobKind::Backup => {
+            let schedule = text("schedule");
+            Box::new(move |job_id, seq| {
+                Message::BackupConfigured(BackupConfigured {
+                    job_id,
+                    seq,
+                    provider: name,
+                    schedule,
+                    success: true,
+                })
+            })
+        }
+        JobKind::Plan => {
+            let actions: Vec<PlannedStep> = plan.into_iter().map(planned_step).collect();
+            Box::new(move |job_id, seq| {
+                Message::PlanResult(PlanResult {
+                    job_id,
+                    seq,
+                    actions,
+                })
+            })
+        }
+    })
+}
+
+fn planned_step(a: PlannedAction) -> PlannedStep {
+    match a {
+        PlannedAction::Run {
+            program,
+            args,
+            stdin,
+        } => PlannedStep::Run {
+            program,
+            args,
+            stdin,
+        },
+        PlannedAction::WriteFile { path, mode, bytes } => {
+            PlannedStep::WriteFile { path, mode, bytes }
+        }
+        PlannedAction::Download { url, dest, sha256 } => {
+            PlannedStep::Download { url, dest, sha256 }
+        }
+    }
+}
+
+/// Journals and batches the engine's events until the job finishes.
+fn pump(rx: Receiver<Event>, writer: &mut JobWriter) {
+    let mut done = false;
+    while !done {
+        let Ok(first) = rx.recv() else { break };
+        done = queue(writer, first);
+        let deadline = Instant::now() + FLUSH_INTERVAL;
+        while !done && writer.queued() < FLUSH_EVENTS {
+            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(event) => done = queue(writer, event),
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => {
+                    done = true;
+                }
+            }
+        }
+        writer.flush();
+    }
+}
+
+/// Queues one engine event; true when it was the last (`Finished`, reported by the caller).
+fn queue(writer: &mut JobWriter, event: Event) -> bool {
+    match event {
+        Event::Log { stream, line } => writer.emit(|job_id, seq| {
+            Message::InfrastructureLog(InfrastructureLog {
+                job_id,
+                seq,
+                message: line,
+                stream: match stream {
+                    Stream::Stdout => LogStream::Stdout,
+                    Stream::Stderr => LogStream::Stderr,
+                    Stream::Info => LogStream::Info,
+                    Stream::Warn => LogStream::Warn,
+                    Stream::Command => LogStream::Command,
+                },
+            })
+        }),
+        Event::Step { index, title } => writer.emit(|job_id, seq| {
+            Message::JobStep(JobStep {
+                job_id,
+                seq,
+                index,
+                title,
+            })
+        }),
+        Event::Progress { percent } => writer.emit(|job_id, seq| {
+            Message::JobProgress(JobProgress {
+                job_id,
+                seq,
+                percent,
+            })
+        }),
+        Event::Finished { .. } => return true,
+    }
+    false
+}
+
+/// Verifies the bundle and checks it against the command; records the version (rollback) for
+/// jobs that change the server. A refusal is a sentence for the user.
+fn prepare(ctx: &JobContext, req: &JobRequest) -> Result<(Recipe, BundleHeader), String> {
+    let now = cairn_protocol::unix_now();
+    let verified = req
+        .bundle
+        .verify(&ctx.keys, now)
+        .map_err(|e| e.to_string())?;
+    let header = verified.header().clone();
+    if req.kind != JobKind::Plan && req.name != header.recipe_id {
+        return Err(format!(
+            "the command names recipe {} but its bundle holds {}; nothing was run",
+            req.name, header.recipe_id
+        ));
+    }
+    let recipe = recipe_of(&verified)?;
+    let expected = match req.kind {
+        JobKind::Runtime => Some(Category::Runtime),
+        JobKind::Database => Some(Category::Database),
+        JobKind::Backup => Some(Category::Backup),
+        JobKind::Plan => None,
+    };
+    if let Some(category) = expected
+        && recipe.meta.category != category
+    {
+        return Err(format!(
+            "recipe {} is a {:?} recipe, which this command cannot run",
+            recipe.meta.id, recipe.meta.category
+        ));
+    }
+    if let Some(entry) = &req.entry
+        && entry != recipe.meta.category.entry_point()
+    {
+        return Err(format!(
+            "recipe {} has no {entry}() to plan; its entry point is {}()",
+            recipe.meta.id,
+            recipe.meta.category.entry_point()
+        ));
+    }
+    if req.kind == JobKind::Plan {
+        // Planning changes nothing, so it records nothing, but never plans an old version.
+        check_not_older(&ctx.rollback, &header)?;
+    } else {
+        // The second half of `open_bundle`, after the checks above, so that a refused bundle
+        // leaves no trace in the rollback state.
+        ctx.rollback
+            .check_and_record(&header.recipe_id, header.version)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok((recipe, header))
+}
+
+/// Refuses a bundle older than the highest version run here, without recording anything.
+pub fn check_not_older(rollback: &RollbackStore, header: &BundleHeader) -> Result<(), String> {
+    match rollback.highest(&header.recipe_id) {
+        Some(h) if header.version < h => Err(cairn_protocol::ProtocolError::Rollback {
+            recipe_id: header.recipe_id.clone(),
+            version: header.version,
+            highest: h,
+        }
+        .to_string()),
+        _ => Ok(()),
+    }
+}
+
+/// Parses a verified bundle's recipe and checks that what the engine reads from it is what the
+/// control plane signed (id and capabilities).
+pub fn recipe_of(verified: &cairn_protocol::VerifiedBundle) -> Result<Recipe, String> {
+    let header = verified.header();
+    let file = verified.recipe();
+    let source = std::str::from_utf8(&file.bytes)
+        .map_err(|_| format!("recipe file {} is not UTF-8 text", file.name))?;
+    let recipe = Recipe::parse(&file.name, source).map_err(|e| e.to_string())?;
+    if recipe.meta.id != header.recipe_id {
+        return Err(format!(
+            "the bundle is signed for recipe {} but its script declares {}",
+            header.recipe_id, recipe.meta.id
+        ));
+    }
+    let sorted = |v: &[String]| {
+        let mut v = v.to_vec();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let (signed, declared) = (&header.capabilities, &recipe.meta.capabilities);
+    if sorted(&signed.programs) != sorted(&declared.programs)
+        || sorted(&signed.paths) != sorted(&declared.paths)
+        || sorted(&signed.services) != sorted(&declared.services)
+    {
+        return Err(format!(
+            "recipe {}: the capabilities its script declares differ from the signed ones; nothing was run",
+            header.recipe_id
+        ));
+    }
+    Ok(recipe)
+}

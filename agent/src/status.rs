@@ -1,0 +1,273 @@
+//! `SERVER_STATUS`: the machine's facts (sysinfo) plus every detector recipe's `detect()`, run
+//! in parallel on blocking threads, each with a timeout.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use cairn_engine::job::{self, Detection, JobOptions};
+use cairn_engine::{CancelToken, Category, Recipe};
+use cairn_protocol::messages::{
+    BackupInfo, CpuInfo, DatabaseInfo, GetServerStatus, RuntimeInfo, ServerStatus, SystemInfo,
+    Usage,
+};
+use cairn_protocol::{BundleHeader, SignedBundle};
+
+use crate::runner::{JobContext, check_not_older, recipe_of};
+
+/// One detector's result.
+#[derive(Debug)]
+struct Detected {
+    id: String,
+    category: Category,
+    estimated_size_mb: Option<u64>,
+    result: Result<Detection, String>,
+}
+
+/// Builds the answer to `GET_SERVER_STATUS`.
+pub async fn collect(
+    ctx: Arc<JobContext>,
+    req: GetServerStatus,
+    timeout: Duration,
+) -> ServerStatus {
+    let system = tokio::task::spawn_blocking(system_info);
+    let detections = req.detectors.into_iter().map(|bundle| {
+        let ctx = ctx.clone();
+        async move {
+            let cancel = CancelToken::new();
+            let guess = identity_unverified(&bundle);
+            let task = {
+                let cancel = cancel.clone();
+                tokio::task::spawn_blocking(move || detect_one(&ctx, &bundle, cancel, timeout))
+            };
+            match tokio::time::timeout(timeout, task).await {
+                Ok(Ok(d)) => d,
+                Ok(Err(_)) => Detected {
+                    result: Err("the detector stopped unexpectedly".to_owned()),
+                    ..guess
+                },
+                Err(_) => {
+                    // Stops the script and kills its children; the thread ends on its own.
+                    cancel.cancel();
+                    Detected {
+                        result: Err(format!(
+                            "detection did not finish within {} s",
+                            timeout.as_secs()
+                        )),
+                        ..guess
+                    }
+                }
+            }
+        }
+    });
+    let detected = futures_util::future::join_all(detections).await;
+    let system = system.await.unwrap_or_else(|_| empty_system());
+    let mut status = ServerStatus {
+        request_id: req.request_id,
+        runtimes: Vec::new(),
+        databases: Vec::new(),
+        backups: Vec::new(),
+        system,
+    };
+    for d in detected {
+        let estimated_size = d.estimated_size_mb.map(|mb| format!("{mb} MB"));
+        let (ok, error) = match d.result {
+            Ok(ok) => (ok, None),
+            Err(e) => (Detection::default(), Some(e)),
+        };
+        match d.category {
+            Category::Runtime => status.runtimes.push(RuntimeInfo {
+                kind: d.id,
+                installed: ok.installed,
+                version: ok.version,
+                estimated_size,
+                error,
+            }),
+            Category::Database => status.databases.push(DatabaseInfo {
+                kind: d.id,
+                installed: ok.installed,
+                running: ok.running.unwrap_or(false),
+                version: ok.version,
+                estimated_size,
+                error,
+            }),
+            Category::Backup => status.backups.push(BackupInfo {
+                provider: d.id,
+                configured: ok.installed,
+                schedule: None,
+                last_run_at: None,
+                last_run_ok: None,
+                error,
+            }),
+        }
+    }
+    status.runtimes.sort_by(|a, b| a.kind.cmp(&b.kind));
+    status.databases.sort_by(|a, b| a.kind.cmp(&b.kind));
+    status.backups.sort_by(|a, b| a.provider.cmp(&b.provider));
+    status
+}
+
+fn detect_one(
+    ctx: &JobContext,
+    bundle: &SignedBundle,
+    cancel: CancelToken,
+    timeout: Duration,
+) -> Detected {
+    let guess = identity_unverified(bundle);
+    let verified = match bundle.verify(&ctx.keys, cairn_protocol::unix_now()) {
+        Ok(v) => v,
+        Err(e) => {
+            return Detected {
+                result: Err(e.to_string()),
+                ..guess
+            };
+        }
+    };
+    if let Err(e) = check_not_older(&ctx.rollback, verified.header()) {
+        return Detected {
+            result: Err(e),
+            ..guess
+        };
+    }
+    let recipe = match recipe_of(&verified) {
+        Ok(r) => r,
+        Err(e) => {
+            return Detected {
+                result: Err(e),
+                ..guess
+            };
+        }
+    };
+    let mut opts = JobOptions {
+        cancel,
+        ..ctx.options.clone()
+    };
+    opts.limits.deadline = timeout + Duration::from_secs(5);
+    Detected {
+        id: recipe.meta.id.clone(),
+        category: recipe.meta.category,
+        estimated_size_mb: Some(recipe.meta.estimated_size_mb),
+        result: job::detect(&recipe, &opts),
+    }
+}
+
+/// Which card a detector belongs to, read from the bundle *without* trusting it: used only to
+/// place an error message when the bundle fails verification or detection times out.
+fn identity_unverified(bundle: &SignedBundle) -> Detected {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let header: Option<BundleHeader> = b64
+        .decode(&bundle.header)
+        .ok()
+        .and_then(|h| serde_json::from_slice(&h).ok());
+    let recipe = header.as_ref().and_then(|h| {
+        let first = h.files.first()?;
+        let bytes = b64.decode(bundle.files.get(&first.name)?).ok()?;
+        Recipe::parse(&first.name, std::str::from_utf8(&bytes).ok()?).ok()
+    });
+    Detected {
+        id: header.map_or_else(|| "unknown".to_owned(), |h| h.recipe_id),
+        category: recipe
+            .as_ref()
+            .map_or(Category::Runtime, |r| r.meta.category),
+        estimated_size_mb: recipe.map(|r| r.meta.estimated_size_mb),
+        result: Err(String::new()),
+    }
+}
+
+fn empty_system() -> SystemInfo {
+    SystemInfo {
+        os: String::new(),
+        kernel: String::new(),
+        arch: std::env::consts::ARCH.to_owned(),
+        hostname: String::new(),
+        cpu: CpuInfo {
+            cores: 0,
+            model: String::new(),
+            usage_percent: None,
+        },
+        ram: Usage {
+            total_bytes: 0,
+            used_bytes: 0,
+        },
+        disk: Usage {
+            total_bytes: 0,
+            used_bytes: 0,
+        },
+        uptime: 0,
+        addresses: Vec::new(),
+    }
+}
+
+/// The machine's facts. Blocking (samples the CPU for sysinfo's minimum interval). Keeps no
+/// sysinfo state afterwards (the process list is never loaded).
+pub fn system_info() -> SystemInfo {
+    use sysinfo::{CpuRefreshKind, Disks, MemoryRefreshKind, Networks, RefreshKind, System};
+    let mut info = empty_system();
+    info.os = os_pretty_name()
+        .or_else(|| System::long_os_version().ok())
+        .unwrap_or_else(|| "Linux".to_owned());
+    info.kernel = System::kernel_version().unwrap_or_default();
+    info.arch = System::cpu_arch();
+    info.hostname = System::host_name().unwrap_or_default();
+    info.uptime = System::uptime().unwrap_or(0);
+    let kind = RefreshKind::nothing()
+        .with_memory(MemoryRefreshKind::nothing().with_ram())
+        .with_cpu(CpuRefreshKind::nothing().with_usage());
+    if let Ok(mut sys) = System::new_with_specifics(kind) {
+        std::thread::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL);
+        sys.refresh_cpu_usage();
+        info.cpu = CpuInfo {
+            cores: sys.cpus().len() as u32,
+            model: sys
+                .cpus()
+                .first()
+                .map(|c| c.brand().trim().to_owned())
+                .unwrap_or_default(),
+            usage_percent: Some(sys.global_cpu_usage()),
+        };
+        info.ram = Usage {
+            total_bytes: sys.total_memory(),
+            used_bytes: sys.used_memory(),
+        };
+    }
+    if let Ok(disks) = Disks::new_with_refreshed_list()
+        && let Some(root) = disks
+            .iter()
+            .find(|d| d.mount_point() == std::path::Path::new("/"))
+    {
+        info.disk = Usage {
+            total_bytes: root.total_space(),
+            used_bytes: root.total_space().saturating_sub(root.available_space()),
+        };
+    }
+    if let Ok(networks) = Networks::new_with_refreshed_list() {
+        let mut addresses: Vec<String> = networks
+            .values()
+            .flat_map(|data| data.ip_networks().iter().map(|n| n.addr))
+            .filter(|a| !a.is_loopback() && !is_link_local(a))
+            .map(|a| a.to_string())
+            .collect();
+        addresses.sort();
+        addresses.dedup();
+        info.addresses = addresses;
+    }
+    info
+}
+
+fn is_link_local(addr: &std::net::IpAddr) -> bool {
+    match addr {
+        std::net::IpAddr::V4(v4) => v4.is_link_local(),
+        std::net::IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
+    }
+}
+
+/// `PRETTY_NAME` from os-release.
+fn os_pretty_name() -> Option<String> {
+    let text = std::fs::read_to_string("/etc/os-release")
+        .or_else(|_| std::fs::read_to_string("/usr/lib/os-release"))
+        .ok()?;
+    text.lines().find_map(|l| {
+        let v = l.strip_prefix("PRETTY_NAME=")?;
+        Some(v.trim().trim_matches('"').to_owned())
+    })
+}

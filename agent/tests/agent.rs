@@ -598,3 +598,54 @@ async fn tls_with_a_pinned_certificate_accepts_only_that_certificate() {
         .expect_err("unknown issuer");
     assert!(err.to_string().contains("TLS"), "{err}");
 }
+
+/// THREATS row 5 across a real process restart: run v5, kill the agent process, start a new
+/// one on the same config, send a validly signed v4: refused, and the persisted highest version
+/// stays 5.
+#[tokio::test]
+async fn rollback_is_refused_across_an_agent_process_restart() {
+    let mut cp = ControlPlane::start().await;
+    let dir = enrolled_dir(&cp);
+    let spawn = || {
+        Command::new(BIN)
+            .args(["run", "--config"])
+            .arg(dir.path())
+            .env("CAIRN_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn cairn-agent run")
+    };
+    let v5 = HELLO.replace("version: 1,", "version: 5,");
+    let v4 = HELLO.replace("version: 1,", "version: 4,");
+
+    let mut child = spawn();
+    let mut conn = cp.next_conn().await;
+    conn.send(vec![install("job-v5", cp.bundle(&v5), json!({"lines": 1}))])
+        .await;
+    let mut log = JobLog::default();
+    run_to_end(&mut conn, "job-v5", &mut log, true).await;
+    assert!(matches!(log.events.values().last(), Some(Message::RuntimeInstalled(r)) if r.success));
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    drop(conn);
+
+    let mut child = spawn();
+    let mut conn = cp.next_conn().await;
+    conn.send(vec![install("job-v4", cp.bundle(&v4), json!({"lines": 1}))])
+        .await;
+    let mut log = JobLog::default();
+    run_to_end(&mut conn, "job-v4", &mut log, true).await;
+    assert_eq!(log.events.len(), 1, "only the refusal: {:?}", log.events);
+    match log.events.get(&1) {
+        Some(Message::JobFailed(f)) => {
+            assert_eq!(f.kind, FailureKind::Rejected);
+            assert!(f.message.contains("older"), "{}", f.message);
+        }
+        other => panic!("{other:?}"),
+    }
+    let rollback =
+        std::fs::read_to_string(dir.path().join("state/rollback.json")).expect("rollback");
+    assert!(rollback.contains("\"hello\": 5"), "{rollback}");
+    child.kill().expect("kill");
+    let _ = child.wait();
+}

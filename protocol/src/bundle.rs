@@ -32,7 +32,7 @@ use crate::strict_json;
 pub const BUNDLE_FORMAT: &str = "cairn-bundle-v1";
 
 /// A bundle as it travels and is stored: nothing in it is trusted until [`Self::verify`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignedBundle {
     pub format: String,
@@ -47,7 +47,7 @@ pub struct SignedBundle {
 }
 
 /// What a recipe may do on the server, as declared by the recipe and signed in its bundle.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(deny_unknown_fields)]
 pub struct Capabilities {
     /// Programs the recipe may run.

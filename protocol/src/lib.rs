@@ -23,6 +23,7 @@ pub mod messages;
 pub mod replay;
 pub mod rollback;
 pub mod strict_json;
+pub mod typescript;
 
 pub use bundle::{
     BundleFile, BundleHeader, Capabilities, FileEntry, SignedBundle, UnsignedBundle,

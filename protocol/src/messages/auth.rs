@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 /// `HELLO` (agent → control plane): the first message on every connection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Hello {
     pub node_id: String,
@@ -22,7 +22,7 @@ pub struct Hello {
 }
 
 /// What a challenge is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum ChallengePurpose {
     /// Answer with `AUTH_RESPONSE`.
@@ -32,7 +32,7 @@ pub enum ChallengePurpose {
 }
 
 /// `AUTH_CHALLENGE` (control plane → agent): a single-use nonce to sign.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthChallenge {
     /// 32 random bytes, hex.
@@ -45,7 +45,7 @@ pub struct AuthChallenge {
 
 /// `AUTH_RESPONSE` (agent → control plane): the nonce signed with the agent's enrolled key
 /// (see [`crate::auth_transcript`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthResponse {
     pub node_id: String,
@@ -56,7 +56,7 @@ pub struct AuthResponse {
 
 /// `AUTH_OK` (control plane → agent): the agent is authenticated; every later frame in both
 /// directions names `sessionId`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthOk {
     pub session_id: String,
@@ -68,7 +68,7 @@ pub struct AuthOk {
 /// `ENROLL_REQUEST` (agent → control plane): a new agent key, the one-time token from the
 /// install command, and a proof of possession over the challenge (see
 /// [`crate::enroll_transcript`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct EnrollRequest {
     pub node_id: String,
@@ -82,7 +82,7 @@ pub struct EnrollRequest {
 }
 
 /// `ENROLL_RESPONSE` (control plane → agent): the key is enrolled for the node.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct EnrollResponse {
     pub node_id: String,

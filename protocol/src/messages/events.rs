@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 /// `JOB_STARTED`: the bundle verified and the recipe started.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct JobStarted {
     pub job_id: String,
@@ -16,7 +16,7 @@ pub struct JobStarted {
 }
 
 /// Where a console line came from (the engine's `Stream`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum LogStream {
     Stdout,
@@ -28,7 +28,7 @@ pub enum LogStream {
 }
 
 /// `INFRASTRUCTURE_LOG`: one console line, redacted by the engine.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct InfrastructureLog {
     pub job_id: String,
@@ -38,7 +38,7 @@ pub struct InfrastructureLog {
 }
 
 /// `JOB_STEP`: the recipe started a named step; `index` counts from 1.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct JobStep {
     pub job_id: String,
@@ -48,7 +48,7 @@ pub struct JobStep {
 }
 
 /// `JOB_PROGRESS`: overall progress, 0–100.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct JobProgress {
     pub job_id: String,
@@ -57,7 +57,7 @@ pub struct JobProgress {
 }
 
 /// `RUNTIME_INSTALLED`: an `INSTALL_RUNTIME` job ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct RuntimeInstalled {
     pub job_id: String,
@@ -72,7 +72,7 @@ pub struct RuntimeInstalled {
 /// `DATABASE_CONFIGURED`: a `CONFIGURE_DATABASE` job ended. `connectionString` holds the
 /// generated password: the control plane relays it to the dashboard that asked and never
 /// stores or logs it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DatabaseConfigured {
     pub job_id: String,
@@ -85,7 +85,7 @@ pub struct DatabaseConfigured {
 }
 
 /// `BACKUP_CONFIGURED`: a `CONFIGURE_BACKUP` job ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct BackupConfigured {
     pub job_id: String,
@@ -98,7 +98,7 @@ pub struct BackupConfigured {
 
 /// One side effect a planned recipe would make (same JSON shape as the engine's
 /// `PlannedAction`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum PlannedStep {
     Run {
@@ -119,7 +119,7 @@ pub enum PlannedStep {
 }
 
 /// `PLAN_RESULT`: the ordered commands and file writes a `PLAN_REQUEST` would make.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct PlanResult {
     pub job_id: String,
@@ -128,7 +128,7 @@ pub struct PlanResult {
 }
 
 /// Why a job failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum FailureKind {
     /// The recipe or a command failed.
@@ -142,7 +142,7 @@ pub enum FailureKind {
 }
 
 /// `JOB_FAILED`: the job ended without success. Always the job's last event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct JobFailed {
     pub job_id: String,

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::bundle::SignedBundle;
 
 /// `INSTALL_RUNTIME`: install a runtime with a runtime recipe.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct InstallRuntime {
     pub job_id: String,
@@ -27,7 +27,7 @@ pub struct InstallRuntime {
 
 /// `CONFIGURE_DATABASE`: install (if needed) a database server and create a database and user.
 /// The password is generated on the agent and only ever returned in `DATABASE_CONFIGURED`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfigureDatabase {
     pub job_id: String,
@@ -40,7 +40,7 @@ pub struct ConfigureDatabase {
 }
 
 /// `CONFIGURE_BACKUP`: set up a backup with a backup recipe.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfigureBackup {
     pub job_id: String,
@@ -53,7 +53,7 @@ pub struct ConfigureBackup {
 }
 
 /// `PLAN_REQUEST`: run the recipe in plan mode and return what it would do, without doing it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct PlanRequest {
     pub job_id: String,
@@ -65,7 +65,7 @@ pub struct PlanRequest {
 }
 
 /// `CANCEL_JOB`: stop a running job (its process group is killed).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct CancelJob {
     pub job_id: String,
@@ -73,7 +73,7 @@ pub struct CancelJob {
 
 /// `LOG_ACK`: the control plane has stored every event of `jobId` up to and including `seq`
 /// (the highest contiguous sequence number); the agent may drop them from its journal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct LogAck {
     pub job_id: String,

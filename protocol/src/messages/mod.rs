@@ -30,7 +30,7 @@ pub use status::{
 pub const PROTOCOL_VERSION: u32 = 1;
 
 /// One protocol message.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(tag = "type", content = "payload", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Message {
     // Connection and enrollment.
@@ -190,7 +190,7 @@ impl Message {
 }
 
 /// Machine-readable error categories of `ERROR`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The frame could not be read (size, JSON, duplicate keys, unknown type, …).
@@ -211,7 +211,7 @@ pub enum ErrorCode {
 }
 
 /// `ERROR` (either direction): something the peer sent was refused, or failed outside a job.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorMessage {
     pub code: ErrorCode,

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// `GET_SERVER_STATUS` (control plane → agent): asks for a [`ServerStatus`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct GetServerStatus {
     /// Echoed in the answer, so the control plane can match it to the dashboard that asked.
@@ -19,7 +19,7 @@ pub struct GetServerStatus {
 
 /// `SERVER_STATUS` (agent → control plane): the result of every recipe's `detect()` plus the
 /// machine's facts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ServerStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -31,7 +31,7 @@ pub struct ServerStatus {
 }
 
 /// One runtime recipe's detection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct RuntimeInfo {
     /// The recipe id (`python`, `go`, `docker`, `rust`, `ruby`, …).
@@ -49,7 +49,7 @@ pub struct RuntimeInfo {
 }
 
 /// One database recipe's detection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DatabaseInfo {
     /// The recipe id (`postgresql`, `mysql`, `redis`, …).
@@ -66,7 +66,7 @@ pub struct DatabaseInfo {
 }
 
 /// One backup recipe's detection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct BackupInfo {
     /// `s3`, `rsync`, …
@@ -84,7 +84,7 @@ pub struct BackupInfo {
 }
 
 /// The machine.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SystemInfo {
     /// Pretty name from os-release ("Debian GNU/Linux 12 (bookworm)").
@@ -103,7 +103,7 @@ pub struct SystemInfo {
 }
 
 /// Processor facts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct CpuInfo {
     pub cores: u32,
@@ -114,7 +114,7 @@ pub struct CpuInfo {
 }
 
 /// Total and used bytes of memory or disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Usage {
     pub total_bytes: u64,

@@ -10,5 +10,6 @@ mod frames;
 mod malformed;
 mod props;
 mod rollback;
+mod typescript;
 mod util;
 mod weak_signatures;

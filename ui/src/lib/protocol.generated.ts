@@ -1,0 +1,230 @@
+// Generated from the cairn-protocol crate by protocol/src/typescript.rs. Do not edit:
+// change the Rust types, then run `CAIRN_UPDATE_TS=1 cargo test -p cairn-protocol typescript`.
+
+export type Message = { "type": "HELLO", "payload": Hello } | { "type": "AUTH_CHALLENGE", "payload": AuthChallenge } | { "type": "AUTH_RESPONSE", "payload": AuthResponse } | { "type": "AUTH_OK", "payload": AuthOk } | { "type": "ENROLL_REQUEST", "payload": EnrollRequest } | { "type": "ENROLL_RESPONSE", "payload": EnrollResponse } | { "type": "GET_SERVER_STATUS", "payload": GetServerStatus } | { "type": "SERVER_STATUS", "payload": ServerStatus } | { "type": "INSTALL_RUNTIME", "payload": InstallRuntime } | { "type": "CONFIGURE_DATABASE", "payload": ConfigureDatabase } | { "type": "CONFIGURE_BACKUP", "payload": ConfigureBackup } | { "type": "PLAN_REQUEST", "payload": PlanRequest } | { "type": "CANCEL_JOB", "payload": CancelJob } | { "type": "LOG_ACK", "payload": LogAck } | { "type": "JOB_STARTED", "payload": JobStarted } | { "type": "INFRASTRUCTURE_LOG", "payload": InfrastructureLog } | { "type": "JOB_STEP", "payload": JobStep } | { "type": "JOB_PROGRESS", "payload": JobProgress } | { "type": "RUNTIME_INSTALLED", "payload": RuntimeInstalled } | { "type": "DATABASE_CONFIGURED", "payload": DatabaseConfigured } | { "type": "BACKUP_CONFIGURED", "payload": BackupConfigured } | { "type": "PLAN_RESULT", "payload": PlanResult } | { "type": "JOB_FAILED", "payload": JobFailed } | { "type": "ERROR", "payload": ErrorMessage };
+
+export type Hello = { nodeId: string, 
+/**
+ * The agent's key id; absent when the agent comes to enroll.
+ */
+keyId?: string | null, agentVersion: string, protocolVersion: number, };
+
+export type ChallengePurpose = "auth" | "enroll";
+
+export type AuthChallenge = { 
+/**
+ * 32 random bytes, hex.
+ */
+nonce: string, purpose: ChallengePurpose, controlPlaneKeyId: string, 
+/**
+ * The control plane's clock (unix seconds), so the agent can warn about skew.
+ */
+serverTime: number, };
+
+export type AuthResponse = { nodeId: string, nonce: string, 
+/**
+ * Ed25519 signature, base64.
+ */
+signature: string, };
+
+export type AuthOk = { sessionId: string, 
+/**
+ * The nonce the agent answered, binding this reply to that challenge.
+ */
+nonce: string, serverTime: number, };
+
+export type EnrollRequest = { nodeId: string, token: string, 
+/**
+ * The agent's new Ed25519 public key, hex.
+ */
+publicKey: string, hostname: string, nonce: string, 
+/**
+ * Ed25519 signature by the new key, base64.
+ */
+proof: string, };
+
+export type EnrollResponse = { nodeId: string, keyId: string, controlPlaneKeyId: string, };
+
+export type GetServerStatus = { 
+/**
+ * Echoed in the answer, so the control plane can match it to the dashboard that asked.
+ */
+requestId?: string | null, 
+/**
+ * The signed bundles of the recipes whose `detect()` the agent runs for this status. The
+ * agent verifies each like any bundle (signature, manifest, expiry, not older than what it
+ * ran) but records nothing: detection is read-only. A bundle that fails verification is
+ * reported as that recipe's `error`.
+ */
+detectors?: Array<SignedBundle>, };
+
+export type ServerStatus = { requestId?: string | null, runtimes: Array<RuntimeInfo>, databases: Array<DatabaseInfo>, backups: Array<BackupInfo>, system: SystemInfo, };
+
+export type RuntimeInfo = { 
+/**
+ * The recipe id (`python`, `go`, `docker`, `rust`, `ruby`, …).
+ */
+type: string, installed: boolean, version?: string | null, 
+/**
+ * Human size estimate from the recipe ("350 MB").
+ */
+estimatedSize?: string | null, 
+/**
+ * Set when detection failed or timed out; the other fields are then best effort.
+ */
+error?: string | null, };
+
+export type DatabaseInfo = { 
+/**
+ * The recipe id (`postgresql`, `mysql`, `redis`, …).
+ */
+type: string, installed: boolean, running: boolean, version?: string | null, estimatedSize?: string | null, error?: string | null, };
+
+export type BackupInfo = { 
+/**
+ * `s3`, `rsync`, …
+ */
+provider: string, configured: boolean, schedule?: string | null, 
+/**
+ * Unix seconds of the last run, if any.
+ */
+lastRunAt?: number | null, lastRunOk?: boolean | null, error?: string | null, };
+
+export type SystemInfo = { 
+/**
+ * Pretty name from os-release ("Debian GNU/Linux 12 (bookworm)").
+ */
+os: string, kernel: string, arch: string, hostname: string, cpu: CpuInfo, ram: Usage, 
+/**
+ * The root filesystem.
+ */
+disk: Usage, 
+/**
+ * Seconds since boot.
+ */
+uptime: number, 
+/**
+ * Non-loopback IP addresses.
+ */
+addresses: Array<string>, };
+
+export type CpuInfo = { cores: number, model: string, 
+/**
+ * Average load over all cores, 0–100.
+ */
+usagePercent?: number | null, };
+
+export type Usage = { totalBytes: number, usedBytes: number, };
+
+export type InstallRuntime = { jobId: string, 
+/**
+ * The recipe id (`python`, `go`, …); must equal the bundle's recipe id.
+ */
+type: string, 
+/**
+ * A specific version, when the recipe offers a choice.
+ */
+version?: string | null, 
+/**
+ * Recipe parameters; the recipe validates them.
+ */
+params?: { [key in string]: JsonValue }, bundle: SignedBundle, };
+
+export type ConfigureDatabase = { jobId: string, 
+/**
+ * The recipe id (`postgresql`, `mysql`, `redis`).
+ */
+type: string, dbName: string, user: string, bundle: SignedBundle, };
+
+export type ConfigureBackup = { jobId: string, 
+/**
+ * `s3`, `rsync`, … (the recipe id).
+ */
+provider: string, 
+/**
+ * Provider settings (bucket, target host, schedule…). The control plane relays them and
+ * must not persist any credential among them.
+ */
+config: { [key in string]: string }, bundle: SignedBundle, };
+
+export type PlanRequest = { jobId: string, 
+/**
+ * The entry point to plan (`install` or `configure`).
+ */
+entry: string, params?: { [key in string]: JsonValue }, bundle: SignedBundle, };
+
+export type CancelJob = { jobId: string, };
+
+export type LogAck = { jobId: string, seq: number, };
+
+export type JobStarted = { jobId: string, seq: number, recipeId: string, recipeVersion: number, };
+
+export type LogStream = "stdout" | "stderr" | "info" | "warn" | "command";
+
+export type InfrastructureLog = { jobId: string, seq: number, message: string, stream: LogStream, };
+
+export type JobStep = { jobId: string, seq: number, index: number, title: string, };
+
+export type JobProgress = { jobId: string, seq: number, percent: number, };
+
+export type RuntimeInstalled = { jobId: string, seq: number, type: string, version?: string | null, success: boolean, };
+
+export type DatabaseConfigured = { jobId: string, seq: number, type: string, connectionString?: string | null, success: boolean, };
+
+export type BackupConfigured = { jobId: string, seq: number, provider: string, schedule?: string | null, success: boolean, };
+
+export type PlannedStep = { "action": "run", program: string, args: Array<string>, stdin: boolean, } | { "action": "write_file", path: string, mode: number, bytes: number, } | { "action": "download", url: string, dest: string, sha256: string, };
+
+export type PlanResult = { jobId: string, seq: number, actions: Array<PlannedStep>, };
+
+export type FailureKind = "error" | "cancelled" | "interrupted" | "rejected";
+
+export type JobFailed = { jobId: string, seq: number, kind: FailureKind, 
+/**
+ * A sentence for the user, redacted.
+ */
+message: string, };
+
+export type ErrorCode = "bad_frame" | "unauthenticated" | "enrollment_refused" | "unknown_job" | "busy" | "internal" | "unknown";
+
+export type ErrorMessage = { code: ErrorCode, 
+/**
+ * A sentence for the user.
+ */
+message: string, 
+/**
+ * The frame this answers, if it could be read.
+ */
+frameId?: string | null, jobId?: string | null, };
+
+export type SignedBundle = { format: string, 
+/**
+ * The signing key's id (lookup hint; the signed header repeats it).
+ */
+keyId: string, 
+/**
+ * Ed25519 signature over `cairn-bundle-v1\0 || header bytes`, base64.
+ */
+signature: string, 
+/**
+ * The exact signed header bytes (JSON), base64.
+ */
+header: string, 
+/**
+ * File name → content, base64.
+ */
+files: { [key in string]: string }, };
+
+export type Capabilities = { 
+/**
+ * Programs the recipe may run.
+ */
+programs: Array<string>, 
+/**
+ * Path prefixes the recipe may write under.
+ */
+paths: Array<string>, 
+/**
+ * Services the recipe may start, stop or enable.
+ */
+services: Array<string>, };

@@ -30,7 +30,17 @@ fn redis_installs_starts_and_a_second_run_changes_nothing() {
     if Path::new("/usr/bin/redis-cli").exists() {
         let _ = sh("redis-cli", &["-h", "127.0.0.1", "shutdown", "nosave"]);
     }
-    let (purged, log) = sh("apt-get", &["purge", "-y", "redis-server", "redis-tools"]);
+    let (purged, log) = sh(
+        "apt-get",
+        &[
+            "-o",
+            "DPkg::Lock::Timeout=600",
+            "purge",
+            "-y",
+            "redis-server",
+            "redis-tools",
+        ],
+    );
     assert!(purged, "{log}");
     assert!(!Path::new("/usr/bin/redis-server").exists());
 

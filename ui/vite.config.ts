@@ -16,5 +16,6 @@ export default defineConfig(({ mode }) => ({
   test: {
     include: ['src/**/*.test.ts'],
     environment: 'jsdom',
+    setupFiles: ['src/test/setup.ts'],
   },
 }));

@@ -1,5 +1,19 @@
 import adapter from '@sveltejs/adapter-static';
 import { vitePreprocess } from '@sveltejs/vite-plugin-svelte';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+// SvelteKit's route announcer (for screen readers) carries a style attribute. Rather than allow
+// every inline style, the policy allows that one, by hash, read from the installed kit.
+function announcerStyleHash() {
+  const kit = dirname(createRequire(import.meta.url).resolve('@sveltejs/kit/package.json'));
+  const root = readFileSync(join(kit, 'src/core/sync/write_root.js'), 'utf8');
+  const style = /id="svelte-announcer"[^>]*style="([^"]*)"/.exec(root)?.[1];
+  if (!style) throw new Error('the announcer style was not found in @sveltejs/kit');
+  return `'sha256-${createHash('sha256').update(style).digest('base64')}'`;
+}
 
 /** @type {import('@sveltejs/kit').Config} */
 export default {
@@ -13,6 +27,7 @@ export default {
       mode: 'hash',
       directives: {
         'default-src': ['self'],
+        'style-src': ['self', 'unsafe-hashes', announcerStyleHash()],
         'object-src': ['none'],
         'base-uri': ['self'],
       },

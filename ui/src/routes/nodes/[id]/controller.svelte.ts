@@ -96,10 +96,7 @@ export class NodeController {
   start() {
     this.unsubscribe.push(
       this.socket.onMessage((m) => this.handle(m)),
-      this.socket.onState((s) => {
-        this.socketState = s;
-        if (s === 'open') this.refreshStatus();
-      }),
+      this.socket.onState((s) => (this.socketState = s)),
     );
     this.socket.subscribe(this.nodeId);
     this.socket.start();
@@ -234,12 +231,12 @@ export class NodeController {
     if (m.nodeId && m.nodeId !== this.nodeId) return;
     const p = (m.payload ?? {}) as Record<string, unknown>;
     switch (m.type) {
-      case 'NODE_STATUS': {
-        const was = this.online;
+      case 'NODE_STATUS':
+        // Answers SUBSCRIBE (once per connection) and follows the agent coming and going:
+        // each time it is online, ask it for a fresh status.
         this.online = p.online === true;
-        if (this.online && !was) this.refreshStatus();
+        this.refreshStatus();
         return;
-      }
       case 'SERVER_STATUS':
         this.status = p as unknown as ServerStatus;
         return;

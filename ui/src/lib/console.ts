@@ -61,7 +61,7 @@ export function rowsForEvent(
         ),
       ];
     case 'JOB_STEP':
-      return [eventRow(jobId, 'step', `▸ ${str('title')}`)];
+      return [eventRow(jobId, 'step', str('title'))];
     case 'RUNTIME_INSTALLED':
       return [
         payload.success

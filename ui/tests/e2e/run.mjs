@@ -331,10 +331,9 @@ async function agentFlow() {
       300000,
     );
     await shot('redis-done.png');
-    assert(
-      (await secret.count()) > 0,
-      `the job failed: ${await card.locator('.error').textContent()}`,
-    );
+    if ((await secret.count()) === 0) {
+      throw new Error(`the job failed: ${await card.locator('.error').textContent()}`);
+    }
     const value = (await secret.textContent()) ?? '';
     assert(value.startsWith('redis://'), `unexpected connection string ${value}`);
     await card.getByText('does not store this connection string').waitFor();

@@ -321,6 +321,9 @@ async function agentFlow() {
       60000,
     );
     await shot('plan-preview.png');
+    // Streaming lines must not move the page: the console and what follows keep their place.
+    const consoleBox = page.getByTestId('console');
+    const before = await consoleBox.boundingBox();
     await plan.getByTestId('plan-confirm').click();
     const consoleRows = page.getByTestId('console').locator('.row');
     await waitFor(async () => (await consoleRows.count()) > 2, 'console lines', 120000);
@@ -331,6 +334,11 @@ async function agentFlow() {
       300000,
     );
     await shot('redis-done.png');
+    const after = await consoleBox.boundingBox();
+    assert(
+      before && after && before.height === after.height,
+      `the console changed height: ${before?.height} → ${after?.height}`,
+    );
     if ((await secret.count()) === 0) {
       throw new Error(`the job failed: ${await card.locator('.error').textContent()}`);
     }
@@ -341,6 +349,12 @@ async function agentFlow() {
     assert((await page.evaluate(() => navigator.clipboard.readText())) === value, 'clipboard');
     await page.reload();
     await page.locator('[data-recipe=redis]').waitFor();
+    await page.setViewportSize({ width: 375, height: 800 });
+    await page.waitForTimeout(300);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert(width <= 375, `Server Settings is ${width}px wide at 375px`);
+    await shot('server-settings-375.png');
+    await page.setViewportSize({ width: 1280, height: 900 });
     await page.waitForTimeout(1000);
     assert(
       (await page.getByTestId('connection-string').count()) === 0,

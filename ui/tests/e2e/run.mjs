@@ -361,4 +361,17 @@ async function agentFlow() {
       'the connection string survived a reload',
     );
   });
+
+  await step('job history opens the stored log of the set-up job', async () => {
+    await page
+      .getByRole('link', { name: /CONFIGURE_DATABASE/ })
+      .first()
+      .click();
+    await page.getByRole('heading', { name: /Job/ }).waitFor();
+    const rows = page.getByTestId('console').locator('.row');
+    await waitFor(async () => (await rows.count()) > 2, 'the stored log');
+    const text = (await page.getByTestId('console').textContent()) ?? '';
+    assert(text.includes('Redis'), 'the log does not mention Redis');
+    await shot('job-log.png');
+  });
 }

@@ -1,0 +1,250 @@
+//! The one client of the control plane: REST calls (`docs/api.md`, HTTP) and the dashboard
+//! WebSocket. Pages import from here only; nothing else calls `fetch` or opens a socket.
+
+import type { Capabilities, ServerStatus } from './protocol.generated';
+
+export type ParamSpec = {
+  name: string;
+  type: 'string' | 'identifier' | 'integer' | 'bool' | 'choice';
+  label?: string;
+  default_value?: unknown;
+  pattern?: string | null;
+  options?: string[];
+  min?: number | null;
+  max?: number | null;
+  max_len?: number | null;
+};
+
+export type Node = {
+  id: string;
+  name: string;
+  hostname: string;
+  keyId: string | null;
+  enrolledAt: number | null;
+  online: boolean;
+  lastSeen: number | null;
+  lastStatus: ServerStatus | null;
+};
+
+export type EnrollmentToken = {
+  token: string;
+  nodeId: string;
+  name: string;
+  expiresAt: number;
+  installCommand: string;
+};
+
+export type Category = 'runtime' | 'database' | 'backup';
+
+export type Recipe = {
+  id: string;
+  file: string;
+  title?: string;
+  category?: Category;
+  version?: number;
+  description?: string;
+  estimatedSizeMb?: number;
+  params: ParamSpec[];
+  capabilities: Capabilities | null;
+  source: string;
+  fingerprint?: string;
+  keyId?: string;
+  expiresAt?: number;
+  published: boolean;
+  error?: string;
+};
+
+export type JobStatus = 'pending' | 'running' | 'succeeded' | 'failed';
+
+export type Job = {
+  id: string;
+  nodeId: string;
+  recipe: string;
+  kind: string;
+  requestedBy: string;
+  status: JobStatus;
+  createdAt: number;
+  finishedAt: number | null;
+  result: Record<string, unknown> | null;
+};
+
+export type JobEvent = {
+  jobId: string;
+  seq: number;
+  type: string;
+  payload: Record<string, unknown>;
+  receivedAt: number;
+};
+
+export type AuditEntry = {
+  id: number;
+  at: number;
+  who: string;
+  what: string;
+  target: string;
+  result: string;
+};
+
+/** A failed call, with the control plane's sentence (or ours, when it sent none). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Called when a call answers 401, so the layout can send the user to the sign-in page. */
+let onUnauthorized: () => void = () => {};
+export function setUnauthorizedHandler(f: () => void) {
+  onUnauthorized = f;
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      credentials: 'same-origin',
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, 'The control plane cannot be reached; check that it is running.');
+  }
+  const text = await res.text();
+  let data: unknown = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    const message =
+      data && typeof data === 'object' && 'error' in data && typeof data.error === 'string'
+        ? data.error
+        : `The control plane answered ${res.status}.`;
+    if (res.status === 401 && path !== '/api/login') onUnauthorized();
+    throw new ApiError(res.status, message);
+  }
+  return data as T;
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  login: (username: string, password: string) =>
+    call<{ username: string }>('POST', '/api/login', { username, password }),
+  logout: () => call<{ ok: boolean }>('POST', '/api/logout'),
+  me: () => call<{ username: string }>('GET', '/api/me'),
+  nodes: () => call<Node[]>('GET', '/api/nodes'),
+  createEnrollmentToken: (name: string) =>
+    call<EnrollmentToken>('POST', '/api/enrollment-tokens', { name }),
+  recipes: () => call<Recipe[]>('GET', '/api/recipes'),
+  reloadRecipes: () => call<Recipe[]>('POST', '/api/recipes/reload'),
+  jobs: (nodeId?: string) =>
+    call<Job[]>('GET', nodeId ? `/api/jobs?node=${enc(nodeId)}` : '/api/jobs'),
+  job: (id: string) => call<Job>('GET', `/api/jobs/${enc(id)}`),
+  jobEvents: (id: string) => call<JobEvent[]>('GET', `/api/jobs/${enc(id)}/events`),
+  audit: () => call<AuditEntry[]>('GET', '/api/audit'),
+};
+
+/** A message on the dashboard socket, both ways (`docs/api.md`, Dashboard WebSocket). */
+export type DashboardMessage = {
+  type: string;
+  nodeId: string;
+  jobId?: string;
+  payload?: Record<string, unknown> | null;
+};
+
+export type SocketState = 'connecting' | 'open' | 'closed';
+
+/**
+ * The dashboard WebSocket: reconnects with backoff, re-sends the subscriptions on every
+ * connection, and hands every message to the listeners.
+ */
+export class DashboardSocket {
+  private ws: WebSocket | null = null;
+  private listeners = new Set<(m: DashboardMessage) => void>();
+  private stateListeners = new Set<(s: SocketState) => void>();
+  private subscriptions = new Set<string>();
+  private retry = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private stopped = false;
+
+  constructor(private readonly url = DashboardSocket.defaultUrl()) {}
+
+  static defaultUrl(): string {
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    return `${proto}//${location.host}/ws/dashboard`;
+  }
+
+  start() {
+    this.stopped = false;
+    this.connect();
+  }
+
+  stop() {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.ws?.close();
+    this.ws = null;
+  }
+
+  onMessage(f: (m: DashboardMessage) => void): () => void {
+    this.listeners.add(f);
+    return () => this.listeners.delete(f);
+  }
+
+  onState(f: (s: SocketState) => void): () => void {
+    this.stateListeners.add(f);
+    return () => this.stateListeners.delete(f);
+  }
+
+  subscribe(nodeId: string) {
+    this.subscriptions.add(nodeId);
+    this.send({ type: 'SUBSCRIBE', nodeId });
+  }
+
+  /** Sends if the socket is open; returns whether it was sent. */
+  send(m: DashboardMessage): boolean {
+    if (this.ws?.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(m));
+    return true;
+  }
+
+  private setState(s: SocketState) {
+    for (const f of this.stateListeners) f(s);
+  }
+
+  private connect() {
+    this.setState('connecting');
+    const ws = new WebSocket(this.url);
+    this.ws = ws;
+    ws.onopen = () => {
+      this.retry = 0;
+      this.setState('open');
+      for (const nodeId of this.subscriptions) this.send({ type: 'SUBSCRIBE', nodeId });
+    };
+    ws.onmessage = (ev) => {
+      let m: DashboardMessage;
+      try {
+        m = JSON.parse(String(ev.data));
+      } catch {
+        return;
+      }
+      if (!m || typeof m.type !== 'string') return;
+      for (const f of this.listeners) f(m);
+    };
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.setState('closed');
+      if (this.stopped) return;
+      // 0.5 s, 1 s, 2 s … up to 15 s: a restarting control plane is found again quickly.
+      const delay = Math.min(15000, 500 * 2 ** this.retry++);
+      this.timer = setTimeout(() => this.connect(), delay);
+    };
+  }
+}

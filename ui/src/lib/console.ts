@@ -1,0 +1,103 @@
+//! The console's lines: job events turned into rows. Output rows (`kind: 'output'`) come from
+//! commands and are always drawn as output, whatever they say; event rows (`kind: 'event'`) are
+//! written by the dashboard itself from terminal events, so a command cannot print one.
+
+import { ansiToLines, type Segment } from './ansi';
+import { t } from './i18n.svelte';
+
+export type RowTone = 'stdout' | 'stderr' | 'info' | 'warn' | 'command' | 'step' | 'ok' | 'fail';
+
+export type ConsoleLine = {
+  key: number;
+  jobId: string;
+  kind: 'output' | 'event';
+  tone: RowTone;
+  segments: Segment[];
+};
+
+/** Longest console kept in memory; older rows drop off the top. */
+export const MAX_LINES = 5000;
+
+let nextKey = 1;
+
+const STREAMS = new Set(['stdout', 'stderr', 'info', 'warn', 'command']);
+
+function eventRow(jobId: string, tone: RowTone, text: string): ConsoleLine {
+  // Event text can carry recipe or agent words: it goes through the same inert parsing, but
+  // flattened to one row so it cannot start a fake row of its own.
+  const segments = ansiToLines(text).flatMap((l, i) =>
+    i === 0 ? l : [{ text: ' ⏎ ', cls: 'inert' }, ...l],
+  );
+  return { key: nextKey++, jobId, kind: 'event', tone, segments };
+}
+
+/** The rows one job event adds (none for progress, which the cards show). */
+export function rowsForEvent(
+  type: string,
+  jobId: string,
+  payload: Record<string, unknown>,
+): ConsoleLine[] {
+  const str = (k: string) => (typeof payload[k] === 'string' ? (payload[k] as string) : '');
+  switch (type) {
+    case 'INFRASTRUCTURE_LOG': {
+      const stream = STREAMS.has(str('stream')) ? (str('stream') as RowTone) : 'stdout';
+      return ansiToLines(str('message')).map((segments) => ({
+        key: nextKey++,
+        jobId,
+        kind: 'output',
+        tone: stream,
+        segments,
+      }));
+    }
+    case 'JOB_STARTED':
+      return [
+        eventRow(
+          jobId,
+          'step',
+          t('console.started', {
+            recipe: str('recipeId'),
+            version: String(payload.recipeVersion ?? ''),
+          }),
+        ),
+      ];
+    case 'JOB_STEP':
+      return [eventRow(jobId, 'step', str('title'))];
+    case 'RUNTIME_INSTALLED':
+      return [
+        payload.success
+          ? eventRow(
+              jobId,
+              'ok',
+              t('console.runtimeOk', { name: str('type'), version: str('version') }),
+            )
+          : eventRow(jobId, 'fail', t('console.runtimeFail', { name: str('type') })),
+      ];
+    case 'DATABASE_CONFIGURED':
+      // The connection string is never written to the console: only the card reveals it.
+      return [
+        payload.success
+          ? eventRow(jobId, 'ok', t('console.databaseOk', { name: str('type') }))
+          : eventRow(jobId, 'fail', t('console.databaseFail', { name: str('type') })),
+      ];
+    case 'BACKUP_CONFIGURED':
+      return [
+        payload.success
+          ? eventRow(jobId, 'ok', t('console.backupOk', { name: str('provider') }))
+          : eventRow(jobId, 'fail', t('console.backupFail', { name: str('provider') })),
+      ];
+    case 'PLAN_RESULT': {
+      const n = Array.isArray(payload.actions) ? payload.actions.length : 0;
+      return [eventRow(jobId, 'info', t('console.plan', { n: String(n) }))];
+    }
+    case 'JOB_FAILED':
+      return [eventRow(jobId, 'fail', t('console.failed', { message: str('message') }))];
+    default:
+      return [];
+  }
+}
+
+/** Appends rows, dropping the oldest beyond `MAX_LINES`. */
+export function appendRows(lines: ConsoleLine[], rows: ConsoleLine[]): ConsoleLine[] {
+  const all = lines.concat(rows);
+  return all.length > MAX_LINES ? all.slice(all.length - MAX_LINES) : all;
+}

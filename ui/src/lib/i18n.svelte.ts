@@ -1,0 +1,67 @@
+//! English and French. `t(key, vars)` reads the current language, so templates that call it
+//! re-render when the user switches. A missing French string falls back to English.
+
+import { en } from './i18n/en';
+import { fr } from './i18n/fr';
+
+export type Lang = 'en' | 'fr';
+export type Key = keyof typeof en;
+
+const dictionaries: Record<Lang, Partial<Record<Key, string>>> = { en, fr };
+
+function initial(): Lang {
+  try {
+    const saved = localStorage.getItem('cairn.lang');
+    if (saved === 'en' || saved === 'fr') return saved;
+    return navigator.language?.startsWith('fr') ? 'fr' : 'en';
+  } catch {
+    return 'en';
+  }
+}
+
+export const locale = $state<{ lang: Lang }>({
+  lang: typeof window === 'undefined' ? 'en' : initial(),
+});
+
+export function setLang(lang: Lang) {
+  locale.lang = lang;
+  try {
+    localStorage.setItem('cairn.lang', lang);
+  } catch {
+    // Private mode: the choice lasts for this page only.
+  }
+  document.documentElement.lang = lang;
+}
+
+/** Keys built from a state name (`status.${state}`) are checked by the tests, not by tsc. */
+type DynamicKey = `${'status' | 'jobStatus' | 'socket' | 'ident'}.${string}`;
+
+export function t(key: Key | DynamicKey, vars: Record<string, string | number> = {}): string {
+  const k = key as Key;
+  const text: string = dictionaries[locale.lang][k] ?? en[k] ?? key;
+  return text.replace(/\{(\w+)\}/g, (m, name: string) => (name in vars ? String(vars[name]) : m));
+}
+
+/** Unix seconds as a local date and time in the current language. */
+export function formatTime(secs: number | null | undefined): string {
+  if (!secs) return '—';
+  return new Date(secs * 1000).toLocaleString(locale.lang === 'fr' ? 'fr-FR' : 'en-GB');
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n >= 10 || i === 0 ? Math.round(n) : n.toFixed(1)} ${units[i]}`;
+}
+
+export function formatDuration(secs: number): string {
+  const d = Math.floor(secs / 86400);
+  const h = Math.floor((secs % 86400) / 3600);
+  const m = Math.floor((secs % 3600) / 60);
+  const j = locale.lang === 'fr' ? 'j' : 'd';
+  return d > 0 ? `${d}${j} ${h}h ${m}m` : h > 0 ? `${h}h ${m}m` : `${m}m`;
+}

@@ -1,0 +1,3 @@
+// Client-side only: every page's data comes from the API with the session cookie.
+export const ssr = false;
+export const prerender = false;

@@ -1,0 +1,343 @@
+//! The Server Settings page's state: the node, its last status, the recipes, the jobs started
+//! from here, the plan being previewed, and the console. It owns the dashboard socket for the
+//! page's lifetime and turns messages into state.
+
+import {
+  api,
+  DashboardSocket,
+  type DashboardMessage,
+  type Job,
+  type Node,
+  type Recipe,
+  type SocketState,
+} from '$lib/api';
+import { appendRows, rowsForEvent, type ConsoleLine } from '$lib/console';
+import { t } from '$lib/i18n.svelte';
+import type { PlannedStep, ServerStatus } from '$lib/protocol.generated';
+
+export type JobPurpose = 'runtime' | 'database' | 'backup' | 'plan';
+
+/** What a card shows about the latest job started for its recipe. */
+export type Task = {
+  purpose: Exclude<JobPurpose, 'plan'>;
+  jobId: string | null;
+  status: 'requesting' | 'running' | 'succeeded' | 'failed';
+  percent: number | null;
+  step: string;
+  error: string;
+  version: string;
+  /** A database's connection string, held only in this page's memory, shown once. */
+  secret: string;
+};
+
+/** The plan being previewed before a job is confirmed. */
+export type Plan = {
+  recipe: string;
+  purpose: Exclude<JobPurpose, 'plan'>;
+  /** What the confirmed job sends. */
+  payload: Record<string, unknown>;
+  jobId: string | null;
+  status: 'requesting' | 'ready' | 'failed';
+  actions: PlannedStep[];
+  error: string;
+};
+
+const TERMINAL = new Set([
+  'RUNTIME_INSTALLED',
+  'DATABASE_CONFIGURED',
+  'BACKUP_CONFIGURED',
+  'PLAN_RESULT',
+  'JOB_FAILED',
+]);
+
+const JOB_EVENTS = new Set([
+  'JOB_STARTED',
+  'INFRASTRUCTURE_LOG',
+  'JOB_STEP',
+  'JOB_PROGRESS',
+  ...TERMINAL,
+]);
+
+const JOB_TYPE: Record<JobPurpose, string> = {
+  runtime: 'INSTALL_RUNTIME',
+  database: 'CONFIGURE_DATABASE',
+  backup: 'CONFIGURE_BACKUP',
+  plan: 'PLAN_REQUEST',
+};
+
+export class NodeController {
+  node = $state<Node | null>(null);
+  status = $state<ServerStatus | null>(null);
+  online = $state(false);
+  recipes = $state<Recipe[]>([]);
+  history = $state<Job[]>([]);
+  tasks = $state<Record<string, Task>>({});
+  plan = $state<Plan | null>(null);
+  lines = $state.raw<ConsoleLine[]>([]);
+  jobLabels = $state<Record<string, string>>({});
+  banner = $state('');
+  loadError = $state('');
+  socketState = $state<SocketState>('connecting');
+
+  /** Jobs this page knows: id → recipe and purpose. */
+  private jobs = new Map<string, { recipe: string; purpose: JobPurpose }>();
+  /** Requests sent and not yet answered by `JOB_CREATED` or `ERROR`, oldest first. */
+  private pending: { recipe: string; purpose: JobPurpose }[] = [];
+  private socket: DashboardSocket;
+  private unsubscribe: (() => void)[] = [];
+
+  constructor(
+    readonly nodeId: string,
+    socket?: DashboardSocket,
+  ) {
+    this.socket = socket ?? new DashboardSocket();
+  }
+
+  start() {
+    this.unsubscribe.push(
+      this.socket.onMessage((m) => this.handle(m)),
+      this.socket.onState((s) => (this.socketState = s)),
+    );
+    this.socket.subscribe(this.nodeId);
+    this.socket.start();
+    this.load();
+  }
+
+  stop() {
+    for (const f of this.unsubscribe) f();
+    this.socket.stop();
+  }
+
+  async load() {
+    try {
+      const [nodes, recipes] = await Promise.all([api.nodes(), api.recipes()]);
+      this.recipes = recipes;
+      const node = nodes.find((n) => n.id === this.nodeId) ?? null;
+      this.node = node;
+      if (!node) {
+        this.loadError = 'missing';
+        return;
+      }
+      this.online = node.online;
+      this.status ??= node.lastStatus;
+      this.loadError = '';
+    } catch (e) {
+      this.loadError = e instanceof Error ? e.message : String(e);
+    }
+    this.loadHistory();
+  }
+
+  async loadHistory() {
+    try {
+      this.history = await api.jobs(this.nodeId);
+    } catch {
+      // The list stays as it was; the next terminal event tries again.
+    }
+  }
+
+  refreshStatus() {
+    if (this.online) this.socket.send({ type: 'GET_SERVER_STATUS', nodeId: this.nodeId });
+  }
+
+  recipesOf(category: Recipe['category']): Recipe[] {
+    return this.recipes.filter((r) => r.published && r.category === category);
+  }
+
+  /** Asks for a plan of `recipe`; the job itself is sent by `confirm()`. */
+  preview(
+    recipe: Recipe,
+    purpose: Exclude<JobPurpose, 'plan'>,
+    payload: Record<string, unknown>,
+    params: Record<string, unknown>,
+  ) {
+    this.plan = {
+      recipe: recipe.id,
+      purpose,
+      payload,
+      jobId: null,
+      status: 'requesting',
+      actions: [],
+      error: '',
+    };
+    // Only the parameters the recipe declares: the engine refuses any other.
+    const declared = Object.fromEntries(
+      Object.entries(params).filter(([k]) => recipe.params.some((p) => p.name === k)),
+    );
+    this.request('plan', recipe.id, { type: recipe.id, params: declared });
+  }
+
+  confirm() {
+    const plan = this.plan;
+    if (!plan) return;
+    this.plan = null;
+    this.tasks[plan.recipe] = {
+      purpose: plan.purpose,
+      jobId: null,
+      status: 'requesting',
+      percent: null,
+      step: '',
+      error: '',
+      version: '',
+      secret: '',
+    };
+    this.request(plan.purpose, plan.recipe, plan.payload);
+  }
+
+  cancelPlan() {
+    const plan = this.plan;
+    this.plan = null;
+    if (plan?.jobId && plan.status === 'requesting') this.cancel(plan.jobId);
+  }
+
+  cancel(jobId: string) {
+    this.socket.send({ type: 'CANCEL_JOB', nodeId: this.nodeId, jobId });
+  }
+
+  /** Forgets a revealed secret: after this, nothing in the page holds it. */
+  forgetSecret(recipe: string) {
+    const task = this.tasks[recipe];
+    if (task) task.secret = '';
+  }
+
+  clearConsole() {
+    this.lines = [];
+  }
+
+  private request(purpose: JobPurpose, recipe: string, payload: Record<string, unknown>) {
+    const sent = this.socket.send({ type: JOB_TYPE[purpose], nodeId: this.nodeId, payload });
+    if (!sent) {
+      this.fail(purpose, recipe, t('error.socket'));
+      return;
+    }
+    this.pending.push({ recipe, purpose });
+  }
+
+  private fail(purpose: JobPurpose, recipe: string, message: string) {
+    if (purpose === 'plan') {
+      if (this.plan?.recipe === recipe) {
+        this.plan.status = 'failed';
+        this.plan.error = message;
+      }
+    } else {
+      const task = this.tasks[recipe];
+      if (task) {
+        task.status = 'failed';
+        task.error = message;
+      }
+    }
+  }
+
+  handle(m: DashboardMessage) {
+    if (m.nodeId && m.nodeId !== this.nodeId) return;
+    const p = (m.payload ?? {}) as Record<string, unknown>;
+    switch (m.type) {
+      case 'NODE_STATUS':
+        // Answers SUBSCRIBE (once per connection) and follows the agent coming and going:
+        // each time it is online, ask it for a fresh status.
+        this.online = p.online === true;
+        this.refreshStatus();
+        return;
+      case 'SERVER_STATUS':
+        this.status = p as unknown as ServerStatus;
+        return;
+      case 'JOB_CREATED':
+        this.created(String(p.jobId ?? m.jobId ?? ''), String(p.recipe ?? ''));
+        return;
+      case 'ERROR': {
+        const message = typeof p.message === 'string' ? p.message : '';
+        const req = this.pending.shift();
+        if (req) this.fail(req.purpose, req.recipe, message);
+        else this.banner = message;
+        return;
+      }
+      case 'AGENT_ERROR':
+        this.banner = typeof p.message === 'string' ? p.message : '';
+        return;
+    }
+    if (JOB_EVENTS.has(m.type)) this.jobEvent(m.type, String(m.jobId ?? p.jobId ?? ''), p);
+  }
+
+  private created(jobId: string, recipe: string) {
+    const i = this.pending.findIndex((r) => r.recipe === recipe);
+    const req = i >= 0 ? this.pending.splice(i, 1)[0] : { recipe, purpose: 'runtime' as const };
+    this.jobs.set(jobId, req);
+    this.jobLabels[jobId] = `${recipe} · ${req.purpose} · ${jobId.slice(0, 12)}`;
+    if (req.purpose === 'plan') {
+      if (this.plan?.recipe === recipe) this.plan.jobId = jobId;
+    } else {
+      const task = this.tasks[recipe];
+      if (task) task.jobId = jobId;
+    }
+    this.loadHistory();
+  }
+
+  private jobEvent(type: string, jobId: string, p: Record<string, unknown>) {
+    let job = this.jobs.get(jobId);
+    if (!job && type === 'JOB_STARTED' && typeof p.recipeId === 'string') {
+      // A job started elsewhere (another tab or user): show it too.
+      const recipe = this.recipes.find((r) => r.id === p.recipeId);
+      const purpose = recipe?.category ?? 'runtime';
+      job = { recipe: p.recipeId, purpose };
+      this.jobs.set(jobId, job);
+      this.jobLabels[jobId] = `${p.recipeId} · ${jobId.slice(0, 12)}`;
+    }
+    this.lines = appendRows(this.lines, rowsForEvent(type, jobId, p));
+    if (!job) return;
+
+    if (job.purpose === 'plan') {
+      const plan = this.plan;
+      if (!plan || plan.jobId !== jobId) return;
+      if (type === 'PLAN_RESULT') {
+        plan.actions = (p.actions as PlannedStep[]) ?? [];
+        plan.status = 'ready';
+      } else if (type === 'JOB_FAILED') {
+        plan.status = 'failed';
+        plan.error = String(p.message ?? '');
+      }
+      return;
+    }
+
+    const task = (this.tasks[job.recipe] ??= {
+      purpose: job.purpose,
+      jobId,
+      status: 'running',
+      percent: null,
+      step: '',
+      error: '',
+      version: '',
+      secret: '',
+    });
+    if (task.jobId !== jobId) {
+      if (task.jobId !== null) return;
+      task.jobId = jobId;
+    }
+    switch (type) {
+      case 'JOB_STARTED':
+        task.status = 'running';
+        break;
+      case 'JOB_STEP':
+        task.status = 'running';
+        task.step = String(p.title ?? '');
+        break;
+      case 'JOB_PROGRESS':
+        task.status = 'running';
+        task.percent = Math.max(0, Math.min(100, Number(p.percent) || 0));
+        break;
+      case 'RUNTIME_INSTALLED':
+      case 'DATABASE_CONFIGURED':
+      case 'BACKUP_CONFIGURED':
+        task.status = p.success ? 'succeeded' : 'failed';
+        task.version = typeof p.version === 'string' ? p.version : '';
+        if (typeof p.connectionString === 'string') task.secret = p.connectionString;
+        break;
+      case 'JOB_FAILED':
+        task.status = 'failed';
+        task.error = String(p.message ?? '');
+        break;
+    }
+    if (TERMINAL.has(type)) {
+      this.refreshStatus();
+      this.loadHistory();
+    }
+  }
+}

@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest';
+import type { DashboardMessage, DashboardSocket, Recipe } from '$lib/api';
+import { NodeController } from './controller.svelte';
+
+const NODE = 'node-1';
+
+function recipe(id: string, category: Recipe['category'], params: Recipe['params'] = []): Recipe {
+  return {
+    id,
+    file: `${id}.rhai`,
+    category,
+    params,
+    capabilities: null,
+    source: '',
+    published: true,
+  };
+}
+
+function setup() {
+  const sent: DashboardMessage[] = [];
+  const socket = {
+    send: (m: DashboardMessage) => (sent.push(m), true),
+  } as unknown as DashboardSocket;
+  const c = new NodeController(NODE, socket);
+  c.online = true;
+  c.recipes = [
+    recipe('python', 'runtime'),
+    recipe('go', 'runtime'),
+    recipe('postgresql', 'database', [
+      { name: 'db_name', type: 'identifier' },
+      { name: 'user', type: 'identifier' },
+    ]),
+    recipe('redis', 'database'),
+  ];
+  const msg = (type: string, payload: Record<string, unknown>, jobId?: string) =>
+    c.handle({ type, nodeId: NODE, jobId, payload });
+  return { c, sent, msg };
+}
+
+describe('NodeController', () => {
+  it('previews a plan, then sends the install once confirmed', () => {
+    const { c, sent, msg } = setup();
+    c.preview(c.recipes[0], 'runtime', { type: 'python' }, {});
+    expect(sent.at(-1)).toEqual({
+      type: 'PLAN_REQUEST',
+      nodeId: NODE,
+      payload: { type: 'python', params: {} },
+    });
+    msg('JOB_CREATED', { jobId: 'job-p', recipe: 'python' }, 'job-p');
+    expect(c.plan?.jobId).toBe('job-p');
+    const actions = [
+      { action: 'run', program: 'apt-get', args: ['install', '-y', 'python3'], stdin: false },
+    ];
+    msg('PLAN_RESULT', { jobId: 'job-p', seq: 3, actions }, 'job-p');
+    expect(c.plan?.status).toBe('ready');
+    expect(c.plan?.actions).toEqual(actions);
+    c.confirm();
+    expect(c.plan).toBeNull();
+    expect(sent.at(-1)).toEqual({
+      type: 'INSTALL_RUNTIME',
+      nodeId: NODE,
+      payload: { type: 'python' },
+    });
+    expect(c.tasks.python.status).toBe('requesting');
+  });
+
+  it('sends a plan only the parameters the recipe declares', () => {
+    const { c, sent } = setup();
+    const redis = c.recipes[3];
+    c.preview(
+      redis,
+      'database',
+      { type: 'redis', dbName: 'cache', user: 'cache_user' },
+      { db_name: 'cache', user: 'cache_user' },
+    );
+    expect(sent.at(-1)?.payload).toEqual({ type: 'redis', params: {} });
+    const pg = c.recipes[2];
+    c.preview(
+      pg,
+      'database',
+      { type: 'postgresql', dbName: 'app', user: 'app_user' },
+      { db_name: 'app', user: 'app_user' },
+    );
+    expect(sent.at(-1)?.payload).toEqual({
+      type: 'postgresql',
+      params: { db_name: 'app', user: 'app_user' },
+    });
+  });
+
+  it('follows several installs at once, each on its own card', () => {
+    const { c, msg } = setup();
+    for (const id of ['python', 'go']) {
+      c.preview(
+        c.recipes.find((r) => r.id === id)!,
+        'runtime',
+        { type: id },
+        {},
+      );
+      msg('JOB_CREATED', { jobId: `plan-${id}`, recipe: id }, `plan-${id}`);
+      msg('PLAN_RESULT', { jobId: `plan-${id}`, seq: 1, actions: [] }, `plan-${id}`);
+      c.confirm();
+    }
+    msg('JOB_CREATED', { jobId: 'job-py', recipe: 'python' }, 'job-py');
+    msg('JOB_CREATED', { jobId: 'job-go', recipe: 'go' }, 'job-go');
+    msg('JOB_PROGRESS', { jobId: 'job-go', seq: 2, percent: 40 }, 'job-go');
+    msg(
+      'INFRASTRUCTURE_LOG',
+      { jobId: 'job-py', seq: 2, message: '$ apt-get install -y python3', stream: 'command' },
+      'job-py',
+    );
+    msg('JOB_STEP', { jobId: 'job-py', seq: 3, index: 1, title: 'Install packages' }, 'job-py');
+    expect(c.tasks.go).toMatchObject({ jobId: 'job-go', status: 'running', percent: 40 });
+    expect(c.tasks.python).toMatchObject({
+      jobId: 'job-py',
+      status: 'running',
+      step: 'Install packages',
+    });
+    msg(
+      'JOB_FAILED',
+      { jobId: 'job-go', seq: 9, kind: 'error', message: 'apt-get failed' },
+      'job-go',
+    );
+    msg(
+      'RUNTIME_INSTALLED',
+      { jobId: 'job-py', seq: 9, type: 'python', version: '3.11.2', success: true },
+      'job-py',
+    );
+    expect(c.tasks.go).toMatchObject({ status: 'failed', error: 'apt-get failed' });
+    expect(c.tasks.python).toMatchObject({ status: 'succeeded', version: '3.11.2' });
+    expect(c.lines.map((l) => l.jobId)).toContain('job-py');
+  });
+
+  it('keeps a connection string out of the console and forgets it on request', () => {
+    const { c, msg } = setup();
+    c.preview(c.recipes[3], 'database', { type: 'redis', dbName: 'a', user: 'b' }, {});
+    msg('JOB_CREATED', { jobId: 'p', recipe: 'redis' }, 'p');
+    msg('PLAN_RESULT', { jobId: 'p', seq: 1, actions: [] }, 'p');
+    c.confirm();
+    msg('JOB_CREATED', { jobId: 'j', recipe: 'redis' }, 'j');
+    msg(
+      'DATABASE_CONFIGURED',
+      {
+        jobId: 'j',
+        seq: 5,
+        type: 'redis',
+        connectionString: 'redis://u:s3cret@127.0.0.1:6379',
+        success: true,
+      },
+      'j',
+    );
+    expect(c.tasks.redis.secret).toBe('redis://u:s3cret@127.0.0.1:6379');
+    expect(JSON.stringify(c.lines)).not.toContain('s3cret');
+    c.forgetSecret('redis');
+    expect(c.tasks.redis.secret).toBe('');
+  });
+
+  it('puts an ERROR on the request it answers', () => {
+    const { c, msg } = setup();
+    c.preview(c.recipes[0], 'runtime', { type: 'python' }, {});
+    msg('ERROR', {
+      message: 'node node-1 is offline; wait for its agent to reconnect, then try again',
+    });
+    expect(c.plan).toMatchObject({ status: 'failed', error: expect.stringContaining('offline') });
+    msg('ERROR', { message: 'something else' });
+    expect(c.banner).toBe('something else');
+  });
+
+  it('ignores messages about other nodes and tracks online state', () => {
+    const { c } = setup();
+    c.handle({ type: 'NODE_STATUS', nodeId: 'node-2', payload: { online: false } });
+    expect(c.online).toBe(true);
+    c.handle({ type: 'NODE_STATUS', nodeId: NODE, payload: { online: false } });
+    expect(c.online).toBe(false);
+  });
+});

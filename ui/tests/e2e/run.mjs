@@ -1,0 +1,377 @@
+// End-to-end test of the dashboard against the real control plane, in Debian's Chromium.
+//
+// Builds the control plane (cargo) and the UI if needed, starts the control plane on a free
+// loopback port with a temporary data directory, then drives the dashboard: sign in, the node
+// list, "Connect node" and its install command, the language switch, the recipe catalogue and
+// the audit log, at desktop width and at 375 px. With CAIRN_E2E_AGENT=1 (as root) it also
+// enrolls a real agent and sets up Redis through the Server Settings page.
+//
+// Screenshots go to ui/test-results/. Exit code 0 only if every step passed.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ui = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const root = resolve(ui, '..');
+const target = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
+const results = join(ui, 'test-results');
+const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const password = 'e2e-' + Math.random().toString(36).slice(2) + '-Passw0rd';
+const withAgent = process.env.CAIRN_E2E_AGENT === '1';
+
+mkdirSync(results, { recursive: true });
+const children = [];
+const temps = [];
+let failures = 0;
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status}`);
+}
+
+async function step(name, f) {
+  const started = Date.now();
+  try {
+    await f();
+    console.log(`ok   ${name} (${Date.now() - started} ms)`);
+  } catch (e) {
+    failures++;
+    console.log(`FAIL ${name}: ${e instanceof Error ? e.message : e}`);
+  }
+}
+
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+async function waitFor(f, what, ms = 20000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      if (await f()) return;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function start(cmd, args, env = {}) {
+  const child = spawn(cmd, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    if (process.env.E2E_VERBOSE) process.stderr.write(d);
+  });
+  children.push(child);
+  return { child, stderr: () => stderr };
+}
+
+function cleanup() {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  for (const d of temps) rmSync(d, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+
+// --- build what is missing -------------------------------------------------------------
+const cpBin = join(target, 'debug', 'cairn-control-plane');
+const agentBin = join(target, 'debug', 'cairn-agent');
+const crates = ['-p', 'cairn-control-plane', ...(withAgent ? ['-p', 'cairn-agent'] : [])];
+run('cargo', ['build', '--quiet', ...crates], {
+  cwd: root,
+  env: { ...process.env, CARGO_TARGET_DIR: target },
+});
+if (!existsSync(join(ui, 'build', 'index.html')) || process.env.E2E_BUILD === '1') {
+  run('npm', ['run', 'build', '--silent'], { cwd: ui });
+}
+
+// --- the control plane -----------------------------------------------------------------
+const port = await freePort();
+const base = `http://127.0.0.1:${port}`;
+const dataDir = mkdtempSync(join(tmpdir(), 'cairn-e2e-'));
+temps.push(dataDir);
+const cp = start(
+  cpBin,
+  [
+    '--data-dir',
+    join(dataDir, 'cp'),
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--recipes',
+    join(root, 'recipes'),
+    '--ui',
+    join(ui, 'build'),
+  ],
+  { CAIRN_ADMIN_PASSWORD: password, CAIRN_LOG: 'warn' },
+);
+await waitFor(async () => (await fetch(`${base}/healthz`)).ok, 'the control plane to answer');
+
+// --- the browser -----------------------------------------------------------------------
+const browser = await chromium.launch({
+  executablePath: chromiumPath,
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+});
+const context = await browser.newContext({
+  viewport: { width: 1280, height: 900 },
+  locale: 'en-GB',
+});
+await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+const page = await context.newPage();
+const pageErrors = [];
+page.on('pageerror', (e) => pageErrors.push(String(e)));
+page.on('console', (m) => {
+  if (m.type() === 'error' && !/401|Unauthorized/.test(m.text())) pageErrors.push(m.text());
+});
+const shot = (name) => page.screenshot({ path: join(results, name), fullPage: true });
+
+let installCommand = '';
+
+await step('an unsigned visit is sent to the sign-in page', async () => {
+  await page.goto(`${base}/`);
+  await page.waitForURL(/\/login/);
+  await page.getByRole('heading', { name: 'Sign in to Cairn' }).waitFor();
+});
+
+await step('a wrong password is refused with the server sentence', async () => {
+  await page.getByLabel('Password').fill('wrong');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: 'wrong username or password' }).waitFor();
+  await shot('login-error.png');
+});
+
+await step('signing in shows the node list', async () => {
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${base}/`);
+  await page.getByRole('heading', { name: 'Nodes' }).waitFor();
+  await page.getByText('No node yet').waitFor();
+  await shot('nodes-empty.png');
+});
+
+await step('"Connect node", reached by keyboard, shows the install command with Copy', async () => {
+  const button = page.getByRole('button', { name: 'Connect node' });
+  // Tab from the top until the button has focus: it must be reachable without a mouse.
+  await page.locator('body').focus();
+  for (let i = 0; i < 15 && !(await button.evaluate((b) => b === document.activeElement)); i++) {
+    await page.keyboard.press('Tab');
+  }
+  assert(
+    await button.evaluate((b) => b === document.activeElement),
+    'Connect node is not reachable with Tab',
+  );
+  await page.keyboard.press('Enter');
+  const dialog = page.getByRole('dialog', { name: 'Connect a node' });
+  await dialog.waitFor();
+  await dialog.getByLabel('Name for the server').fill('e2e-web-1');
+  await dialog.getByRole('button', { name: 'Create install command' }).click();
+  const cmd = dialog.getByTestId('install-command');
+  await cmd.waitFor();
+  installCommand = (await cmd.textContent()) ?? '';
+  assert(installCommand.includes(`${base}/install.sh`), `unexpected command: ${installCommand}`);
+  assert(
+    /--token node-[0-9a-f]+\.[0-9a-f]{64}/.test(installCommand),
+    `no token in: ${installCommand}`,
+  );
+  await dialog.getByRole('button', { name: 'Copy' }).click();
+  await dialog.getByRole('button', { name: 'Copied' }).waitFor();
+  const clip = await page.evaluate(() => navigator.clipboard.readText());
+  assert(clip === installCommand, 'the clipboard does not hold the command');
+  await shot('connect-node.png');
+  await dialog.getByRole('button', { name: 'Done' }).click();
+  // A node is listed once its agent has enrolled, not when its token is made.
+  await page.getByText('No node yet').waitFor();
+});
+
+await step('French switch', async () => {
+  await page.getByLabel('Language').selectOption('fr');
+  await page.getByRole('heading', { name: 'Serveurs' }).waitFor();
+  await page.getByRole('button', { name: 'Connecter un serveur' }).waitFor();
+  await page.getByLabel('Langue').selectOption('en');
+  await page.getByRole('heading', { name: 'Nodes' }).waitFor();
+});
+
+await step('recipe catalogue shows the signed Redis recipe', async () => {
+  await page.getByRole('link', { name: 'Recipes' }).click();
+  await page.getByRole('heading', { name: /Redis/ }).waitFor();
+  const text = await page.locator('main').textContent();
+  assert(/Signature fingerprint\s*[0-9a-f]{64}/.test(text ?? ''), 'no fingerprint shown');
+  assert(text?.includes('redis-server'), 'capabilities not shown');
+  await shot('recipes.png');
+});
+
+await step('audit log lists the sign-ins and the token', async () => {
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  await page.getByRole('cell', { name: 'enrollment-token.create' }).waitFor();
+  await page.getByRole('cell', { name: 'login' }).first().waitFor();
+});
+
+await step('usable at 375 px: no sideways scrolling, install command wraps', async () => {
+  await page.setViewportSize({ width: 375, height: 800 });
+  for (const path of ['/', '/recipes', '/audit', '/jobs']) {
+    await page.goto(base + path);
+    await page.locator('main h1').first().waitFor();
+    await page.waitForTimeout(300);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert(width <= 375, `${path} is ${width}px wide at 375px`);
+  }
+  await page.goto(`${base}/`);
+  await page.getByRole('button', { name: 'Connect node' }).click();
+  await page.getByLabel('Name for the server').fill('e2e-phone');
+  await page.getByRole('button', { name: 'Create install command' }).click();
+  await page.getByTestId('install-command').waitFor();
+  await shot('connect-node-375.png');
+  await page.getByRole('button', { name: 'Done' }).click();
+  await shot('nodes-375.png');
+  await page.setViewportSize({ width: 1280, height: 900 });
+});
+
+if (withAgent) {
+  await agentFlow();
+}
+
+await step('no script error and no CSP violation in the page', async () => {
+  assert(pageErrors.length === 0, pageErrors.join('\n'));
+});
+
+await browser.close();
+cleanup();
+console.log(failures === 0 ? '\nall e2e steps passed' : `\n${failures} e2e step(s) failed`);
+if (failures) console.log(cp.stderr().slice(-4000));
+process.exit(failures === 0 ? 0 : 1);
+
+// --- with a real agent -----------------------------------------------------------------
+async function agentFlow() {
+  const token = /--token (\S+)/.exec(installCommand)?.[1] ?? '';
+  const agentDir = join(dataDir, 'agent');
+  let nodeId = token.split('.')[0];
+
+  await step('a real agent enrolls and shows as online', async () => {
+    assert(token, 'no token from the Connect node step');
+    run(agentBin, ['enroll', '--url', base, '--token', token, '--config', agentDir]);
+    start(agentBin, ['run', '--config', agentDir], { CAIRN_LOG: 'warn' });
+    await page.goto(`${base}/`);
+    await waitFor(
+      async () => {
+        await page.reload();
+        return (await page.getByText('Online').count()) > 0;
+      },
+      'the node to be online',
+      30000,
+    );
+  });
+
+  await step('Server Settings shows the info bar and the Redis card', async () => {
+    await page.goto(`${base}/nodes/${nodeId}`);
+    await page.getByRole('heading', { name: /Server Settings/ }).waitFor();
+    await page.getByText('Connected').waitFor();
+    await waitFor(
+      async () => (await page.locator('.info-bar dd.mono').textContent()) !== '—',
+      'the server status',
+    );
+    await page.locator('[data-recipe=redis]').waitFor();
+    await shot('server-settings.png');
+  });
+
+  await step('Redis set up: plan preview, live lines, one-time connection string', async () => {
+    const card = page.locator('[data-recipe=redis]');
+    await card.getByRole('button', { name: /Set up|Retry/ }).click();
+    const form = page.getByRole('dialog', { name: 'Set up Redis' });
+    await form.getByLabel('Database name').fill('select');
+    await form.getByRole('button', { name: 'Preview changes' }).click();
+    await form.getByText('reserved word').waitFor();
+    await form.getByLabel('Database name').fill('cache');
+    await form.getByRole('button', { name: 'Preview changes' }).click();
+    const plan = page.getByRole('dialog', { name: /What will change/ });
+    await plan.waitFor();
+    await waitFor(
+      async () =>
+        (await plan.getAttribute('aria-busy')) !== 'true' &&
+        !(await plan.getByText('Asking the server').count()),
+      'the plan',
+      60000,
+    );
+    await shot('plan-preview.png');
+    // Streaming lines must not move the page: the console and what follows keep their place.
+    const consoleBox = page.getByTestId('console');
+    const before = await consoleBox.boundingBox();
+    await plan.getByTestId('plan-confirm').click();
+    const consoleRows = page.getByTestId('console').locator('.row');
+    await waitFor(async () => (await consoleRows.count()) > 2, 'console lines', 120000);
+    const secret = card.getByTestId('connection-string');
+    await waitFor(
+      async () => (await secret.count()) > 0 || (await card.locator('.error').count()) > 0,
+      'the job to end',
+      300000,
+    );
+    await shot('redis-done.png');
+    const after = await consoleBox.boundingBox();
+    assert(
+      before && after && before.height === after.height,
+      `the console changed height: ${before?.height} → ${after?.height}`,
+    );
+    if ((await secret.count()) === 0) {
+      throw new Error(`the job failed: ${await card.locator('.error').textContent()}`);
+    }
+    const value = (await secret.textContent()) ?? '';
+    assert(value.startsWith('redis://'), `unexpected connection string ${value}`);
+    await card.getByText('does not store this connection string').waitFor();
+    await card.getByRole('button', { name: 'Copy' }).click();
+    assert((await page.evaluate(() => navigator.clipboard.readText())) === value, 'clipboard');
+    await page.reload();
+    await page.locator('[data-recipe=redis]').waitFor();
+    await page.setViewportSize({ width: 375, height: 800 });
+    await page.waitForTimeout(300);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert(width <= 375, `Server Settings is ${width}px wide at 375px`);
+    await shot('server-settings-375.png');
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.waitForTimeout(1000);
+    assert(
+      (await page.getByTestId('connection-string').count()) === 0,
+      'the connection string survived a reload',
+    );
+  });
+
+  await step('job history opens the stored log of the set-up job', async () => {
+    await page
+      .getByRole('link', { name: /CONFIGURE_DATABASE/ })
+      .first()
+      .click();
+    await page.getByRole('heading', { name: /Job/ }).waitFor();
+    const rows = page.getByTestId('console').locator('.row');
+    await waitFor(async () => (await rows.count()) > 2, 'the stored log');
+    const text = (await page.getByTestId('console').textContent()) ?? '';
+    assert(text.includes('Redis'), 'the log does not mention Redis');
+    await shot('job-log.png');
+  });
+}

@@ -26,6 +26,7 @@ pub fn declarations() -> String {
         PlanRequest, CancelJob, LogAck, JobStarted, LogStream, InfrastructureLog, JobStep,
         JobProgress, RuntimeInstalled, DatabaseConfigured, BackupConfigured, PlannedStep,
         PlanResult, FailureKind, JobFailed, ErrorCode, ErrorMessage, SignedBundle, Capabilities,
+        serde_json::Value,
     ];
     let mut out = String::from(
         "// Generated from the cairn-protocol crate by protocol/src/typescript.rs. Do not edit:\n\

@@ -228,3 +228,5 @@ paths: Array<string>,
  * Services the recipe may start, stop or enable.
  */
 services: Array<string>, };
+
+export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]: JsonValue } | null;

@@ -297,3 +297,51 @@ pub fn assert_detected(name: &str, own_output: &str) -> serde_json::Value {
     );
     d
 }
+
+/// Whether dpkg has `package` installed.
+pub fn dpkg_installed(package: &str) -> bool {
+    sh("dpkg-query", &["-W", "-f", "${Status}", package])
+        .1
+        .ends_with(" installed")
+}
+
+/// Purges those of `packages` that are installed (and nothing else: no autoremove, which could
+/// take packages other work on this machine relies on).
+pub fn purge(packages: &[&str]) {
+    let present: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|p| dpkg_installed(p))
+        .collect();
+    if !present.is_empty() {
+        let mut args = vec!["purge", "-y"];
+        args.extend(present);
+        must("apt-get", &args);
+    }
+}
+
+/// The end-to-end check of a runtime recipe: from a server without `packages` (purged first),
+/// `cairn-recipe run` installs them, detect() reports the version the program itself prints
+/// (`own_version`, run after the install), and a second run changes nothing. Returns both runs.
+pub fn runtime_e2e(
+    name: &str,
+    params: &[&str],
+    packages: &[&str],
+    own_version: &[&str],
+) -> (Run, Run) {
+    purge(packages);
+    let first = run(name, params);
+    eprintln!("{}", first.stdout);
+    assert!(first.changed(), "{}", first.stdout);
+    assert!(first.stdout.contains("$ apt-get"), "{}", first.stdout);
+    let own = version_output(own_version[0], &own_version[1..]);
+    assert_detected(name, &own);
+    assert_eq!(
+        first.result["version"].as_str(),
+        detect(name)["version"].as_str(),
+        "the result and detect() disagree"
+    );
+    let second = run(name, params);
+    assert_nothing_changed(&second);
+    (first, second)
+}

@@ -65,8 +65,7 @@ fn purge_server() {
     if Path::new("/usr/bin/mariadb-admin").exists() {
         let _ = sh("mariadb-admin", &["shutdown"]);
     }
-    must(
-        "apt-get",
+    apt_get(
         &["purge", "-y", "mariadb-server", "mariadb-server-core", "mariadb-client", "mariadb-client-core", "mariadb-common"],
     );
     let _ = std::fs::remove_dir_all("/var/lib/mysql");

@@ -15,6 +15,12 @@ fn psql_url(url: &str, sql: &str) -> (bool, String) {
     sh("psql", &[url, "-X", "-tA", "-c", sql])
 }
 
+/// The same connection string for another database.
+fn with_db(url: &str, db: &str) -> String {
+    let (base, _) = url.rsplit_once('/').unwrap();
+    format!("{base}/{db}")
+}
+
 fn password_of(url: &str) -> String {
     // postgresql://USER:PW@127.0.0.1:5432/DB
     let rest = url.strip_prefix("postgresql://").unwrap();
@@ -39,7 +45,7 @@ fn purge_server() {
     for p in installed.lines().filter(|p| !p.contains("client")) {
         args.push(p.trim());
     }
-    must("apt-get", &args);
+    apt_get(&args);
     assert!(sh("dpkg-query", &["-W", "-f", "${Status}", "postgresql"]).1.find(" installed").is_none());
 }
 
@@ -104,7 +110,7 @@ fn postgresql_installs_creates_a_database_and_keeps_the_password_secret() {
     let (ok, out) = psql_url(&url2, "select current_database()");
     assert!(ok && out.trim() == "cairn_e2e_two", "{out}");
     // Databases are closed to other users.
-    let wrong = url2.replace("/cairn_e2e_two", "/cairn_e2e");
+    let wrong = with_db(&url2, "cairn_e2e");
     let (ok, out) = psql_url(&wrong, "select 1");
     assert!(!ok, "user two reached database one: {out}");
 
@@ -112,7 +118,7 @@ fn postgresql_installs_creates_a_database_and_keeps_the_password_secret() {
     let third = run("postgresql", &["db_name=cairn_e2e_three", "user=cairn_e2e_user"]);
     assert!(third.changed());
     assert!(third.result.get("connection_string").is_none(), "{}", third.stdout);
-    let (ok, out) = psql_url(&url.replace("/cairn_e2e", "/cairn_e2e_three"), "select 1");
+    let (ok, out) = psql_url(&with_db(&url, "cairn_e2e_three"), "select 1");
     assert!(ok, "{out}");
 }
 

@@ -23,7 +23,7 @@ fn redis_creates_an_acl_user_that_persists_and_keeps_its_password_secret() {
     if Path::new("/usr/bin/redis-cli").exists() {
         let _ = sh("redis-cli", &["-h", "127.0.0.1", "shutdown", "nosave"]);
     }
-    must("apt-get", &["purge", "-y", "redis-server", "redis-tools"]);
+    apt_get(&["purge", "-y", "redis-server", "redis-tools"]);
     assert!(!Path::new("/usr/bin/redis-server").exists());
 
     let sampler = CmdlineSampler::start();

@@ -316,7 +316,7 @@ pub fn purge(packages: &[&str]) {
     if !present.is_empty() {
         let mut args = vec!["purge", "-y"];
         args.extend(present);
-        must("apt-get", &args);
+        apt_get(&args);
     }
 }
 
@@ -344,4 +344,12 @@ pub fn runtime_e2e(
     let second = run(name, params);
     assert_nothing_changed(&second);
     (first, second)
+}
+
+/// apt-get, waiting up to five minutes for another package manager to finish (other work on
+/// this machine installs packages too).
+pub fn apt_get(args: &[&str]) -> String {
+    let mut all = vec!["-o", "DPkg::Lock::Timeout=300"];
+    all.extend_from_slice(args);
+    must("apt-get", &all)
 }

@@ -22,11 +22,22 @@ fn docker_installs_starts_the_daemon_and_a_second_run_changes_nothing() {
         &["docker-compose", "docker.io", "containerd", "runc", "tini"],
         &["/usr/bin/docker", "--version"],
     );
-    let server = must("/usr/bin/docker", &["version", "--format", "{{.Server.Version}}"]);
-    assert!(server.trim().starts_with(first.result["version"].as_str().unwrap()), "{server}");
+    let server = must(
+        "/usr/bin/docker",
+        &["version", "--format", "{{.Server.Version}}"],
+    );
+    assert!(
+        server
+            .trim()
+            .starts_with(first.result["version"].as_str().unwrap()),
+        "{server}"
+    );
     assert_eq!(detect("docker")["running"], true);
     let compose = must("/usr/bin/docker-compose", &["version", "--short"]);
-    assert!(compose.contains(first.result["compose"].as_str().unwrap()), "{compose}");
+    assert!(
+        compose.contains(first.result["compose"].as_str().unwrap()),
+        "{compose}"
+    );
 }
 
 #[test]

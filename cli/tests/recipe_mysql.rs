@@ -65,15 +65,26 @@ fn purge_server() {
     if Path::new("/usr/bin/mariadb-admin").exists() {
         let _ = sh("mariadb-admin", &["shutdown"]);
     }
-    apt_get(
-        &["purge", "-y", "mariadb-server", "mariadb-server-core", "mariadb-client", "mariadb-client-core", "mariadb-common"],
-    );
+    apt_get(&[
+        "purge",
+        "-y",
+        "mariadb-server",
+        "mariadb-server-core",
+        "mariadb-client",
+        "mariadb-client-core",
+        "mariadb-common",
+    ]);
     let _ = std::fs::remove_dir_all("/var/lib/mysql");
     assert!(!Path::new("/usr/sbin/mariadbd").exists());
 }
 
 fn server_logs() -> Vec<&'static str> {
-    vec!["/var/log/mysql", "/var/lib/mysql", "/var/log/syslog", "/var/log/daemon.log"]
+    vec![
+        "/var/log/mysql",
+        "/var/lib/mysql",
+        "/var/log/syslog",
+        "/var/log/daemon.log",
+    ]
 }
 
 #[test]
@@ -89,29 +100,54 @@ fn mysql_installs_creates_a_database_and_keeps_the_password_secret() {
     eprintln!("{}", first.stdout);
     assert!(first.changed());
     assert!(first.stdout.contains("$ apt-get"), "{}", first.stdout);
-    let raw = first.result["connection_string"].as_str().unwrap().to_owned();
+    let raw = first.result["connection_string"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let url = parse(&raw);
     assert_eq!(
-        (url.user.as_str(), url.host.as_str(), url.port.as_str(), url.db.as_str()),
+        (
+            url.user.as_str(),
+            url.host.as_str(),
+            url.port.as_str(),
+            url.db.as_str()
+        ),
         ("cairn_e2e_user", "127.0.0.1", "3306", "cairn_e2e")
     );
     assert_eq!(url.password.len(), 24);
     assert!(samples > 20, "the sampler ran only {samples} times");
     let console: Vec<&str> = first.stdout.lines().collect();
     for l in &console[..console.len() - 1] {
-        assert!(!l.contains(&url.password), "the password is on the console: {l}");
+        assert!(
+            !l.contains(&url.password),
+            "the password is on the console: {l}"
+        );
     }
     assert_secret_absent(&url.password, &cmdlines, &server_logs());
 
-    let (ok, out) = query(&url, &url.db, "SELECT CONCAT(CURRENT_USER(), ' ', DATABASE())");
+    let (ok, out) = query(
+        &url,
+        &url.db,
+        "SELECT CONCAT(CURRENT_USER(), ' ', DATABASE())",
+    );
     assert!(ok, "{out}");
-    assert!(out.trim().starts_with("cairn_e2e_user@") && out.trim().ends_with(" cairn_e2e"), "{out}");
-    let (ok, out) = query(&url, &url.db, "CREATE TABLE t (x INT); INSERT INTO t VALUES (1); SELECT x FROM t");
+    assert!(
+        out.trim().starts_with("cairn_e2e_user@") && out.trim().ends_with(" cairn_e2e"),
+        "{out}"
+    );
+    let (ok, out) = query(
+        &url,
+        &url.db,
+        "CREATE TABLE t (x INT); INSERT INTO t VALUES (1); SELECT x FROM t",
+    );
     assert!(ok && out.trim() == "1", "{out}");
 
     let listen = must("ss", &["-H", "-l", "-t", "-n", "sport = :3306"]);
     assert!(listen.contains("127.0.0.1:3306"), "{listen}");
-    assert!(!listen.contains("0.0.0.0:3306") && !listen.contains("*:3306"), "{listen}");
+    assert!(
+        !listen.contains("0.0.0.0:3306") && !listen.contains("*:3306"),
+        "{listen}"
+    );
 
     let d = assert_detected("mysql", &version_output("mariadb", &["--version"]));
     assert_eq!(d["running"], true);
@@ -119,7 +155,10 @@ fn mysql_installs_creates_a_database_and_keeps_the_password_secret() {
     let second = run("mysql", PARAMS);
     assert_nothing_changed(&second);
     assert!(second.result.get("connection_string").is_none());
-    assert!(query(&url, &url.db, "SELECT 1").0, "the second run changed the password");
+    assert!(
+        query(&url, &url.db, "SELECT 1").0,
+        "the second run changed the password"
+    );
 
     // A second database and user on the installed server.
     let sampler = CmdlineSampler::start();

@@ -17,7 +17,12 @@ fn node_keeps_an_installed_node_and_reports_its_version() {
     }
     if !dpkg_installed("nodejs") {
         // A server without Node.js: the full install path.
-        runtime_e2e("node", &[], &["nodejs", "npm"], &["/usr/bin/node", "--version"]);
+        runtime_e2e(
+            "node",
+            &[],
+            &["nodejs", "npm"],
+            &["/usr/bin/node", "--version"],
+        );
         return;
     }
     let first = run("node", &[]);
@@ -32,8 +37,14 @@ fn node_keeps_an_installed_node_and_reports_its_version() {
 fn node_plans_the_distribution_or_a_pinned_release() {
     plan_everywhere("node", &[]);
     let (arch, sha) = match std::env::consts::ARCH {
-        "x86_64" => ("x64", "22982235e1b71fa8850f82edd09cdae7e3f32df1764a9ec298c72d25ef2c164f"),
-        _ => ("arm64", "8cfd5a8b9afae5a2e0bd86b0148ca31d2589c0ea669c2d0b11c132e35d90ed68"),
+        "x86_64" => (
+            "x64",
+            "22982235e1b71fa8850f82edd09cdae7e3f32df1764a9ec298c72d25ef2c164f",
+        ),
+        _ => (
+            "arm64",
+            "8cfd5a8b9afae5a2e0bd86b0148ca31d2589c0ea669c2d0b11c132e35d90ed68",
+        ),
     };
     for (label, plan) in plan_everywhere("node", &["major=22"]) {
         let fetch = format!(
@@ -42,7 +53,9 @@ fn node_plans_the_distribution_or_a_pinned_release() {
         assert!(plan.contains(&fetch), "{label}: {plan}");
         for tool in ["node", "npm", "npx"] {
             assert!(
-                plan.contains(&format!("ln -sfn /opt/cairn/node/22.12.0/bin/{tool} /usr/local/bin/{tool}")),
+                plan.contains(&format!(
+                    "ln -sfn /opt/cairn/node/22.12.0/bin/{tool} /usr/local/bin/{tool}"
+                )),
                 "{plan}"
             );
         }

@@ -40,13 +40,22 @@ fn purge_server() {
             }
         }
     }
-    let installed = sh("dpkg-query", &["-W", "-f", "${Package}\n", "postgresql-[0-9]*"]).1;
+    let installed = sh(
+        "dpkg-query",
+        &["-W", "-f", "${Package}\n", "postgresql-[0-9]*"],
+    )
+    .1;
     let mut args = vec!["purge", "-y", "postgresql"];
     for p in installed.lines().filter(|p| !p.contains("client")) {
         args.push(p.trim());
     }
     apt_get(&args);
-    assert!(sh("dpkg-query", &["-W", "-f", "${Status}", "postgresql"]).1.find(" installed").is_none());
+    assert!(
+        sh("dpkg-query", &["-W", "-f", "${Status}", "postgresql"])
+            .1
+            .find(" installed")
+            .is_none()
+    );
 }
 
 #[test]
@@ -62,9 +71,13 @@ fn postgresql_installs_creates_a_database_and_keeps_the_password_secret() {
     eprintln!("{}", first.stdout);
     assert!(first.changed(), "{}", first.stdout);
     assert!(first.stdout.contains("$ apt-get"), "{}", first.stdout);
-    let url = first.result["connection_string"].as_str().unwrap().to_owned();
+    let url = first.result["connection_string"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(
-        url.starts_with("postgresql://cairn_e2e_user:") && url.ends_with("@127.0.0.1:5432/cairn_e2e"),
+        url.starts_with("postgresql://cairn_e2e_user:")
+            && url.ends_with("@127.0.0.1:5432/cairn_e2e"),
         "{url}"
     );
     let pw = password_of(&url);
@@ -85,7 +98,10 @@ fn postgresql_installs_creates_a_database_and_keeps_the_password_secret() {
     // Listens on the loopback addresses only.
     let listen = must("ss", &["-H", "-l", "-t", "-n", "sport = :5432"]);
     for l in listen.lines() {
-        assert!(l.contains("127.0.0.1:5432") || l.contains("[::1]:5432"), "{listen}");
+        assert!(
+            l.contains("127.0.0.1:5432") || l.contains("[::1]:5432"),
+            "{listen}"
+        );
     }
 
     // detect() agrees with psql itself.
@@ -95,17 +111,27 @@ fn postgresql_installs_creates_a_database_and_keeps_the_password_secret() {
     // Same parameters again: nothing to do, no new password.
     let second = run("postgresql", PARAMS);
     assert_nothing_changed(&second);
-    assert!(second.result.get("connection_string").is_none(), "{}", second.stdout);
+    assert!(
+        second.result.get("connection_string").is_none(),
+        "{}",
+        second.stdout
+    );
     let (ok, _) = psql_url(&url, "select 1");
     assert!(ok, "the second run changed the password");
 
     // A second database and user on the installed server.
     let sampler = CmdlineSampler::start();
-    let other = run("postgresql", &["db_name=cairn_e2e_two", "user=cairn_e2e_two"]);
+    let other = run(
+        "postgresql",
+        &["db_name=cairn_e2e_two", "user=cairn_e2e_two"],
+    );
     let (cmdlines, _) = sampler.finish();
     assert!(other.changed());
     assert!(!other.stdout.contains("$ apt-get"), "{}", other.stdout);
-    let url2 = other.result["connection_string"].as_str().unwrap().to_owned();
+    let url2 = other.result["connection_string"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_secret_absent(&password_of(&url2), &cmdlines, &["/var/log/postgresql"]);
     let (ok, out) = psql_url(&url2, "select current_database()");
     assert!(ok && out.trim() == "cairn_e2e_two", "{out}");
@@ -115,9 +141,16 @@ fn postgresql_installs_creates_a_database_and_keeps_the_password_secret() {
     assert!(!ok, "user two reached database one: {out}");
 
     // An existing user, a new database: no password is shown, the old one works there.
-    let third = run("postgresql", &["db_name=cairn_e2e_three", "user=cairn_e2e_user"]);
+    let third = run(
+        "postgresql",
+        &["db_name=cairn_e2e_three", "user=cairn_e2e_user"],
+    );
     assert!(third.changed());
-    assert!(third.result.get("connection_string").is_none(), "{}", third.stdout);
+    assert!(
+        third.result.get("connection_string").is_none(),
+        "{}",
+        third.stdout
+    );
     let (ok, out) = psql_url(&with_db(&url, "cairn_e2e_three"), "select 1");
     assert!(ok, "{out}");
 }
@@ -134,7 +167,11 @@ fn postgresql_plans_for_every_supported_system() {
         assert!(plan.contains("(with input on stdin)"), "{label}: {plan}");
         assert!(!plan.contains("PASSWORD"), "{label}: {plan}");
     }
-    let bad = plan("postgresql", &["db_name=x; DROP ROLE postgres", "user=u"], &fedora());
+    let bad = plan(
+        "postgresql",
+        &["db_name=x; DROP ROLE postgres", "user=u"],
+        &fedora(),
+    );
     assert!(bad.is_err());
     let bad = plan(
         "postgresql",

@@ -20,13 +20,22 @@ fn python_installs_gunicorn_and_uvicorn_and_a_second_run_changes_nothing() {
         &["/usr/bin/python3", "--version"],
     );
     let gunicorn = must("/usr/bin/gunicorn", &["--version"]);
-    assert!(gunicorn.contains(first.result["gunicorn"].as_str().unwrap()), "{gunicorn}");
+    assert!(
+        gunicorn.contains(first.result["gunicorn"].as_str().unwrap()),
+        "{gunicorn}"
+    );
     let uvicorn = must("/usr/bin/uvicorn", &["--version"]);
-    assert!(uvicorn.contains(first.result["uvicorn"].as_str().unwrap()), "{uvicorn}");
+    assert!(
+        uvicorn.contains(first.result["uvicorn"].as_str().unwrap()),
+        "{uvicorn}"
+    );
     // venv works with the system Python, and pip inside it.
     let dir = tempfile::tempdir().unwrap();
     let venv = dir.path().join("v");
-    must("/usr/bin/python3", &["-m", "venv", &venv.display().to_string()]);
+    must(
+        "/usr/bin/python3",
+        &["-m", "venv", &venv.display().to_string()],
+    );
     must(&venv.join("bin/pip").display().to_string(), &["--version"]);
 }
 

@@ -32,7 +32,10 @@ fn redis_creates_an_acl_user_that_persists_and_keeps_its_password_secret() {
     eprintln!("{}", first.stdout);
     assert!(first.changed());
     assert!(first.stdout.contains("$ apt-get"), "{}", first.stdout);
-    let url = first.result["connection_string"].as_str().unwrap().to_owned();
+    let url = first.result["connection_string"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let pw = url
         .strip_prefix("redis://cairn_e2e:")
         .and_then(|r| r.strip_suffix("@127.0.0.1:6379"))
@@ -52,7 +55,10 @@ fn redis_creates_an_acl_user_that_persists_and_keeps_its_password_secret() {
     let (ok, _) = ping(&url.replace(&pw, "wrong-password-0123456789"));
     assert!(!ok);
     // The user may use keys, not administer the server.
-    let (_, out) = sh("redis-cli", &["--no-auth-warning", "-u", &url, "CONFIG", "GET", "port"]);
+    let (_, out) = sh(
+        "redis-cli",
+        &["--no-auth-warning", "-u", &url, "CONFIG", "GET", "port"],
+    );
     assert!(out.contains("NOPERM"), "{out}");
 
     let d = assert_detected("redis", &version_output("redis-server", &["--version"]));

@@ -15,16 +15,37 @@ fn ruby_installs_with_bundler_and_puma_and_a_second_run_changes_nothing() {
     let (first, _) = runtime_e2e(
         "ruby",
         &[],
-        &["puma", "ruby-bundler", "bundler", "ruby-dev", "ruby", "ruby3.1", "ruby3.1-dev", "libruby3.1"],
+        &[
+            "puma",
+            "ruby-bundler",
+            "bundler",
+            "ruby-dev",
+            "ruby",
+            "ruby3.1",
+            "ruby3.1-dev",
+            "libruby3.1",
+        ],
         &["/usr/bin/ruby", "--version"],
     );
     let puma = must("/usr/bin/puma", &["--version"]);
-    assert!(puma.contains(first.result["puma"].as_str().unwrap()), "{puma}");
+    assert!(
+        puma.contains(first.result["puma"].as_str().unwrap()),
+        "{puma}"
+    );
     let bundler = must("/usr/bin/bundle", &["--version"]);
-    assert!(bundler.contains(first.result["bundler"].as_str().unwrap()), "{bundler}");
+    assert!(
+        bundler.contains(first.result["bundler"].as_str().unwrap()),
+        "{bundler}"
+    );
     // The headers are there for gems with C extensions.
-    let hdr = must("/usr/bin/ruby", &["-e", "print RbConfig::CONFIG['rubyhdrdir']"]);
-    assert!(std::path::Path::new(hdr.trim()).join("ruby.h").exists(), "{hdr}");
+    let hdr = must(
+        "/usr/bin/ruby",
+        &["-e", "print RbConfig::CONFIG['rubyhdrdir']"],
+    );
+    assert!(
+        std::path::Path::new(hdr.trim()).join("ruby.h").exists(),
+        "{hdr}"
+    );
 }
 
 #[test]

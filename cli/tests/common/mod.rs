@@ -119,13 +119,13 @@ pub fn run(name: &str, params: &[&str]) -> Run {
         out.status.success(),
         "cairn-recipe run {name} failed:\n{stdout}\n{stderr}"
     );
-    let last = stdout
-        .lines()
-        .last()
-        .expect("the run printed its result");
+    let last = stdout.lines().last().expect("the run printed its result");
     let result = serde_json::from_str(last)
         .unwrap_or_else(|e| panic!("the last line is not the JSON result ({e}):\n{stdout}"));
-    eprintln!("cairn-recipe run {name} {params:?}: {:.1} s", took.as_secs_f64());
+    eprintln!(
+        "cairn-recipe run {name} {params:?}: {:.1} s",
+        took.as_secs_f64()
+    );
     Run {
         stdout,
         stderr,
@@ -142,11 +142,7 @@ pub fn assert_nothing_changed(run: &Run) {
         run.commands(),
         run.stdout
     );
-    assert!(
-        run.stdout.contains(r#""changed":false"#),
-        "{}",
-        run.stdout
-    );
+    assert!(run.stdout.contains(r#""changed":false"#), "{}", run.stdout);
 }
 
 /// `cairn-recipe detect RECIPE`: the recipe's entry.
@@ -189,7 +185,11 @@ pub fn plan(name: &str, params: &[&str], os_release: &Path) -> Result<String, St
 pub fn plan_everywhere(name: &str, params: &[&str]) -> Vec<(&'static str, String)> {
     let mut plans = Vec::new();
     for (label, file) in os_releases() {
-        assert!(file.exists(), "missing recorded os-release {}", file.display());
+        assert!(
+            file.exists(),
+            "missing recorded os-release {}",
+            file.display()
+        );
         let p = plan(name, params, &file)
             .unwrap_or_else(|e| panic!("planning {name} for {label} failed: {e}"));
         plans.push((label, p));
@@ -216,11 +216,11 @@ impl CmdlineSampler {
             while !s.load(Ordering::Relaxed) {
                 if let Ok(dir) = std::fs::read_dir("/proc") {
                     for entry in dir.flatten() {
-                        if let Ok(bytes) = std::fs::read(entry.path().join("cmdline")) {
-                            if !bytes.is_empty() {
-                                let line = String::from_utf8_lossy(&bytes).replace('\0', " ");
-                                w.lock().unwrap().insert(line);
-                            }
+                        if let Ok(bytes) = std::fs::read(entry.path().join("cmdline"))
+                            && !bytes.is_empty()
+                        {
+                            let line = String::from_utf8_lossy(&bytes).replace('\0', " ");
+                            w.lock().unwrap().insert(line);
                         }
                     }
                 }
@@ -250,7 +250,10 @@ impl CmdlineSampler {
 pub fn assert_secret_absent(secret: &str, cmdlines: &BTreeSet<String>, logs: &[&str]) {
     assert!(secret.len() >= 16, "not a generated secret: {secret}");
     for c in cmdlines {
-        assert!(!c.contains(secret), "the password is on a command line: {c}");
+        assert!(
+            !c.contains(secret),
+            "the password is on a command line: {c}"
+        );
     }
     let mut files = Vec::new();
     for l in logs {
@@ -267,11 +270,7 @@ pub fn assert_secret_absent(secret: &str, cmdlines: &BTreeSet<String>, logs: &[&
     }
     for f in &files {
         let text = String::from_utf8_lossy(&std::fs::read(f).unwrap()).into_owned();
-        assert!(
-            !text.contains(secret),
-            "the password is in {}",
-            f.display()
-        );
+        assert!(!text.contains(secret), "the password is in {}", f.display());
     }
     eprintln!(
         "password absent from {} command lines and {} log files ({:?})",
@@ -290,7 +289,9 @@ pub fn version_output(program: &str, args: &[&str]) -> String {
 pub fn assert_detected(name: &str, own_output: &str) -> serde_json::Value {
     let d = detect(name);
     assert_eq!(d["installed"], true, "{d}");
-    let v = d["version"].as_str().unwrap_or_else(|| panic!("no version: {d}"));
+    let v = d["version"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no version: {d}"));
     assert!(
         own_output.contains(v),
         "detect() says {v}, the program says {own_output}"

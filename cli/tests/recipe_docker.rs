@@ -10,6 +10,7 @@ use common::*;
 
 #[test]
 fn docker_installs_starts_the_daemon_and_a_second_run_changes_nothing() {
+    let _machine = common::machine_lock();
     if skip_unless_root() {
         return;
     }
@@ -42,5 +43,6 @@ fn docker_installs_starts_the_daemon_and_a_second_run_changes_nothing() {
 
 #[test]
 fn docker_plans_for_every_supported_system() {
+    let _machine = common::machine_lock();
     plan_everywhere("docker", &[]);
 }

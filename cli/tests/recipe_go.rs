@@ -9,6 +9,7 @@ use common::*;
 
 #[test]
 fn go_installs_from_the_distribution_and_a_second_run_changes_nothing() {
+    let _machine = common::machine_lock();
     if skip_unless_root() {
         return;
     }
@@ -50,6 +51,7 @@ fn go_installs_from_the_distribution_and_a_second_run_changes_nothing() {
 
 #[test]
 fn go_plans_the_distribution_or_a_pinned_release() {
+    let _machine = common::machine_lock();
     for (label, plan) in plan_everywhere("go", &[]) {
         assert!(!plan.contains("fetch"), "{label}: {plan}");
     }

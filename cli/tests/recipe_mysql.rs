@@ -89,6 +89,7 @@ fn server_logs() -> Vec<&'static str> {
 
 #[test]
 fn mysql_installs_creates_a_database_and_keeps_the_password_secret() {
+    let _machine = common::machine_lock();
     if skip_unless_root() {
         return;
     }
@@ -175,6 +176,7 @@ fn mysql_installs_creates_a_database_and_keeps_the_password_secret() {
 
 #[test]
 fn mysql_plans_for_every_supported_system() {
+    let _machine = common::machine_lock();
     for (label, plan) in plan_everywhere("mysql", PARAMS) {
         assert!(
             plan.contains("nothing to change") || plan.contains("(with input on stdin)"),

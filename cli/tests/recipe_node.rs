@@ -12,6 +12,7 @@ use common::*;
 
 #[test]
 fn node_keeps_an_installed_node_and_reports_its_version() {
+    let _machine = common::machine_lock();
     if skip_unless_root() {
         return;
     }
@@ -35,6 +36,7 @@ fn node_keeps_an_installed_node_and_reports_its_version() {
 
 #[test]
 fn node_plans_the_distribution_or_a_pinned_release() {
+    let _machine = common::machine_lock();
     plan_everywhere("node", &[]);
     let (arch, sha) = match std::env::consts::ARCH {
         "x86_64" => (

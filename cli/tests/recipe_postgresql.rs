@@ -60,6 +60,7 @@ fn purge_server() {
 
 #[test]
 fn postgresql_installs_creates_a_database_and_keeps_the_password_secret() {
+    let _machine = common::machine_lock();
     if skip_unless_root() {
         return;
     }
@@ -157,6 +158,7 @@ fn postgresql_installs_creates_a_database_and_keeps_the_password_secret() {
 
 #[test]
 fn postgresql_plans_for_every_supported_system() {
+    let _machine = common::machine_lock();
     let plans = plan_everywhere("postgresql", PARAMS);
     for (label, plan) in &plans {
         // Planned on this machine: what is installed here decides the steps. The SQL is always

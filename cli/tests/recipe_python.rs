@@ -10,6 +10,7 @@ use common::*;
 
 #[test]
 fn python_installs_gunicorn_and_uvicorn_and_a_second_run_changes_nothing() {
+    let _machine = common::machine_lock();
     if skip_unless_root() {
         return;
     }
@@ -41,5 +42,6 @@ fn python_installs_gunicorn_and_uvicorn_and_a_second_run_changes_nothing() {
 
 #[test]
 fn python_plans_for_every_supported_system() {
+    let _machine = common::machine_lock();
     plan_everywhere("python", &[]);
 }

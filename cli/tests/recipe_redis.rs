@@ -17,6 +17,7 @@ fn ping(url: &str) -> (bool, String) {
 
 #[test]
 fn redis_creates_an_acl_user_that_persists_and_keeps_its_password_secret() {
+    let _machine = common::machine_lock();
     if skip_unless_root() {
         return;
     }
@@ -84,6 +85,7 @@ fn redis_creates_an_acl_user_that_persists_and_keeps_its_password_secret() {
 
 #[test]
 fn redis_plans_for_every_supported_system() {
+    let _machine = common::machine_lock();
     plan_everywhere("redis", &[]);
     plan_everywhere("redis", &["user=app"]);
     let refused = plan(

@@ -9,6 +9,7 @@ use common::*;
 
 #[test]
 fn ruby_installs_with_bundler_and_puma_and_a_second_run_changes_nothing() {
+    let _machine = common::machine_lock();
     if skip_unless_root() {
         return;
     }
@@ -50,5 +51,6 @@ fn ruby_installs_with_bundler_and_puma_and_a_second_run_changes_nothing() {
 
 #[test]
 fn ruby_plans_for_every_supported_system() {
+    let _machine = common::machine_lock();
     plan_everywhere("ruby", &[]);
 }

@@ -8,6 +8,7 @@ use common::*;
 
 #[test]
 fn rust_installs_from_the_distribution_and_a_second_run_changes_nothing() {
+    let _machine = common::machine_lock();
     if skip_unless_root() {
         return;
     }
@@ -35,6 +36,7 @@ fn rust_installs_from_the_distribution_and_a_second_run_changes_nothing() {
 
 #[test]
 fn rust_plans_the_distribution_or_rustup() {
+    let _machine = common::machine_lock();
     for (label, plan) in plan_everywhere("rust", &[]) {
         assert!(!plan.contains("fetch"), "{label}: {plan}");
     }

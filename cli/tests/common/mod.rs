@@ -354,3 +354,12 @@ pub fn apt_get(args: &[&str]) -> String {
     all.extend_from_slice(args);
     must("apt-get", &all)
 }
+
+/// One test at a time per test binary for everything that installs, purges or plans against
+/// this machine's packages: a plan read while another test is half-way through `apt-get` would
+/// see a state no user ever sees.
+pub fn machine_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -30,6 +30,13 @@ async fn the_control_plane_killed_mid_job_loses_no_line() {
     c.cp.restart().await;
 
     c.cp.wait_online(&c.cookie, &c.node_id, true).await;
+    assert!(
+        c.agent
+            .logs()
+            .contains("connection to the control plane lost"),
+        "the agent never noticed the crash:\n{}",
+        c.agent.logs()
+    );
     let done = c.cp.wait_job_done(&c.cookie, &job).await;
     assert_eq!(done["status"], "succeeded", "{done}");
 

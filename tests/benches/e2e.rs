@@ -138,8 +138,12 @@ async fn status(c: &Cluster) {
 }
 
 async fn lines(c: &Cluster) {
-    const N: u64 = 1_000_000;
-    println!("## {N} log lines to a dashboard\n");
+    // CAIRN_E2E_LINES overrides the count (quick runs).
+    let n_lines = std::env::var("CAIRN_E2E_LINES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000u64);
+    println!("## {n_lines} log lines to a dashboard\n");
     let mut d = c.dashboard().await;
     drain(&mut d, Duration::from_millis(300)).await;
     let t = Instant::now();
@@ -147,12 +151,12 @@ async fn lines(c: &Cluster) {
         .start_job(
             "INSTALL_RUNTIME",
             &c.node_id,
-            json!({"type": "lines", "params": {"count": N}}),
+            json!({"type": "lines", "params": {"count": n_lines}}),
         )
         .await;
     let (mut received, mut reordered, mut bad_seq, mut max, mut next_seq) = (0u64, 0u64, 0, 0, 1);
     let mut first_line = None;
-    let mut seen = vec![false; N as usize + 1];
+    let mut seen = vec![false; n_lines as usize + 1];
     let mut cp_peak = 0;
     let mut samples = 0u64;
     let end = loop {
@@ -171,7 +175,7 @@ async fn lines(c: &Cluster) {
                 .as_str()
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(0);
-            if (1..=N).contains(&n) && !seen[n as usize] {
+            if (1..=n_lines).contains(&n) && !seen[n as usize] {
                 seen[n as usize] = true;
                 received += 1;
             }
@@ -202,7 +206,7 @@ async fn lines(c: &Cluster) {
         .map(|m| m.len())
         .sum::<u64>();
     println!(
-        "`run(\"seq\", [\"1\", \"{N}\"])` in the `lines` test recipe; one dashboard socket reading and parsing every message.\n"
+        "`run(\"seq\", [\"1\", \"{n_lines}\"])` in the `lines` test recipe; one dashboard socket reading and parsing every message.\n"
     );
     println!("| what | value |\n|---|---:|");
     println!(
@@ -210,8 +214,8 @@ async fn lines(c: &Cluster) {
         total.as_secs_f64()
     );
     println!(
-        "| lines/s (all {N} lines over that time) | {:.0} |",
-        N as f64 / total.as_secs_f64()
+        "| lines/s (all {n_lines} lines over that time) | {:.0} |",
+        n_lines as f64 / total.as_secs_f64()
     );
     if let Some(f) = first_line {
         println!(
@@ -220,7 +224,7 @@ async fn lines(c: &Cluster) {
         );
     }
     println!("| lines received (distinct) | {received} |");
-    println!("| lost | {} |", N - received);
+    println!("| lost | {} |", n_lines - received);
     println!("| reordered (a number below one already seen) | {reordered} |");
     println!("| events whose seq was not previous + 1 | {bad_seq} |");
     println!(

@@ -1,0 +1,9 @@
+//! End-to-end tests: the real `cairn-control-plane` and `cairn-agent` binaries, started as
+//! child processes on 127.0.0.1 and driven as a user drives them (issue 4). The harness is the
+//! crate's library (`tests/src/lib.rs`).
+
+mod jobs;
+mod recovery;
+mod secrets;
+mod status;
+mod threats;

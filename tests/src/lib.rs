@@ -1,0 +1,725 @@
+//! The end-to-end harness: starts the real `cairn-control-plane` and `cairn-agent` binaries as
+//! child processes on 127.0.0.1, and talks to them the way a user does — HTTP for the API, a
+//! WebSocket with the session cookie and the right `Origin` for the dashboard, the agent's own
+//! command line for enrollment.
+//!
+//! The binaries are not built by this crate: `cargo test --workspace` (and `cargo build`) put
+//! them next to the test executable's directory (`target/<profile>/`), where [`bin`] finds
+//! them. Every child is killed (SIGKILL) when its handle drops, and every file lives in a temp
+//! directory that goes with the [`Cluster`].
+
+use std::fs::{File, OpenOptions};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// The admin password every control plane in these tests starts with.
+pub const PASSWORD: &str = "e2e correct horse battery staple";
+
+/// How long any single wait may take before the test fails. Generous: debug builds on two
+/// cores, with other tests running beside.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+/// Terminal job events: exactly one ends every job.
+pub const TERMINAL: &[&str] = &[
+    "RUNTIME_INSTALLED",
+    "DATABASE_CONFIGURED",
+    "BACKUP_CONFIGURED",
+    "PLAN_RESULT",
+    "JOB_FAILED",
+];
+
+// ---------- binaries and files ----------
+
+/// The directory holding the built binaries: `$CAIRN_E2E_BIN_DIR`, else the parent of the
+/// directory of the running executable (`target/debug/deps/e2e-…` → `target/debug`).
+pub fn bin_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CAIRN_E2E_BIN_DIR") {
+        return dir.into();
+    }
+    let exe = std::env::current_exe().expect("the test executable's path");
+    exe.parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .expect("the test executable lives in target/<profile>/deps")
+}
+
+/// The path of binary `name` (`cairn-agent`, `cairn-control-plane`), which must exist.
+pub fn bin(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
+    assert!(
+        path.is_file(),
+        "{} does not exist; build it first (`cargo test --workspace` does, or `cargo build -p {name}`)",
+        path.display()
+    );
+    path
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .expect("the e2e crate lives in the repository")
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Copies recipe `name` (`redis` from `recipes/`, anything else from `tests/recipes/`) into
+/// `dir`, replacing `@DIR@` with `root` (test recipes declare paths under the test's temp dir).
+pub fn add_recipe(dir: &Path, name: &str, root: &Path) {
+    let file = format!("{name}.rhai");
+    let shipped = repo_root().join("recipes").join(&file);
+    let source = if shipped.is_file() {
+        shipped
+    } else {
+        repo_root().join("tests/recipes").join(&file)
+    };
+    let text = std::fs::read_to_string(&source)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", source.display()));
+    let text = text.replace("@DIR@", &root.display().to_string());
+    std::fs::write(dir.join(&file), text).expect("write recipe");
+}
+
+fn log_file(path: &Path) -> (Stdio, Stdio) {
+    let f: File = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("open log file");
+    let g = f.try_clone().expect("clone log file");
+    (Stdio::from(f), Stdio::from(g))
+}
+
+/// Resident set size and its peak (kB) of process `pid`, from /proc/PID/status.
+pub fn rss_kb(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Polls `f` every 50 ms until it returns `Some`, for at most [`WAIT`].
+pub async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(start.elapsed() < WAIT, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+// ---------- the control plane ----------
+
+/// A `cairn-control-plane` child process. Killed on drop.
+#[derive(Debug)]
+pub struct ControlPlane {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub recipes_dir: PathBuf,
+    /// stdout and stderr of every run, appended.
+    pub log: PathBuf,
+    workdir: PathBuf,
+    child: Option<Child>,
+}
+
+impl ControlPlane {
+    /// Starts a control plane in `workdir` (data in `workdir/data`, log in `workdir/cp.log`)
+    /// on a free port, and waits until `/healthz` answers.
+    pub async fn start(workdir: &Path, recipes_dir: &Path) -> Self {
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port())
+            .parse()
+            .expect("address");
+        let mut cp = Self {
+            addr,
+            data_dir: workdir.join("data"),
+            recipes_dir: recipes_dir.to_path_buf(),
+            log: workdir.join("cp.log"),
+            workdir: workdir.to_path_buf(),
+            child: None,
+        };
+        cp.restart().await;
+        cp
+    }
+
+    /// Starts the process again (same data dir, port, recipes) and waits until it answers.
+    pub async fn restart(&mut self) {
+        assert!(self.child.is_none(), "the control plane is still running");
+        let (out, err) = log_file(&self.log);
+        let child = Command::new(bin("cairn-control-plane"))
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .arg("--listen")
+            .arg(self.addr.to_string())
+            .arg("--recipes")
+            .arg(&self.recipes_dir)
+            .arg("--ui")
+            .arg(self.workdir.join("no-ui"))
+            .env("CAIRN_ADMIN_PASSWORD", PASSWORD)
+            .current_dir(&self.workdir)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("start cairn-control-plane");
+        self.child = Some(child);
+        let addr = self.addr;
+        let start = Instant::now();
+        while http(addr, "GET", "/healthz", None, None).await.status != 200 {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("the control plane exited ({status}):\n{}", self.logs());
+            }
+            assert!(
+                start.elapsed() < WAIT,
+                "the control plane did not answer:\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// kill -9, and reap.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).expect("running")
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The `Origin` a browser sends for pages served by this control plane.
+    pub fn origin(&self) -> String {
+        self.url()
+    }
+
+    /// Everything the process printed so far.
+    pub fn logs(&self) -> String {
+        String::from_utf8_lossy(&std::fs::read(&self.log).unwrap_or_default()).into_owned()
+    }
+
+    /// The bytes of the SQLite database and its -wal and -shm files.
+    pub fn db_bytes(&self) -> Vec<u8> {
+        let mut all = Vec::new();
+        for entry in std::fs::read_dir(&self.data_dir).into_iter().flatten() {
+            let Ok(entry) = entry else { continue };
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.contains(".db") || name.contains("sqlite") {
+                all.extend(std::fs::read(entry.path()).unwrap_or_default());
+            }
+        }
+        all
+    }
+
+    /// The names of the database files found by [`db_bytes`](Self::db_bytes).
+    pub fn db_files(&self) -> Vec<String> {
+        std::fs::read_dir(&self.data_dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".db") || n.contains("sqlite"))
+            .collect()
+    }
+
+    pub async fn login(&self) -> String {
+        login(self.addr, "admin", PASSWORD)
+            .await
+            .unwrap_or_else(|r| panic!("admin login refused: {r:?}"))
+    }
+
+    /// GET `path` with `cookie`; the body as JSON (panics unless 200).
+    pub async fn get_json(&self, cookie: &str, path: &str) -> Value {
+        let r = http(self.addr, "GET", path, Some(cookie), None).await;
+        assert_eq!(r.status, 200, "GET {path}: {}", r.body);
+        r.json()
+    }
+
+    /// Creates an enrollment token; returns (token as the user sees it, node id).
+    pub async fn token(&self, cookie: &str, name: &str) -> (String, String) {
+        let r = http(
+            self.addr,
+            "POST",
+            "/api/enrollment-tokens",
+            Some(cookie),
+            Some(&json!({ "name": name }).to_string()),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let v = r.json();
+        (
+            v["token"].as_str().expect("token").to_owned(),
+            v["nodeId"].as_str().expect("node id").to_owned(),
+        )
+    }
+
+    /// Waits until `/api/nodes` shows `node_id` with `online == want`.
+    pub async fn wait_online(&self, cookie: &str, node_id: &str, want: bool) -> Value {
+        eventually(&format!("{node_id} online == {want}"), || async {
+            let nodes = self.get_json(cookie, "/api/nodes").await;
+            nodes
+                .as_array()?
+                .iter()
+                .find(|n| n["id"] == node_id && n["online"] == want)
+                .cloned()
+        })
+        .await
+    }
+
+    /// Waits until the job's stored status is final; returns the job.
+    pub async fn wait_job_done(&self, cookie: &str, job_id: &str) -> Value {
+        eventually(&format!("job {job_id} to finish"), || async {
+            let job = self.get_json(cookie, &format!("/api/jobs/{job_id}")).await;
+            matches!(job["status"].as_str(), Some("succeeded" | "failed")).then_some(job)
+        })
+        .await
+    }
+}
+
+impl Drop for ControlPlane {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+// ---------- the agent ----------
+
+/// A `cairn-agent` with its configuration directory. The process is killed on drop.
+#[derive(Debug)]
+pub struct Agent {
+    pub config: PathBuf,
+    /// stderr and stdout of every run, appended.
+    pub log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Agent {
+    /// Runs `cairn-agent enroll`; returns its exit status and output (stdout + stderr).
+    pub async fn enroll_command(
+        url: &str,
+        token: &str,
+        config: &Path,
+    ) -> (std::process::ExitStatus, String) {
+        let mut cmd = Command::new(bin("cairn-agent"));
+        cmd.args(["enroll", "--url", url, "--token", token, "--config"])
+            .arg(config)
+            .stdin(Stdio::null());
+        let out = tokio::task::spawn_blocking(move || cmd.output())
+            .await
+            .expect("join")
+            .expect("run cairn-agent enroll");
+        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&out.stderr));
+        (out.status, text)
+    }
+
+    /// Enrolls with `token` into `config` (must succeed); does not start the agent.
+    pub async fn enroll(url: &str, token: &str, config: &Path, log: &Path) -> Self {
+        let (status, text) = Self::enroll_command(url, token, config).await;
+        assert!(status.success(), "cairn-agent enroll failed: {text}");
+        std::fs::write(log, &text).expect("write agent log");
+        Self {
+            config: config.to_path_buf(),
+            log: log.to_path_buf(),
+            child: None,
+        }
+    }
+
+    /// Starts `cairn-agent run`.
+    pub fn start(&mut self) {
+        assert!(self.child.is_none(), "the agent is still running");
+        let (out, err) = log_file(&self.log);
+        let child = Command::new(bin("cairn-agent"))
+            .arg("run")
+            .arg("--config")
+            .arg(&self.config)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("start cairn-agent");
+        self.child = Some(child);
+    }
+
+    /// kill -9, and reap.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).expect("running")
+    }
+
+    /// The node id from `agent.json`.
+    pub fn node_id(&self) -> String {
+        let text = std::fs::read_to_string(self.config.join("agent.json")).expect("agent.json");
+        let v: Value = serde_json::from_str(&text).expect("agent.json is JSON");
+        v["nodeId"].as_str().expect("nodeId").to_owned()
+    }
+
+    pub fn logs(&self) -> String {
+        String::from_utf8_lossy(&std::fs::read(&self.log).unwrap_or_default()).into_owned()
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+// ---------- a whole installation ----------
+
+/// A control plane with one enrolled, connected agent, and an admin session.
+#[derive(Debug)]
+pub struct Cluster {
+    pub agent: Agent,
+    pub cp: ControlPlane,
+    pub cookie: String,
+    pub node_id: String,
+    /// The (used) enrollment token, as the user saw it.
+    pub token: String,
+    // Last: removed after both processes are dead.
+    pub dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    /// Starts a control plane publishing `recipes`, logs in, creates a token, enrolls an agent
+    /// with `cairn-agent enroll`, starts `cairn-agent run` and waits until the node is online.
+    pub async fn start(recipes: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        let recipes_dir = root.join("recipes");
+        std::fs::create_dir(&recipes_dir).expect("recipes dir");
+        for r in recipes {
+            add_recipe(&recipes_dir, r, root);
+        }
+        let cp = ControlPlane::start(root, &recipes_dir).await;
+        let cookie = cp.login().await;
+        let (token, node_id) = cp.token(&cookie, "web-1").await;
+        let mut agent = Agent::enroll(
+            &cp.url(),
+            &token,
+            &root.join("agent"),
+            &root.join("agent.log"),
+        )
+        .await;
+        assert_eq!(agent.node_id(), node_id);
+        agent.start();
+        cp.wait_online(&cookie, &node_id, true).await;
+        Self {
+            agent,
+            cp,
+            cookie,
+            node_id,
+            token,
+            dir,
+        }
+    }
+
+    /// A dashboard socket of the admin session, subscribed to the node.
+    pub async fn dashboard(&self) -> Dashboard {
+        self.dashboard_of(&self.cookie).await
+    }
+
+    /// A dashboard socket of `cookie`'s session, subscribed to the node.
+    pub async fn dashboard_of(&self, cookie: &str) -> Dashboard {
+        let mut d = Dashboard::connect(self.cp.addr, Some(cookie), &self.cp.origin())
+            .await
+            .expect("dashboard upgrade");
+        d.send(json!({"type": "SUBSCRIBE", "nodeId": self.node_id}))
+            .await;
+        let status = d.recv_until(|m| m["type"] == "NODE_STATUS").await;
+        assert_eq!(status["payload"]["online"], true, "{status}");
+        d
+    }
+
+    /// The stored events of a job, as `/api/jobs/ID/events` returns them.
+    pub async fn stored_events(&self, job_id: &str) -> Vec<Value> {
+        let v = self
+            .cp
+            .get_json(&self.cookie, &format!("/api/jobs/{job_id}/events"))
+            .await;
+        v.as_array().cloned().expect("an array of events")
+    }
+}
+
+// ---------- HTTP ----------
+
+/// An HTTP answer.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: String,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+/// One HTTP/1.1 request over a fresh connection; status 0 if nothing listens.
+pub async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    body: Option<&str>,
+) -> Reply {
+    let failed = || Reply {
+        status: 0,
+        headers: String::new(),
+        body: String::new(),
+    };
+    let Ok(mut s) = TcpStream::connect(addr).await else {
+        return failed();
+    };
+    let body = body.unwrap_or("");
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if let Some(c) = cookie {
+        req.push_str(&format!("Cookie: {c}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    if s.write_all(req.as_bytes()).await.is_err() {
+        return failed();
+    }
+    let mut raw = Vec::new();
+    match tokio::time::timeout(WAIT, s.read_to_end(&mut raw)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(_)) => return failed(),
+        Err(_) => panic!("{method} {path}: no answer within {WAIT:?}"),
+    }
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(rest)
+    } else {
+        rest.to_owned()
+    };
+    Reply {
+        status,
+        headers: head.to_owned(),
+        body,
+    }
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Logs in; returns the `cairn_session=…` cookie pair, or the refusal.
+pub async fn login(addr: SocketAddr, user: &str, password: &str) -> Result<String, Reply> {
+    let r = http(
+        addr,
+        "POST",
+        "/api/login",
+        None,
+        Some(&json!({ "username": user, "password": password }).to_string()),
+    )
+    .await;
+    if r.status != 200 {
+        return Err(r);
+    }
+    r.headers
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("set-cookie")
+                .then(|| value.trim().split(';').next().unwrap_or("").to_owned())
+        })
+        .ok_or(r)
+}
+
+// ---------- the dashboard ----------
+
+/// A dashboard WebSocket client. Every message received through [`recv_until`] is kept in
+/// [`seen`](Self::seen), so a test can wait for one thing and later look at everything.
+#[derive(Debug)]
+pub struct Dashboard {
+    pub ws: Ws,
+    pub seen: Vec<Value>,
+}
+
+impl Dashboard {
+    /// Upgrades `/ws/dashboard` with `cookie` and `origin`.
+    pub async fn connect(
+        addr: SocketAddr,
+        cookie: Option<&str>,
+        origin: &str,
+    ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
+        let mut req = format!("ws://{addr}/ws/dashboard")
+            .into_client_request()
+            .expect("request");
+        if let Some(c) = cookie {
+            req.headers_mut()
+                .insert("cookie", c.parse().expect("cookie header"));
+        }
+        req.headers_mut()
+            .insert("origin", origin.parse().expect("origin header"));
+        let (ws, _) = tokio_tungstenite::connect_async(req).await?;
+        Ok(Self {
+            ws,
+            seen: Vec::new(),
+        })
+    }
+
+    pub async fn send(&mut self, v: Value) {
+        self.ws
+            .send(WsMessage::text(v.to_string()))
+            .await
+            .expect("send to the dashboard socket");
+    }
+
+    /// The next JSON message, not recorded; `None` when the socket closes.
+    pub async fn next(&mut self) -> Option<Value> {
+        loop {
+            let m = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("a dashboard message in time")?;
+            match m {
+                Ok(WsMessage::Text(t)) => {
+                    return Some(serde_json::from_str(t.as_str()).expect("JSON message"));
+                }
+                Ok(WsMessage::Close(_)) | Err(_) => return None,
+                Ok(_) => {}
+            }
+        }
+    }
+
+    /// Reads (and records) messages until one satisfies `pred`; returns it. Messages already
+    /// recorded count too.
+    pub async fn recv_until(&mut self, pred: impl Fn(&Value) -> bool) -> Value {
+        self.recv_from(0, pred).await
+    }
+
+    /// Like [`recv_until`](Self::recv_until), looking only at recorded messages from index
+    /// `from` on.
+    pub async fn recv_from(&mut self, from: usize, pred: impl Fn(&Value) -> bool) -> Value {
+        if let Some(v) = self.seen.iter().skip(from).find(|v| pred(v)) {
+            return v.clone();
+        }
+        loop {
+            let v = self
+                .next()
+                .await
+                .expect("the dashboard socket closed while waiting");
+            self.seen.push(v.clone());
+            if pred(&v) {
+                return v;
+            }
+        }
+    }
+
+    /// Sends a job command (`INSTALL_RUNTIME`, …) and returns the job id from `JOB_CREATED`.
+    pub async fn start_job(&mut self, kind: &str, node_id: &str, payload: Value) -> String {
+        let before = self.seen.len();
+        self.send(json!({"type": kind, "nodeId": node_id, "payload": payload}))
+            .await;
+        let reply = self
+            .recv_from(before, |v| {
+                v["type"] == "JOB_CREATED" || v["type"] == "ERROR"
+            })
+            .await;
+        assert_eq!(reply["type"], "JOB_CREATED", "{kind} refused: {reply}");
+        reply["jobId"].as_str().expect("jobId").to_owned()
+    }
+
+    /// Waits for the job's terminal event; returns it.
+    pub async fn wait_terminal(&mut self, job_id: &str) -> Value {
+        self.recv_until(|v| v["jobId"] == job_id && TERMINAL.iter().any(|t| v["type"] == *t))
+            .await
+    }
+
+    /// Every recorded event of `job_id` (the agent's messages, which carry a `seq`; not
+    /// `JOB_CREATED`), in arrival order.
+    pub fn job_messages(&self, job_id: &str) -> Vec<Value> {
+        self.seen
+            .iter()
+            .filter(|v| v["jobId"] == job_id && v["payload"]["seq"].is_u64())
+            .cloned()
+            .collect()
+    }
+}
+
+/// The `message` of every `INFRASTRUCTURE_LOG` on `stream` among `events` (dashboard messages
+/// or stored events: both carry the protocol payload under `payload`).
+pub fn lines(events: &[Value], stream: &str) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e["type"] == "INFRASTRUCTURE_LOG" && e["payload"]["stream"] == stream)
+        .map(|e| e["payload"]["message"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+/// The `seq` of every event, in order.
+pub fn seqs(events: &[Value]) -> Vec<u64> {
+    events
+        .iter()
+        .map(|e| e["payload"]["seq"].as_u64().expect("seq"))
+        .collect()
+}

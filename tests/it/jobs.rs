@@ -55,11 +55,13 @@ async fn five_hundred_lines_reach_the_dashboard_in_order() {
 async fn the_redis_recipe_configures_redis_for_real() {
     let c = Cluster::start(&["redis"]).await;
     let mut d = c.dashboard().await;
+    // A fresh ACL user each run, so the recipe really creates one and returns its string.
+    let user = format!("e2e_{}", &cairn_protocol::new_id().expect("id")[..12]);
     let job = d
         .start_job(
             "CONFIGURE_DATABASE",
             &c.node_id,
-            json!({"type": "redis", "dbName": "app", "user": "app_user"}),
+            json!({"type": "redis", "dbName": "app", "user": user}),
         )
         .await;
     let end = d.wait_terminal(&job).await;
@@ -69,8 +71,12 @@ async fn the_redis_recipe_configures_redis_for_real() {
         .filter_map(|e| e["payload"]["message"].as_str().map(str::to_owned))
         .collect();
     assert_eq!(end["type"], "DATABASE_CONFIGURED", "{end}\n{all:#?}");
-    assert_eq!(
-        end["payload"]["connectionString"], "redis://127.0.0.1:6379",
+    let url = end["payload"]["connectionString"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        url.starts_with(&format!("redis://{user}:")) && url.ends_with("@127.0.0.1:6379"),
         "{end}"
     );
     assert_complete(&events, "DATABASE_CONFIGURED");
@@ -80,13 +86,27 @@ async fn the_redis_recipe_configures_redis_for_real() {
         .filter(|e| e["type"] == "JOB_STEP")
         .filter_map(|e| e["payload"]["title"].as_str())
         .collect();
-    assert_eq!(steps, ["Install Redis", "Start Redis"]);
-    // And Redis answers afterwards.
+    let create = format!("Create the ACL user {user}");
+    assert_eq!(steps, ["Install Redis", "Start Redis", create.as_str()]);
+    // And Redis answers the new user with the string the dashboard got.
     let pong = std::process::Command::new("redis-cli")
-        .args(["-h", "127.0.0.1", "ping"])
+        .args(["-u", &url, "ping"])
         .output()
         .expect("redis-cli");
-    assert!(String::from_utf8_lossy(&pong.stdout).contains("PONG"));
+    assert!(
+        String::from_utf8_lossy(&pong.stdout).contains("PONG"),
+        "{pong:?}"
+    );
+    // Leave no test user behind.
+    for args in [
+        vec!["ACL", "DELUSER", user.as_str()],
+        vec!["CONFIG", "REWRITE"],
+    ] {
+        let _ = std::process::Command::new("redis-cli")
+            .args(["-h", "127.0.0.1"])
+            .args(&args)
+            .output();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -164,7 +164,24 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         node_id: &str,
         event: &JobEvent,
         terminal: Option<(&str, &serde_json::Value)>,
-    ) -> StoreResult<Appended>;
+    ) -> StoreResult<Appended> {
+        let batch = [(
+            event.clone(),
+            terminal.map(|(s, v)| (s.to_owned(), v.clone())),
+        )];
+        self.append_events(node_id, &batch)?
+            .pop()
+            .unwrap_or_else(|| Err(StoreError::Refused("nothing was stored".into())))
+    }
+    /// [`append_event`](Self::append_event) for every event of one frame, in one transaction
+    /// (one disk sync for a batch of log lines instead of one per line). Each event gets its own
+    /// result: a refused event does not stop the others. An `Err` of the whole call means
+    /// nothing was stored.
+    fn append_events(
+        &self,
+        node_id: &str,
+        events: &[(JobEvent, Option<(String, serde_json::Value)>)],
+    ) -> StoreResult<Vec<StoreResult<Appended>>>;
     fn job_events(&self, job_id: &str) -> StoreResult<Vec<JobEvent>>;
 
     fn audit(&self, who: &str, what: &str, target: &str, result: &str, now: u64)

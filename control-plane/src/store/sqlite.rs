@@ -382,89 +382,25 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn append_event(
+    fn append_events(
         &self,
         node_id: &str,
-        ev: &JobEvent,
-        terminal: Option<(&str, &serde_json::Value)>,
-    ) -> StoreResult<Appended> {
+        events: &[(JobEvent, Option<(String, serde_json::Value)>)],
+    ) -> StoreResult<Vec<StoreResult<Appended>>> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let job: Option<(String, i64)> = tx
-            .query_row(
-                "SELECT node_id, acked_seq FROM jobs WHERE id = ?1",
-                params![ev.job_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        let Some((owner, acked)) = job.filter(|(owner, _)| owner == node_id) else {
-            return Err(StoreError::Refused(format!(
-                "job {} is not a job of node {node_id}",
-                ev.job_id
-            )));
-        };
-        debug_assert_eq!(owner, node_id);
-        if ev.seq == 0 {
-            return Err(StoreError::Refused(
-                "job event sequence numbers start at 1".into(),
-            ));
-        }
-        let inserted = tx.execute(
-            "INSERT OR IGNORE INTO job_events (job_id, seq, type, payload, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                ev.job_id,
-                to_i64(ev.seq),
-                ev.kind,
-                ev.payload.to_string(),
-                to_i64(ev.received_at)
-            ],
-        )? == 1;
-        let mut contiguous = from_i64(acked);
-        loop {
-            let next: Option<i64> = tx
-                .query_row(
-                    "SELECT seq FROM job_events WHERE job_id = ?1 AND seq = ?2",
-                    params![ev.job_id, to_i64(contiguous + 1)],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if next.is_none() {
-                break;
-            }
-            contiguous += 1;
-        }
-        tx.execute(
-            "UPDATE jobs SET acked_seq = ?1 WHERE id = ?2",
-            params![to_i64(contiguous), ev.job_id],
-        )?;
-        if inserted {
-            match terminal {
-                Some((status, result)) => {
-                    tx.execute(
-                        "UPDATE jobs SET status = ?1, result = ?2, finished_at = ?3
-                         WHERE id = ?4 AND finished_at IS NULL",
-                        params![
-                            status,
-                            result.to_string(),
-                            to_i64(ev.received_at),
-                            ev.job_id
-                        ],
-                    )?;
-                }
-                None => {
-                    tx.execute(
-                        "UPDATE jobs SET status = 'running' WHERE id = ?1 AND status = 'pending'",
-                        params![ev.job_id],
-                    )?;
-                }
+        let mut results = Vec::with_capacity(events.len());
+        for (ev, terminal) in events {
+            let terminal = terminal.as_ref().map(|(s, v)| (s.as_str(), v));
+            match append_in(&tx, node_id, ev, terminal) {
+                Err(StoreError::Refused(why)) => results.push(Err(StoreError::Refused(why))),
+                // Anything else is a database failure: roll the whole batch back.
+                Err(e) => return Err(e),
+                Ok(appended) => results.push(Ok(appended)),
             }
         }
         tx.commit()?;
-        Ok(Appended {
-            inserted,
-            contiguous,
-        })
+        Ok(results)
     }
 
     fn job_events(&self, job_id: &str) -> StoreResult<Vec<JobEvent>> {
@@ -517,4 +453,87 @@ impl Store for SqliteStore {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// Stores one event inside `tx`. A refusal writes nothing, so the transaction stays usable.
+fn append_in(
+    tx: &rusqlite::Transaction<'_>,
+    node_id: &str,
+    ev: &JobEvent,
+    terminal: Option<(&str, &serde_json::Value)>,
+) -> StoreResult<Appended> {
+    let job: Option<(String, i64)> = tx
+        .query_row(
+            "SELECT node_id, acked_seq FROM jobs WHERE id = ?1",
+            params![ev.job_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((owner, acked)) = job.filter(|(owner, _)| owner == node_id) else {
+        return Err(StoreError::Refused(format!(
+            "job {} is not a job of node {node_id}",
+            ev.job_id
+        )));
+    };
+    debug_assert_eq!(owner, node_id);
+    if ev.seq == 0 {
+        return Err(StoreError::Refused(
+            "job event sequence numbers start at 1".into(),
+        ));
+    }
+    let inserted = tx.execute(
+        "INSERT OR IGNORE INTO job_events (job_id, seq, type, payload, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            ev.job_id,
+            to_i64(ev.seq),
+            ev.kind,
+            ev.payload.to_string(),
+            to_i64(ev.received_at)
+        ],
+    )? == 1;
+    let mut contiguous = from_i64(acked);
+    loop {
+        let next: Option<i64> = tx
+            .query_row(
+                "SELECT seq FROM job_events WHERE job_id = ?1 AND seq = ?2",
+                params![ev.job_id, to_i64(contiguous + 1)],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if next.is_none() {
+            break;
+        }
+        contiguous += 1;
+    }
+    tx.execute(
+        "UPDATE jobs SET acked_seq = ?1 WHERE id = ?2",
+        params![to_i64(contiguous), ev.job_id],
+    )?;
+    if inserted {
+        match terminal {
+            Some((status, result)) => {
+                tx.execute(
+                    "UPDATE jobs SET status = ?1, result = ?2, finished_at = ?3
+                     WHERE id = ?4 AND finished_at IS NULL",
+                    params![
+                        status,
+                        result.to_string(),
+                        to_i64(ev.received_at),
+                        ev.job_id
+                    ],
+                )?;
+            }
+            None => {
+                tx.execute(
+                    "UPDATE jobs SET status = 'running' WHERE id = ?1 AND status = 'pending'",
+                    params![ev.job_id],
+                )?;
+            }
+        }
+    }
+    Ok(Appended {
+        inserted,
+        contiguous,
+    })
 }

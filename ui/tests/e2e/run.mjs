@@ -302,6 +302,7 @@ async function agentFlow() {
     await shot('server-settings.png');
   });
 
+  const redisDb = `cache${Date.now().toString(36)}`;
   await step('Redis set up: plan preview, live lines, one-time connection string', async () => {
     const card = page.locator('[data-recipe=redis]');
     await card.getByRole('button', { name: /Set up|Retry/ }).click();
@@ -309,7 +310,8 @@ async function agentFlow() {
     await form.getByLabel('Database name').fill('select');
     await form.getByRole('button', { name: 'Preview changes' }).click();
     await form.getByText('reserved word').waitFor();
-    await form.getByLabel('Database name').fill('cache');
+    // A fresh name each run: the recipe creates the ACL user (and shows its string) only once.
+    await form.getByLabel('Database name').fill(redisDb);
     await form.getByRole('button', { name: 'Preview changes' }).click();
     const plan = page.getByRole('dialog', { name: /What will change/ });
     await plan.waitFor();
@@ -343,7 +345,10 @@ async function agentFlow() {
       throw new Error(`the job failed: ${await card.locator('.error').textContent()}`);
     }
     const value = (await secret.textContent()) ?? '';
-    assert(value.startsWith('redis://'), `unexpected connection string ${value}`);
+    assert(value.startsWith(`redis://${redisDb}_user:`), `unexpected connection string ${value}`);
+    // Leave no test user behind on this machine's Redis.
+    spawnSync('redis-cli', ['-h', '127.0.0.1', 'ACL', 'DELUSER', `${redisDb}_user`]);
+    spawnSync('redis-cli', ['-h', '127.0.0.1', 'CONFIG', 'REWRITE']);
     await card.getByText('does not store this connection string').waitFor();
     await card.getByRole('button', { name: 'Copy' }).click();
     assert((await page.evaluate(() => navigator.clipboard.readText())) === value, 'clipboard');

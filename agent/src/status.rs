@@ -198,8 +198,7 @@ fn empty_system() -> SystemInfo {
     }
 }
 
-/// The machine's facts. Blocking (samples the CPU for sysinfo's minimum interval). Keeps no
-/// sysinfo state afterwards (the process list is never loaded).
+/// The machine's facts. Keeps no sysinfo state afterwards (the process list is never loaded).
 pub fn system_info() -> SystemInfo {
     use sysinfo::{CpuRefreshKind, Disks, MemoryRefreshKind, Networks, RefreshKind, System};
     let mut info = empty_system();
@@ -213,9 +212,7 @@ pub fn system_info() -> SystemInfo {
     let kind = RefreshKind::nothing()
         .with_memory(MemoryRefreshKind::nothing().with_ram())
         .with_cpu(CpuRefreshKind::nothing().with_usage());
-    if let Ok(mut sys) = System::new_with_specifics(kind) {
-        std::thread::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL);
-        sys.refresh_cpu_usage();
+    if let Ok(sys) = System::new_with_specifics(kind) {
         info.cpu = CpuInfo {
             cores: sys.cpus().len() as u32,
             model: sys
@@ -223,7 +220,7 @@ pub fn system_info() -> SystemInfo {
                 .first()
                 .map(|c| c.brand().trim().to_owned())
                 .unwrap_or_default(),
-            usage_percent: Some(sys.global_cpu_usage()),
+            usage_percent: cpu_usage_since_last_call(),
         };
         info.ram = Usage {
             total_bytes: sys.total_memory(),
@@ -270,4 +267,53 @@ fn os_pretty_name() -> Option<String> {
         let v = l.strip_prefix("PRETTY_NAME=")?;
         Some(v.trim().trim_matches('"').to_owned())
     })
+}
+
+/// CPU usage in percent since the previous status (since boot for the first one), from
+/// `/proc/stat`. Sampling the CPU twice inside one request (what sysinfo needs) cost every
+/// status round trip its minimum interval, 200 ms, for a figure no more useful than this one.
+fn cpu_usage_since_last_call() -> Option<f32> {
+    static LAST: std::sync::Mutex<Option<(u64, u64)>> = std::sync::Mutex::new(None);
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let (total, idle) = parse_cpu_line(stat.lines().next()?)?;
+    let mut last = LAST
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (d_total, d_idle) = match *last {
+        Some((t, i)) if total > t => (total - t, idle.saturating_sub(i)),
+        _ => (total, idle),
+    };
+    *last = Some((total, idle));
+    if d_total == 0 {
+        return None;
+    }
+    Some((100.0 * (1.0 - d_idle as f64 / d_total as f64)) as f32)
+}
+
+/// (total, idle + iowait) jiffies from the aggregate `cpu ` line of `/proc/stat`.
+fn parse_cpu_line(line: &str) -> Option<(u64, u64)> {
+    let mut fields = line.split_whitespace();
+    if fields.next()? != "cpu" {
+        return None;
+    }
+    let values: Vec<u64> = fields.filter_map(|f| f.parse().ok()).collect();
+    if values.len() < 4 {
+        return None;
+    }
+    // user nice system idle iowait irq softirq steal (guest time is already in user).
+    let total: u64 = values.iter().take(8).sum();
+    let idle = values[3] + values.get(4).copied().unwrap_or(0);
+    Some((total, idle))
+}
+
+#[cfg(test)]
+mod cpu_tests {
+    #[test]
+    fn parses_the_aggregate_cpu_line() {
+        let line = "cpu  100 0 50 800 50 0 0 0 0 0";
+        assert_eq!(super::parse_cpu_line(line), Some((1000, 850)));
+        assert_eq!(super::parse_cpu_line("cpu0 1 2 3 4"), None);
+        let usage = super::cpu_usage_since_last_call().unwrap_or(-1.0);
+        assert!((0.0..=100.0).contains(&usage), "{usage}");
+    }
 }

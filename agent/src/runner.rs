@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use cairn_engine::job::{self, Action, JobOptions, Mode};
 use cairn_engine::{CancelToken, Category, Event, Outcome, PlannedAction, Recipe, Stream};
 use cairn_protocol::messages::{
-    BackupConfigured, DatabaseConfigured, FailureKind, InfrastructureLog, JobFailed, JobProgress,
-    JobStarted, JobStep, LogStream, PlanResult, PlannedStep, RuntimeInstalled,
+    BackupConfigured, DatabaseConfigured, FailureKind, JobFailed, JobProgress, JobStarted, JobStep,
+    LogStream, PlanResult, PlannedStep, RuntimeInstalled,
 };
 use cairn_protocol::{BundleHeader, KeyRing, Message, RollbackStore, SignedBundle};
 use serde_json::{Map, Value};
@@ -20,6 +20,10 @@ use crate::journal::JobWriter;
 const FLUSH_INTERVAL: Duration = Duration::from_millis(20);
 /// ...or as soon as this many are queued.
 const FLUSH_EVENTS: usize = 200;
+/// ... or this many bytes of log text.
+const FLUSH_BYTES: usize = 256 * 1024;
+/// Engine events in flight between the recipe's thread and the journal.
+const EVENT_CHANNEL_DEPTH: usize = 4096;
 
 /// What a job command asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,7 +149,8 @@ pub fn run(ctx: &JobContext, req: JobRequest, mut writer: JobWriter, cancel: Can
         cancel: cancel.clone(),
         ..ctx.options.clone()
     };
-    let (tx, rx) = std::sync::mpsc::channel();
+    // Bounded: a job printing faster than its events leave waits (see `Outbox::wait_for_room`).
+    let (tx, rx) = std::sync::mpsc::sync_channel(EVENT_CHANNEL_DEPTH);
     let report = std::thread::scope(|s| {
         let pump = s.spawn(|| pump(rx, &mut writer));
         let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -279,7 +284,7 @@ fn pump(rx: Receiver<Event>, writer: &mut JobWriter) {
         let Ok(first) = rx.recv() else { break };
         done = queue(writer, first);
         let deadline = Instant::now() + FLUSH_INTERVAL;
-        while !done && writer.queued() < FLUSH_EVENTS {
+        while !done && writer.queued() < FLUSH_EVENTS && writer.queued_bytes() < FLUSH_BYTES {
             match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(event) => done = queue(writer, event),
                 Err(RecvTimeoutError::Timeout) => break,
@@ -295,20 +300,16 @@ fn pump(rx: Receiver<Event>, writer: &mut JobWriter) {
 /// Queues one engine event; true when it was the last (`Finished`, reported by the caller).
 fn queue(writer: &mut JobWriter, event: Event) -> bool {
     match event {
-        Event::Log { stream, line } => writer.emit(|job_id, seq| {
-            Message::InfrastructureLog(InfrastructureLog {
-                job_id,
-                seq,
-                message: line,
-                stream: match stream {
-                    Stream::Stdout => LogStream::Stdout,
-                    Stream::Stderr => LogStream::Stderr,
-                    Stream::Info => LogStream::Info,
-                    Stream::Warn => LogStream::Warn,
-                    Stream::Command => LogStream::Command,
-                },
-            })
-        }),
+        Event::Log { stream, line } => writer.emit_line(
+            match stream {
+                Stream::Stdout => LogStream::Stdout,
+                Stream::Stderr => LogStream::Stderr,
+                Stream::Info => LogStream::Info,
+                Stream::Warn => LogStream::Warn,
+                Stream::Command => LogStream::Command,
+            },
+            line,
+        ),
         Event::Step { index, title } => writer.emit(|job_id, seq| {
             Message::JobStep(JobStep {
                 job_id,

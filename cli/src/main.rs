@@ -195,9 +195,14 @@ fn check(files: &[PathBuf]) -> ExitCode {
 
 fn plan(file: &Path, args: &JobArgs, json: bool) -> anyhow::Result<ExitCode> {
     let recipe = load(file)?;
-    let actions = job::plan(&recipe, &args.params()?, &args.options(Mode::Plan), None)
-        .map_err(anyhow::Error::msg)
-        .with_context(|| format!("planning {}", file.display()))?;
+    let actions = job::plan(
+        &recipe,
+        &args.params()?,
+        &args.options(Mode::Plan),
+        None::<cairn_engine::EventTx>,
+    )
+    .map_err(anyhow::Error::msg)
+    .with_context(|| format!("planning {}", file.display()))?;
     if json {
         console::out(&serde_json::to_string_pretty(&actions)?);
     } else if actions.is_empty() {

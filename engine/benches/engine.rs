@@ -84,7 +84,13 @@ fn plan_redis(t: &Table) {
             per: 1,
         },
         || {
-            job::plan(&recipe, &serde_json::Map::new(), &opts, None).unwrap();
+            job::plan(
+                &recipe,
+                &serde_json::Map::new(),
+                &opts,
+                None::<cairn_engine::EventTx>,
+            )
+            .unwrap();
         },
     );
 }

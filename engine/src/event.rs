@@ -2,9 +2,12 @@
 //!
 //! The engine is synchronous; events leave it through an [`EventSink`], which redacts every
 //! secret generated in the job before the event is sent on a `std::sync::mpsc` channel. The
-//! agent bridges that channel into tokio; the CLI prints it.
+//! agent bridges that channel into tokio; the CLI prints it. A bounded channel
+//! ([`SyncSender`]) makes a job that prints faster than its events can leave wait for them,
+//! down to the child process blocking on its pipe: that is how the agent's memory stays
+//! bounded under a flood of output.
 
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::{Sender, SyncSender};
 
 use serde::{Deserialize, Serialize};
 
@@ -58,18 +61,37 @@ pub enum Outcome {
     Failed { error: String },
 }
 
+/// The channel a job's events go to: unbounded, or bounded (sending waits while it is full).
+#[derive(Debug, Clone)]
+pub enum EventTx {
+    Unbounded(Sender<Event>),
+    Bounded(SyncSender<Event>),
+}
+
+impl From<Sender<Event>> for EventTx {
+    fn from(tx: Sender<Event>) -> Self {
+        Self::Unbounded(tx)
+    }
+}
+
+impl From<SyncSender<Event>> for EventTx {
+    fn from(tx: SyncSender<Event>) -> Self {
+        Self::Bounded(tx)
+    }
+}
+
 /// The redacting sender of a job's events.
 #[derive(Debug, Clone)]
 pub struct EventSink {
-    tx: Option<Sender<Event>>,
+    tx: Option<EventTx>,
     redactor: Redactor,
 }
 
 impl EventSink {
     /// A sink that sends on `tx`, masking every secret known to `redactor`.
-    pub fn new(tx: Sender<Event>, redactor: Redactor) -> Self {
+    pub fn new(tx: impl Into<EventTx>, redactor: Redactor) -> Self {
         Self {
-            tx: Some(tx),
+            tx: Some(tx.into()),
             redactor,
         }
     }
@@ -114,6 +136,9 @@ impl EventSink {
             },
             other => other,
         };
-        let _ = tx.send(event);
+        let _ = match tx {
+            EventTx::Unbounded(tx) => tx.send(event),
+            EventTx::Bounded(tx) => tx.send(event),
+        };
     }
 }

@@ -4,13 +4,12 @@
 use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::mpsc::Sender;
 
 use rhai::{CallFnOptions, Dynamic, EvalAltResult, Scope};
 use serde::{Deserialize, Serialize};
 
 use crate::cancel::{CancelToken, Stop};
-use crate::event::{Event, EventSink, Outcome};
+use crate::event::{Event, EventSink, EventTx, Outcome};
 use crate::host::{Host, api};
 use crate::plan::PlannedAction;
 use crate::recipe::Recipe;
@@ -81,11 +80,11 @@ pub fn run(
     action: Action,
     params: &serde_json::Map<String, serde_json::Value>,
     opts: &JobOptions,
-    events: Option<Sender<Event>>,
+    events: Option<impl Into<EventTx>>,
 ) -> JobReport {
     let redactor = Redactor::new();
     let sink = match events {
-        Some(tx) => EventSink::new(tx, redactor.clone()),
+        Some(tx) => EventSink::new(tx.into(), redactor.clone()),
         None => EventSink::discard(redactor.clone()),
     };
     let (outcome, plan) = match execute(recipe, action, params, opts, &sink) {
@@ -156,7 +155,7 @@ pub fn plan(
     recipe: &Recipe,
     params: &serde_json::Map<String, serde_json::Value>,
     opts: &JobOptions,
-    events: Option<Sender<Event>>,
+    events: Option<impl Into<EventTx>>,
 ) -> Result<Vec<PlannedAction>, String> {
     let opts = JobOptions {
         mode: Mode::Plan,
@@ -172,7 +171,13 @@ pub fn plan(
 /// Runs `detect()`, which must return a map with `installed` (and optionally `version`,
 /// `running`).
 pub fn detect(recipe: &Recipe, opts: &JobOptions) -> Result<Detection, String> {
-    let report = run(recipe, Action::Detect, &serde_json::Map::new(), opts, None);
+    let report = run(
+        recipe,
+        Action::Detect,
+        &serde_json::Map::new(),
+        opts,
+        None::<EventTx>,
+    );
     match report.outcome {
         Outcome::Succeeded { value, .. } => serde_json::from_value(value).map_err(|e| {
             format!(

@@ -27,7 +27,7 @@ pub mod version;
 
 pub use cancel::{CancelToken, Stop};
 pub use error::{EngineError, HostError};
-pub use event::{Event, EventSink, Outcome, Stream};
+pub use event::{Event, EventSink, EventTx, Outcome, Stream};
 pub use job::{Action, Detection, JobOptions, JobReport, Mode};
 pub use plan::PlannedAction;
 pub use recipe::{Capabilities, Category, Recipe, RecipeMeta};

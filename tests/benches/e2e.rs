@@ -158,7 +158,7 @@ async fn lines(c: &Cluster) {
     let mut first_line = None;
     let mut seen = vec![false; n_lines as usize + 1];
     let mut cp_peak = 0;
-    let mut samples = 0u64;
+    let mut messages = 0u64;
     let end = loop {
         let m = d.next().await.expect("open socket");
         if m["jobId"] != job.as_str() {
@@ -171,20 +171,20 @@ async fn lines(c: &Cluster) {
         next_seq = p["seq"].as_u64().unwrap_or(next_seq) + 1;
         if m["type"] == "INFRASTRUCTURE_LOG" && p["stream"] == "stdout" {
             first_line.get_or_insert_with(|| t.elapsed());
-            let n: u64 = p["message"]
-                .as_str()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
-            if (1..=n_lines).contains(&n) && !seen[n as usize] {
-                seen[n as usize] = true;
-                received += 1;
+            // One message may hold several lines (the agent coalesces them).
+            for line in p["message"].as_str().unwrap_or("").split('\n') {
+                let n: u64 = line.parse().unwrap_or(0);
+                if (1..=n_lines).contains(&n) && !seen[n as usize] {
+                    seen[n as usize] = true;
+                    received += 1;
+                }
+                if n < max {
+                    reordered += 1;
+                }
+                max = max.max(n);
             }
-            if n < max {
-                reordered += 1;
-            }
-            max = max.max(n);
-            samples += 1;
-            if samples.is_multiple_of(20_000) {
+            messages += 1;
+            if messages.is_multiple_of(500) {
                 cp_peak = cp_peak.max(rss_kb(c.cp.pid()).0);
             }
         }
@@ -224,6 +224,7 @@ async fn lines(c: &Cluster) {
         );
     }
     println!("| lines received (distinct) | {received} |");
+    println!("| dashboard messages carrying them | {messages} |");
     println!("| lost | {} |", n_lines - received);
     println!("| reordered (a number below one already seen) | {reordered} |");
     println!("| events whose seq was not previous + 1 | {bad_seq} |");
@@ -248,6 +249,56 @@ async fn lines(c: &Cluster) {
     );
 }
 
+/// Single-line latency: the `clock` recipe runs `date +%s%N` every 20 ms; each line carries
+/// the wall-clock time it was printed, and the dashboard side subtracts it from the time it
+/// arrived (same machine, same clock).
+async fn latency(c: &Cluster) {
+    const N: u64 = 300;
+    println!("## Single-line latency, {N} lines 20 ms apart\n");
+    let mut d = c.dashboard().await;
+    drain(&mut d, Duration::from_millis(300)).await;
+    let job = d
+        .start_job(
+            "INSTALL_RUNTIME",
+            &c.node_id,
+            json!({"type": "clock", "params": {"count": N}}),
+        )
+        .await;
+    let mut delays = Vec::new();
+    let end = loop {
+        let m = d.next().await.expect("open socket");
+        if m["jobId"] != job.as_str() {
+            continue;
+        }
+        if m["type"] == "INFRASTRUCTURE_LOG" && m["payload"]["stream"] == "stdout" {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("clock")
+                .as_nanos();
+            for line in m["payload"]["message"].as_str().unwrap_or("").split('\n') {
+                if let Ok(printed) = line.trim().parse::<u128>() {
+                    delays.push(now.saturating_sub(printed) as f64 / 1e6);
+                }
+            }
+        }
+        if cairn_e2e::TERMINAL.iter().any(|k| m["type"] == *k) {
+            break m;
+        }
+    };
+    assert_eq!(end["type"], "RUNTIME_INSTALLED", "{end}");
+    assert_eq!(delays.len() as u64, N, "every line arrived");
+    delays.sort_by(f64::total_cmp);
+    let pct =
+        |p: f64| delays[((delays.len() as f64 * p).ceil() as usize).clamp(1, delays.len()) - 1];
+    println!("| what | value |\n|---|---:|");
+    println!(
+        "| printed by the child → parsed at the dashboard, p50 | {:.1} ms |",
+        pct(0.50)
+    );
+    println!("| p99 | {:.1} ms |", pct(0.99));
+    println!("| max | {:.1} ms |\n", pct(1.0));
+}
+
 fn main() {
     let filters: Vec<String> = std::env::args()
         .skip(1)
@@ -260,7 +311,7 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let c = Cluster::start(&["redis", "lines", "ticks"]).await;
+        let c = Cluster::start(&["redis", "lines", "ticks", "clock"]).await;
         if want("idle") {
             idle(&c).await;
         }
@@ -269,6 +320,9 @@ fn main() {
         }
         if want("lines") {
             lines(&c).await;
+        }
+        if want("latency") {
+            latency(&c).await;
         }
     });
 }

@@ -7,3 +7,4 @@ mod recovery;
 mod secrets;
 mod status;
 mod threats;
+mod tls;

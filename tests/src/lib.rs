@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -148,14 +148,47 @@ pub struct ControlPlane {
     pub recipes_dir: PathBuf,
     /// stdout and stderr of every run, appended.
     pub log: PathBuf,
+    /// Set when the control plane serves TLS (`--tls-cert`, `--tls-key`).
+    pub tls: Option<TlsCert>,
     workdir: PathBuf,
     child: Option<Child>,
+}
+
+/// A self-signed certificate for 127.0.0.1 and its sha256 pin, written to files.
+#[derive(Debug, Clone)]
+pub struct TlsCert {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// sha256 of the DER certificate, hex: what `cairn-agent enroll --tls-pin` takes.
+    pub pin: String,
+}
+
+impl TlsCert {
+    /// Makes a new self-signed certificate for `127.0.0.1` and `localhost` in `dir`.
+    pub fn self_signed(dir: &Path) -> Self {
+        use sha2::Digest;
+        let made = rcgen::generate_simple_self_signed(vec![
+            "127.0.0.1".to_owned(),
+            "localhost".to_owned(),
+        ])
+        .expect("a self-signed certificate");
+        let (cert, key) = (dir.join("tls.crt"), dir.join("tls.key"));
+        std::fs::write(&cert, made.cert.pem()).expect("write tls.crt");
+        std::fs::write(&key, made.signing_key.serialize_pem()).expect("write tls.key");
+        let pin = hex::encode(sha2::Sha256::digest(made.cert.der()));
+        Self { cert, key, pin }
+    }
 }
 
 impl ControlPlane {
     /// Starts a control plane in `workdir` (data in `workdir/data`, log in `workdir/cp.log`)
     /// on a free port, and waits until `/healthz` answers.
     pub async fn start(workdir: &Path, recipes_dir: &Path) -> Self {
+        Self::start_with(workdir, recipes_dir, None).await
+    }
+
+    /// [`start`](Self::start), serving TLS with `tls` when given.
+    pub async fn start_with(workdir: &Path, recipes_dir: &Path, tls: Option<TlsCert>) -> Self {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port())
             .parse()
             .expect("address");
@@ -164,6 +197,7 @@ impl ControlPlane {
             data_dir: workdir.join("data"),
             recipes_dir: recipes_dir.to_path_buf(),
             log: workdir.join("cp.log"),
+            tls,
             workdir: workdir.to_path_buf(),
             child: None,
         };
@@ -175,7 +209,14 @@ impl ControlPlane {
     pub async fn restart(&mut self) {
         assert!(self.child.is_none(), "the control plane is still running");
         let (out, err) = log_file(&self.log);
-        let child = Command::new(bin("cairn-control-plane"))
+        let mut cmd = Command::new(bin("cairn-control-plane"));
+        if let Some(tls) = &self.tls {
+            cmd.arg("--tls-cert")
+                .arg(&tls.cert)
+                .arg("--tls-key")
+                .arg(&tls.key);
+        }
+        let child = cmd
             .arg("--data-dir")
             .arg(&self.data_dir)
             .arg("--listen")
@@ -192,9 +233,8 @@ impl ControlPlane {
             .spawn()
             .expect("start cairn-control-plane");
         self.child = Some(child);
-        let addr = self.addr;
         let start = Instant::now();
-        while http(addr, "GET", "/healthz", None, None).await.status != 200 {
+        while self.request("GET", "/healthz", None, None).await.status != 200 {
             if let Some(status) = self
                 .child
                 .as_mut()
@@ -224,7 +264,22 @@ impl ControlPlane {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// One request to this control plane, over TLS when it serves TLS.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        cookie: Option<&str>,
+        body: Option<&str>,
+    ) -> Reply {
+        match &self.tls {
+            Some(tls) => https(self.addr, &tls.pin, method, path, cookie, body).await,
+            None => http(self.addr, method, path, cookie, body).await,
+        }
     }
 
     /// The `Origin` a browser sends for pages served by this control plane.
@@ -262,28 +317,29 @@ impl ControlPlane {
     }
 
     pub async fn login(&self) -> String {
-        login(self.addr, "admin", PASSWORD)
-            .await
-            .unwrap_or_else(|r| panic!("admin login refused: {r:?}"))
+        let body = json!({ "username": "admin", "password": PASSWORD }).to_string();
+        let r = self.request("POST", "/api/login", None, Some(&body)).await;
+        assert_eq!(r.status, 200, "admin login refused: {r:?}");
+        r.cookie().expect("a session cookie")
     }
 
     /// GET `path` with `cookie`; the body as JSON (panics unless 200).
     pub async fn get_json(&self, cookie: &str, path: &str) -> Value {
-        let r = http(self.addr, "GET", path, Some(cookie), None).await;
+        let r = self.request("GET", path, Some(cookie), None).await;
         assert_eq!(r.status, 200, "GET {path}: {}", r.body);
         r.json()
     }
 
     /// Creates an enrollment token; returns (token as the user sees it, node id).
     pub async fn token(&self, cookie: &str, name: &str) -> (String, String) {
-        let r = http(
-            self.addr,
-            "POST",
-            "/api/enrollment-tokens",
-            Some(cookie),
-            Some(&json!({ "name": name }).to_string()),
-        )
-        .await;
+        let r = self
+            .request(
+                "POST",
+                "/api/enrollment-tokens",
+                Some(cookie),
+                Some(&json!({ "name": name }).to_string()),
+            )
+            .await;
         assert_eq!(r.status, 200, "{}", r.body);
         let v = r.json();
         (
@@ -339,9 +395,20 @@ impl Agent {
         token: &str,
         config: &Path,
     ) -> (std::process::ExitStatus, String) {
+        Self::enroll_command_with(url, token, config, &[]).await
+    }
+
+    /// [`enroll_command`](Self::enroll_command) with more arguments (`--tls-pin PIN`, …).
+    pub async fn enroll_command_with(
+        url: &str,
+        token: &str,
+        config: &Path,
+        extra: &[&str],
+    ) -> (std::process::ExitStatus, String) {
         let mut cmd = Command::new(bin("cairn-agent"));
         cmd.args(["enroll", "--url", url, "--token", token, "--config"])
             .arg(config)
+            .args(extra)
             .stdin(Stdio::null());
         let out = tokio::task::spawn_blocking(move || cmd.output())
             .await
@@ -357,6 +424,15 @@ impl Agent {
         let (status, text) = Self::enroll_command(url, token, config).await;
         assert!(status.success(), "cairn-agent enroll failed: {text}");
         std::fs::write(log, &text).expect("write agent log");
+        Self {
+            config: config.to_path_buf(),
+            log: log.to_path_buf(),
+            child: None,
+        }
+    }
+
+    /// An agent already enrolled into `config` (not started), logging to `log`.
+    pub fn enroll_from(config: &Path, log: &Path) -> Self {
         Self {
             config: config.to_path_buf(),
             log: log.to_path_buf(),
@@ -497,6 +573,29 @@ pub struct Reply {
 }
 
 impl Reply {
+    fn failed() -> Self {
+        Self {
+            status: 0,
+            headers: String::new(),
+            body: String::new(),
+        }
+    }
+
+    /// The `name=value` pair of the first `Set-Cookie` header, if any.
+    pub fn cookie(&self) -> Option<String> {
+        self.set_cookie()
+            .map(|v| v.split(';').next().unwrap_or("").to_owned())
+    }
+
+    /// The whole value of the first `Set-Cookie` header, attributes included.
+    pub fn set_cookie(&self) -> Option<String> {
+        self.headers.lines().find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("set-cookie")
+                .then(|| value.trim().to_owned())
+        })
+    }
+
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or(Value::Null)
     }
@@ -510,17 +609,42 @@ pub async fn http(
     cookie: Option<&str>,
     body: Option<&str>,
 ) -> Reply {
-    let failed = || Reply {
-        status: 0,
-        headers: String::new(),
-        body: String::new(),
+    let Ok(s) = TcpStream::connect(addr).await else {
+        return Reply::failed();
     };
-    let Ok(mut s) = TcpStream::connect(addr).await else {
-        return failed();
-    };
+    http_over(s, &addr.to_string(), method, path, cookie, body).await
+}
+
+/// [`http`] over TLS, trusting only the certificate whose sha256 is `pin` (the agent's own
+/// pinned-certificate client); status 0 if nothing listens or the handshake fails.
+pub async fn https(
+    addr: SocketAddr,
+    pin: &str,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    body: Option<&str>,
+) -> Reply {
+    let endpoint = cairn_agent::transport::Endpoint::parse(&format!("https://{addr}"))
+        .expect("an https endpoint");
+    match cairn_agent::transport::connect(&endpoint, Some(pin)).await {
+        Ok(s) => http_over(s, &addr.to_string(), method, path, cookie, body).await,
+        Err(_) => Reply::failed(),
+    }
+}
+
+/// One HTTP/1.1 request (`Connection: close`) over an open stream.
+pub async fn http_over<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: S,
+    host: &str,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    body: Option<&str>,
+) -> Reply {
     let body = body.unwrap_or("");
     let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
         body.len()
     );
     if let Some(c) = cookie {
@@ -529,12 +653,14 @@ pub async fn http(
     req.push_str("\r\n");
     req.push_str(body);
     if s.write_all(req.as_bytes()).await.is_err() {
-        return failed();
+        return Reply::failed();
     }
     let mut raw = Vec::new();
     match tokio::time::timeout(WAIT, s.read_to_end(&mut raw)).await {
         Ok(Ok(_)) => {}
-        Ok(Err(_)) => return failed(),
+        // A TLS peer that closes without close_notify still sent a whole answer.
+        Ok(Err(_)) if !raw.is_empty() => {}
+        Ok(Err(_)) => return Reply::failed(),
         Err(_) => panic!("{method} {path}: no answer within {WAIT:?}"),
     }
     let text = String::from_utf8_lossy(&raw).into_owned();
@@ -585,14 +711,7 @@ pub async fn login(addr: SocketAddr, user: &str, password: &str) -> Result<Strin
     if r.status != 200 {
         return Err(r);
     }
-    r.headers
-        .lines()
-        .find_map(|l| {
-            let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("set-cookie")
-                .then(|| value.trim().split(';').next().unwrap_or("").to_owned())
-        })
-        .ok_or(r)
+    r.cookie().ok_or(r)
 }
 
 // ---------- the dashboard ----------
@@ -622,6 +741,34 @@ impl Dashboard {
         req.headers_mut()
             .insert("origin", origin.parse().expect("origin header"));
         let (ws, _) = tokio_tungstenite::connect_async(req).await?;
+        Ok(Self {
+            ws,
+            seen: Vec::new(),
+        })
+    }
+
+    /// [`connect`](Self::connect) over TLS (`wss://`), trusting only the certificate `pin`.
+    pub async fn connect_tls(
+        addr: SocketAddr,
+        pin: &str,
+        cookie: &str,
+        origin: &str,
+    ) -> Result<Self, String> {
+        let endpoint = cairn_agent::transport::Endpoint::parse(&format!("https://{addr}"))
+            .map_err(|e| e.to_string())?;
+        let stream = cairn_agent::transport::connect(&endpoint, Some(pin))
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut req = format!("wss://{addr}/ws/dashboard")
+            .into_client_request()
+            .expect("request");
+        req.headers_mut()
+            .insert("cookie", cookie.parse().expect("cookie header"));
+        req.headers_mut()
+            .insert("origin", origin.parse().expect("origin header"));
+        let (ws, _) = tokio_tungstenite::client_async(req, stream)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(Self {
             ws,
             seen: Vec::new(),
@@ -712,7 +859,11 @@ pub fn lines(events: &[Value], stream: &str) -> Vec<String> {
     events
         .iter()
         .filter(|e| e["type"] == "INFRASTRUCTURE_LOG" && e["payload"]["stream"] == stream)
-        .map(|e| e["payload"]["message"].as_str().unwrap_or("").to_owned())
+        .flat_map(|e| {
+            // The agent coalesces consecutive lines into one message, separated by \n.
+            let message = e["payload"]["message"].as_str().unwrap_or("");
+            message.split('\n').map(str::to_owned).collect::<Vec<_>>()
+        })
         .collect()
 }
 

@@ -2,8 +2,7 @@
 //! blocking thread while a second thread journals and batches its events, then report the
 //! terminal event.
 
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::time::{Duration, Instant};
+use std::sync::mpsc::{Receiver, TryRecvError};
 
 use cairn_engine::job::{self, Action, JobOptions, Mode};
 use cairn_engine::{CancelToken, Category, Event, Outcome, PlannedAction, Recipe, Stream};
@@ -16,11 +15,9 @@ use serde_json::{Map, Value};
 
 use crate::journal::JobWriter;
 
-/// Events are journaled and sent at least this often while a job talks...
-const FLUSH_INTERVAL: Duration = Duration::from_millis(20);
-/// ...or as soon as this many are queued.
+/// Most events journaled and sent in one batch...
 const FLUSH_EVENTS: usize = 200;
-/// ... or this many bytes of log text.
+/// ... and most bytes of log text.
 const FLUSH_BYTES: usize = 256 * 1024;
 /// Engine events in flight between the recipe's thread and the journal.
 const EVENT_CHANNEL_DEPTH: usize = 4096;
@@ -277,20 +274,20 @@ fn planned_step(a: PlannedAction) -> PlannedStep {
     }
 }
 
-/// Journals and batches the engine's events until the job finishes.
+/// Journals and batches the engine's events until the job finishes. A batch is whatever has
+/// queued up by the time the previous one is journaled: a quiet job's line leaves at once, and
+/// a chatty job's lines pile up during each journal sync and leave together (up to
+/// [`FLUSH_EVENTS`] events or [`FLUSH_BYTES`] of text). No timer: latency stays one disk sync.
 fn pump(rx: Receiver<Event>, writer: &mut JobWriter) {
     let mut done = false;
     while !done {
         let Ok(first) = rx.recv() else { break };
         done = queue(writer, first);
-        let deadline = Instant::now() + FLUSH_INTERVAL;
         while !done && writer.queued() < FLUSH_EVENTS && writer.queued_bytes() < FLUSH_BYTES {
-            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            match rx.try_recv() {
                 Ok(event) => done = queue(writer, event),
-                Err(RecvTimeoutError::Timeout) => break,
-                Err(RecvTimeoutError::Disconnected) => {
-                    done = true;
-                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => done = true,
             }
         }
         writer.flush();

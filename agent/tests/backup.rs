@@ -109,7 +109,8 @@ async fn status_and_backup_configured_carry_the_backup_fields_and_mask_the_secre
     let mut log = JobLog::default();
     run_to_end(&mut conn, "job-b", &mut log, true).await;
     assert_eq!(log.stdout(), ["using ******** for backups-web-1"]);
-    let every_event = serde_json::to_string(&log.events.values().collect::<Vec<_>>()).unwrap();
+    let every_event =
+        serde_json::to_string(&log.events.values().collect::<Vec<_>>()).expect("events serialize");
     assert!(!every_event.contains(SECRET), "{every_event}");
     match log.events.values().last() {
         Some(Message::BackupConfigured(c)) => {

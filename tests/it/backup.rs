@@ -138,9 +138,10 @@ async fn an_s3_backup_configured_from_the_dashboard_is_restore_tested_and_keeps_
     );
 
     // The status the dashboard sees.
+    let before = d.seen.len();
     d.send(json!({"type": "GET_SERVER_STATUS", "nodeId": c.node_id}))
         .await;
-    let status = d.recv_until(|m| m["type"] == "SERVER_STATUS").await;
+    let status = d.recv_from(before, |m| m["type"] == "SERVER_STATUS").await;
     let backups = status["payload"]["backups"].as_array().expect("backups");
     let s3 = backups
         .iter()

@@ -10,7 +10,9 @@
 
 mod common;
 
-use common::backup::{Daemon, assert_same_files, free_port, mode, reset, run_fails, source_tree};
+use common::backup::{
+    Daemon, assert_same_files, free_port, mode, reset, run_as_cron, run_fails, source_tree,
+};
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -207,6 +209,20 @@ fn rsync_backs_up_over_ssh_and_proves_the_restore() {
     assert_eq!(snaps.len(), 2, "retention keeps 2: {snaps:?}");
     assert_eq!(now2.result["snapshot"], snaps[1].as_str());
     assert!(now2.stdout.contains("Removing snapshot"), "{}", now2.stdout);
+    assert_same_files(&source, &copy(&snaps[1]), &files);
+    // The schedule's job, run as cron runs it: one more snapshot, retention still 2.
+    let cron_log = run_as_cron("rsync");
+    assert!(
+        cron_log.contains("Snapshot ") && cron_log.contains(" saved"),
+        "{cron_log}"
+    );
+    let snaps = snapshots(&target_dir);
+    assert_eq!(snaps.len(), 2, "{snaps:?}");
+    assert_eq!(
+        now2.result["snapshot"],
+        snaps[0].as_str(),
+        "the oldest went"
+    );
     assert_same_files(&source, &copy(&snaps[1]), &files);
     let restored = run("rsync", &["action=restore_test"]);
     assert_eq!(restored.result["last_restore_test_ok"], true);

@@ -11,7 +11,8 @@
 mod common;
 
 use common::backup::{
-    Daemon, assert_same_files, free_port, http, mode, reset, run_fails, source_tree, wait_listening,
+    Daemon, assert_same_files, free_port, http, mode, reset, run_as_cron, run_fails, source_tree,
+    wait_listening,
 };
 use common::*;
 use std::path::{Path, PathBuf};
@@ -285,6 +286,38 @@ fn s3_backs_up_with_restic_and_proves_the_restore_keeping_credentials_secret() {
         &restored2.join(source.strip_prefix("/").unwrap()),
         &files,
     );
+    // The schedule's job, run as cron runs it: a new snapshot, and a log without secrets.
+    let cron_log = run_as_cron("s3");
+    assert!(
+        cron_log.contains("Snapshot ") && cron_log.contains(" saved"),
+        "{cron_log}"
+    );
+    for s in [&secret, &password] {
+        assert!(!cron_log.contains(s.as_str()));
+    }
+    assert_secret_absent(
+        &secret,
+        &Default::default(),
+        &["/var/log/cairn-backup-s3.log"],
+    );
+    let after_cron = detect("s3");
+    assert_eq!(after_cron["last_run_ok"], true, "{after_cron}");
+    let snapshot3 = std::fs::read_to_string("/var/lib/cairn/backups/s3/state")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("last_snapshot='"))
+        .unwrap()
+        .trim_end_matches('\'')
+        .to_owned();
+    let restored3 = tmp.path().join("restored3");
+    assert_ne!(snapshot3, snapshot2);
+    restic_restore(port, &secret, &snapshot3, &restored3);
+    assert_same_files(
+        &source,
+        &restored3.join(source.strip_prefix("/").unwrap()),
+        &files,
+    );
+
     let test = run("s3", &["action=restore_test"]);
     assert_eq!(test.result["last_restore_test_ok"], true);
 
@@ -295,7 +328,7 @@ fn s3_backs_up_with_restic_and_proves_the_restore_keeping_credentials_secret() {
     overwrite_objects(port, &secret, &packs);
     let (err, _) = run_fails("s3", &["action=restore_test"]);
     assert!(
-        err.contains(&format!("the restore test of snapshot {snapshot2} failed"))
+        err.contains(&format!("the restore test of snapshot {snapshot3} failed"))
             && err.contains("ciphertext verification failed")
             && err.contains("1 of 5 files differ or are missing")
             && err.contains("data/blob.bin"),

@@ -70,6 +70,37 @@ pub fn assert_same_files(original: &Path, restored: &Path, files: &[PathBuf]) {
     }
 }
 
+/// Runs the command of the cron file's job the way cron does (`/bin/sh -c`, an almost empty
+/// environment) and returns what it appended to its log file.
+pub fn run_as_cron(provider: &str) -> String {
+    let cron = std::fs::read_to_string(format!("/etc/cron.d/cairn-backup-{provider}")).unwrap();
+    let line = cron
+        .lines()
+        .find(|l| l.contains(&format!("/usr/local/lib/cairn/backup-{provider} run")))
+        .unwrap_or_else(|| panic!("no job line in {cron}"));
+    // minute hour day month weekday user command
+    let command = line.splitn(7, ' ').nth(6).unwrap();
+    let log = format!("/var/log/cairn-backup-{provider}.log");
+    let before = std::fs::read_to_string(&log).unwrap_or_default().len();
+    let out = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(command)
+        .env_clear()
+        .env("SHELL", "/bin/sh")
+        .env("HOME", "/root")
+        .env("LOGNAME", "root")
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        out.status.success(),
+        "the cron job failed: {}",
+        &text[before..]
+    );
+    text[before..].to_owned()
+}
+
 pub fn mode(path: &str) -> u32 {
     std::fs::metadata(path)
         .unwrap_or_else(|e| panic!("{path}: {e}"))

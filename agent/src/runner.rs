@@ -187,8 +187,11 @@ fn terminal(
     outcome: Outcome,
     plan: Vec<PlannedAction>,
 ) -> Result<MakeTerminal, (FailureKind, String)> {
-    let value = match outcome {
-        Outcome::Succeeded { value, .. } => value,
+    let (value, secret_fields) = match outcome {
+        Outcome::Succeeded {
+            value,
+            secret_fields,
+        } => (value, secret_fields),
         Outcome::Failed { error } => {
             let kind = if cancel.is_cancelled() {
                 FailureKind::Cancelled
@@ -199,6 +202,9 @@ fn terminal(
         }
     };
     let text = |key: &str| match value.get(key) {
+        // A backup's report never carries a credential; one that would is dropped. (A
+        // database's connection string is the exception the protocol masks downstream.)
+        _ if req.kind == JobKind::Backup && secret_fields.iter().any(|f| f == key) => None,
         Some(Value::String(s)) => Some(s.clone()),
         Some(Value::Null) | None => None,
         Some(other) => Some(other.to_string()),
@@ -231,6 +237,11 @@ fn terminal(
         }
         JobKind::Backup => {
             let schedule = text("schedule");
+            let message = text("message");
+            let public_key = text("public_key");
+            let flag = |key: &str| value.get(key).and_then(Value::as_bool);
+            let last_run_ok = flag("last_run_ok");
+            let last_restore_test_ok = flag("last_restore_test_ok");
             Box::new(move |job_id, seq| {
                 Message::BackupConfigured(BackupConfigured {
                     job_id,
@@ -238,6 +249,10 @@ fn terminal(
                     provider: name,
                     schedule,
                     success: true,
+                    message,
+                    public_key,
+                    last_run_ok,
+                    last_restore_test_ok,
                 })
             })
         }

@@ -94,9 +94,12 @@ pub async fn collect(
             Category::Backup => status.backups.push(BackupInfo {
                 provider: d.id,
                 configured: ok.installed,
-                schedule: None,
-                last_run_at: None,
-                last_run_ok: None,
+                schedule: ok.schedule,
+                last_run_at: ok.last_run_at,
+                last_run_ok: ok.last_run_ok,
+                last_restore_test_at: ok.last_restore_test_at,
+                last_restore_test_ok: ok.last_restore_test_ok,
+                public_key: ok.public_key,
                 error,
             }),
         }

@@ -82,6 +82,10 @@ struct JobArgs {
     /// A parameter, as name=value; repeat for several.
     #[arg(long = "param", value_name = "K=V")]
     params: Vec<String>,
+    /// A parameter whose value is the content of a file (one trailing newline dropped), as
+    /// name=path: keeps a secret such as a key off the command line, where `ps` shows it.
+    #[arg(long = "param-file", value_name = "K=PATH")]
+    param_files: Vec<String>,
     /// Read this file instead of /etc/os-release (plans for another system).
     #[arg(long, value_name = "FILE")]
     os_release: Option<PathBuf>,
@@ -95,6 +99,15 @@ impl JobArgs {
                 bail!("--param {p}: write it as name=value");
             };
             map.insert(k.to_owned(), serde_json::Value::from(v));
+        }
+        for p in &self.param_files {
+            let Some((k, path)) = p.split_once('=') else {
+                bail!("--param-file {p}: write it as name=path");
+            };
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("--param-file {k}: cannot read {path}: {e}"))?;
+            let value = text.strip_suffix('\n').unwrap_or(&text);
+            map.insert(k.to_owned(), serde_json::Value::from(value));
         }
         Ok(map)
     }

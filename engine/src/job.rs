@@ -71,6 +71,23 @@ pub struct Detection {
     pub version: Option<String>,
     #[serde(default)]
     pub running: Option<bool>,
+    /// Backup recipes: the schedule (a cron expression) when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// Backup recipes: Unix seconds of the last backup run, and whether it succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run_ok: Option<bool>,
+    /// Backup recipes: Unix seconds of the last restore test, and whether the restored files
+    /// were byte for byte what was backed up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_restore_test_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_restore_test_ok: Option<bool>,
+    /// Backup recipes: the public key the target must accept (rsync over SSH).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
 }
 
 /// Runs `action` of `recipe`. Events (already redacted) go to `events` as they happen, ending
@@ -222,6 +239,9 @@ fn execute(
             check_os(recipe, &opts.os_release_path)?;
             let valid = crate::params::validate_all(&recipe.meta.params, params)
                 .map_err(|e| e.to_string())?;
+            for secret in crate::params::secret_values(&recipe.meta.params, &valid) {
+                sink.redactor().add(secret);
+            }
             let map = rhai::serde::to_dynamic(serde_json::Value::Object(valid))
                 .map_err(|e| format!("the parameters cannot be passed to the recipe: {e}"))?;
             (recipe.meta.category.entry_point(), vec![map])

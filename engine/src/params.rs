@@ -51,7 +51,16 @@ pub struct ParamSpec {
     /// `string`: the longest value accepted (default 256).
     #[serde(default)]
     pub max_len: Option<usize>,
+    /// `string` only: the value is a credential. The engine masks it in every console line,
+    /// error and plan of the job (like a `secret()`), never repeats it in a validation error,
+    /// and refuses a non-empty value shorter than [`MIN_SECRET_LEN`] characters (masking a
+    /// short string would mask ordinary text too).
+    #[serde(default)]
+    pub secret: bool,
 }
+
+/// The shortest non-empty value a `secret: true` parameter accepts.
+pub const MIN_SECRET_LEN: usize = 8;
 
 static IDENT: LazyLock<Regex> = LazyLock::new(|| regex(r"^[a-z_][a-z0-9_]{0,62}$"));
 static RECIPE_ID: LazyLock<Regex> = LazyLock::new(|| regex(r"^[a-z][a-z0-9-]{0,31}$"));
@@ -211,6 +220,9 @@ impl ParamSpec {
         if self.kind == ParamType::Choice && self.options.is_empty() {
             return Err("a choice needs `options`".into());
         }
+        if self.secret && self.kind != ParamType::String {
+            return Err("only a `string` parameter can be `secret`".into());
+        }
         if let Some(d) = &self.default {
             self.validate(d).map_err(|e| format!("default: {e}"))?;
         }
@@ -236,9 +248,18 @@ impl ParamSpec {
                 if s.chars().any(char::is_control) {
                     return Err("must not contain control characters".into());
                 }
+                if self.secret && !s.is_empty() && s.chars().count() < MIN_SECRET_LEN {
+                    return Err(format!(
+                        "is a secret and must be empty or at least {MIN_SECRET_LEN} characters long"
+                    ));
+                }
                 if let Some(p) = &self.pattern {
                     let re = Regex::new(&format!("^(?:{p})$")).map_err(|e| e.to_string())?;
                     if !re.is_match(s) {
+                        if self.secret {
+                            // Never repeat a credential, not even a malformed one.
+                            return Err(format!("the value does not match {p}"));
+                        }
                         return Err(format!("`{}` does not match {p}", s.escape_debug()));
                     }
                 }
@@ -312,6 +333,19 @@ pub fn validate_all(
         out.insert(spec.name.clone(), v);
     }
     Ok(out)
+}
+
+/// The non-empty values of the `secret: true` parameters among validated `values`, for the
+/// redactor.
+pub fn secret_values<'a>(
+    specs: &'a [ParamSpec],
+    values: &'a serde_json::Map<String, serde_json::Value>,
+) -> impl Iterator<Item = &'a str> + 'a {
+    specs
+        .iter()
+        .filter(|s| s.secret)
+        .filter_map(|s| values.get(&s.name).and_then(serde_json::Value::as_str))
+        .filter(|v| !v.is_empty())
 }
 
 #[cfg(test)]

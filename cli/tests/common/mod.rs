@@ -101,14 +101,28 @@ impl Run {
     }
 }
 
+/// `--param NAME=VALUE` for each of `params`, or `--param-file NAME=PATH` for one written
+/// `file:NAME=PATH` (a secret read from a file, never on a command line).
+pub fn push_params(args: &mut Vec<String>, params: &[&str]) {
+    for p in params {
+        match p.strip_prefix("file:") {
+            Some(f) => {
+                args.push("--param-file".into());
+                args.push(f.to_owned());
+            }
+            None => {
+                args.push("--param".into());
+                args.push((*p).to_owned());
+            }
+        }
+    }
+}
+
 /// `cairn-recipe run RECIPE --param ...`, which must succeed.
 pub fn run(name: &str, params: &[&str]) -> Run {
     let path = recipe(name);
     let mut args = vec!["run".to_owned(), path.display().to_string()];
-    for p in params {
-        args.push("--param".into());
-        args.push((*p).to_owned());
-    }
+    push_params(&mut args, params);
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let start = Instant::now();
     let out = cairn(&argv);
@@ -363,3 +377,5 @@ pub fn machine_lock() -> std::sync::MutexGuard<'static, ()> {
     LOCK.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+pub mod backup;

@@ -94,6 +94,18 @@ pub struct BackupConfigured {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
     pub success: bool,
+    /// The recipe's sentence for the user (`result.message`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The public key the backup target must accept (rsync over SSH).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    /// Whether the backup this job ran (or the last one, if it ran none) succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run_ok: Option<bool>,
+    /// Whether the restore test this job ran (or the last one) found every file identical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_restore_test_ok: Option<bool>,
 }
 
 /// One side effect a planned recipe would make (same JSON shape as the engine's

@@ -79,6 +79,16 @@ pub struct BackupInfo {
     pub last_run_at: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_run_ok: Option<bool>,
+    /// Unix seconds of the last restore test: the latest backup restored into a scratch
+    /// directory and compared byte for byte with what was backed up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_restore_test_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_restore_test_ok: Option<bool>,
+    /// The public key the backup target must accept (rsync over SSH); the private half stays
+    /// on the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }

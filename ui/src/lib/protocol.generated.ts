@@ -88,7 +88,17 @@ provider: string, configured: boolean, schedule?: string | null,
 /**
  * Unix seconds of the last run, if any.
  */
-lastRunAt?: number | null, lastRunOk?: boolean | null, error?: string | null, };
+lastRunAt?: number | null, lastRunOk?: boolean | null, 
+/**
+ * Unix seconds of the last restore test: the latest backup restored into a scratch
+ * directory and compared byte for byte with what was backed up.
+ */
+lastRestoreTestAt?: number | null, lastRestoreTestOk?: boolean | null, 
+/**
+ * The public key the backup target must accept (rsync over SSH); the private half stays
+ * on the server.
+ */
+publicKey?: string | null, error?: string | null, };
 
 export type SystemInfo = { 
 /**
@@ -171,7 +181,23 @@ export type RuntimeInstalled = { jobId: string, seq: number, type: string, versi
 
 export type DatabaseConfigured = { jobId: string, seq: number, type: string, connectionString?: string | null, success: boolean, };
 
-export type BackupConfigured = { jobId: string, seq: number, provider: string, schedule?: string | null, success: boolean, };
+export type BackupConfigured = { jobId: string, seq: number, provider: string, schedule?: string | null, success: boolean, 
+/**
+ * The recipe's sentence for the user (`result.message`).
+ */
+message?: string | null, 
+/**
+ * The public key the backup target must accept (rsync over SSH).
+ */
+publicKey?: string | null, 
+/**
+ * Whether the backup this job ran (or the last one, if it ran none) succeeded.
+ */
+lastRunOk?: boolean | null, 
+/**
+ * Whether the restore test this job ran (or the last one) found every file identical.
+ */
+lastRestoreTestOk?: boolean | null, };
 
 export type PlannedStep = { "action": "run", program: string, args: Array<string>, stdin: boolean, } | { "action": "write_file", path: string, mode: number, bytes: number, } | { "action": "download", url: string, dest: string, sha256: string, };
 

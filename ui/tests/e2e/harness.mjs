@@ -100,7 +100,8 @@ export function build({ agent }) {
 }
 
 /** Starts the control plane on a free loopback port; resolves once it answers. */
-export async function startControlPlane({ password, recipes = join(root, 'recipes') }) {
+export async function startControlPlane({ password, recipes }) {
+  recipes ??= join(root, 'recipes');
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const dataDir = tempDir('cairn-e2e-');

@@ -23,6 +23,7 @@ import {
   waitFor,
   bin,
 } from './harness.mjs';
+import { backupFlow } from './backups.mjs';
 import { purgeRuntimes, runtimeFlow } from './runtimes.mjs';
 
 const password = 'e2e-' + Math.random().toString(36).slice(2) + '-Passw0rd';
@@ -41,7 +42,11 @@ async function step(name, f) {
 }
 
 build({ agent: withAgent });
-const { base, dataDir, cp } = await startControlPlane({ password });
+// CAIRN_E2E_RECIPES: another recipes directory (default: the repository's recipes/).
+const { base, dataDir, cp } = await startControlPlane({
+  password,
+  recipes: process.env.CAIRN_E2E_RECIPES,
+});
 
 // --- the browser -----------------------------------------------------------------------
 const browser = await launchBrowser();
@@ -290,4 +295,5 @@ async function agentFlow() {
 
   await page.goto(`${base}/nodes/${nodeId}`);
   await runtimeFlow({ page, step, shot });
+  await backupFlow({ page, step, shot });
 }

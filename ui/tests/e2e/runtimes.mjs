@@ -52,7 +52,8 @@ export async function runtimeFlow({ page, step, shot }) {
   await step('Server Settings shows the detected runtimes', async () => {
     for (const id of ['python', 'node', 'ruby', 'go', 'rust']) await card(id).waitFor();
     // Python is on this machine (the system needs it): detected, with its version.
-    const own = spawnSync('python3', ['--version'], { encoding: 'utf8' }).stdout;
+    // The system's Python, as the agent runs it (not a python3 earlier on this PATH).
+    const own = spawnSync('/usr/bin/python3', ['--version'], { encoding: 'utf8' }).stdout;
     await waitFor(async () => {
       const text = (await card('python').locator('.state').textContent()) ?? '';
       return text.includes('✓') && own.includes(text.replace('✓', '').trim());
@@ -68,7 +69,7 @@ export async function runtimeFlow({ page, step, shot }) {
       await card(id).getByRole('button', { name: 'Install' }).click();
       await plan.waitFor();
       await waitFor(
-        async () => (await plan.getAttribute('aria-busy')) !== 'true',
+        async () => (await plan.locator('.plan').getAttribute('aria-busy')) === 'false',
         `the plan for ${id}`,
         120000,
       );

@@ -106,8 +106,8 @@ export const en = {
   'backup.never': 'never',
   'backup.untrusted': 'Not trusted yet: no restore test has passed.',
   'backup.publicKey': 'This server’s backup key: add it to the target’s ~/.ssh/authorized_keys.',
-  'backup.notStored':
-    'These settings are sent to the server and not kept by the control plane. The secret key is forgotten by this page once sent.',
+  'backup.notStored': 'These settings are sent to the server and not kept by the control plane.',
+  'backup.secretForgotten': 'This page forgets the secret key once it is sent.',
   'backup.requiredMark': 'required',
   'backup.field.target': 'Target (user@host:/path)',
   'backup.field.port': 'SSH port',

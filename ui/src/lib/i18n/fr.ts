@@ -109,7 +109,8 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'backup.publicKey':
     'La clé de sauvegarde de ce serveur : ajoutez-la au ~/.ssh/authorized_keys de la cible.',
   'backup.notStored':
-    'Ces réglages sont envoyés au serveur et ne sont pas conservés par le plan de contrôle. La clé secrète est oubliée par cette page dès son envoi.',
+    'Ces réglages sont envoyés au serveur et ne sont pas conservés par le plan de contrôle.',
+  'backup.secretForgotten': 'Cette page oublie la clé secrète dès son envoi.',
   'backup.requiredMark': 'obligatoire',
   'backup.field.target': 'Cible (utilisateur@hôte:/chemin)',
   'backup.field.port': 'Port SSH',

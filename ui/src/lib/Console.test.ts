@@ -1,7 +1,7 @@
 import { flushSync, mount, unmount } from 'svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import Console from './Console.svelte';
-import { rowsForEvent } from './console';
+import { RENDER_MAX, rowsForEvent } from './console';
 
 let component: ReturnType<typeof mount> | null = null;
 afterEach(() => {
@@ -97,5 +97,14 @@ describe('Console (THREATS row 20)', () => {
     const rows = el.querySelectorAll('.row');
     expect(rows[0].classList.contains('tone-command')).toBe(true);
     expect(rows[1].classList.contains('tone-stderr')).toBe(true);
+  });
+
+  it('puts only the latest RENDER_MAX rows in the page and says how many are not shown', () => {
+    const many = Array.from({ length: RENDER_MAX + 700 }, (_, i) => log(`line ${i}`)[0]);
+    const el = render(many);
+    const rows = el.querySelectorAll('.row');
+    expect(rows).toHaveLength(RENDER_MAX);
+    expect(rows[rows.length - 1].textContent).toContain(`line ${RENDER_MAX + 699}`);
+    expect(el.querySelector('[data-testid=console-hidden]')?.textContent).toContain('700 earlier');
   });
 });

@@ -79,6 +79,11 @@ export function visibleControl(ch: string): string {
 const INERT_CHAR =
   /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/;
 
+// Everything the parser must look at; runs of other characters are copied as they are.
+// eslint-disable-next-line no-control-regex
+const SPECIAL =
+  /[\n\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
 /**
  * Parses `input` into lines of segments. A trailing newline does not make an empty last line.
  * `\r\n` is a newline; a lone `\r` is shown inert.
@@ -139,8 +144,12 @@ export function ansiToLines(input: string): Segment[][] {
       inert(visibleControl(ch));
       i++;
     } else {
-      buf += ch;
-      i++;
+      // An ordinary character: take the whole run up to the next one that needs a look.
+      SPECIAL.lastIndex = i + 1;
+      const next = SPECIAL.exec(input);
+      const end = next ? next.index : input.length;
+      buf += input.slice(i, end);
+      i = end;
     }
   }
   flush();

@@ -18,6 +18,9 @@ export type ConsoleLine = {
 /** Longest console kept in memory; older rows drop off the top. */
 export const MAX_LINES = 5000;
 
+/** Most rows the console puts in the page at once (the latest ones). */
+export const RENDER_MAX = 500;
+
 let nextKey = 1;
 
 const STREAMS = new Set(['stdout', 'stderr', 'info', 'warn', 'command']);

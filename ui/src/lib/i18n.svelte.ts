@@ -34,7 +34,8 @@ export function setLang(lang: Lang) {
 }
 
 /** Keys built from a state name (`status.${state}`) are checked by the tests, not by tsc. */
-type DynamicKey = `${'status' | 'jobStatus' | 'socket' | 'ident'}.${string}`;
+type DynamicKey =
+  `${'status' | 'jobStatus' | 'socket' | 'ident' | 'backup.field' | 'backup.help'}.${string}`;
 
 export function t(key: Key | DynamicKey, vars: Record<string, string | number> = {}): string {
   const k = key as Key;

@@ -4,35 +4,31 @@
 // loopback port with a temporary data directory, then drives the dashboard: sign in, the node
 // list, "Connect node" and its install command, the language switch, the recipe catalogue and
 // the audit log, at desktop width and at 375 px. With CAIRN_E2E_AGENT=1 (as root) it also
-// enrolls a real agent and sets up Redis through the Server Settings page.
+// enrolls a real agent, sets up Redis and installs Ruby and Go (runtimes.mjs) through the Server
+// Settings page.
 //
 // Screenshots go to ui/test-results/. Exit code 0 only if every step passed.
 
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import {
+  assert,
+  build,
+  cleanup,
+  launchBrowser,
+  results,
+  run,
+  start,
+  startControlPlane,
+  waitFor,
+  bin,
+} from './harness.mjs';
+import { backupFlow } from './backups.mjs';
+import { purgeRuntimes, runtimeFlow } from './runtimes.mjs';
 
-const ui = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const root = resolve(ui, '..');
-const target = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
-const results = join(ui, 'test-results');
-const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const password = 'e2e-' + Math.random().toString(36).slice(2) + '-Passw0rd';
 const withAgent = process.env.CAIRN_E2E_AGENT === '1';
-
-mkdirSync(results, { recursive: true });
-const children = [];
-const temps = [];
 let failures = 0;
-
-function run(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { stdio: 'inherit', ...opts });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status}`);
-}
 
 async function step(name, f) {
   const started = Date.now();
@@ -45,102 +41,15 @@ async function step(name, f) {
   }
 }
 
-function assert(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
-async function waitFor(f, what, ms = 20000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      if (await f()) return;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-function start(cmd, args, env = {}) {
-  const child = spawn(cmd, args, {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => {
-    stderr += d;
-    if (process.env.E2E_VERBOSE) process.stderr.write(d);
-  });
-  children.push(child);
-  return { child, stderr: () => stderr };
-}
-
-function cleanup() {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-  for (const d of temps) rmSync(d, { recursive: true, force: true });
-}
-process.on('exit', cleanup);
-process.on('SIGINT', () => process.exit(130));
-
-// --- build what is missing -------------------------------------------------------------
-const cpBin = join(target, 'debug', 'cairn-control-plane');
-const agentBin = join(target, 'debug', 'cairn-agent');
-const crates = ['-p', 'cairn-control-plane', ...(withAgent ? ['-p', 'cairn-agent'] : [])];
-run('cargo', ['build', '--quiet', ...crates], {
-  cwd: root,
-  env: { ...process.env, CARGO_TARGET_DIR: target },
+build({ agent: withAgent });
+// CAIRN_E2E_RECIPES: another recipes directory (default: the repository's recipes/).
+const { base, dataDir, cp } = await startControlPlane({
+  password,
+  recipes: process.env.CAIRN_E2E_RECIPES,
 });
-if (!existsSync(join(ui, 'build', 'index.html')) || process.env.E2E_BUILD === '1') {
-  run('npm', ['run', 'build', '--silent'], { cwd: ui });
-}
-
-// --- the control plane -----------------------------------------------------------------
-const port = await freePort();
-const base = `http://127.0.0.1:${port}`;
-const dataDir = mkdtempSync(join(tmpdir(), 'cairn-e2e-'));
-temps.push(dataDir);
-const cp = start(
-  cpBin,
-  [
-    '--data-dir',
-    join(dataDir, 'cp'),
-    '--listen',
-    `127.0.0.1:${port}`,
-    '--recipes',
-    join(root, 'recipes'),
-    '--ui',
-    join(ui, 'build'),
-  ],
-  { CAIRN_ADMIN_PASSWORD: password, CAIRN_LOG: 'warn' },
-);
-await waitFor(async () => (await fetch(`${base}/healthz`)).ok, 'the control plane to answer');
 
 // --- the browser -----------------------------------------------------------------------
-const browser = await chromium.launch({
-  executablePath: chromiumPath,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const browser = await launchBrowser();
 const context = await browser.newContext({
   viewport: { width: 1280, height: 900 },
   locale: 'en-GB',
@@ -275,10 +184,14 @@ async function agentFlow() {
   const agentDir = join(dataDir, 'agent');
   let nodeId = token.split('.')[0];
 
+  await step('Ruby and Go are not installed (purged first)', async () => {
+    purgeRuntimes();
+  });
+
   await step('a real agent enrolls and shows as online', async () => {
     assert(token, 'no token from the Connect node step');
-    run(agentBin, ['enroll', '--url', base, '--token', token, '--config', agentDir]);
-    start(agentBin, ['run', '--config', agentDir], { CAIRN_LOG: 'warn' });
+    run(bin('cairn-agent'), ['enroll', '--url', base, '--token', token, '--config', agentDir]);
+    start(bin('cairn-agent'), ['run', '--config', agentDir], { CAIRN_LOG: 'warn' });
     await page.goto(`${base}/`);
     await waitFor(
       async () => {
@@ -379,4 +292,8 @@ async function agentFlow() {
     assert(text.includes('Redis'), 'the log does not mention Redis');
     await shot('job-log.png');
   });
+
+  await page.goto(`${base}/nodes/${nodeId}`);
+  await runtimeFlow({ page, step, shot });
+  await backupFlow({ page, step, shot });
 }

@@ -11,7 +11,7 @@ import {
   type Recipe,
   type SocketState,
 } from '$lib/api';
-import { appendRows, rowsForEvent, type ConsoleLine } from '$lib/console';
+import { appendRows, MAX_LINES, rowsForEvent, type ConsoleLine } from '$lib/console';
 import { t } from '$lib/i18n.svelte';
 import type { PlannedStep, ServerStatus } from '$lib/protocol.generated';
 
@@ -26,6 +26,8 @@ export type Task = {
   step: string;
   error: string;
   version: string;
+  /** The recipe's own sentence about what it did (backups: "Snapshot … saved"). */
+  message: string;
   /** A database's connection string, held only in this page's memory, shown once. */
   secret: string;
 };
@@ -34,8 +36,6 @@ export type Task = {
 export type Plan = {
   recipe: string;
   purpose: Exclude<JobPurpose, 'plan'>;
-  /** What the confirmed job sends. */
-  payload: Record<string, unknown>;
   jobId: string | null;
   status: 'requesting' | 'ready' | 'failed';
   actions: PlannedStep[];
@@ -81,6 +81,14 @@ export class NodeController {
 
   /** Jobs this page knows: id → recipe and purpose. */
   private jobs = new Map<string, { recipe: string; purpose: JobPurpose }>();
+  /**
+   * What the previewed job sends once confirmed. Not reactive state, and dropped as soon as it
+   * is sent or the preview is cancelled: it may hold a secret (an S3 secret key).
+   */
+  private planPayload: Record<string, unknown> | null = null;
+  /** Console rows received since the last frame; drawn together by `flushLines`. */
+  private pendingRows: ConsoleLine[] = [];
+  private flushScheduled = false;
   /** Requests sent and not yet answered by `JOB_CREATED` or `ERROR`, oldest first. */
   private pending: { recipe: string; purpose: JobPurpose }[] = [];
   private socket: DashboardSocket;
@@ -150,10 +158,10 @@ export class NodeController {
     payload: Record<string, unknown>,
     params: Record<string, unknown>,
   ) {
+    this.planPayload = payload;
     this.plan = {
       recipe: recipe.id,
       purpose,
-      payload,
       jobId: null,
       status: 'requesting',
       actions: [],
@@ -168,8 +176,10 @@ export class NodeController {
 
   confirm() {
     const plan = this.plan;
-    if (!plan) return;
+    const payload = this.planPayload;
+    if (!plan || !payload) return;
     this.plan = null;
+    this.planPayload = null;
     this.tasks[plan.recipe] = {
       purpose: plan.purpose,
       jobId: null,
@@ -178,14 +188,16 @@ export class NodeController {
       step: '',
       error: '',
       version: '',
+      message: '',
       secret: '',
     };
-    this.request(plan.purpose, plan.recipe, plan.payload);
+    this.request(plan.purpose, plan.recipe, payload);
   }
 
   cancelPlan() {
     const plan = this.plan;
     this.plan = null;
+    this.planPayload = null;
     if (plan?.jobId && plan.status === 'requesting') this.cancel(plan.jobId);
   }
 
@@ -200,7 +212,38 @@ export class NodeController {
   }
 
   clearConsole() {
+    this.pendingRows = [];
     this.lines = [];
+  }
+
+  /**
+   * Draws the rows received since the last frame. A busy job sends thousands of lines a second,
+   * each its own socket message: adding them one by one would re-render the console for every
+   * line; batching them per animation frame renders it at most once a frame.
+   */
+  flushLines() {
+    this.flushScheduled = false;
+    if (this.pendingRows.length === 0) return;
+    const rows = this.pendingRows;
+    this.pendingRows = [];
+    this.lines = appendRows(this.lines, rows);
+  }
+
+  private queueRows(rows: ConsoleLine[]) {
+    if (rows.length === 0) return;
+    for (const r of rows) this.pendingRows.push(r);
+    // A hidden tab gets no frames: keep no more than the console would show.
+    if (this.pendingRows.length > 2 * MAX_LINES) {
+      this.pendingRows = this.pendingRows.slice(-MAX_LINES);
+    }
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    const flush = () => this.flushLines();
+    if (typeof requestAnimationFrame === 'function' && document.visibilityState === 'visible') {
+      requestAnimationFrame(flush);
+    } else {
+      setTimeout(flush, 100);
+    }
   }
 
   private request(purpose: JobPurpose, recipe: string, payload: Record<string, unknown>) {
@@ -281,8 +324,9 @@ export class NodeController {
       this.jobs.set(jobId, job);
       this.jobLabels[jobId] = `${p.recipeId} · ${jobId.slice(0, 12)}`;
     }
-    this.lines = appendRows(this.lines, rowsForEvent(type, jobId, p));
-    if (!job) return;
+    this.queueRows(rowsForEvent(type, jobId, p));
+    // A log line changes nothing else; this is the hot path while a job streams.
+    if (!job || type === 'INFRASTRUCTURE_LOG') return;
 
     if (job.purpose === 'plan') {
       const plan = this.plan;
@@ -305,6 +349,7 @@ export class NodeController {
       step: '',
       error: '',
       version: '',
+      message: '',
       secret: '',
     });
     if (task.jobId !== jobId) {
@@ -328,6 +373,7 @@ export class NodeController {
       case 'BACKUP_CONFIGURED':
         task.status = p.success ? 'succeeded' : 'failed';
         task.version = typeof p.version === 'string' ? p.version : '';
+        task.message = typeof p.message === 'string' ? p.message : '';
         if (typeof p.connectionString === 'string') task.secret = p.connectionString;
         break;
       case 'JOB_FAILED':

@@ -127,6 +127,7 @@ describe('NodeController', () => {
     );
     expect(c.tasks.go).toMatchObject({ status: 'failed', error: 'apt-get failed' });
     expect(c.tasks.python).toMatchObject({ status: 'succeeded', version: '3.11.2' });
+    c.flushLines();
     expect(c.lines.map((l) => l.jobId)).toContain('job-py');
   });
 
@@ -149,6 +150,8 @@ describe('NodeController', () => {
       'j',
     );
     expect(c.tasks.redis.secret).toBe('redis://u:s3cret@127.0.0.1:6379');
+    c.flushLines();
+    expect(c.lines.length).toBeGreaterThan(0);
     expect(JSON.stringify(c.lines)).not.toContain('s3cret');
     c.forgetSecret('redis');
     expect(c.tasks.redis.secret).toBe('');
@@ -171,5 +174,60 @@ describe('NodeController', () => {
     expect(c.online).toBe(true);
     c.handle({ type: 'NODE_STATUS', nodeId: NODE, payload: { online: false } });
     expect(c.online).toBe(false);
+  });
+
+  it('keeps an S3 secret key out of its state: placeholder in the plan, sent once, then gone', () => {
+    const { c, sent, msg } = setup();
+    const s3 = recipe('s3', 'backup', [
+      { name: 'action', type: 'choice' },
+      { name: 'bucket', type: 'string' },
+      { name: 'secret_access_key', type: 'string' },
+    ]);
+    c.recipes = [...c.recipes, s3];
+    const config = { action: 'configure', bucket: 'b1k', secret_access_key: 'REALsecret/123' };
+    c.preview(s3, 'backup', { provider: 's3', config }, { ...config, secret_access_key: 'x' });
+    expect(JSON.stringify(sent.at(-1))).not.toContain('REALsecret');
+    expect(JSON.stringify(c.plan)).not.toContain('REALsecret');
+    msg('JOB_CREATED', { jobId: 'p', recipe: 's3' }, 'p');
+    msg('PLAN_RESULT', { jobId: 'p', seq: 1, actions: [] }, 'p');
+    c.confirm();
+    expect(sent.at(-1)).toEqual({
+      type: 'CONFIGURE_BACKUP',
+      nodeId: NODE,
+      payload: { provider: 's3', config },
+    });
+    expect(sent.filter((m) => JSON.stringify(m).includes('REALsecret'))).toHaveLength(1);
+    // Nothing the controller keeps holds it any more.
+    const kept = JSON.stringify(c, (_k, v) => (v instanceof Map ? [...v] : v));
+    expect(kept).not.toContain('REALsecret');
+    msg('JOB_CREATED', { jobId: 'j', recipe: 's3' }, 'j');
+    msg(
+      'BACKUP_CONFIGURED',
+      { jobId: 'j', seq: 9, provider: 's3', success: true, message: 'Snapshot abc saved' },
+      'j',
+    );
+    expect(c.tasks.s3).toMatchObject({ status: 'succeeded', message: 'Snapshot abc saved' });
+  });
+
+  it('draws a burst of log lines once per frame, not once per line', () => {
+    const { c, msg } = setup();
+    msg('JOB_STARTED', { jobId: 'j', seq: 1, recipeId: 'python', recipeVersion: 1 }, 'j');
+    for (let i = 0; i < 3000; i++) {
+      msg(
+        'INFRASTRUCTURE_LOG',
+        { jobId: 'j', seq: i + 2, message: `line ${i}`, stream: 'stdout' },
+        'j',
+      );
+    }
+    // Nothing drawn yet: the rows wait for the next frame.
+    expect(c.lines).toHaveLength(0);
+    c.flushLines();
+    expect(c.lines).toHaveLength(3001);
+    expect(c.lines.at(-1)?.segments[0].text).toBe('line 2999');
+    c.clearConsole();
+    msg('INFRASTRUCTURE_LOG', { jobId: 'j', seq: 9999, message: 'after', stream: 'stdout' }, 'j');
+    c.clearConsole();
+    c.flushLines();
+    expect(c.lines).toHaveLength(0);
   });
 });

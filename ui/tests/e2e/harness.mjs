@@ -1,0 +1,153 @@
+// What the browser test (run.mjs) and the console benchmark (../bench/console.mjs) share: build
+// the binaries, start the real control plane and agent on loopback with temporary directories,
+// launch Debian's Chromium through playwright-core, and clean everything up on exit.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const ui = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const root = resolve(ui, '..');
+export const target = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
+export const results = join(ui, 'test-results');
+export const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+mkdirSync(results, { recursive: true });
+
+const children = [];
+const temps = [];
+
+export function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status}`);
+}
+
+export function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+export function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+export async function waitFor(f, what, ms = 20000, every = 200) {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      if (await f()) return;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
+
+export function start(cmd, args, env = {}) {
+  const child = spawn(cmd, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    if (process.env.E2E_VERBOSE) process.stderr.write(d);
+  });
+  children.push(child);
+  return { child, stderr: () => stderr };
+}
+
+export function tempDir(prefix) {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  temps.push(d);
+  return d;
+}
+
+export function cleanup() {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  children.length = 0;
+  for (const d of temps) rmSync(d, { recursive: true, force: true });
+  temps.length = 0;
+}
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+process.on('SIGTERM', () => process.exit(143));
+
+export const bin = (name) => join(target, process.env.CAIRN_PROFILE ?? 'debug', name);
+
+/** Builds the control plane (and the agent) if needed, and the UI if it has no build yet. */
+export function build({ agent }) {
+  const crates = ['-p', 'cairn-control-plane', ...(agent ? ['-p', 'cairn-agent'] : [])];
+  const release = process.env.CAIRN_PROFILE === 'release' ? ['--release'] : [];
+  run('cargo', ['build', '--quiet', ...release, ...crates], {
+    cwd: root,
+    env: { ...process.env, CARGO_TARGET_DIR: target },
+  });
+  if (!existsSync(join(ui, 'build', 'index.html')) || process.env.E2E_BUILD === '1') {
+    run('npm', ['run', 'build', '--silent'], { cwd: ui });
+  }
+}
+
+/** Starts the control plane on a free loopback port; resolves once it answers. */
+export async function startControlPlane({ password, recipes }) {
+  recipes ??= join(root, 'recipes');
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const dataDir = tempDir('cairn-e2e-');
+  const cp = start(
+    bin('cairn-control-plane'),
+    [
+      '--data-dir',
+      join(dataDir, 'cp'),
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--recipes',
+      recipes,
+      '--ui',
+      join(ui, 'build'),
+    ],
+    { CAIRN_ADMIN_PASSWORD: password, CAIRN_LOG: 'warn' },
+  );
+  await waitFor(async () => (await fetch(`${base}/healthz`)).ok, 'the control plane to answer');
+  return { base, dataDir, cp };
+}
+
+/** Enrolls a real agent with `token` (`NODEID.SECRET`) and starts it. */
+export function startAgent({ base, token, dir }) {
+  run(bin('cairn-agent'), ['enroll', '--url', base, '--token', token, '--config', dir]);
+  return start(bin('cairn-agent'), ['run', '--config', dir], { CAIRN_LOG: 'warn' });
+}
+
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: chromiumPath,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** Signs in through the login page. */
+export async function signIn(page, base, password) {
+  await page.goto(`${base}/login`);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${base}/`);
+}

@@ -3,30 +3,15 @@
 //! section of docs/api.md). Every value travels as a string. The server checks again; these
 //! checks only spare a round trip and say what is wrong next to the field.
 
-import type { BackupInfo } from './protocol.generated';
+import type { BackupConfigured, BackupInfo } from './protocol.generated';
 
 export type Provider = 'rsync' | 's3';
 export type BackupAction = 'configure' | 'run_now' | 'restore_test';
 
-// TODO(lead): the backup helper added these optional fields to the protocol's `BackupInfo`
-// (status `backups[]`) and `BackupConfigured`; once `protocol.generated.ts` has them after the
-// merge, use the generated types and delete these two.
-export type BackupStatus = BackupInfo & {
-  lastRestoreTestAt?: number | null;
-  lastRestoreTestOk?: boolean | null;
-  publicKey?: string | null;
-};
-export type BackupResult = {
-  jobId: string;
-  seq: number;
-  provider: string;
-  schedule?: string | null;
-  success: boolean;
-  message?: string | null;
-  publicKey?: string | null;
-  lastRunOk?: boolean | null;
-  lastRestoreTestOk?: boolean | null;
-};
+/** A node's backup as its status reports it (with the restore-test fields). */
+export type BackupStatus = BackupInfo;
+/** The terminal event of a backup job. */
+export type BackupResult = BackupConfigured;
 
 export type FieldKind = 'text' | 'secret' | 'integer' | 'schedule';
 

@@ -22,6 +22,8 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+pub mod debian11;
+
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// The admin password every control plane in these tests starts with.
@@ -149,6 +151,7 @@ pub struct ControlPlane {
     /// stdout and stderr of every run, appended.
     pub log: PathBuf,
     workdir: PathBuf,
+    extra_args: Vec<std::ffi::OsString>,
     child: Option<Child>,
 }
 
@@ -156,6 +159,15 @@ impl ControlPlane {
     /// Starts a control plane in `workdir` (data in `workdir/data`, log in `workdir/cp.log`)
     /// on a free port, and waits until `/healthz` answers.
     pub async fn start(workdir: &Path, recipes_dir: &Path) -> Self {
+        Self::start_with_args(workdir, recipes_dir, &[]).await
+    }
+
+    /// [`start`](Self::start) with more command-line arguments (`--agent-binary PATH`, …).
+    pub async fn start_with_args(
+        workdir: &Path,
+        recipes_dir: &Path,
+        extra_args: &[std::ffi::OsString],
+    ) -> Self {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port())
             .parse()
             .expect("address");
@@ -165,6 +177,7 @@ impl ControlPlane {
             recipes_dir: recipes_dir.to_path_buf(),
             log: workdir.join("cp.log"),
             workdir: workdir.to_path_buf(),
+            extra_args: extra_args.to_vec(),
             child: None,
         };
         cp.restart().await;
@@ -184,6 +197,7 @@ impl ControlPlane {
             .arg(&self.recipes_dir)
             .arg("--ui")
             .arg(self.workdir.join("no-ui"))
+            .args(&self.extra_args)
             .env("CAIRN_ADMIN_PASSWORD", PASSWORD)
             .current_dir(&self.workdir)
             .stdin(Stdio::null())

@@ -47,6 +47,8 @@ pub fn glibc231_bin(name: &str) -> PathBuf {
 pub struct Debian11 {
     pub root: PathBuf,
     mounts: Vec<PathBuf>,
+    /// The named network namespace (`ip netns`) of [`bash_isolated`](Self::bash_isolated).
+    netns: Option<String>,
 }
 
 /// What a command inside printed, and how it ended.
@@ -99,6 +101,7 @@ impl Debian11 {
         let mut me = Self {
             root,
             mounts: Vec::new(),
+            netns: None,
         };
         me.mount(&["-t", "proc", "proc"], "proc");
         me.mount(&["-t", "sysfs", "-o", "ro", "sysfs"], "sys");
@@ -122,10 +125,44 @@ impl Debian11 {
     }
 
     /// Runs `bash -c script` inside as `user` (`None`: root; else `UID:GID`), with a clean
-    /// environment, killed after 10 minutes.
+    /// environment, killed after 10 minutes. It shares this host's network.
     pub fn bash(&self, user: Option<&str>, script: &str) -> Run {
+        self.bash_in(user, script, false)
+    }
+
+    /// Gives [`bash_isolated`](Self::bash_isolated) a network namespace of its own, named
+    /// (`ip netns add`, loopback up) so every call enters the same one; deleted on drop.
+    pub fn own_network(&mut self) {
+        let name = format!("cairn-d11-{}-{}", std::process::id(), unique() % 1_000_000);
+        for args in [
+            vec!["netns", "add", &name],
+            vec!["-n", &name, "link", "set", "lo", "up"],
+        ] {
+            let ok = Command::new("ip")
+                .args(&args)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "ip {args:?} failed");
+        }
+        self.netns = Some(name);
+    }
+
+    /// [`bash`](Self::bash) in the network namespace of [`own_network`](Self::own_network):
+    /// daemons inside listen on their own 127.0.0.1, so a server this host already runs on the
+    /// same port (Redis on 6379, …) neither answers for them nor blocks them. No other
+    /// network: packages must be downloaded before (`apt-get -d`).
+    pub fn bash_isolated(&self, script: &str) -> Run {
+        self.bash_in(None, script, true)
+    }
+
+    fn bash_in(&self, user: Option<&str>, script: &str, own_network: bool) -> Run {
         let mut cmd = Command::new("timeout");
-        cmd.args(["600", "chroot"]);
+        cmd.arg("600");
+        if own_network {
+            let name = self.netns.as_ref().expect("own_network() first");
+            cmd.arg("nsenter").arg(format!("--net=/run/netns/{name}"));
+        }
+        cmd.arg("chroot");
         if let Some(u) = user {
             cmd.arg(format!("--userspec={u}"));
         }
@@ -193,6 +230,9 @@ impl Debian11 {
 impl Drop for Debian11 {
     fn drop(&mut self) {
         self.kill_all();
+        if let Some(name) = self.netns.take() {
+            let _ = Command::new("ip").args(["netns", "delete", &name]).status();
+        }
         let mut all_unmounted = true;
         for m in self.mounts.iter().rev() {
             let ok = Command::new("umount")

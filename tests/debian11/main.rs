@@ -146,7 +146,8 @@ fn url_parts(url: &str) -> Option<(String, String, String)> {
 }
 
 /// A database's connection string works with the real client inside. The password goes into
-/// a 0600 client file (~/.pgpass, ~/.my.cnf), never on a command line.
+/// a 0600 client file named by an option or variable, never on a command line, and the file
+/// is removed after (root's own ~/.my.cnf would change what the recipe's `mariadb` does).
 fn assert_connects(deb: &Debian11, case: &Case, url: &str) {
     use std::os::unix::fs::PermissionsExt;
     let secret_file = |path: &str, text: String| {
@@ -161,25 +162,36 @@ fn assert_connects(deb: &Debian11, case: &Case, url: &str) {
         "postgresql" => {
             let (user, pw, db) = url_parts(url).expect("user in the URL");
             secret_file(
-                "/root/.pgpass",
+                "/tmp/cairn-d11.pgpass",
                 format!("127.0.0.1:5432:{db}:{user}:{pw}\n"),
             );
             (
-                format!("psql -h 127.0.0.1 -U {user} -d {db} -tAc 'select 40 + 2'"),
+                format!(
+                    "PGPASSFILE=/tmp/cairn-d11.pgpass psql -h 127.0.0.1 -U {user} -d {db} \
+                     -tAc 'select 40 + 2'"
+                ),
                 "42",
             )
         }
         "mysql" => {
             let (user, pw, db) = url_parts(url).expect("user in the URL");
             secret_file(
-                "/root/.my.cnf",
+                "/tmp/cairn-d11.cnf",
                 format!("[client]\nuser={user}\npassword={pw}\nhost=127.0.0.1\n"),
             );
-            (format!("mariadb -N -e 'select 40 + 2' {db}"), "42")
+            (
+                format!(
+                    "mariadb --defaults-extra-file=/tmp/cairn-d11.cnf -N -e 'select 40 + 2' {db}"
+                ),
+                "42",
+            )
         }
         _ => return,
     };
     let r = deb.bash_isolated(&script);
+    for f in ["/tmp/cairn-d11.pgpass", "/tmp/cairn-d11.cnf"] {
+        let _ = std::fs::remove_file(deb.path(f));
+    }
     let namespaces: Vec<String> = deb
         .processes()
         .into_iter()

@@ -23,8 +23,9 @@ enum Command {
         /// The control plane's URL (http://… or https://…).
         #[arg(long)]
         url: String,
-        /// The token from the dashboard's install command (NODEID.SECRET).
-        #[arg(long)]
+        /// The token from the dashboard's install command (NODEID.SECRET). Prefer the
+        /// environment variable: a command line is visible to every user of the server.
+        #[arg(long, env = "CAIRN_ENROLL_TOKEN", hide_env_values = true)]
         token: String,
         /// The configuration directory to create.
         #[arg(long, default_value = "/etc/cairn-agent")]

@@ -6,12 +6,14 @@
 //! - [`hub`]: routing between the two.
 //! - [`store`]: users, sessions, tokens, nodes, jobs, events, audit ([`store::SqliteStore`]).
 //! - [`registry`]: recipes checked with the engine and signed into bundles.
+//! - [`install`]: `install.sh` (minijinja template) and the agent binary new servers download.
 //! - [`auth`], [`mask`]: passwords, sessions, login throttle; secret masking.
 //! - [`server`]: the accept loop (plain TCP or TLS) serving the warp router through hyper.
 
 pub mod auth;
 pub mod http;
 pub mod hub;
+pub mod install;
 pub mod mask;
 pub mod registry;
 pub mod server;
@@ -55,6 +57,9 @@ pub struct Config {
     /// request's `Host` header is used.
     pub public_url: Option<String>,
     pub tls: Option<TlsFiles>,
+    /// The agent binary served at `/downloads/cairn-agent-x86_64-linux-gnu` (built for glibc
+    /// 2.31); default `DATA_DIR/cairn-agent-x86_64-linux-gnu`.
+    pub agent_binary: PathBuf,
     /// The first start's admin password; generated (and printed once to stderr) when absent.
     pub admin_password: Option<String>,
     /// argon2id cost for new password hashes.
@@ -70,6 +75,7 @@ impl std::fmt::Debug for Config {
             .field("ui_dir", &self.ui_dir)
             .field("public_url", &self.public_url)
             .field("tls", &self.tls)
+            .field("agent_binary", &self.agent_binary)
             .field(
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "<set>"),
@@ -81,8 +87,10 @@ impl std::fmt::Debug for Config {
 impl Config {
     /// Defaults for `data_dir`, everything else from the current directory.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        let data_dir: PathBuf = data_dir.into();
         Self {
-            data_dir: data_dir.into(),
+            agent_binary: data_dir.join(install::AGENT_FILE),
+            data_dir,
             recipes_dir: PathBuf::from("recipes"),
             ui_dir: PathBuf::from("ui/build"),
             public_url: None,
@@ -103,6 +111,7 @@ pub struct App {
     pub nonces: NonceStore,
     pub registry: RwLock<registry::Registry>,
     pub hub: hub::Hub,
+    pub agent: install::AgentBinary,
     pub throttle: auth::LoginThrottle,
     /// Flips to true when the server shuts down; WebSocket tasks watch it.
     pub shutdown: watch::Receiver<bool>,

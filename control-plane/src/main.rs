@@ -29,6 +29,11 @@ struct Args {
     /// The URL users reach this control plane at (allowed WebSocket origin, install commands).
     #[arg(long)]
     public_url: Option<String>,
+    /// The agent binary new servers download (built for glibc 2.31 by
+    /// scripts/build-agent-glibc231). Default: cairn-agent-x86_64-linux-gnu next to this
+    /// executable, else in the data directory.
+    #[arg(long, env = "CAIRN_AGENT_BINARY")]
+    agent_binary: Option<PathBuf>,
     /// Allow listening on a non-loopback address without TLS.
     #[arg(long)]
     insecure: bool,
@@ -72,6 +77,15 @@ fn real_main() -> anyhow::Result<()> {
     config.ui_dir = args.ui;
     config.public_url = args.public_url;
     config.tls = tls;
+    if let Some(path) = args.agent_binary {
+        config.agent_binary = path;
+    } else if let Some(next_to_us) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join(cairn_control_plane::install::AGENT_FILE)))
+        .filter(|p| p.is_file())
+    {
+        config.agent_binary = next_to_us;
+    }
     config.admin_password = std::env::var("CAIRN_ADMIN_PASSWORD").ok();
     let runtime = tokio::runtime::Runtime::new().context("could not start the async runtime")?;
     runtime.block_on(async move {

@@ -3,6 +3,7 @@
 //! crate's library (`tests/src/lib.rs`).
 
 mod backup;
+mod install;
 mod jobs;
 mod recovery;
 mod secrets;

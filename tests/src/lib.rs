@@ -22,6 +22,8 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+pub mod debian11;
+
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// The admin password every control plane in these tests starts with.
@@ -151,6 +153,7 @@ pub struct ControlPlane {
     /// Set when the control plane serves TLS (`--tls-cert`, `--tls-key`).
     pub tls: Option<TlsCert>,
     workdir: PathBuf,
+    extra_args: Vec<std::ffi::OsString>,
     child: Option<Child>,
 }
 
@@ -184,11 +187,29 @@ impl ControlPlane {
     /// Starts a control plane in `workdir` (data in `workdir/data`, log in `workdir/cp.log`)
     /// on a free port, and waits until `/healthz` answers.
     pub async fn start(workdir: &Path, recipes_dir: &Path) -> Self {
-        Self::start_with(workdir, recipes_dir, None).await
+        Self::launch(workdir, recipes_dir, None, &[]).await
     }
 
     /// [`start`](Self::start), serving TLS with `tls` when given.
     pub async fn start_with(workdir: &Path, recipes_dir: &Path, tls: Option<TlsCert>) -> Self {
+        Self::launch(workdir, recipes_dir, tls, &[]).await
+    }
+
+    /// [`start`](Self::start) with more command-line arguments (`--agent-binary PATH`, …).
+    pub async fn start_with_args(
+        workdir: &Path,
+        recipes_dir: &Path,
+        extra_args: &[std::ffi::OsString],
+    ) -> Self {
+        Self::launch(workdir, recipes_dir, None, extra_args).await
+    }
+
+    async fn launch(
+        workdir: &Path,
+        recipes_dir: &Path,
+        tls: Option<TlsCert>,
+        extra_args: &[std::ffi::OsString],
+    ) -> Self {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port())
             .parse()
             .expect("address");
@@ -199,6 +220,7 @@ impl ControlPlane {
             log: workdir.join("cp.log"),
             tls,
             workdir: workdir.to_path_buf(),
+            extra_args: extra_args.to_vec(),
             child: None,
         };
         cp.restart().await;
@@ -225,6 +247,7 @@ impl ControlPlane {
             .arg(&self.recipes_dir)
             .arg("--ui")
             .arg(self.workdir.join("no-ui"))
+            .args(&self.extra_args)
             .env("CAIRN_ADMIN_PASSWORD", PASSWORD)
             .current_dir(&self.workdir)
             .stdin(Stdio::null())

@@ -12,7 +12,7 @@ use warp::reply::Response;
 use super::{Request, RouteId, Session, json_error};
 use crate::auth::{self, Gate};
 use crate::store::{self, NewToken};
-use crate::{App, registry};
+use crate::{App, install, registry};
 
 fn ok_json(value: &impl serde::Serialize) -> Response {
     warp::reply::json(value).into_response()
@@ -37,7 +37,8 @@ pub async fn handle(
         (RouteId::Healthz, _) => {
             warp::reply::with_header("ok", "content-type", "text/plain").into_response()
         }
-        (RouteId::InstallScript, _) => install_script(),
+        (RouteId::InstallScript, _) => install_script(&app, &req).await,
+        (RouteId::AgentChecksum, _) => agent_checksum(&app).await,
         (RouteId::ControlPlaneKey, _) => {
             let key = app.signer.key();
             ok_json(&json!({"publicKey": key.public().to_hex(), "keyId": key.key_id().to_string()}))
@@ -58,10 +59,59 @@ pub async fn handle(
     }
 }
 
-fn install_script() -> Response {
-    let script = "#!/bin/sh\n# Cairn agent installer: not available yet in this version.\n\
-        echo 'cairn: the agent installer is not available yet; install cairn-agent by hand and run \"cairn-agent enroll\"' >&2\nexit 1\n";
-    warp::reply::with_header(script, "content-type", "text/x-shellscript").into_response()
+/// The agent binary's sha256, `None` when there is none; hashing runs on the blocking pool.
+async fn agent_sha256(app: &Arc<App>) -> Result<Option<String>, Response> {
+    let app2 = Arc::clone(app);
+    match tokio::task::spawn_blocking(move || app2.agent.sha256()).await {
+        Ok(Ok(sha)) => Ok(sha),
+        Ok(Err(e)) => Err(internal(format!(
+            "could not read the agent binary {}: {e}",
+            app.agent.path().display()
+        ))),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+/// `install.sh`, rendered for this control plane. Served (200) even when there is no agent
+/// binary: the script then stops with a sentence, where a failed `curl | bash` would silently
+/// run an empty script.
+async fn install_script(app: &Arc<App>, req: &Request) -> Response {
+    let sha = match agent_sha256(app).await {
+        Ok(sha) => sha.unwrap_or_default(),
+        Err(r) => return r,
+    };
+    if sha.is_empty() {
+        tracing::warn!("{}", app.agent.missing_sentence());
+    }
+    let key = app.signer.key();
+    let url = public_base(app, &req.headers);
+    let rendered = install::render_script(&install::ScriptValues {
+        url: &url,
+        key_id: key.key_id().as_str(),
+        public_key: &key.public().to_hex(),
+        agent_sha256: &sha,
+        agent_path: &format!("/downloads/{}", install::AGENT_FILE),
+    });
+    match rendered {
+        Ok(script) => {
+            warp::reply::with_header(script, "content-type", "text/x-shellscript").into_response()
+        }
+        Err(e) => internal(e),
+    }
+}
+
+/// `sha256sum`'s format: `HEX  cairn-agent-x86_64-linux-gnu`.
+async fn agent_checksum(app: &Arc<App>) -> Response {
+    match agent_sha256(app).await {
+        Ok(Some(sha)) => warp::reply::with_header(
+            format!("{sha}  {}\n", install::AGENT_FILE),
+            "content-type",
+            "text/plain",
+        )
+        .into_response(),
+        Ok(None) => json_error(StatusCode::NOT_FOUND, &app.agent.missing_sentence()),
+        Err(r) => r,
+    }
 }
 
 #[derive(Deserialize)]

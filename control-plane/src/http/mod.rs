@@ -23,6 +23,8 @@ use crate::{App, auth, store};
 pub enum RouteId {
     Healthz,
     InstallScript,
+    AgentDownload,
+    AgentChecksum,
     ControlPlaneKey,
     Login,
     AgentSocket,
@@ -62,6 +64,18 @@ const fn route(method: &'static str, path: &'static str, public: bool, id: Route
 pub const ROUTES: &[Route] = &[
     route("GET", "/healthz", true, RouteId::Healthz),
     route("GET", "/install.sh", true, RouteId::InstallScript),
+    route(
+        "GET",
+        "/downloads/cairn-agent-x86_64-linux-gnu",
+        true,
+        RouteId::AgentDownload,
+    ),
+    route(
+        "GET",
+        "/downloads/cairn-agent-x86_64-linux-gnu.sha256",
+        true,
+        RouteId::AgentChecksum,
+    ),
     route(
         "GET",
         "/api/control-plane-key",
@@ -208,8 +222,24 @@ fn build_route(r: &'static Route, app: Arc<App>) -> BoxedFilter<(Response,)> {
     } else {
         with_session(Arc::clone(&app)).map(Some).boxed()
     };
+    let agent_path = app.agent.path().to_path_buf();
+    let missing = app.agent.missing_sentence();
     let app_f = warp::any().map(move || Arc::clone(&app));
     match r.id {
+        // Streamed from disk (warp's file filter: Content-Length, ranges, conditional GETs);
+        // a missing file gets a sentence saying how to provide it.
+        RouteId::AgentDownload => base
+            .and(
+                warp::fs::file(agent_path)
+                    .map(|f: warp::fs::File| {
+                        warp::reply::with_header(f, "content-type", "application/octet-stream")
+                            .into_response()
+                    })
+                    .or(warp::any().map(move || json_error(StatusCode::NOT_FOUND, &missing)))
+                    .unify(),
+            )
+            .map(|_params: Vec<String>, reply: Response| reply)
+            .boxed(),
         RouteId::AgentSocket => base
             .and(warp::ws())
             .and(warp::ext::optional::<Peer>())

@@ -3,6 +3,7 @@
 
 mod agents;
 mod auth;
+mod install;
 mod jobs;
 mod recipes;
 mod util;

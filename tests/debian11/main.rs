@@ -1,0 +1,394 @@
+//! The recipes on a real Debian 11 system (issue 5, "the same suite in a Debian 11 chroot"):
+//! for each recipe, a fresh bullseye system (`cairn_e2e::debian11`), `cairn-recipe run` built
+//! for glibc 2.31 inside it; `detect()` reports it installed with the version the program
+//! itself prints; a second run starts no command and reports `"changed": false`.
+//!
+//! It also measures: the same apt-get commands the recipe runs (read from `cairn-recipe plan
+//! --json` on a fresh copy), alone, in another fresh copy; the ratio goes to BENCHMARKS.md.
+//!
+//! Slow (real installs from Debian's archive), so it runs only when asked:
+//! `scripts/debian11-suite [RECIPE...]` (root; sets `CAIRN_DEBIAN11_SUITE=1`).
+
+use std::time::Instant;
+
+use cairn_e2e::debian11::{Debian11, Run, glibc231_bin, is_root};
+use cairn_e2e::repo_root;
+use serde_json::Value;
+
+/// One recipe of the suite: its parameters and the command printing the version detect()
+/// must report.
+struct Case {
+    recipe: &'static str,
+    params: &'static [&'static str],
+    version_cmd: &'static str,
+    /// A database: runs in its own network namespace (this host may already have one on the
+    /// same port), its packages downloaded first; the daemon (any of these names) must run
+    /// inside.
+    daemon: &'static [&'static str],
+}
+
+const CASES: &[Case] = &[
+    Case {
+        recipe: "redis",
+        params: &[],
+        version_cmd: "redis-server --version",
+        daemon: &["redis-server"],
+    },
+    Case {
+        recipe: "node",
+        params: &[],
+        version_cmd: "node --version",
+        daemon: &[],
+    },
+    Case {
+        recipe: "python",
+        params: &[],
+        version_cmd: "python3 --version",
+        daemon: &[],
+    },
+    Case {
+        recipe: "ruby",
+        params: &[],
+        version_cmd: "ruby --version",
+        daemon: &[],
+    },
+    Case {
+        recipe: "postgresql",
+        params: &["db_name=cairn_d11", "user=cairn_d11_user"],
+        version_cmd: "psql --version",
+        daemon: &["postgres"],
+    },
+    Case {
+        recipe: "mysql",
+        params: &["db_name=cairn_d11", "user=cairn_d11_user"],
+        version_cmd: "mariadb --version || mysql --version",
+        daemon: &["mariadbd", "mysqld"],
+    },
+];
+
+/// Whether the suite was asked for; prints why not otherwise.
+fn wanted(recipe: &str) -> bool {
+    if std::env::var("CAIRN_DEBIAN11_SUITE").as_deref() != Ok("1") {
+        eprintln!("skipped: run scripts/debian11-suite (real installs in a Debian 11 system)");
+        return false;
+    }
+    if !is_root() {
+        eprintln!("skipped: needs root (chroot, mounts, apt)");
+        return false;
+    }
+    match std::env::var("CAIRN_DEBIAN11_RECIPES") {
+        Ok(list) if !list.trim().is_empty() => list.split_whitespace().any(|r| r == recipe),
+        _ => true,
+    }
+}
+
+/// A fresh system with `cairn-recipe` (glibc 2.31) and the recipe in /root/recipes.
+fn prepare(case: &Case) -> Debian11 {
+    let recipe = case.recipe;
+    let mut deb = Debian11::create();
+    if !case.daemon.is_empty() {
+        deb.own_network();
+    }
+    let bin = deb.path("/usr/local/bin/cairn-recipe");
+    std::fs::copy(glibc231_bin("cairn-recipe"), &bin).expect("copy cairn-recipe");
+    std::fs::create_dir_all(deb.path("/root/recipes")).expect("recipes dir");
+    std::fs::copy(
+        repo_root().join("recipes").join(format!("{recipe}.rhai")),
+        deb.path(&format!("/root/recipes/{recipe}.rhai")),
+    )
+    .expect("copy the recipe");
+    deb
+}
+
+fn recipe_cmd(verb: &str, case: &Case, extra: &str) -> String {
+    let mut cmd = format!("cairn-recipe {verb} /root/recipes/{}.rhai", case.recipe);
+    for p in case.params {
+        cmd.push_str(&format!(" --param '{p}'"));
+    }
+    cmd.push(' ');
+    cmd.push_str(extra);
+    cmd
+}
+
+/// `script` inside: in its own network for a database, else with the host's.
+fn inside(deb: &Debian11, case: &Case, script: &str) -> Run {
+    if case.daemon.is_empty() {
+        deb.bash(None, script)
+    } else {
+        deb.bash_isolated(script)
+    }
+}
+
+/// `cairn-recipe run` inside; must succeed. Returns the run, its JSON result and seconds.
+fn run(deb: &Debian11, case: &Case) -> (Run, Value, f64) {
+    let start = Instant::now();
+    let r = inside(deb, case, &recipe_cmd("run", case, ""));
+    let secs = start.elapsed().as_secs_f64();
+    assert!(
+        r.ok,
+        "cairn-recipe run {} failed:\n{}",
+        case.recipe,
+        r.text()
+    );
+    let last = r.stdout.lines().last().unwrap_or("");
+    let result: Value = serde_json::from_str(last)
+        .unwrap_or_else(|e| panic!("the last line is not the JSON result ({e}):\n{}", r.text()));
+    (r, result, secs)
+}
+
+/// `scheme://user:password@host:port/db` → (user, password, db); `None` without a user.
+fn url_parts(url: &str) -> Option<(String, String, String)> {
+    let rest = url.split_once("://")?.1;
+    let (cred, tail) = rest.split_once('@')?;
+    let (user, pw) = cred.split_once(':')?;
+    let db = tail.split_once('/').map_or("", |(_, d)| d);
+    Some((user.to_owned(), pw.to_owned(), db.to_owned()))
+}
+
+/// A database's connection string works with the real client inside. The password goes into
+/// a 0600 client file named by an option or variable, never on a command line, and the file
+/// is removed after (root's own ~/.my.cnf would change what the recipe's `mariadb` does).
+fn assert_connects(deb: &Debian11, case: &Case, url: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let secret_file = |path: &str, text: String| {
+        let p = deb.path(path);
+        std::fs::write(&p, text).expect("write client file");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    };
+    let (script, want) = match case.recipe {
+        "redis" if url_parts(url).is_none() => {
+            (format!("redis-cli -u {} ping", quote(url)), "PONG")
+        }
+        "postgresql" => {
+            let (user, pw, db) = url_parts(url).expect("user in the URL");
+            secret_file(
+                "/tmp/cairn-d11.pgpass",
+                format!("127.0.0.1:5432:{db}:{user}:{pw}\n"),
+            );
+            (
+                format!(
+                    "PGPASSFILE=/tmp/cairn-d11.pgpass psql -h 127.0.0.1 -U {user} -d {db} \
+                     -tAc 'select 40 + 2'"
+                ),
+                "42",
+            )
+        }
+        "mysql" => {
+            let (user, pw, db) = url_parts(url).expect("user in the URL");
+            secret_file(
+                "/tmp/cairn-d11.cnf",
+                format!("[client]\nuser={user}\npassword={pw}\nhost=127.0.0.1\n"),
+            );
+            (
+                format!(
+                    "mariadb --defaults-extra-file=/tmp/cairn-d11.cnf -N -e 'select 40 + 2' {db}"
+                ),
+                "42",
+            )
+        }
+        _ => return,
+    };
+    let r = deb.bash_isolated(&script);
+    for f in ["/tmp/cairn-d11.pgpass", "/tmp/cairn-d11.cnf"] {
+        let _ = std::fs::remove_file(deb.path(f));
+    }
+    let namespaces: Vec<String> = deb
+        .processes()
+        .into_iter()
+        .map(|(pid, cmd)| {
+            let ns = std::fs::read_link(format!("/proc/{pid}/ns/net")).unwrap_or_default();
+            format!("{pid} {} {cmd}", ns.display())
+        })
+        .collect();
+    assert!(
+        r.ok && r.stdout.trim() == want,
+        "{}: the connection string does not work: {}\nprocesses inside: {namespaces:#?}",
+        case.recipe,
+        r.text()
+    );
+}
+
+/// The `$ program args` lines of a console.
+fn commands(r: &Run) -> Vec<String> {
+    r.stdout
+        .lines()
+        .filter(|l| l.starts_with("$ "))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Quotes for bash.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The apt-get commands `cairn-recipe plan --json` lists on `deb` (read only).
+fn planned_apt(deb: &Debian11, case: &Case) -> Vec<String> {
+    let plan = deb.bash(None, &recipe_cmd("plan", case, "--json"));
+    assert!(plan.ok, "plan {}: {}", case.recipe, plan.text());
+    let actions: Value = serde_json::from_str(&plan.stdout).expect("plan JSON");
+    let apt: Vec<String> = actions
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["action"] == "run" && a["program"] == "apt-get")
+        .map(|a| {
+            let args: Vec<String> = a["args"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(quote)
+                .collect();
+            format!("apt-get {}", args.join(" "))
+        })
+        .collect();
+    assert!(
+        !apt.is_empty(),
+        "{} plans no apt-get: {}",
+        case.recipe,
+        plan.stdout
+    );
+    apt
+}
+
+/// For a database: downloads what `apt` will install (`apt-get -d`), with the host's network.
+fn predownload(deb: &Debian11, case: &Case, apt: &[String]) {
+    if case.daemon.is_empty() {
+        return;
+    }
+    let script = apt
+        .iter()
+        .map(|c| c.replacen("apt-get ", "apt-get -d ", 1))
+        .collect::<Vec<_>>()
+        .join(" && ");
+    let r = deb.bash(None, &script);
+    assert!(r.ok, "download for {}: {}", case.recipe, r.text());
+}
+
+/// The apt-get commands of the recipe's plan, run alone in another fresh system (as the
+/// recipe ran: databases pre-downloaded, in their own network); their wall time in seconds.
+fn bare_apt_seconds(case: &Case) -> (f64, Vec<String>) {
+    let deb = prepare(case);
+    let apt = planned_apt(&deb, case);
+    predownload(&deb, case, &apt);
+    let script = format!(
+        "export DEBIAN_FRONTEND=noninteractive; set -e; {}",
+        apt.join("; ")
+    );
+    let start = Instant::now();
+    let r = inside(&deb, case, &script);
+    let secs = start.elapsed().as_secs_f64();
+    assert!(r.ok, "bare apt-get for {}: {}", case.recipe, r.text());
+    (secs, apt)
+}
+
+fn suite(recipe: &str) {
+    if !wanted(recipe) {
+        return;
+    }
+    let case = CASES.iter().find(|c| c.recipe == recipe).expect("a case");
+    let deb = prepare(case);
+    let apt = planned_apt(&deb, case);
+    predownload(&deb, case, &apt);
+
+    // 1. Install.
+    let (first, result, cairn_secs) = run(&deb, case);
+    // The console without its last line, the result (which carries a connection string).
+    let console: Vec<&str> = first.stdout.lines().collect();
+    eprintln!("{}", console[..console.len().saturating_sub(1)].join("\n"));
+    assert_eq!(result["changed"], true, "{}", first.text());
+    assert!(
+        commands(&first).iter().any(|c| c.starts_with("$ apt-get")),
+        "{}",
+        first.text()
+    );
+
+    // 2. detect() says installed, with the version the program prints.
+    let own = deb.bash(None, case.version_cmd);
+    assert!(own.ok, "{}: {}", case.version_cmd, own.text());
+    let det = deb.bash(
+        None,
+        &format!("cairn-recipe detect /root/recipes/{recipe}.rhai"),
+    );
+    assert!(det.ok, "detect: {}", det.text());
+    let detected: Value = serde_json::from_str(&det.stdout).expect("detect JSON");
+    let d = &detected[recipe];
+    assert_eq!(d["installed"], true, "{d}");
+    let version = d["version"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no version: {d}"));
+    assert!(
+        own.stdout.contains(version),
+        "detect() says {version}, `{}` says {}",
+        case.version_cmd,
+        own.stdout
+    );
+
+    // A database's daemon runs inside this system (not the host's answering for it).
+    if !case.daemon.is_empty() {
+        let procs = deb.processes();
+        assert!(
+            procs
+                .iter()
+                .any(|(_, c)| case.daemon.iter().any(|d| c.contains(d))),
+            "no {:?} inside: {procs:?}",
+            case.daemon
+        );
+    }
+
+    if let Some(url) = result["connection_string"].as_str() {
+        assert_connects(&deb, case, url);
+    }
+
+    // 3. Again: nothing to do.
+    let (second, again, _) = run(&deb, case);
+    assert!(commands(&second).is_empty(), "{}", second.text());
+    assert_eq!(again["changed"], false, "{}", second.text());
+    drop(deb);
+
+    // 4. The same apt-get work without Cairn, for BENCHMARKS.md.
+    let (bare_secs, apt) = bare_apt_seconds(case);
+    let line = format!(
+        "| {recipe} | {version} | {cairn_secs:.1} | {bare_secs:.1} | {:.2} |",
+        cairn_secs / bare_secs
+    );
+    eprintln!("bare: {}\nFIGURES {line}", apt.join(" && "));
+    let out = std::env::var_os("CAIRN_DEBIAN11_FIGURES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/debian11-figures.md"));
+    let mut text = std::fs::read_to_string(&out).unwrap_or_default();
+    text.push_str(&line);
+    text.push('\n');
+    std::fs::write(&out, text).expect("write figures");
+}
+
+#[test]
+fn redis_on_debian_11() {
+    suite("redis");
+}
+
+#[test]
+fn node_on_debian_11() {
+    suite("node");
+}
+
+#[test]
+fn python_on_debian_11() {
+    suite("python");
+}
+
+#[test]
+fn ruby_on_debian_11() {
+    suite("ruby");
+}
+
+#[test]
+fn postgresql_on_debian_11() {
+    suite("postgresql");
+}
+
+#[test]
+fn mysql_on_debian_11() {
+    suite("mysql");
+}

@@ -4,6 +4,9 @@
 //!
 //! Connections own their sockets; the hub only holds the sending half of a channel to each, so
 //! routing never waits on a slow peer and a dropped sender closes the connection.
+//!
+//! It also counts the answers to a status fan-out (`POST /api/nodes/status`): one request id
+//! sent to every connected agent, a counter of the `SERVER_STATUS` answers carrying it.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,6 +15,7 @@ use std::sync::{Mutex, MutexGuard};
 use cairn_protocol::Message;
 use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::watch;
 
 use crate::mask;
 
@@ -33,6 +37,8 @@ struct State {
     dashboards: HashMap<u64, DashLink>,
     watchers: HashMap<String, HashSet<u64>>,
     job_owner: HashMap<String, String>,
+    /// Fan-out request id → number of answers so far.
+    status_waits: HashMap<String, watch::Sender<usize>>,
 }
 
 /// See the module documentation.
@@ -111,6 +117,34 @@ impl Hub {
             .agents
             .get(node_id)
             .is_some_and(|a| a.tx.send(messages).is_ok())
+    }
+
+    /// Queues `message` for every connected agent; returns how many it was queued for.
+    pub fn send_to_all_agents(&self, message: &Message) -> usize {
+        let st = self.lock();
+        st.agents
+            .values()
+            .filter(|a| a.tx.send(vec![message.clone()]).is_ok())
+            .count()
+    }
+
+    /// Starts counting the answers to status request `request_id`.
+    pub fn expect_status(&self, request_id: &str) -> watch::Receiver<usize> {
+        let (tx, rx) = watch::channel(0);
+        self.lock().status_waits.insert(request_id.to_owned(), tx);
+        rx
+    }
+
+    /// Counts an answer to status request `request_id` (if someone waits for it).
+    pub fn status_answered(&self, request_id: &str) {
+        if let Some(tx) = self.lock().status_waits.get(request_id) {
+            tx.send_modify(|n| *n += 1);
+        }
+    }
+
+    /// Stops counting the answers to `request_id`.
+    pub fn forget_status(&self, request_id: &str) {
+        self.lock().status_waits.remove(request_id);
     }
 
     pub fn register_dashboard(&self, conn: u64, session: &str, tx: UnboundedSender<String>) {

@@ -5,6 +5,7 @@
 //! - [`ws_dashboard`]: dashboards' connections: commands that become jobs, event relay.
 //! - [`hub`]: routing between the two.
 //! - [`store`]: users, sessions, tokens, nodes, jobs, events, audit ([`store::SqliteStore`]).
+//! - [`node_writes`]: nodes' last seen time and status, written in batches.
 //! - [`registry`]: recipes checked with the engine and signed into bundles.
 //! - [`auth`], [`mask`]: passwords, sessions, login throttle; secret masking.
 //! - [`server`]: the accept loop (plain TCP or TLS) serving the warp router through hyper.
@@ -13,6 +14,7 @@ pub mod auth;
 pub mod http;
 pub mod hub;
 pub mod mask;
+pub mod node_writes;
 pub mod registry;
 pub mod server;
 pub mod setup;
@@ -103,6 +105,8 @@ pub struct App {
     pub nonces: NonceStore,
     pub registry: RwLock<registry::Registry>,
     pub hub: hub::Hub,
+    /// Nodes' `last_seen` and `last_status`, written in batches.
+    pub node_writes: node_writes::NodeWriter,
     pub throttle: auth::LoginThrottle,
     /// Flips to true when the server shuts down; WebSocket tasks watch it.
     pub shutdown: watch::Receiver<bool>,

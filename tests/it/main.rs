@@ -2,8 +2,12 @@
 //! child processes on 127.0.0.1 and driven as a user drives them (issue 4). The harness is the
 //! crate's library (`tests/src/lib.rs`).
 
+mod disk_full;
+mod dpkg_lock;
 mod jobs;
+mod network;
 mod recovery;
 mod secrets;
+mod sqlite_busy;
 mod status;
 mod threats;

@@ -46,6 +46,7 @@ pub async fn handle(
         (RouteId::Logout, Some(s)) => logout(&app, s).await,
         (RouteId::Me, Some(s)) => ok_json(&json!({"username": s.username})),
         (RouteId::Nodes, Some(_)) => nodes(&app).await,
+        (RouteId::NodesStatus, Some(_)) => status_all(&app).await,
         (RouteId::CreateToken, Some(s)) => create_token(&app, s, req).await,
         (RouteId::Recipes, Some(_)) => ok_json(&app.registry().catalogue),
         (RouteId::ReloadRecipes, Some(s)) => reload(&app, s).await,
@@ -184,6 +185,33 @@ async fn nodes(app: &App) -> Response {
         }
         Err(e) => internal(e),
     }
+}
+
+/// How long `POST /api/nodes/status` waits for the answers.
+const STATUS_ALL_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Sends `GET_SERVER_STATUS` to every connected agent and answers once all of them answered
+/// (each answer stored as the node's last status and sent to the dashboards watching it), or
+/// after [`STATUS_ALL_WAIT`].
+async fn status_all(app: &App) -> Response {
+    let request_id = match cairn_protocol::new_id() {
+        Ok(id) => id,
+        Err(e) => return internal(e),
+    };
+    let start = std::time::Instant::now();
+    let mut answers = app.hub.expect_status(&request_id);
+    let msg = crate::ws_agent::status_request(app, Some(request_id.clone()));
+    let requested = app.hub.send_to_all_agents(&msg);
+    drop(msg);
+    let _ = tokio::time::timeout(STATUS_ALL_WAIT, answers.wait_for(|n| *n >= requested)).await;
+    let answered = *answers.borrow();
+    app.hub.forget_status(&request_id);
+    ok_json(&json!({
+        "requestId": request_id,
+        "requested": requested,
+        "answered": answered.min(requested),
+        "elapsedMs": start.elapsed().as_millis() as u64,
+    }))
 }
 
 #[derive(Deserialize)]

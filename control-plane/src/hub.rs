@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use cairn_protocol::Message;
 use serde_json::{Value, json};
@@ -22,7 +22,7 @@ use crate::mask;
 #[derive(Debug)]
 struct AgentLink {
     conn: u64,
-    tx: UnboundedSender<Vec<Message>>,
+    tx: UnboundedSender<Arc<[Message]>>,
 }
 
 #[derive(Debug)]
@@ -73,7 +73,7 @@ impl Hub {
     }
 
     /// Routes `node_id`'s commands to `tx`; a previous connection of the node is dropped.
-    pub fn register_agent(&self, node_id: &str, conn: u64, tx: UnboundedSender<Vec<Message>>) {
+    pub fn register_agent(&self, node_id: &str, conn: u64, tx: UnboundedSender<Arc<[Message]>>) {
         self.lock()
             .agents
             .insert(node_id.to_owned(), AgentLink { conn, tx });
@@ -116,15 +116,17 @@ impl Hub {
         self.lock()
             .agents
             .get(node_id)
-            .is_some_and(|a| a.tx.send(messages).is_ok())
+            .is_some_and(|a| a.tx.send(messages.into()).is_ok())
     }
 
-    /// Queues `message` for every connected agent; returns how many it was queued for.
-    pub fn send_to_all_agents(&self, message: &Message) -> usize {
+    /// Queues `message` for every connected agent (one shared copy); returns how many it was
+    /// queued for.
+    pub fn send_to_all_agents(&self, message: Message) -> usize {
+        let shared: Arc<[Message]> = Arc::from(vec![message]);
         let st = self.lock();
         st.agents
             .values()
-            .filter(|a| a.tx.send(vec![message.clone()]).is_ok())
+            .filter(|a| a.tx.send(Arc::clone(&shared)).is_ok())
             .count()
     }
 

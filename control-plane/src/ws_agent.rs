@@ -155,11 +155,11 @@ async fn send_signed(
     ws: &mut Socket,
     node_id: &str,
     session: Option<&str>,
-    messages: Vec<Message>,
+    messages: &[Message],
 ) -> anyhow::Result<()> {
     let text = app
         .signer
-        .sign(node_id, session, messages, unix_now())
+        .sign_slice(node_id, session, messages, unix_now())
         .context("could not sign a frame")?;
     send_text(ws, text)
         .await
@@ -198,7 +198,7 @@ async fn serve(app: &Arc<App>, ws: &mut Socket) -> anyhow::Result<()> {
             ws,
             &hello.node_id,
             None,
-            vec![error_message(
+            &[error_message(
                 ErrorCode::BadFrame,
                 format!(
                     "this control plane speaks protocol version {}; upgrade the agent",
@@ -232,7 +232,7 @@ async fn challenge(
         control_plane_key_id: app.signer.key().key_id().to_string(),
         server_time: now,
     });
-    send_signed(app, ws, node_id, None, vec![msg]).await?;
+    send_signed(app, ws, node_id, None, &[msg]).await?;
     Ok(nonce)
 }
 
@@ -243,7 +243,7 @@ async fn refuse(
     code: ErrorCode,
     why: &str,
 ) -> anyhow::Error {
-    let _ = send_signed(app, ws, node_id, None, vec![error_message(code, why)]).await;
+    let _ = send_signed(app, ws, node_id, None, &[error_message(code, why)]).await;
     anyhow!("{why}")
 }
 
@@ -338,7 +338,7 @@ async fn enroll(
                 key_id: node.key_id,
                 control_plane_key_id: app.signer.key().key_id().to_string(),
             });
-            send_signed(app, ws, &node_id, None, vec![msg]).await
+            send_signed(app, ws, &node_id, None, &[msg]).await
         }
         Err(StoreError::Refused(why)) => {
             let why = refused(why).await;
@@ -433,16 +433,56 @@ async fn authenticate(
         nonce: resp.nonce,
         server_time: unix_now(),
     });
-    send_signed(app, ws, &node_id, None, vec![ok]).await?;
+    send_signed(app, ws, &node_id, None, &[ok]).await?;
     Ok((key, session))
 }
 
-/// `GET_SERVER_STATUS` with the published recipes' bundles.
-pub fn status_request(app: &App, request_id: Option<String>) -> Message {
+/// `GET_SERVER_STATUS` with the published recipes' bundles, and the registry load they come
+/// from.
+pub fn status_request(app: &App, request_id: Option<String>) -> (Message, u64) {
+    let registry = app.registry();
+    let msg = Message::GetServerStatus(GetServerStatus {
+        request_id,
+        detectors: registry.bundles(),
+        same_detectors: false,
+    });
+    (msg, registry.generation)
+}
+
+/// `GET_SERVER_STATUS` asking the agent to run the detectors this connection already sent it
+/// (tens of kB less per request; 10,000 agents made a fan-out of full requests hundreds of MB
+/// to sign and send). The connection replaces it by a full request when the recipes were
+/// reloaded since.
+pub fn status_request_same(request_id: Option<String>) -> Message {
     Message::GetServerStatus(GetServerStatus {
         request_id,
-        detectors: app.registry().bundles(),
+        detectors: Vec::new(),
+        same_detectors: true,
     })
+}
+
+/// `messages`, with a `sameDetectors` status request made full if this connection's agent has
+/// not got the current registry's bundles (`sent` is the registry load it got).
+fn with_current_detectors(app: &App, messages: &[Message], sent: &mut u64) -> Option<Vec<Message>> {
+    let stale = messages.iter().any(|m| {
+        matches!(m, Message::GetServerStatus(r) if r.same_detectors && r.detectors.is_empty())
+    }) && app.registry().generation != *sent;
+    if !stale {
+        return None;
+    }
+    Some(
+        messages
+            .iter()
+            .map(|m| match m {
+                Message::GetServerStatus(r) if r.same_detectors && r.detectors.is_empty() => {
+                    let (full, generation) = status_request(app, r.request_id.clone());
+                    *sent = generation;
+                    full
+                }
+                other => other.clone(),
+            })
+            .collect(),
+    )
 }
 
 async fn connected(
@@ -455,7 +495,7 @@ async fn connected(
     let mut verifier = FrameVerifier::for_control_plane(key, node_id, CONTROL_PLANE_ID);
     verifier.set_session(Some(session.to_owned()));
     let conn = app.hub.next_conn();
-    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<Message>>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Arc<[Message]>>();
     app.hub.register_agent(node_id, conn, tx);
     tracing::info!(node_id = %node_id, "agent connected");
     let result = connected_loop(app, ws, node_id, session, &mut verifier, &mut rx).await;
@@ -471,17 +511,11 @@ async fn connected_loop(
     node_id: &str,
     session: &str,
     verifier: &mut FrameVerifier,
-    rx: &mut mpsc::UnboundedReceiver<Vec<Message>>,
+    rx: &mut mpsc::UnboundedReceiver<Arc<[Message]>>,
 ) -> anyhow::Result<()> {
     app.node_writes.seen(node_id, unix_now());
-    send_signed(
-        app,
-        ws,
-        node_id,
-        Some(session),
-        vec![status_request(app, None)],
-    )
-    .await?;
+    let (first, mut detectors_sent) = status_request(app, None);
+    send_signed(app, ws, node_id, Some(session), &[first]).await?;
     let mut shutdown = app.shutdown.clone();
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut last_heard = tokio::time::Instant::now();
@@ -490,7 +524,10 @@ async fn connected_loop(
         tokio::select! {
             _ = shutdown.changed() => return Ok(()),
             cmd = rx.recv() => match cmd {
-                Some(messages) => send_signed(app, ws, node_id, Some(session), messages).await?,
+                Some(messages) => match with_current_detectors(app, &messages, &mut detectors_sent) {
+                    Some(full) => send_signed(app, ws, node_id, Some(session), &full).await?,
+                    None => send_signed(app, ws, node_id, Some(session), &messages).await?,
+                },
                 None => bail!("a newer connection of this node replaced this one"),
             },
             _ = ping.tick() => {
@@ -524,7 +561,7 @@ async fn connected_loop(
                             | ProtocolError::Malformed { .. } => ErrorCode::BadFrame,
                             _ => ErrorCode::Unauthenticated,
                         };
-                        send_signed(app, ws, node_id, Some(session), vec![error_message(code, e.to_string())]).await?;
+                        send_signed(app, ws, node_id, Some(session), &[error_message(code, e.to_string())]).await?;
                         if bad_frames >= MAX_BAD_FRAMES {
                             bail!("too many refused frames");
                         }
@@ -686,7 +723,7 @@ async fn handle_frame(
             .map(|(job_id, seq)| Message::LogAck(LogAck { job_id, seq })),
     );
     if !replies.is_empty() {
-        send_signed(app, ws, node_id, Some(session), replies).await?;
+        send_signed(app, ws, node_id, Some(session), &replies).await?;
     }
     Ok(())
 }

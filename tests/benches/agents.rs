@@ -160,7 +160,6 @@ async fn main() {
     let stats = Arc::new(Stats::default());
     let (drop_tx, drop_rx) = watch::channel(0u64);
     let (stop_tx, stop_rx) = watch::channel(false);
-    let t = Instant::now();
     let tasks: Vec<_> = agents
         .iter()
         .map(|a| {

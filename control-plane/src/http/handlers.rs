@@ -200,9 +200,8 @@ async fn status_all(app: &App) -> Response {
     };
     let start = std::time::Instant::now();
     let mut answers = app.hub.expect_status(&request_id);
-    let msg = crate::ws_agent::status_request(app, Some(request_id.clone()));
-    let requested = app.hub.send_to_all_agents(&msg);
-    drop(msg);
+    let msg = crate::ws_agent::status_request_same(Some(request_id.clone()));
+    let requested = app.hub.send_to_all_agents(msg);
     let _ = tokio::time::timeout(STATUS_ALL_WAIT, answers.wait_for(|n| *n >= requested)).await;
     let answered = *answers.borrow();
     app.hub.forget_status(&request_id);

@@ -7,6 +7,7 @@
 //! cargo build --release -p cairn-control-plane
 //! cargo bench -p cairn-e2e --bench agents              # 10,000 agents
 //! CAIRN_E2E_AGENTS=1000 cargo bench -p cairn-e2e --bench agents
+//! CAIRN_E2E_NO_RECIPES=1 cargo bench -p cairn-e2e --bench agents   # no detector bundles
 //! ```
 //!
 //! The simulated agents ([`cairn_e2e::sim`]) all live in this process, spread over 8 loopback
@@ -84,14 +85,30 @@ async fn cp_memory(pid: u32) -> (u64, u64) {
     (v[v.len() / 2], rss_kb(pid).1)
 }
 
+/// CPU seconds (user + system) process `pid` used so far.
+fn cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = after
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(0.0))
+        .collect();
+    // Fields 14 and 15 of stat (utime, stime), counted after the command name, in ticks.
+    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
+}
+
 async fn fan_out(cp: &ControlPlane, cookie: &str) -> (Duration, Value) {
+    let (cp0, me0) = (cpu_secs(cp.pid()), cpu_secs(std::process::id()));
     let t = Instant::now();
-    let r = http(cp.addr, "POST", "/api/nodes/status", Some(cookie), Some("{}")).await;
+    let r = http(cp.addr, "POST", "/api/nodes/status?wait=120", Some(cookie), Some("{}")).await;
     let took = t.elapsed();
     if r.status != 200 {
         eprintln!("POST /api/nodes/status: {} {}", r.status, r.body);
     }
-    (took, r.json())
+    let mut v = r.json();
+    v["cpCpuSecs"] = json!(cpu_secs(cp.pid()) - cp0);
+    v["simCpuSecs"] = json!(cpu_secs(std::process::id()) - me0);
+    (took, v)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -104,8 +121,13 @@ async fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let recipes = dir.path().join("recipes");
     std::fs::create_dir(&recipes).expect("recipes dir");
-    // The shipped recipes: every GET_SERVER_STATUS carries their signed bundles.
-    for entry in std::fs::read_dir(cairn_e2e::repo_root().join("recipes")).expect("recipes/") {
+    // The shipped recipes: the first GET_SERVER_STATUS of every connection carries their signed
+    // bundles. `CAIRN_E2E_NO_RECIPES=1` publishes none (connection costs without detectors).
+    let with_recipes = std::env::var_os("CAIRN_E2E_NO_RECIPES").is_none();
+    for entry in std::fs::read_dir(cairn_e2e::repo_root().join("recipes"))
+        .expect("recipes/")
+        .filter(|_| with_recipes)
+    {
         let path = entry.expect("entry").path();
         if path.extension().is_some_and(|e| e == "rhai") {
             let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
@@ -219,7 +241,8 @@ async fn main() {
         t.abort();
     }
 
-    println!("## {n} simulated agents on one control plane\n");
+    let published = std::fs::read_dir(&recipes).map_or(0, |d| d.count());
+    println!("## {n} simulated agents on one control plane ({published} recipes published)\n");
     println!("| what | value |\n|---|---:|");
     println!("| control plane VmRSS before any agent | {} |", mib(rss0));
     println!("| {n} enrollment tokens through `POST /api/enrollment-tokens` (16 at a time) | {:.1} s |", tokens_took.as_secs_f64());
@@ -229,12 +252,13 @@ async fn main() {
     println!("| control plane VmHWM after connecting | {} |", mib(hwm_connected));
     for (i, (took, body)) in fan.iter().enumerate() {
         println!(
-            "| status fan-out {}: `POST /api/nodes/status` → last answer (answered/asked, server-side ms) | {:.2} s ({}/{}, {} ms) |",
+            "| status fan-out {}: `POST /api/nodes/status` → last answer (answered/asked; CPU s used by the control plane / the simulated agents) | {:.2} s ({}/{}; {:.2} / {:.2}) |",
             i + 1,
             took.as_secs_f64(),
             body["answered"],
             body["requested"],
-            body["elapsedMs"]
+            body["cpCpuSecs"].as_f64().unwrap_or(0.0),
+            body["simCpuSecs"].as_f64().unwrap_or(0.0),
         );
     }
     println!("| control plane VmRSS / VmHWM after the fan-outs | {} / {} |", mib(rss_fan), mib(hwm_fan));

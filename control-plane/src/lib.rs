@@ -1,6 +1,7 @@
 //! Cairn's control plane, as a library: the binary only parses arguments and calls [`run`].
 //!
 //! - [`http`]: the router (built from one route table, [`http::ROUTES`]) and the REST handlers.
+//! - [`agent_socket`]: the agents' WebSocket upgrade and buffer sizes.
 //! - [`ws_agent`]: agents' connections: enrollment, authentication, signed frames, job events.
 //! - [`ws_dashboard`]: dashboards' connections: commands that become jobs, event relay.
 //! - [`hub`]: routing between the two.
@@ -10,6 +11,7 @@
 //! - [`auth`], [`mask`]: passwords, sessions, login throttle; secret masking.
 //! - [`server`]: the accept loop (plain TCP or TLS) serving the warp router through hyper.
 
+pub mod agent_socket;
 pub mod auth;
 pub mod http;
 pub mod hub;

@@ -14,12 +14,10 @@
 //! signed without a session: the agent's verifier learns the session from `AUTH_OK`.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
-use cairn_protocol::limits::MAX_FRAME_BYTES;
 use cairn_protocol::messages::{
     AuthChallenge, AuthOk, ChallengePurpose, EnrollResponse, ErrorCode, ErrorMessage,
     GetServerStatus, Hello, LogAck,
@@ -30,16 +28,10 @@ use cairn_protocol::{
 };
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
-use warp::Reply;
-use warp::reply::Response;
-use hyper::upgrade::OnUpgrade;
-use hyper_util::rt::TokioIo;
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::tungstenite::protocol::frame::Frame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use warp::http::{HeaderMap, StatusCode};
+
+use crate::agent_socket::send_text;
+pub use crate::agent_socket::{Socket, upgrade};
 
 use crate::store::{self, Enrollment, JobEvent, StoreError};
 use crate::{App, CONTROL_PLANE_ID, mask};
@@ -51,95 +43,6 @@ const PING_EVERY: Duration = Duration::from_secs(30);
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Refused frames tolerated on one connection before it is closed.
 const MAX_BAD_FRAMES: u32 = 16;
-
-/// An agent's WebSocket, upgraded by [`upgrade`] itself rather than warp's `ws()` filter,
-/// whose configuration cannot set tungstenite's buffer sizes.
-pub type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
-
-/// Bytes read from the socket at a time. tungstenite zero-fills this much of its read buffer
-/// before every read and keeps it for the connection's life: its 128 KiB default cost 1.25 GB
-/// of resident memory with 10,000 agents connected. Larger frames still arrive whole (the
-/// buffer grows for them).
-const READ_CHUNK: usize = 4 * 1024;
-
-/// Frames larger than this go out as fragments of this size. tungstenite's write buffer keeps
-/// the capacity of the largest frame written through it, and every `GET_SERVER_STATUS` carries
-/// all published recipes' bundles (tens of kB): one such frame per connection made the write
-/// buffers alone about 80 kB per agent.
-const FRAGMENT: usize = 4 * 1024;
-
-fn socket_config() -> WebSocketConfig {
-    WebSocketConfig::default()
-        .read_buffer_size(READ_CHUNK)
-        .write_buffer_size(0)
-        .max_message_size(Some(MAX_FRAME_BYTES))
-        .max_frame_size(Some(MAX_FRAME_BYTES))
-}
-
-/// Sends `text` as one WebSocket message, fragmented above [`FRAGMENT`] bytes.
-async fn send_text(ws: &mut Socket, text: String) -> Result<(), tokio_tungstenite::tungstenite::Error> {
-    if text.len() <= FRAGMENT {
-        return ws.send(WsMessage::text(text)).await;
-    }
-    let bytes = bytes::Bytes::from(text);
-    let mut offset = 0;
-    while offset < bytes.len() {
-        let end = (offset + FRAGMENT).min(bytes.len());
-        let opcode = if offset == 0 { Data::Text } else { Data::Continue };
-        let frame = Frame::message(bytes.slice(offset..end), OpCode::Data(opcode), end == bytes.len());
-        ws.feed(WsMessage::Frame(frame)).await?;
-        offset = end;
-    }
-    ws.flush().await
-}
-
-fn header_has(headers: &HeaderMap, name: &str, token: &str) -> bool {
-    headers.get_all(name).iter().any(|v| {
-        v.to_str()
-            .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-    })
-}
-
-/// Upgrades to an agent connection (RFC 6455 handshake), or refuses a request that is not a
-/// WebSocket upgrade.
-pub fn upgrade(
-    headers: &HeaderMap,
-    on_upgrade: Option<OnUpgrade>,
-    app: Arc<App>,
-    peer: Option<SocketAddr>,
-) -> Response {
-    let key = headers.get("sec-websocket-key").map(|k| k.as_bytes().to_vec());
-    let (Some(key), Some(on_upgrade)) = (key, on_upgrade) else {
-        return crate::http::json_error(StatusCode::BAD_REQUEST, "this address takes a WebSocket upgrade");
-    };
-    if !header_has(headers, "connection", "upgrade")
-        || !header_has(headers, "upgrade", "websocket")
-        || !header_has(headers, "sec-websocket-version", "13")
-    {
-        return crate::http::json_error(StatusCode::BAD_REQUEST, "this address takes a WebSocket upgrade (version 13)");
-    }
-    let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(&key);
-    tokio::spawn(async move {
-        let upgraded = match on_upgrade.await {
-            Ok(u) => u,
-            Err(error) => {
-                tracing::info!(peer = ?peer, %error, "agent WebSocket upgrade failed");
-                return;
-            }
-        };
-        let mut ws =
-            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(socket_config()))
-                .await;
-        if let Err(error) = serve(&app, &mut ws).await {
-            tracing::info!(peer = ?peer, error = %format!("{error:#}"), "agent connection ended");
-        }
-        let _ = ws.close(None).await;
-    });
-    let reply = warp::reply::with_header(warp::reply(), "connection", "upgrade");
-    let reply = warp::reply::with_header(reply, "upgrade", "websocket");
-    let reply = warp::reply::with_header(reply, "sec-websocket-accept", accept);
-    warp::reply::with_status(reply, StatusCode::SWITCHING_PROTOCOLS).into_response()
-}
 
 fn error_message(code: ErrorCode, message: impl Into<String>) -> Message {
     Message::Error(ErrorMessage {
@@ -183,7 +86,7 @@ async fn next_text(ws: &mut Socket, timeout: Duration) -> anyhow::Result<Option<
     }
 }
 
-async fn serve(app: &Arc<App>, ws: &mut Socket) -> anyhow::Result<()> {
+pub(crate) async fn serve(app: &Arc<App>, ws: &mut Socket) -> anyhow::Result<()> {
     let Some(first) = next_text(ws, HANDSHAKE_TIMEOUT).await? else {
         return Ok(());
     };
@@ -257,11 +160,7 @@ fn token_secret<'a>(token: &'a str, node_id: &str) -> Option<&'a str> {
     }
 }
 
-async fn enroll(
-    app: &App,
-    ws: &mut Socket,
-    hello: &Hello,
-) -> anyhow::Result<()> {
+async fn enroll(app: &App, ws: &mut Socket, hello: &Hello) -> anyhow::Result<()> {
     let node_id = hello.node_id.clone();
     challenge(app, ws, &node_id, ChallengePurpose::Enroll).await?;
     let Some(bytes) = next_text(ws, HANDSHAKE_TIMEOUT).await? else {
@@ -464,9 +363,9 @@ pub fn status_request_same(request_id: Option<String>) -> Message {
 /// `messages`, with a `sameDetectors` status request made full if this connection's agent has
 /// not got the current registry's bundles (`sent` is the registry load it got).
 fn with_current_detectors(app: &App, messages: &[Message], sent: &mut u64) -> Option<Vec<Message>> {
-    let stale = messages.iter().any(|m| {
-        matches!(m, Message::GetServerStatus(r) if r.same_detectors && r.detectors.is_empty())
-    }) && app.registry().generation != *sent;
+    let stale = messages.iter().any(
+        |m| matches!(m, Message::GetServerStatus(r) if r.same_detectors && r.detectors.is_empty()),
+    ) && app.registry().generation != *sent;
     if !stale {
         return None;
     }

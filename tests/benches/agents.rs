@@ -100,7 +100,14 @@ fn cpu_secs(pid: u32) -> f64 {
 async fn fan_out(cp: &ControlPlane, cookie: &str) -> (Duration, Value) {
     let (cp0, me0) = (cpu_secs(cp.pid()), cpu_secs(std::process::id()));
     let t = Instant::now();
-    let r = http(cp.addr, "POST", "/api/nodes/status?wait=120", Some(cookie), Some("{}")).await;
+    let r = http(
+        cp.addr,
+        "POST",
+        "/api/nodes/status?wait=120",
+        Some(cookie),
+        Some("{}"),
+    )
+    .await;
     let took = t.elapsed();
     if r.status != 200 {
         eprintln!("POST /api/nodes/status: {} {}", r.status, r.body);
@@ -168,14 +175,22 @@ async fn main() {
         .map(|(i, (_, node))| Arc::new(SimAgent::new(i, node)))
         .collect();
     let t = Instant::now();
-    let results = bounded(agents.iter().zip(&tokens).collect(), 64, |(a, (token, _))| {
-        let target = &target;
-        async move { a.enroll(target, token).await }
-    })
+    let results = bounded(
+        agents.iter().zip(&tokens).collect(),
+        64,
+        |(a, (token, _))| {
+            let target = &target;
+            async move { a.enroll(target, token).await }
+        },
+    )
     .await;
     let enroll_took = t.elapsed();
     let enroll_errors: Vec<_> = results.into_iter().filter_map(Result::err).collect();
-    assert!(enroll_errors.is_empty(), "enrollment failed: {:?}", &enroll_errors[..enroll_errors.len().min(5)]);
+    assert!(
+        enroll_errors.is_empty(),
+        "enrollment failed: {:?}",
+        &enroll_errors[..enroll_errors.len().min(5)]
+    );
     eprintln!("{n} enrolled in {enroll_took:?}");
 
     // 3. Everyone connects and authenticates at once.
@@ -202,7 +217,10 @@ async fn main() {
         stats.answered.load(Ordering::Relaxed) >= n64
     })
     .await;
-    eprintln!("all authenticated in {connect_took:?}; connect-time statuses answered after {:?} more", first_status);
+    eprintln!(
+        "all authenticated in {connect_took:?}; connect-time statuses answered after {:?} more",
+        first_status
+    );
     let connect_errors = stats.errors.load(Ordering::Relaxed);
     // Let the control plane store the connect-time statuses and settle.
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -245,11 +263,26 @@ async fn main() {
     println!("## {n} simulated agents on one control plane ({published} recipes published)\n");
     println!("| what | value |\n|---|---:|");
     println!("| control plane VmRSS before any agent | {} |", mib(rss0));
-    println!("| {n} enrollment tokens through `POST /api/enrollment-tokens` (16 at a time) | {:.1} s |", tokens_took.as_secs_f64());
-    println!("| {n} enrollments over `/ws/agent` (64 at a time) | {:.1} s |", enroll_took.as_secs_f64());
-    println!("| all {n} connected and authenticated, from all starting at once | {:.2} s ({connect_errors} failed attempts, retried) |", connect_took.as_secs_f64());
-    println!("| control plane VmRSS, {n} connected and idle (median of 10 samples) | {} |", mib(rss_connected));
-    println!("| control plane VmHWM after connecting | {} |", mib(hwm_connected));
+    println!(
+        "| {n} enrollment tokens through `POST /api/enrollment-tokens` (16 at a time) | {:.1} s |",
+        tokens_took.as_secs_f64()
+    );
+    println!(
+        "| {n} enrollments over `/ws/agent` (64 at a time) | {:.1} s |",
+        enroll_took.as_secs_f64()
+    );
+    println!(
+        "| all {n} connected and authenticated, from all starting at once | {:.2} s ({connect_errors} failed attempts, retried) |",
+        connect_took.as_secs_f64()
+    );
+    println!(
+        "| control plane VmRSS, {n} connected and idle (median of 10 samples) | {} |",
+        mib(rss_connected)
+    );
+    println!(
+        "| control plane VmHWM after connecting | {} |",
+        mib(hwm_connected)
+    );
     for (i, (took, body)) in fan.iter().enumerate() {
         println!(
             "| status fan-out {}: `POST /api/nodes/status` → last answer (answered/asked; CPU s used by the control plane / the simulated agents) | {:.2} s ({}/{}; {:.2} / {:.2}) |",
@@ -261,10 +294,24 @@ async fn main() {
             body["simCpuSecs"].as_f64().unwrap_or(0.0),
         );
     }
-    println!("| control plane VmRSS / VmHWM after the fan-outs | {} / {} |", mib(rss_fan), mib(hwm_fan));
-    println!("| reconnect storm: all {n} dropped at once → all authenticated again | {:.2} s ({storm_errors} failed attempts, retried) |", storm_took.as_secs_f64());
-    println!("| reconnect storm: → `/api/nodes` shows all {n} online | {:.2} s ({online} online) |", t_online.as_secs_f64());
-    println!("| control plane VmRSS / VmHWM after the storm | {} / {} |", mib(rss_storm), mib(hwm_storm));
+    println!(
+        "| control plane VmRSS / VmHWM after the fan-outs | {} / {} |",
+        mib(rss_fan),
+        mib(hwm_fan)
+    );
+    println!(
+        "| reconnect storm: all {n} dropped at once → all authenticated again | {:.2} s ({storm_errors} failed attempts, retried) |",
+        storm_took.as_secs_f64()
+    );
+    println!(
+        "| reconnect storm: → `/api/nodes` shows all {n} online | {:.2} s ({online} online) |",
+        t_online.as_secs_f64()
+    );
+    println!(
+        "| control plane VmRSS / VmHWM after the storm | {} / {} |",
+        mib(rss_storm),
+        mib(hwm_storm)
+    );
     println!(
         "| status fan-out after the storm | {:.2} s ({}/{}) |",
         after_storm.as_secs_f64(),
@@ -278,9 +325,9 @@ async fn wait_online(cp: &ControlPlane, cookie: &str, n: usize, limit: Duration)
     let start = Instant::now();
     loop {
         let nodes = cp.get_json(cookie, "/api/nodes").await;
-        let online = nodes
-            .as_array()
-            .map_or(0, |a| a.iter().filter(|n| n["online"] == json!(true)).count());
+        let online = nodes.as_array().map_or(0, |a| {
+            a.iter().filter(|n| n["online"] == json!(true)).count()
+        });
         if online >= n || start.elapsed() > limit {
             return online;
         }

@@ -18,11 +18,20 @@ struct Tmpfs(PathBuf);
 impl Tmpfs {
     fn mount(dir: &Path, size: &str) -> Self {
         let status = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
             .arg(dir)
             .status()
             .expect("mount");
-        assert!(status.success(), "mount -t tmpfs failed (this test needs root)");
+        assert!(
+            status.success(),
+            "mount -t tmpfs failed (this test needs root)"
+        );
         Self(dir.to_path_buf())
     }
 }
@@ -54,7 +63,10 @@ fn fill(path: &Path) {
     let _ = f.sync_all();
     let mut probe = std::fs::File::create(path.with_extension("probe")).expect("probe");
     assert!(
-        probe.write_all(&block).and_then(|()| probe.sync_all()).is_err(),
+        probe
+            .write_all(&block)
+            .and_then(|()| probe.sync_all())
+            .is_err(),
         "the disk is full"
     );
 }
@@ -105,9 +117,11 @@ async fn a_full_disk_on_the_agent_loses_nothing_and_says_so() {
     let seen = d.job_messages(&job);
     let warnings = lines(&seen, "warn");
     assert!(
-        warnings.iter().any(|w| w.contains("cannot save the job's output")
-            && w.contains("No space left on device")
-            && w.contains("free some space")),
+        warnings
+            .iter()
+            .any(|w| w.contains("cannot save the job's output")
+                && w.contains("No space left on device")
+                && w.contains("free some space")),
         "{warnings:?}"
     );
     // Nothing lost: every event once, in order, the terminal one last.
@@ -155,9 +169,10 @@ async fn a_full_disk_on_the_agent_loses_nothing_and_says_so() {
 }
 
 fn crate_terminal_last(events: &[serde_json::Value]) -> bool {
-    events.last().is_some_and(|e| {
-        cairn_e2e::TERMINAL.iter().any(|t| e["type"] == *t)
-    }) && events[..events.len() - 1]
-        .iter()
-        .all(|e| !cairn_e2e::TERMINAL.iter().any(|t| e["type"] == *t))
+    events
+        .last()
+        .is_some_and(|e| cairn_e2e::TERMINAL.iter().any(|t| e["type"] == *t))
+        && events[..events.len() - 1]
+            .iter()
+            .all(|e| !cairn_e2e::TERMINAL.iter().any(|t| e["type"] == *t))
 }

@@ -1,6 +1,6 @@
 //! Another program holds dpkg's lock when a job wants to install a package: the job waits, says
 //! on the dashboard who holds the lock, and goes on once it is released. Needs root (apt-get,
-//! dpkg's lock); installs and then purges Debian's tiny `hello` package.
+//! dpkg's lock); installs and then purges Debian's small `pv` package.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -9,39 +9,41 @@ use std::time::Duration;
 use cairn_e2e::{Cluster, lines};
 use serde_json::json;
 
-/// Takes dpkg's frontend lock the way apt does (a POSIX write lock) until stdin closes.
+/// Takes dpkg's frontend lock the way apt does (a POSIX write lock) until stdin closes; waits
+/// first if another program (another test, an apt run) has it.
 const HOLD_LOCK: &str = r#"
 import fcntl, sys
 f = open("/var/lib/dpkg/lock-frontend", "a")
-fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+fcntl.lockf(f, fcntl.LOCK_EX)
 print("locked", flush=True)
 sys.stdin.read()
 "#;
 
-fn hello_installed() -> bool {
+fn pv_installed() -> bool {
     Command::new("dpkg-query")
-        .args(["-W", "-f", "${Status}", "hello"])
+        .args(["-W", "-f", "${Status}", "pv"])
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
         .unwrap_or(false)
 }
 
-fn purge_hello() {
-    let status = Command::new("apt-get")
-        .args(["purge", "-y", "-q", "hello"])
+/// Removes `pv` (waiting up to 5 minutes for dpkg's lock if another program has it).
+fn purge_pv() -> bool {
+    Command::new("apt-get")
+        .args(["purge", "-y", "-q", "-o", "DPkg::Lock::Timeout=300", "pv"])
         .env("DEBIAN_FRONTEND", "noninteractive")
         .stdout(Stdio::null())
         .status()
-        .expect("apt-get purge");
-    assert!(status.success(), "apt-get purge hello failed");
+        .is_ok_and(|s| s.success())
 }
 
-/// Purges `hello` when the test ends, however it ends.
+/// Purges `pv` when the test ends, however it ends (never panics: it may run while the test
+/// unwinds).
 struct Cleanup;
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        if hello_installed() {
-            purge_hello();
+        if pv_installed() && !purge_pv() {
+            eprintln!("could not purge the pv package after the test");
         }
     }
 }
@@ -52,12 +54,12 @@ async fn a_job_waits_for_the_dpkg_lock_says_who_holds_it_and_succeeds_once_relea
         rustix::process::geteuid().is_root(),
         "this test installs a package and takes dpkg's lock: run it as root"
     );
-    if hello_installed() {
-        purge_hello();
+    if pv_installed() {
+        assert!(purge_pv(), "apt-get purge pv failed");
     }
     let _cleanup = Cleanup;
 
-    let c = Cluster::start(&["hello"]).await;
+    let c = Cluster::start(&["pv"]).await;
     let mut holder = Command::new("python3")
         .arg("-c")
         .arg(HOLD_LOCK)
@@ -74,10 +76,11 @@ async fn a_job_waits_for_the_dpkg_lock_says_who_holds_it_and_succeeds_once_relea
 
     let mut d = c.dashboard().await;
     let job = d
-        .start_job("INSTALL_RUNTIME", &c.node_id, json!({"type": "hello"}))
+        .start_job("INSTALL_RUNTIME", &c.node_id, json!({"type": "pv"}))
         .await;
-    let expected =
-        format!("Waiting for the package manager: /var/lib/dpkg/lock-frontend is held by process {pid} (python3)");
+    let expected = format!(
+        "Waiting for the package manager: /var/lib/dpkg/lock-frontend is held by process {pid} (python3)"
+    );
     let waiting = d
         .recv_until(|m| m["jobId"] == job.as_str() && m["payload"]["message"] == expected.as_str())
         .await;
@@ -85,11 +88,13 @@ async fn a_job_waits_for_the_dpkg_lock_says_who_holds_it_and_succeeds_once_relea
 
     // Still waiting a moment later: nothing installed, no terminal event.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(!hello_installed(), "apt ran while the lock was held");
+    assert!(!pv_installed(), "apt ran while the lock was held");
     let before_release = d.job_messages(&job).len();
     assert!(
-        !d.seen.iter().any(|m| m["jobId"] == job.as_str()
-            && cairn_e2e::TERMINAL.iter().any(|t| m["type"] == *t)),
+        !d.seen
+            .iter()
+            .any(|m| m["jobId"] == job.as_str()
+                && cairn_e2e::TERMINAL.iter().any(|t| m["type"] == *t)),
         "the job ended while the lock was held"
     );
 
@@ -98,20 +103,21 @@ async fn a_job_waits_for_the_dpkg_lock_says_who_holds_it_and_succeeds_once_relea
 
     let end = d.wait_terminal(&job).await;
     assert_eq!(end["type"], "RUNTIME_INSTALLED", "{end}");
-    assert!(hello_installed(), "hello is installed");
+    assert!(pv_installed(), "pv is installed");
     let seen = d.job_messages(&job);
     assert!(seen.len() > before_release);
     let info = lines(&seen, "info");
     assert!(
-        info.iter().any(|l| l == "The package manager is free again."),
+        info.iter()
+            .any(|l| l == "The package manager is free again."),
         "{info:?}"
     );
-    assert!(info.iter().any(|l| l.starts_with("Installed hello ")), "{info:?}");
-    let stdout = lines(&seen, "stdout");
     assert!(
-        stdout.iter().any(|l| l == "Hello, world!"),
-        "hello ran: {stdout:?}"
+        info.iter().any(|l| l.starts_with("Installed pv ")),
+        "{info:?}"
     );
+    let out: Vec<String> = [lines(&seen, "stdout"), lines(&seen, "stderr")].concat();
+    assert!(out.iter().any(|l| l.starts_with("pv ")), "pv ran: {out:?}");
     let done = c.cp.wait_job_done(&c.cookie, &job).await;
     assert_eq!(done["status"], "succeeded", "{done}");
 }

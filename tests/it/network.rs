@@ -21,7 +21,11 @@ async fn a_network_cut_mid_job_delivers_every_line_once_and_in_order() {
     c.agent.set_url(&proxy.url());
     c.agent.start();
     c.cp.wait_online(&c.cookie, &c.node_id, true).await;
-    assert_eq!(proxy.connections(), 1, "the agent connects through the proxy");
+    assert_eq!(
+        proxy.connections(),
+        1,
+        "the agent connects through the proxy"
+    );
 
     // The dashboard talks to the control plane directly; only the agent's link fails.
     let mut d = c.dashboard().await;
@@ -53,7 +57,11 @@ async fn a_network_cut_mid_job_delivers_every_line_once_and_in_order() {
     // What the dashboard saw: every event exactly once, in order, every tick.
     let seen = d.job_messages(&job);
     let want: Vec<u64> = (1..=seen.len() as u64).collect();
-    assert_eq!(seqs(&seen), want, "the dashboard got seq 1..=n once each, in order");
+    assert_eq!(
+        seqs(&seen),
+        want,
+        "the dashboard got seq 1..=n once each, in order"
+    );
     assert_eq!(lines(&seen, "info"), ticks(N), "every tick once, in order");
     assert_eq!(seen[0]["type"], "JOB_STARTED");
 

@@ -55,11 +55,7 @@ async fn events_written_while_sqlite_is_locked_are_stored_once_it_is_released() 
     // Longer than the control plane's busy timeout (5 s), and long enough for the job to end.
     tokio::time::sleep(Duration::from_secs(8)).await;
     let during = c.stored_events(&job).await.len();
-    assert!(
-        c.cp.running(),
-        "the control plane died:\n{}",
-        c.cp.logs()
-    );
+    assert!(c.cp.running(), "the control plane died:\n{}", c.cp.logs());
     // Closing its stdin makes it roll back and exit.
     drop(holder.stdin.take());
     let _ = holder.wait();
@@ -79,7 +75,11 @@ async fn events_written_while_sqlite_is_locked_are_stored_once_it_is_released() 
     assert_eq!(seqs(&stored), want, "every event stored once");
     assert_eq!(lines(&stored, "info"), ticks(N), "every tick, in order");
     let seen = d.job_messages(&job);
-    assert_eq!(seqs(&seen), want, "the dashboard saw each event once, in order");
+    assert_eq!(
+        seqs(&seen),
+        want,
+        "the dashboard saw each event once, in order"
+    );
 
     // The agent was acknowledged (its journal is gone) and the control plane still serves.
     eventually("the agent's journal to be acknowledged", || async {
@@ -87,6 +87,22 @@ async fn events_written_while_sqlite_is_locked_are_stored_once_it_is_released() 
     })
     .await;
     assert!(c.cp.running());
-    assert_eq!(http(c.cp.addr, "GET", "/healthz", None, None).await.status, 200);
+    assert_eq!(
+        http(c.cp.addr, "GET", "/healthz", None, None).await.status,
+        200
+    );
     assert!(!c.cp.logs().contains("panicked"), "{}", c.cp.logs());
+    // It waited the lock out with the agent's connection up, rather than dropping it.
+    assert!(
+        c.cp.logs()
+            .contains("the database is busy; keeping the agent's events"),
+        "{}",
+        c.cp.logs()
+    );
+    assert!(
+        !d.seen
+            .iter()
+            .any(|m| m["type"] == "NODE_STATUS" && m["payload"]["online"] == false),
+        "the node went offline while the database was busy"
+    );
 }

@@ -12,9 +12,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use cairn_protocol::messages::{
-    CpuInfo, Hello, ServerStatus, SystemInfo, Usage, ChallengePurpose,
-};
+use cairn_protocol::messages::{ChallengePurpose, CpuInfo, Hello, ServerStatus, SystemInfo, Usage};
 use cairn_protocol::{
     FrameSigner, FrameVerifier, KeyPair, KeyRing, Message, PROTOCOL_VERSION, PublicKey,
     bare_message_json, sign_auth_response, sign_enroll_request, unix_now,
@@ -75,12 +73,21 @@ impl SimAgent {
     }
 
     fn verifier(&self, t: &Target) -> FrameVerifier {
-        FrameVerifier::for_agent(KeyRing::from(t.cp_key.clone()), "control-plane", &self.node_id)
+        FrameVerifier::for_agent(
+            KeyRing::from(t.cp_key.clone()),
+            "control-plane",
+            &self.node_id,
+        )
     }
 
     /// Opens `/ws/agent` from this agent's loopback source address.
     pub async fn connect(&self, t: &Target) -> Result<SimWs, String> {
-        let source = Ipv4Addr::new(127, 0, 0, 2 + (self.index % usize::from(t.sources.max(1))) as u8);
+        let source = Ipv4Addr::new(
+            127,
+            0,
+            0,
+            2 + (self.index % usize::from(t.sources.max(1))) as u8,
+        );
         let socket = TcpSocket::new_v4().map_err(|e| err("socket", e))?;
         socket
             .bind(SocketAddr::new(source.into(), 0))
@@ -120,7 +127,11 @@ impl SimAgent {
                 let frame = verifier
                     .verify(t.as_bytes(), unix_now())
                     .map_err(|e| err("verify", e))?;
-                return frame.messages.into_iter().next().ok_or("empty frame".into());
+                return frame
+                    .messages
+                    .into_iter()
+                    .next()
+                    .ok_or("empty frame".into());
             }
         }
     }
@@ -141,7 +152,12 @@ impl SimAgent {
         Self::send_bare(&mut ws, &self.hello(None)).await?;
         let nonce = match Self::recv(&mut ws, &mut verifier).await? {
             Message::AuthChallenge(c) if c.purpose == ChallengePurpose::Enroll => c.nonce,
-            other => return Err(format!("expected AUTH_CHALLENGE, got {}", other.type_name())),
+            other => {
+                return Err(format!(
+                    "expected AUTH_CHALLENGE, got {}",
+                    other.type_name()
+                ));
+            }
         };
         let req = sign_enroll_request(self.signer.key(), &self.node_id, token, "sim", &nonce);
         Self::send_bare(&mut ws, &Message::EnrollRequest(req)).await?;

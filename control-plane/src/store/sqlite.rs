@@ -10,8 +10,8 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    Appended, AuditEntry, Enrollment, Job, JobEvent, NewToken, Node, NodeUpdate, Store,
-    StoreError, StoreResult, User,
+    Appended, AuditEntry, Enrollment, Job, JobEvent, NewToken, Node, NodeUpdate, Store, StoreError,
+    StoreResult, User,
 };
 
 const SCHEMA: &str = r#"

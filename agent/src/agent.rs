@@ -73,6 +73,9 @@ pub struct Agent {
     cp_keys: KeyRing,
     jobs: Arc<JobContext>,
     outbox: Arc<Outbox>,
+    /// The detectors of this session's last `GET_SERVER_STATUS` that carried some, for the
+    /// requests that say `sameDetectors`.
+    detectors: std::sync::Mutex<Vec<cairn_protocol::SignedBundle>>,
 }
 
 impl Agent {
@@ -98,6 +101,7 @@ impl Agent {
             }),
             cp_keys,
             outbox,
+            detectors: std::sync::Mutex::new(Vec::new()),
             config,
             tuning,
         })
@@ -187,6 +191,11 @@ impl Agent {
     ) -> Result<()> {
         // Whatever the last connection did not get acknowledged goes again.
         self.outbox.rewind();
+        // A new session: the control plane sends its detectors again.
+        self.detectors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         self.flush_outbox(ws, session).await?;
         let (replies, mut reply_rx) = mpsc::channel::<Message>(8);
         let mut ping = tokio::time::interval(self.tuning.ping_interval);
@@ -264,7 +273,15 @@ impl Agent {
         replies: &mpsc::Sender<Message>,
     ) -> Result<()> {
         match message {
-            Message::GetServerStatus(req) => {
+            Message::GetServerStatus(mut req) => {
+                {
+                    let mut last = self.detectors.lock().unwrap_or_else(|e| e.into_inner());
+                    if !req.detectors.is_empty() {
+                        last.clone_from(&req.detectors);
+                    } else if req.same_detectors {
+                        req.detectors.clone_from(&last);
+                    }
+                }
                 let (ctx, replies, timeout) = (
                     self.jobs.clone(),
                     replies.clone(),

@@ -187,6 +187,7 @@ impl Outbox {
             batch: Vec::new(),
             batch_bytes: 0,
             synced_dir: false,
+            warned: false,
         })
     }
 
@@ -334,6 +335,8 @@ pub struct JobWriter {
     batch_bytes: usize,
     /// Whether the directory entry of the new journal file has been made durable.
     synced_dir: bool,
+    /// Whether the job's output already says that its journal could not be written.
+    warned: bool,
 }
 
 impl JobWriter {
@@ -389,11 +392,16 @@ impl JobWriter {
         if self.batch.is_empty() {
             return;
         }
-        let batch = std::mem::take(&mut self.batch);
+        let mut batch = std::mem::take(&mut self.batch);
         self.batch_bytes = 0;
         if let Err(e) = append(&self.path, &batch) {
             // Sending without a journal is still better than not sending at all.
             tracing::error!(job_id = %self.job_id, error = %e, "could not journal job events");
+            if !self.warned {
+                // Once per job, the user is told, in the job's own output.
+                self.warned = true;
+                self.warn_unjournaled(&mut batch, &e);
+            }
         } else if !self.synced_dir {
             // A new file's name is durable only once its directory is synced.
             self.synced_dir = true;
@@ -406,6 +414,53 @@ impl JobWriter {
         if !done {
             self.outbox.wait_for_room(&self.job_id);
         }
+    }
+}
+
+impl JobWriter {
+    /// Adds a warning to `batch` saying the journal could not be written (before the terminal
+    /// event if the batch ends the job, which then moves one `seq` up).
+    fn warn_unjournaled(&mut self, batch: &mut Vec<Message>, error: &AgentError) {
+        let terminal = batch.last().is_some_and(is_terminal).then(|| batch.pop());
+        let seq = match terminal.as_ref().and_then(|t| t.as_ref()?.job_event()) {
+            Some((_, s)) => s,
+            None => {
+                self.next_seq += 1;
+                self.next_seq - 1
+            }
+        };
+        batch.push(Message::InfrastructureLog(InfrastructureLog {
+            job_id: self.job_id.clone(),
+            seq,
+            stream: LogStream::Warn,
+            message: format!(
+                "This server's agent cannot save the job's output to its disk ({error}). The \
+                 output is kept in memory and still reaches the dashboard, but an agent restart \
+                 before the control plane has stored it would lose it: free some space on this \
+                 server."
+            ),
+        }));
+        if let Some(Some(mut t)) = terminal {
+            set_seq(&mut t, seq + 1);
+            self.next_seq = self.next_seq.max(seq + 2);
+            batch.push(t);
+        }
+    }
+}
+
+/// Sets the `seq` of a job event.
+fn set_seq(m: &mut Message, seq: u64) {
+    match m {
+        Message::JobStarted(m) => m.seq = seq,
+        Message::InfrastructureLog(m) => m.seq = seq,
+        Message::JobStep(m) => m.seq = seq,
+        Message::JobProgress(m) => m.seq = seq,
+        Message::RuntimeInstalled(m) => m.seq = seq,
+        Message::DatabaseConfigured(m) => m.seq = seq,
+        Message::BackupConfigured(m) => m.seq = seq,
+        Message::PlanResult(m) => m.seq = seq,
+        Message::JobFailed(m) => m.seq = seq,
+        _ => {}
     }
 }
 

@@ -139,6 +139,7 @@ async fn run_authenticates_and_reports_status_with_detection() {
             cp.bundle(HELLO),
             sign_bundle(&KeyPair::generate().expect("key"), HELLO),
         ],
+        same_detectors: false,
     })])
     .await;
     let status = loop {

@@ -4,21 +4,25 @@
 //!
 //! Connections own their sockets; the hub only holds the sending half of a channel to each, so
 //! routing never waits on a slow peer and a dropped sender closes the connection.
+//!
+//! It also counts the answers to a status fan-out (`POST /api/nodes/status`): one request id
+//! sent to every connected agent, a counter of the `SERVER_STATUS` answers carrying it.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use cairn_protocol::Message;
 use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::watch;
 
 use crate::mask;
 
 #[derive(Debug)]
 struct AgentLink {
     conn: u64,
-    tx: UnboundedSender<Vec<Message>>,
+    tx: UnboundedSender<Arc<[Message]>>,
 }
 
 #[derive(Debug)]
@@ -33,6 +37,8 @@ struct State {
     dashboards: HashMap<u64, DashLink>,
     watchers: HashMap<String, HashSet<u64>>,
     job_owner: HashMap<String, String>,
+    /// Fan-out request id → number of answers so far.
+    status_waits: HashMap<String, watch::Sender<usize>>,
 }
 
 /// See the module documentation.
@@ -67,7 +73,7 @@ impl Hub {
     }
 
     /// Routes `node_id`'s commands to `tx`; a previous connection of the node is dropped.
-    pub fn register_agent(&self, node_id: &str, conn: u64, tx: UnboundedSender<Vec<Message>>) {
+    pub fn register_agent(&self, node_id: &str, conn: u64, tx: UnboundedSender<Arc<[Message]>>) {
         self.lock()
             .agents
             .insert(node_id.to_owned(), AgentLink { conn, tx });
@@ -110,7 +116,37 @@ impl Hub {
         self.lock()
             .agents
             .get(node_id)
-            .is_some_and(|a| a.tx.send(messages).is_ok())
+            .is_some_and(|a| a.tx.send(messages.into()).is_ok())
+    }
+
+    /// Queues `message` for every connected agent (one shared copy); returns how many it was
+    /// queued for.
+    pub fn send_to_all_agents(&self, message: Message) -> usize {
+        let shared: Arc<[Message]> = Arc::from(vec![message]);
+        let st = self.lock();
+        st.agents
+            .values()
+            .filter(|a| a.tx.send(Arc::clone(&shared)).is_ok())
+            .count()
+    }
+
+    /// Starts counting the answers to status request `request_id`.
+    pub fn expect_status(&self, request_id: &str) -> watch::Receiver<usize> {
+        let (tx, rx) = watch::channel(0);
+        self.lock().status_waits.insert(request_id.to_owned(), tx);
+        rx
+    }
+
+    /// Counts an answer to status request `request_id` (if someone waits for it).
+    pub fn status_answered(&self, request_id: &str) {
+        if let Some(tx) = self.lock().status_waits.get(request_id) {
+            tx.send_modify(|n| *n += 1);
+        }
+    }
+
+    /// Stops counting the answers to `request_id`.
+    pub fn forget_status(&self, request_id: &str) {
+        self.lock().status_waits.remove(request_id);
     }
 
     pub fn register_dashboard(&self, conn: u64, session: &str, tx: UnboundedSender<String>) {

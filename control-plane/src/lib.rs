@@ -1,20 +1,24 @@
 //! Cairn's control plane, as a library: the binary only parses arguments and calls [`run`].
 //!
 //! - [`http`]: the router (built from one route table, [`http::ROUTES`]) and the REST handlers.
+//! - [`agent_socket`]: the agents' WebSocket upgrade and buffer sizes.
 //! - [`ws_agent`]: agents' connections: enrollment, authentication, signed frames, job events.
 //! - [`ws_dashboard`]: dashboards' connections: commands that become jobs, event relay.
 //! - [`hub`]: routing between the two.
 //! - [`store`]: users, sessions, tokens, nodes, jobs, events, audit ([`store::SqliteStore`]).
+//! - [`node_writes`]: nodes' last seen time and status, written in batches.
 //! - [`registry`]: recipes checked with the engine and signed into bundles.
 //! - [`install`]: `install.sh` (minijinja template) and the agent binary new servers download.
 //! - [`auth`], [`mask`]: passwords, sessions, login throttle; secret masking.
 //! - [`server`]: the accept loop (plain TCP or TLS) serving the warp router through hyper.
 
+pub mod agent_socket;
 pub mod auth;
 pub mod http;
 pub mod hub;
 pub mod install;
 pub mod mask;
+pub mod node_writes;
 pub mod registry;
 pub mod server;
 pub mod setup;
@@ -112,6 +116,8 @@ pub struct App {
     pub registry: RwLock<registry::Registry>,
     pub hub: hub::Hub,
     pub agent: install::AgentBinary,
+    /// Nodes' `last_seen` and `last_status`, written in batches.
+    pub node_writes: node_writes::NodeWriter,
     pub throttle: auth::LoginThrottle,
     /// Flips to true when the server shuts down; WebSocket tasks watch it.
     pub shutdown: watch::Receiver<bool>,

@@ -87,6 +87,7 @@ fn real_main() -> anyhow::Result<()> {
         config.agent_binary = next_to_us;
     }
     config.admin_password = std::env::var("CAIRN_ADMIN_PASSWORD").ok();
+    raise_open_files_limit();
     let runtime = tokio::runtime::Runtime::new().context("could not start the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
@@ -94,6 +95,21 @@ fn real_main() -> anyhow::Result<()> {
             .with_context(|| format!("could not listen on {}", args.listen))?;
         cairn_control_plane::run(listener, config, shutdown_signal()).await
     })
+}
+
+/// Every agent holds a connection (one descriptor each): the common default soft limit of 1024
+/// open files would refuse agents beyond about a thousand. Raises the soft limit to the hard one.
+fn raise_open_files_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        limit.current = limit.maximum;
+        if let Err(error) = setrlimit(Resource::Nofile, limit) {
+            tracing::warn!(%error, "could not raise the open files limit");
+        }
+    }
+    let now = getrlimit(Resource::Nofile).current;
+    tracing::info!(open_files_limit = ?now, "open files limit (one per connected agent)");
 }
 
 async fn shutdown_signal() {

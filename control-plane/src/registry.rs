@@ -60,13 +60,21 @@ pub struct Published {
 pub struct Registry {
     pub catalogue: Vec<CatalogueEntry>,
     published: BTreeMap<String, Published>,
+    /// Distinct for every load: an agent connection that sent this load's bundles may ask the
+    /// agent to reuse them (`sameDetectors`).
+    pub generation: u64,
 }
+
+static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Registry {
     /// Loads every recipe in `dir` and signs the good ones with `key` at time `now`.
     /// A missing directory gives an empty registry.
     pub fn load(dir: &Path, key: &KeyPair, now: u64) -> Self {
-        let mut reg = Self::default();
+        let mut reg = Self {
+            generation: GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            ..Self::default()
+        };
         let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
             Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
             Err(error) => {

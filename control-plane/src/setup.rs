@@ -11,7 +11,7 @@ use cairn_protocol::{FrameSigner, KeyPair, NonceStore};
 use tokio::sync::watch;
 
 use crate::store::{SqliteStore, User};
-use crate::{App, CONTROL_PLANE_ID, Config, auth, hub, install, registry, store};
+use crate::{App, CONTROL_PLANE_ID, Config, auth, hub, install, node_writes, registry, store};
 
 /// Refuses to listen on a non-loopback address without TLS unless `insecure` says so.
 pub fn check_listen_address(addr: SocketAddr, tls: bool, insecure: bool) -> anyhow::Result<()> {
@@ -108,6 +108,7 @@ pub async fn prepare(config: Config, shutdown: watch::Receiver<bool>) -> anyhow:
     Ok(App {
         agent: install::AgentBinary::new(config.agent_binary.clone()),
         config,
+        node_writes: node_writes::NodeWriter::spawn(std::sync::Arc::clone(&store)),
         store,
         signer,
         nonces: NonceStore::new(),

@@ -14,12 +14,10 @@
 //! signed without a session: the agent's verifier learns the session from `AUTH_OK`.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
-use cairn_protocol::limits::MAX_FRAME_BYTES;
 use cairn_protocol::messages::{
     AuthChallenge, AuthOk, ChallengePurpose, EnrollResponse, ErrorCode, ErrorMessage,
     GetServerStatus, Hello, LogAck,
@@ -28,12 +26,12 @@ use cairn_protocol::{
     FrameVerifier, Message, ProtocolError, PublicKey, parse_bare_message, unix_now,
     verify_auth_response, verify_enroll_proof,
 };
-use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
-use warp::Reply;
-use warp::reply::Response;
-use warp::ws::{Message as WsMessage, WebSocket, Ws};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+use crate::agent_socket::send_text;
+pub use crate::agent_socket::{Socket, upgrade};
 
 use crate::store::{self, Enrollment, JobEvent, StoreError};
 use crate::{App, CONTROL_PLANE_ID, mask};
@@ -46,23 +44,6 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Refused frames tolerated on one connection before it is closed.
 const MAX_BAD_FRAMES: u32 = 16;
 
-type Sink = SplitSink<WebSocket, WsMessage>;
-type Stream = SplitStream<WebSocket>;
-
-/// Upgrades to an agent connection.
-pub fn upgrade(ws: Ws, app: Arc<App>, peer: Option<SocketAddr>) -> Response {
-    ws.max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| async move {
-            let (mut sink, mut stream) = socket.split();
-            if let Err(error) = serve(&app, &mut sink, &mut stream).await {
-                tracing::info!(peer = ?peer, error = %format!("{error:#}"), "agent connection ended");
-            }
-            let _ = sink.close().await;
-        })
-        .into_response()
-}
-
 fn error_message(code: ErrorCode, message: impl Into<String>) -> Message {
     Message::Error(ErrorMessage {
         code,
@@ -74,39 +55,39 @@ fn error_message(code: ErrorCode, message: impl Into<String>) -> Message {
 
 async fn send_signed(
     app: &App,
-    sink: &mut Sink,
+    ws: &mut Socket,
     node_id: &str,
     session: Option<&str>,
-    messages: Vec<Message>,
+    messages: &[Message],
 ) -> anyhow::Result<()> {
     let text = app
         .signer
-        .sign(node_id, session, messages, unix_now())
+        .sign_slice(node_id, session, messages, unix_now())
         .context("could not sign a frame")?;
-    sink.send(WsMessage::text(text))
+    send_text(ws, text)
         .await
         .context("could not send to the agent")
 }
 
 /// The next text message, skipping pings; `None` when the peer closed.
-async fn next_text(stream: &mut Stream, timeout: Duration) -> anyhow::Result<Option<Vec<u8>>> {
+async fn next_text(ws: &mut Socket, timeout: Duration) -> anyhow::Result<Option<Vec<u8>>> {
     loop {
-        let next = tokio::time::timeout(timeout, stream.next())
+        let next = tokio::time::timeout(timeout, ws.next())
             .await
             .map_err(|_| anyhow!("the agent was silent for {} s", timeout.as_secs()))?;
         match next {
             None => return Ok(None),
             Some(Err(e)) => return Err(anyhow!("the connection failed: {e}")),
-            Some(Ok(m)) if m.is_close() => return Ok(None),
-            Some(Ok(m)) if m.is_text() => return Ok(Some(m.into_bytes().to_vec())),
-            Some(Ok(m)) if m.is_binary() => bail!("binary messages are not part of the protocol"),
+            Some(Ok(WsMessage::Close(_))) => return Ok(None),
+            Some(Ok(WsMessage::Text(t))) => return Ok(Some(t.as_bytes().to_vec())),
+            Some(Ok(WsMessage::Binary(_))) => bail!("binary messages are not part of the protocol"),
             Some(Ok(_)) => continue,
         }
     }
 }
 
-async fn serve(app: &Arc<App>, sink: &mut Sink, stream: &mut Stream) -> anyhow::Result<()> {
-    let Some(first) = next_text(stream, HANDSHAKE_TIMEOUT).await? else {
+pub(crate) async fn serve(app: &Arc<App>, ws: &mut Socket) -> anyhow::Result<()> {
+    let Some(first) = next_text(ws, HANDSHAKE_TIMEOUT).await? else {
         return Ok(());
     };
     let hello = match parse_bare_message(&first) {
@@ -117,10 +98,10 @@ async fn serve(app: &Arc<App>, sink: &mut Sink, stream: &mut Stream) -> anyhow::
     if hello.protocol_version != cairn_protocol::PROTOCOL_VERSION {
         send_signed(
             app,
-            sink,
+            ws,
             &hello.node_id,
             None,
-            vec![error_message(
+            &[error_message(
                 ErrorCode::BadFrame,
                 format!(
                     "this control plane speaks protocol version {}; upgrade the agent",
@@ -132,17 +113,17 @@ async fn serve(app: &Arc<App>, sink: &mut Sink, stream: &mut Stream) -> anyhow::
         bail!("protocol version {} refused", hello.protocol_version);
     }
     match hello.key_id.clone() {
-        None => enroll(app, sink, stream, &hello).await,
+        None => enroll(app, ws, &hello).await,
         Some(key_id) => {
-            let (key, session) = authenticate(app, sink, stream, &hello, &key_id).await?;
-            connected(app, sink, stream, &hello.node_id, key, &session).await
+            let (key, session) = authenticate(app, ws, &hello, &key_id).await?;
+            connected(app, ws, &hello.node_id, key, &session).await
         }
     }
 }
 
 async fn challenge(
     app: &App,
-    sink: &mut Sink,
+    ws: &mut Socket,
     node_id: &str,
     purpose: ChallengePurpose,
 ) -> anyhow::Result<String> {
@@ -154,18 +135,18 @@ async fn challenge(
         control_plane_key_id: app.signer.key().key_id().to_string(),
         server_time: now,
     });
-    send_signed(app, sink, node_id, None, vec![msg]).await?;
+    send_signed(app, ws, node_id, None, &[msg]).await?;
     Ok(nonce)
 }
 
 async fn refuse(
     app: &App,
-    sink: &mut Sink,
+    ws: &mut Socket,
     node_id: &str,
     code: ErrorCode,
     why: &str,
 ) -> anyhow::Error {
-    let _ = send_signed(app, sink, node_id, None, vec![error_message(code, why)]).await;
+    let _ = send_signed(app, ws, node_id, None, &[error_message(code, why)]).await;
     anyhow!("{why}")
 }
 
@@ -179,15 +160,10 @@ fn token_secret<'a>(token: &'a str, node_id: &str) -> Option<&'a str> {
     }
 }
 
-async fn enroll(
-    app: &App,
-    sink: &mut Sink,
-    stream: &mut Stream,
-    hello: &Hello,
-) -> anyhow::Result<()> {
+async fn enroll(app: &App, ws: &mut Socket, hello: &Hello) -> anyhow::Result<()> {
     let node_id = hello.node_id.clone();
-    challenge(app, sink, &node_id, ChallengePurpose::Enroll).await?;
-    let Some(bytes) = next_text(stream, HANDSHAKE_TIMEOUT).await? else {
+    challenge(app, ws, &node_id, ChallengePurpose::Enroll).await?;
+    let Some(bytes) = next_text(ws, HANDSHAKE_TIMEOUT).await? else {
         return Ok(());
     };
     let req = match parse_bare_message(&bytes) {
@@ -195,7 +171,7 @@ async fn enroll(
         Ok(other) => {
             return Err(refuse(
                 app,
-                sink,
+                ws,
                 &node_id,
                 ErrorCode::BadFrame,
                 &format!("expected ENROLL_REQUEST, got {}", other.type_name()),
@@ -203,7 +179,7 @@ async fn enroll(
             .await);
         }
         Err(e) => {
-            return Err(refuse(app, sink, &node_id, ErrorCode::BadFrame, &e.to_string()).await);
+            return Err(refuse(app, ws, &node_id, ErrorCode::BadFrame, &e.to_string()).await);
         }
     };
     let refused = |why: String| {
@@ -221,7 +197,7 @@ async fn enroll(
     };
     if req.node_id != node_id {
         let why = refused("the enrollment request names another node than HELLO".into()).await;
-        return Err(refuse(app, sink, &node_id, ErrorCode::EnrollmentRefused, &why).await);
+        return Err(refuse(app, ws, &node_id, ErrorCode::EnrollmentRefused, &why).await);
     }
     let key = match app
         .nonces
@@ -231,12 +207,12 @@ async fn enroll(
         Ok(k) => k,
         Err(e) => {
             let why = refused(e.to_string()).await;
-            return Err(refuse(app, sink, &node_id, ErrorCode::EnrollmentRefused, &why).await);
+            return Err(refuse(app, ws, &node_id, ErrorCode::EnrollmentRefused, &why).await);
         }
     };
     let Some(secret) = token_secret(&req.token, &node_id) else {
         let why = refused("this enrollment token was issued for another node".into()).await;
-        return Err(refuse(app, sink, &node_id, ErrorCode::EnrollmentRefused, &why).await);
+        return Err(refuse(app, ws, &node_id, ErrorCode::EnrollmentRefused, &why).await);
     };
     let enrollment = Enrollment {
         token_hash: cairn_protocol::hash_token(secret),
@@ -261,15 +237,15 @@ async fn enroll(
                 key_id: node.key_id,
                 control_plane_key_id: app.signer.key().key_id().to_string(),
             });
-            send_signed(app, sink, &node_id, None, vec![msg]).await
+            send_signed(app, ws, &node_id, None, &[msg]).await
         }
         Err(StoreError::Refused(why)) => {
             let why = refused(why).await;
-            Err(refuse(app, sink, &node_id, ErrorCode::EnrollmentRefused, &why).await)
+            Err(refuse(app, ws, &node_id, ErrorCode::EnrollmentRefused, &why).await)
         }
         Err(e) => Err(refuse(
             app,
-            sink,
+            ws,
             &node_id,
             ErrorCode::Internal,
             &format!("enrollment failed on the control plane: {e}"),
@@ -280,8 +256,7 @@ async fn enroll(
 
 async fn authenticate(
     app: &App,
-    sink: &mut Sink,
-    stream: &mut Stream,
+    ws: &mut Socket,
     hello: &Hello,
     key_id: &str,
 ) -> anyhow::Result<(PublicKey, String)> {
@@ -291,7 +266,7 @@ async fn authenticate(
     let Some(node) = node else {
         return Err(refuse(
             app,
-            sink,
+            ws,
             &node_id,
             ErrorCode::Unauthenticated,
             &format!("node {node_id} is not enrolled; enroll it with a token from the dashboard"),
@@ -310,11 +285,11 @@ async fn authenticate(
             &format!("refused: {why}"),
         )
         .await;
-        return Err(refuse(app, sink, &node_id, ErrorCode::Unauthenticated, &why).await);
+        return Err(refuse(app, ws, &node_id, ErrorCode::Unauthenticated, &why).await);
     }
     let key = PublicKey::from_hex(&node.public_key)?;
-    challenge(app, sink, &node_id, ChallengePurpose::Auth).await?;
-    let Some(bytes) = next_text(stream, HANDSHAKE_TIMEOUT).await? else {
+    challenge(app, ws, &node_id, ChallengePurpose::Auth).await?;
+    let Some(bytes) = next_text(ws, HANDSHAKE_TIMEOUT).await? else {
         bail!("the agent left during authentication");
     };
     let resp = match parse_bare_message(&bytes) {
@@ -322,7 +297,7 @@ async fn authenticate(
         Ok(other) => {
             return Err(refuse(
                 app,
-                sink,
+                ws,
                 &node_id,
                 ErrorCode::BadFrame,
                 &format!("expected AUTH_RESPONSE, got {}", other.type_name()),
@@ -330,7 +305,7 @@ async fn authenticate(
             .await);
         }
         Err(e) => {
-            return Err(refuse(app, sink, &node_id, ErrorCode::BadFrame, &e.to_string()).await);
+            return Err(refuse(app, ws, &node_id, ErrorCode::BadFrame, &e.to_string()).await);
         }
     };
     let checked: Result<(), ProtocolError> = if resp.node_id != node_id {
@@ -349,7 +324,7 @@ async fn authenticate(
             &format!("refused: {why}"),
         )
         .await;
-        return Err(refuse(app, sink, &node_id, ErrorCode::Unauthenticated, &why).await);
+        return Err(refuse(app, ws, &node_id, ErrorCode::Unauthenticated, &why).await);
     }
     let session = cairn_protocol::new_id()?;
     let ok = Message::AuthOk(AuthOk {
@@ -357,22 +332,61 @@ async fn authenticate(
         nonce: resp.nonce,
         server_time: unix_now(),
     });
-    send_signed(app, sink, &node_id, None, vec![ok]).await?;
+    send_signed(app, ws, &node_id, None, &[ok]).await?;
     Ok((key, session))
 }
 
-/// `GET_SERVER_STATUS` with the published recipes' bundles.
-pub fn status_request(app: &App, request_id: Option<String>) -> Message {
+/// `GET_SERVER_STATUS` with the published recipes' bundles, and the registry load they come
+/// from.
+pub fn status_request(app: &App, request_id: Option<String>) -> (Message, u64) {
+    let registry = app.registry();
+    let msg = Message::GetServerStatus(GetServerStatus {
+        request_id,
+        detectors: registry.bundles(),
+        same_detectors: false,
+    });
+    (msg, registry.generation)
+}
+
+/// `GET_SERVER_STATUS` asking the agent to run the detectors this connection already sent it
+/// (tens of kB less per request; 10,000 agents made a fan-out of full requests hundreds of MB
+/// to sign and send). The connection replaces it by a full request when the recipes were
+/// reloaded since.
+pub fn status_request_same(request_id: Option<String>) -> Message {
     Message::GetServerStatus(GetServerStatus {
         request_id,
-        detectors: app.registry().bundles(),
+        detectors: Vec::new(),
+        same_detectors: true,
     })
+}
+
+/// `messages`, with a `sameDetectors` status request made full if this connection's agent has
+/// not got the current registry's bundles (`sent` is the registry load it got).
+fn with_current_detectors(app: &App, messages: &[Message], sent: &mut u64) -> Option<Vec<Message>> {
+    let stale = messages.iter().any(
+        |m| matches!(m, Message::GetServerStatus(r) if r.same_detectors && r.detectors.is_empty()),
+    ) && app.registry().generation != *sent;
+    if !stale {
+        return None;
+    }
+    Some(
+        messages
+            .iter()
+            .map(|m| match m {
+                Message::GetServerStatus(r) if r.same_detectors && r.detectors.is_empty() => {
+                    let (full, generation) = status_request(app, r.request_id.clone());
+                    *sent = generation;
+                    full
+                }
+                other => other.clone(),
+            })
+            .collect(),
+    )
 }
 
 async fn connected(
     app: &Arc<App>,
-    sink: &mut Sink,
-    stream: &mut Stream,
+    ws: &mut Socket,
     node_id: &str,
     key: PublicKey,
     session: &str,
@@ -380,38 +394,27 @@ async fn connected(
     let mut verifier = FrameVerifier::for_control_plane(key, node_id, CONTROL_PLANE_ID);
     verifier.set_session(Some(session.to_owned()));
     let conn = app.hub.next_conn();
-    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<Message>>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Arc<[Message]>>();
     app.hub.register_agent(node_id, conn, tx);
     tracing::info!(node_id = %node_id, "agent connected");
-    let result = connected_loop(app, sink, stream, node_id, session, &mut verifier, &mut rx).await;
+    let result = connected_loop(app, ws, node_id, session, &mut verifier, &mut rx).await;
     app.hub.unregister_agent(node_id, conn);
-    let id = node_id.to_owned();
-    let now = unix_now();
-    let _ = store::blocking(&app.store, move |s| s.node_seen(&id, now)).await;
+    app.node_writes.seen(node_id, unix_now());
     tracing::info!(node_id = %node_id, "agent disconnected");
     result
 }
 
 async fn connected_loop(
     app: &Arc<App>,
-    sink: &mut Sink,
-    stream: &mut Stream,
+    ws: &mut Socket,
     node_id: &str,
     session: &str,
     verifier: &mut FrameVerifier,
-    rx: &mut mpsc::UnboundedReceiver<Vec<Message>>,
+    rx: &mut mpsc::UnboundedReceiver<Arc<[Message]>>,
 ) -> anyhow::Result<()> {
-    let id = node_id.to_owned();
-    let now = unix_now();
-    store::blocking(&app.store, move |s| s.node_seen(&id, now)).await?;
-    send_signed(
-        app,
-        sink,
-        node_id,
-        Some(session),
-        vec![status_request(app, None)],
-    )
-    .await?;
+    app.node_writes.seen(node_id, unix_now());
+    let (first, mut detectors_sent) = status_request(app, None);
+    send_signed(app, ws, node_id, Some(session), &[first]).await?;
     let mut shutdown = app.shutdown.clone();
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut last_heard = tokio::time::Instant::now();
@@ -420,30 +423,32 @@ async fn connected_loop(
         tokio::select! {
             _ = shutdown.changed() => return Ok(()),
             cmd = rx.recv() => match cmd {
-                Some(messages) => send_signed(app, sink, node_id, Some(session), messages).await?,
+                Some(messages) => match with_current_detectors(app, &messages, &mut detectors_sent) {
+                    Some(full) => send_signed(app, ws, node_id, Some(session), &full).await?,
+                    None => send_signed(app, ws, node_id, Some(session), &messages).await?,
+                },
                 None => bail!("a newer connection of this node replaced this one"),
             },
             _ = ping.tick() => {
                 if last_heard.elapsed() > IDLE_TIMEOUT {
                     bail!("the agent was silent for {} s", IDLE_TIMEOUT.as_secs());
                 }
-                sink.send(WsMessage::ping(Vec::new())).await?;
+                ws.send(WsMessage::Ping(bytes::Bytes::new())).await?;
             }
-            msg = stream.next() => {
+            msg = ws.next() => {
                 last_heard = tokio::time::Instant::now();
                 let msg = match msg {
                     None => return Ok(()),
                     Some(Err(e)) => bail!("the connection failed: {e}"),
                     Some(Ok(m)) => m,
                 };
-                if msg.is_close() {
-                    return Ok(());
-                }
-                if !msg.is_text() {
-                    continue;
-                }
-                match verifier.verify(msg.as_bytes(), unix_now()) {
-                    Ok(frame) => handle_frame(app, sink, node_id, session, frame.messages).await?,
+                let text = match msg {
+                    WsMessage::Close(_) => return Ok(()),
+                    WsMessage::Text(t) => t,
+                    _ => continue,
+                };
+                match verifier.verify(text.as_bytes(), unix_now()) {
+                    Ok(frame) => handle_frame(app, ws, node_id, session, frame.messages).await?,
                     Err(e) => {
                         bad_frames += 1;
                         tracing::warn!(node_id = %node_id, error = %e, "refused a frame from the agent");
@@ -455,13 +460,45 @@ async fn connected_loop(
                             | ProtocolError::Malformed { .. } => ErrorCode::BadFrame,
                             _ => ErrorCode::Unauthenticated,
                         };
-                        send_signed(app, sink, node_id, Some(session), vec![error_message(code, e.to_string())]).await?;
+                        send_signed(app, ws, node_id, Some(session), &[error_message(code, e.to_string())]).await?;
                         if bad_frames >= MAX_BAD_FRAMES {
                             bail!("too many refused frames");
                         }
                     }
                 }
             }
+        }
+    }
+}
+
+/// How long a frame's events are retried while the database is busy (another program holding
+/// its write lock) before the connection is given up; the agent then sends them again after it
+/// reconnects. Below the agent's 60 s silence limit: the connection reads nothing meanwhile.
+const STORE_RETRY_FOR: Duration = Duration::from_secs(30);
+
+type EventBatch = Vec<(JobEvent, Option<(String, serde_json::Value)>)>;
+
+/// Stores a frame's job events, retrying while the database is busy. The agent is acknowledged
+/// only after they are stored, so it keeps them meanwhile.
+async fn store_events(
+    app: &App,
+    node_id: &str,
+    batch: EventBatch,
+) -> anyhow::Result<Vec<store::StoreResult<store::Appended>>> {
+    let batch = Arc::new(batch);
+    let start = tokio::time::Instant::now();
+    let mut pause = Duration::from_millis(100);
+    loop {
+        let (node, b) = (node_id.to_owned(), Arc::clone(&batch));
+        match store::blocking(&app.store, move |s| s.append_events(&node, &b)).await {
+            Ok(results) => return Ok(results),
+            Err(e) if e.is_busy() && start.elapsed() < STORE_RETRY_FOR => {
+                tracing::warn!(node_id = %node_id, error = %e, events = batch.len(),
+                    "the database is busy; keeping the agent's events and trying again");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+            Err(e) => return Err(e.into()),
         }
     }
 }
@@ -487,7 +524,7 @@ fn payload_of(msg: &Message) -> serde_json::Value {
 
 async fn handle_frame(
     app: &Arc<App>,
-    sink: &mut Sink,
+    ws: &mut Socket,
     node_id: &str,
     session: &str,
     messages: Vec<Message>,
@@ -522,8 +559,7 @@ async fn handle_frame(
             ));
             forwards.push((job_id.to_owned(), kind, payload, terminal.is_some()));
         }
-        let node = node_id.to_owned();
-        let results = store::blocking(&app.store, move |s| s.append_events(&node, &batch)).await?;
+        let results = store_events(app, node_id, batch).await?;
         for ((job_id, kind, payload, terminal), stored) in forwards.into_iter().zip(results) {
             match stored {
                 Ok(appended) => {
@@ -549,12 +585,18 @@ async fn handle_frame(
         match msg {
             Message::ServerStatus(status) => {
                 let value = serde_json::to_value(&status)?;
-                let (id, v, now) = (node_id.to_owned(), value.clone(), unix_now());
-                store::blocking(&app.store, move |s| s.node_status(&id, &v, now)).await?;
-                app.hub.broadcast(
-                    node_id,
-                    &crate::hub::dashboard_message("SERVER_STATUS", node_id, None, value),
-                );
+                // Stored in a batch with other nodes' statuses; shown and counted once stored.
+                let (app2, id, v) = (Arc::clone(app), node_id.to_owned(), value.clone());
+                let after = Box::new(move || {
+                    app2.hub.broadcast(
+                        &id,
+                        &crate::hub::dashboard_message("SERVER_STATUS", &id, None, v),
+                    );
+                    if let Some(request) = &status.request_id {
+                        app2.hub.status_answered(request);
+                    }
+                });
+                app.node_writes.status(node_id, value, unix_now(), after);
             }
             Message::Error(e) => {
                 tracing::warn!(node_id = %node_id, code = ?e.code, message = %e.message, "the agent reported an error");
@@ -580,7 +622,7 @@ async fn handle_frame(
             .map(|(job_id, seq)| Message::LogAck(LogAck { job_id, seq })),
     );
     if !replies.is_empty() {
-        send_signed(app, sink, node_id, Some(session), replies).await?;
+        send_signed(app, ws, node_id, Some(session), &replies).await?;
     }
     Ok(())
 }

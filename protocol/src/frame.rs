@@ -144,12 +144,24 @@ impl FrameSigner {
         messages: Vec<Message>,
         now: u64,
     ) -> Result<String> {
-        check_directions(&messages, self.direction)?;
-        let body = FrameBody {
+        self.sign_slice(audience, session, &messages, now)
+    }
+
+    /// [`sign`](Self::sign) for borrowed messages: one message list (a status request with every
+    /// recipe's bundle) can be signed for many receivers without a copy per receiver.
+    pub fn sign_slice(
+        &self,
+        audience: &str,
+        session: Option<&str>,
+        messages: &[Message],
+        now: u64,
+    ) -> Result<String> {
+        check_directions(messages, self.direction)?;
+        let body = FrameBodyRef {
             id: crate::new_id()?,
-            from: self.from.clone(),
-            audience: audience.to_owned(),
-            session: session.map(str::to_owned),
+            from: &self.from,
+            audience,
+            session,
             issued_at: now,
             expires_at: now + self.ttl,
             messages,
@@ -177,6 +189,20 @@ impl FrameSigner {
         }
         Ok(text)
     }
+}
+
+/// [`FrameBody`] with borrowed fields, serialized the same way.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FrameBodyRef<'a> {
+    id: String,
+    from: &'a str,
+    audience: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session: Option<&'a str>,
+    issued_at: u64,
+    expires_at: u64,
+    messages: &'a [Message],
 }
 
 /// Checks frames received by one side of one connection.

@@ -3,10 +3,14 @@
 //! crate's library (`tests/src/lib.rs`).
 
 mod backup;
+mod disk_full;
+mod dpkg_lock;
 mod install;
 mod jobs;
+mod network;
 mod recovery;
 mod secrets;
+mod sqlite_busy;
 mod status;
 mod threats;
 mod tls;

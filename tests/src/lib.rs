@@ -8,6 +8,9 @@
 //! them. Every child is killed (SIGKILL) when its handle drops, and every file lives in a temp
 //! directory that goes with the [`Cluster`].
 
+pub mod proxy;
+pub mod sim;
+
 use std::fs::{File, OpenOptions};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -286,6 +289,13 @@ impl ControlPlane {
         self.child.as_ref().map(Child::id).expect("running")
     }
 
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_none())
+    }
+
     pub fn url(&self) -> String {
         let scheme = if self.tls.is_some() { "https" } else { "http" };
         format!("{scheme}://{}", self.addr)
@@ -500,6 +510,38 @@ impl Agent {
 
     pub fn logs(&self) -> String {
         String::from_utf8_lossy(&std::fs::read(&self.log).unwrap_or_default()).into_owned()
+    }
+
+    /// Points the agent at another control plane URL (a proxy): rewrites `agent.json`. Takes
+    /// effect at the next start.
+    pub fn set_url(&self, url: &str) {
+        let path = self.config.join("agent.json");
+        let text = std::fs::read_to_string(&path).expect("agent.json");
+        let mut v: Value = serde_json::from_str(&text).expect("agent.json is JSON");
+        v["url"] = Value::String(url.to_owned());
+        std::fs::write(&path, v.to_string()).expect("write agent.json");
+    }
+
+    /// The agent's state directory (rollback record and job journal).
+    pub fn state_dir(&self) -> PathBuf {
+        self.config.join("state")
+    }
+
+    /// The journal files of jobs not yet acknowledged by the control plane.
+    pub fn journal_files(&self) -> Vec<String> {
+        std::fs::read_dir(self.state_dir().join("journal"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_none())
     }
 }
 

@@ -47,6 +47,7 @@ pub async fn handle(
         (RouteId::Logout, Some(s)) => logout(&app, s).await,
         (RouteId::Me, Some(s)) => ok_json(&json!({"username": s.username})),
         (RouteId::Nodes, Some(_)) => nodes(&app).await,
+        (RouteId::NodesStatus, Some(_)) => status_all(&app, &req).await,
         (RouteId::CreateToken, Some(s)) => create_token(&app, s, req).await,
         (RouteId::Recipes, Some(_)) => ok_json(&app.registry().catalogue),
         (RouteId::ReloadRecipes, Some(s)) => reload(&app, s).await,
@@ -234,6 +235,45 @@ async fn nodes(app: &App) -> Response {
         }
         Err(e) => internal(e),
     }
+}
+
+/// How long `POST /api/nodes/status` waits for the answers by default, and at most
+/// (`?wait=SECONDS`).
+const STATUS_ALL_WAIT_SECS: u64 = 10;
+const STATUS_ALL_WAIT_MAX_SECS: u64 = 120;
+
+/// Sends `GET_SERVER_STATUS` to every connected agent and answers once all of them answered
+/// (each answer stored as the node's last status and sent to the dashboards watching it), or
+/// after the wait (`?wait=SECONDS`, default [`STATUS_ALL_WAIT_SECS`]).
+async fn status_all(app: &App, req: &Request) -> Response {
+    let wait = req
+        .query
+        .as_deref()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("wait=")))
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(STATUS_ALL_WAIT_SECS)
+        .min(STATUS_ALL_WAIT_MAX_SECS);
+    let request_id = match cairn_protocol::new_id() {
+        Ok(id) => id,
+        Err(e) => return internal(e),
+    };
+    let start = std::time::Instant::now();
+    let mut answers = app.hub.expect_status(&request_id);
+    let msg = crate::ws_agent::status_request_same(Some(request_id.clone()));
+    let requested = app.hub.send_to_all_agents(msg);
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(wait),
+        answers.wait_for(|n| *n >= requested),
+    )
+    .await;
+    let answered = *answers.borrow();
+    app.hub.forget_status(&request_id);
+    ok_json(&json!({
+        "requestId": request_id,
+        "requested": requested,
+        "answered": answered.min(requested),
+        "elapsedMs": start.elapsed().as_millis() as u64,
+    }))
 }
 
 #[derive(Deserialize)]

@@ -31,6 +31,7 @@ pub enum RouteId {
     Logout,
     Me,
     Nodes,
+    NodesStatus,
     CreateToken,
     Recipes,
     ReloadRecipes,
@@ -87,6 +88,7 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/logout", false, RouteId::Logout),
     route("GET", "/api/me", false, RouteId::Me),
     route("GET", "/api/nodes", false, RouteId::Nodes),
+    route("POST", "/api/nodes/status", false, RouteId::NodesStatus),
     route(
         "POST",
         "/api/enrollment-tokens",
@@ -241,12 +243,19 @@ fn build_route(r: &'static Route, app: Arc<App>) -> BoxedFilter<(Response,)> {
             .map(|_params: Vec<String>, reply: Response| reply)
             .boxed(),
         RouteId::AgentSocket => base
-            .and(warp::ws())
+            .and(warp::header::headers_cloned())
+            .and(warp::ext::optional::<hyper::upgrade::OnUpgrade>())
             .and(warp::ext::optional::<Peer>())
             .and(app_f)
-            .map(|_, ws: warp::ws::Ws, peer: Option<Peer>, app: Arc<App>| {
-                crate::ws_agent::upgrade(ws, app, peer.map(|p| p.0))
-            })
+            .map(
+                |_,
+                 headers: HeaderMap,
+                 on_upgrade: Option<hyper::upgrade::OnUpgrade>,
+                 peer: Option<Peer>,
+                 app: Arc<App>| {
+                    crate::ws_agent::upgrade(&headers, on_upgrade, app, peer.map(|p| p.0))
+                },
+            )
             .boxed(),
         RouteId::DashboardSocket => base
             .and(session)

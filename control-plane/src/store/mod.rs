@@ -29,6 +29,18 @@ pub enum StoreError {
     Task,
 }
 
+impl StoreError {
+    /// Whether the database was busy or locked by another connection or program: the same
+    /// call may succeed later.
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            Self::Db(rusqlite::Error::SqliteFailure(f, _))
+                if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    }
+}
+
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// A dashboard user.
@@ -73,6 +85,15 @@ pub struct Node {
     pub enrolled_at: u64,
     pub last_seen: Option<u64>,
     pub last_status: Option<serde_json::Value>,
+}
+
+/// What [`Store::node_updates`] writes for one node: when it was last seen and, if one came,
+/// its latest status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeUpdate {
+    pub node_id: String,
+    pub seen_at: u64,
+    pub status: Option<serde_json::Value>,
 }
 
 /// A job.
@@ -152,6 +173,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     fn nodes(&self) -> StoreResult<Vec<Node>>;
     fn node_seen(&self, node_id: &str, now: u64) -> StoreResult<()>;
     fn node_status(&self, node_id: &str, status: &serde_json::Value, now: u64) -> StoreResult<()>;
+    /// Many nodes' `last_seen` and `last_status` in one transaction (one disk sync for a
+    /// connect storm or a status fan-out instead of one per node).
+    fn node_updates(&self, updates: &[NodeUpdate]) -> StoreResult<()>;
 
     fn create_job(&self, job: &Job) -> StoreResult<()>;
     fn job(&self, job_id: &str) -> StoreResult<Option<Job>>;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    Appended, AuditEntry, Enrollment, Job, JobEvent, NewToken, Node, Store, StoreError,
+    Appended, AuditEntry, Enrollment, Job, JobEvent, NewToken, Node, NodeUpdate, Store, StoreError,
     StoreResult, User,
 };
 
@@ -341,6 +341,26 @@ impl Store for SqliteStore {
             "UPDATE nodes SET last_status = ?1, last_seen = ?2 WHERE id = ?3",
             params![status.to_string(), to_i64(now), node_id],
         )?;
+        Ok(())
+    }
+
+    fn node_updates(&self, updates: &[NodeUpdate]) -> StoreResult<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut seen = tx.prepare_cached(
+                "UPDATE nodes SET last_seen = MAX(COALESCE(last_seen, 0), ?1) WHERE id = ?2",
+            )?;
+            let mut status =
+                tx.prepare_cached("UPDATE nodes SET last_status = ?1 WHERE id = ?2")?;
+            for u in updates {
+                seen.execute(params![to_i64(u.seen_at), u.node_id])?;
+                if let Some(st) = &u.status {
+                    status.execute(params![st.to_string(), u.node_id])?;
+                }
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 

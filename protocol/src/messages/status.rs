@@ -15,6 +15,11 @@ pub struct GetServerStatus {
     /// reported as that recipe's `error`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub detectors: Vec<crate::bundle::SignedBundle>,
+    /// Run the detectors of the last `GET_SERVER_STATUS` of this session that carried some
+    /// (verified again): the control plane sends the bundles once per connection instead of
+    /// with every request. Ignored when `detectors` is not empty.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub same_detectors: bool,
 }
 
 /// `SERVER_STATUS` (agent → control plane): the result of every recipe's `detect()` plus the

@@ -56,7 +56,13 @@ requestId?: string | null,
  * ran) but records nothing: detection is read-only. A bundle that fails verification is
  * reported as that recipe's `error`.
  */
-detectors?: Array<SignedBundle>, };
+detectors?: Array<SignedBundle>, 
+/**
+ * Run the detectors of the last `GET_SERVER_STATUS` of this session that carried some
+ * (verified again): the control plane sends the bundles once per connection instead of
+ * with every request. Ignored when `detectors` is not empty.
+ */
+sameDetectors?: boolean, };
 
 export type ServerStatus = { requestId?: string | null, runtimes: Array<RuntimeInfo>, databases: Array<DatabaseInfo>, backups: Array<BackupInfo>, system: SystemInfo, };
 

@@ -1,4 +1,5 @@
 //! Unit tests of the journal and outbox: line coalescing and the memory budget.
+#![allow(clippy::unwrap_used)]
 use super::*;
 
 fn lines_of(m: &Message) -> (LogStream, Vec<String>) {

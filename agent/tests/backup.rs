@@ -72,6 +72,7 @@ async fn status_and_backup_configured_carry_the_backup_fields_and_mask_the_secre
     conn.send(vec![Message::GetServerStatus(GetServerStatus {
         request_id: Some("r-b".into()),
         detectors: vec![cp.bundle(BACKUP)],
+        ..GetServerStatus::default()
     })])
     .await;
     let status = loop {

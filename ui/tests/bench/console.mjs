@@ -36,6 +36,8 @@ import {
 
 const RATE = Number(process.env.BENCH_RATE ?? 10000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+// One socket message per line (the protocol before the agent coalesced lines), for comparison.
+const PER_LINE = process.env.BENCH_PER_LINE === '1';
 const REAL_LINES = Number(process.env.BENCH_REAL_LINES ?? 100000);
 const real = process.env.BENCH_REAL !== '0' && process.getuid?.() === 0;
 const password = 'bench-' + Math.random().toString(36).slice(2) + '-Passw0rd';
@@ -47,6 +49,7 @@ function probe() {
   const B = (window.__bench = {
     sockets: [],
     logs: 0,
+    lines: 0,
     recording: false,
     frames: [],
     longTasks: [],
@@ -60,8 +63,12 @@ function probe() {
       this.addEventListener('message', (e) => {
         // The control plane's JSON has sorted keys; a type inside a log line would be escaped.
         if (typeof e.data !== 'string') return;
-        if (e.data.includes('"type":"INFRASTRUCTURE_LOG"')) B.logs++;
-        else if (/"type":"(RUNTIME_INSTALLED|JOB_FAILED)"/.test(e.data)) B.done = performance.now();
+        if (e.data.includes('"type":"INFRASTRUCTURE_LOG"')) {
+          B.logs++;
+          // A message carries one or more lines, `\n`-separated (escaped in the JSON text).
+          B.lines += e.data.split('\\n').length;
+        } else if (/"type":"(RUNTIME_INSTALLED|JOB_FAILED)"/.test(e.data))
+          B.done = performance.now();
       });
     }
   };
@@ -90,18 +97,19 @@ function probe() {
     B.longTasks = [];
     B.events = [];
     B.logs = 0;
+    B.lines = 0;
     B.done = null;
     B.recording = true;
     B.t0 = performance.now();
   };
   B.stop = () => {
     B.recording = false;
-    const { frames, longTasks, events, logs, t0, done } = B;
-    return { frames, longTasks, events, logs, t0, done };
+    const { frames, longTasks, events, logs, lines, t0, done } = B;
+    return { frames, longTasks, events, logs, lines, t0, done };
   };
 
   // RATE lines/s for SECONDS s into the open dashboard socket, one task per message.
-  B.inject = (nodeId, jobId, rate, seconds) =>
+  B.inject = (nodeId, jobId, rate, seconds, perLine) =>
     new Promise((resolve) => {
       const ws = B.sockets.find((s) => s.url.endsWith('/ws/dashboard') && s.readyState === 1);
       const ch = new MessageChannel();
@@ -116,18 +124,36 @@ function probe() {
       const total = rate * seconds;
       const t0 = performance.now();
       let sent = 0;
+      let seq = 1;
+      const line = (n) =>
+        n % 10 === 0
+          ? `\x1b[32mSetting up libexample${n % 97} (1.${n % 13}.${n}) ...\x1b[0m`
+          : `Unpacking libexample${n % 97}:amd64 (1.${n % 13}.${n}) over (1.${n % 13}.0) ... line ${n}`;
+      const send = (message) =>
+        ch.port1.postMessage(
+          msg('INFRASTRUCTURE_LOG', { jobId, seq: ++seq, message, stream: 'stdout' }),
+        );
       const tick = () => {
         const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rate));
+        // As the agent sends them: the lines due since the last tick in one message (at most
+        // 16 KiB, `\n`-separated), or one message per line with BENCH_PER_LINE=1.
+        let batch = [];
+        let bytes = 0;
         for (; sent < due; sent++) {
-          const n = sent + 1;
-          const text =
-            n % 10 === 0
-              ? `\x1b[32mSetting up libexample${n % 97} (1.${n % 13}.${n}) ...\x1b[0m`
-              : `Unpacking libexample${n % 97}:amd64 (1.${n % 13}.${n}) over (1.${n % 13}.0) ... line ${n}`;
-          ch.port1.postMessage(
-            msg('INFRASTRUCTURE_LOG', { jobId, seq: n + 1, message: text, stream: 'stdout' }),
-          );
+          const text = line(sent + 1);
+          if (perLine || (batch.length > 0 && bytes + text.length + 1 > 16384)) {
+            if (batch.length > 0) send(batch.join('\n'));
+            batch = [];
+            bytes = 0;
+          }
+          if (perLine) {
+            send(text);
+            continue;
+          }
+          batch.push(text);
+          bytes += text.length + 1;
         }
+        if (batch.length > 0) send(batch.join('\n'));
         if (sent < total) setTimeout(tick, 4);
         else ch.port1.postMessage(null);
       };
@@ -166,7 +192,8 @@ function summary(label, r, wallSeconds) {
     run: label,
     seconds: +wallSeconds.toFixed(2),
     logMessages: r.logs,
-    linesPerSecond: Math.round(r.logs / wallSeconds),
+    lines: r.lines,
+    linesPerSecond: Math.round(r.lines / wallSeconds),
     frames: r.frames.length,
     fps: +(r.frames.length / wallSeconds).toFixed(1),
     p50: +pct(s, 50).toFixed(1),
@@ -254,8 +281,8 @@ console.log(`# ${version}; control plane ${process.env.CAIRN_PROFILE ?? 'debug'}
   await page.evaluate(() => window.__bench.start());
   const t0 = Date.now();
   const inject = page.evaluate(
-    ([n, r, s]) => window.__bench.inject(n, 'job-bench', r, s),
-    [node, RATE, SECONDS],
+    ([n, r, s, p]) => window.__bench.inject(n, 'job-bench', r, s, p),
+    [node, RATE, SECONDS, PER_LINE],
   );
   const acks = await interact(page, SECONDS * 1000 * 0.8, at);
   await inject;
@@ -264,7 +291,11 @@ console.log(`# ${version}; control plane ${process.env.CAIRN_PROFILE ?? 'debug'}
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50))));
   const r = await page.evaluate(() => window.__bench.stop());
   if (cdp) topFunctions((await cdp.send('Profiler.stop')).profile);
-  summary(`injected ${RATE}/s × ${SECONDS} s`, r, wall);
+  summary(
+    `injected ${RATE}/s × ${SECONDS} s${PER_LINE ? ', one message per line' : ', lines coalesced per message'}`,
+    r,
+    wall,
+  );
   console.log(`# input acknowledged after: ${acks.join(', ')}`);
   const last = await page.getByTestId('console').locator('.row').last().textContent();
   console.log(`# last row: ${last?.trim()}`);

@@ -38,6 +38,8 @@ pub struct Tuning {
     pub healthy_after: Duration,
     /// Time limit of each detector.
     pub detect_timeout: Duration,
+    /// Only plan: refuse every job that would change the server (an agent not run as root).
+    pub plan_only: bool,
 }
 
 impl Default for Tuning {
@@ -50,6 +52,7 @@ impl Default for Tuning {
             backoff_max: Duration::from_secs(30),
             healthy_after: Duration::from_secs(10),
             detect_timeout: Duration::from_secs(20),
+            plan_only: false,
         }
     }
 }
@@ -98,6 +101,7 @@ impl Agent {
                 keys: cp_keys.clone(),
                 rollback,
                 options: JobOptions::default(),
+                plan_only: tuning.plan_only,
             }),
             cp_keys,
             outbox,

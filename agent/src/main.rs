@@ -42,6 +42,10 @@ enum Command {
         /// The configuration directory written by `enroll`.
         #[arg(long, default_value = "/etc/cairn-agent")]
         config: PathBuf,
+        /// Only report status and plan: refuse every job that would change this server (for an
+        /// agent that does not run as root).
+        #[arg(long)]
+        plan_only: bool,
     },
 }
 
@@ -99,7 +103,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                 );
                 Ok(())
             }
-            Command::Run { config } => run(config).await,
+            Command::Run { config, plan_only } => run(config, plan_only).await,
         }
     });
     // Running jobs are not waited for (see `run`).
@@ -110,10 +114,17 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
 /// Serves until SIGTERM or SIGINT. Shutdown closes the connection and exits without waiting for
 /// running jobs: their children live in their own process groups, and the journal reports the
 /// jobs as interrupted on the next start, which is safer than killing a package manager halfway.
-async fn run(config: PathBuf) -> anyhow::Result<()> {
+async fn run(config: PathBuf, plan_only: bool) -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let dir = ConfigDir::new(&config);
-    let agent = Agent::open(&dir, Tuning::default())
+    if plan_only {
+        tracing::info!("plan-only mode: jobs that would change this server are refused");
+    }
+    let tuning = Tuning {
+        plan_only,
+        ..Tuning::default()
+    };
+    let agent = Agent::open(&dir, tuning)
         .with_context(|| format!("could not load the agent from {}", config.display()))?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut term = signal(SignalKind::terminate()).context("could not watch SIGTERM")?;

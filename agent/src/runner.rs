@@ -100,7 +100,12 @@ pub struct JobContext {
     pub keys: KeyRing,
     pub rollback: RollbackStore,
     pub options: JobOptions,
+    /// Refuse every job but plans (`cairn-agent run --plan-only`).
+    pub plan_only: bool,
 }
+
+/// Why a plan-only agent refuses a job that would change the server.
+pub const PLAN_ONLY_MESSAGE: &str = "this agent runs in plan-only mode (it was not started as root): it can show what this would change, but not change it; run the agent as root to install";
 
 /// Runs the job to its terminal event. Blocking: call it on a blocking thread.
 pub fn run(ctx: &JobContext, req: JobRequest, mut writer: JobWriter, cancel: CancelToken) {
@@ -345,6 +350,9 @@ fn queue(writer: &mut JobWriter, event: Event) -> bool {
 /// Verifies the bundle and checks it against the command; records the version (rollback) for
 /// jobs that change the server. A refusal is a sentence for the user.
 fn prepare(ctx: &JobContext, req: &JobRequest) -> Result<(Recipe, BundleHeader), String> {
+    if ctx.plan_only && req.kind != JobKind::Plan {
+        return Err(PLAN_ONLY_MESSAGE.to_owned());
+    }
     let now = cairn_protocol::unix_now();
     let verified = req
         .bundle

@@ -8,6 +8,7 @@ mod dpkg_lock;
 mod install;
 mod jobs;
 mod network;
+mod plan_only;
 mod recovery;
 mod secrets;
 mod sqlite_busy;

@@ -475,12 +475,18 @@ impl Agent {
 
     /// Starts `cairn-agent run`.
     pub fn start(&mut self) {
+        self.start_with(&[]);
+    }
+
+    /// Starts `cairn-agent run` with more arguments (`--plan-only`).
+    pub fn start_with(&mut self, extra: &[&str]) {
         assert!(self.child.is_none(), "the agent is still running");
         let (out, err) = log_file(&self.log);
         let child = Command::new(bin("cairn-agent"))
             .arg("run")
             .arg("--config")
             .arg(&self.config)
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use cairn_e2e::{Cluster, eventually, lines, seqs};
-use serde_json::json;
 
 fn ticks(n: u64) -> Vec<String> {
     (1..=n).map(|i| format!("tick {i}")).collect()
@@ -77,13 +76,7 @@ async fn a_full_disk_on_the_agent_loses_nothing_and_says_so() {
     let mut c = Cluster::start(&["ticks"]).await;
     // A first run records the recipe's version (the rollback record is written once).
     let mut d = c.dashboard().await;
-    let first = d
-        .start_job(
-            "INSTALL_RUNTIME",
-            &c.node_id,
-            json!({"type": "ticks", "params": {"count": 1}}),
-        )
-        .await;
+    let first = d.start_ticks(&c.node_id, 1).await;
     assert_eq!(d.wait_terminal(&first).await["type"], "RUNTIME_INSTALLED");
     eventually("the first job's journal to go", || async {
         c.agent.journal_files().is_empty().then_some(())
@@ -103,13 +96,7 @@ async fn a_full_disk_on_the_agent_loses_nothing_and_says_so() {
     c.cp.wait_online(&c.cookie, &c.node_id, true).await;
 
     let mut d = c.dashboard().await;
-    let job = d
-        .start_job(
-            "INSTALL_RUNTIME",
-            &c.node_id,
-            json!({"type": "ticks", "params": {"count": N}}),
-        )
-        .await;
+    let job = d.start_ticks(&c.node_id, N).await;
     let end = d.wait_terminal(&job).await;
     assert_eq!(end["type"], "RUNTIME_INSTALLED", "{end}");
 
@@ -147,13 +134,7 @@ async fn a_full_disk_on_the_agent_loses_nothing_and_says_so() {
     c.agent.start();
     c.cp.wait_online(&c.cookie, &c.node_id, true).await;
     let mut d = c.dashboard().await;
-    let again = d
-        .start_job(
-            "INSTALL_RUNTIME",
-            &c.node_id,
-            json!({"type": "ticks", "params": {"count": 3}}),
-        )
-        .await;
+    let again = d.start_ticks(&c.node_id, 3).await;
     assert_eq!(d.wait_terminal(&again).await["type"], "RUNTIME_INSTALLED");
     let again_seen = d.job_messages(&again);
     assert!(lines(&again_seen, "warn").is_empty(), "{again_seen:?}");

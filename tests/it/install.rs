@@ -7,7 +7,7 @@
 use std::ffi::OsString;
 
 use cairn_e2e::debian11::{Debian11, glibc231_bin, is_root};
-use cairn_e2e::{ControlPlane, add_recipe, eventually, http};
+use cairn_e2e::{ControlPlane, eventually, http, recipes_dir};
 use serde_json::{Value, json};
 
 const BIN: &str = "/usr/local/bin/cairn-agent";
@@ -46,9 +46,7 @@ async fn install_sh_turns_a_debian_11_system_into_a_connected_node_and_uninstall
     }
     let agent = glibc231_bin("cairn-agent");
     let work = tempfile::tempdir().expect("temp dir");
-    let recipes = work.path().join("recipes");
-    std::fs::create_dir(&recipes).expect("recipes dir");
-    add_recipe(&recipes, "redis", work.path());
+    let recipes = recipes_dir(work.path(), &["redis"]);
     // The served binary is a copy, so the test can alter it.
     let served = work.path().join("cairn-agent-x86_64-linux-gnu");
     std::fs::copy(&agent, &served).expect("copy the agent");

@@ -113,13 +113,7 @@ async fn the_redis_recipe_configures_redis_for_real() {
 async fn two_installs_started_back_to_back_both_complete_in_order() {
     let c = Cluster::start(&["lines", "ticks"]).await;
     let mut d = c.dashboard().await;
-    let a = d
-        .start_job(
-            "INSTALL_RUNTIME",
-            &c.node_id,
-            json!({"type": "ticks", "params": {"count": 10}}),
-        )
-        .await;
+    let a = d.start_ticks(&c.node_id, 10).await;
     let b = d
         .start_job(
             "INSTALL_RUNTIME",

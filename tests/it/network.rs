@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use cairn_e2e::proxy::Proxy;
 use cairn_e2e::{Cluster, eventually, lines, seqs};
-use serde_json::json;
 
 fn ticks(n: u64) -> Vec<String> {
     (1..=n).map(|i| format!("tick {i}")).collect()
@@ -29,13 +28,7 @@ async fn a_network_cut_mid_job_delivers_every_line_once_and_in_order() {
 
     // The dashboard talks to the control plane directly; only the agent's link fails.
     let mut d = c.dashboard().await;
-    let job = d
-        .start_job(
-            "INSTALL_RUNTIME",
-            &c.node_id,
-            json!({"type": "ticks", "params": {"count": N}}),
-        )
-        .await;
+    let job = d.start_ticks(&c.node_id, N).await;
     d.recv_until(|m| m["jobId"] == job.as_str() && m["payload"]["message"] == "tick 5")
         .await;
     proxy.stall();

@@ -2,16 +2,14 @@
 //! plans work, every job that would change the server is refused with a sentence, and nothing
 //! runs.
 
-use cairn_e2e::{Agent, ControlPlane, add_recipe, lines};
+use cairn_e2e::{Agent, ControlPlane, lines, recipes_dir};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plan_only_agent_plans_but_refuses_to_install() {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path();
-    let recipes = root.join("recipes");
-    std::fs::create_dir(&recipes).expect("recipes dir");
-    add_recipe(&recipes, "lines", root);
+    let recipes = recipes_dir(root, &["lines"]);
     let cp = ControlPlane::start(root, &recipes).await;
     let cookie = cp.login().await;
     let (token, node_id) = cp.token(&cookie, "plan-only").await;

@@ -14,13 +14,7 @@ async fn the_control_plane_killed_mid_job_loses_no_line() {
     const N: u64 = 40;
     let mut c = Cluster::start(&["ticks"]).await;
     let mut d = c.dashboard().await;
-    let job = d
-        .start_job(
-            "INSTALL_RUNTIME",
-            &c.node_id,
-            json!({"type": "ticks", "params": {"count": N}}),
-        )
-        .await;
+    let job = d.start_ticks(&c.node_id, N).await;
     d.recv_until(|m| m["jobId"] == job.as_str() && m["payload"]["message"] == "tick 5")
         .await;
     c.cp.kill();
@@ -56,13 +50,7 @@ async fn the_control_plane_killed_mid_job_loses_no_line() {
 
     // The dashboard, reconnected, works as before.
     let mut d = c.dashboard().await;
-    let again = d
-        .start_job(
-            "INSTALL_RUNTIME",
-            &c.node_id,
-            json!({"type": "ticks", "params": {"count": 2}}),
-        )
-        .await;
+    let again = d.start_ticks(&c.node_id, 2).await;
     assert_eq!(d.wait_terminal(&again).await["type"], "RUNTIME_INSTALLED");
 }
 
@@ -70,13 +58,7 @@ async fn the_control_plane_killed_mid_job_loses_no_line() {
 async fn the_agent_killed_mid_job_reports_it_interrupted_and_a_rerun_succeeds() {
     let mut c = Cluster::start(&["ticks"]).await;
     let mut d = c.dashboard().await;
-    let job = d
-        .start_job(
-            "INSTALL_RUNTIME",
-            &c.node_id,
-            json!({"type": "ticks", "params": {"count": 100}}),
-        )
-        .await;
+    let job = d.start_ticks(&c.node_id, 100).await;
     d.recv_until(|m| m["jobId"] == job.as_str() && m["payload"]["message"] == "tick 3")
         .await;
     c.agent.kill();
@@ -112,13 +94,7 @@ async fn the_agent_killed_mid_job_reports_it_interrupted_and_a_rerun_succeeds() 
     );
 
     // Running it again works.
-    let rerun = d
-        .start_job(
-            "INSTALL_RUNTIME",
-            &c.node_id,
-            json!({"type": "ticks", "params": {"count": 3}}),
-        )
-        .await;
+    let rerun = d.start_ticks(&c.node_id, 3).await;
     let end = d.wait_terminal(&rerun).await;
     assert_eq!(end["type"], "RUNTIME_INSTALLED", "{end}");
     assert_eq!(lines(&d.job_messages(&rerun), "info"), ticks(3));

@@ -6,7 +6,6 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use cairn_e2e::{Cluster, eventually, http, lines, seqs};
-use serde_json::json;
 
 fn ticks(n: u64) -> Vec<String> {
     (1..=n).map(|i| format!("tick {i}")).collect()
@@ -27,13 +26,7 @@ async fn events_written_while_sqlite_is_locked_are_stored_once_it_is_released() 
     const N: u64 = 30;
     let mut c = Cluster::start(&["ticks"]).await;
     let mut d = c.dashboard().await;
-    let job = d
-        .start_job(
-            "INSTALL_RUNTIME",
-            &c.node_id,
-            json!({"type": "ticks", "params": {"count": N}}),
-        )
-        .await;
+    let job = d.start_ticks(&c.node_id, N).await;
     d.recv_until(|m| m["jobId"] == job.as_str() && m["payload"]["message"] == "tick 3")
         .await;
 

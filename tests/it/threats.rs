@@ -14,9 +14,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 
 async fn bare_control_plane() -> (tempfile::TempDir, ControlPlane) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let recipes = dir.path().join("recipes");
-    std::fs::create_dir(&recipes).expect("recipes dir");
-    cairn_e2e::add_recipe(&recipes, "lines", dir.path());
+    let recipes = cairn_e2e::recipes_dir(dir.path(), &["lines"]);
     let cp = ControlPlane::start(dir.path(), &recipes).await;
     (dir, cp)
 }

@@ -1,16 +1,14 @@
 //! TLS end to end: the control plane serving https and wss with a self-signed certificate, an
 //! agent that pins it, and a dashboard over wss — the link that connection strings cross.
 
-use cairn_e2e::{Agent, ControlPlane, Dashboard, TlsCert, add_recipe, http, lines};
+use cairn_e2e::{Agent, ControlPlane, Dashboard, TlsCert, http, lines, recipes_dir};
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_and_dashboard_work_over_tls_with_a_pinned_certificate() {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path();
-    let recipes = root.join("recipes");
-    std::fs::create_dir(&recipes).expect("recipes dir");
-    add_recipe(&recipes, "lines", root);
+    let recipes = recipes_dir(root, &["lines"]);
     let tls = TlsCert::self_signed(root);
     let cp = ControlPlane::start_with(root, &recipes, Some(tls.clone())).await;
 

@@ -103,6 +103,16 @@ pub fn add_recipe(dir: &Path, name: &str, root: &Path) {
     std::fs::write(dir.join(&file), text).expect("write recipe");
 }
 
+/// Makes `root/recipes` holding the recipes `names` (see [`add_recipe`]); returns its path.
+pub fn recipes_dir(root: &Path, names: &[&str]) -> PathBuf {
+    let dir = root.join("recipes");
+    std::fs::create_dir(&dir).expect("recipes dir");
+    for name in names {
+        add_recipe(&dir, name, root);
+    }
+    dir
+}
+
 fn log_file(path: &Path) -> (Stdio, Stdio) {
     let f: File = OpenOptions::new()
         .create(true)
@@ -578,11 +588,7 @@ impl Cluster {
     pub async fn start(recipes: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let root = dir.path();
-        let recipes_dir = root.join("recipes");
-        std::fs::create_dir(&recipes_dir).expect("recipes dir");
-        for r in recipes {
-            add_recipe(&recipes_dir, r, root);
-        }
+        let recipes_dir = recipes_dir(root, recipes);
         let cp = ControlPlane::start(root, &recipes_dir).await;
         let cookie = cp.login().await;
         let (token, node_id) = cp.token(&cookie, "web-1").await;
@@ -905,6 +911,17 @@ impl Dashboard {
             .await;
         assert_eq!(reply["type"], "JOB_CREATED", "{kind} refused: {reply}");
         reply["jobId"].as_str().expect("jobId").to_owned()
+    }
+
+    /// Starts the `ticks` test recipe (`count` lines `tick N`, a tenth of a second apart) on
+    /// `node_id`; returns the job id.
+    pub async fn start_ticks(&mut self, node_id: &str, count: u64) -> String {
+        self.start_job(
+            "INSTALL_RUNTIME",
+            node_id,
+            json!({"type": "ticks", "params": {"count": count}}),
+        )
+        .await
     }
 
     /// Waits for the job's terminal event; returns it.

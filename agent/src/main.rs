@@ -75,6 +75,9 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .max_blocking_threads(64)
+        // An idle agent holds no threads: a blocking thread (a detector, a job) ends 2 s after
+        // its last task instead of tokio's 10 s, with its stack and allocator arena use.
+        .thread_keep_alive(std::time::Duration::from_secs(2))
         .build()
         .context("could not start the async runtime")?;
     let result = runtime.block_on(async {

@@ -2,8 +2,9 @@
 //! memory and binary size, the `GET_SERVER_STATUS` round trip against running the same
 //! detectors one after another, and a million log lines from a recipe to a dashboard.
 //!
-//! `cargo build --release -p cairn-agent -p cairn-control-plane -p cairn-recipe` first: the
-//! harness starts those binaries from `target/release/`. Arguments filter the cases by name
+//! Build first: `cargo build --release -p cairn-control-plane -p cairn-recipe` (started from
+//! `target/release/`) and `cargo build --profile agent -p cairn-agent` (the agent as servers
+//! get it, `target/agent/`; `$CAIRN_E2E_AGENT_BIN` picks another). Arguments filter the cases by name
 //! (`cargo bench -p cairn-e2e -- lines`). Prints Markdown for BENCHMARKS.md.
 
 #![allow(clippy::print_stdout)]
@@ -11,7 +12,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use cairn_e2e::{Cluster, Dashboard, bin, rss_kb};
+use cairn_e2e::{Cluster, Dashboard, bin, rss_kb, use_shipped_agent};
 use serde_json::json;
 
 fn median(v: &mut [f64]) -> f64 {
@@ -56,18 +57,53 @@ async fn idle(c: &Cluster) {
         mib(hwm)
     );
     println!(
-        "| `cairn-agent` binary, release (stripped by the profile) | {:.1} MiB |",
+        "| `cairn-agent` binary, `agent` profile (size-optimised, stripped) | {:.1} MiB |",
         size("cairn-agent") as f64 / 1048576.0
     );
     println!(
         "| `cairn-control-plane` binary, release (stripped) | {:.1} MiB |",
         size("cairn-control-plane") as f64 / 1048576.0
     );
+    let threads = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:").map(|v| v.trim().to_owned()))
+        .unwrap_or_default();
+    println!("| agent threads when idle | {threads} |");
     let (cp_rss, _) = rss_kb(c.cp.pid());
     println!(
         "| control plane VmRSS, idle with one agent | {} |\n",
         mib(cp_rss)
     );
+    println!("Where the agent's resident memory is (`/proc/PID/smaps`, by mapping):\n");
+    println!("| mapping | resident |\n|---|---:|");
+    for (name, kb) in smaps_by_mapping(pid) {
+        println!("| {name} | {} |", mib(kb));
+    }
+    println!();
+}
+
+/// Resident kB per mapping name (`[heap]`, `[stack]`, a file, `anonymous`), largest first.
+fn smaps_by_mapping(pid: u32) -> Vec<(String, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let mut by: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut current = String::new();
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        let first = words.next().unwrap_or("");
+        if first.contains('-') && first.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            let perms = words.next().unwrap_or("");
+            let path = words.nth(3).unwrap_or("anonymous");
+            let file = path.rsplit('/').next().unwrap_or(path);
+            current = format!("{file} ({perms})");
+        } else if first == "Rss:" {
+            let kb: u64 = words.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            *by.entry(current.clone()).or_default() += kb;
+        }
+    }
+    let mut v: Vec<_> = by.into_iter().filter(|(_, kb)| *kb > 0).collect();
+    v.sort_by_key(|b| std::cmp::Reverse(b.1));
+    v
 }
 
 async fn status(c: &Cluster) {
@@ -305,6 +341,7 @@ fn main() {
         .filter(|a| !a.starts_with("--"))
         .collect();
     let want = |name: &str| filters.is_empty() || filters.iter().any(|f| name.contains(f));
+    use_shipped_agent();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

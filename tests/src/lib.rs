@@ -60,9 +60,37 @@ pub fn bin_dir() -> PathBuf {
         .expect("the test executable lives in target/<profile>/deps")
 }
 
+/// The agent binary chosen by [`use_shipped_agent`], if it was called.
+static SHIPPED_AGENT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Makes [`bin`] return the agent as servers get it, built with the `agent` profile
+/// (`target/agent/cairn-agent`, optimised for size), unless `$CAIRN_E2E_AGENT_BIN` names one.
+/// For benchmarks, which run from `target/release`.
+pub fn use_shipped_agent() {
+    if std::env::var_os("CAIRN_E2E_AGENT_BIN").is_some() {
+        return;
+    }
+    let shipped = bin_dir()
+        .parent()
+        .map(|target| target.join("agent").join("cairn-agent"))
+        .expect("target/<profile> has a parent");
+    assert!(
+        shipped.is_file(),
+        "{} does not exist; build it first: cargo build --profile agent -p cairn-agent",
+        shipped.display()
+    );
+    let _ = SHIPPED_AGENT.set(shipped);
+}
+
 /// The path of binary `name` (`cairn-agent`, `cairn-control-plane`), which must exist.
+/// `$CAIRN_E2E_AGENT_BIN` names the agent binary when it was built apart (the benchmarks run
+/// the `agent` profile's build, see [`use_shipped_agent`]).
 pub fn bin(name: &str) -> PathBuf {
-    let path = bin_dir().join(name);
+    let path = match (std::env::var_os("CAIRN_E2E_AGENT_BIN"), SHIPPED_AGENT.get()) {
+        (Some(agent), _) if name == "cairn-agent" => PathBuf::from(agent),
+        (None, Some(agent)) if name == "cairn-agent" => agent.clone(),
+        _ => bin_dir().join(name),
+    };
     assert!(
         path.is_file(),
         "{} does not exist; build it first (`cargo test --workspace` does, or `cargo build -p {name}`)",

@@ -249,7 +249,9 @@ impl Drop for Debian11 {
         }
         let mut all_unmounted = true;
         for m in self.mounts.iter().rev() {
+            // -R: the cgroup bind (bind_cgroups) has a mount per hierarchy below it.
             let ok = Command::new("umount")
+                .arg("-R")
                 .arg(m)
                 .status()
                 .is_ok_and(|s| s.success())

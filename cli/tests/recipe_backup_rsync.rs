@@ -11,73 +11,11 @@
 mod common;
 
 use common::backup::{
-    Daemon, assert_same_files, free_port, mode, reset, run_as_cron, run_fails, source_tree,
+    SSH_USER as USER, assert_same_files, authorize_key, ensure_ssh_user, free_port, mode, reset,
+    run_as_cron, run_fails, snapshots, source_tree, ssh_target_dir, start_sshd,
 };
 use common::*;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
-const USER: &str = "cairnbackup";
-
-/// sshd on 127.0.0.1:`port` (no systemd: the daemon itself, in the foreground), accepting
-/// only keys listed in `dir/authorized/USER`.
-fn start_sshd(dir: &Path, port: u16) -> Daemon {
-    let host_key = dir.join("host_ed25519");
-    must(
-        "ssh-keygen",
-        &[
-            "-q",
-            "-t",
-            "ed25519",
-            "-N",
-            "",
-            "-f",
-            host_key.to_str().unwrap(),
-        ],
-    );
-    std::fs::create_dir_all(dir.join("authorized")).unwrap();
-    let config = format!(
-        "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nPidFile {}\nAuthorizedKeysFile {}/%u\n\
-         StrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n\
-         PubkeyAuthentication yes\n",
-        host_key.display(),
-        dir.join("sshd.pid").display(),
-        dir.join("authorized").display(),
-    );
-    std::fs::write(dir.join("sshd_config"), config).unwrap();
-    std::fs::create_dir_all("/run/sshd").unwrap();
-    let log = std::fs::File::create(dir.join("sshd.log")).unwrap();
-    let child = Command::new("/usr/sbin/sshd")
-        .args(["-D", "-e", "-f"])
-        .arg(dir.join("sshd_config"))
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("sshd starts");
-    common::backup::wait_listening(port, "sshd");
-    Daemon(child)
-}
-
-fn ensure_user() {
-    if !sh("id", &[USER]).0 {
-        must("useradd", &["-m", "-s", "/bin/sh", USER]);
-    }
-    // Not locked (a locked account cannot log in with a key when sshd runs without PAM), and
-    // no password either.
-    must("usermod", &["-p", "*", USER]);
-}
-
-/// The snapshot folders on the target, oldest first.
-fn snapshots(target: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(target)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.len() == 16 && n.ends_with('Z'))
-        .collect();
-    v.sort();
-    v
-}
+use std::path::PathBuf;
 
 #[test]
 fn rsync_backs_up_over_ssh_and_proves_the_restore() {
@@ -89,7 +27,7 @@ fn rsync_backs_up_over_ssh_and_proves_the_restore() {
     if !dpkg_installed("openssh-server") {
         apt_get(&["install", "-y", "--no-install-recommends", "openssh-server"]);
     }
-    ensure_user();
+    ensure_ssh_user();
     let tmp = tempfile::Builder::new()
         .prefix("cairn-rsync-e2e")
         .tempdir_in("/var/tmp")
@@ -99,8 +37,7 @@ fn rsync_backs_up_over_ssh_and_proves_the_restore() {
     let source = tmp.path().join("source");
     let files = source_tree(&source);
     let target = tmp.path().join("target");
-    std::fs::create_dir_all(&target).unwrap();
-    must("chown", &[USER, target.to_str().unwrap()]);
+    ssh_target_dir(&target);
     let target_dir = target.join("web-1");
 
     let target_param = format!("target={USER}@127.0.0.1:{}", target_dir.display());
@@ -142,11 +79,7 @@ fn rsync_backs_up_over_ssh_and_proves_the_restore() {
     assert_eq!(d["public_key"], public, "{d}");
 
     // 2. The user authorizes the key; configure (same parameters) backs up and restores.
-    std::fs::write(
-        tmp.path().join("authorized").join(USER),
-        format!("{public}\n"),
-    )
-    .unwrap();
+    authorize_key(tmp.path(), public);
     let first = run("rsync", &params);
     eprintln!("{}", first.stdout);
     assert!(first.changed(), "{}", first.stdout);

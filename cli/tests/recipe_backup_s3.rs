@@ -11,60 +11,12 @@
 mod common;
 
 use common::backup::{
-    Daemon, assert_same_files, free_port, http, mode, reset, run_as_cron, run_fails, source_tree,
-    wait_listening,
+    ACCESS_KEY_ID, BUCKET, assert_same_files, free_port, mode, objects, random_text, reset,
+    run_as_cron, run_fails, source_tree, start_moto,
 };
 use common::*;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
-const BUCKET: &str = "cairn-e2e";
-const ACCESS_KEY_ID: &str = "AKIACAIRNE2E";
-
-/// `moto_server` on PATH, or in the virtual environment `scripts/test` makes for it.
-fn moto_server() -> PathBuf {
-    if let Some(p) = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|d| d.join("moto_server"))
-            .find(|p| p.is_file())
-    }) {
-        return p;
-    }
-    let venv = PathBuf::from("/opt/cairn-test/moto/bin/moto_server");
-    assert!(
-        venv.is_file(),
-        "moto_server is not installed: run scripts/test, or pip install 'moto[server]'"
-    );
-    venv
-}
-
-fn start_moto(dir: &Path, port: u16) -> Daemon {
-    let log = std::fs::File::create(dir.join("moto.log")).unwrap();
-    let child = Command::new(moto_server())
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("moto_server starts");
-    wait_listening(port, "moto_server");
-    Daemon(child)
-}
-
-/// The keys of the bucket's objects under `prefix`, straight from the S3 API.
-fn objects(port: u16, prefix: &str) -> Vec<String> {
-    let (status, body) = http(
-        "GET",
-        port,
-        &format!("/{BUCKET}?list-type=2&max-keys=1000&prefix={prefix}"),
-        b"",
-    );
-    assert_eq!(status, 200, "{body}");
-    body.split("<Key>")
-        .skip(1)
-        .map(|s| s.split("</Key>").next().unwrap().to_owned())
-        .collect()
-}
+use std::process::Command;
 
 /// A Python that has boto3 (moto's own, from `scripts/test`'s environment, or the one on PATH).
 fn python_with_boto3() -> PathBuf {
@@ -147,7 +99,7 @@ fn s3_backs_up_with_restic_and_proves_the_restore_keeping_credentials_secret() {
     let source = tmp.path().join("source");
     let files = source_tree(&source);
     // A fresh secret key per run (moto accepts any).
-    let secret = format!("{}/{}", cairn_secret(20), cairn_secret(19));
+    let secret = format!("{}/{}", random_text(20), random_text(19));
 
     let endpoint = format!("endpoint=http://127.0.0.1:{port}");
     let paths = format!("paths={}", source.display());
@@ -344,18 +296,6 @@ fn s3_backs_up_with_restic_and_proves_the_restore_keeping_credentials_secret() {
         test.took.as_secs_f64()
     );
     reset("s3");
-}
-
-/// Random URL-safe text of `n` characters, like an S3 secret key.
-fn cairn_secret(n: usize) -> String {
-    use std::io::Read;
-    let mut b = vec![0u8; n];
-    std::fs::File::open("/dev/urandom")
-        .unwrap()
-        .read_exact(&mut b)
-        .unwrap();
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    b.iter().map(|x| A[*x as usize % A.len()] as char).collect()
 }
 
 #[test]

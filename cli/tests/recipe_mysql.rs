@@ -2,6 +2,10 @@
 //! `cairn-recipe run`, the returned connection string works with the `mariadb` client, the
 //! password is on no command line (sampled every 50 ms) and in no server log, a second run changes
 //! nothing, a second database works. Plans for every supported system.
+//!
+//! Throughout, root has a bogus `~/.my.cnf` (another user, a wrong password, a socket that does
+//! not exist; the file the test finds there is put back after): the recipe's client calls read
+//! no option file (`--no-defaults`), so it must not matter.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -36,11 +40,12 @@ fn parse(url: &str) -> Url {
 }
 
 /// Runs SQL as the connection string's user over TCP. The password goes in a 0600 option file,
-/// not on the command line.
+/// not on the command line; `--defaults-file` (first) makes it the only file read, so root's
+/// bogus ~/.my.cnf does not apply.
 fn query(url: &Url, db: &str, sql: &str) -> (bool, String) {
     let mut f = tempfile::NamedTempFile::new().unwrap();
     writeln!(f, "[client]\npassword={}", url.password).unwrap();
-    let defaults = format!("--defaults-extra-file={}", f.path().display());
+    let defaults = format!("--defaults-file={}", f.path().display());
     sh(
         "mariadb",
         &[
@@ -78,6 +83,38 @@ fn purge_server() {
     assert!(!Path::new("/usr/sbin/mariadbd").exists());
 }
 
+const MY_CNF: &str = "/root/.my.cnf";
+
+/// A bogus root `~/.my.cnf` while alive; whatever was there before (or nothing) comes back on
+/// drop, however the test ends.
+struct BogusMyCnf(Option<Vec<u8>>);
+
+impl BogusMyCnf {
+    fn install() -> Self {
+        let before = std::fs::read(MY_CNF).ok();
+        std::fs::write(
+            MY_CNF,
+            "[client]\nuser=cairn_nobody\npassword=not-the-password\n\
+             socket=/nonexistent/cairn/mysqld.sock\n[mysql]\ndatabase=cairn_missing\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(MY_CNF, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
+        Self(before)
+    }
+}
+
+impl Drop for BogusMyCnf {
+    fn drop(&mut self) {
+        match &self.0 {
+            Some(bytes) => std::fs::write(MY_CNF, bytes).unwrap(),
+            None => {
+                let _ = std::fs::remove_file(MY_CNF);
+            }
+        }
+    }
+}
+
 fn server_logs() -> Vec<&'static str> {
     vec![
         "/var/log/mysql",
@@ -94,6 +131,7 @@ fn mysql_installs_creates_a_database_and_keeps_the_password_secret() {
         return;
     }
     purge_server();
+    let _my_cnf = BogusMyCnf::install();
 
     let sampler = CmdlineSampler::start();
     let first = run("mysql", PARAMS);
@@ -152,6 +190,12 @@ fn mysql_installs_creates_a_database_and_keeps_the_password_secret() {
 
     let d = assert_detected("mysql", &version_output("mariadb", &["--version"]));
     assert_eq!(d["running"], true);
+    // The bogus ~/.my.cnf is in force: a client that reads it cannot connect.
+    let (ok, out) = sh("mariadb", &["--batch", "-e", "SELECT 1"]);
+    assert!(
+        !ok && out.contains("/nonexistent/cairn/mysqld.sock"),
+        "root's ~/.my.cnf was not read: {out}"
+    );
 
     let second = run("mysql", PARAMS);
     assert_nothing_changed(&second);

@@ -6,13 +6,29 @@
 //! It also measures: the same apt-get commands the recipe runs (read from `cairn-recipe plan
 //! --json` on a fresh copy), alone, in another fresh copy; the ratio goes to BENCHMARKS.md.
 //!
+//! The databases (PostgreSQL, MariaDB, Redis with an ACL user) return a connection string
+//! whose generated password must appear on no `/proc/*/cmdline` sampled every 50 ms while the
+//! recipe runs, in no file under the system's `/var/log`, and nowhere in the recipe's console.
+//! The backups (rsync over SSH, S3 with restic) are in [`backups`].
+//!
 //! Slow (real installs from Debian's archive), so it runs only when asked:
 //! `scripts/debian11-suite [RECIPE...]` (root; sets `CAIRN_DEBIAN11_SUITE=1`).
+
+// The cmdline sampler and the backup targets are the Debian 12 recipe tests' own, the same files.
+#[path = "../../cli/tests/common/secrets.rs"]
+mod secrets;
+#[path = "../../cli/tests/common/servers.rs"]
+mod servers;
+
+mod backups;
+mod checks;
 
 use std::time::Instant;
 
 use cairn_e2e::debian11::{Debian11, Run, glibc231_bin, is_root};
 use cairn_e2e::repo_root;
+use checks::{assert_connects, assert_docker, assert_password_secret};
+use secrets::{CmdlineSampler, assert_secret_absent};
 use serde_json::Value;
 
 /// One recipe of the suite: its parameters and the command printing the version detect()
@@ -21,48 +37,82 @@ struct Case {
     recipe: &'static str,
     params: &'static [&'static str],
     version_cmd: &'static str,
-    /// A database: runs in its own network namespace (this host may already have one on the
-    /// same port), its packages downloaded first; the daemon (any of these names) must run
-    /// inside.
+    /// A daemon (a database, Docker): runs in its own network namespace (this host may
+    /// already have one on the same port), its packages downloaded first; the daemon (any of
+    /// these names) must run inside.
     daemon: &'static [&'static str],
+    /// A database returning a connection string with a generated password, which must stay
+    /// secret (see the module's documentation).
+    password: bool,
+    /// Other files inside that must not hold the password (besides everything under /var/log).
+    secret_free: &'static [&'static str],
 }
+
+/// The fields most cases share.
+const RUNTIME: Case = Case {
+    recipe: "",
+    params: &[],
+    version_cmd: "",
+    daemon: &[],
+    password: false,
+    secret_free: &[],
+};
 
 const CASES: &[Case] = &[
     Case {
         recipe: "redis",
-        params: &[],
+        params: &["user=cairn_d11"],
         version_cmd: "redis-server --version",
         daemon: &["redis-server"],
+        password: true,
+        secret_free: &["/etc/redis"],
     },
     Case {
         recipe: "node",
-        params: &[],
         version_cmd: "node --version",
-        daemon: &[],
+        ..RUNTIME
     },
     Case {
         recipe: "python",
-        params: &[],
         version_cmd: "python3 --version",
-        daemon: &[],
+        ..RUNTIME
     },
     Case {
         recipe: "ruby",
-        params: &[],
         version_cmd: "ruby --version",
-        daemon: &[],
+        ..RUNTIME
+    },
+    Case {
+        recipe: "go",
+        version_cmd: "go version",
+        ..RUNTIME
+    },
+    Case {
+        recipe: "rust",
+        version_cmd: "rustc --version",
+        ..RUNTIME
+    },
+    Case {
+        recipe: "docker",
+        version_cmd: "/usr/bin/docker --version",
+        daemon: &["dockerd"],
+        ..RUNTIME
     },
     Case {
         recipe: "postgresql",
         params: &["db_name=cairn_d11", "user=cairn_d11_user"],
         version_cmd: "psql --version",
         daemon: &["postgres"],
+        password: true,
+        secret_free: &["/etc/postgresql"],
     },
     Case {
         recipe: "mysql",
         params: &["db_name=cairn_d11", "user=cairn_d11_user"],
         version_cmd: "mariadb --version || mysql --version",
         daemon: &["mariadbd", "mysqld"],
+        password: true,
+        secret_free: &["/etc/mysql"],
     },
 ];
 
@@ -97,13 +147,30 @@ fn prepare(case: &Case) -> Debian11 {
         deb.path(&format!("/root/recipes/{recipe}.rhai")),
     )
     .expect("copy the recipe");
+    if recipe == "mysql" {
+        // root's own client options, all wrong: the recipe's `--no-defaults` must ignore them.
+        std::fs::write(
+            deb.path("/root/.my.cnf"),
+            "[client]\nuser=cairn_nobody\npassword=not-the-password\n\
+             socket=/nonexistent/cairn/mysqld.sock\n[mysql]\ndatabase=cairn_missing\n",
+        )
+        .expect("write ~/.my.cnf");
+    }
+    if recipe == "docker" {
+        // dockerd needs the cgroup hierarchies (the fresh /sys has none mounted).
+        deb.bind_cgroups();
+    }
     deb
 }
 
 fn recipe_cmd(verb: &str, case: &Case, extra: &str) -> String {
     let mut cmd = format!("cairn-recipe {verb} /root/recipes/{}.rhai", case.recipe);
     for p in case.params {
-        cmd.push_str(&format!(" --param '{p}'"));
+        // `file:NAME=PATH`: a secret read from a file inside, never on a command line.
+        match p.strip_prefix("file:") {
+            Some(f) => cmd.push_str(&format!(" --param-file {}", quote(f))),
+            None => cmd.push_str(&format!(" --param {}", quote(p))),
+        }
     }
     cmd.push(' ');
     cmd.push_str(extra);
@@ -134,78 +201,6 @@ fn run(deb: &Debian11, case: &Case) -> (Run, Value, f64) {
     let result: Value = serde_json::from_str(last)
         .unwrap_or_else(|e| panic!("the last line is not the JSON result ({e}):\n{}", r.text()));
     (r, result, secs)
-}
-
-/// `scheme://user:password@host:port/db` → (user, password, db); `None` without a user.
-fn url_parts(url: &str) -> Option<(String, String, String)> {
-    let rest = url.split_once("://")?.1;
-    let (cred, tail) = rest.split_once('@')?;
-    let (user, pw) = cred.split_once(':')?;
-    let db = tail.split_once('/').map_or("", |(_, d)| d);
-    Some((user.to_owned(), pw.to_owned(), db.to_owned()))
-}
-
-/// A database's connection string works with the real client inside. The password goes into
-/// a 0600 client file named by an option or variable, never on a command line, and the file
-/// is removed after (root's own ~/.my.cnf would change what the recipe's `mariadb` does).
-fn assert_connects(deb: &Debian11, case: &Case, url: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    let secret_file = |path: &str, text: String| {
-        let p = deb.path(path);
-        std::fs::write(&p, text).expect("write client file");
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-    };
-    let (script, want) = match case.recipe {
-        "redis" if url_parts(url).is_none() => {
-            (format!("redis-cli -u {} ping", quote(url)), "PONG")
-        }
-        "postgresql" => {
-            let (user, pw, db) = url_parts(url).expect("user in the URL");
-            secret_file(
-                "/tmp/cairn-d11.pgpass",
-                format!("127.0.0.1:5432:{db}:{user}:{pw}\n"),
-            );
-            (
-                format!(
-                    "PGPASSFILE=/tmp/cairn-d11.pgpass psql -h 127.0.0.1 -U {user} -d {db} \
-                     -tAc 'select 40 + 2'"
-                ),
-                "42",
-            )
-        }
-        "mysql" => {
-            let (user, pw, db) = url_parts(url).expect("user in the URL");
-            secret_file(
-                "/tmp/cairn-d11.cnf",
-                format!("[client]\nuser={user}\npassword={pw}\nhost=127.0.0.1\n"),
-            );
-            (
-                format!(
-                    "mariadb --defaults-extra-file=/tmp/cairn-d11.cnf -N -e 'select 40 + 2' {db}"
-                ),
-                "42",
-            )
-        }
-        _ => return,
-    };
-    let r = deb.bash_isolated(&script);
-    for f in ["/tmp/cairn-d11.pgpass", "/tmp/cairn-d11.cnf"] {
-        let _ = std::fs::remove_file(deb.path(f));
-    }
-    let namespaces: Vec<String> = deb
-        .processes()
-        .into_iter()
-        .map(|(pid, cmd)| {
-            let ns = std::fs::read_link(format!("/proc/{pid}/ns/net")).unwrap_or_default();
-            format!("{pid} {} {cmd}", ns.display())
-        })
-        .collect();
-    assert!(
-        r.ok && r.stdout.trim() == want,
-        "{}: the connection string does not work: {}\nprocesses inside: {namespaces:#?}",
-        case.recipe,
-        r.text()
-    );
 }
 
 /// The `$ program args` lines of a console.
@@ -292,8 +287,10 @@ fn suite(recipe: &str) {
     let apt = planned_apt(&deb, case);
     predownload(&deb, case, &apt);
 
-    // 1. Install.
+    // 1. Install, every process's command line sampled meanwhile.
+    let sampler = CmdlineSampler::start();
     let (first, result, cairn_secs) = run(&deb, case);
+    let (cmdlines, samples) = sampler.finish();
     // The console without its last line, the result (which carries a connection string).
     let console: Vec<&str> = first.stdout.lines().collect();
     eprintln!("{}", console[..console.len().saturating_sub(1)].join("\n"));
@@ -337,8 +334,24 @@ fn suite(recipe: &str) {
         );
     }
 
-    if let Some(url) = result["connection_string"].as_str() {
+    if case.password {
+        let url = result["connection_string"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no connection string: {result}"));
+        assert_password_secret(&deb, case, url, &first, &cmdlines, samples);
         assert_connects(&deb, case, url);
+    }
+    if case.recipe == "mysql" {
+        // The bogus ~/.my.cnf was in force: a client that reads it cannot connect.
+        let plain = deb.bash_isolated("mariadb --batch -e 'SELECT 1'");
+        assert!(
+            !plain.ok && plain.text().contains("/nonexistent/cairn/mysqld.sock"),
+            "root's ~/.my.cnf was not read: {}",
+            plain.text()
+        );
+    }
+    if case.recipe == "docker" {
+        assert_docker(&deb, &result);
     }
 
     // 3. Again: nothing to do.
@@ -349,6 +362,12 @@ fn suite(recipe: &str) {
 
     // 4. The same apt-get work without Cairn, for BENCHMARKS.md.
     let (bare_secs, apt) = bare_apt_seconds(case);
+    record(recipe, version, cairn_secs, bare_secs, &apt);
+}
+
+/// One row of the figures: printed, and appended to `target/debian11-figures.md` (or
+/// `$CAIRN_DEBIAN11_FIGURES`).
+fn record(recipe: &str, version: &str, cairn_secs: f64, bare_secs: f64, apt: &[String]) {
     let line = format!(
         "| {recipe} | {version} | {cairn_secs:.1} | {bare_secs:.1} | {:.2} |",
         cairn_secs / bare_secs
@@ -391,4 +410,19 @@ fn postgresql_on_debian_11() {
 #[test]
 fn mysql_on_debian_11() {
     suite("mysql");
+}
+
+#[test]
+fn go_on_debian_11() {
+    suite("go");
+}
+
+#[test]
+fn rust_on_debian_11() {
+    suite("rust");
+}
+
+#[test]
+fn docker_on_debian_11() {
+    suite("docker");
 }

@@ -119,6 +119,20 @@ impl Debian11 {
         self.mounts.push(target);
     }
 
+    /// Binds this host's `/sys/fs/cgroup`, with every hierarchy mounted under it, at the same
+    /// place inside (the fresh `/sys` has none), for a daemon that needs cgroups (dockerd). Made
+    /// a slave first, so unmounting it on drop never propagates back to the host's.
+    pub fn bind_cgroups(&mut self) {
+        self.mount(&["--rbind", "/sys/fs/cgroup"], "sys/fs/cgroup");
+        let target = self.root.join("sys/fs/cgroup");
+        let ok = Command::new("mount")
+            .arg("--make-rslave")
+            .arg(&target)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "could not make {} a slave mount", target.display());
+    }
+
     /// A path inside the system (`/usr/local/bin/cairn-agent` → `<root>/usr/local/bin/…`).
     pub fn path(&self, inside: &str) -> PathBuf {
         self.root.join(inside.trim_start_matches('/'))
@@ -235,7 +249,9 @@ impl Drop for Debian11 {
         }
         let mut all_unmounted = true;
         for m in self.mounts.iter().rev() {
+            // -R: the cgroup bind (bind_cgroups) has a mount per hierarchy below it.
             let ok = Command::new("umount")
+                .arg("-R")
                 .arg(m)
                 .status()
                 .is_ok_and(|s| s.success())

@@ -3,11 +3,9 @@
 //! recorded os-release files for plan tests.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub fn is_root() -> bool {
@@ -213,87 +211,6 @@ pub fn plan_everywhere(name: &str, params: &[&str]) -> Vec<(&'static str, String
     plans
 }
 
-/// Collects every distinct `/proc/*/cmdline` seen, sampled every 50 ms, until stopped.
-pub struct CmdlineSampler {
-    stop: Arc<AtomicBool>,
-    seen: Arc<Mutex<BTreeSet<String>>>,
-    thread: Option<std::thread::JoinHandle<u64>>,
-}
-
-impl CmdlineSampler {
-    pub fn start() -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let seen = Arc::new(Mutex::new(BTreeSet::new()));
-        let (s, w) = (stop.clone(), seen.clone());
-        let thread = std::thread::spawn(move || {
-            let mut rounds = 0u64;
-            while !s.load(Ordering::Relaxed) {
-                if let Ok(dir) = std::fs::read_dir("/proc") {
-                    for entry in dir.flatten() {
-                        if let Ok(bytes) = std::fs::read(entry.path().join("cmdline"))
-                            && !bytes.is_empty()
-                        {
-                            let line = String::from_utf8_lossy(&bytes).replace('\0', " ");
-                            w.lock().unwrap().insert(line);
-                        }
-                    }
-                }
-                rounds += 1;
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            rounds
-        });
-        Self {
-            stop,
-            seen,
-            thread: Some(thread),
-        }
-    }
-
-    /// Stops sampling; returns the command lines seen and how many samples were taken.
-    pub fn finish(mut self) -> (BTreeSet<String>, u64) {
-        self.stop.store(true, Ordering::Relaxed);
-        let rounds = self.thread.take().unwrap().join().unwrap();
-        let seen = std::mem::take(&mut *self.seen.lock().unwrap());
-        (seen, rounds)
-    }
-}
-
-/// Asserts that `secret` is in none of the command lines and none of the files under the given
-/// paths (files, or every file of a directory).
-pub fn assert_secret_absent(secret: &str, cmdlines: &BTreeSet<String>, logs: &[&str]) {
-    assert!(secret.len() >= 16, "not a generated secret: {secret}");
-    for c in cmdlines {
-        assert!(
-            !c.contains(secret),
-            "the password is on a command line: {c}"
-        );
-    }
-    let mut files = Vec::new();
-    for l in logs {
-        let p = Path::new(l);
-        if p.is_dir() {
-            for e in std::fs::read_dir(p).unwrap().flatten() {
-                if e.path().is_file() {
-                    files.push(e.path());
-                }
-            }
-        } else if p.is_file() {
-            files.push(p.to_path_buf());
-        }
-    }
-    for f in &files {
-        let text = String::from_utf8_lossy(&std::fs::read(f).unwrap()).into_owned();
-        assert!(!text.contains(secret), "the password is in {}", f.display());
-    }
-    eprintln!(
-        "password absent from {} command lines and {} log files ({:?})",
-        cmdlines.len(),
-        files.len(),
-        files
-    );
-}
-
 /// The first line of a program's version output, for comparing with `detect()`.
 pub fn version_output(program: &str, args: &[&str]) -> String {
     sh(program, args).1
@@ -379,3 +296,7 @@ pub fn machine_lock() -> std::sync::MutexGuard<'static, ()> {
 }
 
 pub mod backup;
+mod secrets;
+pub mod servers;
+#[allow(unused_imports)] // not every test file uses them
+pub use secrets::{CmdlineSampler, assert_secret_absent};

@@ -140,6 +140,7 @@ async fn run_authenticates_and_reports_status_with_detection() {
             sign_bundle(&KeyPair::generate().expect("key"), HELLO),
         ],
         same_detectors: false,
+    detectors_hash: None,
     })])
     .await;
     let status = loop {

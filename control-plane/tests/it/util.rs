@@ -408,6 +408,7 @@ impl Agent {
             key_id,
             agent_version: "test".into(),
             protocol_version: 1,
+            detectors_hash: None,
         });
         ws.send(WsMessage::text(bare_message_json(&hello).expect("json")))
             .await

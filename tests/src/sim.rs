@@ -231,7 +231,8 @@ impl SimAgent {
         Ok((ws, verifier, session))
     }
 
-    fn status(request_id: Option<String>) -> Message {
+    /// The `SERVER_STATUS` every simulated agent answers with.
+    pub fn status(request_id: Option<String>) -> Message {
         let usage = Usage {
             total_bytes: 2 << 30,
             used_bytes: 1 << 30,

@@ -126,19 +126,21 @@ pub(super) async fn handle_frame(
     for msg in others {
         match msg {
             Message::ServerStatus(status) => {
-                let value = serde_json::to_value(&status)?;
+                // Serialized once, straight to the text that is stored and shown (a fan-out
+                // brings 10,000 of these within seconds).
+                let text = serde_json::to_string(&status)?;
                 // Stored in a batch with other nodes' statuses; shown and counted once stored.
-                let (app2, id, v) = (Arc::clone(app), node_id.to_owned(), value.clone());
+                let (app2, id, shown) = (Arc::clone(app), node_id.to_owned(), text.clone());
+                let request = status.request_id;
                 let after = Box::new(move || {
-                    app2.hub.broadcast(
-                        &id,
-                        &crate::hub::dashboard_message("SERVER_STATUS", &id, None, v),
-                    );
-                    if let Some(request) = &status.request_id {
+                    app2.hub.broadcast_with(&id, || {
+                        crate::hub::dashboard_message_raw("SERVER_STATUS", &id, &shown)
+                    });
+                    if let Some(request) = &request {
                         app2.hub.status_answered(request);
                     }
                 });
-                app.node_writes.status(node_id, value, unix_now(), after);
+                app.node_writes.status(node_id, text, unix_now(), after);
             }
             Message::Error(e) => {
                 tracing::warn!(node_id = %node_id, code = ?e.code, message = %e.message, "the agent reported an error");

@@ -157,7 +157,10 @@ fn install(params) {
         let expires = issued + 100;
         let b = bundle(&key, issued, expires);
         let mut cache = DetectorCache::default();
-        assert!(cache.store(std::slice::from_ref(&b), &ctx, issued + 1), "valid then");
+        assert!(
+            cache.store(std::slice::from_ref(&b), &ctx, issued + 1),
+            "valid then"
+        );
         let hash = cache.hash().expect("kept").to_owned();
 
         let req = |detectors| GetServerStatus {

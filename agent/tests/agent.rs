@@ -140,7 +140,7 @@ async fn run_authenticates_and_reports_status_with_detection() {
             sign_bundle(&KeyPair::generate().expect("key"), HELLO),
         ],
         same_detectors: false,
-    detectors_hash: None,
+        detectors_hash: None,
     })])
     .await;
     let status = loop {
@@ -229,7 +229,12 @@ async fn kept_detectors_run_after_a_reconnection_and_unknown_ones_are_fetched_ag
             ..GetServerStatus::default()
         })])
         .await;
-    assert!(same.len() * 4 < full.len(), "{} vs {}", same.len(), full.len());
+    assert!(
+        same.len() * 4 < full.len(),
+        "{} vs {}",
+        same.len(),
+        full.len()
+    );
     let status = status_answer(&mut conn, "r-2").await;
     assert_eq!(status.runtimes.len(), 1, "{:?}", status.runtimes);
     let hello = &status.runtimes[0];

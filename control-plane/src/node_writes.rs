@@ -135,9 +135,10 @@ async fn run(store: SharedStore, mut rx: mpsc::UnboundedReceiver<Write>) {
         // Moved to the writing thread, not copied; given back if it could not be stored.
         let batch: Vec<NodeUpdate> = pending.updates.drain().map(|(_, u)| u).collect();
         let after = std::mem::take(&mut pending.after);
-        let written =
-            store::blocking(&store, move |s| Ok(s.node_updates(&batch).map_err(|e| (e, batch))))
-                .await;
+        let written = store::blocking(&store, move |s| {
+            Ok(s.node_updates(&batch).map_err(|e| (e, batch)))
+        })
+        .await;
         match written {
             Ok(Ok(())) => {
                 pause = RETRY_FIRST;

@@ -3,7 +3,9 @@
 //! (`AUTH_RESPONSE` checked against the enrolled key with a single-use nonce, `AUTH_OK`).
 
 use anyhow::{anyhow, bail};
-use cairn_protocol::messages::{AuthChallenge, AuthOk, ChallengePurpose, EnrollResponse, ErrorCode, Hello};
+use cairn_protocol::messages::{
+    AuthChallenge, AuthOk, ChallengePurpose, EnrollResponse, ErrorCode, Hello,
+};
 use cairn_protocol::{
     Message, ProtocolError, PublicKey, parse_bare_message, unix_now, verify_auth_response,
     verify_enroll_proof,
@@ -227,4 +229,3 @@ pub(super) async fn authenticate(
     send_signed(app, ws, &node_id, None, &[ok]).await?;
     Ok((key, session))
 }
-

@@ -71,7 +71,10 @@ pub(super) async fn send_signed(
 }
 
 /// The next text message, skipping pings; `None` when the peer closed.
-pub(super) async fn next_text(ws: &mut Socket, timeout: Duration) -> anyhow::Result<Option<Vec<u8>>> {
+pub(super) async fn next_text(
+    ws: &mut Socket,
+    timeout: Duration,
+) -> anyhow::Result<Option<Vec<u8>>> {
     loop {
         let next = tokio::time::timeout(timeout, ws.next())
             .await
@@ -125,4 +128,3 @@ pub(crate) async fn serve(app: &Arc<App>, ws: &mut Socket) -> anyhow::Result<()>
         }
     }
 }
-

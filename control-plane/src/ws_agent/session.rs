@@ -29,7 +29,16 @@ pub(super) async fn connected(
     let (tx, mut rx) = mpsc::unbounded_channel::<Arc<[Message]>>();
     app.hub.register_agent(node_id, conn, tx);
     tracing::info!(node_id = %node_id, "agent connected");
-    let result = connected_loop(app, ws, node_id, session, &mut verifier, &mut rx, detectors_held).await;
+    let result = connected_loop(
+        app,
+        ws,
+        node_id,
+        session,
+        &mut verifier,
+        &mut rx,
+        detectors_held,
+    )
+    .await;
     app.hub.unregister_agent(node_id, conn);
     app.node_writes.seen(node_id, unix_now());
     tracing::info!(node_id = %node_id, "agent disconnected");

@@ -24,7 +24,10 @@ async fn a_reconnecting_agent_gets_no_bundles_it_holds_and_new_ones_after_a_reci
     // The first connection names nothing: the bundles come in full.
     let (full_text, msgs) = conn.recv_text().await;
     let first = status_request(&msgs);
-    assert!(!first.same_detectors && first.detectors.len() >= 2, "{first:?}");
+    assert!(
+        !first.same_detectors && first.detectors.len() >= 2,
+        "{first:?}"
+    );
     let held = detectors_hash(&first.detectors);
     drop(conn);
 
@@ -33,7 +36,10 @@ async fn a_reconnecting_agent_gets_no_bundles_it_holds_and_new_ones_after_a_reci
     let mut conn = agent.connect(srv.addr, &cp).await;
     let (text, msgs) = conn.recv_text().await;
     let again = status_request(&msgs);
-    assert!(again.same_detectors && again.detectors.is_empty(), "{again:?}");
+    assert!(
+        again.same_detectors && again.detectors.is_empty(),
+        "{again:?}"
+    );
     assert_eq!(again.detectors_hash.as_deref(), Some(held.as_str()));
     assert!(
         text.len() < 1024 && full_text.len() > 10 * text.len(),
@@ -58,7 +64,10 @@ async fn a_reconnecting_agent_gets_no_bundles_it_holds_and_new_ones_after_a_reci
     assert_eq!(reply.status, 200, "{}", reply.body);
     let changed = status_request(&msgs);
     assert!(!changed.same_detectors, "{changed:?}");
-    assert!(changed.detectors.len() > first.detectors.len(), "go was added");
+    assert!(
+        changed.detectors.len() > first.detectors.len(),
+        "go was added"
+    );
     let current = detectors_hash(&changed.detectors);
     assert_ne!(current, held);
     // The next fan-out to it names the new bundles without sending them.

@@ -6,7 +6,8 @@
 //!    `AUTH_CHALLENGE {purpose: auth}`, `AUTH_RESPONSE` checked against the enrolled key with a
 //!    single-use nonce, `AUTH_OK {sessionId}`.
 //! 2. After `AUTH_OK` every frame in both directions is signed and names the session. The
-//!    control plane sends `GET_SERVER_STATUS` with the published recipes' bundles, stores job
+//!    control plane sends `GET_SERVER_STATUS` with the published recipes' bundles (or, when
+//!    `HELLO` named them by hash because the agent kept them, `sameDetectors`), stores job
 //!    events idempotently by `(jobId, seq)`, acknowledges them with `LOG_ACK`, and relays them
 //!    to the dashboards watching the node.
 //!

@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::config::{AgentConfig, ConfigDir};
+use crate::detector_cache::DetectorCache;
 use crate::error::{AgentError, Result};
 use crate::handshake::{recv_message, send_bare, unexpected};
 use crate::journal::{BeginError, Outbox, is_valid_job_id};
@@ -76,9 +77,9 @@ pub struct Agent {
     cp_keys: KeyRing,
     jobs: Arc<JobContext>,
     outbox: Arc<Outbox>,
-    /// The detectors of this session's last `GET_SERVER_STATUS` that carried some, for the
-    /// requests that say `sameDetectors`.
-    detectors: std::sync::Mutex<Vec<cairn_protocol::SignedBundle>>,
+    /// The detectors of the last `GET_SERVER_STATUS` that carried some (in this connection or
+    /// an earlier one), for the requests that say `sameDetectors`.
+    detectors: std::sync::Mutex<DetectorCache>,
 }
 
 impl Agent {
@@ -105,10 +106,19 @@ impl Agent {
             }),
             cp_keys,
             outbox,
-            detectors: std::sync::Mutex::new(Vec::new()),
+            detectors: std::sync::Mutex::new(DetectorCache::default()),
             config,
             tuning,
         })
+    }
+
+    /// The hash of the detector bundles kept from an earlier connection, for `HELLO`.
+    fn detectors_hash(&self) -> Option<String> {
+        self.detectors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .hash()
+            .map(str::to_owned)
     }
 
     /// The outbox (jobs still running or not yet acknowledged).
@@ -155,6 +165,7 @@ impl Agent {
                 key_id: Some(self.signer.key().key_id().to_string()),
                 agent_version: env!("CARGO_PKG_VERSION").to_owned(),
                 protocol_version: PROTOCOL_VERSION,
+                detectors_hash: self.detectors_hash(),
             }),
         )
         .await?;
@@ -195,11 +206,6 @@ impl Agent {
     ) -> Result<()> {
         // Whatever the last connection did not get acknowledged goes again.
         self.outbox.rewind();
-        // A new session: the control plane sends its detectors again.
-        self.detectors
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
         self.flush_outbox(ws, session).await?;
         let (replies, mut reply_rx) = mpsc::channel::<Message>(8);
         let mut ping = tokio::time::interval(self.tuning.ping_interval);
@@ -278,13 +284,35 @@ impl Agent {
     ) -> Result<()> {
         match message {
             Message::GetServerStatus(mut req) => {
-                {
-                    let mut last = self.detectors.lock().unwrap_or_else(|e| e.into_inner());
-                    if !req.detectors.is_empty() {
-                        last.clone_from(&req.detectors);
-                    } else if req.same_detectors {
-                        req.detectors.clone_from(&last);
+                let not_held = {
+                    let mut kept = self.detectors.lock().unwrap_or_else(|e| e.into_inner());
+                    if !req.same_detectors || !req.detectors.is_empty() {
+                        // A full request (perhaps of no detectors at all): what it carries is
+                        // what the control plane now means by its detectors.
+                        kept.store(&req.detectors, &self.jobs, cairn_protocol::unix_now());
+                        None
+                    } else {
+                        match kept.bundles_for(req.detectors_hash.as_deref()) {
+                            Ok(bundles) => {
+                                req.detectors = bundles;
+                                None
+                            }
+                            Err(not_held) => {
+                                kept.forget();
+                                Some(not_held)
+                            }
+                        }
                     }
+                };
+                if let Some(not_held) = not_held {
+                    // Reconnect naming none: the control plane then sends the bundles.
+                    let why = format!(
+                        "the detectors {} are not kept on this server; reconnecting to get them",
+                        not_held.wanted
+                    );
+                    self.send_error(ws, session, ErrorCode::Internal, why.clone(), None)
+                        .await?;
+                    return Err(AgentError::Connection(why));
                 }
                 let (ctx, replies, timeout) = (
                     self.jobs.clone(),

@@ -102,6 +102,7 @@ pub async fn enroll(opts: EnrollOptions) -> Result<AgentConfig> {
             key_id: None,
             agent_version: env!("CARGO_PKG_VERSION").to_owned(),
             protocol_version: PROTOCOL_VERSION,
+            detectors_hash: None,
         }),
     )
     .await?;

@@ -4,10 +4,12 @@
 //!
 //! Start at [`dial::run`] (the dial loop) and [`agent::Agent`] (one connection: authenticate,
 //! dispatch). [`runner`] runs one job, [`journal`] keeps its events until acknowledged,
-//! [`status`] answers `GET_SERVER_STATUS`, [`enroll`] is the first start.
+//! [`status`] answers `GET_SERVER_STATUS` with the detectors
+//! [`detector_cache`] keeps across connections, [`enroll`] is the first start.
 
 pub mod agent;
 pub mod config;
+pub mod detector_cache;
 pub mod dial;
 pub mod enroll;
 pub mod error;

@@ -24,11 +24,21 @@ struct Detected {
     result: Result<Detection, String>,
 }
 
-/// Builds the answer to `GET_SERVER_STATUS`.
+/// Builds the answer to `GET_SERVER_STATUS`, running `req.detectors` (each verified first).
 pub async fn collect(
     ctx: Arc<JobContext>,
     req: GetServerStatus,
     timeout: Duration,
+) -> ServerStatus {
+    collect_at(ctx, req, timeout, cairn_protocol::unix_now()).await
+}
+
+/// [`collect`], verifying the bundles' validity windows at `now` (unix seconds).
+pub async fn collect_at(
+    ctx: Arc<JobContext>,
+    req: GetServerStatus,
+    timeout: Duration,
+    now: u64,
 ) -> ServerStatus {
     let system = tokio::task::spawn_blocking(system_info);
     let detections = req.detectors.into_iter().map(|bundle| {
@@ -38,7 +48,7 @@ pub async fn collect(
             let guess = identity_unverified(&bundle);
             let task = {
                 let cancel = cancel.clone();
-                tokio::task::spawn_blocking(move || detect_one(&ctx, &bundle, cancel, timeout))
+                tokio::task::spawn_blocking(move || detect_one(&ctx, &bundle, cancel, timeout, now))
             };
             match tokio::time::timeout(timeout, task).await {
                 Ok(Ok(d)) => d,
@@ -115,9 +125,10 @@ fn detect_one(
     bundle: &SignedBundle,
     cancel: CancelToken,
     timeout: Duration,
+    now: u64,
 ) -> Detected {
     let guess = identity_unverified(bundle);
-    let verified = match bundle.verify(&ctx.keys, cairn_protocol::unix_now()) {
+    let verified = match bundle.verify(&ctx.keys, now) {
         Ok(v) => v,
         Err(e) => {
             return Detected {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use cairn_agent::{Agent, ConfigDir, Tuning};
 use cairn_protocol::messages::{
-    ErrorCode, FailureKind, GetServerStatus, InstallRuntime, LogStream,
+    ErrorCode, FailureKind, GetServerStatus, InstallRuntime, LogStream, ServerStatus,
 };
 use cairn_protocol::{KeyPair, Message, SignedBundle};
 use serde_json::json;
@@ -140,6 +140,7 @@ async fn run_authenticates_and_reports_status_with_detection() {
             sign_bundle(&KeyPair::generate().expect("key"), HELLO),
         ],
         same_detectors: false,
+        detectors_hash: None,
     })])
     .await;
     let status = loop {
@@ -178,6 +179,90 @@ async fn run_authenticates_and_reports_status_with_detection() {
         "{bad:?}"
     );
     assert!(!bad.installed);
+
+    let _ = stop.send(true);
+    task.await.expect("agent stops");
+}
+
+/// The next `SERVER_STATUS` answering `request_id`.
+async fn status_answer(conn: &mut support::Conn, request_id: &str) -> ServerStatus {
+    loop {
+        for m in conn.recv().await {
+            if let Message::ServerStatus(s) = m
+                && s.request_id.as_deref() == Some(request_id)
+            {
+                return s;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn kept_detectors_run_after_a_reconnection_and_unknown_ones_are_fetched_again() {
+    let mut cp = ControlPlane::start().await;
+    let dir = enrolled_dir(&cp);
+    let (stop, task) = start_agent(dir.path());
+    let mut conn = cp.next_conn().await;
+    assert_eq!(conn.hello_detectors_hash, None, "nothing kept yet");
+
+    let bundles = vec![cp.bundle(HELLO)];
+    let hash = cairn_protocol::detectors_hash(&bundles);
+    let full = conn
+        .send(vec![Message::GetServerStatus(GetServerStatus {
+            request_id: Some("r-1".into()),
+            detectors: bundles,
+            ..GetServerStatus::default()
+        })])
+        .await;
+    let status = status_answer(&mut conn, "r-1").await;
+    assert!(status.runtimes[0].installed, "{:?}", status.runtimes);
+    conn.kill();
+
+    // The next connection names the kept bundles and runs them from a request without them.
+    let mut conn = cp.next_conn().await;
+    assert_eq!(conn.hello_detectors_hash.as_deref(), Some(hash.as_str()));
+    let same = conn
+        .send(vec![Message::GetServerStatus(GetServerStatus {
+            request_id: Some("r-2".into()),
+            same_detectors: true,
+            detectors_hash: Some(hash.clone()),
+            ..GetServerStatus::default()
+        })])
+        .await;
+    assert!(
+        same.len() * 4 < full.len(),
+        "{} vs {}",
+        same.len(),
+        full.len()
+    );
+    let status = status_answer(&mut conn, "r-2").await;
+    assert_eq!(status.runtimes.len(), 1, "{:?}", status.runtimes);
+    let hello = &status.runtimes[0];
+    assert_eq!(hello.kind, "hello");
+    assert!(hello.installed && hello.error.is_none(), "{hello:?}");
+    assert_eq!(hello.version.as_deref(), Some("1.2.3"));
+
+    // A request naming bundles the agent does not hold runs nothing: the agent forgets what
+    // it kept and reconnects naming none, so the control plane sends the bundles.
+    conn.send(vec![Message::GetServerStatus(GetServerStatus {
+        request_id: Some("r-3".into()),
+        same_detectors: true,
+        detectors_hash: Some("ab".repeat(32)),
+        ..GetServerStatus::default()
+    })])
+    .await;
+    let refused = conn
+        .recv()
+        .await
+        .into_iter()
+        .find_map(|m| match m {
+            Message::Error(e) => Some(e),
+            _ => None,
+        })
+        .expect("an ERROR");
+    assert!(refused.message.contains("not kept"), "{refused:?}");
+    let conn = cp.next_conn().await;
+    assert_eq!(conn.hello_detectors_hash, None);
 
     let _ = stop.send(true);
     task.await.expect("agent stops");

@@ -62,6 +62,16 @@ pub fn dashboard_message(
     m.to_string()
 }
 
+/// [`dashboard_message`] for a payload that is already JSON text (not parsed again).
+pub fn dashboard_message_raw(kind: &str, node_id: &str, payload_json: &str) -> String {
+    let quote = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned());
+    format!(
+        r#"{{"nodeId":{},"payload":{payload_json},"type":{}}}"#,
+        quote(node_id),
+        quote(kind)
+    )
+}
+
 impl Hub {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -192,6 +202,20 @@ impl Hub {
                 if let Some(d) = st.dashboards.get(conn) {
                     let _ = d.tx.send(text.to_owned());
                 }
+            }
+        }
+    }
+
+    /// [`Self::broadcast`] of the text `make` builds, built only if someone watches the node.
+    pub fn broadcast_with(&self, node_id: &str, make: impl FnOnce() -> String) {
+        let st = self.lock();
+        let Some(set) = st.watchers.get(node_id).filter(|s| !s.is_empty()) else {
+            return;
+        };
+        let text = make();
+        for conn in set {
+            if let Some(d) = st.dashboards.get(conn) {
+                let _ = d.tx.send(text.clone());
             }
         }
     }

@@ -24,7 +24,7 @@ pub type AfterStored = Box<dyn FnOnce() + Send>;
 
 enum Write {
     Seen(String, u64),
-    Status(String, serde_json::Value, u64, AfterStored),
+    Status(String, String, u64, AfterStored),
 }
 
 /// Most node rows written in one transaction.
@@ -61,8 +61,8 @@ impl NodeWriter {
         let _ = self.tx.send(Write::Seen(node_id.to_owned(), at));
     }
 
-    /// Records `node_id`'s latest status; `after` runs once it is stored.
-    pub fn status(&self, node_id: &str, status: serde_json::Value, at: u64, after: AfterStored) {
+    /// Records `node_id`'s latest status (JSON text); `after` runs once it is stored.
+    pub fn status(&self, node_id: &str, status: String, at: u64, after: AfterStored) {
         let _ = self
             .tx
             .send(Write::Status(node_id.to_owned(), status, at, after));
@@ -76,6 +76,23 @@ struct Pending {
 }
 
 impl Pending {
+    /// Puts back a batch that could not be stored, under what arrived meanwhile (newer).
+    fn restore(&mut self, batch: Vec<NodeUpdate>) {
+        for old in batch {
+            match self.updates.get_mut(&old.node_id) {
+                Some(new) => {
+                    new.seen_at = new.seen_at.max(old.seen_at);
+                    if new.status.is_none() {
+                        new.status = old.status;
+                    }
+                }
+                None => {
+                    self.updates.insert(old.node_id.clone(), old);
+                }
+            }
+        }
+    }
+
     fn add(&mut self, w: Write) {
         let (node_id, at, status) = match w {
             Write::Seen(id, at) => (id, at, None),
@@ -115,20 +132,35 @@ async fn run(store: SharedStore, mut rx: mpsc::UnboundedReceiver<Write>) {
                 Err(_) => break,
             }
         }
-        let batch: Vec<NodeUpdate> = pending.updates.values().cloned().collect();
-        match store::blocking(&store, move |s| s.node_updates(&batch)).await {
-            Ok(()) => {
+        // Moved to the writing thread, not copied; given back if it could not be stored.
+        let batch: Vec<NodeUpdate> = pending.updates.drain().map(|(_, u)| u).collect();
+        let after = std::mem::take(&mut pending.after);
+        let written = store::blocking(&store, move |s| {
+            Ok(s.node_updates(&batch).map_err(|e| (e, batch)))
+        })
+        .await;
+        match written {
+            Ok(Ok(())) => {
                 pause = RETRY_FIRST;
-                let done = std::mem::take(&mut pending);
-                for f in done.after {
+                for f in after {
                     f();
                 }
             }
-            Err(error) => {
-                tracing::warn!(%error, nodes = pending.updates.len(), retry_in_ms = pause.as_millis() as u64,
+            Ok(Err((error, batch))) => {
+                tracing::warn!(%error, nodes = batch.len(), retry_in_ms = pause.as_millis() as u64,
                     "could not store nodes' last status; keeping it and trying again");
+                // Nothing was taken from the queue meanwhile: `pending` is empty, and what
+                // arrives next is merged over this (newer wins).
+                pending.restore(batch);
+                pending.after = after;
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(RETRY_MAX);
+            }
+            Err(error) => {
+                // The writing thread panicked with the batch: those updates are lost (each
+                // node's next one is written), and so are their actions, which would announce
+                // statuses as stored.
+                tracing::error!(%error, dropped = after.len(), "could not store nodes' last status");
             }
         }
     }

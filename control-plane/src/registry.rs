@@ -60,9 +60,12 @@ pub struct Published {
 pub struct Registry {
     pub catalogue: Vec<CatalogueEntry>,
     published: BTreeMap<String, Published>,
-    /// Distinct for every load: an agent connection that sent this load's bundles may ask the
-    /// agent to reuse them (`sameDetectors`).
+    /// Distinct for every load.
     pub generation: u64,
+    /// [`cairn_protocol::detectors_hash`] of [`Self::bundles`]: an agent that holds these
+    /// bundles (it said so in `HELLO`, or this connection sent them) is asked to reuse them
+    /// (`sameDetectors`).
+    pub detectors_hash: String,
 }
 
 static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -73,6 +76,7 @@ impl Registry {
     pub fn load(dir: &Path, key: &KeyPair, now: u64) -> Self {
         let mut reg = Self {
             generation: GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            detectors_hash: cairn_protocol::detectors_hash(&[]),
             ..Self::default()
         };
         let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
@@ -93,6 +97,7 @@ impl Registry {
             }
             reg.catalogue.push(entry);
         }
+        reg.detectors_hash = cairn_protocol::detectors_hash(&reg.bundles());
         reg
     }
 

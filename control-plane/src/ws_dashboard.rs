@@ -158,7 +158,7 @@ async fn handle(app: &Arc<App>, conn: u64, session: &Session, m: Incoming) -> Re
             node_online(app, &m.node_id).await?;
             app.hub.subscribe(conn, &m.node_id);
             let request_id = cairn_protocol::new_id().map_err(|e| e.to_string())?;
-            let msg = crate::ws_agent::status_request_same(Some(request_id));
+            let msg = crate::ws_agent::status_request_same(app, Some(request_id));
             if !app.hub.send_to_agent(&m.node_id, vec![msg]) {
                 return Err(offline(&m.node_id));
             }

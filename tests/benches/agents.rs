@@ -97,8 +97,10 @@ fn cpu_secs(pid: u32) -> f64 {
     (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
 }
 
-async fn fan_out(cp: &ControlPlane, cookie: &str) -> (Duration, Value) {
+async fn fan_out(cp: &ControlPlane, cookie: &str, stats: &Stats) -> (Duration, Value) {
     let (cp0, me0) = (cpu_secs(cp.pid()), cpu_secs(std::process::id()));
+    stats.reset_times();
+    let t0 = cairn_e2e::sim::now_us();
     let t = Instant::now();
     let r = http(
         cp.addr,
@@ -115,6 +117,13 @@ async fn fan_out(cp: &ControlPlane, cookie: &str) -> (Duration, Value) {
     let mut v = r.json();
     v["cpCpuSecs"] = json!(cpu_secs(cp.pid()) - cp0);
     v["simCpuSecs"] = json!(cpu_secs(std::process::id()) - me0);
+    // Where the time went, as the simulated agents saw it (ms after the POST was sent).
+    let ms = |a: &std::sync::atomic::AtomicU64| {
+        (a.load(Ordering::Relaxed).saturating_sub(t0) as f64 / 1000.0).round()
+    };
+    v["firstRequestMs"] = json!(ms(&stats.first_request_us));
+    v["lastRequestMs"] = json!(ms(&stats.last_request_us));
+    v["lastAnswerMs"] = json!(ms(&stats.last_answer_us));
     (took, v)
 }
 
@@ -229,7 +238,7 @@ async fn main() {
     // 4. Status fan-out, three times.
     let mut fan = Vec::new();
     for _ in 0..3 {
-        let (took, body) = fan_out(&cp, &cookie).await;
+        let (took, body) = fan_out(&cp, &cookie, &stats).await;
         eprintln!("fan-out: {took:?} {body}");
         fan.push((took, body));
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -239,6 +248,8 @@ async fn main() {
     // 5. Reconnect storm: every connection dropped at once, all back immediately.
     let before = stats.authenticated.load(Ordering::Relaxed);
     let errors_before = stats.errors.load(Ordering::Relaxed);
+    let full_before = stats.full_requests.load(Ordering::Relaxed);
+    let same_before = stats.same_requests.load(Ordering::Relaxed);
     let t = Instant::now();
     drop_tx.send_modify(|g| *g += 1);
     let storm_took = wait_for("all re-authenticated", Duration::from_secs(600), || {
@@ -252,7 +263,11 @@ async fn main() {
     let t_online = t.elapsed();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (rss_storm, hwm_storm) = cp_memory(pid).await;
-    let (after_storm, after_body) = fan_out(&cp, &cookie).await;
+    // The status requests of the reconnections: with the bundles, or naming the kept ones.
+    let storm_full = stats.full_requests.load(Ordering::Relaxed) - full_before;
+    let storm_same = stats.same_requests.load(Ordering::Relaxed) - same_before;
+    eprintln!("storm: {storm_full} status requests with bundles, {storm_same} sameDetectors");
+    let (after_storm, after_body) = fan_out(&cp, &cookie, &stats).await;
 
     let _ = stop_tx.send(true);
     for t in tasks {
@@ -285,13 +300,16 @@ async fn main() {
     );
     for (i, (took, body)) in fan.iter().enumerate() {
         println!(
-            "| status fan-out {}: `POST /api/nodes/status` → last answer (answered/asked; CPU s used by the control plane / the simulated agents) | {:.2} s ({}/{}; {:.2} / {:.2}) |",
+            "| status fan-out {}: `POST /api/nodes/status` → last answer (answered/asked; CPU s used by the control plane / the simulated agents; agents got the first / last request, sent the last answer at, ms) | {:.2} s ({}/{}; {:.2} / {:.2}; {} / {} / {}) |",
             i + 1,
             took.as_secs_f64(),
             body["answered"],
             body["requested"],
             body["cpCpuSecs"].as_f64().unwrap_or(0.0),
             body["simCpuSecs"].as_f64().unwrap_or(0.0),
+            body["firstRequestMs"],
+            body["lastRequestMs"],
+            body["lastAnswerMs"],
         );
     }
     println!(
@@ -302,6 +320,9 @@ async fn main() {
     println!(
         "| reconnect storm: all {n} dropped at once → all authenticated again | {:.2} s ({storm_errors} failed attempts, retried) |",
         storm_took.as_secs_f64()
+    );
+    println!(
+        "| reconnect storm: first status requests with the bundles / naming the kept ones (`sameDetectors`) | {storm_full} / {storm_same} |"
     );
     println!(
         "| reconnect storm: → `/api/nodes` shows all {n} online | {:.2} s ({online} online) |",

@@ -114,6 +114,7 @@ async fn hello(ws: &mut Ws, node_id: &str, key_id: Option<String>) {
             key_id,
             agent_version: "e2e".into(),
             protocol_version: 1,
+            detectors_hash: None,
         }),
     )
     .await

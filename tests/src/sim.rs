@@ -3,7 +3,11 @@
 //! real challenge-response and answers `GET_SERVER_STATUS` with a small `SERVER_STATUS` in
 //! signed frames, through the same `cairn-protocol` code the agent uses ([`FrameSigner`],
 //! [`FrameVerifier`], `sign_enroll_request`, `sign_auth_response`). It runs no detectors: the
-//! point is the control plane's side of many connections, not the agent's work.
+//! point is the control plane's side of many connections, not the agent's work. Like the real
+//! agent it keeps the detector bundles of the last full `GET_SERVER_STATUS` across
+//! connections, names them by hash in `HELLO`, answers `sameDetectors` requests naming them,
+//! and reconnects naming none when a request names others (it keeps only the hash: it never
+//! runs them).
 //!
 //! Many of them live in one tokio process. Connections can be spread over several loopback
 //! source addresses (`127.0.0.x`), each with its own range of ephemeral ports.
@@ -47,6 +51,31 @@ pub struct Stats {
     pub errors: AtomicU64,
     /// Connections that ended while the agent wanted to stay connected.
     pub dropped: AtomicU64,
+    /// `GET_SERVER_STATUS` requests that carried the detector bundles.
+    pub full_requests: AtomicU64,
+    /// `GET_SERVER_STATUS` requests that named kept bundles (`sameDetectors`).
+    pub same_requests: AtomicU64,
+    /// When the first and the last `GET_SERVER_STATUS` arrived and the last answer was sent, in
+    /// microseconds since the unix epoch (reset with [`Stats::reset_times`]).
+    pub first_request_us: AtomicU64,
+    pub last_request_us: AtomicU64,
+    pub last_answer_us: AtomicU64,
+}
+
+/// Microseconds since the unix epoch.
+pub fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+impl Stats {
+    /// Forgets the request and answer times.
+    pub fn reset_times(&self) {
+        self.first_request_us.store(u64::MAX, Ordering::Relaxed);
+        self.last_request_us.store(0, Ordering::Relaxed);
+        self.last_answer_us.store(0, Ordering::Relaxed);
+    }
 }
 
 /// One simulated agent.
@@ -55,6 +84,8 @@ pub struct SimAgent {
     pub index: usize,
     pub node_id: String,
     signer: FrameSigner,
+    /// The hash of the detector bundles this agent was last sent.
+    detectors: std::sync::Mutex<Option<String>>,
 }
 
 fn err(what: &str, e: impl std::fmt::Display) -> String {
@@ -69,6 +100,7 @@ impl SimAgent {
             index,
             node_id: node_id.to_owned(),
             signer: FrameSigner::agent(key, node_id),
+            detectors: std::sync::Mutex::new(None),
         }
     }
 
@@ -136,12 +168,21 @@ impl SimAgent {
         }
     }
 
+    fn held(&self) -> Option<String> {
+        self.detectors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     fn hello(&self, key_id: Option<String>) -> Message {
+        let detectors_hash = key_id.as_ref().and_then(|_| self.held());
         Message::Hello(Hello {
             node_id: self.node_id.clone(),
             key_id,
             agent_version: "sim".to_owned(),
             protocol_version: PROTOCOL_VERSION,
+            detectors_hash,
         })
     }
 
@@ -190,7 +231,8 @@ impl SimAgent {
         Ok((ws, verifier, session))
     }
 
-    fn status(request_id: Option<String>) -> Message {
+    /// The `SERVER_STATUS` every simulated agent answers with.
+    pub fn status(request_id: Option<String>) -> Message {
         let usage = Usage {
             total_bytes: 2 << 30,
             used_bytes: 1 << 30,
@@ -239,12 +281,27 @@ impl SimAgent {
                     let frame = verifier.verify(t.as_bytes(), unix_now()).map_err(|e| err("verify", e))?;
                     for msg in frame.messages {
                         if let Message::GetServerStatus(req) = msg {
+                            let at = now_us();
+                            stats.first_request_us.fetch_min(at, Ordering::Relaxed);
+                            stats.last_request_us.fetch_max(at, Ordering::Relaxed);
+                            if req.same_detectors && req.detectors.is_empty() {
+                                stats.same_requests.fetch_add(1, Ordering::Relaxed);
+                                if req.detectors_hash.is_some() && req.detectors_hash != self.held() {
+                                    *self.detectors.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                                    return Err("sameDetectors names bundles this agent does not hold".into());
+                                }
+                            } else {
+                                stats.full_requests.fetch_add(1, Ordering::Relaxed);
+                                let hash = cairn_protocol::detectors_hash(&req.detectors);
+                                *self.detectors.lock().unwrap_or_else(|e| e.into_inner()) = Some(hash);
+                            }
                             let text = self
                                 .signer
                                 .sign("control-plane", Some(session), vec![Self::status(req.request_id)], unix_now())
                                 .map_err(|e| err("sign", e))?;
                             ws.send(WsMessage::text(text)).await.map_err(|e| err("send", e))?;
                             stats.answered.fetch_add(1, Ordering::Relaxed);
+                            stats.last_answer_us.fetch_max(now_us(), Ordering::Relaxed);
                         }
                     }
                 }

@@ -216,6 +216,7 @@ async fn handle(mut stream: TcpStream, signer: Arc<FrameSigner>, sh: Arc<Shared>
     if hello.node_id != sh.node_id {
         return None;
     }
+    let hello_detectors_hash = hello.detectors_hash.clone();
     let nonce = new_token().ok()?;
     let frame = |messages: Vec<Message>, session: Option<&str>| {
         signer
@@ -300,6 +301,7 @@ async fn handle(mut stream: TcpStream, signer: Arc<FrameSigner>, sh: Arc<Shared>
         verifier,
         session,
         node_id: sh.node_id.clone(),
+        hello_detectors_hash,
     })
 }
 
@@ -324,6 +326,8 @@ pub struct Conn {
     verifier: FrameVerifier,
     pub session: String,
     pub node_id: String,
+    /// The detector bundles the agent said it holds, in `HELLO`.
+    pub hello_detectors_hash: Option<String>,
 }
 
 impl Conn {

@@ -259,7 +259,7 @@ async fn status_all(app: &App, req: &Request) -> Response {
     };
     let start = std::time::Instant::now();
     let mut answers = app.hub.expect_status(&request_id);
-    let msg = crate::ws_agent::status_request_same(Some(request_id.clone()));
+    let msg = crate::ws_agent::status_request_same(app, Some(request_id.clone()));
     let requested = app.hub.send_to_all_agents(msg);
     let _ = tokio::time::timeout(
         std::time::Duration::from_secs(wait),

@@ -93,7 +93,8 @@ pub struct Node {
 pub struct NodeUpdate {
     pub node_id: String,
     pub seen_at: u64,
-    pub status: Option<serde_json::Value>,
+    /// The latest `SERVER_STATUS` payload, as JSON text.
+    pub status: Option<String>,
 }
 
 /// A job.

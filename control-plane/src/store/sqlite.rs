@@ -351,13 +351,15 @@ impl Store for SqliteStore {
             let mut seen = tx.prepare_cached(
                 "UPDATE nodes SET last_seen = MAX(COALESCE(last_seen, 0), ?1) WHERE id = ?2",
             )?;
-            let mut status =
-                tx.prepare_cached("UPDATE nodes SET last_status = ?1 WHERE id = ?2")?;
+            // One statement per node, not two, when a status came.
+            let mut status = tx.prepare_cached(
+                "UPDATE nodes SET last_seen = MAX(COALESCE(last_seen, 0), ?1), last_status = ?2 WHERE id = ?3",
+            )?;
             for u in updates {
-                seen.execute(params![to_i64(u.seen_at), u.node_id])?;
-                if let Some(st) = &u.status {
-                    status.execute(params![st.to_string(), u.node_id])?;
-                }
+                match &u.status {
+                    Some(st) => status.execute(params![to_i64(u.seen_at), st, u.node_id])?,
+                    None => seen.execute(params![to_i64(u.seen_at), u.node_id])?,
+                };
             }
         }
         tx.commit()?;

@@ -3,6 +3,7 @@
 
 mod agents;
 mod auth;
+mod detectors;
 mod install;
 mod jobs;
 mod recipes;

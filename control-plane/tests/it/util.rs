@@ -365,6 +365,8 @@ pub async fn recv_type(ws: &mut Ws, kind: &str) -> Value {
 pub struct Agent {
     pub node_id: String,
     secret: [u8; 32],
+    /// What `HELLO` says about the detector bundles this agent holds.
+    pub detectors_hash: Option<String>,
 }
 
 pub struct Connected {
@@ -380,6 +382,7 @@ impl Agent {
         Self {
             node_id: node_id.to_owned(),
             secret: cairn_protocol::keys::random_bytes::<32>().expect("random"),
+            detectors_hash: None,
         }
     }
 
@@ -408,6 +411,7 @@ impl Agent {
             key_id,
             agent_version: "test".into(),
             protocol_version: 1,
+            detectors_hash: self.detectors_hash.clone(),
         });
         ws.send(WsMessage::text(bare_message_json(&hello).expect("json")))
             .await
@@ -524,6 +528,11 @@ async fn one(ws: &mut Ws, verifier: &mut FrameVerifier) -> Result<Message, Strin
 impl Connected {
     /// The messages of the next frame (verified).
     pub async fn recv(&mut self) -> Vec<Message> {
+        self.recv_text().await.1
+    }
+
+    /// The next frame as it came (its text) and its messages (verified).
+    pub async fn recv_text(&mut self) -> (String, Vec<Message>) {
         loop {
             let m = tokio::time::timeout(TIMEOUT, self.ws.next())
                 .await
@@ -531,11 +540,12 @@ impl Connected {
                 .expect("open")
                 .expect("frame");
             if let WsMessage::Text(t) = m {
-                return self
+                let messages = self
                     .verifier
                     .verify(t.as_bytes(), unix_now())
                     .expect("control plane frame verifies")
                     .messages;
+                return (t.to_string(), messages);
             }
         }
     }

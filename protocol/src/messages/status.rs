@@ -15,11 +15,17 @@ pub struct GetServerStatus {
     /// reported as that recipe's `error`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub detectors: Vec<crate::bundle::SignedBundle>,
-    /// Run the detectors of the last `GET_SERVER_STATUS` of this session that carried some
-    /// (verified again): the control plane sends the bundles once per connection instead of
-    /// with every request. Ignored when `detectors` is not empty.
+    /// Run the detectors the agent kept from the last `GET_SERVER_STATUS` that carried some,
+    /// in this connection or an earlier one (each verified again when it runs: signature,
+    /// expiry, not older than what it ran): the control plane sends the bundles once instead
+    /// of with every request and every reconnection. Ignored when `detectors` is not empty.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub same_detectors: bool,
+    /// With `sameDetectors`: the [`crate::detectors_hash`] of the bundles meant. An agent that
+    /// does not hold exactly those runs none of its kept ones: it forgets them and reconnects
+    /// without a hash in `HELLO`, so the control plane sends the bundles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detectors_hash: Option<String>,
 }
 
 /// `SERVER_STATUS` (agent → control plane): the result of every recipe's `detect()` plus the

@@ -175,6 +175,7 @@ fn only_pre_session_messages_may_arrive_bare() {
         key_id: None,
         agent_version: "0.1.0".into(),
         protocol_version: 1,
+        detectors_hash: None,
     });
     let text = cairn_protocol::bare_message_json(&hello).unwrap();
     assert_eq!(parse_bare_message(text.as_bytes()).unwrap(), hello);

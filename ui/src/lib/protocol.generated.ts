@@ -7,7 +7,14 @@ export type Hello = { nodeId: string,
 /**
  * The agent's key id; absent when the agent comes to enroll.
  */
-keyId?: string | null, agentVersion: string, protocolVersion: number, };
+keyId?: string | null, agentVersion: string, protocolVersion: number, 
+/**
+ * The [`crate::detectors_hash`] of the detector bundles the agent kept from an earlier
+ * connection (each verified when it arrived). The control plane then sends
+ * `GET_SERVER_STATUS` with `sameDetectors` and this hash instead of the bundles when it
+ * would send the same ones. Untrusted: it only chooses between two signed requests.
+ */
+detectorsHash?: string | null, };
 
 export type ChallengePurpose = "auth" | "enroll";
 
@@ -58,11 +65,18 @@ requestId?: string | null,
  */
 detectors?: Array<SignedBundle>, 
 /**
- * Run the detectors of the last `GET_SERVER_STATUS` of this session that carried some
- * (verified again): the control plane sends the bundles once per connection instead of
- * with every request. Ignored when `detectors` is not empty.
+ * Run the detectors the agent kept from the last `GET_SERVER_STATUS` that carried some,
+ * in this connection or an earlier one (each verified again when it runs: signature,
+ * expiry, not older than what it ran): the control plane sends the bundles once instead
+ * of with every request and every reconnection. Ignored when `detectors` is not empty.
  */
-sameDetectors?: boolean, };
+sameDetectors?: boolean, 
+/**
+ * With `sameDetectors`: the [`crate::detectors_hash`] of the bundles meant. An agent that
+ * does not hold exactly those runs none of its kept ones: it forgets them and reconnects
+ * without a hash in `HELLO`, so the control plane sends the bundles.
+ */
+detectorsHash?: string | null, };
 
 export type ServerStatus = { requestId?: string | null, runtimes: Array<RuntimeInfo>, databases: Array<DatabaseInfo>, backups: Array<BackupInfo>, system: SystemInfo, };
 

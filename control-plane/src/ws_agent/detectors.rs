@@ -1,0 +1,96 @@
+//! Which detector bundles a `GET_SERVER_STATUS` carries: the published recipes' bundles in
+//! full, or `sameDetectors` with their hash when the connection's agent already holds them —
+//! sent earlier in this connection, or kept from an earlier one and named in `HELLO`
+//! (docs/protocol.md "Detectors kept across connections"). The agent verifies every bundle
+//! again each time it runs it, so the hash only saves bytes: it is never trusted.
+
+use cairn_protocol::Message;
+use cairn_protocol::messages::GetServerStatus;
+
+use crate::App;
+
+/// `GET_SERVER_STATUS` with the published recipes' bundles, and their hash.
+pub fn status_request(app: &App, request_id: Option<String>) -> (Message, String) {
+    let registry = app.registry();
+    let msg = Message::GetServerStatus(GetServerStatus {
+        request_id,
+        detectors: registry.bundles(),
+        same_detectors: false,
+        detectors_hash: None,
+    });
+    (msg, registry.detectors_hash.clone())
+}
+
+/// `GET_SERVER_STATUS` asking the agent to run the detectors it holds, named by the current
+/// registry's hash (tens of kB less per request; 10,000 agents made a fan-out of full requests
+/// hundreds of MB to sign and send). The connection replaces it by a full request when its
+/// agent does not hold them (see [`with_current_detectors`]).
+pub fn status_request_same(app: &App, request_id: Option<String>) -> Message {
+    same(request_id, app.registry().detectors_hash.clone())
+}
+
+fn same(request_id: Option<String>, hash: String) -> Message {
+    Message::GetServerStatus(GetServerStatus {
+        request_id,
+        detectors: Vec::new(),
+        same_detectors: true,
+        detectors_hash: Some(hash),
+    })
+}
+
+/// The first status request of a connection whose agent said in `HELLO` it holds `held`:
+/// `sameDetectors` if that is the current registry's, else the bundles. Updates `held` to what
+/// the agent will hold.
+pub(super) fn first_request(app: &App, held: &mut Option<String>) -> Message {
+    let current = app.registry().detectors_hash.clone();
+    if held.as_deref() == Some(current.as_str()) {
+        return same(None, current);
+    }
+    let (full, hash) = status_request(app, None);
+    *held = Some(hash);
+    full
+}
+
+fn is_same(m: &Message) -> bool {
+    matches!(m, Message::GetServerStatus(r) if r.same_detectors && r.detectors.is_empty())
+}
+
+/// `messages`, with each `sameDetectors` status request made right for this connection's agent,
+/// which holds the bundles hashed `held`: kept if it names the current registry's bundles and
+/// the agent holds them, renamed if the registry changed since the request was made and the
+/// agent holds the current bundles, made full (and `held` updated) if it does not. `None` when
+/// nothing needs changing (the message shared by a fan-out is sent as it is).
+pub(super) fn with_current_detectors(
+    app: &App,
+    messages: &[Message],
+    held: &mut Option<String>,
+) -> Option<Vec<Message>> {
+    if !messages.iter().any(is_same) {
+        return None;
+    }
+    let current = app.registry().detectors_hash.clone();
+    let agent_has_current = held.as_deref() == Some(current.as_str());
+    let all_current = messages.iter().filter(|m| is_same(m)).all(|m| {
+        matches!(m, Message::GetServerStatus(r) if r.detectors_hash.as_deref() == Some(current.as_str()))
+    });
+    if agent_has_current && all_current {
+        return None;
+    }
+    Some(
+        messages
+            .iter()
+            .map(|m| match m {
+                Message::GetServerStatus(r) if is_same(m) => {
+                    if held.as_deref() == Some(current.as_str()) {
+                        same(r.request_id.clone(), current.clone())
+                    } else {
+                        let (full, hash) = status_request(app, r.request_id.clone());
+                        *held = Some(hash);
+                        full
+                    }
+                }
+                other => other.clone(),
+            })
+            .collect(),
+    )
+}

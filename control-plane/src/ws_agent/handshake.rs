@@ -44,6 +44,29 @@ async fn refuse(
     anyhow!("{why}")
 }
 
+/// The agent's next handshake message, read as a bare message: what `take` accepts, or a
+/// `BAD_FRAME` refusal naming what was `expected` (or why the bytes are not a message).
+async fn expect<T>(
+    app: &App,
+    ws: &mut Socket,
+    node_id: &str,
+    bytes: &[u8],
+    expected: &str,
+    take: impl FnOnce(Message) -> Option<T>,
+) -> anyhow::Result<T> {
+    let why = match parse_bare_message(bytes) {
+        Ok(message) => {
+            let got = message.type_name();
+            match take(message) {
+                Some(value) => return Ok(value),
+                None => format!("expected {expected}, got {got}"),
+            }
+        }
+        Err(e) => e.to_string(),
+    };
+    Err(refuse(app, ws, node_id, ErrorCode::BadFrame, &why).await)
+}
+
 /// The enrollment token's secret: the agent may send it as the user saw it (`NODEID.SECRET`) or
 /// the secret alone.
 fn token_secret<'a>(token: &'a str, node_id: &str) -> Option<&'a str> {
@@ -60,22 +83,11 @@ pub(super) async fn enroll(app: &App, ws: &mut Socket, hello: &Hello) -> anyhow:
     let Some(bytes) = next_text(ws, HANDSHAKE_TIMEOUT).await? else {
         return Ok(());
     };
-    let req = match parse_bare_message(&bytes) {
-        Ok(Message::EnrollRequest(r)) => r,
-        Ok(other) => {
-            return Err(refuse(
-                app,
-                ws,
-                &node_id,
-                ErrorCode::BadFrame,
-                &format!("expected ENROLL_REQUEST, got {}", other.type_name()),
-            )
-            .await);
-        }
-        Err(e) => {
-            return Err(refuse(app, ws, &node_id, ErrorCode::BadFrame, &e.to_string()).await);
-        }
-    };
+    let req = expect(app, ws, &node_id, &bytes, "ENROLL_REQUEST", |m| match m {
+        Message::EnrollRequest(r) => Some(r),
+        _ => None,
+    })
+    .await?;
     let refused = |why: String| {
         let node_id = node_id.clone();
         async move {
@@ -186,22 +198,11 @@ pub(super) async fn authenticate(
     let Some(bytes) = next_text(ws, HANDSHAKE_TIMEOUT).await? else {
         bail!("the agent left during authentication");
     };
-    let resp = match parse_bare_message(&bytes) {
-        Ok(Message::AuthResponse(r)) => r,
-        Ok(other) => {
-            return Err(refuse(
-                app,
-                ws,
-                &node_id,
-                ErrorCode::BadFrame,
-                &format!("expected AUTH_RESPONSE, got {}", other.type_name()),
-            )
-            .await);
-        }
-        Err(e) => {
-            return Err(refuse(app, ws, &node_id, ErrorCode::BadFrame, &e.to_string()).await);
-        }
-    };
+    let resp = expect(app, ws, &node_id, &bytes, "AUTH_RESPONSE", |m| match m {
+        Message::AuthResponse(r) => Some(r),
+        _ => None,
+    })
+    .await?;
     let checked: Result<(), ProtocolError> = if resp.node_id != node_id {
         Err(ProtocolError::Nonce("issued for another node or purpose"))
     } else {

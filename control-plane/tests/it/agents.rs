@@ -1,6 +1,9 @@
 //! Enrollment and agent authentication: token reuse and expiry (THREATS 23), impersonation
 //! (24).
 
+use cairn_protocol::messages::Hello;
+use cairn_protocol::{Message, bare_message_json};
+
 use crate::util::{Agent, TestServer, http};
 
 #[tokio::test]
@@ -111,5 +114,29 @@ async fn another_key_and_a_replayed_auth_response_are_refused() {
         .err()
         .expect("replay");
     assert!(err.contains("challenge refused"), "{err}");
+    // Another message where AUTH_RESPONSE belongs, or bytes that are no message: refused,
+    // naming what was expected.
+    let hello = bare_message_json(&Message::Hello(Hello {
+        node_id: node_id.clone(),
+        key_id: None,
+        agent_version: "test".into(),
+        protocol_version: 1,
+        detectors_hash: None,
+    }))
+    .expect("json");
+    let err = agent
+        .connect_with(srv.addr, &cp, None, Some(hello))
+        .await
+        .err()
+        .expect("wrong message");
+    assert!(err.contains("expected AUTH_RESPONSE, got HELLO"), "{err}");
+    let err = agent
+        .connect_with(srv.addr, &cp, None, Some("not json".into()))
+        .await
+        .err()
+        .expect("not a message");
+    assert!(!err.contains("expected AUTH_RESPONSE"), "{err}");
+    // The enrolled agent still authenticates afterwards.
+    agent.connect(srv.addr, &cp).await;
     srv.stop().await;
 }

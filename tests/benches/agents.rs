@@ -20,7 +20,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use cairn_e2e::sim::{SimAgent, Stats, Target};
-use cairn_e2e::{ControlPlane, add_recipe, http, rss_kb};
+use cairn_e2e::{ControlPlane, add_recipe, cpu_secs, http, rss_kb};
 use cairn_protocol::PublicKey;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
@@ -83,18 +83,6 @@ async fn cp_memory(pid: u32) -> (u64, u64) {
     }
     v.sort_unstable();
     (v[v.len() / 2], rss_kb(pid).1)
-}
-
-/// CPU seconds (user + system) process `pid` used so far.
-fn cpu_secs(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<f64> = after
-        .split_whitespace()
-        .map(|v| v.parse().unwrap_or(0.0))
-        .collect();
-    // Fields 14 and 15 of stat (utime, stime), counted after the command name, in ticks.
-    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
 }
 
 async fn fan_out(cp: &ControlPlane, cookie: &str, stats: &Stats) -> (Duration, Value) {

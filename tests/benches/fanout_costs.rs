@@ -14,32 +14,21 @@ use std::time::Instant;
 
 use cairn_control_plane::hub::dashboard_message;
 use cairn_e2e::sim::SimAgent;
+use cairn_e2e::thread_cpu_secs;
 use cairn_protocol::messages::GetServerStatus;
 use cairn_protocol::{FrameSigner, FrameVerifier, KeyPair, KeyRing, Message, unix_now};
 
 const N: u32 = 10_000;
 
-/// CPU seconds this thread used so far (user + system, from `/proc/thread-self/stat`, in
-/// 10 ms ticks): the figures stay CPU time however busy the machine is.
-fn thread_cpu() -> f64 {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
-    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<f64> = after
-        .split_whitespace()
-        .map(|v| v.parse().unwrap_or(0.0))
-        .collect();
-    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
-}
-
 fn time(what: &str, mut f: impl FnMut()) -> f64 {
     for _ in 0..N / 10 {
         f();
     }
-    let (cpu, wall) = (thread_cpu(), Instant::now());
+    let (cpu, wall) = (thread_cpu_secs(), Instant::now());
     for _ in 0..N {
         f();
     }
-    let us = (thread_cpu() - cpu) * 1e6 / f64::from(N);
+    let us = (thread_cpu_secs() - cpu) * 1e6 / f64::from(N);
     let wall_us = wall.elapsed().as_secs_f64() * 1e6 / f64::from(N);
     println!("| {what} | {us:.1} µs | {wall_us:.1} µs |");
     us

@@ -111,6 +111,19 @@ fn assert_script(deb: &Debian11, provider: &str) {
     );
 }
 
+/// A configure run that changed the server, backed up, and passed its restore test of the
+/// five source files.
+fn assert_backed_up_and_restore_tested(run: &cairn_e2e::debian11::Run, result: &Value) {
+    assert_eq!(result["changed"], true, "{}", run.text());
+    assert_eq!(result["last_run_ok"], true, "{}", run.text());
+    assert_eq!(result["last_restore_test_ok"], true, "{}", run.text());
+    assert!(
+        run.stdout.contains("Restore test passed: all 5 files"),
+        "{}",
+        run.stdout
+    );
+}
+
 /// openssh-server on this host (scripts/test installs it; a fresh machine may lack it).
 fn host_sshd() {
     if Path::new("/usr/sbin/sshd").exists() {
@@ -190,14 +203,7 @@ fn rsync_on_debian_11() {
     authorize_key(tmp.path(), public);
     let (first, result, backup_secs) = run(&deb, &case);
     eprintln!("{}", first.stdout);
-    assert_eq!(result["changed"], true, "{}", first.text());
-    assert_eq!(result["last_run_ok"], true, "{}", first.text());
-    assert_eq!(result["last_restore_test_ok"], true, "{}", first.text());
-    assert!(
-        first.stdout.contains("Restore test passed: all 5 files"),
-        "{}",
-        first.stdout
-    );
+    assert_backed_up_and_restore_tested(&first, &result);
     let snaps = snapshots(&target_dir);
     assert_eq!(snaps.len(), 1, "{snaps:?}");
     let copy = target_dir
@@ -305,14 +311,7 @@ fn s3_on_debian_11() {
     let (first, result, cairn_secs) = run(&deb, &case);
     let (cmdlines, samples) = sampler.finish();
     eprintln!("{}", first.stdout);
-    assert_eq!(result["changed"], true, "{}", first.text());
-    assert_eq!(result["last_run_ok"], true, "{}", first.text());
-    assert_eq!(result["last_restore_test_ok"], true, "{}", first.text());
-    assert!(
-        first.stdout.contains("Restore test passed: all 5 files"),
-        "{}",
-        first.stdout
-    );
+    assert_backed_up_and_restore_tested(&first, &result);
     let snapshot = result["snapshot"].as_str().expect("a snapshot").to_owned();
 
     // The secrets: 0600 files inside, nowhere else.

@@ -2,33 +2,15 @@
 //! plans work, every job that would change the server is refused with a sentence, and nothing
 //! runs.
 
-use cairn_e2e::{Agent, ControlPlane, lines, recipes_dir};
+use cairn_e2e::{Cluster, lines};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plan_only_agent_plans_but_refuses_to_install() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let root = dir.path();
-    let recipes = recipes_dir(root, &["lines"]);
-    let cp = ControlPlane::start(root, &recipes).await;
-    let cookie = cp.login().await;
-    let (token, node_id) = cp.token(&cookie, "plan-only").await;
-    let mut agent = Agent::enroll(
-        &cp.url(),
-        &token,
-        &root.join("agent"),
-        &root.join("agent.log"),
-    )
-    .await;
-    agent.start_with(&["--plan-only"]);
-    cp.wait_online(&cookie, &node_id, true).await;
+    let c = Cluster::start_with(&["lines"], &["--plan-only"]).await;
+    let node_id = c.node_id.clone();
 
-    let mut d = cairn_e2e::Dashboard::connect(cp.addr, Some(&cookie), &cp.origin())
-        .await
-        .expect("dashboard");
-    d.send(json!({"type": "SUBSCRIBE", "nodeId": node_id}))
-        .await;
-    d.recv_until(|m| m["type"] == "NODE_STATUS").await;
+    let mut d = c.dashboard().await;
 
     // A plan works: it shows the command the install would run.
     let plan = d
@@ -68,5 +50,4 @@ async fn a_plan_only_agent_plans_but_refuses_to_install() {
     );
     assert!(lines(&d.job_messages(&job), "stdout").is_empty());
     assert!(lines(&d.job_messages(&job), "command").is_empty());
-    drop(agent);
 }

@@ -165,6 +165,28 @@ pub fn rss_kb(pid: u32) -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// CPU seconds (user + system) in a `/proc/.../stat` file's text: fields 14 and 15 (utime,
+/// stime), counted after the command name, in 10 ms ticks.
+fn stat_cpu_secs(stat: &str) -> f64 {
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = after
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(0.0))
+        .collect();
+    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
+}
+
+/// CPU seconds process `pid` used so far: a figure that stays CPU time however busy the
+/// machine is.
+pub fn cpu_secs(pid: u32) -> f64 {
+    stat_cpu_secs(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default())
+}
+
+/// CPU seconds the calling thread used so far.
+pub fn thread_cpu_secs() -> f64 {
+    stat_cpu_secs(&std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default())
+}
+
 /// Polls `f` every 50 ms until it returns `Some`, for at most [`WAIT`].
 pub async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
 where
@@ -614,6 +636,11 @@ impl Cluster {
     /// Starts a control plane publishing `recipes`, logs in, creates a token, enrolls an agent
     /// with `cairn-agent enroll`, starts `cairn-agent run` and waits until the node is online.
     pub async fn start(recipes: &[&str]) -> Self {
+        Self::start_with(recipes, &[]).await
+    }
+
+    /// [`Cluster::start`] with `agent_args` added to `cairn-agent run` (e.g. `--plan-only`).
+    pub async fn start_with(recipes: &[&str], agent_args: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let root = dir.path();
         let recipes_dir = recipes_dir(root, recipes);
@@ -628,7 +655,7 @@ impl Cluster {
         )
         .await;
         assert_eq!(agent.node_id(), node_id);
-        agent.start();
+        agent.start_with(agent_args);
         cp.wait_online(&cookie, &node_id, true).await;
         Self {
             agent,

@@ -44,6 +44,18 @@ async fn refuse(
     anyhow!("{why}")
 }
 
+/// Refuses an authentication (`UNAUTHENTICATED`) and records the refusal in the audit log.
+async fn refuse_auth(app: &App, ws: &mut Socket, node_id: &str, why: &str) -> anyhow::Error {
+    app.audit(
+        &format!("agent:{node_id}"),
+        "node.auth",
+        node_id,
+        &format!("refused: {why}"),
+    )
+    .await;
+    refuse(app, ws, node_id, ErrorCode::Unauthenticated, why).await
+}
+
 /// The agent's next handshake message, read as a bare message: what `take` accepts, or a
 /// `BAD_FRAME` refusal naming what was `expected` (or why the bytes are not a message).
 async fn expect<T>(
@@ -184,14 +196,7 @@ pub(super) async fn authenticate(
             "node {node_id} is enrolled with key {}; refusing key {key_id}",
             node.key_id
         );
-        app.audit(
-            &format!("agent:{node_id}"),
-            "node.auth",
-            &node_id,
-            &format!("refused: {why}"),
-        )
-        .await;
-        return Err(refuse(app, ws, &node_id, ErrorCode::Unauthenticated, &why).await);
+        return Err(refuse_auth(app, ws, &node_id, &why).await);
     }
     let key = PublicKey::from_hex(&node.public_key)?;
     challenge(app, ws, &node_id, ChallengePurpose::Auth).await?;
@@ -212,14 +217,7 @@ pub(super) async fn authenticate(
     };
     if let Err(e) = checked {
         let why = e.to_string();
-        app.audit(
-            &format!("agent:{node_id}"),
-            "node.auth",
-            &node_id,
-            &format!("refused: {why}"),
-        )
-        .await;
-        return Err(refuse(app, ws, &node_id, ErrorCode::Unauthenticated, &why).await);
+        return Err(refuse_auth(app, ws, &node_id, &why).await);
     }
     let session = cairn_protocol::new_id()?;
     let ok = Message::AuthOk(AuthOk {

@@ -103,6 +103,7 @@ impl Agent {
                 rollback,
                 options: JobOptions::default(),
                 plan_only: tuning.plan_only,
+                detectors: Default::default(),
             }),
             cp_keys,
             outbox,

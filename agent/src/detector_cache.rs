@@ -119,6 +119,7 @@ fn install(params) {
             rollback: RollbackStore::open(&dir.join("rollback.json")).expect("rollback store"),
             options: JobOptions::default(),
             plan_only: true,
+            detectors: Default::default(),
         }
     }
 

@@ -102,6 +102,8 @@ pub struct JobContext {
     pub options: JobOptions,
     /// Refuse every job but plans (`cairn-agent run --plan-only`).
     pub plan_only: bool,
+    /// Detectors running now (`status.rs`): never two runs of one recipe's at once.
+    pub detectors: crate::status::InFlight,
 }
 
 /// Why a plan-only agent refuses a job that would change the server.

@@ -1,7 +1,14 @@
 //! `SERVER_STATUS`: the machine's facts (sysinfo) plus every detector recipe's `detect()`, run
 //! in parallel on blocking threads, each with a timeout.
+//!
+//! A recipe's detector never runs twice at once (THREATS row 28): a status request that finds
+//! the previous run of a detector still alive waits for that run's result instead of starting
+//! another, and a run that outlives its timeout is cancelled, which stops the script at its next
+//! operation and kills its children. Before, a `detect()` that never returned left one spinning
+//! thread per status request.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -15,8 +22,41 @@ use cairn_protocol::{BundleHeader, SignedBundle};
 
 use crate::runner::{JobContext, check_not_older, recipe_of};
 
+/// The detectors running now, by recipe id: the result each run will publish, and its cancel.
+#[derive(Debug, Default)]
+pub struct InFlight(Mutex<HashMap<String, Run>>);
+
+#[derive(Debug, Clone)]
+struct Run {
+    result: tokio::sync::watch::Receiver<Option<Arc<Detected>>>,
+    cancel: CancelToken,
+}
+
+impl InFlight {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Run>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How many detectors are running now.
+    pub fn running(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+/// Removes a run from [`InFlight`] when its thread ends, however it ends.
+struct Finished<'a> {
+    in_flight: &'a InFlight,
+    id: String,
+}
+
+impl Drop for Finished<'_> {
+    fn drop(&mut self) {
+        self.in_flight.lock().remove(&self.id);
+    }
+}
+
 /// One detector's result.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Detected {
     id: String,
     category: Category,
@@ -44,21 +84,39 @@ pub async fn collect_at(
     let detections = req.detectors.into_iter().map(|bundle| {
         let ctx = ctx.clone();
         async move {
-            let cancel = CancelToken::new();
             let guess = identity_unverified(&bundle);
-            let task = {
-                let cancel = cancel.clone();
-                tokio::task::spawn_blocking(move || detect_one(&ctx, &bundle, cancel, timeout, now))
+            let prepared = {
+                let ctx = ctx.clone();
+                tokio::task::spawn_blocking(move || prepare(&ctx, &bundle, now)).await
             };
-            match tokio::time::timeout(timeout, task).await {
-                Ok(Ok(d)) => d,
+            let recipe = match prepared {
+                Ok(Ok(recipe)) => recipe,
+                Ok(Err(e)) => {
+                    return Detected {
+                        result: Err(e),
+                        ..guess
+                    };
+                }
+                Err(_) => {
+                    return Detected {
+                        result: Err("the detector stopped unexpectedly".to_owned()),
+                        ..guess
+                    };
+                }
+            };
+            let mut run = start_or_join(&ctx, recipe, timeout);
+            let finished =
+                tokio::time::timeout(timeout, run.result.wait_for(Option::is_some)).await;
+            match finished {
+                Ok(Ok(done)) => done.as_deref().cloned().unwrap_or(guess),
                 Ok(Err(_)) => Detected {
                     result: Err("the detector stopped unexpectedly".to_owned()),
                     ..guess
                 },
                 Err(_) => {
-                    // Stops the script and kills its children; the thread ends on its own.
-                    cancel.cancel();
+                    // Stops the script at its next operation and kills its children; the
+                    // thread ends on its own and leaves `InFlight`.
+                    run.cancel.cancel();
                     Detected {
                         result: Err(format!(
                             "detection did not finish within {} s",
@@ -120,48 +178,65 @@ pub async fn collect_at(
     status
 }
 
+/// The running detector of `recipe`, or a new run of it started on a blocking thread.
+fn start_or_join(ctx: &Arc<JobContext>, recipe: Recipe, timeout: Duration) -> Run {
+    let id = recipe.meta.id.clone();
+    let mut running = ctx.detectors.lock();
+    if let Some(run) = running.get(&id) {
+        tracing::debug!(recipe = %id, "detector still running; waiting for its result");
+        return run.clone();
+    }
+    let (tx, rx) = tokio::sync::watch::channel(None);
+    let run = Run {
+        result: rx,
+        cancel: CancelToken::new(),
+    };
+    running.insert(id.clone(), run.clone());
+    drop(running);
+    let (ctx, cancel) = (ctx.clone(), run.cancel.clone());
+    tokio::task::spawn_blocking(move || {
+        let _finished = Finished {
+            in_flight: &ctx.detectors,
+            id,
+        };
+        let detected = detect_one(&ctx, &recipe, cancel, timeout);
+        let _ = tx.send(Some(Arc::new(detected)));
+    });
+    run
+}
+
+/// Verifies a detector's bundle (signature, expiry, not older than what ran) and reads its
+/// recipe.
+fn prepare(ctx: &JobContext, bundle: &SignedBundle, now: u64) -> Result<Recipe, String> {
+    let verified = bundle.verify(&ctx.keys, now).map_err(|e| e.to_string())?;
+    check_not_older(&ctx.rollback, verified.header())?;
+    recipe_of(&verified)
+}
+
 fn detect_one(
     ctx: &JobContext,
-    bundle: &SignedBundle,
+    recipe: &Recipe,
     cancel: CancelToken,
     timeout: Duration,
-    now: u64,
 ) -> Detected {
-    let guess = identity_unverified(bundle);
-    let verified = match bundle.verify(&ctx.keys, now) {
-        Ok(v) => v,
-        Err(e) => {
-            return Detected {
-                result: Err(e.to_string()),
-                ..guess
-            };
-        }
-    };
-    if let Err(e) = check_not_older(&ctx.rollback, verified.header()) {
-        return Detected {
-            result: Err(e),
-            ..guess
-        };
-    }
-    let recipe = match recipe_of(&verified) {
-        Ok(r) => r,
-        Err(e) => {
-            return Detected {
-                result: Err(e),
-                ..guess
-            };
-        }
-    };
     let mut opts = JobOptions {
         cancel,
         ..ctx.options.clone()
     };
     opts.limits.deadline = timeout + Duration::from_secs(5);
+    let mut result = job::detect(recipe, &opts);
+    if result.is_err() && opts.cancel.is_cancelled() {
+        // Cancelled because a request's timeout passed: requests that joined this run say so.
+        result = Err(format!(
+            "detection did not finish within {} s",
+            timeout.as_secs()
+        ));
+    }
     Detected {
         id: recipe.meta.id.clone(),
         category: recipe.meta.category,
         estimated_size_mb: Some(recipe.meta.estimated_size_mb),
-        result: job::detect(&recipe, &opts),
+        result,
     }
 }
 

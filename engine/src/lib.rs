@@ -9,6 +9,7 @@
 //! The engine is synchronous and knows nothing of networking (beyond `download`), WebSockets,
 //! tokio or the control plane.
 
+pub mod alloc;
 pub mod cancel;
 pub mod error;
 pub mod event;

@@ -1,14 +1,21 @@
 //! The hardened Rhai engine. `Engine::new_raw` plus only the packages recipes need, every limit
-//! set, `eval` disabled and `import` compiled out (`no_module`). A wall-clock deadline, the
-//! cancel flag and a memory ceiling are checked in `on_progress`.
+//! set, `eval` disabled and `import` compiled out (`no_module`). The cancel flag, a memory
+//! ceiling and a wall-clock deadline are checked in `on_progress`.
+//!
+//! The stop is sticky (THREATS row 26): once any stop condition has been seen, every later
+//! operation returns the stop again. Rhai discards the error `on_progress` returns in a few
+//! places (the conversion inside a string interpolation, an array sort's comparator), so a stop
+//! reported once could be lost, and with checks spaced every N operations a loop whose body
+//! divides N could lose it every time.
 //!
 //! Why a memory ceiling on top of Rhai's size limits: Rhai checks the size of the value being
 //! assigned, so a map grown through a nested index (`m.a["k" + i] = i`) or holding arrays escapes
-//! `max_map_size`. The ceiling bounds the process's resident memory growth during the job, read
-//! from `/proc/self/statm` every few thousand operations, so such growth is stopped long before
-//! it can threaten the agent.
+//! `max_map_size`. The ceiling bounds the growth of the bytes the process has allocated since
+//! the job started, read from the counting global allocator (`alloc.rs`) at every operation, so
+//! the overshoot is at most what one operation allocates (bounded by the size limits).
 
-use std::time::Duration;
+use std::cell::Cell;
+use std::time::{Duration, Instant};
 
 use rhai::packages::{
     BasicArrayPackage, BasicIteratorPackage, BasicMapPackage, BasicMathPackage, BasicStringPackage,
@@ -16,7 +23,7 @@ use rhai::packages::{
 };
 use rhai::{Dynamic, Engine};
 
-use crate::cancel::{Stop, StopReason};
+use crate::cancel::Stop;
 
 /// Every limit of a job. `Default` is what the agent uses; tests shrink them.
 #[derive(Debug, Clone)]
@@ -38,7 +45,7 @@ pub struct Limits {
     pub max_variables: usize,
     /// Script functions in one recipe.
     pub max_functions: usize,
-    /// Growth of the process's resident memory during the job before it is stopped.
+    /// Growth of the bytes the process has allocated during the job before it is stopped.
     pub max_memory_growth: u64,
     /// Wall-clock budget of the whole job.
     pub deadline: Duration,
@@ -107,24 +114,28 @@ pub fn compiler(limits: &Limits) -> Engine {
     engine
 }
 
+/// How many operations apart the wall clock is read (cancel and memory are read at every one).
+const DEADLINE_EVERY: u64 = 256;
+
 /// An engine for running a job: [`compiler`] plus the stop and memory checks. Host functions
 /// are registered by the caller. `print` and `debug` go to the console through `on_print`.
 pub fn runtime(limits: &Limits, stop: Stop) -> Engine {
     let mut engine = compiler(limits);
-    let baseline = resident_bytes().unwrap_or(0);
-    let ceiling = baseline.saturating_add(limits.max_memory_growth);
+    let ceiling = crate::alloc::bytes_in_use().saturating_add(limits.max_memory_growth);
+    let seen: Cell<Option<&'static str>> = Cell::new(None);
     engine.on_progress(move |ops| {
-        if ops % 1024 == 0 {
-            match stop.reason() {
-                Some(StopReason::Cancelled) => return Some(Dynamic::from(STOP_CANCELLED)),
-                Some(StopReason::Deadline) => return Some(Dynamic::from(STOP_DEADLINE)),
-                None => {}
-            }
+        if seen.get().is_none() {
+            let why = match stop.cancel.is_cancelled() {
+                true => Some(STOP_CANCELLED),
+                false if crate::alloc::bytes_in_use() > ceiling => Some(STOP_MEMORY),
+                false if ops % DEADLINE_EVERY == 0 && Instant::now() >= stop.deadline => {
+                    Some(STOP_DEADLINE)
+                }
+                false => None,
+            };
+            seen.set(why);
         }
-        if ops % 8192 == 0 && resident_bytes().is_some_and(|rss| rss > ceiling) {
-            return Some(Dynamic::from(STOP_MEMORY));
-        }
-        None
+        seen.get().map(Dynamic::from)
     });
     engine
 }

@@ -164,3 +164,64 @@ fn setuid_setgid_and_sticky_modes_are_refused() {
     }
     assert!(!target.exists());
 }
+
+/// THREATS row 29: `read_file` of a FIFO used to wait for a writer for ever (past cancel and
+/// the deadline); a device could stream without end. Only regular files are read, and the
+/// refusal comes at once, without blocking.
+#[test]
+fn read_file_refuses_fifos_devices_sockets_and_folders_without_blocking() {
+    let dir = util::tempdir();
+    let allowed = dir.path().join("allowed");
+    std::fs::create_dir_all(allowed.join("folder")).unwrap();
+    let fifo = allowed.join("pipe");
+    let ok = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let sock = allowed.join("sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let mut cases = vec![
+        (fifo.display().to_string(), "a named pipe (FIFO)"),
+        (sock.display().to_string(), "a socket"),
+        (allowed.join("folder").display().to_string(), "a folder"),
+    ];
+    // Devices, with /dev declared as a path the recipe may read.
+    let dev_caps = format!(r#"["{}/allowed", "/dev"]"#, dir.path().display());
+    for (path, what) in [
+        ("/dev/zero", "a character device"),
+        ("/dev/null", "a character device"),
+    ] {
+        let r = recipe("[]", &dev_caps, &format!(r#"read_file("{path}")"#));
+        let ran = run(&r, serde_json::json!({}));
+        assert!(
+            ran.error()
+                .contains(&format!("{path} is {what}, not a regular file")),
+            "{path}: {}",
+            ran.error()
+        );
+    }
+    for (path, what) in cases.drain(..) {
+        let r = recipe("[]", &caps(dir.path()), &format!(r#"read_file("{path}")"#));
+        // On a thread, so that a read that blocks (the FIFO, before) fails the test.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(run(&r, serde_json::json!({})).error().to_owned());
+        });
+        let error = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("read_file({path}) blocked"));
+        assert!(
+            error.contains(&format!("is {what}, not a regular file")),
+            "{path}: {error}"
+        );
+    }
+    // A regular file still reads.
+    std::fs::write(allowed.join("conf"), "port 1\n").unwrap();
+    let r = recipe(
+        "[]",
+        &caps(dir.path()),
+        &format!(r#"read_file("{}/conf")"#, allowed.display()),
+    );
+    assert_eq!(run(&r, serde_json::json!({})).value(), "port 1\n");
+}

@@ -306,10 +306,9 @@ fn register_files(engine: &mut Engine, host: &Rc<Host>) {
         files::read_file(&p).map_err(err)
     });
     engine.register_fn("file_exists", |path: &str| Path::new(path).exists());
-    engine.register_fn("template", |text: &str, vars: Map| -> Res<String> {
-        let vars = rhai::serde::from_dynamic::<serde_json::Value>(&Dynamic::from_map(vars))
-            .map_err(|e| invalid(format!("template(): the variables cannot be used: {e}")))?;
-        files::render_template(text, &vars).map_err(err)
+    let h = host.clone();
+    engine.register_fn("template", move |text: &str, vars: Map| -> Res<String> {
+        super::template::render(text, &vars, &h.stop).map_err(err)
     });
 }
 

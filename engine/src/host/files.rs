@@ -1,5 +1,5 @@
 //! Files: `write_file` (declared prefixes only, never through a symbolic link, temp file +
-//! fsync + rename, exact mode), `read_file`, and `template` (minijinja).
+//! fsync + rename, exact mode) and `read_file` (regular files only, opened without blocking).
 //!
 //! Directories are walked from `/` with `openat(O_NOFOLLOW | O_DIRECTORY)` one component at a
 //! time, so a symlink anywhere on the path is refused at the moment of opening: a check-then-open
@@ -169,19 +169,32 @@ pub fn write_file(path: &Path, content: &[u8], mode: u32) -> Result<(), HostErro
     file.commit()
 }
 
-/// Reads a text file of at most [`MAX_FILE_BYTES`], never through a symlink.
+/// Reads a text file of at most [`MAX_FILE_BYTES`], never through a symlink, and only if it is
+/// a regular file (THREATS row 29). It is opened with `O_NONBLOCK` and checked with `fstat`
+/// before any read: opening a FIFO for reading would otherwise wait for a writer, and reading
+/// one (or a device such as `/dev/zero` or a terminal) could block or never end, past the job's
+/// cancel and deadline.
 pub fn read_file(path: &Path) -> Result<String, HostError> {
     let (dir, name) = open_parent(path, false)?;
+    // Checked before opening (a socket cannot even be opened) and again on the open file (a
+    // swap in between cannot slip a FIFO in).
+    if let Ok(st) = rustix::fs::statat(&dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
+        not_regular(path, FileType::from_raw_mode(st.st_mode))?;
+    }
     let fd = rustix::fs::openat(
         &dir,
         name.as_str(),
-        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
         Mode::empty(),
     )
     .map_err(|e| match e {
         Errno::LOOP => symlink_refused(path),
         e => HostError::io(format!("failed to read {}", path.display()), e.into()),
     })?;
+    let kind = rustix::fs::fstat(&fd)
+        .map(|st| FileType::from_raw_mode(st.st_mode))
+        .map_err(|e| HostError::io(format!("failed to read {}", path.display()), e.into()))?;
+    not_regular(path, kind)?;
     let mut buf = Vec::new();
     use std::io::Read;
     std::fs::File::from(fd)
@@ -198,19 +211,28 @@ pub fn read_file(path: &Path) -> Result<String, HostError> {
         .map_err(|_| HostError::Invalid(format!("{} is not UTF-8 text", path.display())))
 }
 
-/// Renders a minijinja template with `vars`. Undefined variables are errors, so a typo in a
-/// template fails the recipe instead of writing an empty value into a config file.
-pub fn render_template(text: &str, vars: &serde_json::Value) -> Result<String, HostError> {
-    let mut env = minijinja::Environment::new();
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    env.set_recursion_limit(32);
-    let out = env
-        .render_str(text, vars)
-        .map_err(|e| HostError::Invalid(format!("the template does not render: {e}")))?;
-    if out.len() > MAX_FILE_BYTES {
-        return Err(HostError::Invalid(
-            "the rendered template is too large".into(),
-        ));
+fn not_regular(path: &Path, kind: FileType) -> Result<(), HostError> {
+    if kind == FileType::Symlink {
+        return Err(symlink_refused(path));
     }
-    Ok(out)
+    if kind == FileType::RegularFile {
+        return Ok(());
+    }
+    Err(HostError::Invalid(format!(
+        "{} is {}, not a regular file; only regular files can be read",
+        path.display(),
+        describe_kind(kind)
+    )))
+}
+
+fn describe_kind(kind: FileType) -> &'static str {
+    match kind {
+        FileType::Fifo => "a named pipe (FIFO)",
+        FileType::CharacterDevice => "a character device",
+        FileType::BlockDevice => "a block device",
+        FileType::Socket => "a socket",
+        FileType::Directory => "a folder",
+        FileType::Symlink => "a symbolic link",
+        _ => "not a regular file",
+    }
 }

@@ -5,8 +5,60 @@ use std::io::{IsTerminal, Write};
 
 use cairn_engine::{Event, Outcome, Stream};
 
-/// Prints one line to stdout (a closed pipe is not an error worth a panic).
-pub fn out(line: &str) {
+/// Whether `c` could act on a terminal rather than show: control characters (C0, DEL, C1,
+/// except tab) and the Unicode marks that reorder text (bidi overrides and isolates).
+fn acts_on_terminal(c: char) -> bool {
+    (c.is_control() && c != '\t')
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Text from a recipe, a program or the engine, made inert for a terminal (THREATS row 31):
+/// whatever could clear the screen, move the cursor, set the window title, fake a line or
+/// reorder text is shown escaped (`\u{1b}`), so what the author of a recipe wrote cannot
+/// pass itself off as Cairn's own output.
+pub fn inert(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if acts_on_terminal(c) {
+                c.escape_unicode().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+/// Prints `text`, made inert, as one line on stdout (a closed pipe is not worth a panic).
+pub fn out(text: &str) {
+    raw_line(&inert(text));
+}
+
+/// Prints `text`, made inert, as one line on stderr.
+pub fn err(text: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{}", inert(text));
+}
+
+/// Prints a value as pretty JSON. serde_json escapes control characters below U+0020 only;
+/// DEL, C1 and bidi marks are escaped here as `\uXXXX`, which keeps the JSON valid (they can
+/// only occur inside strings).
+pub fn out_json(value: &impl serde::Serialize) -> serde_json::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    let safe: String = text
+        .chars()
+        .flat_map(|c| {
+            if acts_on_terminal(c) {
+                format!("\\u{:04x}", c as u32).chars().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect();
+    raw_line(&safe);
+    Ok(())
+}
+
+fn raw_line(line: &str) {
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "{line}");
 }
@@ -24,39 +76,28 @@ impl Printer {
         }
     }
 
-    fn paint(&self, code: &str, text: &str) -> String {
+    /// Prints `text`, made inert, in the colour `code` when on a terminal.
+    fn paint(&self, code: &str, text: &str) {
         if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
+            raw_line(&format!("\x1b[{code}m{}\x1b[0m", inert(text)));
         } else {
-            text.to_owned()
+            out(text);
         }
     }
 
     pub fn print(&mut self, event: &Event) {
         match event {
             Event::Log { stream, line } => {
-                // Child output is shown inert: control characters other than tab are escaped,
-                // so a program cannot clear the screen or fake a line.
-                let line: String = line
-                    .trim_end_matches('\r')
-                    .chars()
-                    .flat_map(|c| {
-                        if c.is_control() && c != '\t' {
-                            c.escape_default().collect::<Vec<_>>()
-                        } else {
-                            vec![c]
-                        }
-                    })
-                    .collect();
+                let line = line.trim_end_matches('\r');
                 match stream {
-                    Stream::Stdout | Stream::Info => out(&line),
-                    Stream::Stderr => out(&self.paint("33", &line)),
-                    Stream::Warn => out(&self.paint("33;1", &format!("! {line}"))),
-                    Stream::Command => out(&self.paint("36", &line)),
+                    Stream::Stdout | Stream::Info => out(line),
+                    Stream::Stderr => self.paint("33", line),
+                    Stream::Warn => self.paint("33;1", &format!("! {line}")),
+                    Stream::Command => self.paint("36", line),
                 }
             }
             Event::Step { index, title } => {
-                out(&self.paint("1", &format!("==> [{index}] {title}")));
+                self.paint("1", &format!("==> [{index}] {title}"));
             }
             Event::Progress { percent } => out(&format!("[{percent:>3}%]")),
             Event::Finished { outcome } => match outcome {
@@ -66,11 +107,11 @@ impl Printer {
                         .and_then(|m| m.as_str())
                         .map(str::to_owned)
                         .unwrap_or_else(|| "done".to_owned());
-                    out(&self.paint("32;1", &format!("✔ {msg}")));
-                    out(&serde_json::to_string(value).unwrap_or_default());
+                    self.paint("32;1", &format!("✔ {msg}"));
+                    let _ = out_json(value);
                 }
                 Outcome::Failed { error } => {
-                    out(&self.paint("31;1", &format!("✘ {error}")));
+                    self.paint("31;1", &format!("✘ {error}"));
                 }
             },
         }

@@ -129,7 +129,7 @@ fn main() -> ExitCode {
     match dispatch(cli.command) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            console::err(&format!("error: {e:#}"));
             ExitCode::FAILURE
         }
     }
@@ -195,7 +195,7 @@ fn check(files: &[PathBuf]) -> ExitCode {
             )),
             Err(e) => {
                 failed = true;
-                eprintln!("{e}");
+                console::err(&e.to_string());
             }
         }
     }
@@ -217,7 +217,7 @@ fn plan(file: &Path, args: &JobArgs, json: bool) -> anyhow::Result<ExitCode> {
     .map_err(anyhow::Error::msg)
     .with_context(|| format!("planning {}", file.display()))?;
     if json {
-        console::out(&serde_json::to_string_pretty(&actions)?);
+        console::out_json(&actions)?;
     } else if actions.is_empty() {
         console::out(&format!(
             "{}: nothing to change on this machine",
@@ -270,7 +270,7 @@ fn detect(files: &[PathBuf], os_release: Option<PathBuf>) -> anyhow::Result<Exit
         };
         out.insert(recipe.meta.id.clone(), value);
     }
-    console::out(&serde_json::to_string_pretty(&out)?);
+    console::out_json(&out)?;
     Ok(if failed {
         ExitCode::FAILURE
     } else {

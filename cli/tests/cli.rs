@@ -226,3 +226,85 @@ fn detect_prints_json_per_recipe() {
         serde_json::json!({ "t": { "installed": false, "version": null, "running": null } })
     );
 }
+
+/// THREATS row 31: nothing a recipe says reaches the terminal as a control sequence. Escapes
+/// in step titles, logs, results, errors, plan arguments and paths (and in the recipe file
+/// itself, quoted by a compile error) are printed escaped.
+#[test]
+fn escapes_from_a_recipe_are_printed_inert() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = |paths: &str| {
+        format!(
+            r#"const RECIPE = #{{
+    id: "t", title: "T", category: "runtime", version: 1, estimated_size_mb: 1,
+    os: [#{{ id: "debian", versions: ["11", "12"] }}],
+    capabilities: #{{ paths: {paths} }},
+}};
+fn detect() {{ #{{ installed: false, version: "\x1b[2J1.0" }} }}
+"#
+        )
+    };
+    let talk = dir.path().join("talk.rhai");
+    std::fs::write(
+        &talk,
+        head("[]")
+            + r#"fn install(params) {
+    step("\x1b[2J\x1b[Hclean \u202Eeltit");
+    log("\x1b]0;owned\x07 and \x9b31m");
+    warn("\x1b[1A\x1b[2K✔ fake success");
+    #{ message: "\x1b[32mdone\x1b[0m", detail: "\x7f\x9b" }
+}
+"#,
+    )
+    .unwrap();
+    let fail = dir.path().join("fail.rhai");
+    std::fs::write(
+        &fail,
+        head("[]") + "fn install(params) { throw \"\\x1b[1A\\x1b[2K\\x1b[32m✔ installed\"; }\n",
+    )
+    .unwrap();
+    let target = dir.path().join("out");
+    let plan = dir.path().join("plan.rhai");
+    std::fs::write(
+        &plan,
+        head(&format!(r#"["{}"]"#, target.display()))
+            + &format!(
+                "fn install(params) {{ write_file(\"{}/\\x1b[31mred\\u202E\", \"x\"); }}\n",
+                target.display()
+            ),
+    )
+    .unwrap();
+    let broken = dir.path().join("broken.rhai");
+    std::fs::write(
+        &broken,
+        head("[]") + "fn install(params) { let a = 1 \x1b[2J; }\n",
+    )
+    .unwrap();
+
+    let runs: Vec<(&str, Vec<&std::ffi::OsStr>)> = vec![
+        ("run", vec!["run".as_ref(), talk.as_os_str()]),
+        ("run (failing)", vec!["run".as_ref(), fail.as_os_str()]),
+        ("plan", vec!["plan".as_ref(), plan.as_os_str()]),
+        (
+            "plan --json",
+            vec!["plan".as_ref(), plan.as_os_str(), "--json".as_ref()],
+        ),
+        ("detect", vec!["detect".as_ref(), talk.as_os_str()]),
+        ("check", vec!["check".as_ref(), broken.as_os_str()]),
+    ];
+    for (what, args) in runs {
+        let out = bin().args(&args).output().unwrap();
+        let all = [out.stdout.as_slice(), out.stderr.as_slice()].concat();
+        let shown = String::from_utf8_lossy(&all).into_owned();
+        for bad in ['\x1b', '\x07', '\u{9b}', '\u{7f}', '\u{202e}'] {
+            assert!(
+                !shown.contains(bad),
+                "{what}: {bad:?} reached the terminal: {shown:?}"
+            );
+        }
+        assert!(
+            shown.contains("\\u{1b}") || shown.contains("\\u001b"),
+            "{what}: the escape is shown escaped: {shown}"
+        );
+    }
+}

@@ -47,7 +47,8 @@ pub fn out_json(value: &impl serde::Serialize) -> serde_json::Result<()> {
     let safe: String = text
         .chars()
         .flat_map(|c| {
-            if acts_on_terminal(c) {
+            // Raw newlines in pretty JSON are its own layout (strings have theirs escaped).
+            if acts_on_terminal(c) && c != '\n' {
                 format!("\\u{:04x}", c as u32).chars().collect::<Vec<_>>()
             } else {
                 vec![c]

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod caps;
 pub mod files;
+pub mod policy;
 
 use std::cell::{Cell, RefCell};
 use std::path::PathBuf;

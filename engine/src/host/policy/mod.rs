@@ -19,6 +19,13 @@
 //! refused. GTFOBins' "shell" and "command" entries for each program are the list the tests
 //! defend against (`engine/tests/policy*.rs`).
 
+mod databases;
+mod files;
+mod network;
+mod packages;
+mod runtimes;
+mod services;
+
 use std::path::Path;
 
 use crate::error::HostError;
@@ -62,8 +69,15 @@ pub enum Kind {
 }
 
 /// Every policy, one table per family of programs.
-fn tables() -> [&'static [Policy]; 0] {
-    []
+fn tables() -> [&'static [Policy]; 6] {
+    [
+        packages::POLICIES,
+        files::POLICIES,
+        services::POLICIES,
+        network::POLICIES,
+        runtimes::POLICIES,
+        databases::POLICIES,
+    ]
 }
 
 /// The policy for `program` (looked up by its basename), if Cairn has one.
@@ -123,10 +137,16 @@ pub fn check(call: &Call<'_>) -> Result<(), HostError> {
         command: crate::shell_words(call.program, call.args),
         reason,
     };
-    match classify(call.program, call.caps).map_err(|why| refused(format!("`{}` {why}", call.program)))? {
+    match classify(call.program, call.caps)
+        .map_err(|why| refused(format!("`{}` {why}", call.program)))?
+    {
         Kind::Own => Ok(()),
         Kind::Policed(policy) => {
-            if let Some((name, _)) = call.env.iter().find(|(k, _)| !policy.env.contains(&k.as_str())) {
+            if let Some((name, _)) = call
+                .env
+                .iter()
+                .find(|(k, _)| !policy.env.contains(&k.as_str()))
+            {
                 return Err(refused(format!(
                     "the environment variable `{name}` may not be set for {}",
                     basename(call.program)

@@ -1,0 +1,5 @@
+//! Service managers: systemctl, service. Recipes control services through the service helpers.
+
+use super::Policy;
+
+pub(super) const POLICIES: &[Policy] = &[];

@@ -198,6 +198,9 @@ fn check_meta(file: &str, m: &RecipeMeta) -> Result<(), EngineError> {
         if let Err(why) = crate::host::caps::check_path_decl(p) {
             return bad(format!("capabilities.paths: `{p}` {why}"));
         }
+        if let Err(why) = crate::host::policy::check_path_decl(p, &m.capabilities) {
+            return bad(format!("capabilities.paths: `{p}` {why}"));
+        }
     }
     for s in &m.capabilities.services {
         if !crate::host::caps::is_service_name(s) {

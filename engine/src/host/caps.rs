@@ -100,6 +100,27 @@ pub fn check_path_decl(p: &str) -> Result<(), &'static str> {
     if path.components().count() < 2 {
         return Err("would allow writing anywhere on the server");
     }
+    // Programs start in `/` with HOME=/root: a file there (`/go.mod`, `/.cargo/config.toml`,
+    // `/root/.curlrc`, `/root/.ssh/config`) would configure every program the recipe runs.
+    if path.components().count() < 3 {
+        return Err(
+            "is a whole top-level folder (or a file in `/`, where programs start and read project configuration); declare a path inside it",
+        );
+    }
+    if path
+        .components()
+        .nth(1)
+        .is_some_and(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+    {
+        return Err(
+            "is under a hidden top-level folder, which programs starting in `/` read as their configuration",
+        );
+    }
+    if path.starts_with("/root") {
+        return Err(
+            "is under /root, the home of every program the engine starts, whose files there (.curlrc, .ssh/config, .npmrc, .gnupg) configure them",
+        );
+    }
     Ok(())
 }
 
@@ -107,6 +128,7 @@ pub fn check_path_decl(p: &str) -> Result<(), &'static str> {
 pub fn is_service_name(s: &str) -> bool {
     !s.is_empty()
         && !s.starts_with('-')
+        && !s.chars().all(|c| c == '.')
         && s.len() <= 128
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "@._-".contains(c))
@@ -212,6 +234,11 @@ mod tests {
         assert!(check_path_decl("/").is_err());
         assert!(check_path_decl("etc").is_err());
         assert!(check_path_decl("/etc/../root").is_err());
+        assert!(check_path_decl("/etc").is_err());
+        assert!(check_path_decl("/go.mod").is_err());
+        assert!(check_path_decl("/.cargo/config.toml").is_err());
+        assert!(check_path_decl("/root/.curlrc").is_err());
+        assert!(check_path_decl("/root").is_err());
     }
 
     #[test]

@@ -1,0 +1,155 @@
+//! Which programs a recipe may declare, and which file a policed name really starts (THREATS
+//! rows 16 and 30): a program without a policy cannot be declared; a file the recipe may write
+//! is its own program whatever its name; a policed name that leads into the recipe's folders,
+//! or to a file someone other than root controls, is refused just before it would start.
+#![allow(clippy::unwrap_used)]
+
+mod util;
+
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+
+use cairn_engine::host::policy::{self, Kind};
+use util::policy::{assert_refused, list, run_call};
+
+fn parse(programs: &[&str], paths: &[&str]) -> Result<cairn_engine::Recipe, String> {
+    let src = format!(
+        r#"const RECIPE = #{{ id: "p", title: "P", category: "runtime", version: 1, estimated_size_mb: 1,
+  os: [#{{ id: "debian", versions: ["12"] }}], capabilities: #{{ programs: {}, paths: {} }} }};
+fn detect() {{ #{{ installed: false }} }}
+fn install(params) {{ }}"#,
+        list(programs),
+        list(paths)
+    );
+    cairn_engine::Recipe::parse("p.rhai", &src).map_err(|e| e.to_string())
+}
+
+/// A script that creates `marker` when run, at `path`.
+fn script(path: &Path, marker: &Path) {
+    std::fs::write(path, format!("#!/bin/sh\ntouch {}\n", marker.display())).unwrap();
+    std::fs::set_permissions(path, PermissionsExt::from_mode(0o755)).unwrap();
+}
+
+/// A folder under /usr/local/lib (root's, not world-writable), removed when dropped.
+struct SystemDir(PathBuf);
+
+impl SystemDir {
+    fn new(name: &str) -> Self {
+        let p = PathBuf::from(format!("/usr/local/lib/cairn-policy-test-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+}
+
+impl Drop for SystemDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn a_program_without_a_policy_cannot_be_declared() {
+    for p in ["vim", "awk", "find", "make", "git", "nc", "socat", "/usr/bin/vim", "less", "cp", "dd", "install"] {
+        let e = parse(&[p], &[]).unwrap_err();
+        assert!(e.contains("has no argument policy"), "{p}: {e}");
+    }
+}
+
+#[test]
+fn a_file_the_recipe_may_write_is_its_own_program_whatever_its_name() {
+    let r = parse(&["/opt/cairn/x/tar", "tar"], &["/opt/cairn/x"]).unwrap();
+    let caps = &r.meta.capabilities;
+    assert!(matches!(policy::classify("/opt/cairn/x/tar", caps), Ok(Kind::Own)));
+    assert!(policy::describe("/opt/cairn/x/tar", caps).contains("runs anything, as root"));
+    assert_eq!(policy::describe("tar", caps), "extracts archives into /opt/cairn/x");
+
+    // A name on the search path: declaring the file there makes the name the recipe's.
+    let r = parse(&["tar"], &["/usr/local/bin/tar"]).unwrap();
+    let d = policy::describe("tar", &r.meta.capabilities);
+    assert!(d.contains("/usr/local/bin/tar") && d.contains("runs anything"), "{d}");
+    // The apt helpers then run the recipe's apt-get too, and the catalogue says so.
+    let r = parse(&["apt-get"], &["/usr/local/sbin/apt-get"]).unwrap();
+    assert!(matches!(policy::classify("apt-get", &r.meta.capabilities), Ok(Kind::Own)));
+    for (programs, path) in [
+        (&["tar"][..], "/usr/local/bin/gzip"),
+        (&["tar"], "/usr/local/bin"),
+        (&["tar"], "/usr/local"),
+        (&["tar"], "/usr"),
+        (&["tar"], "/bin/tar/x"),
+    ] {
+        let e = parse(programs, &[path]).unwrap_err();
+        assert!(e.contains("capabilities.paths"), "{path}: {e}");
+    }
+    for path in ["/etc", "/go.mod", "/.cargo/config.toml", "/root/.curlrc", "/root/.ssh"] {
+        let e = parse(&["go"], &[path]).unwrap_err();
+        assert!(e.contains("capabilities.paths"), "{path}: {e}");
+    }
+}
+
+#[test]
+fn a_policed_name_that_leads_into_the_recipes_folders_is_refused_before_it_starts() {
+    let tmp = util::tempdir();
+    let own = tmp.path().join("bin");
+    std::fs::create_dir_all(&own).unwrap();
+    let marker = tmp.path().join("marker");
+    script(&own.join("docker"), &marker);
+    // A system-looking path that links to a file the recipe may write (as /usr/local/bin/go
+    // links into /opt/cairn/go once the go recipe ran).
+    let sys = SystemDir::new("link");
+    let link = sys.0.join("docker");
+    symlink(own.join("docker"), &link).unwrap();
+    let l = link.display().to_string();
+    let e = assert_refused(
+        &[&l],
+        &[&own.display().to_string()],
+        &run_call(&l, &["--version"], None),
+        Some(&marker),
+    );
+    assert!(e.contains("a file this recipe may write"), "{e}");
+    // detect() and wait_for() go through the same check.
+    let r = util::recipe(
+        &list(&[&l]),
+        &list(&[&own.display().to_string()]),
+        &format!("detect({}, [\"--version\"], \".*\")", util::policy::lit(&l)),
+    );
+    assert!(util::run(&r, serde_json::json!({})).error().contains("may not run"));
+    assert!(!marker.exists());
+}
+
+#[test]
+fn a_policed_program_someone_else_could_have_written_is_refused() {
+    let tmp = util::tempdir();
+    let marker = tmp.path().join("marker");
+    // Under /tmp, which anyone may write.
+    let in_tmp = tmp.path().join("docker");
+    script(&in_tmp, &marker);
+    let p = in_tmp.display().to_string();
+    let e = assert_refused(&[&p], &[], &run_call(&p, &["--version"], None), Some(&marker));
+    assert!(e.contains("anyone may write"), "{e}");
+    // In a folder that belongs to another user.
+    let sys = SystemDir::new("owner");
+    std::os::unix::fs::chown(&sys.0, Some(65534), Some(65534)).unwrap();
+    let theirs = sys.0.join("docker");
+    script(&theirs, &marker);
+    let p = theirs.display().to_string();
+    let e = assert_refused(&[&p], &[], &run_call(&p, &["--version"], None), Some(&marker));
+    assert!(e.contains("does not belong to root"), "{e}");
+}
+
+#[test]
+fn the_recipes_own_program_runs_with_any_arguments() {
+    let tmp = util::tempdir();
+    let marker = tmp.path().join("marker");
+    let own = tmp.path().join("tool");
+    script(&own, &marker);
+    let o = own.display().to_string();
+    let r = util::recipe(
+        &list(&[&o]),
+        &list(&[&tmp.path().display().to_string()]),
+        &run_call(&o, &["--anything", "-c", "goes"], None),
+    );
+    let ran = util::run(&r, serde_json::json!({}));
+    assert!(matches!(ran.outcome, cairn_engine::Outcome::Succeeded { .. }), "{:?}", ran.outcome);
+    assert!(marker.exists());
+}

@@ -80,3 +80,19 @@ fn what_the_shipped_recipes_run_passes_their_policies() {
         }
     }
 }
+
+#[test]
+fn every_policed_program_is_in_the_documented_table() {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/recipes.md"),
+    )
+    .unwrap();
+    let start = doc.find("### Programs and their policies").unwrap();
+    let end = start + doc[start..].find("**Adding a policy.**").unwrap();
+    let table = &doc[start..end];
+    let missing: Vec<&str> = policy::all()
+        .flat_map(|p| p.names.iter().copied())
+        .filter(|n| !table.contains(&format!("`{n}`")))
+        .collect();
+    assert!(missing.is_empty(), "not in docs/recipes.md's table: {missing:?}");
+}

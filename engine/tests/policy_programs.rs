@@ -81,7 +81,19 @@ fn a_file_the_recipe_may_write_is_its_own_program_whatever_its_name() {
         let e = parse(programs, &[path]).unwrap_err();
         assert!(e.contains("capabilities.paths"), "{path}: {e}");
     }
-    for path in ["/etc", "/go.mod", "/.cargo/config.toml", "/root/.curlrc", "/root/.ssh"] {
+    // Files programs read as configuration where they start (`/`, HOME=/root), and the files
+    // that decide what every program, or apt_install(), runs.
+    for path in [
+        "/etc",
+        "/go.mod",
+        "/.cargo/config.toml",
+        "/root/.curlrc",
+        "/root/.ssh",
+        "/etc/apt/apt.conf.d/99cairn",
+        "/etc/dpkg/dpkg.cfg.d/x",
+        "/etc/ld.so.preload",
+        "/etc/sudoers.d/x",
+    ] {
         let e = parse(&["go"], &[path]).unwrap_err();
         assert!(e.contains("capabilities.paths"), "{path}: {e}");
     }

@@ -85,6 +85,20 @@ pub fn check_program_decl(p: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Files and folders that decide what every program runs: a recipe that could write one could
+/// make any policed program, or the apt helpers, run anything, so none may be declared.
+const RUNS_EVERYTHING: &[&str] = &[
+    "/etc/ld.so.preload",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/environment",
+    "/etc/security",
+    "/etc/sudoers",
+    "/etc/sudoers.d",
+    "/etc/apt",
+    "/etc/dpkg",
+];
+
 /// Checks one `capabilities.paths` entry as declared.
 pub fn check_path_decl(p: &str) -> Result<(), &'static str> {
     let path = Path::new(p);
@@ -115,6 +129,14 @@ pub fn check_path_decl(p: &str) -> Result<(), &'static str> {
         return Err(
             "is under a hidden top-level folder, which programs starting in `/` read as their configuration",
         );
+    }
+    if let Some(conf) = RUNS_EVERYTHING.iter().find(|c| path.starts_with(c)) {
+        return Err(match *conf {
+            "/etc/apt" | "/etc/dpkg" => {
+                "configures apt and dpkg (hooks, sources), so apt_install() could be made to run anything"
+            }
+            _ => "changes how every program on the server starts (libraries, environment, sudo)",
+        });
     }
     if path.starts_with("/root") {
         return Err(
@@ -239,6 +261,10 @@ mod tests {
         assert!(check_path_decl("/.cargo/config.toml").is_err());
         assert!(check_path_decl("/root/.curlrc").is_err());
         assert!(check_path_decl("/root").is_err());
+        assert!(check_path_decl("/etc/ld.so.preload").is_err());
+        assert!(check_path_decl("/etc/apt/apt.conf.d/99x").is_err());
+        assert!(check_path_decl("/etc/dpkg/dpkg.cfg.d").is_err());
+        assert!(check_path_decl("/etc/aptitude").is_ok());
     }
 
     #[test]

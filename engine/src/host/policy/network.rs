@@ -54,7 +54,6 @@ pub(super) const POLICIES: &[Policy] = &[
     },
     version_only!("rsync", &["--version"], &["-V"]),
     version_only!("ssh", &["-V"]),
-    version_only!("scp", &["-V"]),
     version_only!("restic", &["version"], &["--version"]),
     version_only!("gpg", &["--version"]),
 ];

@@ -79,7 +79,10 @@ fn check_says_what_each_declared_program_can_be_made_to_do() {
         "  go: its own program (the recipe may write /usr/local/bin/go, where the name is looked up): runs anything, as root",
         "  apt-get: installs Debian packages",
     ] {
-        assert!(stdout.lines().any(|l| l.starts_with(line)), "{line}\n{stdout}");
+        assert!(
+            stdout.lines().any(|l| l.starts_with(line)),
+            "{line}\n{stdout}"
+        );
     }
 }
 

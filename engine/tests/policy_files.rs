@@ -77,7 +77,15 @@ fn tar_checkpoint_actions_and_compress_programs_never_run_a_command() {
     let a = s(&sc.archive);
     let m = s(&sc.marker());
     let touch = format!("touch {m}");
-    let base = ["-x", "-f", &a, "-C", &out, "--no-same-owner", "--no-same-permissions"];
+    let base = [
+        "-x",
+        "-f",
+        &a,
+        "-C",
+        &out,
+        "--no-same-owner",
+        "--no-same-permissions",
+    ];
     let exec_action = format!("--checkpoint-action=exec={touch}");
     let compress = format!("sh -c '{touch}'");
     let with = |extra: &[&str]| -> Vec<String> {
@@ -85,9 +93,17 @@ fn tar_checkpoint_actions_and_compress_programs_never_run_a_command() {
     };
     // Outside Cairn these payloads run as root.
     let live = with(&["--checkpoint=1", &exec_action]);
-    payload_is_live("tar", &live.iter().map(String::as_str).collect::<Vec<_>>(), &sc.marker());
+    payload_is_live(
+        "tar",
+        &live.iter().map(String::as_str).collect::<Vec<_>>(),
+        &sc.marker(),
+    );
     let live = with(&["-I", &compress]);
-    payload_is_live("tar", &live.iter().map(String::as_str).collect::<Vec<_>>(), &sc.marker());
+    payload_is_live(
+        "tar",
+        &live.iter().map(String::as_str).collect::<Vec<_>>(),
+        &sc.marker(),
+    );
 
     let to_command = format!("--to-command={touch}");
     let use_compress = format!("--use-compress-program={compress}");
@@ -95,7 +111,11 @@ fn tar_checkpoint_actions_and_compress_programs_never_run_a_command() {
     let volume = format!("--new-volume-script={touch}");
     let variants: Vec<Vec<String>> = vec![
         with(&["--checkpoint=1", &exec_action]),
-        with(&["--checkp=1", "--checkpoint-action", &format!("exec={touch}")]),
+        with(&[
+            "--checkp=1",
+            "--checkpoint-action",
+            &format!("exec={touch}"),
+        ]),
         with(&["-I", &compress]),
         with(&[&format!("-I{compress}")]),
         with(&[&use_compress]),
@@ -104,18 +124,44 @@ fn tar_checkpoint_actions_and_compress_programs_never_run_a_command() {
         with(&["-F", &touch]),
         with(&["-M", &volume]),
         with(&["--rsh-command=/bin/sh"]),
-        vec!["-xf".into(), "localhost:/tmp/a.tar".into(), "-C".into(), out.clone(), "--no-same-owner".into(), "--no-same-permissions".into(), "--rsh-command=/bin/sh".into()],
+        vec![
+            "-xf".into(),
+            "localhost:/tmp/a.tar".into(),
+            "-C".into(),
+            out.clone(),
+            "--no-same-owner".into(),
+            "--no-same-permissions".into(),
+            "--rsh-command=/bin/sh".into(),
+        ],
         vec!["xf".into(), a.clone(), "-C".into(), out.clone()],
     ];
     for v in variants {
         let args: Vec<&str> = v.iter().map(String::as_str).collect();
-        assert_refused(&["tar"], &[&sc.paths()], &run_call("tar", &args, None), Some(&sc.marker()));
+        assert_refused(
+            &["tar"],
+            &[&sc.paths()],
+            &run_call("tar", &args, None),
+            Some(&sc.marker()),
+        );
     }
     // The same through the environment or stdin.
-    let env = format!("#{{ env: #{{ TAR_OPTIONS: {} }} }}", util::policy::lit(&exec_action));
-    let e = assert_refused(&["tar"], &[&sc.paths()], &run_call("tar", &base, Some(&env)), Some(&sc.marker()));
+    let env = format!(
+        "#{{ env: #{{ TAR_OPTIONS: {} }} }}",
+        util::policy::lit(&exec_action)
+    );
+    let e = assert_refused(
+        &["tar"],
+        &[&sc.paths()],
+        &run_call("tar", &base, Some(&env)),
+        Some(&sc.marker()),
+    );
     assert!(e.contains("TAR_OPTIONS"), "{e}");
-    assert_refused(&["tar"], &[&sc.paths()], &run_call("tar", &base, Some(r#"#{ stdin: "x" }"#)), None);
+    assert_refused(
+        &["tar"],
+        &[&sc.paths()],
+        &run_call("tar", &base, Some(r#"#{ stdin: "x" }"#)),
+        None,
+    );
 }
 
 #[test]
@@ -130,12 +176,47 @@ fn tar_writes_nowhere_but_a_declared_folder() {
         vec!["-xzf", &a, "-C", "/", tail[0], tail[1]],
         vec!["-xzf", &a, "-C", &o, tail[0], tail[1]],
         vec!["-xzf", &a, tail[0], tail[1]],
-        vec!["-xzf", &a, "-C", &out, "-C", "../../outside", tail[0], tail[1]],
+        vec![
+            "-xzf",
+            &a,
+            "-C",
+            &out,
+            "-C",
+            "../../outside",
+            tail[0],
+            tail[1],
+        ],
         vec!["-xzPf", &a, "-C", &out, tail[0], tail[1]],
-        vec!["-xzf", &a, "-C", &out, "--transform", "s,^,/etc/,", tail[0], tail[1]],
+        vec![
+            "-xzf",
+            &a,
+            "-C",
+            &out,
+            "--transform",
+            "s,^,/etc/,",
+            tail[0],
+            tail[1],
+        ],
         vec!["-xzf", &a, "-C", &out, "--overwrite", tail[0], tail[1]],
-        vec!["-xzf", &a, "-C", &out, "--index-file=/etc/cron.d/x", tail[0], tail[1]],
-        vec!["-xzf", &a, "-C", &out, "-g", "/etc/cron.d/x", tail[0], tail[1]],
+        vec![
+            "-xzf",
+            &a,
+            "-C",
+            &out,
+            "--index-file=/etc/cron.d/x",
+            tail[0],
+            tail[1],
+        ],
+        vec![
+            "-xzf",
+            &a,
+            "-C",
+            &out,
+            "-g",
+            "/etc/cron.d/x",
+            tail[0],
+            tail[1],
+        ],
         vec!["-xzf", &a, "-C", &out, tail[0]],
         vec!["-xzf", &a, "-C", &out, "-p", tail[0], tail[1]],
         vec!["-xzf", &a, "-C", &out, tail[0], tail[1], "hello.txt"],
@@ -143,7 +224,12 @@ fn tar_writes_nowhere_but_a_declared_folder() {
         vec!["-czf", &a, "-C", &out, tail[0], tail[1]],
     ];
     for args in cases {
-        assert_refused(&["tar"], &[&sc.paths()], &run_call("tar", &args, None), None);
+        assert_refused(
+            &["tar"],
+            &[&sc.paths()],
+            &run_call("tar", &args, None),
+            None,
+        );
     }
     assert!(std::fs::read_dir(&sc.outside).unwrap().next().is_none());
 }
@@ -155,18 +241,45 @@ fn tar_refuses_a_folder_with_a_link_leading_outside_which_it_would_write_through
     std::fs::create_dir_all(&out).unwrap();
     // bin -> outside: the archive's bin/tool would land outside.
     symlink(&sc.outside, out.join("bin")).unwrap();
-    let args = ["-xzf", &s(&sc.archive), "-C", &s(&out), "--no-same-owner", "--no-same-permissions"];
+    let args = [
+        "-xzf",
+        &s(&sc.archive),
+        "-C",
+        &s(&out),
+        "--no-same-owner",
+        "--no-same-permissions",
+    ];
     let live: Vec<&str> = args.to_vec();
     let ok = Command::new("tar").args(&live).status().unwrap();
-    assert!(ok.success() && sc.outside.join("tool").exists(), "tar did not follow the link outside Cairn");
+    assert!(
+        ok.success() && sc.outside.join("tool").exists(),
+        "tar did not follow the link outside Cairn"
+    );
     std::fs::remove_file(sc.outside.join("tool")).unwrap();
-    let e = assert_refused(&["tar"], &[&sc.paths()], &run_call("tar", &args, None), Some(&sc.outside.join("tool")));
+    let e = assert_refused(
+        &["tar"],
+        &[&sc.paths()],
+        &run_call("tar", &args, None),
+        Some(&sc.outside.join("tool")),
+    );
     assert!(e.contains("leads outside the declared paths"), "{e}");
     // A folder that is itself a link is refused too.
     let linked = sc.declared.join("linked");
     symlink(&sc.outside, &linked).unwrap();
-    let args = ["-xzf", &s(&sc.archive), "-C", &s(&linked), "--no-same-owner", "--no-same-permissions"];
-    assert_refused(&["tar"], &[&sc.paths()], &run_call("tar", &args, None), Some(&sc.outside.join("hello.txt")));
+    let args = [
+        "-xzf",
+        &s(&sc.archive),
+        "-C",
+        &s(&linked),
+        "--no-same-owner",
+        "--no-same-permissions",
+    ];
+    assert_refused(
+        &["tar"],
+        &[&sc.paths()],
+        &run_call("tar", &args, None),
+        Some(&sc.outside.join("hello.txt")),
+    );
 }
 
 #[test]
@@ -180,18 +293,50 @@ fn tar_extracts_the_way_the_shipped_recipes_do_without_setuid_bits() {
     std::fs::create_dir_all(&out2).unwrap();
     let body = format!(
         "{}; {}",
-        run_call("tar", &["-C", &out, "--no-same-owner", "--no-same-permissions", "-xzf", &a], None),
         run_call(
             "tar",
-            &["-C", &out2, "--strip-components=1", "--no-same-owner", "--no-same-permissions", "-xzf", &a],
+            &[
+                "-C",
+                &out,
+                "--no-same-owner",
+                "--no-same-permissions",
+                "-xzf",
+                &a
+            ],
+            None
+        ),
+        run_call(
+            "tar",
+            &[
+                "-C",
+                &out2,
+                "--strip-components=1",
+                "--no-same-owner",
+                "--no-same-permissions",
+                "-xzf",
+                &a
+            ],
             None
         ),
     );
-    let ran = util::run(&util::recipe(&list(&["tar"]), &list(&[&sc.paths()]), &body), serde_json::json!({}));
-    assert!(matches!(ran.outcome, cairn_engine::Outcome::Succeeded { .. }), "{:?}", ran.outcome);
-    assert_eq!(std::fs::read_to_string(format!("{out}/hello.txt")).unwrap(), "hello\n");
+    let ran = util::run(
+        &util::recipe(&list(&["tar"]), &list(&[&sc.paths()]), &body),
+        serde_json::json!({}),
+    );
+    assert!(
+        matches!(ran.outcome, cairn_engine::Outcome::Succeeded { .. }),
+        "{:?}",
+        ran.outcome
+    );
+    assert_eq!(
+        std::fs::read_to_string(format!("{out}/hello.txt")).unwrap(),
+        "hello\n"
+    );
     assert!(Path::new(&format!("{out2}/tool")).exists());
-    let mode = std::fs::metadata(format!("{out}/bin/tool")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(format!("{out}/bin/tool"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o7000, 0, "tar restored a setuid bit: {mode:o}");
 }
 
@@ -225,8 +370,15 @@ fn ln_makes_only_symbolic_links_inside_the_declared_paths() {
     let link = sc.d("link");
     symlink(&sc.outside, &link).unwrap();
     let body = run_call("ln", &["-sfn", &file, &link], None);
-    let ran = util::run(&util::recipe(&list(&["ln"]), &list(&[&p]), &body), serde_json::json!({}));
-    assert!(matches!(ran.outcome, cairn_engine::Outcome::Succeeded { .. }), "{:?}", ran.outcome);
+    let ran = util::run(
+        &util::recipe(&list(&["ln"]), &list(&[&p]), &body),
+        serde_json::json!({}),
+    );
+    assert!(
+        matches!(ran.outcome, cairn_engine::Outcome::Succeeded { .. }),
+        "{:?}",
+        ran.outcome
+    );
     assert_eq!(std::fs::read_link(&link).unwrap(), sc.declared.join("file"));
 }
 
@@ -258,8 +410,15 @@ fn rm_removes_only_under_the_declared_paths_and_never_through_a_link() {
         run_call("rm", &["-f", "--", &sc.d("away")], None),
         run_call("rm", &["-rf", &sc.d("old")], None)
     );
-    let ran = util::run(&util::recipe(&list(&["rm"]), &list(&[&p]), &body), serde_json::json!({}));
-    assert!(matches!(ran.outcome, cairn_engine::Outcome::Succeeded { .. }), "{:?}", ran.outcome);
+    let ran = util::run(
+        &util::recipe(&list(&["rm"]), &list(&[&p]), &body),
+        serde_json::json!({}),
+    );
+    assert!(
+        matches!(ran.outcome, cairn_engine::Outcome::Succeeded { .. }),
+        "{:?}",
+        ran.outcome
+    );
     assert!(!sc.declared.join("away").exists() && !sc.declared.join("old").exists());
     assert!(sc.outside.join("keep").exists());
 }
@@ -327,7 +486,10 @@ fn chmod_chown_mkdir_and_touch_stay_inside_and_set_no_special_bits() {
             &["-r", "/etc/shadow", &f],
         ],
     );
-    let secret = std::fs::metadata(sc.outside.join("secret")).unwrap().permissions().mode();
+    let secret = std::fs::metadata(sc.outside.join("secret"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(secret & 0o777, 0o600);
     assert!(!sc.outside.join("x").exists() && !sc.outside.join("d").exists());
 
@@ -340,9 +502,19 @@ fn chmod_chown_mkdir_and_touch_stay_inside_and_set_no_special_bits() {
     ]
     .join("; ");
     let programs = list(&["chmod", "chown", "mkdir", "touch"]);
-    let ran = util::run(&util::recipe(&programs, &list(&[&p]), &body), serde_json::json!({}));
-    assert!(matches!(ran.outcome, cairn_engine::Outcome::Succeeded { .. }), "{:?}", ran.outcome);
-    assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o7777, 0o755);
+    let ran = util::run(
+        &util::recipe(&programs, &list(&[&p]), &body),
+        serde_json::json!({}),
+    );
+    assert!(
+        matches!(ran.outcome, cairn_engine::Outcome::Succeeded { .. }),
+        "{:?}",
+        ran.outcome
+    );
+    assert_eq!(
+        std::fs::metadata(&f).unwrap().permissions().mode() & 0o7777,
+        0o755
+    );
     assert!(sc.declared.join("a/b/t").exists());
     allows("chmod", &[&p], &["-R", "u=rwX,go=rX", &f]);
     allows("chown", &[&p], &["-h", "postgres:postgres", &to_secret]);

@@ -9,7 +9,7 @@
 mod common;
 mod util;
 
-use util::policy::{allows, assert_refused, lit, list, refuses_all, run_call};
+use util::policy::{allows, assert_refused, list, lit, refuses_all, run_call};
 
 #[test]
 fn curl_and_wget_only_print_an_http_url() {
@@ -43,7 +43,12 @@ fn curl_and_wget_only_print_an_http_url() {
         ],
     );
     let env = format!("#{{ env: #{{ CURL_HOME: {} }} }}", lit(&m));
-    assert_refused(&["curl"], &[], &run_call("curl", &["-fsS", "http://127.0.0.1/"], Some(&env)), None);
+    assert_refused(
+        &["curl"],
+        &[],
+        &run_call("curl", &["-fsS", "http://127.0.0.1/"], Some(&env)),
+        None,
+    );
     refuses_all(
         "wget",
         &[],
@@ -62,8 +67,14 @@ fn curl_and_wget_only_print_an_http_url() {
 
     // The allowed form, for real: the body on stdout, no file anywhere.
     let server = common::TestServer::start(b"fetched by curl");
-    let body = format!("{}.stdout", run_call("curl", &["-fsS", "--max-time", "10", &server.url], None));
-    let ran = util::run(&util::recipe(&list(&["curl"]), "[]", &body), serde_json::json!({}));
+    let body = format!(
+        "{}.stdout",
+        run_call("curl", &["-fsS", "--max-time", "10", &server.url], None)
+    );
+    let ran = util::run(
+        &util::recipe(&list(&["curl"]), "[]", &body),
+        serde_json::json!({}),
+    );
     assert_eq!(ran.value(), "fetched by curl");
     allows("wget", &[], &["-q", "-O", "-", "https://example.org/"]);
 }
@@ -76,7 +87,13 @@ fn ssh_rsync_restic_and_gpg_only_print_their_version() {
         &[
             &["-o", "ProxyCommand=touch /tmp/x", "x"],
             &["-oProxyCommand=;touch /tmp/x", "x"],
-            &["-o", "LocalCommand=touch /tmp/x", "-o", "PermitLocalCommand=yes", "localhost"],
+            &[
+                "-o",
+                "LocalCommand=touch /tmp/x",
+                "-o",
+                "PermitLocalCommand=yes",
+                "localhost",
+            ],
             &["-F", "/tmp/ssh_config", "localhost"],
             &["localhost", "touch /tmp/x"],
         ],
@@ -98,14 +115,25 @@ fn ssh_rsync_restic_and_gpg_only_print_their_version() {
         "restic",
         &[],
         &[
-            &["-o", "sftp.command=touch /tmp/x", "-r", "sftp:x:/y", "snapshots"],
+            &[
+                "-o",
+                "sftp.command=touch /tmp/x",
+                "-r",
+                "sftp:x:/y",
+                "snapshots",
+            ],
             &["--password-command=touch /tmp/x", "snapshots"],
             &["backup", "-r", "rest:http://127.0.0.1:1/x", "/etc/shadow"],
             &["version", "--password-command", "touch /tmp/x"],
         ],
     );
     let env = r#"#{ env: #{ RESTIC_PASSWORD_COMMAND: "touch /tmp/x" } }"#;
-    assert_refused(&["restic"], &[], &run_call("restic", &["version"], Some(env)), None);
+    assert_refused(
+        &["restic"],
+        &[],
+        &run_call("restic", &["version"], Some(env)),
+        None,
+    );
     allows("restic", &[], &["version"]);
     refuses_all(
         "gpg",
@@ -120,7 +148,12 @@ fn ssh_rsync_restic_and_gpg_only_print_their_version() {
         ],
     );
     let env = r#"#{ env: #{ GNUPGHOME: "/tmp/g" } }"#;
-    assert_refused(&["gpg"], &[], &run_call("gpg", &["--version"], Some(env)), None);
+    assert_refused(
+        &["gpg"],
+        &[],
+        &run_call("gpg", &["--version"], Some(env)),
+        None,
+    );
     allows("gpg", &[], &["--version"]);
 }
 
@@ -139,8 +172,24 @@ fn ssh_keygen_makes_keys_only_at_declared_paths_and_loads_no_library() {
         &[
             &["-D", "/tmp/x.so"],
             &["-D", "/tmp/x.so", "-f", &key],
-            &["-q", "-t", "ed25519", "-N", "", "-f", "/etc/ssh/ssh_host_ed25519_key"],
-            &["-q", "-t", "ed25519", "-N", "", "-f", "/root/.ssh/id_ed25519"],
+            &[
+                "-q",
+                "-t",
+                "ed25519",
+                "-N",
+                "",
+                "-f",
+                "/etc/ssh/ssh_host_ed25519_key",
+            ],
+            &[
+                "-q",
+                "-t",
+                "ed25519",
+                "-N",
+                "",
+                "-f",
+                "/root/.ssh/id_ed25519",
+            ],
             &["-q", "-t", "ed25519", "-N", "", "-f", &linked],
             &["-q", "-t", "ed25519", "-N", ""],
             &["-s", "/tmp/ca", "-I", "x", &format!("{key}.pub")],
@@ -153,11 +202,32 @@ fn ssh_keygen_makes_keys_only_at_declared_paths_and_loads_no_library() {
     // rsync.rhai's form, for real, then the public key printed.
     let body = format!(
         "{}; {}.stdout",
-        run_call("ssh-keygen", &["-q", "-t", "ed25519", "-N", "", "-C", "cairn-backup", "-f", &key], None),
+        run_call(
+            "ssh-keygen",
+            &[
+                "-q",
+                "-t",
+                "ed25519",
+                "-N",
+                "",
+                "-C",
+                "cairn-backup",
+                "-f",
+                &key
+            ],
+            None
+        ),
         run_call("ssh-keygen", &["-y", "-f", &key], None),
     );
-    let ran = util::run(&util::recipe(&list(&["ssh-keygen"]), &list(&[&p]), &body), serde_json::json!({}));
-    assert!(ran.value().as_str().unwrap().starts_with("ssh-ed25519 "), "{:?}", ran.outcome);
+    let ran = util::run(
+        &util::recipe(&list(&["ssh-keygen"]), &list(&[&p]), &body),
+        serde_json::json!({}),
+    );
+    assert!(
+        ran.value().as_str().unwrap().starts_with("ssh-ed25519 "),
+        "{:?}",
+        ran.outcome
+    );
     assert!(dir.join("id_ed25519.pub").exists());
 }
 
@@ -175,7 +245,13 @@ fn ss_only_lists_sockets() {
         ],
     );
     // docs/examples/memcached.rhai's form, for real.
-    let body = format!("{}.code", run_call("ss", &["-H", "-l", "-t", "-n", "sport = :11211"], None));
-    let ran = util::run(&util::recipe(&list(&["ss"]), "[]", &body), serde_json::json!({}));
+    let body = format!(
+        "{}.code",
+        run_call("ss", &["-H", "-l", "-t", "-n", "sport = :11211"], None)
+    );
+    let ran = util::run(
+        &util::recipe(&list(&["ss"]), "[]", &body),
+        serde_json::json!({}),
+    );
     assert_eq!(ran.value(), 0);
 }

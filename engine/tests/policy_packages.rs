@@ -48,10 +48,20 @@ fn apt_get_hooks_and_local_packages_never_run() {
         &["-y", "remove", "sl"],
     ];
     for args in variants {
-        assert_refused(&["apt-get"], &[], &run_call("apt-get", args, None), Some(&marker));
+        assert_refused(
+            &["apt-get"],
+            &[],
+            &run_call("apt-get", args, None),
+            Some(&marker),
+        );
     }
     let env = format!("#{{ env: #{{ APT_CONFIG: {} }} }}", lit(&c));
-    let e = assert_refused(&["apt-get"], &[], &run_call("apt-get", &["--version"], Some(&env)), Some(&marker));
+    let e = assert_refused(
+        &["apt-get"],
+        &[],
+        &run_call("apt-get", &["--version"], Some(&env)),
+        Some(&marker),
+    );
     assert!(e.contains("APT_CONFIG"), "{e}");
     allows("apt-get", &[], &["--version"]);
 }
@@ -69,11 +79,21 @@ fn the_apt_helpers_take_package_names_only() {
         let body = format!("apt_install([{}])", lit(bad));
         let r = util::recipe(r#"["apt-get"]"#, "[]", &body);
         let planned = util::plan(&r, serde_json::json!({}));
-        assert!(planned.error().contains("not a valid Debian package name") || planned.error().contains("valid Debian version"), "{bad}: {}", planned.error());
+        assert!(
+            planned.error().contains("not a valid Debian package name")
+                || planned.error().contains("valid Debian version"),
+            "{bad}: {}",
+            planned.error()
+        );
         assert!(planned.plan.is_empty());
         let body = format!("apt_installed({})", lit(bad));
         let r = util::recipe(r#"["apt-get"]"#, "[]", &body);
-        assert!(util::run(&r, serde_json::json!({})).error().contains("Debian"), "{bad}");
+        assert!(
+            util::run(&r, serde_json::json!({}))
+                .error()
+                .contains("Debian"),
+            "{bad}"
+        );
     }
 }
 
@@ -140,7 +160,11 @@ fn dpkg_installs_nothing_and_runs_no_hook() {
     allows("dpkg", &[], &["-s", "libc6"]);
     allows("dpkg", &[], &["-S", "/usr/bin/tar"]);
     allows("dpkg", &[], &["--print-architecture"]);
-    allows("dpkg", &[], &["--compare-versions", "1:2.0-1", "lt", "1:2.1"]);
+    allows(
+        "dpkg",
+        &[],
+        &["--compare-versions", "1:2.0-1", "lt", "1:2.1"],
+    );
     refuses_all(
         "dpkg-query",
         &[],
@@ -154,5 +178,9 @@ fn dpkg_installs_nothing_and_runs_no_hook() {
         ],
     );
     allows("dpkg-query", &[], &["-W", "-f=${Status}", "libc6"]);
-    allows("dpkg-query", &[], &["--showformat", "${Version}", "-W", "libc6", "redis-*"]);
+    allows(
+        "dpkg-query",
+        &[],
+        &["--showformat", "${Version}", "-W", "libc6", "redis-*"],
+    );
 }

@@ -35,7 +35,10 @@ struct SystemDir(PathBuf);
 
 impl SystemDir {
     fn new(name: &str) -> Self {
-        let p = PathBuf::from(format!("/usr/local/lib/cairn-policy-test-{name}-{}", std::process::id()));
+        let p = PathBuf::from(format!(
+            "/usr/local/lib/cairn-policy-test-{name}-{}",
+            std::process::id()
+        ));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).unwrap();
         Self(p)
@@ -50,7 +53,20 @@ impl Drop for SystemDir {
 
 #[test]
 fn a_program_without_a_policy_cannot_be_declared() {
-    for p in ["vim", "awk", "find", "make", "git", "nc", "socat", "/usr/bin/vim", "less", "cp", "dd", "install"] {
+    for p in [
+        "vim",
+        "awk",
+        "find",
+        "make",
+        "git",
+        "nc",
+        "socat",
+        "/usr/bin/vim",
+        "less",
+        "cp",
+        "dd",
+        "install",
+    ] {
         let e = parse(&[p], &[]).unwrap_err();
         assert!(e.contains("has no argument policy"), "{p}: {e}");
     }
@@ -60,17 +76,29 @@ fn a_program_without_a_policy_cannot_be_declared() {
 fn a_file_the_recipe_may_write_is_its_own_program_whatever_its_name() {
     let r = parse(&["/opt/cairn/x/tar", "tar"], &["/opt/cairn/x"]).unwrap();
     let caps = &r.meta.capabilities;
-    assert!(matches!(policy::classify("/opt/cairn/x/tar", caps), Ok(Kind::Own)));
+    assert!(matches!(
+        policy::classify("/opt/cairn/x/tar", caps),
+        Ok(Kind::Own)
+    ));
     assert!(policy::describe("/opt/cairn/x/tar", caps).contains("runs anything, as root"));
-    assert_eq!(policy::describe("tar", caps), "extracts archives into /opt/cairn/x");
+    assert_eq!(
+        policy::describe("tar", caps),
+        "extracts archives into /opt/cairn/x"
+    );
 
     // A name on the search path: declaring the file there makes the name the recipe's.
     let r = parse(&["tar"], &["/usr/local/bin/tar"]).unwrap();
     let d = policy::describe("tar", &r.meta.capabilities);
-    assert!(d.contains("/usr/local/bin/tar") && d.contains("runs anything"), "{d}");
+    assert!(
+        d.contains("/usr/local/bin/tar") && d.contains("runs anything"),
+        "{d}"
+    );
     // The apt helpers then run the recipe's apt-get too, and the catalogue says so.
     let r = parse(&["apt-get"], &["/usr/local/sbin/apt-get"]).unwrap();
-    assert!(matches!(policy::classify("apt-get", &r.meta.capabilities), Ok(Kind::Own)));
+    assert!(matches!(
+        policy::classify("apt-get", &r.meta.capabilities),
+        Ok(Kind::Own)
+    ));
     for (programs, path) in [
         (&["tar"][..], "/usr/local/bin/gzip"),
         (&["tar"], "/usr/local/bin"),
@@ -125,7 +153,11 @@ fn a_policed_name_that_leads_into_the_recipes_folders_is_refused_before_it_start
         &list(&[&own.display().to_string()]),
         &format!("detect({}, [\"--version\"], \".*\")", util::policy::lit(&l)),
     );
-    assert!(util::run(&r, serde_json::json!({})).error().contains("may not run"));
+    assert!(
+        util::run(&r, serde_json::json!({}))
+            .error()
+            .contains("may not run")
+    );
     assert!(!marker.exists());
 }
 
@@ -137,7 +169,12 @@ fn a_policed_program_someone_else_could_have_written_is_refused() {
     let in_tmp = tmp.path().join("docker");
     script(&in_tmp, &marker);
     let p = in_tmp.display().to_string();
-    let e = assert_refused(&[&p], &[], &run_call(&p, &["--version"], None), Some(&marker));
+    let e = assert_refused(
+        &[&p],
+        &[],
+        &run_call(&p, &["--version"], None),
+        Some(&marker),
+    );
     assert!(e.contains("anyone may write"), "{e}");
     // In a folder that belongs to another user.
     let sys = SystemDir::new("owner");
@@ -145,7 +182,12 @@ fn a_policed_program_someone_else_could_have_written_is_refused() {
     let theirs = sys.0.join("docker");
     script(&theirs, &marker);
     let p = theirs.display().to_string();
-    let e = assert_refused(&[&p], &[], &run_call(&p, &["--version"], None), Some(&marker));
+    let e = assert_refused(
+        &[&p],
+        &[],
+        &run_call(&p, &["--version"], None),
+        Some(&marker),
+    );
     assert!(e.contains("does not belong to root"), "{e}");
 }
 
@@ -162,6 +204,10 @@ fn the_recipes_own_program_runs_with_any_arguments() {
         &run_call(&o, &["--anything", "-c", "goes"], None),
     );
     let ran = util::run(&r, serde_json::json!({}));
-    assert!(matches!(ran.outcome, cairn_engine::Outcome::Succeeded { .. }), "{:?}", ran.outcome);
+    assert!(
+        matches!(ran.outcome, cairn_engine::Outcome::Succeeded { .. }),
+        "{:?}",
+        ran.outcome
+    );
     assert!(marker.exists());
 }

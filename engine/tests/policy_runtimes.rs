@@ -12,7 +12,12 @@ use util::policy::{allows, assert_refused, payload_is_live, refuses_all, run_cal
 /// outside Cairn) is refused.
 fn live_and_refused(program: &str, args: &[&str], marker: &std::path::Path) {
     payload_is_live(program, args, marker);
-    assert_refused(&[program], &[], &run_call(program, args, None), Some(marker));
+    assert_refused(
+        &[program],
+        &[],
+        &run_call(program, args, None),
+        Some(marker),
+    );
 }
 
 #[test]
@@ -44,13 +49,41 @@ fn interpreters_run_no_code_from_arguments_stdin_or_environment() {
             &["--version", &s],
         ],
     );
-    refuses_all("perl", &[], &[&["-e", &pl], &["-E", &pl], &["-MPOSIX", "-v"], &[&s]]);
-    refuses_all("node", &[], &[&["-e", &js], &["--eval", &js], &["-p", &js], &["--require", &s, "-v"], &[&s]]);
-    refuses_all("ruby", &[], &[&["-e", &pl], &["-v"], &["-rshellwords", "--version"], &[&s]]);
+    refuses_all(
+        "perl",
+        &[],
+        &[&["-e", &pl], &["-E", &pl], &["-MPOSIX", "-v"], &[&s]],
+    );
+    refuses_all(
+        "node",
+        &[],
+        &[
+            &["-e", &js],
+            &["--eval", &js],
+            &["-p", &js],
+            &["--require", &s, "-v"],
+            &[&s],
+        ],
+    );
+    refuses_all(
+        "ruby",
+        &[],
+        &[&["-e", &pl], &["-v"], &["-rshellwords", "--version"], &[&s]],
+    );
     // With a program on stdin (`ruby -v` would run it after printing the version).
-    for (program, args) in [("python3", "--version"), ("ruby", "--version"), ("node", "--version"), ("perl", "-v")] {
+    for (program, args) in [
+        ("python3", "--version"),
+        ("ruby", "--version"),
+        ("node", "--version"),
+        ("perl", "-v"),
+    ] {
         let opts = format!("#{{ stdin: {} }}", util::policy::lit(&py));
-        assert_refused(&[program], &[], &run_call(program, &[args], Some(&opts)), Some(&marker));
+        assert_refused(
+            &[program],
+            &[],
+            &run_call(program, &[args], Some(&opts)),
+            Some(&marker),
+        );
     }
     // With code in the environment.
     for (program, var) in [
@@ -61,7 +94,12 @@ fn interpreters_run_no_code_from_arguments_stdin_or_environment() {
         ("perl", "PERL5OPT"),
     ] {
         let opts = format!("#{{ env: #{{ {var}: {} }} }}", util::policy::lit(&s));
-        let e = assert_refused(&[program], &[], &run_call(program, &["--version"], Some(&opts)), Some(&marker));
+        let e = assert_refused(
+            &[program],
+            &[],
+            &run_call(program, &["--version"], Some(&opts)),
+            Some(&marker),
+        );
         assert!(e.contains(var), "{e}");
     }
     for (program, args) in [
@@ -77,13 +115,77 @@ fn interpreters_run_no_code_from_arguments_stdin_or_environment() {
 
 #[test]
 fn package_tools_and_app_servers_run_nothing() {
-    refuses_all("npm", &[], &[&["exec", "--", "touch", "/tmp/x"], &["x", "touch"], &["run", "x"], &["install", "x"], &["--version", "--prefix=/tmp"], &["-g", "i", "x"]]);
-    refuses_all("npx", &[], &[&["touch", "/tmp/x"], &["-c", "touch /tmp/x"], &["--yes", "x"]]);
-    refuses_all("gem", &[], &[&["install", "x"], &["open", "-e", "/bin/sh", "rdoc"], &["build", "x.gemspec"], &["--version", "--config-file", "/tmp/x"]]);
-    refuses_all("bundle", &[], &[&["exec", "touch", "/tmp/x"], &["console"], &["install"], &["--gemfile=/tmp/G", "version"]]);
-    refuses_all("puma", &[], &[&["-C", "/tmp/puma.rb"], &["--config", "/tmp/puma.rb"], &["/tmp/config.ru"], &["-V", "-C", "/tmp/x"]]);
-    refuses_all("gunicorn", &[], &[&["--config", "python:os"], &["-c", "/tmp/x.py", "app:app"], &["app:app"], &["--check-config", "x:y"]]);
-    refuses_all("uvicorn", &[], &[&["app:app"], &["--reload", "x:y"], &["--env-file", "/tmp/e", "x:y"], &["--factory", "os:system"]]);
+    refuses_all(
+        "npm",
+        &[],
+        &[
+            &["exec", "--", "touch", "/tmp/x"],
+            &["x", "touch"],
+            &["run", "x"],
+            &["install", "x"],
+            &["--version", "--prefix=/tmp"],
+            &["-g", "i", "x"],
+        ],
+    );
+    refuses_all(
+        "npx",
+        &[],
+        &[
+            &["touch", "/tmp/x"],
+            &["-c", "touch /tmp/x"],
+            &["--yes", "x"],
+        ],
+    );
+    refuses_all(
+        "gem",
+        &[],
+        &[
+            &["install", "x"],
+            &["open", "-e", "/bin/sh", "rdoc"],
+            &["build", "x.gemspec"],
+            &["--version", "--config-file", "/tmp/x"],
+        ],
+    );
+    refuses_all(
+        "bundle",
+        &[],
+        &[
+            &["exec", "touch", "/tmp/x"],
+            &["console"],
+            &["install"],
+            &["--gemfile=/tmp/G", "version"],
+        ],
+    );
+    refuses_all(
+        "puma",
+        &[],
+        &[
+            &["-C", "/tmp/puma.rb"],
+            &["--config", "/tmp/puma.rb"],
+            &["/tmp/config.ru"],
+            &["-V", "-C", "/tmp/x"],
+        ],
+    );
+    refuses_all(
+        "gunicorn",
+        &[],
+        &[
+            &["--config", "python:os"],
+            &["-c", "/tmp/x.py", "app:app"],
+            &["app:app"],
+            &["--check-config", "x:y"],
+        ],
+    );
+    refuses_all(
+        "uvicorn",
+        &[],
+        &[
+            &["app:app"],
+            &["--reload", "x:y"],
+            &["--env-file", "/tmp/e", "x:y"],
+            &["--factory", "os:system"],
+        ],
+    );
     for (p, a) in [
         ("npm", &["--version"][..]),
         ("npx", &["--version"]),
@@ -114,7 +216,12 @@ fn compilers_build_and_run_nothing() {
     );
     for var in ["GOFLAGS", "GOTOOLCHAIN", "GOENV"] {
         let opts = format!("#{{ env: #{{ {var}: \"-toolexec=/tmp/x\" }} }}");
-        assert_refused(&["go"], &[], &run_call("go", &["version"], Some(&opts)), None);
+        assert_refused(
+            &["go"],
+            &[],
+            &run_call("go", &["version"], Some(&opts)),
+            None,
+        );
     }
     refuses_all("gofmt", &[], &[&["-w", "/tmp/x.go"], &["-l", "/"], &[]]);
     refuses_all(
@@ -129,7 +236,12 @@ fn compilers_build_and_run_nothing() {
         ],
     );
     let opts = r#"#{ env: #{ RUSTC_WRAPPER: "/tmp/x" } }"#;
-    assert_refused(&["cargo"], &[], &run_call("cargo", &["--version"], Some(opts)), None);
+    assert_refused(
+        &["cargo"],
+        &[],
+        &run_call("cargo", &["--version"], Some(opts)),
+        None,
+    );
     refuses_all(
         "cargo",
         &[],
@@ -142,7 +254,16 @@ fn compilers_build_and_run_nothing() {
             &["help", "doc"],
         ],
     );
-    refuses_all("rustup", &[], &[&["run", "stable", "sh"], &["toolchain", "link", "x", "/tmp"], &["default", "x"], &["self", "uninstall"]]);
+    refuses_all(
+        "rustup",
+        &[],
+        &[
+            &["run", "stable", "sh"],
+            &["toolchain", "link", "x", "/tmp"],
+            &["default", "x"],
+            &["self", "uninstall"],
+        ],
+    );
     for (p, a) in [
         ("go", &["version"][..]),
         ("rustc", &["--version"]),
@@ -174,14 +295,28 @@ fn docker_starts_no_container_and_reaches_no_other_host() {
         ],
     );
     let opts = r#"#{ env: #{ DOCKER_HOST: "ssh://x" } }"#;
-    assert_refused(&["/usr/bin/docker"], &[], &run_call("/usr/bin/docker", &["version"], Some(opts)), None);
+    assert_refused(
+        &["/usr/bin/docker"],
+        &[],
+        &run_call("/usr/bin/docker", &["version"], Some(opts)),
+        None,
+    );
     refuses_all(
         "/usr/bin/docker-compose",
         &[],
-        &[&["up"], &["run", "x", "sh"], &["-f", "/tmp/c.yml", "up"], &["exec", "x", "sh"]],
+        &[
+            &["up"],
+            &["run", "x", "sh"],
+            &["-f", "/tmp/c.yml", "up"],
+            &["exec", "x", "sh"],
+        ],
     );
     // docker.rhai's forms.
     allows("/usr/bin/docker", &[], &["--version"]);
-    allows("/usr/bin/docker", &[], &["version", "--format", "server {{.Server.Version}}"]);
+    allows(
+        "/usr/bin/docker",
+        &[],
+        &["version", "--format", "server {{.Server.Version}}"],
+    );
     allows("/usr/bin/docker-compose", &[], &["version", "--short"]);
 }

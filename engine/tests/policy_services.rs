@@ -13,7 +13,11 @@ use util::policy::{allows, assert_refused, list, refuses_all, run_call};
 fn systemctl_only_reports_state() {
     let tmp = util::tempdir();
     let unit = tmp.path().join("x.service");
-    std::fs::write(&unit, "[Service]\nType=oneshot\nExecStart=/usr/bin/touch /tmp/cairn-x\n").unwrap();
+    std::fs::write(
+        &unit,
+        "[Service]\nType=oneshot\nExecStart=/usr/bin/touch /tmp/cairn-x\n",
+    )
+    .unwrap();
     let u = unit.display().to_string();
     refuses_all(
         "systemctl",
@@ -36,10 +40,19 @@ fn systemctl_only_reports_state() {
         ],
     );
     let opts = r#"#{ env: #{ SYSTEMD_EDITOR: "/tmp/x" } }"#;
-    let e = assert_refused(&["systemctl"], &[], &run_call("systemctl", &["is-active", "cron"], Some(opts)), None);
+    let e = assert_refused(
+        &["systemctl"],
+        &[],
+        &run_call("systemctl", &["is-active", "cron"], Some(opts)),
+        None,
+    );
     assert!(e.contains("SYSTEMD_EDITOR"), "{e}");
     allows("systemctl", &[], &["is-active", "--quiet", "--", "cron"]);
-    allows("systemctl", &[], &["show", "-p", "ActiveState", "--value", "cron"]);
+    allows(
+        "systemctl",
+        &[],
+        &["show", "-p", "ActiveState", "--value", "cron"],
+    );
     allows("systemctl", &[], &["--version"]);
 }
 
@@ -60,14 +73,26 @@ fn service_reports_the_status_of_declared_services_only() {
         (r#"["cron"]"#, "[]", &["ssh", "status"]),
         (r#"["cron"]"#, "[]", &["--status-all"]),
         (r#"["cron"]"#, "[]", &["cron", "status", "x"]),
-        (r#"["mine"]"#, r#"["/etc/init.d/mine"]"#, &["mine", "status"]),
+        (
+            r#"["mine"]"#,
+            r#"["/etc/init.d/mine"]"#,
+            &["mine", "status"],
+        ),
     ] {
         let e = r(services, paths, args).error().to_owned();
         assert!(e.contains("may not run"), "{args:?}: {e}");
     }
     let ok = r(r#"["cron"]"#, "[]", &["cron", "status"]);
-    assert!(matches!(ok.outcome, cairn_engine::Outcome::Succeeded { .. }), "{:?}", ok.outcome);
-    refuses_all("memcached", &[], &[&["-u", "root", "-p", "11211"], &["-d"], &["-V", "-o", "x"]]);
+    assert!(
+        matches!(ok.outcome, cairn_engine::Outcome::Succeeded { .. }),
+        "{:?}",
+        ok.outcome
+    );
+    refuses_all(
+        "memcached",
+        &[],
+        &[&["-u", "root", "-p", "11211"], &["-d"], &["-V", "-o", "x"]],
+    );
     allows("memcached", &[], &["-V"]);
 }
 
@@ -81,15 +106,35 @@ fn utilities_neither_set_the_clock_nor_read_outside_the_declared_paths() {
     refuses_all(
         "date",
         &[],
-        &[&["-s", "2030-01-01"], &["--set=2030-01-01"], &["010100002030"], &["-f", "/etc/shadow"], &["-r", "/etc/shadow"]],
+        &[
+            &["-s", "2030-01-01"],
+            &["--set=2030-01-01"],
+            &["010100002030"],
+            &["-f", "/etc/shadow"],
+            &["-r", "/etc/shadow"],
+        ],
     );
-    refuses_all("cat", &[&p], &[&["/etc/shadow"], &[&shadow], &["-e", "/etc/shadow"]]);
+    refuses_all(
+        "cat",
+        &[&p],
+        &[&["/etc/shadow"], &[&shadow], &["-e", "/etc/shadow"]],
+    );
     refuses_all("pv", &[&p], &[&["/etc/shadow"], &["-R", "1"]]);
     refuses_all("sleep", &[], &[&["--", "-1"], &["1x"], &[]]);
     refuses_all("seq", &[], &[&["x"], &["1", "2", "3", "4"]]);
     let opts = r#"#{ env: #{ CAIRN_X: "1" } }"#;
-    assert_refused(&["printenv"], &[], &run_call("printenv", &[], Some(opts)), None);
-    assert_refused(&["printf"], &[], &run_call("printf", &["x"], Some(r#"#{ stdin: "y" }"#)), None);
+    assert_refused(
+        &["printenv"],
+        &[],
+        &run_call("printenv", &[], Some(opts)),
+        None,
+    );
+    assert_refused(
+        &["printf"],
+        &[],
+        &run_call("printf", &["x"], Some(r#"#{ stdin: "y" }"#)),
+        None,
+    );
 
     let body = format!(
         "[{}.stdout, {}.stdout, {}.stdout]",
@@ -97,6 +142,12 @@ fn utilities_neither_set_the_clock_nor_read_outside_the_declared_paths() {
         run_call("cat", &[], Some(r#"#{ stdin: "piped" }"#)),
         run_call("date", &["-u", "-d", "@0", "+%Y"], None),
     );
-    let ran = util::run(&util::recipe(&list(&["cat", "date"]), &list(&[&p]), &body), serde_json::json!({}));
-    assert_eq!(ran.value(), &serde_json::json!(["inside\n", "piped", "1970\n"]));
+    let ran = util::run(
+        &util::recipe(&list(&["cat", "date"]), &list(&[&p]), &body),
+        serde_json::json!({}),
+    );
+    assert_eq!(
+        ran.value(),
+        &serde_json::json!(["inside\n", "piped", "1970\n"])
+    );
 }

@@ -94,5 +94,8 @@ fn every_policed_program_is_in_the_documented_table() {
         .flat_map(|p| p.names.iter().copied())
         .filter(|n| !table.contains(&format!("`{n}`")))
         .collect();
-    assert!(missing.is_empty(), "not in docs/recipes.md's table: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "not in docs/recipes.md's table: {missing:?}"
+    );
 }

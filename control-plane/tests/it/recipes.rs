@@ -87,7 +87,10 @@ async fn the_catalogue_says_what_each_declared_program_can_be_made_to_do() {
             .unwrap_or_default()
             .to_owned()
     };
-    assert!(power("tar").starts_with("extracts archives into /opt/cairn/go"), "{go}");
+    assert!(
+        power("tar").starts_with("extracts archives into /opt/cairn/go"),
+        "{go}"
+    );
     assert!(power("go").ends_with("runs anything, as root"), "{go}");
     assert!(power("apt-get").contains("apt_install"), "{go}");
     srv.stop().await;

@@ -23,13 +23,21 @@ pub fn run_call(program: &str, args: &[&str], opts: Option<&str>) -> String {
 
 /// A Rhai array literal of strings.
 pub fn list(items: &[&str]) -> String {
-    format!("[{}]", items.iter().map(|i| lit(i)).collect::<Vec<_>>().join(", "))
+    format!(
+        "[{}]",
+        items.iter().map(|i| lit(i)).collect::<Vec<_>>().join(", ")
+    )
 }
 
 /// Runs `body` in a recipe declaring `programs` and `paths`, in a plan and for real, and
 /// asserts that both stop with the policy's refusal before starting anything: no command echoed,
 /// nothing planned, and `marker` (what the payload would create) absent. Returns the error.
-pub fn assert_refused(programs: &[&str], paths: &[&str], body: &str, marker: Option<&Path>) -> String {
+pub fn assert_refused(
+    programs: &[&str],
+    paths: &[&str],
+    body: &str,
+    marker: Option<&Path>,
+) -> String {
     let r = super::recipe(&list(programs), &list(paths), body);
     let planned = super::plan(&r, serde_json::json!({}));
     let e = planned.error().to_owned();
@@ -37,7 +45,11 @@ pub fn assert_refused(programs: &[&str], paths: &[&str], body: &str, marker: Opt
         e.contains("may not run") && e.contains("nothing was started"),
         "the plan did not refuse {body}: {e}"
     );
-    assert!(planned.plan.is_empty(), "the plan recorded {body}: {:?}", planned.plan);
+    assert!(
+        planned.plan.is_empty(),
+        "the plan recorded {body}: {:?}",
+        planned.plan
+    );
     let ran = super::run(&r, serde_json::json!({}));
     let e = ran.error().to_owned();
     assert!(
@@ -50,7 +62,11 @@ pub fn assert_refused(programs: &[&str], paths: &[&str], body: &str, marker: Opt
         ran.lines(Stream::Command)
     );
     if let Some(m) = marker {
-        assert!(!m.exists(), "{body} ran its payload: {} exists", m.display());
+        assert!(
+            !m.exists(),
+            "{body} ran its payload: {} exists",
+            m.display()
+        );
     }
     e
 }
@@ -66,7 +82,11 @@ pub fn refuses_all(program: &str, paths: &[&str], bad: &[&[&str]]) {
 /// Asserts that the policy lets `program` run with `args` (in a plan: nothing starts, so this
 /// holds whether or not the program is installed here).
 pub fn allows(program: &str, paths: &[&str], args: &[&str]) {
-    let r = super::recipe(&list(&[program]), &list(paths), &run_call(program, args, None));
+    let r = super::recipe(
+        &list(&[program]),
+        &list(paths),
+        &run_call(program, args, None),
+    );
     let planned = super::plan(&r, serde_json::json!({}));
     if let cairn_engine::Outcome::Failed { error } = &planned.outcome {
         panic!("{program} {args:?} was refused: {error}");

@@ -197,6 +197,8 @@ pub(super) fn no_stdin(program: &str, stdin: Option<&[u8]>) -> Result<(), String
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     const TAR: &[Spec] = &[

@@ -88,7 +88,7 @@ fn service(call: &Call<'_>) -> Result<(), String> {
     if argv::exact("service", call.args, &[&["--version"]]).is_ok() {
         return Ok(());
     }
-    let [name, action] = &call.args[..] else {
+    let [name, action] = call.args else {
         return Err(
             "Cairn allows service only as `service NAME status` or `service --version`; \
                     control services with the service helpers"

@@ -211,3 +211,27 @@ fn the_recipes_own_program_runs_with_any_arguments() {
     );
     assert!(marker.exists());
 }
+
+#[test]
+fn a_policed_script_whose_interpreter_the_recipe_may_write_is_refused() {
+    let tmp = util::tempdir();
+    let marker = tmp.path().join("marker");
+    // The recipe may write its "node"; the system's npm is a script run by it.
+    let node = tmp.path().join("node");
+    script(&node, &marker);
+    let sys = SystemDir::new("shebang");
+    let npm = sys.0.join("npm");
+    std::fs::write(&npm, format!("#!{}\n", node.display())).unwrap();
+    std::fs::set_permissions(&npm, PermissionsExt::from_mode(0o755)).unwrap();
+    let n = npm.display().to_string();
+    let e = assert_refused(
+        &[&n],
+        &[&tmp.path().display().to_string()],
+        &run_call(&n, &["--version"], None),
+        Some(&marker),
+    );
+    assert!(
+        e.contains("is a script run by") && e.contains("a file this recipe may write"),
+        "{e}"
+    );
+}

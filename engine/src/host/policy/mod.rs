@@ -143,7 +143,14 @@ pub fn classify(program: &str, caps: &Capabilities) -> Result<Kind, String> {
 /// What a recipe can make `program` do, for the catalogue.
 pub fn describe(program: &str, caps: &Capabilities) -> String {
     match classify(program, caps) {
-        Ok(Kind::Policed(p)) => p.power.replace("{paths}", &caps.paths.join(", ")),
+        Ok(Kind::Policed(p)) => p.power.replace(
+            "{paths}",
+            &if caps.paths.is_empty() {
+                "no path (the recipe declares none)".to_owned()
+            } else {
+                caps.paths.join(", ")
+            },
+        ),
         Ok(Kind::Own) => match resolve::own_path(program, caps) {
             Some(at) if at != Path::new(program) => format!(
                 "its own program (the recipe may write {}, where the name is looked up): runs \

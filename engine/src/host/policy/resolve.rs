@@ -38,9 +38,14 @@ pub(super) fn own_path(program: &str, caps: &Capabilities) -> Option<PathBuf> {
         .find(|candidate| under_declared(caps, candidate))
 }
 
-/// Checks, just before it starts, the file a policed `program` resolves to. A program that is
-/// not installed passes: starting it fails with its own sentence.
+/// Checks, just before it starts, the file a policed `program` resolves to, and the interpreter
+/// its `#!` line names (`npm` is a script run by whichever `node` comes first on the search
+/// path). A program that is not installed passes: starting it fails with its own sentence.
 pub(super) fn check_file(program: &str, caps: &Capabilities) -> Result<(), String> {
+    check_file_at(program, caps, 0)
+}
+
+fn check_file_at(program: &str, caps: &Capabilities, depth: usize) -> Result<(), String> {
     let Some(first) = caps::resolve(program) else {
         return Ok(());
     };
@@ -74,7 +79,30 @@ pub(super) fn check_file(program: &str, caps: &Capabilities) -> Result<(), Strin
     if under_declared(caps, &real) {
         return Err(own(&real));
     }
-    untrusted(program, &real)
+    untrusted(program, &real)?;
+    match interpreter(&real) {
+        // The kernel itself follows at most a few levels of `#!`.
+        Some(interp) if depth < 4 => check_file_at(&interp, caps, depth + 1)
+            .map_err(|why| format!("`{program}` is a script run by {interp}, and {why}")),
+        _ => Ok(()),
+    }
+}
+
+/// The program a script's `#!` line starts: the interpreter's path, or for `/usr/bin/env NAME`
+/// the name, which is looked up on the search path.
+fn interpreter(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut head = [0u8; 256];
+    let n = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
+    let line = head[..n].strip_prefix(b"#!")?;
+    let line = line.split(|b| *b == b'\n').next()?;
+    let line = std::str::from_utf8(line).ok()?;
+    let mut words = line.split_whitespace();
+    let first = words.next()?;
+    if Path::new(first).file_name().is_some_and(|n| n == "env") {
+        return words.find(|w| !w.starts_with('-')).map(str::to_owned);
+    }
+    Some(first.to_owned())
 }
 
 /// Refuses `path` when it or a folder above it belongs to someone other than root or may be

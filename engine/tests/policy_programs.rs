@@ -30,24 +30,25 @@ fn script(path: &Path, marker: &Path) {
     std::fs::set_permissions(path, PermissionsExt::from_mode(0o755)).unwrap();
 }
 
-/// A folder under /usr/local/lib (root's, not world-writable), removed when dropped.
-struct SystemDir(PathBuf);
+/// A file in /usr/local/sbin, the first folder of the search path, under a policed name nothing
+/// on a test machine uses (each test its own), removed when dropped.
+struct OnSearchPath(PathBuf);
 
-impl SystemDir {
+impl OnSearchPath {
     fn new(name: &str) -> Self {
-        let p = PathBuf::from(format!(
-            "/usr/local/lib/cairn-policy-test-{name}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
+        let p = Path::new("/usr/local/sbin").join(name);
+        assert!(
+            std::fs::symlink_metadata(&p).is_err(),
+            "{} exists; this test needs the name free",
+            p.display()
+        );
         Self(p)
     }
 }
 
-impl Drop for SystemDir {
+impl Drop for OnSearchPath {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 
@@ -134,12 +135,11 @@ fn a_policed_name_that_leads_into_the_recipes_folders_is_refused_before_it_start
     std::fs::create_dir_all(&own).unwrap();
     let marker = tmp.path().join("marker");
     script(&own.join("docker"), &marker);
-    // A system-looking path that links to a file the recipe may write (as /usr/local/bin/go
-    // links into /opt/cairn/go once the go recipe ran).
-    let sys = SystemDir::new("link");
-    let link = sys.0.join("docker");
-    symlink(own.join("docker"), &link).unwrap();
-    let l = link.display().to_string();
+    // A name on the search path that links to a file the recipe may write (as
+    // /usr/local/bin/go links into /opt/cairn/go once the go recipe ran).
+    let link = OnSearchPath::new("php");
+    symlink(own.join("docker"), &link.0).unwrap();
+    let l = "php".to_owned();
     let e = assert_refused(
         &[&l],
         &[&own.display().to_string()],
@@ -163,29 +163,21 @@ fn a_policed_name_that_leads_into_the_recipes_folders_is_refused_before_it_start
 
 #[test]
 fn a_policed_program_someone_else_could_have_written_is_refused() {
+    // Outside the search path a file named like a policed program may be anything.
+    for p in ["/tmp/docker", "/usr/local/lib/x/tar", "/home/u/bin/python3"] {
+        let e = parse(&[p], &[]).unwrap_err();
+        assert!(e.contains("not in a folder of the search path"), "{p}: {e}");
+    }
+    // On it, but belonging to another user.
     let tmp = util::tempdir();
     let marker = tmp.path().join("marker");
-    // Under /tmp, which anyone may write.
-    let in_tmp = tmp.path().join("docker");
-    script(&in_tmp, &marker);
-    let p = in_tmp.display().to_string();
+    let theirs = OnSearchPath::new("java");
+    script(&theirs.0, &marker);
+    std::os::unix::fs::lchown(&theirs.0, Some(65534), Some(65534)).unwrap();
     let e = assert_refused(
-        &[&p],
+        &["java"],
         &[],
-        &run_call(&p, &["--version"], None),
-        Some(&marker),
-    );
-    assert!(e.contains("anyone may write"), "{e}");
-    // In a folder that belongs to another user.
-    let sys = SystemDir::new("owner");
-    std::os::unix::fs::chown(&sys.0, Some(65534), Some(65534)).unwrap();
-    let theirs = sys.0.join("docker");
-    script(&theirs, &marker);
-    let p = theirs.display().to_string();
-    let e = assert_refused(
-        &[&p],
-        &[],
-        &run_call(&p, &["--version"], None),
+        &run_call("java", &["--version"], None),
         Some(&marker),
     );
     assert!(e.contains("does not belong to root"), "{e}");
@@ -216,14 +208,13 @@ fn the_recipes_own_program_runs_with_any_arguments() {
 fn a_policed_script_whose_interpreter_the_recipe_may_write_is_refused() {
     let tmp = util::tempdir();
     let marker = tmp.path().join("marker");
-    // The recipe may write its "node"; the system's npm is a script run by it.
+    // The recipe may write its "node"; a system script (here named pip) is run by it.
     let node = tmp.path().join("node");
     script(&node, &marker);
-    let sys = SystemDir::new("shebang");
-    let npm = sys.0.join("npm");
-    std::fs::write(&npm, format!("#!{}\n", node.display())).unwrap();
-    std::fs::set_permissions(&npm, PermissionsExt::from_mode(0o755)).unwrap();
-    let n = npm.display().to_string();
+    let npm = OnSearchPath::new("pip");
+    std::fs::write(&npm.0, format!("#!{}\n", node.display())).unwrap();
+    std::fs::set_permissions(&npm.0, PermissionsExt::from_mode(0o755)).unwrap();
+    let n = "pip".to_owned();
     let e = assert_refused(
         &[&n],
         &[&tmp.path().display().to_string()],

@@ -129,6 +129,16 @@ pub fn classify(program: &str, caps: &Capabilities) -> Result<Kind, String> {
         return Ok(Kind::Own);
     }
     if let Some(p) = lookup(program) {
+        // A policy describes the program installed under that name on the search path; a
+        // file called `tar` elsewhere (`/usr/lib/x/tar`, `/tmp/tar`) may be anything.
+        let path = Path::new(program);
+        if path.is_absolute() && !resolve::search_dirs().any(|d| path.parent() == Some(d)) {
+            return Err(format!(
+                "is not in a folder of the search path ({}), so it may be another program than                  the `{}` Cairn has a policy for; declare it by its name or its path there",
+                caps_search_path(),
+                basename(program)
+            ));
+        }
         return Ok(Kind::Policed(p));
     }
     Err(
@@ -138,6 +148,13 @@ pub fn classify(program: &str, caps: &Capabilities) -> Result<Kind, String> {
          declared paths"
             .to_owned(),
     )
+}
+
+fn caps_search_path() -> String {
+    resolve::search_dirs()
+        .map(|d| d.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// What a recipe can make `program` do, for the catalogue.

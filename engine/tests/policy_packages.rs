@@ -75,6 +75,7 @@ fn the_apt_helpers_take_package_names_only() {
         "--reinstall",
         "sl=-o",
         "x deb",
+        "openssh-server-",
     ] {
         let body = format!("apt_install([{}])", lit(bad));
         let r = util::recipe(r#"["apt-get"]"#, "[]", &body);

@@ -2,7 +2,9 @@
 //! and assert that it is refused before anything starts, for real and in a plan, or that it is
 //! allowed.
 
-use std::path::Path;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use cairn_engine::Stream;
 
@@ -108,4 +110,62 @@ pub fn payload_is_live(program: &str, args: &[&str], marker: &Path) {
         marker.display()
     );
     std::fs::remove_file(marker).unwrap();
+}
+
+/// A recipe folder (declared), a folder outside it, and a real archive holding `hello.txt`
+/// and `bin/tool` (mode 4755 as archived: setuid), without an entry for the folder `bin`.
+pub struct Scene {
+    _tmp: tempfile::TempDir,
+    pub declared: PathBuf,
+    pub outside: PathBuf,
+    pub archive: PathBuf,
+}
+
+impl Scene {
+    pub fn new() -> Self {
+        let tmp = super::tempdir();
+        let declared = tmp.path().join("declared");
+        let outside = tmp.path().join("outside");
+        let src = tmp.path().join("src");
+        for d in [&declared, &outside, &src.join("bin")] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        std::fs::write(src.join("hello.txt"), "hello\n").unwrap();
+        std::fs::write(src.join("bin/tool"), "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(src.join("bin/tool"), PermissionsExt::from_mode(0o4755)).unwrap();
+        let archive = declared.join("a.tar.gz");
+        let ok = Command::new("tar")
+            .arg("-C")
+            .arg(&src)
+            .args(["--no-recursion", "-czf"])
+            .arg(&archive)
+            // No entry for `bin` itself: extracting `bin/tool` goes through whatever `bin` is.
+            .args(["hello.txt", "bin/tool"])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        Self {
+            _tmp: tmp,
+            declared,
+            outside,
+            archive,
+        }
+    }
+
+    pub fn d(&self, rel: &str) -> String {
+        self.declared.join(rel).display().to_string()
+    }
+
+    pub fn paths(&self) -> String {
+        self.declared.display().to_string()
+    }
+
+    pub fn marker(&self) -> PathBuf {
+        self.outside.join("marker")
+    }
+}
+
+/// A path as a string, for argument lists.
+pub fn s(p: &Path) -> String {
+    p.display().to_string()
 }

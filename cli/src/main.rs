@@ -186,13 +186,23 @@ fn check(files: &[PathBuf]) -> ExitCode {
     let mut failed = false;
     for f in files {
         match Recipe::load(f) {
-            Ok(r) => console::out(&format!(
-                "{}: ok ({} v{}, {:?})",
-                f.display(),
-                r.meta.id,
-                r.meta.version,
-                r.meta.category
-            )),
+            Ok(r) => {
+                console::out(&format!(
+                    "{}: ok ({} v{}, {:?})",
+                    f.display(),
+                    r.meta.id,
+                    r.meta.version,
+                    r.meta.category
+                ));
+                // What each declared program can be made to do: the same words as the catalogue.
+                let caps = &r.meta.capabilities;
+                for p in &caps.programs {
+                    console::out(&format!(
+                        "  {p}: {}",
+                        cairn_engine::host::policy::describe(p, caps)
+                    ));
+                }
+            }
             Err(e) => {
                 failed = true;
                 console::err(&e.to_string());

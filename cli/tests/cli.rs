@@ -30,13 +30,14 @@ fn write_recipe(dir: &Path, name: &str, programs: &str, body: &str) -> PathBuf {
             r#"const RECIPE = #{{
     id: "t", title: "T", category: "runtime", version: 1, estimated_size_mb: 1,
     os: [#{{ id: "debian", versions: ["11", "12"] }}],
-    capabilities: #{{ programs: {programs} }},
+    capabilities: #{{ programs: {programs}, paths: ["{dir}"] }},
 }};
 fn detect() {{ #{{ installed: false, version: () }} }}
 fn install(params) {{
 {body}
 }}
-"#
+"#,
+            dir = dir.display()
         ),
     )
     .unwrap();
@@ -61,6 +62,28 @@ fn check_accepts_the_shipped_recipes() {
             .count(),
         recipes.len()
     );
+}
+
+#[test]
+fn check_says_what_each_declared_program_can_be_made_to_do() {
+    let out = bin()
+        .arg("check")
+        .arg(root().join("recipes/go.rhai"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    for line in [
+        "  tar: extracts archives into /opt/cairn/go,",
+        "  ln: makes symbolic links within /opt/cairn/go,",
+        "  go: its own program (the recipe may write /usr/local/bin/go, where the name is looked up): runs anything, as root",
+        "  apt-get: installs Debian packages",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(line)),
+            "{line}\n{stdout}"
+        );
+    }
 }
 
 #[test]

@@ -72,7 +72,9 @@ fn go_plans_the_distribution_or_a_pinned_release() {
         );
         assert!(plan.contains(&fetch), "{label}: {plan}");
         assert!(
-            plan.contains("run    tar -C /opt/cairn/go/1.22.7 --no-same-owner -xzf"),
+            plan.contains(
+                "run    tar -C /opt/cairn/go/1.22.7 --no-same-owner --no-same-permissions -xzf"
+            ),
             "{plan}"
         );
         assert!(

@@ -34,6 +34,9 @@ pub struct CatalogueEntry {
     pub estimated_size_mb: Option<u64>,
     pub params: serde_json::Value,
     pub capabilities: serde_json::Value,
+    /// What each declared program can be made to do, in the engine's words
+    /// (`cairn_engine::host::policy::describe`): the catalogue shows powers, not just names.
+    pub programs: Vec<ProgramPower>,
     /// The recipe's source text.
     pub source: String,
     /// sha256 of the signed bundle header, hex: what the agent will verify.
@@ -46,6 +49,15 @@ pub struct CatalogueEntry {
     pub published: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// One declared program and what the recipe can make it do ("extracts archives into
+/// /opt/cairn/go", "its own program …: runs anything, as root").
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProgramPower {
+    pub program: String,
+    pub power: String,
 }
 
 /// A published recipe: its metadata and signed bundle.
@@ -123,6 +135,7 @@ impl Registry {
             estimated_size_mb: None,
             params: serde_json::Value::Array(vec![]),
             capabilities: serde_json::Value::Null,
+            programs: Vec::new(),
             source: std::fs::read_to_string(path).unwrap_or_default(),
             fingerprint: None,
             key_id: None,
@@ -146,6 +159,15 @@ impl Registry {
         entry.estimated_size_mb = Some(m.estimated_size_mb);
         entry.params = serde_json::to_value(&m.params).unwrap_or_default();
         entry.capabilities = serde_json::to_value(&m.capabilities).unwrap_or_default();
+        entry.programs = m
+            .capabilities
+            .programs
+            .iter()
+            .map(|p| ProgramPower {
+                program: p.clone(),
+                power: cairn_engine::host::policy::describe(p, &m.capabilities),
+            })
+            .collect();
         if m.id != stem {
             entry.error = Some(format!(
                 "the recipe declares id \"{}\" but its file is {file}; name the file {}.rhai",

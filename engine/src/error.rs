@@ -11,6 +11,8 @@ pub enum HostError {
         "the recipe tried to run `{program}`, which is not among the programs it declared in its capabilities; nothing was started"
     )]
     ProgramNotAllowed { program: String },
+    #[error("the recipe may not run `{command}`: {reason}; nothing was started")]
+    ArgumentsRefused { command: String, reason: String },
     #[error("the recipe may not write {path}: {reason}")]
     PathNotAllowed { path: String, reason: String },
     #[error(

@@ -190,9 +190,15 @@ fn check_meta(file: &str, m: &RecipeMeta) -> Result<(), EngineError> {
         if let Err(why) = crate::host::caps::check_program_decl(p) {
             return bad(format!("capabilities.programs: `{p}` {why}"));
         }
+        if let Err(why) = crate::host::policy::classify(p, &m.capabilities) {
+            return bad(format!("capabilities.programs: `{p}` {why}"));
+        }
     }
     for p in &m.capabilities.paths {
         if let Err(why) = crate::host::caps::check_path_decl(p) {
+            return bad(format!("capabilities.paths: `{p}` {why}"));
+        }
+        if let Err(why) = crate::host::policy::check_path_decl(p, &m.capabilities) {
             return bad(format!("capabilities.paths: `{p}` {why}"));
         }
     }

@@ -49,19 +49,25 @@ fn console_functions_emit_events_in_order() {
 
 #[test]
 fn system_facts() {
+    // An absent program: the recipe's own, under its declared folder, never written.
+    let dir = util::tempdir();
+    let absent = dir.path().join("cairn-no-such-program");
     let r = recipe(
-        r#"["ls", "cairn-no-such-program"]"#,
-        "[]",
-        r#"#{
+        &format!(r#"["ls", "{}"]"#, absent.display()),
+        &format!(r#"["{}"]"#, dir.path().display()),
+        &format!(
+            r#"#{{
             id: os_release().ID,
             version: os_release().VERSION_ID,
             arch: arch(),
             ls: which("ls"),
             missing: which("cairn-no-such-program"),
             detected: detect("ls", ["--version"], "ls \\(GNU coreutils\\) ([0-9.]+)"),
-            absent: detect("cairn-no-such-program", ["--version"], ".*"),
+            absent: detect("{}", ["--version"], ".*"),
             nomatch: detect("ls", ["--version"], "no such text"),
-        }"#,
+        }}"#,
+            absent.display()
+        ),
     );
     let v = run(&r, serde_json::json!({})).value().clone();
     assert_eq!(v["id"], "debian");
@@ -93,9 +99,11 @@ fn wait_for_polls_until_the_answer_or_fails_with_a_sentence() {
             std::fs::write(flag, "ready").unwrap();
         })
     };
+    // cat reads only under the declared paths, like read_file().
+    let paths = format!(r#"["{}"]"#, dir.path().display());
     let r = recipe(
         r#"["cat"]"#,
-        "[]",
+        &paths,
         &format!(r#"wait_for("cat", ["{}"], "ready", 10)"#, flag.display()),
     );
     assert_eq!(run(&r, serde_json::json!({})).value(), "ready");
@@ -103,8 +111,11 @@ fn wait_for_polls_until_the_answer_or_fails_with_a_sentence() {
 
     let r = recipe(
         r#"["cat"]"#,
-        "[]",
-        r#"wait_for("cat", ["/no/such"], "ready", 1)"#,
+        &paths,
+        &format!(
+            r#"wait_for("cat", ["{}"], "ready", 1)"#,
+            dir.path().join("no-such").display()
+        ),
     );
     let ran = run(&r, serde_json::json!({}));
     assert!(

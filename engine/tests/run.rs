@@ -95,15 +95,28 @@ fn install(params) { }"#;
     assert!(e.contains("capabilities.programs: `bash`"), "{e}");
 }
 
+/// A copy of printenv as the recipe's own program (policed programs take no environment), and
+/// the capability lists that declare it; the folder must outlive the test's recipe.
+fn own_printenv() -> (tempfile::TempDir, String, String, String) {
+    let dir = util::tempdir();
+    let copy = dir.path().join("printenv");
+    std::fs::copy("/usr/bin/printenv", &copy).unwrap();
+    let program = copy.display().to_string();
+    let programs = format!(r#"["{program}"]"#);
+    let paths = format!(r#"["{}"]"#, dir.path().display());
+    (dir, program, programs, paths)
+}
+
 #[test]
 fn the_agents_environment_does_not_reach_children() {
     // This test process has CARGO_* and the developer's variables; the child sees only the
     // engine's fixed environment.
     assert!(std::env::var("CARGO_MANIFEST_DIR").is_ok());
+    let (_dir, printenv, programs, paths) = own_printenv();
     let r = recipe(
-        r#"["printenv"]"#,
-        "[]",
-        r#"run("printenv", [], #{ env: #{ CAIRN_EXTRA: "yes" } }).stdout"#,
+        &programs,
+        &paths,
+        &format!(r#"run("{printenv}", [], #{{ env: #{{ CAIRN_EXTRA: "yes" }} }}).stdout"#),
     );
     let ran = run(&r, serde_json::json!({}));
     let mut names: Vec<String> = ran
@@ -129,10 +142,11 @@ fn the_agents_environment_does_not_reach_children() {
 
 #[test]
 fn dangerous_environment_variables_are_refused() {
+    let (_dir, printenv, programs, paths) = own_printenv();
     let r = recipe(
-        r#"["printenv"]"#,
-        "[]",
-        r#"run("printenv", [], #{ env: #{ LD_PRELOAD: "/tmp/x.so" } })"#,
+        &programs,
+        &paths,
+        &format!(r#"run("{printenv}", [], #{{ env: #{{ LD_PRELOAD: "/tmp/x.so" }} }})"#),
     );
     let ran = run(&r, serde_json::json!({}));
     assert!(ran.error().contains("LD_PRELOAD"), "{}", ran.error());
@@ -147,7 +161,7 @@ fn a_blocking_command_is_killed_with_its_whole_process_group() {
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     let r = recipe(
         &format!(r#"["{}"]"#, script.display()),
-        "[]",
+        &format!(r#"["{}"]"#, dir.path().display()),
         &format!(r#"run("{}", [], #{{ timeout: 1 }})"#, script.display()),
     );
     let started = Instant::now();
@@ -230,10 +244,11 @@ fn install(params) {{ }}"#
 
 #[test]
 fn a_refused_environment_variable_fails_the_plan_too_and_nothing_is_echoed() {
+    let (_dir, printenv, programs, paths) = own_printenv();
     let r = recipe(
-        r#"["printenv"]"#,
-        "[]",
-        r#"run("printenv", [], #{ env: #{ LD_PRELOAD: "/tmp/x.so" } })"#,
+        &programs,
+        &paths,
+        &format!(r#"run("{printenv}", [], #{{ env: #{{ LD_PRELOAD: "/tmp/x.so" }} }})"#),
     );
     let planned = util::plan(&r, serde_json::json!({}));
     assert!(
@@ -254,9 +269,10 @@ fn detect_is_read_only_even_if_it_calls_run() {
     let marker = dir.path().join("detect-ran");
     let src = format!(
         r#"const RECIPE = #{{ id: "d", title: "D", category: "runtime", version: 1, estimated_size_mb: 1,
-  os: [#{{ id: "debian", versions: ["12"] }}], capabilities: #{{ programs: ["touch"] }} }};
+  os: [#{{ id: "debian", versions: ["12"] }}], capabilities: #{{ programs: ["touch"], paths: ["{}"] }} }};
 fn detect() {{ run("touch", ["{}"]); #{{ installed: true }} }}
 fn install(params) {{ }}"#,
+        dir.path().display(),
         marker.display()
     );
     let r = cairn_engine::Recipe::parse("d.rhai", &src).unwrap();

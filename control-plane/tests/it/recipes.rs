@@ -29,6 +29,12 @@ async fn reload_publishes_a_fixed_recipe_and_keeps_a_broken_one_unpublished() {
     assert_eq!(hello["category"], "runtime");
     assert_eq!(hello["version"], 3);
     assert_eq!(hello["fingerprint"].as_str().map(str::len), Some(64));
+    // What the declared program can be made to do, in the engine's words.
+    assert_eq!(
+        hello["programs"],
+        serde_json::json!([{"program": "true", "power": "does nothing but exit"}]),
+        "{hello}"
+    );
     assert!(
         hello["source"]
             .as_str()
@@ -38,6 +44,7 @@ async fn reload_publishes_a_fixed_recipe_and_keeps_a_broken_one_unpublished() {
     for id in ["ruby", "go"] {
         let e = entry(&list, id);
         assert_eq!(e["published"], false, "{id}: {e}");
+        assert_eq!(e["programs"], serde_json::json!([]), "{id}: {e}");
         assert!(
             e["error"].as_str().is_some_and(|s| !s.is_empty()),
             "{id}: {e}"
@@ -55,5 +62,36 @@ async fn reload_publishes_a_fixed_recipe_and_keeps_a_broken_one_unpublished() {
         .await
         .body;
     assert!(audit.contains("recipes.reload"));
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn the_catalogue_says_what_each_declared_program_can_be_made_to_do() {
+    let mut srv = TestServer::start().await;
+    std::fs::copy(
+        crate::util::repo_root().join("recipes/go.rhai"),
+        srv.recipes_dir().join("go.rhai"),
+    )
+    .expect("copy go recipe");
+    let cookie = srv.login().await;
+    let list = http(srv.addr, "POST", "/api/recipes/reload", Some(&cookie), None)
+        .await
+        .json();
+    let go = entry(&list, "go");
+    assert_eq!(go["published"], true, "{go}");
+    let power = |program: &str| {
+        go["programs"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["program"] == program))
+            .and_then(|p| p["power"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        power("tar").starts_with("extracts archives into /opt/cairn/go"),
+        "{go}"
+    );
+    assert!(power("go").ends_with("runs anything, as root"), "{go}");
+    assert!(power("apt-get").contains("apt_install"), "{go}");
     srv.stop().await;
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Position};
 
-use super::{Host, files};
+use super::{Host, files, policy};
 use crate::error::HostError;
 use crate::event::{Event, Stream};
 use crate::exec::{Exec, ExecOptions};
@@ -109,6 +109,19 @@ fn first_match(re: &regex::Regex, stdout: &str, stderr: &str) -> Option<String> 
     })
 }
 
+/// Refuses a call whose program was not declared or whose arguments, stdin or environment its
+/// policy does not allow (`policy.rs`), before anything starts, in plan mode too.
+fn check_call(h: &Host, program: &str, args: &[String], opts: Option<&ExecOptions>) -> Res<()> {
+    policy::check(&policy::Call {
+        program,
+        args,
+        stdin: opts.and_then(|o| o.stdin.as_deref()),
+        env: opts.map_or(&[][..], |o| &o.env[..]),
+        caps: &h.caps,
+    })
+    .map_err(err)
+}
+
 fn checked_path(host: &Host, path: &str) -> Res<std::path::PathBuf> {
     host.caps.check_write_path(path).map_err(err)
 }
@@ -124,8 +137,8 @@ pub fn register(engine: &mut Engine, host: &Rc<Host>) {
 
 fn register_commands(engine: &mut Engine, host: &Rc<Host>) {
     let run = |h: &Host, program: &str, args: Array, opts: ExecOptions| -> Res<Map> {
-        h.caps.check_program(program).map_err(err)?;
         let args = strings("run(): the arguments", args)?;
+        check_call(h, program, &args, Some(&opts))?;
         let out = h.exec(program, &args, opts).map_err(err)?;
         Ok(output_map(out.code, out.stdout, out.stderr))
     };
@@ -149,9 +162,9 @@ fn register_commands(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "detect",
         move |program: &str, args: Array, pattern: &str| -> Res<Dynamic> {
-            h.caps.check_program(program).map_err(err)?;
             let re = pattern_regex("detect()", pattern)?;
             let args = strings("detect(): the arguments", args)?;
+            check_call(&h, program, &args, None)?;
             let out = h
                 .query(program, &args, h.limits.query_timeout)
                 .map_err(err)?;
@@ -165,7 +178,8 @@ fn register_commands(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "wait_for",
         move |program: &str, args: Array, pattern: &str, secs: i64| -> Res<Dynamic> {
-            h.caps.check_program(program).map_err(err)?;
+            let args = strings("wait_for(): the arguments", args)?;
+            check_call(&h, program, &args, None)?;
             if !(1..=600).contains(&secs) {
                 return Err(invalid("wait_for(): seconds must be between 1 and 600"));
             }
@@ -174,7 +188,6 @@ fn register_commands(engine: &mut Engine, host: &Rc<Host>) {
             if h.plan_mode() {
                 return Ok(Dynamic::from(String::new()));
             }
-            let args = strings("wait_for(): the arguments", args)?;
             let until = std::time::Instant::now() + Duration::from_secs(secs as u64);
             loop {
                 let left = until.saturating_duration_since(std::time::Instant::now());

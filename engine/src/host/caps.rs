@@ -85,6 +85,20 @@ pub fn check_program_decl(p: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Files and folders that decide what every program runs: a recipe that could write one could
+/// make any policed program, or the apt helpers, run anything, so none may be declared.
+const RUNS_EVERYTHING: &[&str] = &[
+    "/etc/ld.so.preload",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/environment",
+    "/etc/security",
+    "/etc/sudoers",
+    "/etc/sudoers.d",
+    "/etc/apt",
+    "/etc/dpkg",
+];
+
 /// Checks one `capabilities.paths` entry as declared.
 pub fn check_path_decl(p: &str) -> Result<(), &'static str> {
     let path = Path::new(p);
@@ -100,6 +114,35 @@ pub fn check_path_decl(p: &str) -> Result<(), &'static str> {
     if path.components().count() < 2 {
         return Err("would allow writing anywhere on the server");
     }
+    // Programs start in `/` with HOME=/root: a file there (`/go.mod`, `/.cargo/config.toml`,
+    // `/root/.curlrc`, `/root/.ssh/config`) would configure every program the recipe runs.
+    if path.components().count() < 3 {
+        return Err(
+            "is a whole top-level folder (or a file in `/`, where programs start and read project configuration); declare a path inside it",
+        );
+    }
+    if path
+        .components()
+        .nth(1)
+        .is_some_and(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+    {
+        return Err(
+            "is under a hidden top-level folder, which programs starting in `/` read as their configuration",
+        );
+    }
+    if let Some(conf) = RUNS_EVERYTHING.iter().find(|c| path.starts_with(c)) {
+        return Err(match *conf {
+            "/etc/apt" | "/etc/dpkg" => {
+                "configures apt and dpkg (hooks, sources), so apt_install() could be made to run anything"
+            }
+            _ => "changes how every program on the server starts (libraries, environment, sudo)",
+        });
+    }
+    if path.starts_with("/root") {
+        return Err(
+            "is under /root, the home of every program the engine starts, whose files there (.curlrc, .ssh/config, .npmrc, .gnupg) configure them",
+        );
+    }
     Ok(())
 }
 
@@ -107,6 +150,7 @@ pub fn check_path_decl(p: &str) -> Result<(), &'static str> {
 pub fn is_service_name(s: &str) -> bool {
     !s.is_empty()
         && !s.starts_with('-')
+        && !s.chars().all(|c| c == '.')
         && s.len() <= 128
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "@._-".contains(c))
@@ -212,6 +256,15 @@ mod tests {
         assert!(check_path_decl("/").is_err());
         assert!(check_path_decl("etc").is_err());
         assert!(check_path_decl("/etc/../root").is_err());
+        assert!(check_path_decl("/etc").is_err());
+        assert!(check_path_decl("/go.mod").is_err());
+        assert!(check_path_decl("/.cargo/config.toml").is_err());
+        assert!(check_path_decl("/root/.curlrc").is_err());
+        assert!(check_path_decl("/root").is_err());
+        assert!(check_path_decl("/etc/ld.so.preload").is_err());
+        assert!(check_path_decl("/etc/apt/apt.conf.d/99x").is_err());
+        assert!(check_path_decl("/etc/dpkg/dpkg.cfg.d").is_err());
+        assert!(check_path_decl("/etc/aptitude").is_ok());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod caps;
 pub mod files;
+pub mod policy;
 pub mod template;
 
 use std::cell::{Cell, RefCell};

@@ -73,6 +73,14 @@ fn parse(spec: &str) -> Result<Wanted<'_>, HostError> {
             "`{spec}` is not a valid Debian package name: use lower-case letters, digits, `+`, `-` and `.`, starting with a letter or digit (optionally followed by `=version`)"
         )));
     }
+    // apt-get reads `name-` as "remove name" (and `name+` as "install"): an install must not
+    // remove anything.
+    if version.is_none() && name.ends_with('-') {
+        return Err(HostError::Invalid(format!(
+            "`{spec}` is not a valid Debian package name here: a trailing `-` would make apt-get remove the package `{}`",
+            name.trim_end_matches('-')
+        )));
+    }
     if let Some(v) = version
         && !VERSION.is_match(v)
     {
@@ -318,5 +326,7 @@ mod tests {
         assert!(validate_package("redis-server=5:7.0.15-1~deb12u1").is_ok());
         assert!(validate_package("redis-server=-oFoo").is_err());
         assert!(validate_package("redis-server=").is_err());
+        assert!(validate_package("openssh-server-").is_err());
+        assert!(validate_package("g++").is_ok());
     }
 }

@@ -32,7 +32,8 @@ pub fn has_systemd() -> bool {
 
 /// Checks a service name; a leading `-` is refused so that a name is never read as an option.
 pub fn validate_name(name: &str) -> Result<(), HostError> {
-    if name.starts_with('-') || !SERVICE_NAME.is_match(name) {
+    // `.` and `..` would name /etc/init.d itself or its parent.
+    if name.starts_with('-') || name.chars().all(|c| c == '.') || !SERVICE_NAME.is_match(name) {
         return Err(HostError::Invalid(format!(
             "`{name}` is not a valid service name: use letters, digits, `@`, `.`, `_` and `-`, not starting with `-`"
         )));

@@ -158,3 +158,5 @@ pub fn is_dead(pid: u32) -> bool {
             .is_some_and(|state| state == "Z" || state == "X"),
     }
 }
+
+pub mod policy;

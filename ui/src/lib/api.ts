@@ -36,6 +36,12 @@ export type EnrollmentToken = {
 
 export type Category = 'runtime' | 'database' | 'backup';
 
+/** A declared program and what the recipe can make it do (the engine's policy, in words). */
+export type ProgramPower = {
+  program: string;
+  power: string;
+};
+
 export type Recipe = {
   id: string;
   file: string;
@@ -46,6 +52,7 @@ export type Recipe = {
   estimatedSizeMb?: number;
   params: ParamSpec[];
   capabilities: Capabilities | null;
+  programs: ProgramPower[];
   source: string;
   fingerprint?: string;
   keyId?: string;

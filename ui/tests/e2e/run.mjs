@@ -138,6 +138,13 @@ await step('recipe catalogue shows the signed Redis recipe', async () => {
   await shot('recipes.png');
 });
 
+await step('recipe catalogue says what each declared program can be made to do', async () => {
+  await page.getByRole('heading', { name: /^Go/ }).waitFor();
+  const text = (await page.locator('main').textContent()) ?? '';
+  assert(text.includes('tar: extracts archives into /opt/cairn/go'), 'tar power not shown');
+  assert(/go: its own program .*runs anything, as root/.test(text), 'own program not shown');
+});
+
 await step('audit log lists the sign-ins and the token', async () => {
   await page.getByRole('link', { name: 'Audit log' }).click();
   await page.getByRole('cell', { name: 'enrollment-token.create' }).waitFor();

@@ -11,6 +11,7 @@ function recipe(id: string, category: Recipe['category'], params: Recipe['params
     category,
     params,
     capabilities: null,
+    programs: [],
     source: '',
     published: true,
   };

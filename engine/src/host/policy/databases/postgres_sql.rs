@@ -207,16 +207,16 @@ pub(super) fn check(toks: &[Tok]) -> Result<(), String> {
 
 /// The first two words of a statement, upper-cased, for refusals.
 fn statement_name(toks: &[Tok]) -> String {
-    let words: Vec<String> = toks
-        .iter()
-        .take(2)
-        .take_while(|t| matches!(t, Tok::Word(_)))
-        .map(|t| match t {
-            Tok::Word(w) => w.to_ascii_uppercase(),
-            _ => String::new(),
-        })
-        .collect();
-    words.join(" ")
+    let word = |n: usize| match toks.get(n) {
+        Some(Tok::Word(w)) => w.to_ascii_uppercase(),
+        _ => String::new(),
+    };
+    let first = word(0);
+    if ["CREATE", "ALTER", "DROP"].contains(&first.as_str()) {
+        format!("{first} {}", word(1)).trim_end().to_owned()
+    } else {
+        first
+    }
 }
 
 /// A `SELECT`: any shape, but only allow-listed functions, and no `INTO` (which creates a

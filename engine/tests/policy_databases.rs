@@ -61,7 +61,8 @@ fn what_the_postgresql_recipe_sends_is_allowed() {
     for action in ["start", "restart", "reload", "stop", "status"] {
         allowed("pg_ctlcluster", &["15", "main", action], None);
     }
-    let quiet = "SET log_statement = 'none';\nSET log_min_error_statement = 'panic';\n\
+    let quiet = "SET log_statement = 'none';\nSET password_encryption = 'scram-sha-256';\n\
+                 SET log_min_error_statement = 'panic';\n\
                  SET log_min_duration_statement = -1;\nSET track_activities = off;\n";
     for sql in [
         format!("{quiet}CREATE ROLE app_user LOGIN PASSWORD '{PW}';\n"),
@@ -80,6 +81,8 @@ fn what_the_postgresql_recipe_sends_is_allowed() {
         "SELECT 'cairn' || ':found' FROM pg_database WHERE datname = 'app'",
         "SELECT 'cairn' || ':found' FROM pg_file_settings WHERE name = 'listen_addresses' AND sourcefile LIKE '%postgresql.auto.conf'",
         "SELECT pg_reload_conf()",
+        "SELECT 'cairn' || ':found' FROM pg_settings WHERE name = 'listen_addresses' AND setting <> 'localhost'",
+        "SELECT 'cairn' || ':found' FROM pg_file_settings WHERE sourcefile LIKE '%/postgresql.auto.conf' AND ((name = 'listen_addresses' AND setting = 'localhost') OR (name = 'password_encryption' AND setting = 'scram-sha-256')) HAVING count(*) = 2",
         "SELECT d.datname, pg_get_userbyid(d.datdba), pg_size_pretty(pg_database_size(d.datname)) FROM pg_database d WHERE NOT d.datistemplate ORDER BY 1",
         "SELECT rolname FROM pg_roles WHERE rolname NOT LIKE 'pg_%'",
         // A keyword or a `;` inside a literal or a quoted name is text, not a statement.

@@ -15,12 +15,14 @@
 use super::cursor::{Cursor, describe};
 use super::sql::Tok;
 
-/// Settings a recipe may `SET` for its session (keeping its statements out of the log).
+/// Settings a recipe may `SET` for its session (keeping its statements out of the log, hashing
+/// the passwords it sets with SCRAM).
 const SET_PARAMS: &[&str] = &[
     "log_statement",
     "log_min_error_statement",
     "log_min_duration_statement",
     "track_activities",
+    "password_encryption",
     "client_min_messages",
     "statement_timeout",
     "lock_timeout",

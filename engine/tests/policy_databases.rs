@@ -254,6 +254,21 @@ fn psql_roles_cannot_be_given_the_servers_power() {
         ("GRANT ALL ON LANGUAGE c TO x", "`LANGUAGE`"),
         ("GRANT ALL ON FUNCTION f() TO x", "`FUNCTION`"),
         ("GRANT ALL ON LARGE OBJECT 1 TO x", "`LARGE`"),
+        ("GRANT UPDATE ON pg_authid TO x", "`pg_authid`"),
+        (
+            "GRANT ALL ON TABLE pg_catalog.pg_authid TO x",
+            "`pg_catalog.pg_authid`",
+        ),
+        ("GRANT CREATE ON SCHEMA pg_catalog TO x", "system catalogs"),
+        (
+            "GRANT SELECT ON ALL TABLES IN SCHEMA information_schema TO x",
+            "system catalogs",
+        ),
+        (
+            "ALTER DATABASE template1 OWNER TO x",
+            "`template1` is PostgreSQL's own",
+        ),
+        ("DROP DATABASE postgres", "`postgres` is PostgreSQL's own"),
     ] {
         let e = psql_stdin(sql)
             .err()

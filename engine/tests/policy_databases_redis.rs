@@ -113,6 +113,10 @@ fn commands_that_load_code_write_files_or_replicate_are_refused_as_arguments() {
         (&["BGSAVE"], "`BGSAVE`"),
         (&["SHUTDOWN"], "`SHUTDOWN`"),
         (&["SET", "k", "v"], "`SET`"),
+        (
+            &["CONFIG", "SET", "protected-mode", "no", "bind", "0.0.0.0"],
+            "only turn it on",
+        ),
         (&["ACL", "SETUSER", "x\ny"], "control character"),
     ] {
         refused("redis-cli", &argv(cmd), None, why);

@@ -35,59 +35,21 @@ const OPTIONS: &[Opt] = &[
 
 /// The client's own commands (mysql.cc's command table), recognised at the start of a line.
 /// `\`-forms are refused by the lexer.
+#[rustfmt::skip]
 const CLIENT_COMMANDS: &[&str] = &[
-    "?",
-    "charset",
-    "clear",
-    "connect",
-    "delimiter",
-    "edit",
-    "ego",
-    "exit",
-    "go",
-    "help",
-    "nopager",
-    "notee",
-    "nowarning",
-    "pager",
-    "print",
-    "prompt",
-    "quit",
-    "rehash",
-    "sandbox",
-    "source",
-    "status",
-    "system",
-    "tee",
-    "use",
-    "warnings",
+    "?", "charset", "clear", "connect", "delimiter", "edit", "ego", "exit", "go", "help",
+    "nopager", "notee", "nowarning", "pager", "print", "prompt", "quit", "rehash", "sandbox",
+    "source", "status", "system", "tee", "use", "warnings",
 ];
 
 /// Client commands that are no SQL keyword a recipe needs: refused wherever they appear outside
 /// literals, so that no disagreement about where a statement starts can let one through.
 /// (`help`, `status` and `use` are refused only at the start of a line above: `SHOW STATUS`.)
+#[rustfmt::skip]
 const CLIENT_ONLY: &[&str] = &[
-    "charset",
-    "clear",
-    "connect",
-    "delimiter",
-    "edit",
-    "ego",
-    "exit",
-    "go",
-    "nopager",
-    "notee",
-    "nowarning",
-    "pager",
-    "print",
-    "prompt",
-    "quit",
-    "rehash",
-    "sandbox",
-    "source",
-    "system",
-    "tee",
-    "warnings",
+    "charset", "clear", "connect", "delimiter", "edit", "ego", "exit", "go", "nopager", "notee",
+    "nowarning", "pager", "print", "prompt", "quit", "rehash", "sandbox", "source", "system",
+    "tee", "warnings",
 ];
 
 pub(super) fn client(call: &Call<'_>) -> Result<(), String> {

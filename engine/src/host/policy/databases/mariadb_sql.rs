@@ -14,41 +14,12 @@
 use super::cursor::{Cursor, describe};
 use super::sql::Tok;
 
+#[rustfmt::skip]
 const FUNCTIONS: &[&str] = &[
-    "concat",
-    "concat_ws",
-    "count",
-    "sum",
-    "min",
-    "max",
-    "avg",
-    "round",
-    "coalesce",
-    "ifnull",
-    "nullif",
-    "if",
-    "lower",
-    "upper",
-    "length",
-    "char_length",
-    "group_concat",
-    "version",
-    "database",
-    "schema",
-    "user",
-    "current_user",
-    "format",
-    "cast",
-    "convert",
-    "greatest",
-    "least",
-    "replace",
-    "substring",
-    "substring_index",
-    "trim",
-    "now",
-    "char",
-    "decimal",
+    "concat", "concat_ws", "count", "sum", "min", "max", "avg", "round", "coalesce", "ifnull",
+    "nullif", "if", "lower", "upper", "length", "char_length", "group_concat", "version",
+    "database", "schema", "user", "current_user", "format", "cast", "convert", "greatest", "least",
+    "replace", "substring", "substring_index", "trim", "now", "char", "decimal",
 ];
 
 const PAREN_KEYWORDS: &[&str] = &[

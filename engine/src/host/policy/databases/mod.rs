@@ -16,6 +16,7 @@ mod cursor;
 mod mariadb;
 mod mariadb_sql;
 mod postgres;
+mod postgres_ddl;
 mod postgres_sql;
 mod redis;
 mod sql;

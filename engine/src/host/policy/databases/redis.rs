@@ -170,6 +170,11 @@ fn check_command(words: &[String]) -> Result<(), String> {
             "SET" if argc >= 4 && argc.is_multiple_of(2) => {
                 for pair in words[2..].chunks(2) {
                     let name = pair[0].to_ascii_lowercase();
+                    // Protected mode guards a `default` user without a password; turning it
+                    // off would open such a server to the network.
+                    if name == "protected-mode" && !pair[1].eq_ignore_ascii_case("yes") {
+                        return Err("CONFIG SET protected-mode may only turn it on".into());
+                    }
                     if !CONFIG_SET.contains(&name.as_str()) {
                         return Err(format!(
                             "CONFIG SET may change only {}, not `{name}` (file and directory \

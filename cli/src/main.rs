@@ -202,6 +202,12 @@ fn check(files: &[PathBuf]) -> ExitCode {
                         cairn_engine::host::policy::describe(p, caps)
                     ));
                 }
+                for p in &caps.paths {
+                    console::out(&format!(
+                        "  {p}: {}",
+                        cairn_engine::host::policy::describe_path(p)
+                    ));
+                }
             }
             Err(e) => {
                 failed = true;

@@ -37,6 +37,9 @@ pub struct CatalogueEntry {
     /// What each declared program can be made to do, in the engine's words
     /// (`cairn_engine::host::policy::describe`): the catalogue shows powers, not just names.
     pub programs: Vec<ProgramPower>,
+    /// What may follow from each declared path being written
+    /// (`cairn_engine::host::policy::describe_path`): cron runs `/etc/cron.d`, and so on.
+    pub paths: Vec<PathPower>,
     /// The recipe's source text.
     pub source: String,
     /// sha256 of the signed bundle header, hex: what the agent will verify.
@@ -57,6 +60,14 @@ pub struct CatalogueEntry {
 #[serde(rename_all = "camelCase")]
 pub struct ProgramPower {
     pub program: String,
+    pub power: String,
+}
+
+/// One declared write path and what writing it can lead to.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PathPower {
+    pub path: String,
     pub power: String,
 }
 
@@ -136,6 +147,7 @@ impl Registry {
             params: serde_json::Value::Array(vec![]),
             capabilities: serde_json::Value::Null,
             programs: Vec::new(),
+            paths: Vec::new(),
             source: std::fs::read_to_string(path).unwrap_or_default(),
             fingerprint: None,
             key_id: None,
@@ -166,6 +178,15 @@ impl Registry {
             .map(|p| ProgramPower {
                 program: p.clone(),
                 power: cairn_engine::host::policy::describe(p, &m.capabilities),
+            })
+            .collect();
+        entry.paths = m
+            .capabilities
+            .paths
+            .iter()
+            .map(|p| PathPower {
+                path: p.clone(),
+                power: cairn_engine::host::policy::describe_path(p),
             })
             .collect();
         if m.id != stem {

@@ -187,7 +187,10 @@ fn read_file_refuses_fifos_devices_sockets_and_folders_without_blocking() {
         (allowed.join("folder").display().to_string(), "a folder"),
     ];
     // Devices, declared as paths the recipe may read.
-    let dev_caps = format!(r#"["{}/allowed", "/dev/zero", "/dev/null"]"#, dir.path().display());
+    let dev_caps = format!(
+        r#"["{}/allowed", "/dev/zero", "/dev/null"]"#,
+        dir.path().display()
+    );
     for (path, what) in [
         ("/dev/zero", "a character device"),
         ("/dev/null", "a character device"),

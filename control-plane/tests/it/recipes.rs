@@ -93,5 +93,19 @@ async fn the_catalogue_says_what_each_declared_program_can_be_made_to_do() {
     );
     assert!(power("go").ends_with("runs anything, as root"), "{go}");
     assert!(power("apt-get").contains("apt_install"), "{go}");
+    // And what writing each declared path can lead to.
+    let path = |path: &str| {
+        go["paths"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["path"] == path))
+            .and_then(|p| p["power"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(path("/usr/local/bin/go").contains("search path"), "{go}");
+    assert!(
+        path("/opt/cairn/go").contains("nothing on the server runs"),
+        "{go}"
+    );
     srv.stop().await;
 }

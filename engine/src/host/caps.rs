@@ -95,8 +95,14 @@ const RUNS_EVERYTHING: &[&str] = &[
     "/etc/security",
     "/etc/sudoers",
     "/etc/sudoers.d",
+    "/etc/pam.d",
     "/etc/apt",
     "/etc/dpkg",
+    "/var/lib/dpkg",
+    "/usr/lib/x86_64-linux-gnu",
+    "/usr/lib/aarch64-linux-gnu",
+    "/usr/lib64",
+    "/usr/lib32",
 ];
 
 /// Checks one `capabilities.paths` entry as declared.
@@ -130,12 +136,18 @@ pub fn check_path_decl(p: &str) -> Result<(), &'static str> {
             "is under a hidden top-level folder, which programs starting in `/` read as their configuration",
         );
     }
-    if let Some(conf) = RUNS_EVERYTHING.iter().find(|c| path.starts_with(c)) {
+    // Inside one of them, or a folder holding one (`/var/lib` holds dpkg's maintainer scripts).
+    if let Some(conf) = RUNS_EVERYTHING
+        .iter()
+        .find(|c| path.starts_with(c) || Path::new(c).starts_with(path))
+    {
         return Err(match *conf {
-            "/etc/apt" | "/etc/dpkg" => {
+            "/etc/apt" | "/etc/dpkg" | "/var/lib/dpkg" => {
                 "configures apt and dpkg (hooks, sources), so apt_install() could be made to run anything"
             }
-            _ => "changes how every program on the server starts (libraries, environment, sudo)",
+            _ => {
+                "changes how every program on the server starts or who may log in (libraries, environment, sudo, PAM)"
+            }
         });
     }
     if path.starts_with("/root") {

@@ -42,6 +42,12 @@ export type ProgramPower = {
   power: string;
 };
 
+/** A declared write path and what writing it can lead to (cron runs `/etc/cron.d`, …). */
+export type PathPower = {
+  path: string;
+  power: string;
+};
+
 export type Recipe = {
   id: string;
   file: string;
@@ -53,6 +59,7 @@ export type Recipe = {
   params: ParamSpec[];
   capabilities: Capabilities | null;
   programs: ProgramPower[];
+  paths: PathPower[];
   source: string;
   fingerprint?: string;
   keyId?: string;

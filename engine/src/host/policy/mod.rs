@@ -37,6 +37,7 @@
 mod archives;
 mod argv;
 mod databases;
+mod feeds;
 mod files;
 mod network;
 mod packages;
@@ -45,6 +46,8 @@ mod resolve;
 mod runtimes;
 mod services;
 mod utilities;
+
+pub use feeds::describe_path;
 
 use std::path::Path;
 

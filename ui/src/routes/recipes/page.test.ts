@@ -17,6 +17,13 @@ const go: Recipe = {
       power: 'its own program (the recipe may write /usr/local/bin/go): runs anything, as root',
     },
   ],
+  paths: [
+    {
+      path: '/opt/cairn/go',
+      power: 'may write here; nothing on the server runs or obeys these files by default',
+    },
+    { path: '/etc/cron.d/x', power: 'may write here; cron runs what is written there, as root' },
+  ],
   source: '',
   published: true,
 };
@@ -41,7 +48,14 @@ describe('recipe catalogue (THREATS row 30)', () => {
     await tick();
     await new Promise((r) => setTimeout(r, 0));
     flushSync();
-    const items = [...target.querySelectorAll('ul.powers li')].map((li) => li.textContent);
+    const items = [...target.querySelectorAll('ul.powers:not(.paths) li')].map(
+      (li) => li.textContent,
+    );
+    const paths = [...target.querySelectorAll('ul.powers.paths li')].map((li) => li.textContent);
+    expect(paths).toEqual([
+      '/opt/cairn/go: may write here; nothing on the server runs or obeys these files by default',
+      '/etc/cron.d/x: may write here; cron runs what is written there, as root',
+    ]);
     expect(items).toEqual([
       'tar: extracts archives into /opt/cairn/go',
       'go: its own program (the recipe may write /usr/local/bin/go): runs anything, as root',

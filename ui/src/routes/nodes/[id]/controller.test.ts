@@ -12,6 +12,7 @@ function recipe(id: string, category: Recipe['category'], params: Recipe['params
     params,
     capabilities: null,
     programs: [],
+    paths: [],
     source: '',
     published: true,
   };

@@ -68,6 +68,9 @@ pub struct Config {
     pub admin_password: Option<String>,
     /// argon2id cost for new password hashes.
     pub argon2_params: argon2::Params,
+    /// Password checks run at once; more sign-ins wait briefly or get 429
+    /// (`auth::verifier`). Default: the number of cores, at most 4.
+    pub login_checks: usize,
     pub token_ttl_secs: u64,
 }
 
@@ -101,6 +104,7 @@ impl Config {
             tls: None,
             admin_password: None,
             argon2_params: argon2::Params::default(),
+            login_checks: auth::verifier::default_concurrency(),
             token_ttl_secs: TOKEN_TTL_SECS,
         }
     }
@@ -119,14 +123,31 @@ pub struct App {
     /// Nodes' `last_seen` and `last_status`, written in batches.
     pub node_writes: node_writes::NodeWriter,
     pub throttle: auth::LoginThrottle,
+    /// Where each account signed in from; its lockout does not hold these back.
+    pub known: auth::KnownAddresses,
+    /// The few password checks allowed at once.
+    pub verifier: auth::Verifier,
+    /// Refused sign-ins, tallied for the audit log.
+    pub refusals: auth::RefusalLog,
     /// Flips to true when the server shuts down; WebSocket tasks watch it.
     pub shutdown: watch::Receiver<bool>,
 }
 
 impl App {
-    /// Whether cookies get `Secure` and URLs `https`.
+    /// Whether this process serves TLS itself (URLs built from `Host` then say `https`).
     pub fn tls(&self) -> bool {
         self.config.tls.is_some()
+    }
+
+    /// Whether browsers reach the dashboard over https: own TLS, or an https `--public-url`
+    /// (a TLS proxy in front). Cookies get `Secure` and answers HSTS.
+    pub fn https(&self) -> bool {
+        self.tls()
+            || self
+                .config
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https://"))
     }
 
     /// The current registry, for reading.
@@ -165,5 +186,9 @@ pub async fn run(
     let app = Arc::new(setup::prepare(config, stop_rx).await?);
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, tls = app.tls(), "control plane listening");
-    server::serve(listener, app, shutdown, stop_tx).await
+    let refusals = tokio::spawn(auth::refusals::flush_until_shutdown(Arc::clone(&app)));
+    let served = server::serve(listener, app, shutdown, stop_tx).await;
+    // The last second of refused sign-ins reaches the audit log too.
+    let _ = refusals.await;
+    served
 }

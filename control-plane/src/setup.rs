@@ -105,6 +105,16 @@ pub async fn prepare(config: Config, shutdown: watch::Receiver<bool>) -> anyhow:
         );
         reg
     };
+    let known = auth::KnownAddresses::default();
+    let since = cairn_protocol::unix_now().saturating_sub(auth::known::KEEP_SECS);
+    for (username, address, at) in
+        store::blocking(&store, move |s| s.login_addresses(since)).await?
+    {
+        if let Some(addr) = auth::AddressKey::parse(&address) {
+            known.remember(&username, addr, at);
+        }
+    }
+    let verifier = auth::Verifier::new(config.login_checks, &config.argon2_params)?;
     Ok(App {
         agent: install::AgentBinary::new(config.agent_binary.clone()),
         config,
@@ -115,6 +125,9 @@ pub async fn prepare(config: Config, shutdown: watch::Receiver<bool>) -> anyhow:
         registry: RwLock::new(registry),
         hub: hub::Hub::default(),
         throttle: auth::LoginThrottle::default(),
+        known,
+        verifier,
+        refusals: auth::RefusalLog::default(),
         shutdown,
     })
 }

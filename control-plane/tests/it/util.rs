@@ -288,6 +288,29 @@ fn dechunk(mut s: &str) -> String {
     out
 }
 
+/// Polls `GET /api/audit` until `done` holds for its entries (refused sign-ins are written
+/// once a second); panics after 10 s.
+pub async fn wait_for_audit(
+    srv: &TestServer,
+    cookie: &str,
+    done: impl Fn(&[Value]) -> bool,
+) -> Value {
+    let start = std::time::Instant::now();
+    loop {
+        let audit = http(srv.addr, "GET", "/api/audit", Some(cookie), None)
+            .await
+            .json();
+        if done(audit.as_array().map_or(&[][..], Vec::as_slice)) {
+            return audit;
+        }
+        assert!(
+            start.elapsed() < TIMEOUT,
+            "the audit log never showed it: {audit}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Logs in; returns the `cairn_session=…` cookie pair.
 pub async fn login(addr: SocketAddr, user: &str, password: &str) -> Result<String, Reply> {
     let r = http(

@@ -220,15 +220,39 @@ impl Reply {
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or(Value::Null)
     }
+
+    /// The value of header `name` (the first one), if any.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.lines().find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
 }
 
-/// One HTTP/1.1 request over a fresh connection.
+/// One HTTP/1.1 request over a fresh connection, as a JSON client sends it.
 pub async fn http(
     addr: SocketAddr,
     method: &str,
     path: &str,
     cookie: Option<&str>,
     body: Option<&str>,
+) -> Reply {
+    let mut headers = vec![("Content-Type", "application/json")];
+    if let Some(c) = cookie {
+        headers.push(("Cookie", c));
+    }
+    http_with(addr, method, path, &headers, body.unwrap_or("")).await
+}
+
+/// One HTTP/1.1 request with exactly these headers (besides Host, Connection and
+/// Content-Length).
+pub async fn http_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
 ) -> Reply {
     let Ok(mut s) = TcpStream::connect(addr).await else {
         return Reply {
@@ -237,13 +261,12 @@ pub async fn http(
             body: String::new(),
         };
     };
-    let body = body.unwrap_or("");
     let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
-    if let Some(c) = cookie {
-        req.push_str(&format!("Cookie: {c}\r\n"));
+    for (name, value) in headers {
+        req.push_str(&format!("{name}: {value}\r\n"));
     }
     req.push_str("\r\n");
     req.push_str(body);

@@ -71,6 +71,9 @@ pub struct Config {
     /// Password checks run at once; more sign-ins wait briefly or get 429
     /// (`auth::verifier`). Default: the number of cores, at most 4.
     pub login_checks: usize,
+    /// The first lockout after the free failed sign-ins (`auth::throttle`); it doubles from
+    /// there. Default 30 s.
+    pub login_first_lockout: std::time::Duration,
     pub token_ttl_secs: u64,
 }
 
@@ -105,6 +108,7 @@ impl Config {
             admin_password: None,
             argon2_params: argon2::Params::default(),
             login_checks: auth::verifier::default_concurrency(),
+            login_first_lockout: auth::throttle::FIRST_LOCKOUT,
             token_ttl_secs: TOKEN_TTL_SECS,
         }
     }

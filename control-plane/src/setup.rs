@@ -115,6 +115,7 @@ pub async fn prepare(config: Config, shutdown: watch::Receiver<bool>) -> anyhow:
         }
     }
     let verifier = auth::Verifier::new(config.login_checks, &config.argon2_params)?;
+    let throttle = auth::LoginThrottle::new(config.login_first_lockout);
     Ok(App {
         agent: install::AgentBinary::new(config.agent_binary.clone()),
         config,
@@ -124,7 +125,7 @@ pub async fn prepare(config: Config, shutdown: watch::Receiver<bool>) -> anyhow:
         nonces: NonceStore::new(),
         registry: RwLock::new(registry),
         hub: hub::Hub::default(),
-        throttle: auth::LoginThrottle::default(),
+        throttle,
         known,
         verifier,
         refusals: auth::RefusalLog::default(),

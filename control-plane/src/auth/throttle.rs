@@ -8,13 +8,18 @@
 //!
 //! Two records gate an attempt:
 //! - the **address** (an IPv4 address, or an IPv6 /64, since one host holds a whole /64):
-//!   [`ADDRESS_FREE_FAILURES`] failures, then a lockout doubling per failure (1 s, 2 s, 4 s …
-//!   up to [`MAX_LOCKOUT_SECS`]) for every account tried from it;
+//!   [`ADDRESS_FREE_FAILURES`] failures, then a lockout doubling per failure (from
+//!   [`FIRST_LOCKOUT`], 30 s, up to [`MAX_LOCKOUT_SECS`]) for every account tried from it;
 //! - the **account** (the username as typed, known or not, so the answers do not say which
 //!   accounts exist): [`ACCOUNT_FREE_FAILURES`] failures from any addresses, then the same
 //!   doubling lockout, which many addresses together cannot get around. It neither counts nor
 //!   gates the account's *known* addresses ([`super::known`]): the owner signing in from where
 //!   they signed in before is held only by that address's own record.
+//!
+//! The first lockout outlasts the longest wait for a password check (`verifier::WAIT`), so a
+//! burst of concurrent attempts cannot straddle it: one burst gets exactly the free failures
+//! checked. Times are milliseconds; a lockout in whole seconds of the clock could end a few
+//! milliseconds after it began.
 //!
 //! Both maps are keyed by what an attacker chooses (addresses, usernames), so each holds at most
 //! [`MAX_RECORDS`]: records idle for [`FORGET_AFTER_SECS`] go first, then the longest idle.
@@ -23,11 +28,14 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Mutex;
+use std::time::Duration;
 
 /// Failed sign-ins from one address (any account) before its lockout starts.
 pub const ADDRESS_FREE_FAILURES: u32 = 5;
 /// Failed sign-ins of one account (any address) before its lockout starts.
 pub const ACCOUNT_FREE_FAILURES: u32 = 10;
+/// The first lockout; each further failure doubles it.
+pub const FIRST_LOCKOUT: Duration = Duration::from_secs(30);
 /// Longest lockout, in seconds.
 pub const MAX_LOCKOUT_SECS: u64 = 15 * 60;
 /// A record without a failure for this long is forgotten.
@@ -80,7 +88,14 @@ impl std::fmt::Display for AddressKey {
     }
 }
 
-/// Why an attempt is refused unchecked; each carries the seconds left.
+/// Milliseconds since the Unix epoch: the throttle's clock.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Why an attempt is refused unchecked; each carries the seconds left (rounded up).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
     Address(u64),
@@ -98,16 +113,18 @@ struct Record {
 }
 
 impl Record {
+    /// Seconds left of the lockout (rounded up), if locked.
     fn locked(&self, now: u64) -> Option<u64> {
-        (self.locked_until > now).then(|| self.locked_until - now)
+        (self.locked_until > now).then(|| (self.locked_until - now).div_ceil(1000))
     }
 
-    fn count_failure(&mut self, free: u32, now: u64) {
+    fn count_failure(&mut self, free: u32, first_lock_ms: u64, now: u64) {
         self.failures = self.failures.saturating_add(1);
         self.last_failure = now;
         if self.failures >= free {
             let exp = (self.failures - free).min(20);
-            self.locked_until = now + (1u64 << exp).min(MAX_LOCKOUT_SECS);
+            let lock = first_lock_ms.saturating_mul(1 << exp);
+            self.locked_until = now + lock.min(MAX_LOCKOUT_SECS * 1000);
         }
     }
 
@@ -119,7 +136,7 @@ impl Record {
     }
 
     fn forgotten(&self, now: u64) -> bool {
-        self.locked_until <= now && self.last_failure + FORGET_AFTER_SECS <= now
+        self.locked_until <= now && self.last_failure + FORGET_AFTER_SECS * 1000 <= now
     }
 }
 
@@ -127,14 +144,16 @@ impl Record {
 struct Records<K> {
     map: HashMap<K, Record>,
     free: u32,
+    first_lock_ms: u64,
     counted: u64,
 }
 
 impl<K: Eq + Hash> Records<K> {
-    fn new(free: u32) -> Self {
+    fn new(free: u32, first_lock: Duration) -> Self {
         Self {
             map: HashMap::new(),
             free,
+            first_lock_ms: u64::try_from(first_lock.as_millis()).unwrap_or(u64::MAX),
             counted: 0,
         }
     }
@@ -160,7 +179,7 @@ impl<K: Eq + Hash> Records<K> {
         self.counted += 1;
         let r = self.map.entry(key).or_default();
         r.touched = self.counted;
-        r.count_failure(self.free, now);
+        r.count_failure(self.free, self.first_lock_ms, now);
     }
 
     /// Forgets idle records; if that is not enough, the eighth counted longest ago (a record
@@ -192,16 +211,21 @@ pub struct LoginThrottle {
 
 impl Default for LoginThrottle {
     fn default() -> Self {
-        Self {
-            inner: Mutex::new(Inner {
-                addresses: Records::new(ADDRESS_FREE_FAILURES),
-                accounts: Records::new(ACCOUNT_FREE_FAILURES),
-            }),
-        }
+        Self::new(FIRST_LOCKOUT)
     }
 }
 
 impl LoginThrottle {
+    /// A throttle whose first lockout lasts `first_lockout` ([`FIRST_LOCKOUT`] by default).
+    pub fn new(first_lockout: Duration) -> Self {
+        Self {
+            inner: Mutex::new(Inner {
+                addresses: Records::new(ADDRESS_FREE_FAILURES, first_lockout),
+                accounts: Records::new(ACCOUNT_FREE_FAILURES, first_lockout),
+            }),
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -281,47 +305,64 @@ mod tests {
 
     #[test]
     fn an_address_is_locked_after_its_free_failures_and_the_lock_doubles() {
-        let t = LoginThrottle::default();
+        let t = LoginThrottle::new(Duration::from_secs(1));
         for _ in 0..ADDRESS_FREE_FAILURES - 1 {
-            t.reserve("a", v4(1), false, 100).expect("free");
+            t.reserve("a", v4(1), false, 100000).expect("free");
         }
-        assert_eq!(t.check("a", v4(1), false, 100), Ok(()));
-        t.reserve("a", v4(1), false, 100)
+        assert_eq!(t.check("a", v4(1), false, 100000), Ok(()));
+        t.reserve("a", v4(1), false, 100000)
             .expect("the last free one");
-        assert_eq!(t.check("a", v4(1), false, 100), Err(Refusal::Address(1)));
+        assert_eq!(t.check("a", v4(1), false, 100000), Err(Refusal::Address(1)));
         // Another account from the same address is locked too; another address is not.
-        assert_eq!(t.check("b", v4(1), false, 100), Err(Refusal::Address(1)));
-        assert_eq!(t.check("a", v4(2), false, 100), Ok(()));
-        t.reserve("a", v4(1), false, 101).expect("after the lock");
-        assert_eq!(t.check("a", v4(1), false, 101), Err(Refusal::Address(2)));
+        assert_eq!(t.check("b", v4(1), false, 100000), Err(Refusal::Address(1)));
+        assert_eq!(t.check("a", v4(2), false, 100000), Ok(()));
+        t.reserve("a", v4(1), false, 101000)
+            .expect("after the lock");
+        assert_eq!(t.check("a", v4(1), false, 101000), Err(Refusal::Address(2)));
         t.succeeded("a", v4(1), false);
-        assert_eq!(t.check("a", v4(1), false, 101), Ok(()));
+        assert_eq!(t.check("a", v4(1), false, 101000), Ok(()));
+    }
+
+    #[test]
+    fn the_first_lockout_outlasts_any_wait_for_a_check() {
+        let t = LoginThrottle::default();
+        for _ in 0..ADDRESS_FREE_FAILURES {
+            t.reserve("a", v4(1), false, 100_000).expect("free");
+        }
+        let waited = 100_000 + 2 * super::super::verifier::WAIT.as_millis() as u64;
+        assert_eq!(
+            t.check("a", v4(1), false, waited),
+            Err(Refusal::Address(FIRST_LOCKOUT.as_secs() - 4))
+        );
     }
 
     #[test]
     fn many_addresses_share_one_account_allowance_but_known_addresses_pass() {
-        let t = LoginThrottle::default();
+        let t = LoginThrottle::new(Duration::from_secs(1));
         for i in 0..ACCOUNT_FREE_FAILURES {
-            t.reserve("admin", v4(10 + i as u8), false, 100)
+            t.reserve("admin", v4(10 + i as u8), false, 100000)
                 .expect("free");
         }
         assert_eq!(
-            t.reserve("admin", v4(200), false, 100),
+            t.reserve("admin", v4(200), false, 100000),
             Err(Refusal::Account(1))
         );
-        assert_eq!(t.reserve("admin", v4(1), true, 100), Ok(()));
+        assert_eq!(t.reserve("admin", v4(1), true, 100000), Ok(()));
         // The owner's success does not lift the lockout for the attacker's addresses.
         t.succeeded("admin", v4(1), true);
         assert_eq!(
-            t.check("admin", v4(200), false, 100),
+            t.check("admin", v4(200), false, 100000),
             Err(Refusal::Account(1))
         );
         // A known address is still held by its own record.
         for _ in 0..ADDRESS_FREE_FAILURES {
-            t.reserve("admin", v4(1), true, 100).expect("free");
+            t.reserve("admin", v4(1), true, 100000).expect("free");
         }
-        assert_eq!(t.check("admin", v4(1), true, 100), Err(Refusal::Address(1)));
-        assert_eq!(t.check("someone-else", v4(200), false, 100), Ok(()));
+        assert_eq!(
+            t.check("admin", v4(1), true, 100000),
+            Err(Refusal::Address(1))
+        );
+        assert_eq!(t.check("someone-else", v4(200), false, 100000), Ok(()));
     }
 
     #[test]
@@ -344,20 +385,21 @@ mod tests {
 
     #[test]
     fn a_spray_of_usernames_and_addresses_keeps_the_maps_bounded_and_the_target_locked() {
-        let t = LoginThrottle::default();
+        let t = LoginThrottle::new(Duration::from_secs(1));
         for i in 0..ACCOUNT_FREE_FAILURES {
-            t.reserve("admin", v4(i as u8), false, 1_000).expect("free");
+            t.reserve("admin", v4(i as u8), false, 1000000)
+                .expect("free");
         }
         for i in 0..(MAX_RECORDS as u32 * 2) {
             let addr = AddressKey::V4(Ipv4Addr::from_bits(0x0a00_0000 + i));
-            let _ = t.reserve(&format!("user-{i}"), addr, false, 1_000);
+            let _ = t.reserve(&format!("user-{i}"), addr, false, 1000000);
             // The attack on admin goes on meanwhile, refused.
             if i % 1000 == 0 {
-                assert!(t.reserve("admin", v4(200), false, 1_000).is_err());
+                assert!(t.reserve("admin", v4(200), false, 1000000).is_err());
             }
         }
         let (addresses, accounts) = t.records();
         assert!(addresses <= MAX_RECORDS && accounts <= MAX_RECORDS);
-        assert!(t.check("admin", v4(250), false, 1_000).is_err());
+        assert!(t.check("admin", v4(250), false, 1000000).is_err());
     }
 }

@@ -19,6 +19,7 @@ use super::handlers::internal;
 use super::{Request, Session, json_error};
 use crate::App;
 use crate::auth::refusals::Reason;
+use crate::auth::throttle::now_ms;
 use crate::auth::{self, AddressKey, Refusal};
 use crate::store;
 
@@ -78,10 +79,7 @@ pub async fn login(app: &App, req: Request) -> Response {
         .known
         .is_known(&account, addr, cairn_protocol::unix_now());
     // Refused early, without queueing for a check.
-    if let Err(r) = app
-        .throttle
-        .check(&account, addr, known, cairn_protocol::unix_now())
-    {
+    if let Err(r) = app.throttle.check(&account, addr, known, now_ms()) {
         return refused(app, &account, ip, r);
     }
     let Ok(turn) = app.verifier.turn().await else {
@@ -93,10 +91,7 @@ pub async fn login(app: &App, req: Request) -> Response {
         );
     };
     // Counted before the check: at most the allowance of concurrent attempts gets past here.
-    if let Err(r) = app
-        .throttle
-        .reserve(&account, addr, known, cairn_protocol::unix_now())
-    {
+    if let Err(r) = app.throttle.reserve(&account, addr, known, now_ms()) {
         return refused(app, &account, ip, r);
     }
     let lookup = account.clone();

@@ -142,7 +142,11 @@ async fn dashboard_socket_refuses_a_foreign_origin() {
 
 #[tokio::test]
 async fn many_wrong_logins_are_locked_out_and_audited() {
-    let mut srv = TestServer::start().await;
+    // A 1 s first lockout (30 s by default) so the test can wait it out.
+    let mut srv = TestServer::start_with(|c| {
+        c.login_first_lockout = std::time::Duration::from_secs(1);
+    })
+    .await;
     let wrong = r#"{"username":"admin","password":"guess"}"#;
     let mut statuses = Vec::new();
     for _ in 0..8 {

@@ -7,8 +7,8 @@
 //! attempts wait up to [`WAIT`] for a turn, and the rest are refused at once ([`Busy`]): the
 //! memory a login flood can take is `concurrency` buffers, whatever its size.
 //!
-//! An unknown username is checked against a hash made at start with the configured cost, so it
-//! costs the same time and the same buffer as a wrong password.
+//! An unknown username runs argon2 with the configured cost (that of every stored hash) and a
+//! random salt, so it costs the same time and the same buffer as a wrong password, and fails.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -31,6 +31,13 @@ pub struct Busy;
 
 type Buffers = Arc<Mutex<Vec<Vec<Block>>>>;
 
+/// What a username that does not exist is "checked" with: the configured cost, a random salt.
+#[derive(Debug, Clone)]
+struct Stand {
+    params: Params,
+    salt: [u8; 16],
+}
+
 /// See the module docs.
 #[derive(Debug)]
 pub struct Verifier {
@@ -38,8 +45,7 @@ pub struct Verifier {
     waiting: AtomicUsize,
     max_waiting: usize,
     buffers: Buffers,
-    /// Checked against for usernames that do not exist.
-    unknown_user_hash: String,
+    stand_in: Stand,
 }
 
 /// The default number of concurrent checks: the cores, at most 4 (4 × 19 MiB).
@@ -48,16 +54,18 @@ pub fn default_concurrency() -> usize {
 }
 
 impl Verifier {
-    /// `params` is the cost new hashes get, used for the unknown-user hash.
+    /// `params` is the cost new hashes get, spent on usernames that do not exist.
     pub fn new(concurrency: usize, params: &Params) -> anyhow::Result<Self> {
         let concurrency = concurrency.max(1);
-        let throwaway = hex::encode(cairn_protocol::keys::random_bytes::<16>()?);
         Ok(Self {
             checks: Arc::new(Semaphore::new(concurrency)),
             waiting: AtomicUsize::new(0),
             max_waiting: concurrency * WAITING_PER_CHECK,
             buffers: Arc::new(Mutex::new(Vec::new())),
-            unknown_user_hash: super::hash_password(&throwaway, params)?,
+            stand_in: Stand {
+                params: params.clone(),
+                salt: cairn_protocol::keys::random_bytes::<16>()?,
+            },
         })
     }
 
@@ -83,7 +91,7 @@ impl Verifier {
         Turn {
             permit,
             buffers: Arc::clone(&self.buffers),
-            unknown_user_hash: self.unknown_user_hash.clone(),
+            stand_in: self.stand_in.clone(),
         }
     }
 }
@@ -93,27 +101,31 @@ impl Verifier {
 pub struct Turn {
     permit: OwnedSemaphorePermit,
     buffers: Buffers,
-    unknown_user_hash: String,
+    stand_in: Stand,
 }
 
 impl Turn {
-    /// Whether `password` matches `hash` (a PHC string); `None` (no such user) checks against
-    /// the unknown-user hash and answers false. Runs on the blocking pool.
+    /// Whether `password` matches `hash` (a PHC string); `None` (no such user) spends the same
+    /// work and answers false. Runs on the blocking pool.
     pub async fn check(self, password: String, hash: Option<String>) -> bool {
         let Turn {
             permit,
             buffers,
-            unknown_user_hash,
+            stand_in,
         } = self;
-        let known = hash.is_some();
-        let hash = hash.unwrap_or(unknown_user_hash);
         let checked = tokio::task::spawn_blocking(move || {
             let mut buffer = buffers
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .pop()
                 .unwrap_or_default();
-            let ok = verify_in(&password, &hash, &mut buffer);
+            let ok = match hash {
+                Some(hash) => verify_in(&password, &hash, &mut buffer),
+                None => {
+                    spend(&password, &stand_in, &mut buffer);
+                    false
+                }
+            };
             buffers
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -122,8 +134,24 @@ impl Turn {
             ok
         })
         .await;
-        known && checked.unwrap_or(false)
+        checked.unwrap_or(false)
     }
+}
+
+/// The work of a check with the configured cost, for a username that does not exist.
+fn spend(password: &str, stand_in: &Stand, buffer: &mut Vec<Block>) {
+    let blocks = stand_in.params.block_count();
+    if buffer.len() < blocks {
+        buffer.resize(blocks, Block::default());
+    }
+    let mut out = [0u8; 32];
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, stand_in.params.clone());
+    let _ = argon.hash_password_into_with_memory(
+        password.as_bytes(),
+        &stand_in.salt,
+        &mut out,
+        &mut buffer[..blocks],
+    );
 }
 
 /// argon2's own verification, with `buffer` as its memory (grown to the hash's cost if needed).
@@ -194,6 +222,14 @@ mod tests {
         assert!(verify_in("x", &big, &mut buffer));
         assert_eq!(buffer.len(), 256);
         assert!(verify_in("right", &hash, &mut buffer));
+        // A username that does not exist takes a buffer of the configured cost.
+        let mut fresh = Vec::new();
+        let stand_in = Stand {
+            params: Params::new(128, 1, 1, None).expect("p"),
+            salt: [7; 16],
+        };
+        spend("x", &stand_in, &mut fresh);
+        assert_eq!(fresh.len(), 128);
     }
 
     #[tokio::test]

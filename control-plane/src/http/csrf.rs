@@ -52,7 +52,7 @@ pub fn changes_state(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-fn single<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Result<Option<&'a str>, ()> {
+fn single(headers: &HeaderMap, name: header::HeaderName) -> Result<Option<&str>, ()> {
     let mut all = headers.get_all(name).iter();
     match (all.next(), all.next()) {
         (None, _) => Ok(None),

@@ -130,10 +130,13 @@ pub fn page_policy(hashes: &PageHashes, host: Option<&str>, https: bool) -> Stri
     )
 }
 
+/// A file's size and mtime, and the hashes read from that version of it.
+type Versioned = (u64, Option<SystemTime>, Arc<PageHashes>);
+
 /// The hashes of each HTML file served, read once per version of the file (size, mtime).
 #[derive(Debug, Default)]
 pub struct PageHashCache {
-    files: Mutex<HashMap<PathBuf, (u64, Option<SystemTime>, Arc<PageHashes>)>>,
+    files: Mutex<HashMap<PathBuf, Versioned>>,
 }
 
 impl PageHashCache {

@@ -5,7 +5,12 @@
 //! blocks land in per-thread arenas). Here at most `concurrency` checks run at once (default:
 //! the number of cores, at most 4), each in one of as many reusable buffers; a few more
 //! attempts wait up to [`WAIT`] for a turn, and the rest are refused at once ([`Busy`]): the
-//! memory a login flood can take is `concurrency` buffers, whatever its size.
+//! memory a login flood can take is `concurrency` (+ 1, below) buffers, whatever its size.
+//!
+//! A flood from many addresses could keep every check and the waiting line busy, and the owner
+//! would only ever hear "busy". So one more check is kept for addresses the account signed in
+//! from before (`super::known`): an attacker elsewhere cannot take it, and one at such an
+//! address is held by that address's own lockout.
 //!
 //! An unknown username runs argon2 with the configured cost (that of every stored hash) and a
 //! random salt, so it costs the same time and the same buffer as a wrong password, and fails.
@@ -38,12 +43,52 @@ struct Stand {
     salt: [u8; 16],
 }
 
-/// See the module docs.
+/// Checks that can run at once, and the few attempts allowed to wait for one.
 #[derive(Debug)]
-pub struct Verifier {
+struct Lane {
     checks: Arc<Semaphore>,
     waiting: AtomicUsize,
     max_waiting: usize,
+}
+
+impl Lane {
+    fn new(checks: usize) -> Self {
+        Self {
+            checks: Arc::new(Semaphore::new(checks)),
+            waiting: AtomicUsize::new(0),
+            max_waiting: checks * WAITING_PER_CHECK,
+        }
+    }
+
+    fn now(&self) -> Option<OwnedSemaphorePermit> {
+        Arc::clone(&self.checks).try_acquire_owned().ok()
+    }
+
+    /// At once if a check is free, after a short wait if the line is short, else [`Busy`].
+    async fn wait(&self) -> Result<OwnedSemaphorePermit, Busy> {
+        if let Some(permit) = self.now() {
+            return Ok(permit);
+        }
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(Busy);
+        }
+        let got = tokio::time::timeout(WAIT, Arc::clone(&self.checks).acquire_owned()).await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        match got {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(Busy),
+        }
+    }
+}
+
+/// See the module docs.
+#[derive(Debug)]
+pub struct Verifier {
+    /// For every attempt.
+    open: Lane,
+    /// One more check, for addresses the account signed in from before.
+    known: Lane,
     buffers: Buffers,
     stand_in: Stand,
 }
@@ -56,11 +101,9 @@ pub fn default_concurrency() -> usize {
 impl Verifier {
     /// `params` is the cost new hashes get, spent on usernames that do not exist.
     pub fn new(concurrency: usize, params: &Params) -> anyhow::Result<Self> {
-        let concurrency = concurrency.max(1);
         Ok(Self {
-            checks: Arc::new(Semaphore::new(concurrency)),
-            waiting: AtomicUsize::new(0),
-            max_waiting: concurrency * WAITING_PER_CHECK,
+            open: Lane::new(concurrency.max(1)),
+            known: Lane::new(1),
             buffers: Arc::new(Mutex::new(Vec::new())),
             stand_in: Stand {
                 params: params.clone(),
@@ -70,21 +113,18 @@ impl Verifier {
     }
 
     /// A turn to check one password: at once if a check is free, after a short wait if the
-    /// line is short, else [`Busy`].
-    pub async fn turn(&self) -> Result<Turn, Busy> {
-        if let Ok(permit) = Arc::clone(&self.checks).try_acquire_owned() {
-            return Ok(self.turn_with(permit));
-        }
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
-            return Err(Busy);
-        }
-        let got = tokio::time::timeout(WAIT, Arc::clone(&self.checks).acquire_owned()).await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        match got {
-            Ok(Ok(permit)) => Ok(self.turn_with(permit)),
-            _ => Err(Busy),
-        }
+    /// line is short, else [`Busy`]. `known`: the attempt comes from an address the account
+    /// signed in from before, which may also take the check kept for those.
+    pub async fn turn(&self, known: bool) -> Result<Turn, Busy> {
+        let permit = if known {
+            match self.known.now().or_else(|| self.open.now()) {
+                Some(p) => p,
+                None => self.known.wait().await?,
+            }
+        } else {
+            self.open.wait().await?
+        };
+        Ok(self.turn_with(permit))
     }
 
     fn turn_with(&self, permit: OwnedSemaphorePermit) -> Turn {
@@ -235,18 +275,21 @@ mod tests {
     #[tokio::test]
     async fn checks_beyond_the_waiting_line_are_refused_as_busy() {
         let v = Verifier::new(1, &cheap()).expect("verifier");
-        let first = v.turn().await.expect("a free check");
+        let first = v.turn(false).await.expect("a free check");
         let mut waiting = Vec::new();
         let v = Arc::new(v);
         for _ in 0..WAITING_PER_CHECK {
             let v = Arc::clone(&v);
-            waiting.push(tokio::spawn(async move { v.turn().await.map(|_| ()) }));
+            waiting.push(tokio::spawn(async move { v.turn(false).await.map(|_| ()) }));
         }
         tokio::task::yield_now().await;
-        while v.waiting.load(Ordering::SeqCst) < WAITING_PER_CHECK {
+        while v.open.waiting.load(Ordering::SeqCst) < WAITING_PER_CHECK {
             tokio::task::yield_now().await;
         }
-        assert_eq!(v.turn().await.map(|_| ()), Err(Busy));
+        assert_eq!(v.turn(false).await.map(|_| ()), Err(Busy));
+        // The owner at a known address still gets the check kept for them, at once.
+        let owner = v.turn(true).await.expect("the known addresses' check");
+        drop(owner);
         // The first check ends; the waiting ones get their turns in order.
         assert!(!first.check("x".into(), None).await);
         for w in waiting {

@@ -4,10 +4,10 @@
 //! could POST `text/plain` to any route. Now every request that may change something (any
 //! method but GET, HEAD and OPTIONS, on every path, login and logout included, before the route
 //! is even looked up) must
-//! - carry this control plane's own `Origin` (`null` and other sites are refused), or, without
-//!   `Origin`, a `Sec-Fetch-Site` of `same-origin` or `none` (a browser's `same-site` and
-//!   `cross-site` are refused); a client that sends neither (curl, agents, tests) is no browser
-//!   and passes;
+//! - carry this control plane's own `Origin` (`null` and other sites are refused), and no
+//!   `Sec-Fetch-Site` but `same-origin` or `none` (a browser's `same-site` and `cross-site` are
+//!   refused, with or without `Origin`); a client that sends neither header (curl, agents,
+//!   tests) is no browser and passes;
 //! - send its body as `Content-Type: application/json`, which no form and no "simple"
 //!   cross-site request can send without a CORS preflight (which this server never answers).
 //!
@@ -68,21 +68,21 @@ pub fn check(app: &App, method: &Method, headers: &HeaderMap) -> Result<(), Refu
         return Ok(());
     }
     let cross_site = || Refused::CrossSite(origin::own_origin(app, headers));
-    match single(headers, header::ORIGIN).map_err(|()| cross_site())? {
-        Some(o) if !origin::is_own_origin(app, headers, o) => return Err(cross_site()),
-        Some(_) => {}
-        None => {
-            let fetch_site = single(headers, header::HeaderName::from_static("sec-fetch-site"))
-                .map_err(|()| cross_site())?;
-            if let Some(site) = fetch_site
-                && !matches!(
-                    site.trim().to_ascii_lowercase().as_str(),
-                    "same-origin" | "none"
-                )
-            {
-                return Err(cross_site());
-            }
-        }
+    if let Some(o) = single(headers, header::ORIGIN).map_err(|()| cross_site())?
+        && !origin::is_own_origin(app, headers, o)
+    {
+        return Err(cross_site());
+    }
+    // A browser's own word that the request is cross-site wins, with or without Origin.
+    let fetch_site = single(headers, header::HeaderName::from_static("sec-fetch-site"))
+        .map_err(|()| cross_site())?;
+    if let Some(site) = fetch_site
+        && !matches!(
+            site.trim().to_ascii_lowercase().as_str(),
+            "same-origin" | "none"
+        )
+    {
+        return Err(cross_site());
     }
     let json = single(headers, header::CONTENT_TYPE)
         .ok()

@@ -82,7 +82,7 @@ pub async fn login(app: &App, req: Request) -> Response {
     if let Err(r) = app.throttle.check(&account, addr, known, now_ms()) {
         return refused(app, &account, ip, r);
     }
-    let Ok(turn) = app.verifier.turn().await else {
+    let Ok(turn) = app.verifier.turn(known).await else {
         app.refusals
             .record(&account, ip, Reason::Busy, cairn_protocol::unix_now());
         return too_many(

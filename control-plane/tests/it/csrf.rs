@@ -82,7 +82,7 @@ async fn every_state_changing_route_refuses_another_sites_origin_and_changes_not
     paths.push(("PUT", "/api/enrollment-tokens".into(), "{}".into()));
     paths.push(("PATCH", "/api/me".into(), "{}".into()));
     for (method, path, body) in &paths {
-        let origins: [&[(&str, &str)]; 8] = [
+        let origins: [&[(&str, &str)]; 9] = [
             &[("Origin", "http://evil.example")],
             &[("Origin", "null")],
             &[("Origin", &other_port)],
@@ -92,6 +92,8 @@ async fn every_state_changing_route_refuses_another_sites_origin_and_changes_not
             &[("Origin", &own), ("Origin", "http://evil.example")],
             &[("Sec-Fetch-Site", "cross-site")],
             &[("Sec-Fetch-Site", "same-site")],
+            // A browser's own word that the request is cross-site wins over the Origin.
+            &[("Origin", &own), ("Sec-Fetch-Site", "cross-site")],
         ];
         for extra in origins {
             let mut headers = vec![("Content-Type", "application/json"), ("Cookie", &cookie)];

@@ -190,9 +190,12 @@ pub async fn run(
     let app = Arc::new(setup::prepare(config, stop_rx).await?);
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, tls = app.tls(), "control plane listening");
-    let refusals = tokio::spawn(auth::refusals::flush_until_shutdown(Arc::clone(&app)));
+    // Refused sign-ins are written once a second, and once more when the server has stopped
+    // (however it stopped).
+    let (served_tx, served_rx) = tokio::sync::oneshot::channel();
+    let refusals = tokio::spawn(auth::refusals::flush_until(Arc::clone(&app), served_rx));
     let served = server::serve(listener, app, shutdown, stop_tx).await;
-    // The last second of refused sign-ins reaches the audit log too.
+    let _ = served_tx.send(());
     let _ = refusals.await;
     served
 }

@@ -250,3 +250,19 @@ async fn a_login_flood_does_not_push_other_entries_out_of_the_audit_view() {
             .any(|e| e["what"] == "login" && e["result"] == "ok")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owners_known_address_outlives_a_restart() {
+    let (_dir, mut cp) = control_plane().await;
+    cp.login().await;
+    // A restart (an upgrade, a crash) forgets the lockouts, not where the owner signs in from.
+    cp.kill();
+    cp.restart().await;
+    for n in 0..ACCOUNT_FREE_FAILURES {
+        let r = login_from(client(50 + n), cp.addr, "admin", "a guess").await;
+        assert_eq!(r.status, 401, "{r:?}");
+    }
+    let newcomer = login_from(client(99), cp.addr, "admin", PASSWORD).await;
+    assert_eq!(newcomer.status, 429, "{newcomer:?}");
+    cp.login().await;
+}

@@ -162,16 +162,15 @@ impl RefusalLog {
     }
 }
 
-/// Flushes every second until the server shuts down, then once more.
-pub async fn flush_until_shutdown(app: Arc<App>) {
-    let mut shutdown = app.shutdown.clone();
+/// Flushes every second until `done` fires (or its sender is dropped), then once more.
+pub async fn flush_until(app: Arc<App>, mut done: tokio::sync::oneshot::Receiver<()>) {
     loop {
         let stopping = tokio::select! {
             _ = tokio::time::sleep(FLUSH_EVERY) => false,
-            _ = shutdown.changed() => true,
+            _ = &mut done => true,
         };
         app.refusals.flush(&app.store).await;
-        if stopping || *shutdown.borrow() {
+        if stopping {
             return;
         }
     }

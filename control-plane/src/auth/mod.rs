@@ -1,7 +1,8 @@
 //! Dashboard authentication: argon2 password hashes, session ids and the session cookie;
 //! the sign-in defences live in the submodules (THREATS 25 and 32):
 //!
-//! - [`throttle`]: failures per address and per account, reserved before the password check;
+//! - [`throttle`]: failures per address ([`address`]) and per account, reserved before the
+//!   password check;
 //! - [`known`]: the addresses each account signed in from, which its lockout does not hold back;
 //! - [`verifier`]: a few password checks at a time, in reused memory;
 //! - [`refusals`]: refused sign-ins counted into one audit entry per account and address.
@@ -9,14 +10,16 @@
 //! A session id is 256 random bits shown only to the browser (in the cookie); the store keeps
 //! its sha256, so a copy of the database opens no session.
 
+pub mod address;
 pub mod known;
 pub mod refusals;
 pub mod throttle;
 pub mod verifier;
 
+pub use address::AddressKey;
 pub use known::KnownAddresses;
 pub use refusals::RefusalLog;
-pub use throttle::{AddressKey, LoginThrottle, Refusal};
+pub use throttle::{LoginThrottle, Refusal};
 pub use verifier::Verifier;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};

@@ -26,9 +26,10 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Mutex;
 use std::time::Duration;
+
+pub use super::address::AddressKey;
 
 /// Failed sign-ins from one address (any account) before its lockout starts.
 pub const ADDRESS_FREE_FAILURES: u32 = 5;
@@ -42,51 +43,6 @@ pub const MAX_LOCKOUT_SECS: u64 = 15 * 60;
 pub const FORGET_AFTER_SECS: u64 = 24 * 3600;
 /// Most records kept per map (addresses, accounts): a few MB at most.
 pub const MAX_RECORDS: usize = 16_384;
-
-/// Where an attempt comes from, as the throttle counts it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AddressKey {
-    V4(Ipv4Addr),
-    /// The first 64 bits of an IPv6 address.
-    V6(u64),
-}
-
-impl AddressKey {
-    pub fn of(ip: IpAddr) -> Self {
-        match ip {
-            IpAddr::V4(v4) => Self::V4(v4),
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => Self::V4(v4),
-                None => Self::V6((v6.to_bits() >> 64) as u64),
-            },
-        }
-    }
-}
-
-impl AddressKey {
-    /// Reads what [`Display`](std::fmt::Display) wrote (`203.0.113.7`, `2001:db8::/64`).
-    pub fn parse(text: &str) -> Option<Self> {
-        match text.strip_suffix("/64") {
-            Some(prefix) => prefix
-                .parse::<std::net::Ipv6Addr>()
-                .ok()
-                .map(|ip| Self::of(IpAddr::V6(ip))),
-            None => text.parse::<Ipv4Addr>().ok().map(Self::V4),
-        }
-    }
-}
-
-impl std::fmt::Display for AddressKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::V4(v4) => write!(f, "{v4}"),
-            Self::V6(prefix) => {
-                let ip = std::net::Ipv6Addr::from_bits(u128::from(*prefix) << 64);
-                write!(f, "{ip}/64")
-            }
-        }
-    }
-}
 
 /// Milliseconds since the Unix epoch: the throttle's clock.
 pub fn now_ms() -> u64 {
@@ -298,6 +254,7 @@ impl LoginThrottle {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::{IpAddr, Ipv4Addr};
 
     fn v4(last: u8) -> AddressKey {
         AddressKey::of(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last)))
@@ -363,24 +320,6 @@ mod tests {
             Err(Refusal::Address(1))
         );
         assert_eq!(t.check("someone-else", v4(200), false, 100000), Ok(()));
-    }
-
-    #[test]
-    fn ipv6_addresses_count_per_64_prefix() {
-        let a: IpAddr = "2001:db8:1:2::1".parse().expect("ip");
-        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().expect("ip");
-        let c: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
-        assert_eq!(AddressKey::of(a), AddressKey::of(b));
-        assert_ne!(AddressKey::of(a), AddressKey::of(c));
-        assert_eq!(AddressKey::of(a).to_string(), "2001:db8:1:2::/64");
-        assert_eq!(
-            AddressKey::parse("2001:db8:1:2::/64"),
-            Some(AddressKey::of(a))
-        );
-        assert_eq!(AddressKey::parse("127.0.0.1"), Some(v4(1)));
-        assert_eq!(AddressKey::parse("nonsense"), None);
-        let mapped: IpAddr = "::ffff:127.0.0.1".parse().expect("ip");
-        assert_eq!(AddressKey::of(mapped), v4(1));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! address.
 
 pub mod csrf;
+mod dashboard_files;
 mod handlers;
 pub mod headers;
 mod login;
@@ -177,7 +178,7 @@ fn method_filter(method: &'static str) -> BoxedFilter<()> {
 }
 
 /// GET, and HEAD answered the same way (hyper sends the headers without the body).
-fn get_or_head() -> BoxedFilter<()> {
+pub(crate) fn get_or_head() -> BoxedFilter<()> {
     warp::get().or(warp::head()).unify().boxed()
 }
 
@@ -339,57 +340,9 @@ fn build_route(r: &'static Route, app: Arc<App>) -> BoxedFilter<(Response,)> {
     }
 }
 
-fn static_ui(app: &Arc<App>) -> Option<BoxedFilter<(Response,)>> {
-    let dir = app.config.ui_dir.clone();
-    if !dir.is_dir() {
-        return None;
-    }
-    let index = dir.join("index.html");
-    // The dashboard's files are public (the login page must load); they hold no data.
-    let not_api = warp::path::full()
-        .and_then(|p: warp::path::FullPath| async move {
-            if p.as_str().starts_with("/api/") || p.as_str().starts_with("/ws/") {
-                Err(warp::reject::not_found())
-            } else {
-                Ok(())
-            }
-        })
-        .untuple_one();
-    let pages = Arc::new(headers::PageHashCache::default());
-    let app = Arc::clone(app);
-    Some(
-        get_or_head()
-            .and(not_api)
-            .and(warp::header::headers_cloned())
-            .and(warp::fs::dir(dir).or(warp::fs::file(index)).unify())
-            .map(move |req_headers: HeaderMap, f: warp::fs::File| {
-                let path = f.path().to_path_buf();
-                let mut r = f.into_response();
-                let h = r.headers_mut();
-                if path.extension().is_some_and(|e| e == "html") {
-                    let host = origin::own_host(&app, &req_headers);
-                    let policy =
-                        headers::page_policy(&pages.hashes(&path), host.as_deref(), app.https());
-                    if let Ok(v) = HeaderValue::from_str(&policy) {
-                        h.insert("content-security-policy", v);
-                    }
-                }
-                // Build outputs under _app/immutable/ carry their hash in their name.
-                let cache = if path.components().any(|c| c.as_os_str() == "immutable") {
-                    "public, max-age=31536000, immutable"
-                } else {
-                    "no-cache"
-                };
-                h.insert("cache-control", HeaderValue::from_static(cache));
-                r
-            })
-            .boxed(),
-    )
-}
-
 /// The whole router.
 pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
-    let mut all: Option<BoxedFilter<(Response,)>> = static_ui(&app);
+    let mut all: Option<BoxedFilter<(Response,)>> = dashboard_files::filter(&app);
     for r in ROUTES.iter().rev() {
         let f = build_route(r, Arc::clone(&app));
         all = Some(match all {

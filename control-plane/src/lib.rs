@@ -9,7 +9,7 @@
 //! - [`node_writes`]: nodes' last seen time and status, written in batches.
 //! - [`registry`]: recipes checked with the engine and signed into bundles.
 //! - [`install`]: `install.sh` (minijinja template) and the agent binary new servers download.
-//! - [`auth`], [`mask`]: passwords, sessions, login throttle; secret masking.
+//! - [`auth`], [`mask`]: passwords, sessions and the sign-in defences; secret masking.
 //! - [`server`]: the accept loop (plain TCP or TLS) serving the warp router through hyper.
 
 pub mod agent_socket;

@@ -23,13 +23,18 @@ export default {
     // every page needs the session cookie to have data, so nothing is prerendered.
     adapter: adapter({ pages: 'build', assets: 'build', fallback: 'index.html', strict: true }),
     // Only this site's scripts, styles and sockets; kit hashes its own inline start-up script.
+    // The control plane sends the same policy as a header, taking the 'sha256-…' sources from
+    // this one and adding what a <meta> policy cannot say (frame-ancestors); see
+    // control-plane/src/http/headers.rs.
     csp: {
       mode: 'hash',
       directives: {
         'default-src': ['self'],
+        'script-src': ['self'],
         'style-src': ['self', 'unsafe-hashes', announcerStyleHash()],
         'object-src': ['none'],
-        'base-uri': ['self'],
+        'base-uri': ['none'],
+        'form-action': ['self'],
       },
     },
   },

@@ -9,7 +9,7 @@
 //! - [`node_writes`]: nodes' last seen time and status, written in batches.
 //! - [`registry`]: recipes checked with the engine and signed into bundles.
 //! - [`install`]: `install.sh` (minijinja template) and the agent binary new servers download.
-//! - [`auth`], [`mask`]: passwords, sessions, login throttle; secret masking.
+//! - [`auth`], [`mask`]: passwords, sessions and the sign-in defences; secret masking.
 //! - [`server`]: the accept loop (plain TCP or TLS) serving the warp router through hyper.
 
 pub mod agent_socket;
@@ -68,6 +68,12 @@ pub struct Config {
     pub admin_password: Option<String>,
     /// argon2id cost for new password hashes.
     pub argon2_params: argon2::Params,
+    /// Password checks run at once; more sign-ins wait briefly or get 429
+    /// (`auth::verifier`). Default: the number of cores, at most 4.
+    pub login_checks: usize,
+    /// The first lockout after the free failed sign-ins (`auth::throttle`); it doubles from
+    /// there. Default 30 s.
+    pub login_first_lockout: std::time::Duration,
     pub token_ttl_secs: u64,
 }
 
@@ -101,6 +107,8 @@ impl Config {
             tls: None,
             admin_password: None,
             argon2_params: argon2::Params::default(),
+            login_checks: auth::verifier::default_concurrency(),
+            login_first_lockout: auth::throttle::FIRST_LOCKOUT,
             token_ttl_secs: TOKEN_TTL_SECS,
         }
     }
@@ -119,14 +127,31 @@ pub struct App {
     /// Nodes' `last_seen` and `last_status`, written in batches.
     pub node_writes: node_writes::NodeWriter,
     pub throttle: auth::LoginThrottle,
+    /// Where each account signed in from; its lockout does not hold these back.
+    pub known: auth::KnownAddresses,
+    /// The few password checks allowed at once.
+    pub verifier: auth::Verifier,
+    /// Refused sign-ins, tallied for the audit log.
+    pub refusals: auth::RefusalLog,
     /// Flips to true when the server shuts down; WebSocket tasks watch it.
     pub shutdown: watch::Receiver<bool>,
 }
 
 impl App {
-    /// Whether cookies get `Secure` and URLs `https`.
+    /// Whether this process serves TLS itself (URLs built from `Host` then say `https`).
     pub fn tls(&self) -> bool {
         self.config.tls.is_some()
+    }
+
+    /// Whether browsers reach the dashboard over https: own TLS, or an https `--public-url`
+    /// (a TLS proxy in front). Cookies get `Secure` and answers HSTS.
+    pub fn https(&self) -> bool {
+        self.tls()
+            || self
+                .config
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https://"))
     }
 
     /// The current registry, for reading.
@@ -165,5 +190,12 @@ pub async fn run(
     let app = Arc::new(setup::prepare(config, stop_rx).await?);
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, tls = app.tls(), "control plane listening");
-    server::serve(listener, app, shutdown, stop_tx).await
+    // Refused sign-ins are written once a second, and once more when the server has stopped
+    // (however it stopped).
+    let (served_tx, served_rx) = tokio::sync::oneshot::channel();
+    let refusals = tokio::spawn(auth::refusals::flush_until(Arc::clone(&app), served_rx));
+    let served = server::serve(listener, app, shutdown, stop_tx).await;
+    let _ = served_tx.send(());
+    let _ = refusals.await;
+    served
 }

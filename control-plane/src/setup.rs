@@ -105,6 +105,17 @@ pub async fn prepare(config: Config, shutdown: watch::Receiver<bool>) -> anyhow:
         );
         reg
     };
+    let known = auth::KnownAddresses::default();
+    let since = cairn_protocol::unix_now().saturating_sub(auth::known::KEEP_SECS);
+    for (username, address, at) in
+        store::blocking(&store, move |s| s.login_addresses(since)).await?
+    {
+        if let Some(addr) = auth::AddressKey::parse(&address) {
+            known.remember(&username, addr, at);
+        }
+    }
+    let verifier = auth::Verifier::new(config.login_checks, &config.argon2_params)?;
+    let throttle = auth::LoginThrottle::new(config.login_first_lockout);
     Ok(App {
         agent: install::AgentBinary::new(config.agent_binary.clone()),
         config,
@@ -114,7 +125,10 @@ pub async fn prepare(config: Config, shutdown: watch::Receiver<bool>) -> anyhow:
         nonces: NonceStore::new(),
         registry: RwLock::new(registry),
         hub: hub::Hub::default(),
-        throttle: auth::LoginThrottle::default(),
+        throttle,
+        known,
+        verifier,
+        refusals: auth::RefusalLog::default(),
         shutdown,
     })
 }

@@ -33,27 +33,12 @@ use crate::store::{self, Job};
 const MAX_DASHBOARD_MESSAGE: usize = 64 * 1024;
 const PING_EVERY: Duration = Duration::from_secs(30);
 
-/// `scheme://host[:port]` of a URL, lowercased.
-fn origin_of(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    format!(
-        "{}://{}",
-        scheme.to_ascii_lowercase(),
-        host.to_ascii_lowercase()
-    )
-}
-
-/// Whether the request's `Origin` is this control plane's own.
+/// Whether the request's `Origin` is this control plane's own (`http::origin`).
 pub fn origin_allowed(app: &App, headers: &HeaderMap) -> bool {
-    let Some(origin) = headers
+    headers
         .get(warp::http::header::ORIGIN)
         .and_then(|o| o.to_str().ok())
-    else {
-        return false;
-    };
-    let expected = origin_of(&crate::http::public_base(app, headers));
-    origin.trim_end_matches('/').to_ascii_lowercase() == expected
+        .is_some_and(|o| crate::http::origin::is_own_origin(app, headers, o))
 }
 
 /// Upgrades to a dashboard connection, or refuses a foreign `Origin`.

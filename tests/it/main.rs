@@ -7,6 +7,7 @@ mod disk_full;
 mod dpkg_lock;
 mod install;
 mod jobs;
+mod login_flood;
 mod network;
 mod plan_only;
 mod recovery;

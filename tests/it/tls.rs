@@ -24,6 +24,15 @@ async fn agent_and_dashboard_work_over_tls_with_a_pinned_certificate() {
     for attribute in ["Secure", "HttpOnly", "SameSite=Strict"] {
         assert!(set_cookie.contains(attribute), "{set_cookie}");
     }
+    // And browsers are told to come back over https only.
+    assert!(
+        login
+            .headers
+            .to_ascii_lowercase()
+            .contains("strict-transport-security: max-age="),
+        "{}",
+        login.headers
+    );
     let cookie = login.cookie().expect("cookie");
 
     let r = cp

@@ -8,6 +8,7 @@
 //! them. Every child is killed (SIGKILL) when its handle drops, and every file lives in a temp
 //! directory that goes with the [`Cluster`].
 
+pub mod flood;
 pub mod proxy;
 pub mod sim;
 
@@ -705,7 +706,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    fn failed() -> Self {
+    pub(crate) fn failed() -> Self {
         Self {
             status: 0,
             headers: String::new(),

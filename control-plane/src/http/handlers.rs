@@ -1,6 +1,5 @@
 //! The REST handlers. Each returns a reply; every failure is a JSON `{"error": sentence}`.
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -9,8 +8,8 @@ use warp::Reply;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::{Request, RouteId, Session, json_error};
-use crate::auth::{self, Gate};
+use super::origin::public_base;
+use super::{Request, RouteId, Session, json_error, login};
 use crate::store::{self, NewToken};
 use crate::{App, install, registry};
 
@@ -18,7 +17,7 @@ fn ok_json(value: &impl serde::Serialize) -> Response {
     warp::reply::json(value).into_response()
 }
 
-fn internal(error: impl std::fmt::Display) -> Response {
+pub(super) fn internal(error: impl std::fmt::Display) -> Response {
     tracing::error!(%error, "request failed");
     json_error(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -43,8 +42,8 @@ pub async fn handle(
             let key = app.signer.key();
             ok_json(&json!({"publicKey": key.public().to_hex(), "keyId": key.key_id().to_string()}))
         }
-        (RouteId::Login, _) => login(&app, req).await,
-        (RouteId::Logout, Some(s)) => logout(&app, s).await,
+        (RouteId::Login, _) => login::login(&app, req).await,
+        (RouteId::Logout, Some(s)) => login::logout(&app, s).await,
         (RouteId::Me, Some(s)) => ok_json(&json!({"username": s.username})),
         (RouteId::Nodes, Some(_)) => nodes(&app).await,
         (RouteId::NodesStatus, Some(_)) => status_all(&app, &req).await,
@@ -115,104 +114,6 @@ async fn agent_checksum(app: &Arc<App>) -> Response {
     }
 }
 
-#[derive(Deserialize)]
-struct LoginBody {
-    username: String,
-    password: String,
-}
-
-async fn login(app: &App, req: Request) -> Response {
-    let Ok(body) = serde_json::from_slice::<LoginBody>(&req.body) else {
-        return json_error(
-            StatusCode::BAD_REQUEST,
-            "send {\"username\": \"…\", \"password\": \"…\"} as JSON",
-        );
-    };
-    let ip = req
-        .peer
-        .map(|p| p.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    let username: String = body.username.chars().take(64).collect();
-    let now = cairn_protocol::unix_now();
-    if let Gate::Locked(secs) = app.throttle.check(&username, ip, now) {
-        app.audit(&username, "login", &ip.to_string(), "refused: locked out")
-            .await;
-        return json_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!(
-                "too many failed sign-ins for this account from your address; try again in {secs} seconds"
-            ),
-        );
-    }
-    let lookup = username.clone();
-    let user = match store::blocking(&app.store, move |s| s.user(&lookup)).await {
-        Ok(u) => u,
-        Err(e) => return internal(e),
-    };
-    let password = body.password;
-    let ok = match user {
-        Some(u) => {
-            tokio::task::spawn_blocking(move || auth::verify_password(&password, &u.password_hash))
-                .await
-                .unwrap_or(false)
-        }
-        None => {
-            // Spend the same time on an unknown user as on a wrong password.
-            let params = app.config.argon2_params.clone();
-            let _ =
-                tokio::task::spawn_blocking(move || auth::hash_password(&password, &params)).await;
-            false
-        }
-    };
-    if !ok {
-        let lock = app.throttle.failed(&username, ip, now);
-        let result = if lock > 0 {
-            format!("failed: wrong username or password; locked for {lock} s")
-        } else {
-            "failed: wrong username or password".to_owned()
-        };
-        tracing::warn!(username = %username, %ip, locked_secs = lock, "failed sign-in");
-        app.audit(&username, "login", &ip.to_string(), &result)
-            .await;
-        return json_error(StatusCode::UNAUTHORIZED, "wrong username or password");
-    }
-    app.throttle.succeeded(&username, ip);
-    let id = match auth::new_session_id() {
-        Ok(id) => id,
-        Err(e) => return internal(e),
-    };
-    let id_hash = auth::hash_session_id(&id);
-    let who = username.clone();
-    if let Err(e) = store::blocking(&app.store, move |s| {
-        s.create_session(&id_hash, &who, now, now + auth::SESSION_TTL_SECS)
-    })
-    .await
-    {
-        return internal(e);
-    }
-    app.audit(&username, "login", &ip.to_string(), "ok").await;
-    warp::reply::with_header(
-        warp::reply::json(&json!({"username": username})),
-        "set-cookie",
-        auth::session_cookie(&id, app.tls()),
-    )
-    .into_response()
-}
-
-async fn logout(app: &App, s: Session) -> Response {
-    let hash = s.id_hash.clone();
-    if let Err(e) = store::blocking(&app.store, move |st| st.delete_session(&hash)).await {
-        return internal(e);
-    }
-    app.audit(&s.username, "logout", "", "ok").await;
-    warp::reply::with_header(
-        warp::reply::json(&json!({"ok": true})),
-        "set-cookie",
-        auth::clear_cookie(app.tls()),
-    )
-    .into_response()
-}
-
 async fn nodes(app: &App) -> Response {
     match store::blocking(&app.store, |s| s.nodes()).await {
         Ok(nodes) => {
@@ -279,18 +180,6 @@ async fn status_all(app: &App, req: &Request) -> Response {
 #[derive(Deserialize)]
 struct TokenBody {
     name: String,
-}
-
-/// The base URL users and agents reach this control plane at.
-pub fn public_base(app: &App, headers: &warp::http::HeaderMap) -> String {
-    if let Some(u) = &app.config.public_url {
-        return u.trim_end_matches('/').to_owned();
-    }
-    let host = headers
-        .get(warp::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1:8420");
-    format!("{}://{host}", if app.tls() { "https" } else { "http" })
 }
 
 async fn create_token(app: &App, s: Session, req: Request) -> Response {

@@ -1,17 +1,28 @@
 //! The router. Every route is a row of [`ROUTES`] and the router is built from that table, so
 //! the test that checks "every route without a session → 401" (THREATS 21) walks the same list
-//! the server serves. A route is public only if its row says so.
+//! the server serves. A route is public only if its row says so. Every GET route answers HEAD
+//! too (hyper leaves the body out).
+//!
+//! In front of every route, [`csrf`] refuses cross-site and non-JSON state-changing requests
+//! (THREATS 33); after every route, [`headers`] adds the security headers (policy, framing,
+//! caching, HSTS). [`login`] is sign-in and sign-out, [`origin`] this control plane's own
+//! address.
 
+pub mod csrf;
+mod dashboard_files;
 mod handlers;
+pub mod headers;
+mod login;
+pub mod origin;
 
-pub use handlers::public_base;
+pub use origin::public_base;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use warp::filters::BoxedFilter;
-use warp::http::{HeaderMap, StatusCode};
+use warp::http::{HeaderMap, HeaderValue, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
@@ -162,8 +173,20 @@ fn path_filter(path: &'static str) -> BoxedFilter<(Vec<String>,)> {
 fn method_filter(method: &'static str) -> BoxedFilter<()> {
     match method {
         "POST" => warp::post().boxed(),
-        _ => warp::get().boxed(),
+        _ => get_or_head(),
     }
+}
+
+/// GET, and HEAD answered the same way (hyper sends the headers without the body).
+pub(crate) fn get_or_head() -> BoxedFilter<()> {
+    warp::get().or(warp::head()).unify().boxed()
+}
+
+/// Whether the request is a HEAD (a socket route then answers as to a GET without upgrade).
+fn is_head() -> BoxedFilter<(bool,)> {
+    warp::method()
+        .map(|m: warp::http::Method| m == warp::http::Method::HEAD)
+        .boxed()
 }
 
 /// The session named by the request's cookie, if it is live.
@@ -234,8 +257,15 @@ fn build_route(r: &'static Route, app: Arc<App>) -> BoxedFilter<(Response,)> {
             .and(
                 warp::fs::file(agent_path)
                     .map(|f: warp::fs::File| {
-                        warp::reply::with_header(f, "content-type", "application/octet-stream")
-                            .into_response()
+                        let mut r = f.into_response();
+                        let h = r.headers_mut();
+                        h.insert(
+                            "content-type",
+                            HeaderValue::from_static("application/octet-stream"),
+                        );
+                        // Conditional GETs keep it fresh; nothing secret in it.
+                        h.insert("cache-control", HeaderValue::from_static("no-cache"));
+                        r
                     })
                     .or(warp::any().map(move || json_error(StatusCode::NOT_FOUND, &missing)))
                     .unify(),
@@ -246,13 +276,16 @@ fn build_route(r: &'static Route, app: Arc<App>) -> BoxedFilter<(Response,)> {
             .and(warp::header::headers_cloned())
             .and(warp::ext::optional::<hyper::upgrade::OnUpgrade>())
             .and(warp::ext::optional::<Peer>())
+            .and(is_head())
             .and(app_f)
             .map(
                 |_,
                  headers: HeaderMap,
                  on_upgrade: Option<hyper::upgrade::OnUpgrade>,
                  peer: Option<Peer>,
+                 head: bool,
                  app: Arc<App>| {
+                    let on_upgrade = if head { None } else { on_upgrade };
                     crate::ws_agent::upgrade(&headers, on_upgrade, app, peer.map(|p| p.0))
                 },
             )
@@ -260,17 +293,23 @@ fn build_route(r: &'static Route, app: Arc<App>) -> BoxedFilter<(Response,)> {
         RouteId::DashboardSocket => base
             .and(session)
             .and(warp::header::headers_cloned())
-            .and(warp::ws())
+            // warp's upgrade filter takes GET only: a HEAD (or a GET without upgrade) gets the
+            // same sentence.
+            .and(warp::ws().map(Some).or(warp::any().map(|| None)).unify())
             .and(app_f)
             .map(
                 |_,
                  session: Option<Session>,
                  headers: HeaderMap,
-                 ws: warp::ws::Ws,
+                 ws: Option<warp::ws::Ws>,
                  app: Arc<App>| {
-                    match session {
-                        Some(s) => crate::ws_dashboard::upgrade(ws, app, s, &headers),
-                        None => json_error(StatusCode::UNAUTHORIZED, "sign in first"),
+                    match (session, ws) {
+                        (Some(s), Some(ws)) => crate::ws_dashboard::upgrade(ws, app, s, &headers),
+                        (Some(_), None) => json_error(
+                            StatusCode::BAD_REQUEST,
+                            "this address takes the dashboard's WebSocket upgrade",
+                        ),
+                        (None, _) => json_error(StatusCode::UNAUTHORIZED, "sign in first"),
                     }
                 },
             )
@@ -301,34 +340,9 @@ fn build_route(r: &'static Route, app: Arc<App>) -> BoxedFilter<(Response,)> {
     }
 }
 
-fn static_ui(app: &App) -> Option<BoxedFilter<(Response,)>> {
-    let dir = app.config.ui_dir.clone();
-    if !dir.is_dir() {
-        return None;
-    }
-    let index = dir.join("index.html");
-    // The dashboard's files are public (the login page must load); they hold no data.
-    let not_api = warp::path::full()
-        .and_then(|p: warp::path::FullPath| async move {
-            if p.as_str().starts_with("/api/") || p.as_str().starts_with("/ws/") {
-                Err(warp::reject::not_found())
-            } else {
-                Ok(())
-            }
-        })
-        .untuple_one();
-    Some(
-        warp::get()
-            .and(not_api)
-            .and(warp::fs::dir(dir).or(warp::fs::file(index)).unify())
-            .map(|f: warp::fs::File| f.into_response())
-            .boxed(),
-    )
-}
-
 /// The whole router.
 pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
-    let mut all: Option<BoxedFilter<(Response,)>> = static_ui(&app);
+    let mut all: Option<BoxedFilter<(Response,)>> = dashboard_files::filter(&app);
     for r in ROUTES.iter().rev() {
         let f = build_route(r, Arc::clone(&app));
         all = Some(match all {
@@ -341,25 +355,26 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
             .and_then(|| async { Err::<Response, _>(warp::reject::not_found()) })
             .boxed()
     });
-    all.recover(recover)
+    let https = app.https();
+    csrf::filter(app)
+        .and(all)
+        .recover(recover)
         .unify()
-        .map(|r: Response| {
-            let mut r = r;
-            let h = r.headers_mut();
-            h.insert(
-                "x-content-type-options",
-                "nosniff".parse().expect("static header"),
-            );
-            h.insert(
-                "referrer-policy",
-                "no-referrer".parse().expect("static header"),
-            );
+        .map(move |mut r: Response| {
+            headers::finish(&mut r, https);
             r
         })
         .boxed()
 }
 
 async fn recover(rejection: Rejection) -> Result<Response, std::convert::Infallible> {
+    if let Some(refused) = rejection.find::<csrf::Refused>() {
+        let status = match refused {
+            csrf::Refused::CrossSite(_) => StatusCode::FORBIDDEN,
+            csrf::Refused::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        };
+        return Ok(json_error(status, &refused.sentence()));
+    }
     let (status, message) = if rejection.find::<Unauthorized>().is_some() {
         (
             StatusCode::UNAUTHORIZED,

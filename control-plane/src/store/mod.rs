@@ -8,6 +8,7 @@
 //! Nothing secret is ever handed to the store: passwords arrive as argon2 hashes, session ids
 //! and tokens as hashes, and job results and events already masked (see [`crate::mask`]).
 
+mod audit_sql;
 mod sqlite;
 
 use std::sync::Arc;
@@ -141,12 +142,36 @@ pub struct Appended {
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
     pub id: i64,
+    /// When it happened (for a tally: the first time).
     pub at: u64,
     pub who: String,
     pub what: String,
     pub target: String,
     pub result: String,
+    /// How many times: 1, or a tally's count (refused sign-ins, `auth::refusals`).
+    pub count: u64,
+    /// A tally's latest time; `None` for a single entry.
+    pub last_at: Option<u64>,
 }
+
+/// A tallied audit row to write: a new row when `id` is `None`, else an update of row `id`.
+#[derive(Debug, Clone)]
+pub struct AuditCount {
+    pub id: Option<i64>,
+    pub at: u64,
+    pub last_at: u64,
+    pub who: String,
+    pub what: String,
+    pub target: String,
+    pub result: String,
+    pub count: u64,
+}
+
+/// The audit action of a tally of refused sign-ins (`auth::refusals`).
+pub const AUDIT_REFUSED: &str = "login.refused";
+/// The audit view shows at most this many tallies of refused sign-ins (the newest), so a flood
+/// of them cannot push the other entries out of it.
+pub const AUDIT_REFUSED_SHOWN: u32 = 100;
 
 /// The storage the control plane needs. Every method is synchronous and may block.
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
@@ -211,7 +236,17 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     fn audit(&self, who: &str, what: &str, target: &str, result: &str, now: u64)
     -> StoreResult<()>;
+    /// Inserts or updates tallied rows in one transaction; returns each row's id, in order.
+    fn audit_counts(&self, rows: &[AuditCount]) -> StoreResult<Vec<i64>>;
+    /// The newest `limit` entries, newest first, of which at most [`AUDIT_REFUSED_SHOWN`] are
+    /// tallies of refused sign-ins (`login.refused`).
     fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+
+    /// Records that `username` signed in from `address` (a client address as the login
+    /// throttle counts it) at `at`.
+    fn remember_login_address(&self, username: &str, address: &str, at: u64) -> StoreResult<()>;
+    /// Every (username, address, last time) with a sign-in at or after `since`.
+    fn login_addresses(&self, since: u64) -> StoreResult<Vec<(String, String, u64)>>;
 }
 
 /// A shared store.

@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::audit_sql;
 use super::{
-    Appended, AuditEntry, Enrollment, Job, JobEvent, NewToken, Node, NodeUpdate, Store, StoreError,
-    StoreResult, User,
+    Appended, AuditCount, AuditEntry, Enrollment, Job, JobEvent, NewToken, Node, NodeUpdate, Store,
+    StoreError, StoreResult, User,
 };
 
 const SCHEMA: &str = r#"
@@ -91,6 +92,7 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)?;
+        audit_sql::migrate(&conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
         })
@@ -102,11 +104,11 @@ impl SqliteStore {
     }
 }
 
-fn to_i64(v: u64) -> i64 {
+pub(super) fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-fn from_i64(v: i64) -> u64 {
+pub(super) fn from_i64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
@@ -458,22 +460,20 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn audit_counts(&self, rows: &[AuditCount]) -> StoreResult<Vec<i64>> {
+        audit_sql::audit_counts(&mut self.conn(), rows)
+    }
+
     fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT id, at, who, what, target, result FROM audit ORDER BY id DESC LIMIT ?1",
-        )?;
-        let rows = stmt.query_map(params![limit], |r| {
-            Ok(AuditEntry {
-                id: r.get(0)?,
-                at: from_i64(r.get(1)?),
-                who: r.get(2)?,
-                what: r.get(3)?,
-                target: r.get(4)?,
-                result: r.get(5)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        audit_sql::audit_log(&self.conn(), limit)
+    }
+
+    fn remember_login_address(&self, username: &str, address: &str, at: u64) -> StoreResult<()> {
+        audit_sql::remember_login_address(&self.conn(), username, address, at)
+    }
+
+    fn login_addresses(&self, since: u64) -> StoreResult<Vec<(String, String, u64)>> {
+        audit_sql::login_addresses(&self.conn(), since)
     }
 }
 

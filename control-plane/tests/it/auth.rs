@@ -3,7 +3,7 @@
 use cairn_control_plane::http::ROUTES;
 use tokio_tungstenite::tungstenite::Error as WsError;
 
-use crate::util::{PASSWORD, TestServer, dashboard, http, login};
+use crate::util::{PASSWORD, TestServer, dashboard, http, login, wait_for_audit};
 
 #[tokio::test]
 async fn login_succeeds_with_the_password_and_fails_without() {
@@ -142,7 +142,11 @@ async fn dashboard_socket_refuses_a_foreign_origin() {
 
 #[tokio::test]
 async fn many_wrong_logins_are_locked_out_and_audited() {
-    let mut srv = TestServer::start().await;
+    // A 1 s first lockout (30 s by default) so the test can wait it out.
+    let mut srv = TestServer::start_with(|c| {
+        c.login_first_lockout = std::time::Duration::from_secs(1);
+    })
+    .await;
     let wrong = r#"{"username":"admin","password":"guess"}"#;
     let mut statuses = Vec::new();
     for _ in 0..8 {
@@ -169,26 +173,31 @@ async fn many_wrong_logins_are_locked_out_and_audited() {
     let cookie = login(srv.addr, "admin", PASSWORD)
         .await
         .expect("login after lockout");
-    let audit = http(srv.addr, "GET", "/api/audit", Some(&cookie), None)
-        .await
-        .json();
+    // The 9 refusals (8 wrong, then the right password while locked) are one tallied entry,
+    // written within a second; the success is an entry of its own.
+    let audit = wait_for_audit(&srv, &cookie, |entries| {
+        entries
+            .iter()
+            .any(|e| e["what"] == "login.refused" && e["count"] == 9)
+    })
+    .await;
     let entries = audit.as_array().expect("audit list");
-    let failed = entries
+    let tally: Vec<_> = entries
         .iter()
-        .filter(|e| {
-            e["what"] == "login"
-                && e["result"]
-                    .as_str()
-                    .is_some_and(|r| r.starts_with("failed"))
-        })
-        .count();
-    let refused = entries
+        .filter(|e| e["what"] == "login.refused")
+        .collect();
+    assert_eq!(tally.len(), 1, "{audit}");
+    assert_eq!(tally[0]["who"], "admin");
+    assert_eq!(tally[0]["target"], "127.0.0.1");
+    assert_eq!(
+        tally[0]["result"],
+        "5 × wrong username or password; 4 × refused unchecked: address locked out"
+    );
+    assert!(tally[0]["lastAt"].as_u64() >= tally[0]["at"].as_u64());
+    let ok = entries
         .iter()
-        .filter(|e| {
-            e["what"] == "login" && e["result"].as_str().is_some_and(|r| r.contains("locked"))
-        })
+        .filter(|e| e["what"] == "login" && e["result"] == "ok")
         .count();
-    assert_eq!(failed, 5, "{audit}");
-    assert!(refused >= 3, "{audit}");
+    assert_eq!(ok, 1, "{audit}");
     srv.stop().await;
 }

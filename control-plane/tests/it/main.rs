@@ -3,7 +3,9 @@
 
 mod agents;
 mod auth;
+mod csrf;
 mod detectors;
+mod headers;
 mod install;
 mod jobs;
 mod recipes;

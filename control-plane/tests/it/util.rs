@@ -220,15 +220,39 @@ impl Reply {
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or(Value::Null)
     }
+
+    /// The value of header `name` (the first one), if any.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.lines().find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
 }
 
-/// One HTTP/1.1 request over a fresh connection.
+/// One HTTP/1.1 request over a fresh connection, as a JSON client sends it.
 pub async fn http(
     addr: SocketAddr,
     method: &str,
     path: &str,
     cookie: Option<&str>,
     body: Option<&str>,
+) -> Reply {
+    let mut headers = vec![("Content-Type", "application/json")];
+    if let Some(c) = cookie {
+        headers.push(("Cookie", c));
+    }
+    http_with(addr, method, path, &headers, body.unwrap_or("")).await
+}
+
+/// One HTTP/1.1 request with exactly these headers (besides Host, Connection and
+/// Content-Length).
+pub async fn http_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
 ) -> Reply {
     let Ok(mut s) = TcpStream::connect(addr).await else {
         return Reply {
@@ -237,13 +261,12 @@ pub async fn http(
             body: String::new(),
         };
     };
-    let body = body.unwrap_or("");
     let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
-    if let Some(c) = cookie {
-        req.push_str(&format!("Cookie: {c}\r\n"));
+    for (name, value) in headers {
+        req.push_str(&format!("{name}: {value}\r\n"));
     }
     req.push_str("\r\n");
     req.push_str(body);
@@ -286,6 +309,29 @@ fn dechunk(mut s: &str) -> String {
         s = rest[n..].trim_start_matches("\r\n");
     }
     out
+}
+
+/// Polls `GET /api/audit` until `done` holds for its entries (refused sign-ins are written
+/// once a second); panics after 10 s.
+pub async fn wait_for_audit(
+    srv: &TestServer,
+    cookie: &str,
+    done: impl Fn(&[Value]) -> bool,
+) -> Value {
+    let start = std::time::Instant::now();
+    loop {
+        let audit = http(srv.addr, "GET", "/api/audit", Some(cookie), None)
+            .await
+            .json();
+        if done(audit.as_array().map_or(&[][..], Vec::as_slice)) {
+            return audit;
+        }
+        assert!(
+            start.elapsed() < TIMEOUT,
+            "the audit log never showed it: {audit}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Logs in; returns the `cairn_session=…` cookie pair.

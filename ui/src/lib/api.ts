@@ -97,6 +97,10 @@ export type AuditEntry = {
   what: string;
   target: string;
   result: string;
+  /** 1, or how many refused sign-ins a `login.refused` tally counts. */
+  count: number;
+  /** A tally's latest time; null for a single entry. */
+  lastAt: number | null;
 };
 
 /** A failed call, with the control plane's sentence (or ours, when it sent none). */
@@ -116,13 +120,16 @@ export function setUnauthorizedHandler(f: () => void) {
 }
 
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  // The control plane takes changes only as JSON from its own pages (docs/api.md, "Cross-site
+  // requests"), so every call but a GET carries a JSON body, `{}` when there is nothing to say.
+  const sends = method !== 'GET';
   let res: Response;
   try {
     res = await fetch(path, {
       method,
       credentials: 'same-origin',
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: sends ? { 'content-type': 'application/json' } : {},
+      body: sends ? JSON.stringify(body ?? {}) : undefined,
     });
   } catch {
     throw new ApiError(0, 'The control plane cannot be reached; check that it is running.');

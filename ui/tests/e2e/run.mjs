@@ -3,7 +3,8 @@
 // Builds the control plane (cargo) and the UI if needed, starts the control plane on a free
 // loopback port with a temporary data directory, then drives the dashboard: sign in, the node
 // list, "Connect node" and its install command, the language switch, the recipe catalogue and
-// the audit log, at desktop width and at 375 px. With CAIRN_E2E_AGENT=1 (as root) it also
+// the audit log, at desktop width and at 375 px; then the browser hardening (hardening.mjs: no
+// framing by another site, injected inline scripts blocked). With CAIRN_E2E_AGENT=1 (as root) it also
 // enrolls a real agent, sets up Redis and installs Ruby and Go (runtimes.mjs) through the Server
 // Settings page.
 //
@@ -24,6 +25,7 @@ import {
   bin,
 } from './harness.mjs';
 import { backupFlow } from './backups.mjs';
+import { hardeningFlow } from './hardening.mjs';
 import { purgeRuntimes, runtimeFlow } from './runtimes.mjs';
 
 const password = 'e2e-' + Math.random().toString(36).slice(2) + '-Passw0rd';
@@ -170,6 +172,8 @@ await step('usable at 375 px: no sideways scrolling, install command wraps', asy
   await shot('nodes-375.png');
   await page.setViewportSize({ width: 1280, height: 900 });
 });
+
+await hardeningFlow({ browser, base, password, step });
 
 if (withAgent) {
   await agentFlow();

@@ -214,4 +214,5 @@ export const en = {
   'audit.what': 'What',
   'audit.target': 'Target',
   'audit.result': 'Result',
+  'audit.tally': '({n} times, last {last})',
 } as const;

@@ -219,4 +219,5 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'audit.what': 'Quoi',
   'audit.target': 'Cible',
   'audit.result': 'Résultat',
+  'audit.tally': '({n} fois, dernière {last})',
 };

@@ -1,0 +1,157 @@
+//! `POST /api/login` and `POST /api/logout` (THREATS 25 and 32).
+//!
+//! A sign-in attempt goes through, in order: the throttle's gate (a locked address or account
+//! is refused at once, unchecked), a turn among the few concurrent password checks (a short
+//! wait, else 429 busy), the throttle's reservation (checked and counted as a failure in one
+//! step, so concurrency cannot exceed the allowance), then the argon2 check. Refusals are tallied
+//! into the audit log (`auth::refusals`); successes are audit entries of their own, and make the
+//! address known to the account (`auth::known`).
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use serde::Deserialize;
+use serde_json::json;
+use warp::Reply;
+use warp::http::StatusCode;
+use warp::reply::Response;
+
+use super::handlers::internal;
+use super::{Request, Session, json_error};
+use crate::App;
+use crate::auth::refusals::Reason;
+use crate::auth::throttle::now_ms;
+use crate::auth::{self, AddressKey, Refusal};
+use crate::store;
+
+/// Longest username looked at; the rest is ignored.
+const MAX_USERNAME_CHARS: usize = 64;
+
+#[derive(Deserialize)]
+struct LoginBody {
+    username: String,
+    password: String,
+}
+
+fn too_many(retry_after: u64, message: &str) -> Response {
+    let mut r = json_error(StatusCode::TOO_MANY_REQUESTS, message);
+    r.headers_mut()
+        .insert(warp::http::header::RETRY_AFTER, retry_after.max(1).into());
+    r
+}
+
+fn refused(app: &App, account: &str, ip: IpAddr, refusal: Refusal) -> Response {
+    let now = cairn_protocol::unix_now();
+    match refusal {
+        Refusal::Address(secs) => {
+            app.refusals.record(account, ip, Reason::AddressLocked, now);
+            too_many(
+                secs,
+                &format!("too many failed sign-ins from your address; try again in {secs} seconds"),
+            )
+        }
+        Refusal::Account(secs) => {
+            app.refusals.record(account, ip, Reason::AccountLocked, now);
+            too_many(
+                secs,
+                &format!(
+                    "too many failed sign-ins for this account from other addresses; try again \
+                     in {secs} seconds, or sign in from an address you have signed in from before"
+                ),
+            )
+        }
+    }
+}
+
+pub async fn login(app: &App, req: Request) -> Response {
+    let Ok(body) = serde_json::from_slice::<LoginBody>(&req.body) else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "send {\"username\": \"…\", \"password\": \"…\"} as JSON",
+        );
+    };
+    let ip = req
+        .peer
+        .map(|p| p.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let addr = AddressKey::of(ip);
+    let account: String = body.username.chars().take(MAX_USERNAME_CHARS).collect();
+    let known = app
+        .known
+        .is_known(&account, addr, cairn_protocol::unix_now());
+    // Refused early, without queueing for a check.
+    if let Err(r) = app.throttle.check(&account, addr, known, now_ms()) {
+        return refused(app, &account, ip, r);
+    }
+    let Ok(turn) = app.verifier.turn(known).await else {
+        app.refusals
+            .record(&account, ip, Reason::Busy, cairn_protocol::unix_now());
+        return too_many(
+            1,
+            "the control plane is checking too many sign-ins at once; try again in a moment",
+        );
+    };
+    // Counted before the check: at most the allowance of concurrent attempts gets past here.
+    if let Err(r) = app.throttle.reserve(&account, addr, known, now_ms()) {
+        return refused(app, &account, ip, r);
+    }
+    let lookup = account.clone();
+    let user = match store::blocking(&app.store, move |s| s.user(&lookup)).await {
+        Ok(u) => u,
+        Err(e) => return internal(e),
+    };
+    // An unknown user is checked against a stand-in hash: the same time and memory.
+    if !turn
+        .check(body.password, user.map(|u| u.password_hash))
+        .await
+    {
+        app.refusals.record(
+            &account,
+            ip,
+            Reason::WrongPassword,
+            cairn_protocol::unix_now(),
+        );
+        return json_error(StatusCode::UNAUTHORIZED, "wrong username or password");
+    }
+    app.throttle.succeeded(&account, addr, known);
+    signed_in(app, &account, addr, ip).await
+}
+
+async fn signed_in(app: &App, account: &str, addr: AddressKey, ip: IpAddr) -> Response {
+    let now = cairn_protocol::unix_now();
+    app.known.remember(account, addr, now);
+    let id = match auth::new_session_id() {
+        Ok(id) => id,
+        Err(e) => return internal(e),
+    };
+    let id_hash = auth::hash_session_id(&id);
+    let (who, address) = (account.to_owned(), addr.to_string());
+    if let Err(e) = store::blocking(&app.store, move |s| {
+        s.remember_login_address(&who, &address, now)?;
+        s.create_session(&id_hash, &who, now, now + auth::SESSION_TTL_SECS)
+    })
+    .await
+    {
+        return internal(e);
+    }
+    app.audit(account, "login", &ip.to_string(), "ok").await;
+    warp::reply::with_header(
+        warp::reply::json(&json!({ "username": account })),
+        "set-cookie",
+        auth::session_cookie(&id, app.https()),
+    )
+    .into_response()
+}
+
+pub async fn logout(app: &App, s: Session) -> Response {
+    let hash = s.id_hash.clone();
+    if let Err(e) = store::blocking(&app.store, move |st| st.delete_session(&hash)).await {
+        return internal(e);
+    }
+    app.audit(&s.username, "logout", "", "ok").await;
+    warp::reply::with_header(
+        warp::reply::json(&json!({"ok": true})),
+        "set-cookie",
+        auth::clear_cookie(app.https()),
+    )
+    .into_response()
+}

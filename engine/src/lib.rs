@@ -14,6 +14,7 @@ pub mod cancel;
 pub mod error;
 pub mod event;
 pub mod exec;
+pub mod fs;
 pub mod host;
 pub mod job;
 pub mod params;
@@ -29,28 +30,9 @@ pub mod version;
 pub use cancel::{CancelToken, Stop};
 pub use error::{EngineError, HostError};
 pub use event::{Event, EventSink, EventTx, Outcome, Stream};
+pub use host::caps::Capabilities;
 pub use job::{Action, Detection, JobOptions, JobReport, Mode};
-pub use plan::PlannedAction;
-pub use recipe::{Capabilities, Category, Recipe, RecipeMeta};
+pub use plan::{PlannedAction, shell_words};
+pub use recipe::{Category, Recipe, RecipeMeta};
 pub use redact::Redactor;
 pub use sandbox::Limits;
-
-/// A command line as a user would type it, for console echoes and plans: arguments that need it
-/// are single-quoted. Display only; the engine never runs a shell.
-pub fn shell_words(program: &str, args: &[String]) -> String {
-    let mut out = String::from(program);
-    for a in args {
-        out.push(' ');
-        let plain = !a.is_empty()
-            && a.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
-        if plain {
-            out.push_str(a);
-        } else {
-            out.push('\'');
-            out.push_str(&a.replace('\'', r"'\''"));
-            out.push('\'');
-        }
-    }
-    out
-}

@@ -35,7 +35,7 @@ impl std::fmt::Display for PlannedAction {
                 args,
                 stdin,
             } => {
-                write!(f, "run    {}", crate::shell_words(program, args))?;
+                write!(f, "run    {}", shell_words(program, args))?;
                 if *stdin {
                     write!(f, "  (with input on stdin)")?;
                 }
@@ -49,4 +49,24 @@ impl std::fmt::Display for PlannedAction {
             }
         }
     }
+}
+
+/// A command line as a user would type it, for console echoes and plans: arguments that need it
+/// are single-quoted. Display only; the engine never runs a shell.
+pub fn shell_words(program: &str, args: &[String]) -> String {
+    let mut out = String::from(program);
+    for a in args {
+        out.push(' ');
+        let plain = !a.is_empty()
+            && a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+        if plain {
+            out.push_str(a);
+        } else {
+            out.push('\'');
+            out.push_str(&a.replace('\'', r"'\''"));
+            out.push('\'');
+        }
+    }
+    out
 }

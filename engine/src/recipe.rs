@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::EngineError;
+use crate::host::caps::Capabilities;
 use crate::params::ParamSpec;
 use crate::sandbox::{self, Limits};
 
@@ -30,24 +31,6 @@ impl Category {
             Self::Database | Self::Backup => "configure",
         }
     }
-}
-
-/// What a recipe may touch. Checked by the host functions before any side effect, and carried
-/// in the signed bundle header so the agent can refuse a recipe whose declared capabilities do
-/// not match what the control plane signed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Capabilities {
-    /// Programs `run()` and `detect()` may start: bare names (looked up on the engine's fixed
-    /// PATH) or absolute paths. `apt-get` here also allows the apt helpers.
-    #[serde(default)]
-    pub programs: Vec<String>,
-    /// Path prefixes `write_file()`, `read_file()` and `download()` may touch.
-    #[serde(default)]
-    pub paths: Vec<String>,
-    /// Services the service helpers may start, stop and query.
-    #[serde(default)]
-    pub services: Vec<String>,
 }
 
 /// Operating systems a recipe supports: os-release `ID` and the `VERSION_ID`s.

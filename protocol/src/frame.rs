@@ -158,7 +158,7 @@ impl FrameSigner {
     ) -> Result<String> {
         check_directions(messages, self.direction)?;
         let body = FrameBodyRef {
-            id: crate::new_id()?,
+            id: crate::ids::new_id()?,
             from: &self.from,
             audience,
             session,

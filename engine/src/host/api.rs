@@ -199,7 +199,7 @@ fn register_commands(engine: &mut Engine, host: &Rc<Host>) {
                 if std::time::Instant::now() >= until {
                     return Err(invalid(format!(
                         "`{}` did not answer with {pattern} within {secs} s",
-                        crate::shell_words(program, &args)
+                        crate::plan::shell_words(program, &args)
                     )));
                 }
                 for _ in 0..10 {

@@ -5,7 +5,25 @@
 use std::path::{Component, Path, PathBuf};
 
 use crate::error::HostError;
-use crate::recipe::Capabilities;
+use serde::{Deserialize, Serialize};
+
+/// What a recipe may touch. Checked by the host functions before any side effect, and carried
+/// in the signed bundle header so the agent can refuse a recipe whose declared capabilities do
+/// not match what the control plane signed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Capabilities {
+    /// Programs `run()` and `detect()` may start: bare names (looked up on the engine's fixed
+    /// PATH) or absolute paths. `apt-get` here also allows the apt helpers.
+    #[serde(default)]
+    pub programs: Vec<String>,
+    /// Path prefixes `write_file()`, `read_file()` and `download()` may touch.
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// Services the service helpers may start, stop and query.
+    #[serde(default)]
+    pub services: Vec<String>,
+}
 
 /// The only PATH children ever get, and the only place bare program names are looked up.
 pub const SAFE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -16,9 +16,9 @@ use crate::cancel::Stop;
 use crate::error::HostError;
 use crate::event::{EventSink, Stream};
 use crate::exec::{Exec, ExecOptions, ExecOutput};
+use crate::host::caps::Capabilities;
 use crate::plan::PlannedAction;
 use crate::process::{self, ProcessError, Spec};
-use crate::recipe::Capabilities;
 use crate::sandbox::Limits;
 
 /// Environment variables a recipe may add for one command. Everything else the child gets is
@@ -154,7 +154,7 @@ impl Exec for Host {
             });
             return Ok(ExecOutput::default());
         }
-        let command = crate::shell_words(program, args);
+        let command = crate::plan::shell_words(program, args);
         self.sink.log(Stream::Command, &format!("$ {command}"));
         let spec = self.spec(
             program,
@@ -200,7 +200,7 @@ impl Exec for Host {
             Err(e) => return Err(e),
         };
         let out = process::run(&spec, &self.stop, &mut |_, _| {})
-            .map_err(|e| self.process_error(crate::shell_words(program, args), e))?;
+            .map_err(|e| self.process_error(crate::plan::shell_words(program, args), e))?;
         Ok(ExecOutput {
             code: out.code.unwrap_or(-1),
             stdout: out.stdout,

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::error::HostError;
 use crate::event::Stream;
 use crate::exec::Exec;
-use crate::host::files::AtomicFile;
+use crate::fs::AtomicFile;
 use crate::plan::PlannedAction;
 
 /// The largest file [`download`] accepts.

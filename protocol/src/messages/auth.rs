@@ -19,7 +19,7 @@ pub struct Hello {
     pub key_id: Option<String>,
     pub agent_version: String,
     pub protocol_version: u32,
-    /// The [`crate::detectors_hash`] of the detector bundles the agent kept from an earlier
+    /// The [`crate::ids::detectors_hash`] of the detector bundles the agent kept from an earlier
     /// connection (each verified when it arrived). The control plane then sends
     /// `GET_SERVER_STATUS` with `sameDetectors` and this hash instead of the bundles when it
     /// would send the same ones. Untrusted: it only chooses between two signed requests.

@@ -21,7 +21,7 @@ pub struct GetServerStatus {
     /// of with every request and every reconnection. Ignored when `detectors` is not empty.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub same_detectors: bool,
-    /// With `sameDetectors`: the [`crate::detectors_hash`] of the bundles meant. An agent that
+    /// With `sameDetectors`: the [`crate::ids::detectors_hash`] of the bundles meant. An agent that
     /// does not hold exactly those runs none of its kept ones: it forgets them and reconnects
     /// without a hash in `HELLO`, so the control plane sends the bundles.
     #[serde(default, skip_serializing_if = "Option::is_none")]

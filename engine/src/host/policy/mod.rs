@@ -52,7 +52,7 @@ pub use feeds::describe_path;
 use std::path::Path;
 
 use crate::error::HostError;
-use crate::recipe::Capabilities;
+use crate::host::caps::Capabilities;
 
 /// One call a recipe asks for, as the policy sees it.
 #[derive(Debug, Clone, Copy)]
@@ -217,7 +217,7 @@ pub fn check_path_decl(path: &str, caps: &Capabilities) -> Result<(), String> {
 pub fn check(call: &Call<'_>) -> Result<(), HostError> {
     call.caps.check_program(call.program)?;
     let refused = |reason: String| HostError::ArgumentsRefused {
-        command: crate::shell_words(call.program, call.args),
+        command: crate::plan::shell_words(call.program, call.args),
         reason,
     };
     match classify(call.program, call.caps)

@@ -16,7 +16,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use crate::error::HostError;
-use crate::recipe::Capabilities;
+use crate::host::caps::Capabilities;
 
 /// Whether the last component of a path operand may itself be a symbolic link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

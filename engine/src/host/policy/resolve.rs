@@ -15,8 +15,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::paths::{normalize, under_declared};
+use crate::host::caps::Capabilities;
 use crate::host::caps::{self, SAFE_PATH};
-use crate::recipe::Capabilities;
 
 /// The most links followed from a program name to its file (the kernel's own limit).
 const MAX_LINKS: usize = 40;

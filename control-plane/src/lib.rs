@@ -11,12 +11,15 @@
 //! - [`install`]: `install.sh` (minijinja template) and the agent binary new servers download.
 //! - [`auth`], [`mask`]: passwords, sessions, login throttle; secret masking.
 //! - [`server`]: the accept loop (plain TCP or TLS) serving the warp router through hyper.
+//! - [`gate`], [`limits`]: who may hold a connection, for how long (caps, eviction, timeouts).
 
 pub mod agent_socket;
 pub mod auth;
+pub mod gate;
 pub mod http;
 pub mod hub;
 pub mod install;
+pub mod limits;
 pub mod mask;
 pub mod node_writes;
 pub mod registry;
@@ -69,6 +72,9 @@ pub struct Config {
     /// argon2id cost for new password hashes.
     pub argon2_params: argon2::Params,
     pub token_ttl_secs: u64,
+    /// Connection caps and timeouts, dashboard queues; [`run`] lowers the caps to fit the
+    /// open-files limit.
+    pub limits: limits::Limits,
 }
 
 impl std::fmt::Debug for Config {
@@ -80,6 +86,7 @@ impl std::fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("tls", &self.tls)
             .field("agent_binary", &self.agent_binary)
+            .field("limits", &self.limits)
             .field(
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "<set>"),
@@ -102,6 +109,7 @@ impl Config {
             admin_password: None,
             argon2_params: argon2::Params::default(),
             token_ttl_secs: TOKEN_TTL_SECS,
+            limits: limits::Limits::default(),
         }
     }
 }
@@ -158,9 +166,22 @@ impl App {
 /// HTTP, the dashboard and agent WebSockets (over TLS if configured).
 pub async fn run(
     listener: TcpListener,
-    config: Config,
+    mut config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let open_files = limits::open_files_limit();
+    let fitted = config.limits.fit(open_files);
+    if fitted != config.limits {
+        tracing::warn!(
+            open_files,
+            max_connections = fitted.max_connections,
+            max_pending = fitted.max_pending,
+            max_pending_per_address = fitted.max_pending_per_address,
+            "the open files limit is too low for the configured connection caps; lowered them (raise the limit, e.g. LimitNOFILE= in the systemd unit)"
+        );
+    }
+    config.limits = fitted;
+    tracing::info!(limits = ?config.limits, open_files, "connection limits");
     let (stop_tx, stop_rx) = watch::channel(false);
     let app = Arc::new(setup::prepare(config, stop_rx).await?);
     let addr: SocketAddr = listener.local_addr()?;

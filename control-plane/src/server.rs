@@ -1,26 +1,37 @@
 //! The accept loop: plain TCP or rustls, each connection served by hyper (HTTP/1.1 with
 //! upgrades, for WebSockets) with the warp router as the service. warp 0.4 has no TLS of its
 //! own, hence this loop; it also records each client's address for the login throttle.
+//!
+//! Every connection is admitted by the [`Gate`] first (caps, eviction of stale strangers) and
+//! supervised by it until its socket closes: the TLS handshake and each request must arrive
+//! within the header timeout, a quiet connection is closed after the idle timeout (THREATS 34).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use hyper::body::Incoming;
 use hyper::service::Service as _;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder;
+use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
 
+use crate::gate::{Conn, Gate, TrackedBody, TrackedIo, supervise};
 use crate::{App, TlsFiles};
 
 /// The client's address, put into every request's extensions.
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub SocketAddr);
+
+/// How long shutdown waits for open connections to finish.
+const DRAIN_FOR: Duration = Duration::from_secs(5);
 
 fn tls_acceptor(files: &TlsFiles) -> anyhow::Result<TlsAcceptor> {
     use rustls_pki_types::pem::PemObject;
@@ -54,7 +65,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let acceptor = app.config.tls.as_ref().map(tls_acceptor).transpose()?;
     let routes = crate::http::routes(Arc::clone(&app));
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let gate = Gate::new(app.config.limits.clone());
     tokio::pin!(shutdown);
     loop {
         let (tcp, peer) = tokio::select! {
@@ -68,53 +79,103 @@ pub async fn serve(
                 }
             },
         };
-        let inner = TowerToHyperService::new(warp::service(routes.clone()));
-        let svc =
-            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(Peer(peer));
-                inner.call(req)
-            });
-        let builder = Builder::new(TokioExecutor::new());
-        match &acceptor {
-            None => {
-                let conn = builder
-                    .serve_connection_with_upgrades(TokioIo::new(tcp), svc)
-                    .into_owned();
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(error) = conn.await {
-                        tracing::debug!(%error, "connection ended with an error");
-                    }
-                });
+        let conn = match gate.admit(peer) {
+            Ok(conn) => conn,
+            Err(why) => {
+                tracing::debug!(%peer, ?why, "connection refused: limits reached");
+                continue;
             }
-            Some(acceptor) => {
-                let acceptor = acceptor.clone();
-                let watcher = graceful.watcher();
-                tokio::spawn(async move {
-                    let tls =
-                        match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp))
-                            .await
-                        {
-                            Ok(Ok(tls)) => tls,
-                            Ok(Err(error)) => {
-                                tracing::debug!(%peer, %error, "TLS handshake failed");
-                                return;
-                            }
-                            Err(_) => return,
-                        };
-                    let conn = builder
-                        .serve_connection_with_upgrades(TokioIo::new(tls), svc)
-                        .into_owned();
-                    if let Err(error) = watcher.watch(conn).await {
-                        tracing::debug!(%error, "connection ended with an error");
-                    }
-                });
-            }
-        }
+        };
+        tokio::spawn(serve_connection(
+            tcp,
+            peer,
+            conn,
+            acceptor.clone(),
+            routes.clone(),
+            app.shutdown.clone(),
+        ));
     }
     tracing::info!("shutting down");
     let _ = stop.send(true);
     drop(listener);
-    let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
+    let drained = tokio::time::Instant::now() + DRAIN_FOR;
+    while gate.counts().0 > 0 && tokio::time::Instant::now() < drained {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     Ok(())
+}
+
+async fn serve_connection(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    conn: Conn,
+    acceptor: Option<TlsAcceptor>,
+    routes: BoxedFilter<(Response,)>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let io = TrackedIo::new(tcp, conn.clone());
+    let Some(acceptor) = acceptor else {
+        return http(TokioIo::new(io), peer, conn, routes, shutdown).await;
+    };
+    match supervise(&conn, acceptor.accept(io)).await {
+        Ok(Ok(tls)) => {
+            conn.progress();
+            http(TokioIo::new(tls), peer, conn, routes, shutdown).await;
+        }
+        Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
+        Err(why) => tracing::debug!(%peer, ?why, "TLS handshake stopped"),
+    }
+}
+
+/// Serves HTTP/1.1 on `io` under the gate's supervision. Every request's body is tracked (its
+/// end ends the request's deadline) and carries the client's [`Peer`] and its [`Conn`] (which
+/// an agent's handshake or a session check trusts).
+async fn http<I>(
+    io: I,
+    peer: SocketAddr,
+    conn: Conn,
+    routes: BoxedFilter<(Response,)>,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let inner = TowerToHyperService::new(warp::service(routes));
+    let handle = conn.clone();
+    let svc = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+        let (parts, body) = req.into_parts();
+        let body = TrackedBody::new(body, handle.clone());
+        let mut req = hyper::Request::from_parts(parts, body);
+        req.extensions_mut().insert(Peer(peer));
+        req.extensions_mut().insert(handle.clone());
+        let answer = inner.call(req);
+        let handle = handle.clone();
+        async move {
+            let answer = answer.await;
+            if let Ok(response) = &answer {
+                handle.response_ready(response.status() == StatusCode::SWITCHING_PROTOCOLS);
+            }
+            answer
+        }
+    });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .serve_connection(io, svc)
+        .with_upgrades();
+    let serving = async {
+        tokio::pin!(connection);
+        let mut draining = false;
+        loop {
+            tokio::select! {
+                done = connection.as_mut() => return done,
+                _ = shutdown.changed(), if !draining => {
+                    draining = true;
+                    connection.as_mut().graceful_shutdown();
+                }
+            }
+        }
+    };
+    match supervise(&conn, serving).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::debug!(%peer, %error, "connection ended with an error"),
+        Err(why) => tracing::debug!(%peer, ?why, "connection closed by the server"),
+    }
 }

@@ -11,8 +11,9 @@ use cairn_protocol::{
     verify_enroll_proof,
 };
 
-use super::{HANDSHAKE_TIMEOUT, Socket, error_message, next_text, send_signed};
+use super::{Socket, error_message, next_text, send_signed};
 use crate::App;
+use crate::gate::Conn;
 use crate::store::{self, Enrollment, StoreError};
 
 async fn challenge(
@@ -89,10 +90,15 @@ fn token_secret<'a>(token: &'a str, node_id: &str) -> Option<&'a str> {
     }
 }
 
-pub(super) async fn enroll(app: &App, ws: &mut Socket, hello: &Hello) -> anyhow::Result<()> {
+pub(super) async fn enroll(
+    app: &App,
+    ws: &mut Socket,
+    hello: &Hello,
+    conn: Option<&Conn>,
+) -> anyhow::Result<()> {
     let node_id = hello.node_id.clone();
     challenge(app, ws, &node_id, ChallengePurpose::Enroll).await?;
-    let Some(bytes) = next_text(ws, HANDSHAKE_TIMEOUT).await? else {
+    let Some(bytes) = next_text(ws, conn).await? else {
         return Ok(());
     };
     let req = expect(app, ws, &node_id, &bytes, "ENROLL_REQUEST", |m| match m {
@@ -177,6 +183,7 @@ pub(super) async fn authenticate(
     ws: &mut Socket,
     hello: &Hello,
     key_id: &str,
+    conn: Option<&Conn>,
 ) -> anyhow::Result<(PublicKey, String)> {
     let node_id = hello.node_id.clone();
     let lookup = node_id.clone();
@@ -200,7 +207,7 @@ pub(super) async fn authenticate(
     }
     let key = PublicKey::from_hex(&node.public_key)?;
     challenge(app, ws, &node_id, ChallengePurpose::Auth).await?;
-    let Some(bytes) = next_text(ws, HANDSHAKE_TIMEOUT).await? else {
+    let Some(bytes) = next_text(ws, conn).await? else {
         bail!("the agent left during authentication");
     };
     let resp = expect(app, ws, &node_id, &bytes, "AUTH_RESPONSE", |m| match m {

@@ -4,7 +4,7 @@
 //! - [`agent_socket`]: the agents' WebSocket upgrade and buffer sizes.
 //! - [`ws_agent`]: agents' connections: enrollment, authentication, signed frames, job events.
 //! - [`ws_dashboard`]: dashboards' connections: commands that become jobs, event relay.
-//! - [`hub`]: routing between the two.
+//! - [`hub`]: routing between the two; [`outbox`]: a dashboard socket's bounded queue.
 //! - [`store`]: users, sessions, tokens, nodes, jobs, events, audit ([`store::SqliteStore`]).
 //! - [`node_writes`]: nodes' last seen time and status, written in batches.
 //! - [`registry`]: recipes checked with the engine and signed into bundles.
@@ -22,6 +22,7 @@ pub mod install;
 pub mod limits;
 pub mod mask;
 pub mod node_writes;
+pub mod outbox;
 pub mod registry;
 pub mod server;
 pub mod setup;

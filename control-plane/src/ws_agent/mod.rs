@@ -42,6 +42,10 @@ use crate::gate::Conn;
 /// How long a peer may stay silent before the connection is dropped.
 pub(super) const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 pub(super) const PING_EVERY: Duration = Duration::from_secs(30);
+/// How long one frame may take to go out. An agent that leaves its socket unread this long is
+/// stalled: its connection is closed (it reconnects) rather than blocking its session on a
+/// full socket forever (THREATS 35, the agent's side).
+pub(super) const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 /// Refused frames tolerated on one connection before it is closed.
 pub(super) const MAX_BAD_FRAMES: u32 = 16;
 
@@ -65,9 +69,17 @@ pub(super) async fn send_signed(
         .signer
         .sign_slice(node_id, session, messages, unix_now())
         .context("could not sign a frame")?;
-    send_text(ws, text)
+    tokio::time::timeout(SEND_TIMEOUT, send_text(ws, text))
         .await
+        .map_err(|_| stalled())?
         .context("could not send to the agent")
+}
+
+pub(super) fn stalled() -> anyhow::Error {
+    anyhow!(
+        "the agent read nothing for {} s; closing its connection",
+        SEND_TIMEOUT.as_secs()
+    )
 }
 
 /// The handshake's next text message, skipping pings; `None` when the peer closed. Each one is

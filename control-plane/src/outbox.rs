@@ -42,6 +42,8 @@ struct Inner {
 struct Shared {
     inner: Mutex<Inner>,
     ready: Notify,
+    /// Woken when the queue overflows, for a writer blocked on its socket meanwhile.
+    overflow: Notify,
     max_bytes: usize,
     max_messages: usize,
 }
@@ -65,6 +67,7 @@ pub fn channel(max_bytes: usize, max_messages: usize) -> (Sender, Receiver) {
     let shared = Arc::new(Shared {
         inner: Mutex::new(Inner::default()),
         ready: Notify::new(),
+        overflow: Notify::new(),
         max_bytes: max_bytes.max(1),
         max_messages: max_messages.max(1),
     });
@@ -85,6 +88,7 @@ impl Sender {
             inner.closed = Some(Closed::Behind);
             drop(inner);
             self.0.ready.notify_one();
+            self.0.overflow.notify_waiters();
             return false;
         }
         inner.bytes += text.len();
@@ -140,6 +144,20 @@ impl Receiver {
                 }
             }
             ready.await;
+        }
+    }
+
+    /// Resolves once the queue has overflowed: a writer stuck on a socket that takes nothing
+    /// waits for this beside its write, or it would notice only when the write completes.
+    pub async fn overflowed(&self) {
+        loop {
+            let notified = self.0.overflow.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.0.lock().closed == Some(Closed::Behind) {
+                return;
+            }
+            notified.await;
         }
     }
 
@@ -225,6 +243,19 @@ mod tests {
             second == Ok(1) || second == Err(Closed::Behind),
             "{second:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_writer_blocked_elsewhere_hears_of_the_overflow() {
+        let (tx, rx) = channel(4, 10);
+        let waiter = tokio::spawn(async move { rx.overflowed().await });
+        tokio::task::yield_now().await;
+        assert!(tx.send(text("abcd")));
+        assert!(!tx.send(text("e")));
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+            .await
+            .expect("woken by the overflow")
+            .expect("joined");
     }
 
     #[test]

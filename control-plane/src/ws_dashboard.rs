@@ -162,13 +162,17 @@ async fn write_loop(
             },
             _ = ping.tick() => (vec![WsMessage::ping(Vec::new())], tokio::time::Instant::now() + max_lag),
         };
-        let sent = tokio::time::timeout_at(due, async {
+        let send = tokio::time::timeout_at(due, async {
             for m in messages {
                 sink.feed(m).await?;
             }
             sink.flush().await
-        })
-        .await;
+        });
+        // A socket that takes nothing blocks the write; the queue may overflow meanwhile.
+        let sent = tokio::select! {
+            sent = send => sent,
+            _ = rx.overflowed() => return End::Behind,
+        };
         match sent {
             Ok(Ok(())) => {}
             Ok(Err(_)) => return End::Gone,

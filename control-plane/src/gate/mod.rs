@@ -18,7 +18,7 @@
 mod conn;
 mod io;
 
-pub use conn::{Conn, Phase, supervise};
+pub use conn::{Conn, Phase, Stopped, supervise};
 pub use io::{TrackedBody, TrackedIo};
 
 use std::collections::HashMap;

@@ -55,10 +55,12 @@ impl Default for Limits {
 }
 
 impl Limits {
-    /// Open files these limits need: a descriptor per connection, another per stranger (the
-    /// agent binary streamed to an installing server holds the file open too), and the reserve.
+    /// Open files these limits need: a descriptor per connection; two more per possible
+    /// stranger, for a socket waiting to be admitted (the accept loop's lobby, as many as
+    /// `max_pending`) and for the file a stranger's download holds open (the agent binary
+    /// streamed to an installing server); and the reserve.
     pub fn open_files_wanted(&self) -> u64 {
-        (self.max_connections as u64) + (self.max_pending as u64) + RESERVED_FDS
+        (self.max_connections as u64) + 2 * (self.max_pending as u64) + RESERVED_FDS
     }
 
     /// These limits lowered, if needed, so that they fit under `open_files`; a nonsensical zero
@@ -69,9 +71,10 @@ impl Limits {
         fitted.max_pending = fitted.max_pending.clamp(1, fitted.max_connections);
         let room = open_files.saturating_sub(RESERVED_FDS).max(2);
         if fitted.open_files_wanted() > open_files {
-            // Strangers get at most a quarter of what is left, agents and dashboards the rest.
+            // Strangers get at most a quarter of what is left (and as much again for the
+            // lobby and downloads), connections the rest.
             let pending = (fitted.max_pending as u64).min(room / 4).max(1);
-            let total = room.saturating_sub(pending).max(pending);
+            let total = room.saturating_sub(2 * pending).max(pending);
             fitted.max_pending = pending as usize;
             fitted.max_connections = (fitted.max_connections as u64).min(total) as usize;
         }
@@ -128,7 +131,7 @@ mod tests {
         for open_files in [64, 1024, 4096, 20_000] {
             let fitted = Limits::default().fit(open_files);
             assert!(
-                fitted.open_files_wanted() <= open_files.max(RESERVED_FDS + 3),
+                fitted.open_files_wanted() <= open_files.max(RESERVED_FDS + 4),
                 "{open_files}: {fitted:?}"
             );
             assert!(fitted.max_pending >= 1 && fitted.max_pending <= fitted.max_connections);
@@ -136,7 +139,7 @@ mod tests {
         }
         let fitted = Limits::default().fit(4096);
         assert_eq!(fitted.max_pending, 960);
-        assert_eq!(fitted.max_connections, 2880);
+        assert_eq!(fitted.max_connections, 1920);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! supervised by it until its socket closes: the TLS handshake and each request must arrive
 //! within the header timeout, a quiet connection is closed after the idle timeout (THREATS 34).
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,13 +18,14 @@ use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-use crate::gate::{Conn, Gate, TrackedBody, TrackedIo, supervise};
+use crate::gate::{Conn, Gate, Refused, TrackedBody, TrackedIo, supervise};
 use crate::{App, TlsFiles};
 
 /// The client's address, put into every request's extensions.
@@ -67,39 +69,63 @@ pub async fn serve(
     let routes = crate::http::routes(Arc::clone(&app));
     let gate = Gate::new(app.config.limits.clone());
     tokio::pin!(shutdown);
+    // Accepted sockets wait here, in arrival order, while the gate has no room for them (a
+    // connect storm): a descriptor each and nothing else. Accepting goes on meanwhile, so
+    // clients are not left to the kernel's listen queue, whose overflow costs them seconds of
+    // SYN retries. At most `max_pending` wait (the open-files budget counts them), each at
+    // most the header timeout.
+    let mut lobby: VecDeque<(TcpStream, SocketAddr, Instant)> = VecDeque::new();
+    let lobby_max = app.config.limits.max_pending;
+    let waited_too_long = app.config.limits.header_timeout;
     loop {
-        let (tcp, peer) = tokio::select! {
+        let mut retry_at = None;
+        while let Some(&(_, peer, since)) = lobby.front() {
+            if since.elapsed() >= waited_too_long {
+                lobby.pop_front();
+                continue;
+            }
+            match gate.admit(peer) {
+                Ok(conn) => {
+                    if let Some((tcp, peer, _)) = lobby.pop_front() {
+                        tokio::spawn(serve_connection(
+                            tcp,
+                            peer,
+                            conn,
+                            acceptor.clone(),
+                            routes.clone(),
+                            app.shutdown.clone(),
+                        ));
+                    }
+                }
+                Err(Refused::Full { retry_in }) => {
+                    retry_at = Some(Instant::now() + retry_in);
+                    break;
+                }
+                Err(why) => {
+                    tracing::debug!(%peer, ?why, "connection refused: limits reached");
+                    lobby.pop_front();
+                }
+            }
+        }
+        tokio::select! {
             _ = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
+            accepted = listener.accept(), if lobby.len() < lobby_max => match accepted {
+                Ok((tcp, peer)) => lobby.push_back((tcp, peer, Instant::now())),
                 Err(error) => {
                     tracing::warn!(%error, "accept failed");
                     tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
                 }
             },
-        };
-        let conn = match gate.admit(peer) {
-            Ok(conn) => conn,
-            Err(why) => {
-                tracing::debug!(%peer, ?why, "connection refused: limits reached");
-                continue;
-            }
-        };
-        tokio::spawn(serve_connection(
-            tcp,
-            peer,
-            conn,
-            acceptor.clone(),
-            routes.clone(),
-            app.shutdown.clone(),
-        ));
+            _ = gate.room(), if !lobby.is_empty() => {}
+            _ = tokio::time::sleep_until(retry_at.unwrap_or_else(Instant::now)), if retry_at.is_some() => {}
+        }
     }
     tracing::info!("shutting down");
     let _ = stop.send(true);
     drop(listener);
-    let drained = tokio::time::Instant::now() + DRAIN_FOR;
-    while gate.counts().0 > 0 && tokio::time::Instant::now() < drained {
+    drop(lobby);
+    let drained = Instant::now() + DRAIN_FOR;
+    while gate.counts().0 > 0 && Instant::now() < drained {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Ok(())
@@ -117,6 +143,8 @@ async fn serve_connection(
     // costs its socket and this small task. The rest of the connection's state (about 10 kB,
     // hyper's buffers besides) is boxed, made when the first byte arrives.
     // (`readable()` would not do: tokio reports a new socket ready until a read says otherwise.)
+    // Looked at: from now on the server waits for the client.
+    conn.client_turn();
     let mut first = [0u8; 1];
     match supervise(&conn, tcp.peek(&mut first)).await {
         Ok(Ok(0)) => return,
@@ -141,7 +169,7 @@ async fn serve_bytes(
     };
     match supervise(&conn, acceptor.accept(io)).await {
         Ok(Ok(tls)) => {
-            conn.progress();
+            conn.client_turn();
             http(TokioIo::new(tls), peer, conn, routes, shutdown).await;
         }
         Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),

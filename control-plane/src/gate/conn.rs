@@ -9,8 +9,12 @@
 //! | `Quiet` | response ready (then written, then idle) | last byte moved + idle timeout |
 //! | `Upgraded` | `101 Switching Protocols` | the WebSocket task's own (agent handshake) |
 //!
-//! A byte trickled into a head moves no deadline and counts as no progress: a slowloris client
-//! is closed at the header timeout and is the first evicted meanwhile.
+//! Besides its phase, a connection has a *turn*: the server's while it owes work (accepted but
+//! not yet looked at, a handler running, a handshake message being checked), the client's while
+//! the server waits for it. Only a stranger whose turn it is can be evicted, the one whose turn
+//! began longest ago first: a busy server (a connect storm) never evicts the agents it has
+//! not got to yet, and an idle or slowloris client is the first to go. A byte trickled into a
+//! head moves neither its deadline nor its turn.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -51,7 +55,10 @@ pub(super) struct Shared {
     phase: AtomicU8,
     /// When the current `Head` (and its `Body`) began.
     since_ms: AtomicU64,
+    /// When the client's turn began (or a download last moved).
     progress_ms: AtomicU64,
+    /// The server owes work: not evictable.
+    server_turn: AtomicBool,
     last_io_ms: AtomicU64,
     trusted: AtomicBool,
     /// Still in the gate's counts (false once evicted or released).
@@ -69,6 +76,8 @@ impl Shared {
             phase: AtomicU8::new(Phase::Head as u8),
             since_ms: AtomicU64::new(now),
             progress_ms: AtomicU64::new(now),
+            // Accepted, not yet looked at: the server's turn.
+            server_turn: AtomicBool::new(true),
             last_io_ms: AtomicU64::new(now),
             trusted: AtomicBool::new(false),
             counted: AtomicBool::new(true),
@@ -77,8 +86,10 @@ impl Shared {
         }
     }
 
-    pub(super) fn progress_ms(&self) -> u64 {
-        self.progress_ms.load(Ordering::Relaxed)
+    /// When the client's turn began, if it is the client's turn.
+    pub(super) fn waiting_since_ms(&self) -> Option<u64> {
+        (!self.server_turn.load(Ordering::Relaxed))
+            .then(|| self.progress_ms.load(Ordering::Relaxed))
     }
 
     pub(super) fn is_counted(&self) -> bool {
@@ -154,12 +165,17 @@ impl Conn {
         self.shared().is_trusted()
     }
 
-    /// Marks a step forward (a handshake message, a request, a response written): eviction
-    /// takes the stranger whose last step is oldest.
-    pub fn progress(&self) {
-        self.shared()
-            .progress_ms
-            .store(self.now(), Ordering::Relaxed);
+    /// The server owes work (a request or handshake message to handle): not evictable.
+    pub fn server_turn(&self) {
+        self.shared().server_turn.store(true, Ordering::Relaxed);
+    }
+
+    /// The server waits for the client from now on (the connection was looked at, an answer
+    /// or a challenge was sent): evictable once the wait is the longest.
+    pub fn client_turn(&self) {
+        let s = self.shared();
+        s.progress_ms.store(self.now(), Ordering::Relaxed);
+        s.server_turn.store(false, Ordering::Relaxed);
     }
 
     pub fn is_killed(&self) -> bool {
@@ -207,28 +223,31 @@ impl Conn {
         }
     }
 
-    /// hyper read a request's head; `has_body` if a body follows.
+    /// hyper read a request's head; `has_body` if a body follows (the client's to send).
     pub(crate) fn request_started(&self, has_body: bool) {
-        self.progress();
-        self.set_phase(if has_body {
-            Phase::Body
+        if has_body {
+            self.client_turn();
+            self.set_phase(Phase::Body);
         } else {
-            Phase::Handling
-        });
-    }
-
-    pub(crate) fn body_done(&self) {
-        if self.phase() == Phase::Body {
-            self.progress();
+            self.server_turn();
             self.set_phase(Phase::Handling);
         }
     }
 
-    /// The handler answered; `upgrade` if with `101 Switching Protocols`.
+    pub(crate) fn body_done(&self) {
+        if self.phase() == Phase::Body {
+            self.server_turn();
+            self.set_phase(Phase::Handling);
+        }
+    }
+
+    /// The handler answered; `upgrade` if with `101 Switching Protocols` (then the client
+    /// speaks first, too).
     pub(crate) fn response_ready(&self, upgrade: bool) {
-        let now = self.now();
-        self.shared().last_io_ms.store(now, Ordering::Relaxed);
-        self.shared().progress_ms.store(now, Ordering::Relaxed);
+        self.shared()
+            .last_io_ms
+            .store(self.now(), Ordering::Relaxed);
+        self.client_turn();
         self.set_phase(if upgrade {
             Phase::Upgraded
         } else {

@@ -5,12 +5,19 @@
 //! counts toward the overall cap.
 //!
 //! When a cap is reached the newcomer is not simply refused, which would let a few thousand
-//! idle sockets lock agents out: the *stalest* stranger (the one whose last step forward, see
-//! [`Conn::progress`], is oldest) is evicted to make room, so a new agent still gets in and an
-//! attacker's idle sockets are the ones that go. Only when every stranger moved within the last
-//! [`GRACE`] (a connect storm of real agents, or a flood faster than the pool turns over) is
-//! the newcomer refused instead: evicting handshakes about to finish would only waste them.
-//! Trusted connections are never evicted.
+//! idle sockets lock agents out: the *stalest* stranger (the one the server has waited for
+//! longest, see [`Conn::client_turn`]) is evicted to make room, so a new agent still gets in
+//! and an attacker's idle sockets are the ones that go. Trusted connections are never
+//! evicted, nor strangers the server owes work ([`Conn::server_turn`]), nor one the server
+//! waited for only briefly: evicting handshakes about to finish would only waste them. Then:
+//!
+//! - an address past its cap has its newcomer refused (unless one of its strangers has been
+//!   still for [`ADDRESS_GRACE`]): only that address waits;
+//! - a full pool makes the newcomer *wait* ([`Refused::Full`]): the accept loop pauses and
+//!   later arrivals wait in the kernel's listen queue, in order, until a stranger leaves, proves
+//!   itself or has been still for [`POOL_GRACE`]. A connect storm of 10,000 real agents (all
+//!   moving, the server busy) is served in arrival order instead of being turned away and
+//!   retried; an idle flood waits at most [`POOL_GRACE`] for its first evictions.
 //!
 //! [`conn`] holds a connection's phase and deadlines, [`io`] the socket and body wrappers that
 //! move it between phases, [`supervise`] the task side that enforces them.
@@ -29,8 +36,12 @@ use std::time::{Duration, Instant};
 
 use crate::limits::Limits;
 
-/// A stranger that moved forward more recently than this is not evicted for a newcomer.
-pub const GRACE: Duration = Duration::from_secs(1);
+/// A stranger still for this long may be evicted for a newcomer from its own address.
+pub const ADDRESS_GRACE: Duration = Duration::from_secs(1);
+
+/// A stranger still for this long may be evicted for any newcomer. Longer than
+/// [`ADDRESS_GRACE`]: in a connect storm an agent may wait seconds for the server's turn.
+pub const POOL_GRACE: Duration = Duration::from_secs(3);
 
 /// How often, at most, the log says that caps were reached.
 const WARN_EVERY: Duration = Duration::from_secs(60);
@@ -52,14 +63,15 @@ impl AddrKey {
     }
 }
 
-/// Why a newcomer was turned away.
+/// Why a newcomer was not admitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
-    /// Its address holds its share of strangers, all of them busy.
+    /// Its address holds its share of strangers, all of them moving: turned away.
     Address,
-    /// The stranger pool is full, all of them busy.
-    Pending,
-    /// Every connection is held, none by a stranger that could go.
+    /// The stranger pool (or the total, with strangers in it) is full of strangers that are
+    /// all moving: ask again after `retry_in`, or when [`Gate::room`] says a place freed.
+    Full { retry_in: Duration },
+    /// Every connection is held by an agent or a dashboard: turned away.
     Total,
 }
 
@@ -81,7 +93,10 @@ struct Counters {
 #[derive(Debug)]
 pub struct Gate {
     limits: Limits,
-    grace: Duration,
+    address_grace: Duration,
+    pool_grace: Duration,
+    /// Woken when a stranger leaves the counts (closed, evicted or trusted).
+    room: tokio::sync::Notify,
     epoch: Instant,
     next_id: AtomicU64,
     state: Mutex<State>,
@@ -90,14 +105,16 @@ pub struct Gate {
 
 impl Gate {
     pub fn new(limits: Limits) -> Arc<Self> {
-        Self::with_grace(limits, GRACE)
+        Self::with_grace(limits, ADDRESS_GRACE, POOL_GRACE)
     }
 
-    /// [`Gate::new`] with another [`GRACE`] (tests).
-    pub fn with_grace(limits: Limits, grace: Duration) -> Arc<Self> {
+    /// [`Gate::new`] with other graces (tests).
+    pub fn with_grace(limits: Limits, address_grace: Duration, pool_grace: Duration) -> Arc<Self> {
         Arc::new(Self {
             limits,
-            grace,
+            address_grace,
+            pool_grace,
+            room: tokio::sync::Notify::new(),
             epoch: Instant::now(),
             next_id: AtomicU64::new(1),
             state: Mutex::new(State::default()),
@@ -124,35 +141,20 @@ impl Gate {
         (st.total, st.strangers.len())
     }
 
-    /// Admits a connection from `peer`, evicting the stalest stranger where a cap is reached.
+    /// Admits a connection from `peer`, evicting the stalest stranger where a cap is reached;
+    /// see the module documentation for when it is refused or must wait instead.
     pub fn admit(self: &Arc<Self>, peer: SocketAddr) -> Result<Conn, Refused> {
         let key = AddrKey::of(peer.ip());
         let now = self.now_ms();
-        let grace = self.grace.as_millis() as u64;
         let mut st = self.lock();
         let evicted_before = self.counters.evicted.load(Ordering::Relaxed);
-        let result = (|| {
-            let here = st.by_address.get(&key).map_or(0, Vec::len);
-            if here >= self.limits.max_pending_per_address {
-                let ids = st.by_address.get(&key).cloned().unwrap_or_default();
-                let victim = stalest(ids.iter().filter_map(|id| st.strangers.get(id)), now, grace)
-                    .ok_or(Refused::Address)?;
-                self.evict(&mut st, victim);
-            }
-            if st.strangers.len() >= self.limits.max_pending {
-                let victim = stalest(st.strangers.values(), now, grace).ok_or(Refused::Pending)?;
-                self.evict(&mut st, victim);
-            }
-            if st.total >= self.limits.max_connections {
-                let victim = stalest(st.strangers.values(), now, grace).ok_or(Refused::Total)?;
-                self.evict(&mut st, victim);
-            }
-            Ok(())
-        })();
+        let result = self.make_room(&mut st, key, now);
         if let Err(why) = result {
             let counts = (st.total, st.strangers.len());
             drop(st);
-            self.counters.refused.fetch_add(1, Ordering::Relaxed);
+            if !matches!(why, Refused::Full { .. }) {
+                self.counters.refused.fetch_add(1, Ordering::Relaxed);
+            }
             self.warn_now_and_then(&format!("{why:?}"), counts);
             return Err(why);
         }
@@ -169,6 +171,50 @@ impl Gate {
         Ok(Conn::new(Arc::clone(self), shared))
     }
 
+    /// Evicts what a newcomer from `key` needs evicted, or says why it cannot come in now.
+    fn make_room(&self, st: &mut State, key: AddrKey, now: u64) -> Result<(), Refused> {
+        let ms = |d: Duration| d.as_millis() as u64;
+        if st.by_address.get(&key).map_or(0, Vec::len) >= self.limits.max_pending_per_address {
+            let ids = st.by_address.get(&key).cloned().unwrap_or_default();
+            let here = ids.iter().filter_map(|id| st.strangers.get(id));
+            match stalest(here) {
+                Some((at, id)) if now.saturating_sub(at) >= ms(self.address_grace) => {
+                    self.evict(st, id);
+                }
+                _ => return Err(Refused::Address),
+            }
+        }
+        let full = |st: &State| {
+            st.strangers.len() >= self.limits.max_pending || st.total >= self.limits.max_connections
+        };
+        if full(st) {
+            match stalest(st.strangers.values()) {
+                Some((at, id)) if now.saturating_sub(at) >= ms(self.pool_grace) => {
+                    self.evict(st, id);
+                }
+                Some((at, _)) => {
+                    let still = Duration::from_millis(now.saturating_sub(at));
+                    return Err(Refused::Full {
+                        retry_in: self.pool_grace.saturating_sub(still),
+                    });
+                }
+                // Strangers the server owes work: they finish or time out soon.
+                None if !st.strangers.is_empty() => {
+                    return Err(Refused::Full {
+                        retry_in: self.pool_grace,
+                    });
+                }
+                None => return Err(Refused::Total),
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolves when a stranger may have left the counts since the last time it resolved.
+    pub async fn room(&self) {
+        self.room.notified().await;
+    }
+
     /// Takes stranger `id` out of every count and tells its tasks to close it.
     fn evict(&self, st: &mut State, id: u64) {
         if let Some(victim) = self.forget_stranger(st, id) {
@@ -180,6 +226,7 @@ impl Gate {
 
     fn forget_stranger(&self, st: &mut State, id: u64) -> Option<Arc<conn::Shared>> {
         let shared = st.strangers.remove(&id)?;
+        self.room.notify_one();
         if let Some(ids) = st.by_address.get_mut(&shared.addr) {
             ids.retain(|i| *i != id);
             if ids.is_empty() {
@@ -204,6 +251,7 @@ impl Gate {
         if shared.uncount() {
             self.forget_stranger(&mut st, shared.id);
             st.total -= 1;
+            self.room.notify_one();
         }
     }
 
@@ -222,22 +270,17 @@ impl Gate {
             strangers,
             evicted = self.counters.evicted.load(Ordering::Relaxed),
             refused = self.counters.refused.load(Ordering::Relaxed),
-            "connection limits reached: stale unauthenticated connections are being closed and newcomers refused (see --max-connections, --max-pending)"
+            "connection limits reached: the unauthenticated connections still longest are closed to make room, newcomers wait or are refused (see --max-connections, --max-pending, --max-pending-per-address)"
         );
     }
 }
 
-/// The id of the stranger whose last progress is oldest, if that is older than `grace`.
-fn stalest<'a>(
-    candidates: impl Iterator<Item = &'a Arc<conn::Shared>>,
-    now: u64,
-    grace: u64,
-) -> Option<u64> {
+/// Since when the server has waited for the stalest of `candidates` (those it waits for),
+/// and its id.
+fn stalest<'a>(candidates: impl Iterator<Item = &'a Arc<conn::Shared>>) -> Option<(u64, u64)> {
     candidates
-        .map(|c| (c.progress_ms(), c.id))
+        .filter_map(|c| Some((c.waiting_since_ms()?, c.id)))
         .min()
-        .filter(|(at, _)| now.saturating_sub(*at) >= grace)
-        .map(|(_, id)| id)
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ async fn challenge(
     ws: &mut Socket,
     node_id: &str,
     purpose: ChallengePurpose,
+    conn: Option<&Conn>,
 ) -> anyhow::Result<String> {
     let now = unix_now();
     let nonce = app.nonces.issue(node_id, purpose, now)?;
@@ -31,6 +32,10 @@ async fn challenge(
         server_time: now,
     });
     send_signed(app, ws, node_id, None, &[msg]).await?;
+    // The agent's turn to answer.
+    if let Some(conn) = conn {
+        conn.client_turn();
+    }
     Ok(nonce)
 }
 
@@ -97,7 +102,7 @@ pub(super) async fn enroll(
     conn: Option<&Conn>,
 ) -> anyhow::Result<()> {
     let node_id = hello.node_id.clone();
-    challenge(app, ws, &node_id, ChallengePurpose::Enroll).await?;
+    challenge(app, ws, &node_id, ChallengePurpose::Enroll, conn).await?;
     let Some(bytes) = next_text(ws, conn).await? else {
         return Ok(());
     };
@@ -206,7 +211,7 @@ pub(super) async fn authenticate(
         return Err(refuse_auth(app, ws, &node_id, &why).await);
     }
     let key = PublicKey::from_hex(&node.public_key)?;
-    challenge(app, ws, &node_id, ChallengePurpose::Auth).await?;
+    challenge(app, ws, &node_id, ChallengePurpose::Auth, conn).await?;
     let Some(bytes) = next_text(ws, conn).await? else {
         bail!("the agent left during authentication");
     };
@@ -225,6 +230,11 @@ pub(super) async fn authenticate(
     if let Err(e) = checked {
         let why = e.to_string();
         return Err(refuse_auth(app, ws, &node_id, &why).await);
+    }
+    // Proved: from now on the gate never evicts this connection (THREATS 34). Before AUTH_OK
+    // is sent, or a newcomer could evict an agent that believes itself connected.
+    if let Some(conn) = conn {
+        conn.trust();
     }
     let session = cairn_protocol::new_id()?;
     let ok = Message::AuthOk(AuthOk {

@@ -82,9 +82,9 @@ pub(super) fn stalled() -> anyhow::Error {
     )
 }
 
-/// The handshake's next text message, skipping pings; `None` when the peer closed. Each one is
-/// a step forward for the gate, which evicts the stalest strangers first. No timeout of its
-/// own: [`serve`] bounds the whole handshake.
+/// The handshake's next text message, skipping pings; `None` when the peer closed. From its
+/// arrival the server owes the agent an answer: the gate does not evict it meanwhile. No
+/// timeout of its own: [`serve`] bounds the whole handshake.
 pub(super) async fn next_text(
     ws: &mut Socket,
     conn: Option<&Conn>,
@@ -96,7 +96,7 @@ pub(super) async fn next_text(
             Some(Ok(WsMessage::Close(_))) => return Ok(None),
             Some(Ok(WsMessage::Text(t))) => {
                 if let Some(conn) = conn {
-                    conn.progress();
+                    conn.server_turn();
                 }
                 return Ok(Some(t.as_bytes().to_vec()));
             }
@@ -108,7 +108,8 @@ pub(super) async fn next_text(
 
 /// Serves an agent's connection: the handshake, bounded as a whole by the handshake timeout
 /// (THREATS 34: an upgrade followed by silence, or a handshake dragged out step by step, is
-/// closed), then the authenticated session, which the gate then trusts.
+/// closed), then the authenticated session (the gate trusts it from the verified
+/// `AUTH_RESPONSE` on).
 pub(crate) async fn serve(
     app: &Arc<App>,
     ws: &mut Socket,
@@ -126,9 +127,6 @@ pub(crate) async fn serve(
     let Some((hello, key, session)) = shaken else {
         return Ok(());
     };
-    if let Some(conn) = conn {
-        conn.trust();
-    }
     // A hash is 64 hex digits; anything else names nothing the control plane has.
     let held = hello
         .detectors_hash

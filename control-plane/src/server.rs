@@ -32,6 +32,11 @@ use crate::{App, TlsFiles};
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub SocketAddr);
 
+/// The most a connection buffers of what the client sends (a request's head must fit; bodies
+/// pass through in pieces). hyper's default, about 400 kB, let each of thousands of strangers
+/// hold that much with one slow oversized head; heads above it get 431.
+const MAX_HEAD_BUFFER: usize = 16 * 1024;
+
 /// How long shutdown waits for open connections to finish.
 const DRAIN_FOR: Duration = Duration::from_secs(5);
 
@@ -208,6 +213,7 @@ async fn http<I>(
         }
     });
     let connection = hyper::server::conn::http1::Builder::new()
+        .max_buf_size(MAX_HEAD_BUFFER)
         .serve_connection(io, svc)
         .with_upgrades();
     let serving = async {

@@ -174,6 +174,28 @@ async fn a_request_sent_by_halves_is_closed_at_the_header_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_request_head_is_refused_not_buffered() {
+    let (_dir, cp) = short_timeouts().await;
+    let mut s = connect(cp.addr).await;
+    let mut head = String::from("GET /healthz HTTP/1.1\r\nHost: x\r\n");
+    while head.len() < 100 * 1024 {
+        head.push_str(
+            "X-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
+        );
+    }
+    head.push_str("\r\n");
+    // The control plane may close before taking it all.
+    let _ = s.write_all(head.as_bytes()).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(CLOSED_BEFORE, s.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 431"),
+        "a 100 KiB head was answered: {answer}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_keep_alive_connection_is_closed_at_the_idle_timeout() {
     let (_dir, cp) = short_timeouts().await;
     let mut s = connect(cp.addr).await;

@@ -227,7 +227,7 @@ impl Hub {
         let Some(set) = st.watchers.get(node_id).filter(|s| !s.is_empty()) else {
             return;
         };
-        let text: Arc<str> = Arc::from(make());
+        let text: outbox::Text = Arc::new(make());
         for conn in set {
             if let Some(d) = st.dashboards.get(conn) {
                 d.tx.send(Arc::clone(&text));
@@ -238,7 +238,7 @@ impl Hub {
     /// Sends `text` to one dashboard connection.
     pub fn send_to_dashboard(&self, conn: u64, text: String) {
         if let Some(d) = self.lock().dashboards.get(&conn) {
-            d.tx.send(Arc::from(text));
+            d.tx.send(Arc::new(text));
         }
     }
 
@@ -255,14 +255,14 @@ impl Hub {
     ) {
         let mut st = self.lock();
         let owner = st.job_owner.get(job_id).cloned();
-        let masked: Arc<str> = Arc::from(dashboard_message(
+        let masked: outbox::Text = Arc::new(dashboard_message(
             kind,
             node_id,
             Some(job_id),
             mask::mask_payload(kind, payload),
         ));
-        let secret: Option<Arc<str>> = (kind == "DATABASE_CONFIGURED").then(|| {
-            Arc::from(dashboard_message(
+        let secret: Option<outbox::Text> = (kind == "DATABASE_CONFIGURED").then(|| {
+            Arc::new(dashboard_message(
                 kind,
                 node_id,
                 Some(job_id),

@@ -5,8 +5,9 @@
 //! cannot make the control plane buffer without limit: once its queue holds more than its
 //! bytes or messages, the queue is emptied at once and marked *behind*, further pushes are
 //! dropped, and the socket's task closes it with [`BEHIND_CODE`]; the page reconnects and
-//! reloads what it missed from the store. Messages are shared (`Arc<str>`): one job event
-//! watched by several dashboards is one allocation, whatever their queues hold.
+//! reloads what it missed from the store. Messages are shared ([`Text`]): one job event
+//! watched by several dashboards is one allocation, whatever their queues hold, and the last
+//! socket to send it takes the text itself (no copy for a job watched by one dashboard).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -18,6 +19,14 @@ use tokio::time::Instant;
 /// application's own), and its reason; docs/api.md and the dashboard know both.
 pub const BEHIND_CODE: u16 = 4001;
 pub const BEHIND_REASON: &str = "too far behind the live events; reconnect and reload";
+
+/// A message's text, shared by every queue it is in.
+pub type Text = Arc<String>;
+
+/// The text to send: the shared one itself when this queue holds its last reference.
+pub fn take(text: Text) -> String {
+    Arc::try_unwrap(text).unwrap_or_else(|shared| (*shared).clone())
+}
 
 /// At most this many messages wait for one socket, whatever their size (each costs its entry).
 pub const MAX_MESSAGES: usize = 65_536;
@@ -33,7 +42,7 @@ pub enum Closed {
 
 #[derive(Debug, Default)]
 struct Inner {
-    queue: VecDeque<(Arc<str>, Instant)>,
+    queue: VecDeque<(Text, Instant)>,
     bytes: usize,
     closed: Option<Closed>,
 }
@@ -77,7 +86,7 @@ pub fn channel(max_bytes: usize, max_messages: usize) -> (Sender, Receiver) {
 impl Sender {
     /// Queues `text`; false if the queue is closed, or overflowed now (then it is emptied and
     /// closed as [`Closed::Behind`]).
-    pub fn send(&self, text: Arc<str>) -> bool {
+    pub fn send(&self, text: Text) -> bool {
         let mut inner = self.0.lock();
         if inner.closed.is_some() {
             return false;
@@ -106,7 +115,7 @@ impl Sender {
 /// Messages popped together, oldest first, with when the oldest was queued.
 #[derive(Debug)]
 pub struct Batch {
-    pub messages: Vec<Arc<str>>,
+    pub messages: Vec<Text>,
     pub oldest: Instant,
 }
 
@@ -180,8 +189,8 @@ impl Drop for Receiver {
 mod tests {
     use super::*;
 
-    fn text(s: &str) -> Arc<str> {
-        Arc::from(s)
+    fn text(s: &str) -> Text {
+        Arc::new(s.to_owned())
     }
 
     #[tokio::test]
@@ -192,10 +201,14 @@ mod tests {
         }
         let batch = rx.next_batch(3, 1024).await.expect("a batch");
         assert_eq!(batch.messages.len(), 3);
-        assert_eq!(&*batch.messages[0], "m0");
+        assert_eq!(batch.messages[0].as_str(), "m0");
         let batch = rx.next_batch(3, 1024).await.expect("a batch");
         assert_eq!(
-            batch.messages.iter().map(|m| &**m).collect::<Vec<_>>(),
+            batch
+                .messages
+                .iter()
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>(),
             ["m3", "m4"]
         );
         assert_eq!(rx.queued_bytes(), 0);
@@ -256,6 +269,16 @@ mod tests {
             .await
             .expect("woken by the overflow")
             .expect("joined");
+    }
+
+    #[test]
+    fn the_last_holder_takes_the_text_without_a_copy() {
+        let text = Arc::new("shared".to_owned());
+        let pointer = text.as_ptr();
+        let other = Arc::clone(&text);
+        assert_eq!(take(other), "shared", "a copy while another queue holds it");
+        let last = take(text);
+        assert_eq!(last.as_ptr(), pointer, "the original once it is the last");
     }
 
     #[test]

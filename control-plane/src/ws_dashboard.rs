@@ -155,7 +155,7 @@ async fn write_loop(
             batch = rx.next_batch(BATCH_MESSAGES, BATCH_BYTES) => match batch {
                 Ok(batch) => {
                     let due = batch.oldest + max_lag;
-                    let messages: Vec<_> = batch.messages.iter().map(|m| WsMessage::text(&**m)).collect();
+                    let messages: Vec<_> = batch.messages.into_iter().map(|m| WsMessage::text(outbox::take(m))).collect();
                     (messages, due)
                 }
                 Err(_) => return End::Behind,

@@ -7,6 +7,7 @@
 //! cargo build --release -p cairn-control-plane && cargo build --profile agent -p cairn-agent
 //! cargo bench -p cairn-e2e --bench connections [-- idle|stalled]
 //! CAIRN_E2E_NOFILE=4096 cargo bench -p cairn-e2e --bench connections -- idle   # the incident's limit
+//! CAIRN_E2E_LINES=5000000 cargo bench -p cairn-e2e --bench connections -- stalled
 //! ```
 //!
 //! Only default flags are passed, so the same bench measures an older control plane
@@ -108,9 +109,13 @@ async fn idle(c: &Cluster) {
 }
 
 async fn stalled(c: &Cluster) {
-    const LINES: u64 = 1_000_000;
+    // CAIRN_E2E_LINES overrides the count (the issue saw 167 MiB over 5 million).
+    let lines: u64 = std::env::var("CAIRN_E2E_LINES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let pid = c.cp.pid();
-    println!("## 4 stalled dashboards during a {LINES}-line job\n");
+    println!("## 4 stalled dashboards during a {lines}-line job\n");
     let mut stuck = Vec::new();
     for i in 0..4u8 {
         let cookie = login(c.cp.addr, "admin", cairn_e2e::PASSWORD)
@@ -148,7 +153,7 @@ async fn stalled(c: &Cluster) {
         .start_job(
             "INSTALL_RUNTIME",
             &c.node_id,
-            json!({"type": "lines", "params": {"count": LINES}}),
+            json!({"type": "lines", "params": {"count": lines}}),
         )
         .await;
     let end = loop {
@@ -176,7 +181,7 @@ async fn stalled(c: &Cluster) {
         "| terminal event at the reading dashboard | {} after {:.1} s ({:.0} lines/s) |",
         end["type"],
         took.as_secs_f64(),
-        LINES as f64 / took.as_secs_f64()
+        lines as f64 / took.as_secs_f64()
     );
     println!(
         "| control plane VmRSS before / max during / at the end / 20 s later | {} / {} / {} / {} |",

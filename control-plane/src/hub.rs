@@ -294,3 +294,59 @@ impl Hub {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_protocol::messages::CancelJob;
+
+    fn cancel() -> Vec<Message> {
+        vec![Message::CancelJob(CancelJob {
+            job_id: "job-1".into(),
+        })]
+    }
+
+    #[test]
+    fn an_agent_that_reads_nothing_gets_at_most_its_queue_then_busy() {
+        let hub = Hub::default();
+        let (tx, rx) = tokio::sync::mpsc::channel(AGENT_QUEUE);
+        hub.register_agent("node-1", 1, tx);
+        for _ in 0..AGENT_QUEUE {
+            assert_eq!(hub.send_to_agent("node-1", cancel()), Delivery::Queued);
+        }
+        assert_eq!(hub.send_to_agent("node-1", cancel()), Delivery::Busy);
+        assert_eq!(hub.send_to_all_agents(cancel().remove(0)), 0);
+        drop(rx);
+        assert_eq!(hub.send_to_agent("node-1", cancel()), Delivery::Offline);
+        assert_eq!(hub.send_to_agent("node-2", cancel()), Delivery::Offline);
+    }
+
+    #[test]
+    fn a_dashboard_that_reads_nothing_is_cut_off_at_its_bytes_and_others_still_get_everything() {
+        let hub = Hub::default();
+        let (stalled, _stalled_rx) = outbox::channel(1000, outbox::MAX_MESSAGES);
+        let (reading, mut reading_rx) = outbox::channel(1 << 20, outbox::MAX_MESSAGES);
+        hub.register_dashboard(1, "s1", stalled.clone());
+        hub.register_dashboard(2, "s2", reading);
+        hub.subscribe(1, "node-1");
+        hub.subscribe(2, "node-1");
+        for i in 0..100 {
+            hub.broadcast("node-1", &format!("message {i:03}"));
+        }
+        assert!(
+            stalled.is_closed(),
+            "the stalled queue overflowed and closed"
+        );
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let got = rt
+            .block_on(reading_rx.next_batch(1000, 1 << 20))
+            .expect("a batch");
+        assert_eq!(
+            got.messages.len(),
+            100,
+            "the reading dashboard lost nothing"
+        );
+    }
+}

@@ -21,6 +21,7 @@ use warp::http::{HeaderMap, StatusCode};
 use warp::reply::Response;
 
 use crate::App;
+use crate::gate::Conn;
 use crate::ws_agent::serve;
 
 /// An agent's WebSocket, upgraded by [`upgrade`] itself rather than warp's `ws()` filter,
@@ -89,6 +90,7 @@ pub fn upgrade(
     on_upgrade: Option<OnUpgrade>,
     app: Arc<App>,
     peer: Option<SocketAddr>,
+    conn: Option<Conn>,
 ) -> Response {
     let key = headers
         .get("sec-websocket-key")
@@ -123,7 +125,19 @@ pub fn upgrade(
             Some(socket_config()),
         )
         .await;
-        if let Err(error) = serve(&app, &mut ws).await {
+        let served = serve(&app, &mut ws, conn.as_ref());
+        // A stranger still in its handshake may be evicted for a newcomer (THREATS 34).
+        let evicted = async {
+            match &conn {
+                Some(conn) => conn.killed().await,
+                None => std::future::pending().await,
+            }
+        };
+        let ended = tokio::select! {
+            ended = served => ended,
+            _ = evicted => Err(anyhow::anyhow!("closed to make room: the handshake was the stalest")),
+        };
+        if let Err(error) = ended {
             tracing::info!(peer = ?peer, error = %format!("{error:#}"), "agent connection ended");
         }
         let _ = ws.close(None).await;

@@ -2,8 +2,10 @@
 //! dashboard connections watching it, and job id → the login session that started it (the only
 //! one that may see the job's secret result).
 //!
-//! Connections own their sockets; the hub only holds the sending half of a channel to each, so
-//! routing never waits on a slow peer and a dropped sender closes the connection.
+//! Connections own their sockets; the hub only holds the sending half of a bounded queue to each,
+//! so routing never waits on a slow peer: a dashboard's queue ([`crate::outbox`]) closes its
+//! socket when it overflows, an agent's refuses what does not fit (THREATS 35). A dropped
+//! sender closes the connection. A message for several dashboards is built and stored once.
 //!
 //! It also counts the answers to a status fan-out (`POST /api/nodes/status`): one request id
 //! sent to every connected agent, a counter of the `SERVER_STATUS` answers carrying it.
@@ -14,21 +16,36 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use cairn_protocol::Message;
 use serde_json::{Value, json};
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::Sender;
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::watch;
 
-use crate::mask;
+use crate::{mask, outbox};
+
+/// Commands (batches of messages) waiting for one agent's socket. Commands are few (status
+/// requests, jobs, cancels); an agent that leaves this many unsent is not reading its socket.
+pub const AGENT_QUEUE: usize = 256;
+
+/// What became of a command for an agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Queued,
+    /// No live connection of the node.
+    Offline,
+    /// Its queue is full: the agent is not reading what it is sent.
+    Busy,
+}
 
 #[derive(Debug)]
 struct AgentLink {
     conn: u64,
-    tx: UnboundedSender<Arc<[Message]>>,
+    tx: Sender<Arc<[Message]>>,
 }
 
 #[derive(Debug)]
 struct DashLink {
     session: String,
-    tx: UnboundedSender<String>,
+    tx: outbox::Sender,
 }
 
 #[derive(Debug, Default)]
@@ -83,7 +100,7 @@ impl Hub {
     }
 
     /// Routes `node_id`'s commands to `tx`; a previous connection of the node is dropped.
-    pub fn register_agent(&self, node_id: &str, conn: u64, tx: UnboundedSender<Arc<[Message]>>) {
+    pub fn register_agent(&self, node_id: &str, conn: u64, tx: Sender<Arc<[Message]>>) {
         self.lock()
             .agents
             .insert(node_id.to_owned(), AgentLink { conn, tx });
@@ -121,12 +138,17 @@ impl Hub {
             .is_some_and(|a| !a.tx.is_closed())
     }
 
-    /// Queues `messages` for the node's agent; false if it is offline.
-    pub fn send_to_agent(&self, node_id: &str, messages: Vec<Message>) -> bool {
-        self.lock()
-            .agents
-            .get(node_id)
-            .is_some_and(|a| a.tx.send(messages.into()).is_ok())
+    /// Queues `messages` for the node's agent, unless it is offline or its queue is full.
+    pub fn send_to_agent(&self, node_id: &str, messages: Vec<Message>) -> Delivery {
+        let st = self.lock();
+        let Some(agent) = st.agents.get(node_id) else {
+            return Delivery::Offline;
+        };
+        match agent.tx.try_send(messages.into()) {
+            Ok(()) => Delivery::Queued,
+            Err(TrySendError::Full(_)) => Delivery::Busy,
+            Err(TrySendError::Closed(_)) => Delivery::Offline,
+        }
     }
 
     /// Queues `message` for every connected agent (one shared copy); returns how many it was
@@ -136,7 +158,7 @@ impl Hub {
         let st = self.lock();
         st.agents
             .values()
-            .filter(|a| a.tx.send(Arc::clone(&shared)).is_ok())
+            .filter(|a| a.tx.try_send(Arc::clone(&shared)).is_ok())
             .count()
     }
 
@@ -159,7 +181,7 @@ impl Hub {
         self.lock().status_waits.remove(request_id);
     }
 
-    pub fn register_dashboard(&self, conn: u64, session: &str, tx: UnboundedSender<String>) {
+    pub fn register_dashboard(&self, conn: u64, session: &str, tx: outbox::Sender) {
         self.lock().dashboards.insert(
             conn,
             DashLink {
@@ -196,14 +218,7 @@ impl Hub {
 
     /// Sends `text` to every dashboard connection watching `node_id`.
     pub fn broadcast(&self, node_id: &str, text: &str) {
-        let st = self.lock();
-        if let Some(set) = st.watchers.get(node_id) {
-            for conn in set {
-                if let Some(d) = st.dashboards.get(conn) {
-                    let _ = d.tx.send(text.to_owned());
-                }
-            }
-        }
+        self.broadcast_with(node_id, || text.to_owned());
     }
 
     /// [`Self::broadcast`] of the text `make` builds, built only if someone watches the node.
@@ -212,10 +227,10 @@ impl Hub {
         let Some(set) = st.watchers.get(node_id).filter(|s| !s.is_empty()) else {
             return;
         };
-        let text = make();
+        let text: outbox::Text = Arc::new(make());
         for conn in set {
             if let Some(d) = st.dashboards.get(conn) {
-                let _ = d.tx.send(text.clone());
+                d.tx.send(Arc::clone(&text));
             }
         }
     }
@@ -223,7 +238,7 @@ impl Hub {
     /// Sends `text` to one dashboard connection.
     pub fn send_to_dashboard(&self, conn: u64, text: String) {
         if let Some(d) = self.lock().dashboards.get(&conn) {
-            let _ = d.tx.send(text);
+            d.tx.send(Arc::new(text));
         }
     }
 
@@ -240,14 +255,20 @@ impl Hub {
     ) {
         let mut st = self.lock();
         let owner = st.job_owner.get(job_id).cloned();
-        let masked = dashboard_message(
+        let masked: outbox::Text = Arc::new(dashboard_message(
             kind,
             node_id,
             Some(job_id),
             mask::mask_payload(kind, payload),
-        );
-        let secret = (kind == "DATABASE_CONFIGURED")
-            .then(|| dashboard_message(kind, node_id, Some(job_id), payload.clone()));
+        ));
+        let secret: Option<outbox::Text> = (kind == "DATABASE_CONFIGURED").then(|| {
+            Arc::new(dashboard_message(
+                kind,
+                node_id,
+                Some(job_id),
+                payload.clone(),
+            ))
+        });
         let mut targets: HashSet<u64> = st.watchers.get(node_id).cloned().unwrap_or_default();
         if let Some(owner) = &owner {
             // The requester sees its own job even if it stopped watching the node.
@@ -263,13 +284,69 @@ impl Hub {
                 continue;
             };
             let text = match (&secret, &owner) {
-                (Some(s), Some(o)) if &d.session == o => s.clone(),
-                _ => masked.clone(),
+                (Some(s), Some(o)) if &d.session == o => Arc::clone(s),
+                _ => Arc::clone(&masked),
             };
-            let _ = d.tx.send(text);
+            d.tx.send(text);
         }
         if terminal {
             st.job_owner.remove(job_id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_protocol::messages::CancelJob;
+
+    fn cancel() -> Vec<Message> {
+        vec![Message::CancelJob(CancelJob {
+            job_id: "job-1".into(),
+        })]
+    }
+
+    #[test]
+    fn an_agent_that_reads_nothing_gets_at_most_its_queue_then_busy() {
+        let hub = Hub::default();
+        let (tx, rx) = tokio::sync::mpsc::channel(AGENT_QUEUE);
+        hub.register_agent("node-1", 1, tx);
+        for _ in 0..AGENT_QUEUE {
+            assert_eq!(hub.send_to_agent("node-1", cancel()), Delivery::Queued);
+        }
+        assert_eq!(hub.send_to_agent("node-1", cancel()), Delivery::Busy);
+        assert_eq!(hub.send_to_all_agents(cancel().remove(0)), 0);
+        drop(rx);
+        assert_eq!(hub.send_to_agent("node-1", cancel()), Delivery::Offline);
+        assert_eq!(hub.send_to_agent("node-2", cancel()), Delivery::Offline);
+    }
+
+    #[test]
+    fn a_dashboard_that_reads_nothing_is_cut_off_at_its_bytes_and_others_still_get_everything() {
+        let hub = Hub::default();
+        let (stalled, _stalled_rx) = outbox::channel(1000, outbox::MAX_MESSAGES);
+        let (reading, mut reading_rx) = outbox::channel(1 << 20, outbox::MAX_MESSAGES);
+        hub.register_dashboard(1, "s1", stalled.clone());
+        hub.register_dashboard(2, "s2", reading);
+        hub.subscribe(1, "node-1");
+        hub.subscribe(2, "node-1");
+        for i in 0..100 {
+            hub.broadcast("node-1", &format!("message {i:03}"));
+        }
+        assert!(
+            stalled.is_closed(),
+            "the stalled queue overflowed and closed"
+        );
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let got = rt
+            .block_on(reading_rx.next_batch(1000, 1 << 20))
+            .expect("a batch");
+        assert_eq!(
+            got.messages.len(),
+            100,
+            "the reading dashboard lost nothing"
+        );
     }
 }

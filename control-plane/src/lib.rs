@@ -4,21 +4,25 @@
 //! - [`agent_socket`]: the agents' WebSocket upgrade and buffer sizes.
 //! - [`ws_agent`]: agents' connections: enrollment, authentication, signed frames, job events.
 //! - [`ws_dashboard`]: dashboards' connections: commands that become jobs, event relay.
-//! - [`hub`]: routing between the two.
+//! - [`hub`]: routing between the two; [`outbox`]: a dashboard socket's bounded queue.
 //! - [`store`]: users, sessions, tokens, nodes, jobs, events, audit ([`store::SqliteStore`]).
 //! - [`node_writes`]: nodes' last seen time and status, written in batches.
 //! - [`registry`]: recipes checked with the engine and signed into bundles.
 //! - [`install`]: `install.sh` (minijinja template) and the agent binary new servers download.
 //! - [`auth`], [`mask`]: passwords, sessions and the sign-in defences; secret masking.
 //! - [`server`]: the accept loop (plain TCP or TLS) serving the warp router through hyper.
+//! - [`gate`], [`limits`]: who may hold a connection, for how long (caps, eviction, timeouts).
 
 pub mod agent_socket;
 pub mod auth;
+pub mod gate;
 pub mod http;
 pub mod hub;
 pub mod install;
+pub mod limits;
 pub mod mask;
 pub mod node_writes;
+pub mod outbox;
 pub mod registry;
 pub mod server;
 pub mod setup;
@@ -75,6 +79,9 @@ pub struct Config {
     /// there. Default 30 s.
     pub login_first_lockout: std::time::Duration,
     pub token_ttl_secs: u64,
+    /// Connection caps and timeouts, dashboard queues; [`run`] lowers the caps to fit the
+    /// open-files limit.
+    pub limits: limits::Limits,
 }
 
 impl std::fmt::Debug for Config {
@@ -86,6 +93,7 @@ impl std::fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("tls", &self.tls)
             .field("agent_binary", &self.agent_binary)
+            .field("limits", &self.limits)
             .field(
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "<set>"),
@@ -110,6 +118,7 @@ impl Config {
             login_checks: auth::verifier::default_concurrency(),
             login_first_lockout: auth::throttle::FIRST_LOCKOUT,
             token_ttl_secs: TOKEN_TTL_SECS,
+            limits: limits::Limits::default(),
         }
     }
 }
@@ -183,9 +192,22 @@ impl App {
 /// HTTP, the dashboard and agent WebSockets (over TLS if configured).
 pub async fn run(
     listener: TcpListener,
-    config: Config,
+    mut config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let open_files = limits::open_files_limit();
+    let fitted = config.limits.fit(open_files);
+    if fitted != config.limits {
+        tracing::warn!(
+            open_files,
+            max_connections = fitted.max_connections,
+            max_pending = fitted.max_pending,
+            max_pending_per_address = fitted.max_pending_per_address,
+            "the open files limit is too low for the configured connection caps; lowered them (raise the limit, e.g. LimitNOFILE= in the systemd unit)"
+        );
+    }
+    config.limits = fitted;
+    tracing::info!(limits = ?config.limits, open_files, "connection limits");
     let (stop_tx, stop_rx) = watch::channel(false);
     let app = Arc::new(setup::prepare(config, stop_rx).await?);
     let addr: SocketAddr = listener.local_addr()?;

@@ -4,7 +4,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use anyhow::Context;
+use cairn_control_plane::limits::Limits;
 use clap::Parser;
 
 #[derive(Debug, Parser)]
@@ -43,6 +46,56 @@ struct Args {
     /// PEM private key for TLS.
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Connections held at once, of every kind (lowered to fit the open files limit).
+    #[arg(long, env = "CAIRN_MAX_CONNECTIONS", default_value_t = Limits::default().max_connections)]
+    max_connections: usize,
+    /// Connections not yet authenticated (no agent AUTH_OK, no session): when full, the one idle
+    /// longest is closed to make room.
+    #[arg(long, env = "CAIRN_MAX_PENDING", default_value_t = Limits::default().max_pending)]
+    max_pending: usize,
+    /// Unauthenticated connections per client address (IPv6: per /64).
+    #[arg(long, env = "CAIRN_MAX_PENDING_PER_ADDRESS", default_value_t = Limits::default().max_pending_per_address)]
+    max_pending_per_address: usize,
+    /// Seconds for the TLS handshake and a request's head and body to arrive.
+    #[arg(long, env = "CAIRN_HEADER_TIMEOUT", default_value_t = Limits::default().header_timeout.as_secs_f64())]
+    header_timeout: f64,
+    /// Seconds a connection may stay idle between requests.
+    #[arg(long, env = "CAIRN_IDLE_TIMEOUT", default_value_t = Limits::default().idle_timeout.as_secs_f64())]
+    idle_timeout: f64,
+    /// Seconds for an agent's WebSocket handshake (enrollment or authentication).
+    #[arg(long, env = "CAIRN_HANDSHAKE_TIMEOUT", default_value_t = Limits::default().handshake_timeout.as_secs_f64())]
+    handshake_timeout: f64,
+    /// KiB queued for one dashboard socket before it is closed as too far behind.
+    #[arg(long, env = "CAIRN_DASHBOARD_QUEUE_KIB", default_value_t = Limits::default().dashboard_queue_bytes / 1024)]
+    dashboard_queue_kib: usize,
+    /// Seconds a dashboard socket may lag behind live events before it is closed.
+    #[arg(long, env = "CAIRN_DASHBOARD_MAX_LAG", default_value_t = Limits::default().dashboard_max_lag.as_secs_f64())]
+    dashboard_max_lag: f64,
+}
+
+/// `secs` as a duration, or the sentence saying what is wrong with it.
+fn seconds(flag: &str, secs: f64) -> anyhow::Result<Duration> {
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero() && d.as_secs() <= 86_400)
+        .with_context(|| {
+            format!("--{flag} takes a number of seconds above 0 and at most 86400; got {secs}")
+        })
+}
+
+impl Args {
+    fn limits(&self) -> anyhow::Result<Limits> {
+        Ok(Limits {
+            max_connections: self.max_connections,
+            max_pending: self.max_pending,
+            max_pending_per_address: self.max_pending_per_address,
+            header_timeout: seconds("header-timeout", self.header_timeout)?,
+            idle_timeout: seconds("idle-timeout", self.idle_timeout)?,
+            handshake_timeout: seconds("handshake-timeout", self.handshake_timeout)?,
+            dashboard_queue_bytes: self.dashboard_queue_kib.max(1).saturating_mul(1024),
+            dashboard_max_lag: seconds("dashboard-max-lag", self.dashboard_max_lag)?,
+        })
+    }
 }
 
 fn main() -> std::process::ExitCode {
@@ -67,6 +120,7 @@ fn main() -> std::process::ExitCode {
 
 fn real_main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let limits = args.limits()?;
     let tls = match (args.tls_cert, args.tls_key) {
         (Some(cert), Some(key)) => Some(cairn_control_plane::TlsFiles { cert, key }),
         _ => None,
@@ -87,7 +141,10 @@ fn real_main() -> anyhow::Result<()> {
         config.agent_binary = next_to_us;
     }
     config.admin_password = std::env::var("CAIRN_ADMIN_PASSWORD").ok();
-    raise_open_files_limit();
+    let open_files =
+        cairn_control_plane::limits::raise_open_files_limit(limits.open_files_wanted());
+    tracing::info!(open_files, "open files limit (one per connection)");
+    config.limits = limits;
     let runtime = tokio::runtime::Runtime::new().context("could not start the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
@@ -95,21 +152,6 @@ fn real_main() -> anyhow::Result<()> {
             .with_context(|| format!("could not listen on {}", args.listen))?;
         cairn_control_plane::run(listener, config, shutdown_signal()).await
     })
-}
-
-/// Every agent holds a connection (one descriptor each): the common default soft limit of 1024
-/// open files would refuse agents beyond about a thousand. Raises the soft limit to the hard one.
-fn raise_open_files_limit() {
-    use rustix::process::{Resource, getrlimit, setrlimit};
-    let mut limit = getrlimit(Resource::Nofile);
-    if limit.current != limit.maximum {
-        limit.current = limit.maximum;
-        if let Err(error) = setrlimit(Resource::Nofile, limit) {
-            tracing::warn!(%error, "could not raise the open files limit");
-        }
-    }
-    let now = getrlimit(Resource::Nofile).current;
-    tracing::info!(open_files_limit = ?now, "open files limit (one per connected agent)");
 }
 
 async fn shutdown_signal() {

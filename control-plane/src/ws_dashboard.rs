@@ -15,10 +15,10 @@ use cairn_protocol::Message;
 use cairn_protocol::messages::{
     CancelJob, ConfigureBackup, ConfigureDatabase, InstallRuntime, PlanRequest,
 };
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use tokio::sync::mpsc;
 use warp::Reply;
 use warp::http::{HeaderMap, StatusCode};
 use warp::reply::Response;
@@ -26,12 +26,18 @@ use warp::ws::{Message as WsMessage, WebSocket, Ws};
 
 use crate::App;
 use crate::http::{Session, json_error};
-use crate::hub::dashboard_message;
+use crate::hub::{Delivery, dashboard_message};
+use crate::outbox;
 use crate::store::{self, Job};
 
 /// Largest message a dashboard may send.
 const MAX_DASHBOARD_MESSAGE: usize = 64 * 1024;
 const PING_EVERY: Duration = Duration::from_secs(30);
+/// Messages written to the socket before one flush: fewer system calls while a job streams.
+const BATCH_MESSAGES: usize = 64;
+const BATCH_BYTES: usize = 256 * 1024;
+/// How long the last words (close frame, session-ended error) may take to go out.
+const CLOSE_WITHIN: Duration = Duration::from_secs(2);
 
 /// Whether the request's `Origin` is this control plane's own (`http::origin`).
 pub fn origin_allowed(app: &App, headers: &HeaderMap) -> bool {
@@ -69,49 +75,124 @@ struct Incoming {
     payload: Value,
 }
 
+/// How a dashboard socket ended.
+#[derive(Debug, PartialEq, Eq)]
+enum End {
+    /// The page closed it, or the network did.
+    Gone,
+    /// Its queue overflowed or its oldest message waited too long (THREATS 35).
+    Behind,
+    /// Its session was ended (logout): told so, then closed.
+    LoggedOut,
+    Shutdown,
+}
+
 async fn serve(socket: WebSocket, app: Arc<App>, session: Session) {
     let (mut sink, mut stream) = socket.split();
     let conn = app.hub.next_conn();
-    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    let limits = &app.config.limits;
+    let (tx, mut rx) = outbox::channel(limits.dashboard_queue_bytes, outbox::MAX_MESSAGES);
     app.hub.register_dashboard(conn, &session.id_hash, tx);
     let mut shutdown = app.shutdown.clone();
+    // Writing and reading run side by side: a page that stops reading stalls only its writer,
+    // which the queue's bounds and the lag limit then close.
+    let ended = tokio::select! {
+        _ = shutdown.changed() => End::Shutdown,
+        ended = write_loop(&mut sink, &mut rx, limits.dashboard_max_lag) => ended,
+        ended = read_loop(&mut stream, &app, conn, &session) => ended,
+    };
+    app.hub.unregister_dashboard(conn);
+    drop(rx);
+    let last = match ended {
+        End::Behind => {
+            tracing::info!(username = %session.username, "closed a dashboard socket that fell too far behind");
+            Some(WsMessage::close_with(
+                outbox::BEHIND_CODE,
+                outbox::BEHIND_REASON,
+            ))
+        }
+        End::LoggedOut => Some(WsMessage::text(error_text(
+            "",
+            "your session has ended; sign in again",
+        ))),
+        End::Gone | End::Shutdown => None,
+    };
+    // A page that stopped reading will not take these either: bounded, then the socket goes.
+    let _ = tokio::time::timeout(CLOSE_WITHIN, async {
+        if let Some(last) = last {
+            sink.send(last).await?;
+        }
+        sink.close().await
+    })
+    .await;
+}
+
+/// Sends what the hub queued, in batches, and a ping now and then. Ends when the queue
+/// overflows, or when a batch is not out before its oldest message is `max_lag` old.
+async fn write_loop(
+    sink: &mut SplitSink<WebSocket, WsMessage>,
+    rx: &mut outbox::Receiver,
+    max_lag: Duration,
+) -> End {
     let mut ping = tokio::time::interval(PING_EVERY);
     loop {
-        tokio::select! {
-            _ = shutdown.changed() => break,
-            out = rx.recv() => match out {
-                Some(text) => if sink.send(WsMessage::text(text)).await.is_err() { break },
-                None => break,
+        let (messages, due) = tokio::select! {
+            batch = rx.next_batch(BATCH_MESSAGES, BATCH_BYTES) => match batch {
+                Ok(batch) => {
+                    let due = batch.oldest + max_lag;
+                    let messages: Vec<_> = batch.messages.into_iter().map(|m| WsMessage::text(outbox::take(m))).collect();
+                    (messages, due)
+                }
+                Err(_) => return End::Behind,
             },
-            _ = ping.tick() => if sink.send(WsMessage::ping(Vec::new())).await.is_err() { break },
-            msg = stream.next() => {
-                let msg = match msg {
-                    Some(Ok(m)) => m,
-                    _ => break,
-                };
-                if msg.is_close() {
-                    break;
-                }
-                if !msg.is_text() {
-                    continue;
-                }
-                // A session ended by logout closes its sockets at their next command.
-                if session_of_hash(&app, &session).await.is_none() {
-                    let _ = sink.send(WsMessage::text(error_text("", "your session has ended; sign in again"))).await;
-                    break;
-                }
-                let reply = match serde_json::from_slice::<Incoming>(msg.as_bytes()) {
-                    Ok(m) => handle(&app, conn, &session, m).await,
-                    Err(e) => Err(format!("the message could not be read: {e}")),
-                };
-                if let Err(why) = reply {
-                    app.hub.send_to_dashboard(conn, error_text("", &why));
-                }
+            _ = ping.tick() => (vec![WsMessage::ping(Vec::new())], tokio::time::Instant::now() + max_lag),
+        };
+        let send = tokio::time::timeout_at(due, async {
+            for m in messages {
+                sink.feed(m).await?;
             }
+            sink.flush().await
+        });
+        // A socket that takes nothing blocks the write; the queue may overflow meanwhile.
+        let sent = tokio::select! {
+            sent = send => sent,
+            _ = rx.overflowed() => return End::Behind,
+        };
+        match sent {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return End::Gone,
+            Err(_) => return End::Behind,
         }
     }
-    app.hub.unregister_dashboard(conn);
-    let _ = sink.close().await;
+}
+
+/// Reads the page's commands until it closes; replies go through the hub (the same queue).
+async fn read_loop(
+    stream: &mut SplitStream<WebSocket>,
+    app: &Arc<App>,
+    conn: u64,
+    session: &Session,
+) -> End {
+    while let Some(Ok(msg)) = stream.next().await {
+        if msg.is_close() {
+            break;
+        }
+        if !msg.is_text() {
+            continue;
+        }
+        // A session ended by logout closes its sockets at their next command.
+        if session_of_hash(app, session).await.is_none() {
+            return End::LoggedOut;
+        }
+        let reply = match serde_json::from_slice::<Incoming>(msg.as_bytes()) {
+            Ok(m) => handle(app, conn, session, m).await,
+            Err(e) => Err(format!("the message could not be read: {e}")),
+        };
+        if let Err(why) = reply {
+            app.hub.send_to_dashboard(conn, error_text("", &why));
+        }
+    }
+    End::Gone
 }
 
 async fn session_of_hash(app: &App, session: &Session) -> Option<String> {
@@ -144,10 +225,7 @@ async fn handle(app: &Arc<App>, conn: u64, session: &Session, m: Incoming) -> Re
             app.hub.subscribe(conn, &m.node_id);
             let request_id = cairn_protocol::new_id().map_err(|e| e.to_string())?;
             let msg = crate::ws_agent::status_request_same(app, Some(request_id));
-            if !app.hub.send_to_agent(&m.node_id, vec![msg]) {
-                return Err(offline(&m.node_id));
-            }
-            Ok(())
+            delivered(app.hub.send_to_agent(&m.node_id, vec![msg]), &m.node_id)
         }
         "INSTALL_RUNTIME" | "CONFIGURE_DATABASE" | "CONFIGURE_BACKUP" | "PLAN_REQUEST" => {
             create_job(app, conn, session, m).await
@@ -169,14 +247,15 @@ async fn handle(app: &Arc<App>, conn: u64, session: &Session, m: Incoming) -> Re
                 .map_err(|e| e.to_string())?
                 .filter(|j| j.node_id == m.node_id)
                 .ok_or_else(|| format!("there is no job {job_id} on node {}", m.node_id))?;
-            if !app.hub.send_to_agent(
+            delivered(
+                app.hub.send_to_agent(
+                    &job.node_id,
+                    vec![Message::CancelJob(CancelJob {
+                        job_id: job_id.clone(),
+                    })],
+                ),
                 &job.node_id,
-                vec![Message::CancelJob(CancelJob {
-                    job_id: job_id.clone(),
-                })],
-            ) {
-                return Err(offline(&job.node_id));
-            }
+            )?;
             app.audit(&session.username, "job.cancel", &job_id, "sent")
                 .await;
             Ok(())
@@ -187,6 +266,16 @@ async fn handle(app: &Arc<App>, conn: u64, session: &Session, m: Incoming) -> Re
 
 fn offline(node_id: &str) -> String {
     format!("node {node_id} is offline; wait for its agent to reconnect, then try again")
+}
+
+fn delivered(delivery: Delivery, node_id: &str) -> Result<(), String> {
+    match delivery {
+        Delivery::Queued => Ok(()),
+        Delivery::Offline => Err(offline(node_id)),
+        Delivery::Busy => Err(format!(
+            "node {node_id}'s agent is not taking commands as fast as they come; try again in a minute"
+        )),
+    }
 }
 
 async fn node_exists(app: &App, node_id: &str) -> Result<store::Node, String> {
@@ -346,9 +435,7 @@ async fn create_job(
             json!({"jobId": job_id, "nodeId": m.node_id, "recipe": recipe_id}),
         ),
     );
-    if !app.hub.send_to_agent(&m.node_id, vec![command]) {
-        return Err(offline(&m.node_id));
-    }
+    delivered(app.hub.send_to_agent(&m.node_id, vec![command]), &m.node_id)?;
     tracing::info!(node_id = %m.node_id, job_id = %job_id, recipe = %recipe_id, kind, "job sent");
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! crate's library (`tests/src/lib.rs`).
 
 mod backup;
+mod connections;
 mod disk_full;
 mod dpkg_lock;
 mod install;
@@ -13,6 +14,7 @@ mod plan_only;
 mod recovery;
 mod secrets;
 mod sqlite_busy;
+mod stalled;
 mod status;
 mod threats;
 mod tls;

@@ -9,6 +9,7 @@
 //! directory that goes with the [`Cluster`].
 
 pub mod flood;
+pub mod conns;
 pub mod proxy;
 pub mod sim;
 
@@ -218,6 +219,8 @@ pub struct ControlPlane {
     pub tls: Option<TlsCert>,
     workdir: PathBuf,
     extra_args: Vec<std::ffi::OsString>,
+    /// The open-files limit (soft and hard) the process starts under, through `prlimit`.
+    nofile: Option<u64>,
     child: Option<Child>,
 }
 
@@ -268,11 +271,33 @@ impl ControlPlane {
         Self::launch(workdir, recipes_dir, None, extra_args).await
     }
 
+    /// [`start_with_args`](Self::start_with_args) under an open-files limit of `nofile` (soft
+    /// and hard, set by `prlimit`): the control plane cannot raise it.
+    pub async fn start_limited(
+        workdir: &Path,
+        recipes_dir: &Path,
+        extra_args: &[std::ffi::OsString],
+        nofile: Option<u64>,
+    ) -> Self {
+        Self::start_opts(workdir, recipes_dir, None, extra_args, nofile).await
+    }
+
     async fn launch(
         workdir: &Path,
         recipes_dir: &Path,
         tls: Option<TlsCert>,
         extra_args: &[std::ffi::OsString],
+    ) -> Self {
+        Self::start_opts(workdir, recipes_dir, tls, extra_args, None).await
+    }
+
+    /// Every way to start one: TLS, more arguments, an open-files limit.
+    pub async fn start_opts(
+        workdir: &Path,
+        recipes_dir: &Path,
+        tls: Option<TlsCert>,
+        extra_args: &[std::ffi::OsString],
+        nofile: Option<u64>,
     ) -> Self {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port())
             .parse()
@@ -285,6 +310,7 @@ impl ControlPlane {
             tls,
             workdir: workdir.to_path_buf(),
             extra_args: extra_args.to_vec(),
+            nofile,
             child: None,
         };
         cp.restart().await;
@@ -295,7 +321,17 @@ impl ControlPlane {
     pub async fn restart(&mut self) {
         assert!(self.child.is_none(), "the control plane is still running");
         let (out, err) = log_file(&self.log);
-        let mut cmd = Command::new(bin("cairn-control-plane"));
+        // prlimit sets the limit, then executes the control plane in its place (same pid).
+        let mut cmd = match self.nofile {
+            Some(n) => {
+                let mut c = Command::new("prlimit");
+                c.arg(format!("--nofile={n}:{n}"))
+                    .arg("--")
+                    .arg(bin("cairn-control-plane"));
+                c
+            }
+            None => Command::new(bin("cairn-control-plane")),
+        };
         if let Some(tls) = &self.tls {
             cmd.arg("--tls-cert")
                 .arg(&tls.cert)
@@ -642,10 +678,22 @@ impl Cluster {
 
     /// [`Cluster::start`] with `agent_args` added to `cairn-agent run` (e.g. `--plan-only`).
     pub async fn start_with(recipes: &[&str], agent_args: &[&str]) -> Self {
+        Self::start_full(recipes, agent_args, &[], None).await
+    }
+
+    /// [`Cluster::start`] with arguments for the agent and for the control plane, and the
+    /// control plane under an open-files limit of `nofile` ([`ControlPlane::start_limited`]).
+    pub async fn start_full(
+        recipes: &[&str],
+        agent_args: &[&str],
+        cp_args: &[&str],
+        nofile: Option<u64>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let root = dir.path();
         let recipes_dir = recipes_dir(root, recipes);
-        let cp = ControlPlane::start(root, &recipes_dir).await;
+        let cp_args: Vec<std::ffi::OsString> = cp_args.iter().map(Into::into).collect();
+        let cp = ControlPlane::start_limited(root, &recipes_dir, &cp_args, nofile).await;
         let cookie = cp.login().await;
         let (token, node_id) = cp.token(&cookie, "web-1").await;
         let mut agent = Agent::enroll(

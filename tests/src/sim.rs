@@ -9,8 +9,11 @@
 //! and reconnects naming none when a request names others (it keeps only the hash: it never
 //! runs them).
 //!
-//! Many of them live in one tokio process. Connections can be spread over several loopback
-//! source addresses (`127.0.0.x`), each with its own range of ephemeral ports.
+//! Many of them live in one tokio process. Connections are spread over loopback source
+//! addresses (`127.0.0.2` on; Linux routes all of 127/8 to loopback), each with its own range
+//! of ephemeral ports, as agents on as many servers would be: the control plane caps the
+//! connections of one address that are not authenticated yet (64 by default), and a
+//! reconnect storm of 10,000 from one address would hit that cap.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -36,7 +39,8 @@ pub type SimWs = WebSocketStream<TcpStream>;
 pub struct Target {
     pub addr: SocketAddr,
     pub cp_key: PublicKey,
-    /// How many loopback source addresses to spread connections over (127.0.0.2 on).
+    /// How many loopback source addresses to spread connections over (127.0.0.2 on, at most
+    /// 250).
     pub sources: u8,
 }
 
@@ -118,7 +122,7 @@ impl SimAgent {
             127,
             0,
             0,
-            2 + (self.index % usize::from(t.sources.max(1))) as u8,
+            2 + (self.index % usize::from(t.sources.clamp(1, 250))) as u8,
         );
         let socket = TcpSocket::new_v4().map_err(|e| err("socket", e))?;
         socket

@@ -26,6 +26,7 @@ use warp::http::{HeaderMap, HeaderValue, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
+use crate::gate::Conn;
 use crate::server::Peer;
 use crate::{App, auth, store};
 
@@ -208,12 +209,18 @@ pub async fn session_of(app: &App, headers: &HeaderMap) -> Option<Session> {
 
 fn with_session(app: Arc<App>) -> BoxedFilter<(Session,)> {
     warp::header::headers_cloned()
-        .and_then(move |headers: HeaderMap| {
+        .and(warp::ext::optional::<Conn>())
+        .and_then(move |headers: HeaderMap, conn: Option<Conn>| {
             let app = Arc::clone(&app);
             async move {
-                session_of(&app, &headers)
+                let session = session_of(&app, &headers)
                     .await
-                    .ok_or_else(|| warp::reject::custom(Unauthorized))
+                    .ok_or_else(|| warp::reject::custom(Unauthorized))?;
+                // A live session proves the connection: no longer a stranger (THREATS 34).
+                if let Some(conn) = conn {
+                    conn.trust();
+                }
+                Ok::<_, Rejection>(session)
             }
         })
         .boxed()
@@ -277,6 +284,7 @@ fn build_route(r: &'static Route, app: Arc<App>) -> BoxedFilter<(Response,)> {
             .and(warp::ext::optional::<hyper::upgrade::OnUpgrade>())
             .and(warp::ext::optional::<Peer>())
             .and(is_head())
+            .and(warp::ext::optional::<Conn>())
             .and(app_f)
             .map(
                 |_,
@@ -284,9 +292,10 @@ fn build_route(r: &'static Route, app: Arc<App>) -> BoxedFilter<(Response,)> {
                  on_upgrade: Option<hyper::upgrade::OnUpgrade>,
                  peer: Option<Peer>,
                  head: bool,
+                 conn: Option<Conn>,
                  app: Arc<App>| {
                     let on_upgrade = if head { None } else { on_upgrade };
-                    crate::ws_agent::upgrade(&headers, on_upgrade, app, peer.map(|p| p.0))
+                    crate::ws_agent::upgrade(&headers, on_upgrade, app, peer.map(|p| p.0), conn)
                 },
             )
             .boxed(),

@@ -11,8 +11,9 @@ use cairn_protocol::{
     verify_enroll_proof,
 };
 
-use super::{HANDSHAKE_TIMEOUT, Socket, error_message, next_text, send_signed};
+use super::{Socket, error_message, next_text, send_signed};
 use crate::App;
+use crate::gate::Conn;
 use crate::store::{self, Enrollment, StoreError};
 
 async fn challenge(
@@ -20,6 +21,7 @@ async fn challenge(
     ws: &mut Socket,
     node_id: &str,
     purpose: ChallengePurpose,
+    conn: Option<&Conn>,
 ) -> anyhow::Result<String> {
     let now = unix_now();
     let nonce = app.nonces.issue(node_id, purpose, now)?;
@@ -30,6 +32,10 @@ async fn challenge(
         server_time: now,
     });
     send_signed(app, ws, node_id, None, &[msg]).await?;
+    // The agent's turn to answer.
+    if let Some(conn) = conn {
+        conn.client_turn();
+    }
     Ok(nonce)
 }
 
@@ -89,10 +95,15 @@ fn token_secret<'a>(token: &'a str, node_id: &str) -> Option<&'a str> {
     }
 }
 
-pub(super) async fn enroll(app: &App, ws: &mut Socket, hello: &Hello) -> anyhow::Result<()> {
+pub(super) async fn enroll(
+    app: &App,
+    ws: &mut Socket,
+    hello: &Hello,
+    conn: Option<&Conn>,
+) -> anyhow::Result<()> {
     let node_id = hello.node_id.clone();
-    challenge(app, ws, &node_id, ChallengePurpose::Enroll).await?;
-    let Some(bytes) = next_text(ws, HANDSHAKE_TIMEOUT).await? else {
+    challenge(app, ws, &node_id, ChallengePurpose::Enroll, conn).await?;
+    let Some(bytes) = next_text(ws, conn).await? else {
         return Ok(());
     };
     let req = expect(app, ws, &node_id, &bytes, "ENROLL_REQUEST", |m| match m {
@@ -177,6 +188,7 @@ pub(super) async fn authenticate(
     ws: &mut Socket,
     hello: &Hello,
     key_id: &str,
+    conn: Option<&Conn>,
 ) -> anyhow::Result<(PublicKey, String)> {
     let node_id = hello.node_id.clone();
     let lookup = node_id.clone();
@@ -199,8 +211,8 @@ pub(super) async fn authenticate(
         return Err(refuse_auth(app, ws, &node_id, &why).await);
     }
     let key = PublicKey::from_hex(&node.public_key)?;
-    challenge(app, ws, &node_id, ChallengePurpose::Auth).await?;
-    let Some(bytes) = next_text(ws, HANDSHAKE_TIMEOUT).await? else {
+    challenge(app, ws, &node_id, ChallengePurpose::Auth, conn).await?;
+    let Some(bytes) = next_text(ws, conn).await? else {
         bail!("the agent left during authentication");
     };
     let resp = expect(app, ws, &node_id, &bytes, "AUTH_RESPONSE", |m| match m {
@@ -218,6 +230,11 @@ pub(super) async fn authenticate(
     if let Err(e) = checked {
         let why = e.to_string();
         return Err(refuse_auth(app, ws, &node_id, &why).await);
+    }
+    // Proved: from now on the gate never evicts this connection (THREATS 34). Before AUTH_OK
+    // is sent, or a newcomer could evict an agent that believes itself connected.
+    if let Some(conn) = conn {
+        conn.trust();
     }
     let session = cairn_protocol::new_id()?;
     let ok = Message::AuthOk(AuthOk {

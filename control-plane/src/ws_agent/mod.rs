@@ -27,8 +27,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
-use cairn_protocol::messages::{ErrorCode, ErrorMessage};
-use cairn_protocol::{Message, parse_bare_message, unix_now};
+use cairn_protocol::messages::{ErrorCode, ErrorMessage, Hello};
+use cairn_protocol::{Message, PublicKey, parse_bare_message, unix_now};
 use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
@@ -37,12 +37,15 @@ pub use crate::agent_socket::{Socket, upgrade};
 pub use detectors::{status_request, status_request_same};
 
 use crate::App;
+use crate::gate::Conn;
 
 /// How long a peer may stay silent before the connection is dropped.
 pub(super) const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 pub(super) const PING_EVERY: Duration = Duration::from_secs(30);
-/// How long the handshake may take, per step.
-pub(super) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one frame may take to go out. An agent that leaves its socket unread this long is
+/// stalled: its connection is closed (it reconnects) rather than blocking its session on a
+/// full socket forever (THREATS 35, the agent's side).
+pub(super) const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 /// Refused frames tolerated on one connection before it is closed.
 pub(super) const MAX_BAD_FRAMES: u32 = 16;
 
@@ -66,34 +69,79 @@ pub(super) async fn send_signed(
         .signer
         .sign_slice(node_id, session, messages, unix_now())
         .context("could not sign a frame")?;
-    send_text(ws, text)
+    tokio::time::timeout(SEND_TIMEOUT, send_text(ws, text))
         .await
+        .map_err(|_| stalled())?
         .context("could not send to the agent")
 }
 
-/// The next text message, skipping pings; `None` when the peer closed.
+pub(super) fn stalled() -> anyhow::Error {
+    anyhow!(
+        "the agent read nothing for {} s; closing its connection",
+        SEND_TIMEOUT.as_secs()
+    )
+}
+
+/// The handshake's next text message, skipping pings; `None` when the peer closed. From its
+/// arrival the server owes the agent an answer: the gate does not evict it meanwhile. No
+/// timeout of its own: [`serve`] bounds the whole handshake.
 pub(super) async fn next_text(
     ws: &mut Socket,
-    timeout: Duration,
+    conn: Option<&Conn>,
 ) -> anyhow::Result<Option<Vec<u8>>> {
     loop {
-        let next = tokio::time::timeout(timeout, ws.next())
-            .await
-            .map_err(|_| anyhow!("the agent was silent for {} s", timeout.as_secs()))?;
-        match next {
+        match ws.next().await {
             None => return Ok(None),
             Some(Err(e)) => return Err(anyhow!("the connection failed: {e}")),
             Some(Ok(WsMessage::Close(_))) => return Ok(None),
-            Some(Ok(WsMessage::Text(t))) => return Ok(Some(t.as_bytes().to_vec())),
+            Some(Ok(WsMessage::Text(t))) => {
+                if let Some(conn) = conn {
+                    conn.server_turn();
+                }
+                return Ok(Some(t.as_bytes().to_vec()));
+            }
             Some(Ok(WsMessage::Binary(_))) => bail!("binary messages are not part of the protocol"),
             Some(Ok(_)) => continue,
         }
     }
 }
 
-pub(crate) async fn serve(app: &Arc<App>, ws: &mut Socket) -> anyhow::Result<()> {
-    let Some(first) = next_text(ws, HANDSHAKE_TIMEOUT).await? else {
+/// Serves an agent's connection: the handshake, bounded as a whole by the handshake timeout
+/// (THREATS 34: an upgrade followed by silence, or a handshake dragged out step by step, is
+/// closed), then the authenticated session (the gate trusts it from the verified
+/// `AUTH_RESPONSE` on).
+pub(crate) async fn serve(
+    app: &Arc<App>,
+    ws: &mut Socket,
+    conn: Option<&Conn>,
+) -> anyhow::Result<()> {
+    let limit = app.config.limits.handshake_timeout;
+    let shaken = tokio::time::timeout(limit, handshake(app, ws, conn))
+        .await
+        .map_err(|_| {
+            anyhow!(
+                "the agent did not complete its handshake within {:.0} s",
+                limit.as_secs_f64()
+            )
+        })??;
+    let Some((hello, key, session)) = shaken else {
         return Ok(());
+    };
+    // A hash is 64 hex digits; anything else names nothing the control plane has.
+    let held = hello
+        .detectors_hash
+        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    session::connected(app, ws, &hello.node_id, key, &session, held).await
+}
+
+/// `HELLO`, then enrollment (`None` once done) or authentication (the agent's key and session).
+async fn handshake(
+    app: &Arc<App>,
+    ws: &mut Socket,
+    conn: Option<&Conn>,
+) -> anyhow::Result<Option<(Hello, PublicKey, String)>> {
+    let Some(first) = next_text(ws, conn).await? else {
+        return Ok(None);
     };
     let hello = match parse_bare_message(&first) {
         Ok(Message::Hello(h)) => h,
@@ -118,14 +166,13 @@ pub(crate) async fn serve(app: &Arc<App>, ws: &mut Socket) -> anyhow::Result<()>
         bail!("protocol version {} refused", hello.protocol_version);
     }
     match hello.key_id.clone() {
-        None => handshake::enroll(app, ws, &hello).await,
+        None => {
+            handshake::enroll(app, ws, &hello, conn).await?;
+            Ok(None)
+        }
         Some(key_id) => {
-            let (key, session) = handshake::authenticate(app, ws, &hello, &key_id).await?;
-            // A hash is 64 hex digits; anything else names nothing the control plane has.
-            let held = hello
-                .detectors_hash
-                .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
-            session::connected(app, ws, &hello.node_id, key, &session, held).await
+            let (key, session) = handshake::authenticate(app, ws, &hello, &key_id, conn).await?;
+            Ok(Some((hello, key, session)))
         }
     }
 }

@@ -12,7 +12,10 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use super::detectors::{first_request, with_current_detectors};
-use super::{IDLE_TIMEOUT, MAX_BAD_FRAMES, PING_EVERY, Socket, error_message, send_signed};
+use super::{
+    IDLE_TIMEOUT, MAX_BAD_FRAMES, PING_EVERY, SEND_TIMEOUT, Socket, error_message, send_signed,
+    stalled,
+};
 use crate::{App, CONTROL_PLANE_ID};
 
 pub(super) async fn connected(
@@ -26,7 +29,7 @@ pub(super) async fn connected(
     let mut verifier = FrameVerifier::for_control_plane(key, node_id, CONTROL_PLANE_ID);
     verifier.set_session(Some(session.to_owned()));
     let conn = app.hub.next_conn();
-    let (tx, mut rx) = mpsc::unbounded_channel::<Arc<[Message]>>();
+    let (tx, mut rx) = mpsc::channel::<Arc<[Message]>>(crate::hub::AGENT_QUEUE);
     app.hub.register_agent(node_id, conn, tx);
     tracing::info!(node_id = %node_id, "agent connected");
     let result = connected_loop(
@@ -51,7 +54,7 @@ async fn connected_loop(
     node_id: &str,
     session: &str,
     verifier: &mut FrameVerifier,
-    rx: &mut mpsc::UnboundedReceiver<Arc<[Message]>>,
+    rx: &mut mpsc::Receiver<Arc<[Message]>>,
     mut detectors_held: Option<String>,
 ) -> anyhow::Result<()> {
     app.node_writes.seen(node_id, unix_now());
@@ -76,7 +79,9 @@ async fn connected_loop(
                 if last_heard.elapsed() > IDLE_TIMEOUT {
                     bail!("the agent was silent for {} s", IDLE_TIMEOUT.as_secs());
                 }
-                ws.send(WsMessage::Ping(bytes::Bytes::new())).await?;
+                tokio::time::timeout(SEND_TIMEOUT, ws.send(WsMessage::Ping(bytes::Bytes::new())))
+                    .await
+                    .map_err(|_| stalled())??;
             }
             msg = ws.next() => {
                 last_heard = tokio::time::Instant::now();

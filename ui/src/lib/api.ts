@@ -182,17 +182,31 @@ export type DashboardMessage = {
 export type SocketState = 'connecting' | 'open' | 'closed';
 
 /**
+ * The close code of a socket the control plane closed because the page fell too far behind
+ * the live events (its queue overflowed or its oldest message waited too long).
+ */
+export const SOCKET_BEHIND = 4001;
+
+/** Why a reconnection happened: the page fell behind, or the connection was lost. */
+export type ReconnectReason = 'behind' | 'lost';
+
+/**
  * The dashboard WebSocket: reconnects with backoff, re-sends the subscriptions on every
- * connection, and hands every message to the listeners.
+ * connection, and hands every message to the listeners. Messages sent while it was closed are
+ * lost: after every reconnection the `onReconnect` listeners reload what they show from the
+ * store.
  */
 export class DashboardSocket {
   private ws: WebSocket | null = null;
   private listeners = new Set<(m: DashboardMessage) => void>();
   private stateListeners = new Set<(s: SocketState) => void>();
+  private reconnectListeners = new Set<(why: ReconnectReason) => void>();
   private subscriptions = new Set<string>();
   private retry = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
+  /** Set by a close, read by the next open: whether that open is a reconnection, and why. */
+  private gap: ReconnectReason | null = null;
 
   constructor(private readonly url = DashboardSocket.defaultUrl()) {}
 
@@ -223,6 +237,12 @@ export class DashboardSocket {
     return () => this.stateListeners.delete(f);
   }
 
+  /** Called on every reconnection (not the first connection), once subscribed again. */
+  onReconnect(f: (why: ReconnectReason) => void): () => void {
+    this.reconnectListeners.add(f);
+    return () => this.reconnectListeners.delete(f);
+  }
+
   subscribe(nodeId: string) {
     this.subscriptions.add(nodeId);
     this.send({ type: 'SUBSCRIBE', nodeId });
@@ -243,10 +263,15 @@ export class DashboardSocket {
     this.setState('connecting');
     const ws = new WebSocket(this.url);
     this.ws = ws;
+    let opened = false;
     ws.onopen = () => {
+      opened = true;
       this.retry = 0;
       this.setState('open');
       for (const nodeId of this.subscriptions) this.send({ type: 'SUBSCRIBE', nodeId });
+      const gap = this.gap;
+      this.gap = null;
+      if (gap) for (const f of this.reconnectListeners) f(gap);
     };
     ws.onmessage = (ev) => {
       let m: DashboardMessage;
@@ -258,11 +283,13 @@ export class DashboardSocket {
       if (!m || typeof m.type !== 'string') return;
       for (const f of this.listeners) f(m);
     };
-    ws.onclose = () => {
+    ws.onclose = (ev: CloseEvent) => {
       if (this.ws !== ws) return;
       this.ws = null;
       this.setState('closed');
       if (this.stopped) return;
+      // Only a socket that was open leaves a gap; a failed attempt keeps the reason it had.
+      if (opened) this.gap = ev.code === SOCKET_BEHIND ? 'behind' : (this.gap ?? 'lost');
       // 0.5 s, 1 s, 2 s … up to 15 s: a restarting control plane is found again quickly.
       const delay = Math.min(15000, 500 * 2 ** this.retry++);
       this.timer = setTimeout(() => this.connect(), delay);

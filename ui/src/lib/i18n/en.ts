@@ -46,6 +46,7 @@ export const en = {
   'server.title': 'Server Settings — {name}',
   'server.missing': 'There is no such node. It may have been removed; go back to the node list.',
   'socket.connecting': 'Connecting live updates…',
+  'socket.behind': 'Live updates fell behind; reloaded what was missed.',
   'socket.closed': 'Live updates interrupted; reconnecting…',
   'info.title': 'Server info',
   'info.ip': 'IP',

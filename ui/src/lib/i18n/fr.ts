@@ -47,6 +47,8 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'server.title': 'Réglages du serveur — {name}',
   'server.missing': 'Ce serveur n’existe pas. Il a peut-être été retiré ; revenez à la liste.',
   'socket.connecting': 'Connexion des mises à jour en direct…',
+  'socket.behind':
+    'Les mises à jour en direct avaient pris du retard ; ce qui manquait a été rechargé.',
   'socket.closed': 'Mises à jour en direct interrompues ; reconnexion…',
   'info.title': 'Informations',
   'info.ip': 'IP',

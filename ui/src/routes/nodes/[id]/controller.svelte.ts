@@ -1,13 +1,16 @@
 //! The Server Settings page's state: the node, its last status, the recipes, the jobs started
 //! from here, the plan being previewed, and the console. It owns the dashboard socket for the
-//! page's lifetime and turns messages into state.
+//! page's lifetime and turns messages into state; after the socket reconnects (it fell behind
+//! and the control plane closed it, or it was lost) it reloads what it missed from the store.
 
 import {
   api,
   DashboardSocket,
   type DashboardMessage,
   type Job,
+  type JobEvent,
   type Node,
+  type ReconnectReason,
   type Recipe,
   type SocketState,
 } from '$lib/api';
@@ -93,6 +96,12 @@ export class NodeController {
   private pending: { recipe: string; purpose: JobPurpose }[] = [];
   private socket: DashboardSocket;
   private unsubscribe: (() => void)[] = [];
+  /** The last `seq` shown per job: an event at or below it is one already shown. */
+  private lastSeq = new Map<string, number>();
+  /** Jobs whose terminal event was shown: nothing more to reload for them. */
+  private finished = new Set<string>();
+  /** Job events that arrive while a reload is under way; applied once it is done, in order. */
+  private held: DashboardMessage[] | null = null;
 
   constructor(
     readonly nodeId: string,
@@ -105,6 +114,7 @@ export class NodeController {
     this.unsubscribe.push(
       this.socket.onMessage((m) => this.handle(m)),
       this.socket.onState((s) => (this.socketState = s)),
+      this.socket.onReconnect((why) => this.resync(why)),
     );
     this.socket.subscribe(this.nodeId);
     this.socket.start();
@@ -133,6 +143,35 @@ export class NodeController {
       this.loadError = e instanceof Error ? e.message : String(e);
     }
     this.loadHistory();
+  }
+
+  /**
+   * Reloads what the page missed while its socket was closed: the node and its history, and
+   * the stored events of every job it follows that came after the last one it showed. Live
+   * events arriving meanwhile are held and applied after, so the console stays in order and
+   * shows nothing twice.
+   */
+  async resync(why: ReconnectReason) {
+    if (this.held) return;
+    this.held = [];
+    try {
+      await this.load();
+      for (const jobId of this.jobs.keys()) {
+        if (this.finished.has(jobId)) continue;
+        let events: JobEvent[];
+        try {
+          events = await api.jobEvents(jobId);
+        } catch {
+          continue;
+        }
+        for (const e of events) this.jobEvent(e.type, jobId, { ...e.payload, seq: e.seq });
+      }
+      if (why === 'behind') this.banner = t('socket.behind');
+    } finally {
+      const held = this.held;
+      this.held = null;
+      for (const m of held) this.handle(m);
+    }
   }
 
   async loadHistory() {
@@ -272,6 +311,10 @@ export class NodeController {
 
   handle(m: DashboardMessage) {
     if (m.nodeId && m.nodeId !== this.nodeId) return;
+    if (this.held && JOB_EVENTS.has(m.type)) {
+      this.held.push(m);
+      return;
+    }
     const p = (m.payload ?? {}) as Record<string, unknown>;
     switch (m.type) {
       case 'NODE_STATUS':
@@ -315,6 +358,11 @@ export class NodeController {
   }
 
   private jobEvent(type: string, jobId: string, p: Record<string, unknown>) {
+    if (typeof p.seq === 'number') {
+      if (p.seq <= (this.lastSeq.get(jobId) ?? 0)) return;
+      this.lastSeq.set(jobId, p.seq);
+    }
+    if (TERMINAL.has(type)) this.finished.add(jobId);
     let job = this.jobs.get(jobId);
     if (!job && type === 'JOB_STARTED' && typeof p.recipeId === 'string') {
       // A job started elsewhere (another tab or user): show it too.

@@ -1,5 +1,14 @@
-import { describe, expect, it } from 'vitest';
-import type { DashboardMessage, DashboardSocket, Recipe } from '$lib/api';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  api,
+  type DashboardMessage,
+  type DashboardSocket,
+  type JobEvent,
+  type Node,
+  type ReconnectReason,
+  type Recipe,
+} from '$lib/api';
+import { t } from '$lib/i18n.svelte';
 import { NodeController } from './controller.svelte';
 
 const NODE = 'node-1';
@@ -231,5 +240,61 @@ describe('NodeController', () => {
     c.clearConsole();
     c.flushLines();
     expect(c.lines).toHaveLength(0);
+  });
+
+  it('reloads what it missed after falling behind: in order, nothing twice', async () => {
+    let onMessage: (m: DashboardMessage) => void = () => {};
+    let onReconnect: (why: ReconnectReason) => void = () => {};
+    const socket = {
+      send: () => true,
+      subscribe: () => {},
+      start: () => {},
+      stop: () => {},
+      onState: () => () => {},
+      onMessage: (f: typeof onMessage) => ((onMessage = f), () => {}),
+      onReconnect: (f: typeof onReconnect) => ((onReconnect = f), () => {}),
+    } as unknown as DashboardSocket;
+    const node = { id: NODE, name: 'web-1', online: true, lastStatus: null } as unknown as Node;
+    vi.spyOn(api, 'nodes').mockResolvedValue([node]);
+    vi.spyOn(api, 'recipes').mockResolvedValue([recipe('python', 'runtime')]);
+    vi.spyOn(api, 'jobs').mockResolvedValue([]);
+    let stored: (events: JobEvent[]) => void = () => {};
+    const jobEvents = vi
+      .spyOn(api, 'jobEvents')
+      .mockReturnValue(new Promise((resolve) => (stored = resolve)));
+    const c = new NodeController(NODE, socket);
+    c.start();
+    await vi.waitFor(() => expect(c.recipes).toHaveLength(1));
+
+    const live = (type: string, seq: number, extra: Record<string, unknown> = {}) =>
+      onMessage({ type, nodeId: NODE, jobId: 'j', payload: { jobId: 'j', seq, ...extra } });
+    const log = (seq: number) =>
+      live('INFRASTRUCTURE_LOG', seq, { stream: 'stdout', message: `line ${seq}` });
+    live('JOB_STARTED', 1, { recipeId: 'python', recipeVersion: 1 });
+    log(2);
+    log(3);
+    // Lines 4 to 6 are lost with the socket; 6 and 7 arrive on the new one while the store is
+    // being read, with the job's end.
+    onReconnect('behind');
+    log(6);
+    log(7);
+    live('RUNTIME_INSTALLED', 8, { type: 'python', success: true, version: '3.11' });
+    const event = (seq: number): JobEvent => ({
+      jobId: 'j',
+      seq,
+      type: 'INFRASTRUCTURE_LOG',
+      payload: { jobId: 'j', seq, stream: 'stdout', message: `line ${seq}` },
+      receivedAt: 0,
+    });
+    stored([1, 2, 3, 4, 5, 6].map(event));
+    await vi.waitFor(() => expect(c.tasks.python?.status).toBe('succeeded'));
+
+    expect(jobEvents).toHaveBeenCalledWith('j');
+    c.flushLines();
+    const output = c.lines.filter((l) => l.kind === 'output').map((l) => l.segments[0].text);
+    expect(output).toEqual([2, 3, 4, 5, 6, 7].map((n) => `line ${n}`));
+    expect(c.banner).toBe(t('socket.behind'));
+    c.stop();
+    vi.restoreAllMocks();
   });
 });

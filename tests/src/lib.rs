@@ -8,8 +8,8 @@
 //! them. Every child is killed (SIGKILL) when its handle drops, and every file lives in a temp
 //! directory that goes with the [`Cluster`].
 
-pub mod flood;
 pub mod conns;
+pub mod flood;
 pub mod proxy;
 pub mod sim;
 

@@ -11,8 +11,8 @@
 //! Why a memory ceiling on top of Rhai's size limits: Rhai checks the size of the value being
 //! assigned, so a map grown through a nested index (`m.a["k" + i] = i`) or holding arrays escapes
 //! `max_map_size`. The ceiling bounds the growth of the bytes the process has allocated since
-//! the job started, read from the counting global allocator (`alloc.rs`) at every operation, so
-//! the overshoot is at most what one operation allocates (bounded by the size limits).
+//! the job started, read from the counting global allocator (`alloc.rs`) every 16 operations,
+//! so the overshoot is at most what 16 operations allocate (each bounded by the size limits).
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};
@@ -114,8 +114,11 @@ pub fn compiler(limits: &Limits) -> Engine {
     engine
 }
 
-/// How many operations apart the wall clock is read (cancel and memory are read at every one).
+/// How many operations apart the wall clock is read (cancel is read at every one).
 const DEADLINE_EVERY: u64 = 256;
+/// How many operations apart the allocator's count is read: one operation allocates at most
+/// about a maximum-size string (1 MiB), so the overshoot stays near 16 MiB.
+const MEMORY_EVERY: u64 = 16;
 
 /// An engine for running a job: [`compiler`] plus the stop and memory checks. Host functions
 /// are registered by the caller. `print` and `debug` go to the console through `on_print`.
@@ -127,7 +130,9 @@ pub fn runtime(limits: &Limits, stop: Stop) -> Engine {
         if seen.get().is_none() {
             let why = match stop.cancel.is_cancelled() {
                 true => Some(STOP_CANCELLED),
-                false if crate::alloc::bytes_in_use() > ceiling => Some(STOP_MEMORY),
+                false if ops % MEMORY_EVERY == 0 && crate::alloc::bytes_in_use() > ceiling => {
+                    Some(STOP_MEMORY)
+                }
                 false if ops % DEADLINE_EVERY == 0 && Instant::now() >= stop.deadline => {
                     Some(STOP_DEADLINE)
                 }

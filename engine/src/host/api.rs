@@ -110,7 +110,8 @@ fn first_match(re: &regex::Regex, stdout: &str, stderr: &str) -> Option<String> 
 }
 
 /// Refuses a call whose program was not declared or whose arguments, stdin or environment its
-/// policy does not allow (`policy.rs`), before anything starts, in plan mode too.
+/// policy does not allow (`policy.rs`), before anything starts, in plan mode too. `opts` is
+/// `None` for the queries (`detect()`, `wait_for()`), which may only ask questions.
 fn check_call(h: &Host, program: &str, args: &[String], opts: Option<&ExecOptions>) -> Res<()> {
     policy::check(&policy::Call {
         program,
@@ -118,6 +119,7 @@ fn check_call(h: &Host, program: &str, args: &[String], opts: Option<&ExecOption
         stdin: opts.and_then(|o| o.stdin.as_deref()),
         env: opts.map_or(&[][..], |o| &o.env[..]),
         caps: &h.caps,
+        query: opts.is_none(),
     })
     .map_err(err)
 }

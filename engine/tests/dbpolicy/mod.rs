@@ -31,6 +31,7 @@ pub fn check(
         stdin: stdin.map(str::as_bytes),
         env: &env,
         caps: &caps,
+        query: false,
     })
     .map_err(|e| e.to_string())
 }

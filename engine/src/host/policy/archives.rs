@@ -19,6 +19,7 @@ pub(super) const TAR: Policy = Policy {
     names: &["tar"],
     power: "extracts archives into {paths}",
     env: &[],
+    reads: super::Reads::Never,
     check: tar,
 };
 

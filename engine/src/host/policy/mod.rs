@@ -66,6 +66,20 @@ pub struct Call<'a> {
     pub env: &'a [(String, String)],
     /// The recipe's declared capabilities (write paths for programs that write files).
     pub caps: &'a Capabilities,
+    /// Whether the call is a query (`detect()`, `wait_for()`): queries run for real even in a
+    /// plan and in every status request, so only calls that change nothing may be queries.
+    pub query: bool,
+}
+
+/// Whether a policed program's calls change the server, for queries ([`Call::query`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Reads {
+    /// Every call the policy allows only reads (a version, a status, a file's text).
+    Always,
+    /// The program changes the server: it never runs as a query.
+    Never,
+    /// Some of its calls only read; this says which (the others are refused as queries).
+    Check(fn(&Call<'_>) -> Result<(), String>),
 }
 
 /// What a recipe may make one program do.
@@ -79,6 +93,8 @@ pub struct Policy {
     pub power: &'static str,
     /// Environment variables a recipe may set for it (none unless listed).
     pub env: &'static [&'static str],
+    /// Which of its calls only read, and so may run as queries.
+    pub reads: Reads,
     /// Checks one call's arguments and stdin; `Err` is the reason, a sentence fragment that
     /// completes "the recipe may not run `cmd`: …".
     pub check: fn(&Call<'_>) -> Result<(), String>,
@@ -241,9 +257,30 @@ pub fn check(call: &Call<'_>) -> Result<(), HostError> {
                 )));
             }
             (policy.check)(call).map_err(refused)?;
+            if call.query {
+                queries_only(policy, call).map_err(refused)?;
+            }
             resolve::check_file(call.program, call.caps).map_err(refused)
         }
     }
+}
+
+/// Refuses a query that could change the server: `detect()` and `wait_for()` run for real in a
+/// plan and in every status request, where nothing may change ("plan mode executes nothing").
+fn queries_only(policy: &Policy, call: &Call<'_>) -> Result<(), String> {
+    let name = basename(call.program);
+    let why = match policy.reads {
+        Reads::Always => return Ok(()),
+        Reads::Never => format!("{name} changes the server"),
+        Reads::Check(reads) => match reads(call) {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        },
+    };
+    Err(format!(
+        "{why}, and detect() and wait_for() run for real even in a plan and at every status \
+         request, so they may only ask questions; change things with run()"
+    ))
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ macro_rules! version_only {
             names: &[$name],
             power: "prints its version",
             env: &[],
+            reads: super::Reads::Always,
             check: |call| {
                 argv::no_stdin($name, call.stdin)?;
                 argv::exact($name, call.args, &[$($form),+])
@@ -32,24 +33,28 @@ pub(super) const POLICIES: &[Policy] = &[
         names: &["curl"],
         power: "fetches an http(s) URL and prints it (writes no file)",
         env: &[],
+        reads: super::Reads::Always,
         check: curl,
     },
     Policy {
         names: &["wget"],
         power: "fetches an http(s) URL and prints it (writes no file)",
         env: &[],
+        reads: super::Reads::Always,
         check: wget,
     },
     Policy {
         names: &["ssh-keygen"],
         power: "makes SSH key pairs under {paths} and prints keys",
         env: &[],
+        reads: super::Reads::Never,
         check: ssh_keygen,
     },
     Policy {
         names: &["ss"],
         power: "lists network sockets (read-only)",
         env: &[],
+        reads: super::Reads::Always,
         check: ss,
     },
     version_only!("rsync", &["--version"], &["-V"]),

@@ -17,30 +17,35 @@ pub(super) const POLICIES: &[Policy] = &[
         power: "installs Debian packages from the server's configured archives (through \
                 apt_install); run directly it only prints its version",
         env: &[],
+        reads: super::Reads::Always,
         check: apt_get,
     },
     Policy {
         names: &["apt"],
         power: "shows what packages are available and installed (read-only)",
         env: &[],
+        reads: super::Reads::Always,
         check: apt,
     },
     Policy {
         names: &["apt-cache"],
         power: "shows what packages are available (read-only)",
         env: &[],
+        reads: super::Reads::Always,
         check: apt_cache,
     },
     Policy {
         names: &["dpkg"],
         power: "shows what packages are installed and compares versions (read-only)",
         env: &[],
+        reads: super::Reads::Always,
         check: dpkg,
     },
     Policy {
         names: &["dpkg-query"],
         power: "shows what packages are installed (read-only)",
         env: &[],
+        reads: super::Reads::Always,
         check: dpkg_query,
     },
 ];

@@ -21,6 +21,7 @@ macro_rules! probe {
             names: &[$($name),+],
             power: "prints its version",
             env: &[],
+            reads: super::Reads::Always,
             check: |call| {
                 let name = [$($name),+][0];
                 argv::no_stdin(name, call.stdin)?;
@@ -48,6 +49,7 @@ pub(super) const POLICIES: &[Policy] = &[
         names: &["gofmt"],
         power: "nothing: it may be declared but not run",
         env: &[],
+        reads: super::Reads::Never,
         check: |call| argv::exact("gofmt", call.args, &[]),
     },
     probe!(

@@ -18,18 +18,21 @@ pub(super) const POLICIES: &[Policy] = &[
         power: "reports the state of services (is-active, is-enabled, status, show); starting \
                 and stopping goes through the service helpers",
         env: &[],
+        reads: super::Reads::Always,
         check: systemctl,
     },
     Policy {
         names: &["service"],
         power: "reports the status of the declared services through their init scripts",
         env: &[],
+        reads: super::Reads::Always,
         check: service,
     },
     Policy {
         names: &["memcached"],
         power: "prints its version",
         env: &[],
+        reads: super::Reads::Always,
         check: |call| {
             argv::no_stdin("memcached", call.stdin)?;
             argv::exact("memcached", call.args, &[&["-V"], &["--version"]])

@@ -15,54 +15,63 @@ pub(super) const POLICIES: &[Policy] = &[
         names: &["true", "false"],
         power: "does nothing but exit",
         env: &[],
+        reads: super::Reads::Always,
         check: |_| Ok(()),
     },
     Policy {
         names: &["echo", "printf"],
         power: "prints its arguments",
         env: &[],
+        reads: super::Reads::Always,
         check: |call| argv::no_stdin(super::basename(call.program), call.stdin),
     },
     Policy {
         names: &["seq"],
         power: "prints numbers",
         env: &[],
+        reads: super::Reads::Always,
         check: seq,
     },
     Policy {
         names: &["sleep"],
         power: "waits",
         env: &[],
+        reads: super::Reads::Always,
         check: sleep,
     },
     Policy {
         names: &["printenv"],
         power: "prints its environment",
         env: &[],
+        reads: super::Reads::Always,
         check: printenv,
     },
     Policy {
         names: &["date"],
         power: "prints the date (never sets it)",
         env: &[],
+        reads: super::Reads::Always,
         check: date,
     },
     Policy {
         names: &["cat"],
         power: "prints its stdin, or files under {paths}",
         env: &[],
+        reads: super::Reads::Always,
         check: cat,
     },
     Policy {
         names: &["ls"],
         power: "lists folders (read-only)",
         env: &[],
+        reads: super::Reads::Always,
         check: ls,
     },
     Policy {
         names: &["pv"],
         power: "prints its version",
         env: &[],
+        reads: super::Reads::Always,
         check: |call| {
             argv::no_stdin("pv", call.stdin)?;
             argv::exact("pv", call.args, &[&["--version"], &["-V"]])

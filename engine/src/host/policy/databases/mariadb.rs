@@ -132,3 +132,31 @@ pub(super) fn check_text(text: &str, whence: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// What the MariaDB client may do as a query: statements that only read.
+const READS: &[&str] = &[
+    "select", "show", "set", "begin", "commit", "rollback", "start",
+];
+/// Words that make even a SELECT or SET change something (`SET PASSWORD FOR`).
+const WRITES: &[&str] = &["password", "into", "nextval", "setval"];
+
+/// The MariaDB client as a query: every statement of `-e` and stdin only reads.
+pub(super) fn client_reads(call: &Call<'_>) -> Result<(), String> {
+    let program = super::super::basename(call.program);
+    for p in getopt(call.args.get(1..).unwrap_or_default(), OPTIONS, program)? {
+        if let Parsed::Opt("e", Some(text)) = p {
+            super::sql_reads(
+                text,
+                Dialect::MariaDb,
+                READS,
+                WRITES,
+                &format!("{program} -e"),
+            )?;
+        }
+    }
+    if let Some(text) = super::stdin_text(call, program)? {
+        let whence = format!("{program}'s standard input");
+        super::sql_reads(text, Dialect::MariaDb, READS, WRITES, &whence)?;
+    }
+    Ok(())
+}

@@ -30,18 +30,21 @@ pub(super) const POLICIES: &[Policy] = &[
                 queries and a few session and listen settings (no server-side programs, files \
                 or libraries)",
         env: &[],
+        reads: super::Reads::Check(postgres::psql_reads),
         check: postgres::psql,
     },
     Policy {
         names: &["pg_isready"],
         power: "checks whether a local PostgreSQL server accepts connections",
         env: &[],
+        reads: super::Reads::Always,
         check: postgres::pg_isready,
     },
     Policy {
         names: &["pg_ctlcluster"],
         power: "starts, stops, restarts, reloads or reports on a PostgreSQL cluster",
         env: &[],
+        reads: super::Reads::Check(postgres::pg_ctlcluster_reads),
         check: postgres::pg_ctlcluster,
     },
     Policy {
@@ -50,6 +53,7 @@ pub(super) const POLICIES: &[Policy] = &[
                 grants on databases and catalog queries (no files, plugins or functions \
                 loaded by the server)",
         env: &[],
+        reads: super::Reads::Check(mariadb::client_reads),
         check: mariadb::client,
     },
     Policy {
@@ -58,12 +62,14 @@ pub(super) const POLICIES: &[Policy] = &[
                 memory, network and password settings, CONFIG REWRITE (no modules, scripts, \
                 replication or file locations)",
         env: &["REDISCLI_AUTH"],
+        reads: super::Reads::Check(redis::cli_reads),
         check: redis::cli,
     },
     Policy {
         names: &["redis-server"],
         power: "prints its version (the server is started by the service helpers)",
         env: &[],
+        reads: super::Reads::Always,
         check: redis::server,
     },
 ];
@@ -198,6 +204,39 @@ fn is_plain_path(s: &str) -> bool {
 }
 
 /// The standard input as text, if any: clients read it as commands.
+/// Whether every statement of `text` only reads: its first word is one of `reads`, and no word
+/// of it is one of `writes` (functions or clauses that change something even inside a read).
+fn sql_reads(
+    text: &str,
+    d: sql::Dialect,
+    reads: &[&str],
+    writes: &[&str],
+    whence: &str,
+) -> Result<(), String> {
+    for (n, stmt) in sql::statements(text, d)?.iter().enumerate() {
+        let first = match stmt.first() {
+            Some(sql::Tok::Word(w)) => w.to_ascii_lowercase(),
+            _ => String::new(),
+        };
+        let writing = stmt
+            .iter()
+            .find(|t| writes.iter().any(|w| t.is(w)))
+            .map(|t| format!("{t:?}"));
+        if !reads.contains(&first.as_str()) || writing.is_some() {
+            return Err(format!(
+                "{whence}, statement {}, changes the server (only {} only read)",
+                n + 1,
+                reads
+                    .iter()
+                    .map(|r| r.to_ascii_uppercase())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn stdin_text<'a>(call: &Call<'a>, program: &str) -> Result<Option<&'a str>, String> {
     call.stdin
         .map(|b| {

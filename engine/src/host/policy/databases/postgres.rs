@@ -167,3 +167,40 @@ pub(super) fn pg_ctlcluster(call: &Call<'_>) -> Result<(), String> {
         Err(usage.into())
     }
 }
+
+/// What psql may do as a query (`detect()`, `wait_for()`): statements that only read.
+const READS: &[&str] = &[
+    "select", "show", "set", "reset", "begin", "commit", "end", "rollback", "abort", "start",
+];
+/// Words that make even a SELECT change something.
+const WRITES: &[&str] = &["pg_reload_conf", "nextval", "setval", "into"];
+
+/// psql as a query: every statement of `-c` and stdin only reads.
+pub(super) fn psql_reads(call: &Call<'_>) -> Result<(), String> {
+    if is_version(call.args) {
+        return Ok(());
+    }
+    for p in getopt(call.args, PSQL, "psql")? {
+        if let Parsed::Opt("c", Some(text)) = p {
+            super::sql_reads(text, Dialect::Postgres, READS, WRITES, "the SQL of -c")?;
+        }
+    }
+    if let Some(text) = super::stdin_text(call, "psql")? {
+        super::sql_reads(
+            text,
+            Dialect::Postgres,
+            READS,
+            WRITES,
+            "psql's standard input",
+        )?;
+    }
+    Ok(())
+}
+
+/// pg_ctlcluster as a query: `status` only.
+pub(super) fn pg_ctlcluster_reads(call: &Call<'_>) -> Result<(), String> {
+    match call.args {
+        [_, _, action] if action == "status" => Ok(()),
+        _ => Err("pg_ctlcluster other than `status` starts or stops the server".into()),
+    }
+}

@@ -280,3 +280,53 @@ pub(super) fn split_args(line: &str) -> Result<Vec<String>, String> {
     }
     Ok(out)
 }
+
+/// redis-cli as a query: every command (in its arguments and on stdin) only reads.
+pub(super) fn cli_reads(call: &Call<'_>) -> Result<(), String> {
+    let mut commands: Vec<Vec<String>> = Vec::new();
+    let mut i = 0;
+    while i < call.args.len() && call.args[i].starts_with('-') {
+        let flag = matches!(
+            call.args[i].as_str(),
+            "--no-auth-warning" | "--raw" | "--no-raw" | "-e" | "--version" | "-v"
+        );
+        i += if flag { 1 } else { 2 };
+    }
+    if i < call.args.len() {
+        commands.push(call.args[i..].to_vec());
+    }
+    if let Some(text) = super::stdin_text(call, "redis-cli")? {
+        for line in text.split('\n') {
+            let words = split_args(line)?;
+            if !words.is_empty() {
+                commands.push(words);
+            }
+        }
+    }
+    for words in &commands {
+        let up = |n: usize| {
+            words
+                .get(n)
+                .map(|w| w.to_ascii_uppercase())
+                .unwrap_or_default()
+        };
+        let reads = match up(0).as_str() {
+            "PING" | "AUTH" | "INFO" | "DBSIZE" | "TIME" | "ROLE" | "LASTSAVE" | "QUIT" => true,
+            "ACL" => matches!(
+                up(1).as_str(),
+                "LIST" | "USERS" | "GETUSER" | "WHOAMI" | "CAT" | "GENPASS"
+            ),
+            "CONFIG" => up(1) == "GET",
+            _ => false,
+        };
+        if !reads {
+            // The command's name only: its arguments may hold a password.
+            let name = match up(0).as_str() {
+                "ACL" | "CONFIG" => format!("{} {}", up(0), up(1)),
+                other => other.to_owned(),
+            };
+            return Err(format!("the Redis command `{name}` changes the server"));
+        }
+    }
+    Ok(())
+}

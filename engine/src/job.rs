@@ -88,6 +88,19 @@ pub struct Detection {
     /// Backup recipes: the public key the target must accept (rsync over SSH).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_key: Option<String>,
+    /// Runtimes: installations besides the one on the search path, found by
+    /// `installations()` (rustup, nvm, pyenv, `/usr/local/go`, …), each with where it came from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub installations: Vec<FoundInstallation>,
+}
+
+/// One installation a runtime's `detect()` reports (see `installations()`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoundInstallation {
+    pub version: String,
+    /// How it was installed and for whom: "rustup (root), stable-x86_64-unknown-linux-gnu".
+    pub source: String,
+    pub path: String,
 }
 
 /// Runs `action` of `recipe`. Events (already redacted) go to `events` as they happen, ending

@@ -281,6 +281,11 @@ fn register_system(engine: &mut Engine, host: &Rc<Host>) {
         Ok(s)
     });
     engine.register_fn("version_cmp", crate::version::compare);
+    // Reads names and small metadata files only, never runs what it finds: the same in plans.
+    engine.register_fn("installations", |tool: &str| -> Res<Array> {
+        let found = super::installs::find(tool, Path::new("/")).map_err(invalid)?;
+        Ok(super::installs::to_array(&found))
+    });
 }
 
 fn register_files(engine: &mut Engine, host: &Rc<Host>) {

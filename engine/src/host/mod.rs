@@ -5,6 +5,7 @@
 pub mod api;
 pub mod caps;
 pub mod files;
+pub mod installs;
 pub mod policy;
 pub mod template;
 

@@ -110,18 +110,36 @@ fn first_match(re: &regex::Regex, stdout: &str, stderr: &str) -> Option<String> 
 }
 
 /// Refuses a call whose program was not declared or whose arguments, stdin or environment its
-/// policy does not allow (`policy.rs`), before anything starts, in plan mode too. `opts` is
-/// `None` for the queries (`detect()`, `wait_for()`), which may only ask questions.
-fn check_call(h: &Host, program: &str, args: &[String], opts: Option<&ExecOptions>) -> Res<()> {
+/// policy does not allow (`policy.rs`), before anything starts, in plan mode too. `query` for
+/// `detect()` and `wait_for()`, which may only ask questions.
+fn check_call(
+    h: &Host,
+    program: &str,
+    args: &[String],
+    opts: &ExecOptions,
+    query: bool,
+) -> Res<()> {
     policy::check(&policy::Call {
         program,
         args,
-        stdin: opts.and_then(|o| o.stdin.as_deref()),
-        env: opts.map_or(&[][..], |o| &o.env[..]),
+        stdin: opts.stdin.as_deref(),
+        env: &opts.env,
         caps: &h.caps,
-        query: opts.is_none(),
+        query,
     })
     .map_err(err)
+}
+
+/// `detect()` options: `stdin` and `env` (for a client that must authenticate to a server the
+/// recipe administers, e.g. `REDISCLI_AUTH`). Nothing else: a query has its own timeout and
+/// never fails on an exit code.
+fn query_options(opts: Map) -> Res<ExecOptions> {
+    if let Some(k) = opts.keys().find(|k| !matches!(k.as_str(), "stdin" | "env")) {
+        return Err(invalid(format!(
+            "detect(): unknown option `{k}` (known: stdin, env)"
+        )));
+    }
+    exec_options(opts)
 }
 
 fn checked_path(host: &Host, path: &str) -> Res<std::path::PathBuf> {
@@ -140,7 +158,7 @@ pub fn register(engine: &mut Engine, host: &Rc<Host>) {
 fn register_commands(engine: &mut Engine, host: &Rc<Host>) {
     let run = |h: &Host, program: &str, args: Array, opts: ExecOptions| -> Res<Map> {
         let args = strings("run(): the arguments", args)?;
-        check_call(h, program, &args, Some(&opts))?;
+        check_call(h, program, &args, &opts, false)?;
         let out = h.exec(program, &args, opts).map_err(err)?;
         Ok(output_map(out.code, out.stdout, out.stderr))
     };
@@ -160,20 +178,36 @@ fn register_commands(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn("run", move |program: &str, args: Array, opts: Map| {
         run(&h, program, args, exec_options(opts)?)
     });
+    let detect = |h: &Host, program: &str, args: Array, pattern: &str, opts: ExecOptions| {
+        let re = pattern_regex("detect()", pattern)?;
+        let args = strings("detect(): the arguments", args)?;
+        check_call(h, program, &args, &opts, true)?;
+        let out = h
+            .query_with(
+                program,
+                &args,
+                h.limits.query_timeout,
+                opts.stdin,
+                &opts.env,
+            )
+            .map_err(err)?;
+        if out.code == 127 {
+            return Ok(Dynamic::UNIT);
+        }
+        Ok(first_match(&re, &out.stdout, &out.stderr).map_or(Dynamic::UNIT, Dynamic::from))
+    };
     let h = host.clone();
     engine.register_fn(
         "detect",
         move |program: &str, args: Array, pattern: &str| -> Res<Dynamic> {
-            let re = pattern_regex("detect()", pattern)?;
-            let args = strings("detect(): the arguments", args)?;
-            check_call(&h, program, &args, None)?;
-            let out = h
-                .query(program, &args, h.limits.query_timeout)
-                .map_err(err)?;
-            if out.code == 127 {
-                return Ok(Dynamic::UNIT);
-            }
-            Ok(first_match(&re, &out.stdout, &out.stderr).map_or(Dynamic::UNIT, Dynamic::from))
+            detect(&h, program, args, pattern, ExecOptions::default())
+        },
+    );
+    let h = host.clone();
+    engine.register_fn(
+        "detect",
+        move |program: &str, args: Array, pattern: &str, opts: Map| -> Res<Dynamic> {
+            detect(&h, program, args, pattern, query_options(opts)?)
         },
     );
     let h = host.clone();
@@ -181,7 +215,7 @@ fn register_commands(engine: &mut Engine, host: &Rc<Host>) {
         "wait_for",
         move |program: &str, args: Array, pattern: &str, secs: i64| -> Res<Dynamic> {
             let args = strings("wait_for(): the arguments", args)?;
-            check_call(&h, program, &args, None)?;
+            check_call(&h, program, &args, &ExecOptions::default(), true)?;
             if !(1..=600).contains(&secs) {
                 return Err(invalid("wait_for(): seconds must be between 1 and 600"));
             }
@@ -324,6 +358,21 @@ fn register_files(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn("read_file", move |path: &str| -> Res<String> {
         let p = checked_path(&h, path)?;
         files::read_file(&p).map_err(err)
+    });
+    // A secret kept on this server (an administrator password in a 0600 file): read like
+    // read_file, without its trailing newline, and masked in every event like a secret().
+    let h = host.clone();
+    engine.register_fn("read_secret", move |path: &str| -> Res<String> {
+        let p = checked_path(&h, path)?;
+        let text = files::read_file(&p).map_err(err)?;
+        let secret = text.trim_end_matches(['\n', '\r']).to_owned();
+        if secret.len() < 16 || secret.contains(['\n', '\r']) {
+            return Err(invalid(format!(
+                "read_secret(): {path} does not hold one secret of at least 16 characters on one line"
+            )));
+        }
+        h.sink.redactor().add(&secret);
+        Ok(secret)
     });
     engine.register_fn("file_exists", |path: &str| Path::new(path).exists());
     let h = host.clone();

@@ -189,24 +189,7 @@ impl Exec for Host {
         args: &[String],
         timeout: Duration,
     ) -> Result<ExecOutput, HostError> {
-        self.stopped()?;
-        let spec = match self.spec(program, args, None, &[], timeout.min(self.stop.remaining())) {
-            Ok(spec) => spec,
-            Err(HostError::Spawn { .. }) => {
-                return Ok(ExecOutput {
-                    code: 127,
-                    ..Default::default()
-                });
-            }
-            Err(e) => return Err(e),
-        };
-        let out = process::run(&spec, &self.stop, &mut |_, _| {})
-            .map_err(|e| self.process_error(crate::plan::shell_words(program, args), e))?;
-        Ok(ExecOutput {
-            code: out.code.unwrap_or(-1),
-            stdout: out.stdout,
-            stderr: out.stderr,
-        })
+        self.query_with(program, args, timeout, None, &[])
     }
 
     fn plan_mode(&self) -> bool {
@@ -225,5 +208,44 @@ impl Exec for Host {
 
     fn stop(&self) -> &Stop {
         &self.stop
+    }
+}
+
+impl Host {
+    /// A query (see [`Exec::query`]) with bytes for its stdin and extra environment variables:
+    /// a recipe's `detect(…, opts)` authenticating to a server it administers. The caller has
+    /// checked the call against its policy.
+    pub fn query_with(
+        &self,
+        program: &str,
+        args: &[String],
+        timeout: Duration,
+        stdin: Option<Vec<u8>>,
+        env: &[(String, String)],
+    ) -> Result<ExecOutput, HostError> {
+        self.stopped()?;
+        let spec = match self.spec(
+            program,
+            args,
+            stdin,
+            env,
+            timeout.min(self.stop.remaining()),
+        ) {
+            Ok(spec) => spec,
+            Err(HostError::Spawn { .. }) => {
+                return Ok(ExecOutput {
+                    code: 127,
+                    ..Default::default()
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let out = process::run(&spec, &self.stop, &mut |_, _| {})
+            .map_err(|e| self.process_error(crate::plan::shell_words(program, args), e))?;
+        Ok(ExecOutput {
+            code: out.code.unwrap_or(-1),
+            stdout: out.stdout,
+            stderr: out.stderr,
+        })
     }
 }

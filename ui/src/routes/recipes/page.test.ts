@@ -1,6 +1,7 @@
 import { flushSync, mount, tick, unmount } from 'svelte';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Recipe } from '$lib/api';
+import type { PageLoadEvent as LoadEvent } from './$types';
 
 const go: Recipe = {
   id: 'go',
@@ -28,7 +29,8 @@ const go: Recipe = {
   published: true,
 };
 
-vi.mock('$lib/api', () => ({
+vi.mock('$lib/api', async (original) => ({
+  ...(await original<typeof import('$lib/api')>()),
   api: { recipes: async () => [go], reloadRecipes: async () => [go] },
 }));
 
@@ -42,9 +44,11 @@ afterEach(() => {
 describe('recipe catalogue (THREATS row 30)', () => {
   it('says what each declared program can be made to do, not just its name', async () => {
     const { default: Page } = await import('./+page.svelte');
+    const { load } = await import('./+page');
+    const data = await load({ url: new URL('http://cairn.test/recipes') } as LoadEvent);
     const target = document.createElement('div');
     document.body.appendChild(target);
-    component = mount(Page, { target });
+    component = mount(Page, { target, props: { data } });
     await tick();
     await new Promise((r) => setTimeout(r, 0));
     flushSync();

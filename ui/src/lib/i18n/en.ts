@@ -1,4 +1,4 @@
-// English: the reference dictionary; every key the UI uses is here.
+/** English: the reference dictionary; every key the UI uses is here. */
 export const en = {
   'nav.skip': 'Skip to content',
   'nav.label': 'Main',

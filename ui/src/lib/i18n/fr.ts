@@ -1,6 +1,6 @@
-// Français. A key missing here falls back to English.
 import type { en } from './en';
 
+/** Français. A key missing here falls back to English. */
 export const fr: Partial<Record<keyof typeof en, string>> = {
   'nav.skip': 'Aller au contenu',
   'nav.label': 'Principal',

@@ -5,6 +5,7 @@
  * state; after the socket reconnects (it fell behind and the control plane closed it, or it was
  * lost) it reloads what it missed from the store.
  */
+
 import {
   api,
   DashboardSocket,

@@ -1,10 +1,12 @@
-//! Turns command output into styled text segments for the console, safely (THREATS row 20).
-//!
-//! Colours and bold/italic/underline become CSS classes from a fixed list. Every other escape
-//! sequence (clear screen, cursor moves, window titles, hyperlinks), carriage returns, other
-//! control characters and bidirectional overrides are kept as *visible* inert text, so output
-//! can neither wipe what came before it nor overwrite a line to fake a success. Segments are
-//! rendered as text nodes, never as HTML.
+/**
+ * Turns command output into styled text segments for the console, safely (docs/threats.md, row 20).
+ *
+ * Colours and bold/italic/underline become CSS classes from a fixed list. Every other escape
+ * sequence (clear screen, cursor moves, window titles, hyperlinks), carriage returns, other
+ * control characters and bidirectional overrides are kept as *visible* inert text, so output
+ * can neither wipe what came before it nor overwrite a line to fake a success. Segments are
+ * rendered as text nodes, never as HTML.
+ */
 
 export type Segment = { text: string; cls: string };
 

@@ -1,5 +1,7 @@
-//! The one client of the control plane: REST calls (`docs/api.md`, HTTP) and the dashboard
-//! WebSocket. Pages import from here only; nothing else calls `fetch` or opens a socket.
+/**
+ * The one client of the control plane: REST calls (`docs/api.md`, HTTP) and the dashboard
+ * WebSocket. Pages import from here only; nothing else calls `fetch` or opens a socket.
+ */
 
 import type { Capabilities, ServerStatus } from './protocol.generated';
 

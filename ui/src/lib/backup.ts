@@ -1,7 +1,9 @@
-//! The backup forms (rsync, S3): their fields, defaults and validation, as the backup recipes
-//! check them (`recipes/rsync.rhai`, `recipes/s3.rhai`; the contract is the `CONFIGURE_BACKUP`
-//! section of docs/api.md). Every value travels as a string. The server checks again; these
-//! checks only spare a round trip and say what is wrong next to the field.
+/**
+ * The backup forms (rsync, S3): their fields, defaults and validation, as the backup recipes
+ * check them (`recipes/rsync.rhai`, `recipes/s3.rhai`; the contract is the `CONFIGURE_BACKUP`
+ * section of docs/api.md). Every value travels as a string. The server checks again; these
+ * checks only spare a round trip and say what is wrong next to the field.
+ */
 
 import type { BackupConfigured, BackupInfo } from './protocol.generated';
 

@@ -1,5 +1,7 @@
-//! Copy to the clipboard, also where the asynchronous clipboard is missing (plain http on a
-//! non-loopback address is not a secure context).
+/**
+ * Copy to the clipboard, also where the asynchronous clipboard is missing (plain http on a
+ * non-loopback address is not a secure context).
+ */
 
 export async function copyText(text: string): Promise<boolean> {
   try {

@@ -1,6 +1,8 @@
-//! The console's lines: job events turned into rows. Output rows (`kind: 'output'`) come from
-//! commands and are always drawn as output, whatever they say; event rows (`kind: 'event'`) are
-//! written by the dashboard itself from terminal events, so a command cannot print one.
+/**
+ * The console's lines: job events turned into rows. Output rows (`kind: 'output'`) come from
+ * commands and are always drawn as output, whatever they say; event rows (`kind: 'event'`) are
+ * written by the dashboard itself from terminal events, so a command cannot print one.
+ */
 
 import { ansiToLines, type Segment } from './ansi';
 import { t } from './i18n.svelte';

@@ -1,5 +1,7 @@
-//! English and French. `t(key, vars)` reads the current language, so templates that call it
-//! re-render when the user switches. A missing French string falls back to English.
+/**
+ * English and French. `t(key, vars)` reads the current language, so templates that call it
+ * re-render when the user switches. A missing French string falls back to English.
+ */
 
 import { en } from './i18n/en';
 import { fr } from './i18n/fr';

@@ -1,4 +1,6 @@
-//! Who is signed in, shared by the layout and the pages.
+/**
+ * Who is signed in, shared by the layout and the pages.
+ */
 
 export const session = $state<{ username: string | null; checked: boolean }>({
   username: null,

@@ -1,5 +1,7 @@
-//! Form validation that mirrors the server's (`engine/src/params.rs`), so a user learns at once
-//! what the agent would refuse. The server still checks: this is a courtesy, not a defence.
+/**
+ * Form validation that mirrors the server's (`engine/src/params.rs`), so a user learns at once
+ * what the agent would refuse. The server still checks: this is a courtesy, not a defence.
+ */
 
 export const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
 

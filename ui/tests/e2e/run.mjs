@@ -4,9 +4,9 @@
 // loopback port with a temporary data directory, then drives the dashboard: sign in, the node
 // list, "Connect node" and its install command, the language switch, the recipe catalogue and
 // the audit log, at desktop width and at 375 px; then the browser hardening (hardening.mjs: no
-// framing by another site, injected inline scripts blocked). With CAIRN_E2E_AGENT=1 (as root) it also
-// enrolls a real agent, sets up Redis and installs Ruby and Go (runtimes.mjs) through the Server
-// Settings page.
+// framing by another site, injected inline scripts blocked) and the error page (errors.mjs).
+// With CAIRN_E2E_AGENT=1 (as root) it also enrolls a real agent, sets up Redis and installs Ruby
+// and Go (runtimes.mjs) through the Server Settings page.
 //
 // Screenshots go to ui/test-results/. Exit code 0 only if every step passed.
 
@@ -25,6 +25,7 @@ import {
   bin,
 } from './harness.mjs';
 import { backupFlow } from './backups.mjs';
+import { errorFlow } from './errors.mjs';
 import { hardeningFlow } from './hardening.mjs';
 import { purgeRuntimes, runtimeFlow } from './runtimes.mjs';
 
@@ -174,6 +175,7 @@ await step('usable at 375 px: no sideways scrolling, install command wraps', asy
 });
 
 await hardeningFlow({ browser, base, password, step });
+await errorFlow({ browser, base, password, step });
 
 if (withAgent) {
   await agentFlow();

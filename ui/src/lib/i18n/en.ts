@@ -1,4 +1,4 @@
-// English: the reference dictionary; every key the UI uses is here.
+/** English: the reference dictionary; every key the UI uses is here. */
 export const en = {
   'nav.skip': 'Skip to content',
   'nav.label': 'Main',
@@ -19,6 +19,12 @@ export const en = {
   'copy.failed': 'Copy failed',
   'error.socket':
     'The live connection to the control plane is down; wait for it to come back, then try again.',
+  'error.title': 'This page could not be shown',
+  'error.retry': 'Try again',
+  'error.home': 'Back to the node list',
+  'error.notFound': 'There is no page at this address; check it, or go back to the node list.',
+  'error.unexpected':
+    'The dashboard failed to show this page. Try again; if it fails again, reload the browser tab.',
   'login.title': 'Sign in to Cairn',
   'login.username': 'User name',
   'login.password': 'Password',

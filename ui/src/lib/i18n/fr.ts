@@ -1,6 +1,6 @@
-// Français. A key missing here falls back to English.
 import type { en } from './en';
 
+/** Français. A key missing here falls back to English. */
 export const fr: Partial<Record<keyof typeof en, string>> = {
   'nav.skip': 'Aller au contenu',
   'nav.label': 'Principal',
@@ -21,6 +21,13 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'copy.failed': 'Échec de la copie',
   'error.socket':
     'La connexion en direct avec le plan de contrôle est coupée ; attendez son retour, puis réessayez.',
+  'error.title': 'Impossible d’afficher cette page',
+  'error.retry': 'Réessayer',
+  'error.home': 'Retour à la liste des serveurs',
+  'error.notFound':
+    'Aucune page à cette adresse ; vérifiez-la, ou revenez à la liste des serveurs.',
+  'error.unexpected':
+    'Le tableau de bord n’a pas pu afficher cette page. Réessayez ; si l’échec se répète, rechargez l’onglet.',
   'login.title': 'Connexion à Cairn',
   'login.username': 'Nom d’utilisateur',
   'login.password': 'Mot de passe',

@@ -1,6 +1,8 @@
 import { flushSync, mount, tick, unmount } from 'svelte';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Recipe } from '$lib/api';
+import { api, ApiError, type Recipe } from '$lib/api';
+import { en } from '$lib/i18n/en';
+import type { PageLoadEvent as LoadEvent } from './$types';
 
 const go: Recipe = {
   id: 'go',
@@ -28,7 +30,8 @@ const go: Recipe = {
   published: true,
 };
 
-vi.mock('$lib/api', () => ({
+vi.mock('$lib/api', async (original) => ({
+  ...(await original<typeof import('$lib/api')>()),
   api: { recipes: async () => [go], reloadRecipes: async () => [go] },
 }));
 
@@ -39,15 +42,23 @@ afterEach(() => {
   document.body.innerHTML = '';
 });
 
+/** The page as the router shows it: its `load` first, then the page with that data. */
+async function showPage() {
+  const { default: Page } = await import('./+page.svelte');
+  const { load } = await import('./+page');
+  const data = await load({ url: new URL('http://cairn.test/recipes') } as LoadEvent);
+  const target = document.createElement('div');
+  document.body.appendChild(target);
+  component = mount(Page, { target, props: { data } });
+  await tick();
+  await new Promise((r) => setTimeout(r, 0));
+  flushSync();
+  return target;
+}
+
 describe('recipe catalogue (THREATS row 30)', () => {
   it('says what each declared program can be made to do, not just its name', async () => {
-    const { default: Page } = await import('./+page.svelte');
-    const target = document.createElement('div');
-    document.body.appendChild(target);
-    component = mount(Page, { target });
-    await tick();
-    await new Promise((r) => setTimeout(r, 0));
-    flushSync();
+    const target = await showPage();
     const items = [...target.querySelectorAll('ul.powers:not(.paths) li')].map(
       (li) => li.textContent,
     );
@@ -60,5 +71,21 @@ describe('recipe catalogue (THREATS row 30)', () => {
       'tar: extracts archives into /opt/cairn/go',
       'go: its own program (the recipe may write /usr/local/bin/go): runs anything, as root',
     ]);
+  });
+
+  it('keeps the catalogue when "Reload from disk" fails, and says why next to the button', async () => {
+    const target = await showPage();
+    const sentence = 'The control plane cannot be reached; check that it is running.';
+    vi.spyOn(api, 'reloadRecipes').mockRejectedValue(new ApiError(0, sentence));
+    const reload = [...target.querySelectorAll('button')].find(
+      (b) => b.textContent === en['recipes.reload'],
+    );
+    reload?.click();
+    await vi.waitFor(() => {
+      flushSync();
+      expect(target.querySelector('p.error[role=alert]')?.textContent).toBe(sentence);
+    });
+    expect(target.querySelectorAll('article.recipe')).toHaveLength(1);
+    expect(reload?.disabled).toBe(false);
   });
 });

@@ -1,7 +1,10 @@
-//! The Server Settings page's state: the node, its last status, the recipes, the jobs started
-//! from here, the plan being previewed, and the console. It owns the dashboard socket for the
-//! page's lifetime and turns messages into state; after the socket reconnects (it fell behind
-//! and the control plane closed it, or it was lost) it reloads what it missed from the store.
+/**
+ * The Server Settings page's state: the node, its last status, the recipes, the jobs started
+ * from here, the plan being previewed, and the console. It starts from what the page's `load`
+ * read (`+page.ts`), owns the dashboard socket for the page's lifetime and turns messages into
+ * state; after the socket reconnects (it fell behind and the control plane closed it, or it was
+ * lost) it reloads what it missed from the store.
+ */
 
 import {
   api,
@@ -110,7 +113,8 @@ export class NodeController {
     this.socket = socket ?? new DashboardSocket();
   }
 
-  start() {
+  /** Shows what the page's `load` read, then follows the node on the socket. */
+  start(loaded: { node: Node; recipes: Recipe[] }) {
     this.unsubscribe.push(
       this.socket.onMessage((m) => this.handle(m)),
       this.socket.onState((s) => (this.socketState = s)),
@@ -118,7 +122,8 @@ export class NodeController {
     );
     this.socket.subscribe(this.nodeId);
     this.socket.start();
-    this.load();
+    this.show(loaded.node, loaded.recipes);
+    this.loadHistory();
   }
 
   stop() {
@@ -126,23 +131,32 @@ export class NodeController {
     this.socket.stop();
   }
 
+  /**
+   * Reads the node and the recipes again. The page is already up: a failure here is said on the
+   * page (`loadError`), which keeps what it showed.
+   */
   async load() {
     try {
       const [nodes, recipes] = await Promise.all([api.nodes(), api.recipes()]);
-      this.recipes = recipes;
       const node = nodes.find((n) => n.id === this.nodeId) ?? null;
-      this.node = node;
-      if (!node) {
-        this.loadError = 'missing';
-        return;
-      }
-      this.online = node.online;
-      this.status ??= node.lastStatus;
-      this.loadError = '';
+      this.show(node, recipes);
+      if (!node) return;
     } catch (e) {
       this.loadError = e instanceof Error ? e.message : String(e);
     }
     this.loadHistory();
+  }
+
+  private show(node: Node | null, recipes: Recipe[]) {
+    this.recipes = recipes;
+    this.node = node;
+    if (!node) {
+      this.loadError = 'missing';
+      return;
+    }
+    this.online = node.online;
+    this.status ??= node.lastStatus;
+    this.loadError = '';
   }
 
   /**

@@ -263,7 +263,7 @@ describe('NodeController', () => {
       .spyOn(api, 'jobEvents')
       .mockReturnValue(new Promise((resolve) => (stored = resolve)));
     const c = new NodeController(NODE, socket);
-    c.start();
+    c.start({ node, recipes: await api.recipes() });
     await vi.waitFor(() => expect(c.recipes).toHaveLength(1));
 
     const live = (type: string, seq: number, extra: Record<string, unknown> = {}) =>

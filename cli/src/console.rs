@@ -39,13 +39,23 @@ pub fn err(text: &str) {
     let _ = writeln!(stderr, "{}", inert(text));
 }
 
-/// Prints a value as pretty JSON. serde_json escapes control characters below U+0020 only;
-/// DEL, C1 and bidi marks are escaped here as `\uXXXX`, which keeps the JSON valid (they can
-/// only occur inside strings).
+/// Prints a value as pretty JSON (plans, detections). serde_json escapes control characters
+/// below U+0020 only; DEL, C1 and bidi marks are escaped here as `\uXXXX`, which keeps the JSON
+/// valid (they can only occur inside strings).
 pub fn out_json(value: &impl serde::Serialize) -> serde_json::Result<()> {
-    let text = serde_json::to_string_pretty(value)?;
-    let safe: String = text
-        .chars()
+    raw_line(&json_inert(&serde_json::to_string_pretty(value)?));
+    Ok(())
+}
+
+/// Prints a value as JSON on one line, escaped like [`out_json`]: a job's result, the last line
+/// of `run`, which scripts and tests read.
+pub fn out_json_line(value: &impl serde::Serialize) -> serde_json::Result<()> {
+    raw_line(&json_inert(&serde_json::to_string(value)?));
+    Ok(())
+}
+
+fn json_inert(text: &str) -> String {
+    text.chars()
         .flat_map(|c| {
             // Raw newlines in pretty JSON are its own layout (strings have theirs escaped).
             if acts_on_terminal(c) && c != '\n' {
@@ -54,9 +64,7 @@ pub fn out_json(value: &impl serde::Serialize) -> serde_json::Result<()> {
                 vec![c]
             }
         })
-        .collect();
-    raw_line(&safe);
-    Ok(())
+        .collect()
 }
 
 fn raw_line(line: &str) {
@@ -109,7 +117,7 @@ impl Printer {
                         .map(str::to_owned)
                         .unwrap_or_else(|| "done".to_owned());
                     self.paint("32;1", &format!("✔ {msg}"));
-                    let _ = out_json(value);
+                    let _ = out_json_line(value);
                 }
                 Outcome::Failed { error } => {
                     self.paint("31;1", &format!("✘ {error}"));

@@ -3,8 +3,8 @@
 //! A recipe is one `.rhai` file: a literal `RECIPE` metadata map (readable without running
 //! anything), a `detect()` function, and `install(params)` or `configure(params)`. The engine
 //! runs it in a hardened Rhai sandbox through a small host API (`run`, `log`, `step`, `detect`,
-//! `secret`, `template`, `write_file`, apt and service helpers, `download`), emitting
-//! [`Event`]s through a redacting channel.
+//! `secret`, `template`, `write_file`, apt and service helpers, `download`, settings files and
+//! cron for a script of the recipe's own), emitting [`Event`]s through a redacting channel.
 //!
 //! The engine is synchronous and knows nothing of networking (beyond `download`), WebSockets,
 //! tokio or the control plane.

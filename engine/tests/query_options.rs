@@ -17,7 +17,11 @@ fn a_query_can_be_given_stdin_and_environment_and_they_go_through_the_policy() {
     std::fs::create_dir_all(&allowed).unwrap();
     // The recipe's own program: reads stdin and one variable.
     let own = allowed.join("ask");
-    std::fs::write(&own, "#!/bin/sh\nread line\necho \"got $line and $TOKEN\"\n").unwrap();
+    std::fs::write(
+        &own,
+        "#!/bin/sh\nread line\necho \"got $line and $TOKEN\"\n",
+    )
+    .unwrap();
     std::fs::set_permissions(&own, std::fs::Permissions::from_mode(0o755)).unwrap();
     let o = own.display().to_string();
     let paths = format!(r#"["{}"]"#, allowed.display());
@@ -46,7 +50,10 @@ fn a_query_can_be_given_stdin_and_environment_and_they_go_through_the_policy() {
         r#"detect("printenv", ["HOME"], "(.*)", #{ timeout: 5 })"#,
     );
     let e = plan(&r, serde_json::json!({})).error().to_owned();
-    assert!(e.contains("unknown option `timeout` (known: stdin, env)"), "{e}");
+    assert!(
+        e.contains("unknown option `timeout` (known: stdin, env)"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -71,7 +78,11 @@ fn read_secret_masks_what_it_reads_everywhere() {
     assert!(all.contains("the password is"), "{all}");
 
     std::fs::write(&file, "short\n").unwrap();
-    let r = recipe("[]", &paths, &format!(r#"read_secret("{}")"#, file.display()));
+    let r = recipe(
+        "[]",
+        &paths,
+        &format!(r#"read_secret("{}")"#, file.display()),
+    );
     let e = run(&r, serde_json::json!({})).error().to_owned();
     assert!(e.contains("does not hold one secret"), "{e}");
     let r = recipe("[]", "[]", &format!(r#"read_secret("{}")"#, file.display()));

@@ -1,6 +1,7 @@
 //! The host API recipes see, registered on a job's Rhai engine. Each function checks
 //! capabilities before any side effect, honours plan mode, and turns failures into sentences.
-//! The reference for recipe authors is `docs/recipes.md`.
+//! The helpers built on these (settings files, cron, backups) are registered from
+//! `helpers.rs`. The reference for recipe authors is `docs/recipes.md`.
 
 use std::path::Path;
 use std::rc::Rc;
@@ -15,18 +16,18 @@ use crate::exec::{Exec, ExecOptions};
 use crate::plan::PlannedAction;
 use crate::system::{apt, download, service};
 
-type Res<T> = Result<T, Box<EvalAltResult>>;
+pub(super) type Res<T> = Result<T, Box<EvalAltResult>>;
 
 /// A host error as a Rhai runtime error carrying the sentence.
 pub(crate) fn err(e: HostError) -> Box<EvalAltResult> {
     EvalAltResult::ErrorRuntime(Dynamic::from(e.to_string()), Position::NONE).into()
 }
 
-fn invalid(msg: impl Into<String>) -> Box<EvalAltResult> {
+pub(super) fn invalid(msg: impl Into<String>) -> Box<EvalAltResult> {
     err(HostError::Invalid(msg.into()))
 }
 
-fn strings(what: &str, arr: Array) -> Res<Vec<String>> {
+pub(super) fn strings(what: &str, arr: Array) -> Res<Vec<String>> {
     arr.into_iter()
         .map(|v| {
             v.into_immutable_string()
@@ -112,7 +113,7 @@ fn first_match(re: &regex::Regex, stdout: &str, stderr: &str) -> Option<String> 
 /// Refuses a call whose program was not declared or whose arguments, stdin or environment its
 /// policy does not allow (`policy.rs`), before anything starts, in plan mode too. `query` for
 /// `detect()` and `wait_for()`, which may only ask questions.
-fn check_call(
+pub(super) fn check_call(
     h: &Host,
     program: &str,
     args: &[String],
@@ -142,7 +143,7 @@ fn query_options(opts: Map) -> Res<ExecOptions> {
     exec_options(opts)
 }
 
-fn checked_path(host: &Host, path: &str) -> Res<std::path::PathBuf> {
+pub(super) fn checked_path(host: &Host, path: &str) -> Res<std::path::PathBuf> {
     host.caps.check_write_path(path).map_err(err)
 }
 
@@ -153,6 +154,7 @@ pub fn register(engine: &mut Engine, host: &Rc<Host>) {
     register_system(engine, host);
     register_files(engine, host);
     register_helpers(engine, host);
+    super::helpers::register(engine, host);
 }
 
 fn register_commands(engine: &mut Engine, host: &Rc<Host>) {
@@ -322,37 +324,46 @@ fn register_system(engine: &mut Engine, host: &Rc<Host>) {
     });
 }
 
+/// A file mode of permission bits only: setuid, setgid and sticky are refused.
+pub(super) fn checked_mode(func: &str, mode: i64) -> Res<u32> {
+    if !(0..=0o777).contains(&mode) {
+        return Err(invalid(format!(
+            "{func}: mode {mode:o} is refused: only permission bits (at most 0777) may be set"
+        )));
+    }
+    Ok(mode as u32)
+}
+
+/// Writes `content` to `path` for `func` (`"write_file()"`): the path under the declared
+/// prefixes, permission bits only; recorded in plan mode, logged when written.
+pub(super) fn write_checked(h: &Host, func: &str, path: &str, content: &str, mode: i64) -> Res<()> {
+    let p = checked_path(h, path)?;
+    let bits = checked_mode(func, mode)?;
+    if h.plan_mode() {
+        h.record(PlannedAction::WriteFile {
+            path: path.to_owned(),
+            mode: bits,
+            bytes: content.len(),
+        });
+        return Ok(());
+    }
+    h.stopped().map_err(err)?;
+    files::write_file(&p, content.as_bytes(), bits).map_err(err)?;
+    h.sink.log(
+        Stream::Info,
+        &format!("wrote {path} ({} bytes, mode {mode:04o})", content.len()),
+    );
+    Ok(())
+}
+
 fn register_files(engine: &mut Engine, host: &Rc<Host>) {
-    let write = |h: &Host, path: &str, content: &str, mode: i64| -> Res<()> {
-        let p = checked_path(h, path)?;
-        if !(0..=0o777).contains(&mode) {
-            return Err(invalid(format!(
-                "write_file(): mode {mode:o} is refused: only permission bits (at most 0777) may be set"
-            )));
-        }
-        if h.plan_mode() {
-            h.record(PlannedAction::WriteFile {
-                path: path.to_owned(),
-                mode: mode as u32,
-                bytes: content.len(),
-            });
-            return Ok(());
-        }
-        h.stopped().map_err(err)?;
-        files::write_file(&p, content.as_bytes(), mode as u32).map_err(err)?;
-        h.sink.log(
-            Stream::Info,
-            &format!("wrote {path} ({} bytes, mode {mode:04o})", content.len()),
-        );
-        Ok(())
-    };
     let h = host.clone();
     engine.register_fn("write_file", move |path: &str, content: &str| {
-        write(&h, path, content, 0o644)
+        write_checked(&h, "write_file()", path, content, 0o644)
     });
     let h = host.clone();
     engine.register_fn("write_file", move |path: &str, content: &str, mode: i64| {
-        write(&h, path, content, mode)
+        write_checked(&h, "write_file()", path, content, mode)
     });
     let h = host.clone();
     engine.register_fn("read_file", move |path: &str| -> Res<String> {

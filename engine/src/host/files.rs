@@ -1,6 +1,7 @@
 //! Files: `write_file` (declared prefixes only, never through a symbolic link, temp file +
 //! fsync + rename, exact mode) and `read_file` (regular files only, opened without blocking).
-//! Both open through `crate::fs`, which never follows a symbolic link.
+//! Both open through `crate::fs`, which never follows a symbolic link; `read_file_if_exists`
+//! is `read_file` for the helpers that treat a missing file as empty (`helpers.rs`).
 
 use std::io::Write;
 use std::path::Path;
@@ -71,6 +72,17 @@ pub fn read_file(path: &Path) -> Result<String, HostError> {
     }
     String::from_utf8(buf)
         .map_err(|_| HostError::Invalid(format!("{} is not UTF-8 text", path.display())))
+}
+
+/// [`read_file`], with a missing file (or a missing folder on its way) as `None`.
+pub fn read_file_if_exists(path: &Path) -> Result<Option<String>, HostError> {
+    match read_file(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(HostError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 fn not_regular(path: &Path, kind: FileType) -> Result<(), HostError> {

@@ -1,11 +1,16 @@
 //! The host side of a job: the state every host function shares ([`Host`]), the [`Exec`]
 //! implementation that starts commands (echo, streaming, redaction, plan recording, timeouts),
-//! and the registration of the host API on a Rhai engine (`api.rs`).
+//! and the registration of the host API on a Rhai engine (`api.rs`, and `helpers.rs` for the
+//! functions built on it: settings files, cron, backups).
 
 pub mod api;
+pub(crate) mod backup;
 pub mod caps;
+pub(crate) mod cron;
 pub mod files;
+mod helpers;
 pub mod installs;
+pub(crate) mod kv;
 pub mod policy;
 pub mod template;
 

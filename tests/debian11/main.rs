@@ -14,12 +14,6 @@
 //! Slow (real installs from Debian's archive), so it runs only when asked:
 //! `scripts/debian11-suite [RECIPE...]` (root; sets `CAIRN_DEBIAN11_SUITE=1`).
 
-// The cmdline sampler and the backup targets are the Debian 12 recipe tests' own, the same files.
-#[path = "../../cli/tests/common/secrets.rs"]
-mod secrets;
-#[path = "../../cli/tests/common/servers.rs"]
-mod servers;
-
 mod backups;
 mod checks;
 
@@ -27,8 +21,9 @@ use std::time::Instant;
 
 use cairn_e2e::debian11::{Debian11, Run, glibc231_bin, is_root};
 use cairn_e2e::repo_root;
+// The cmdline sampler and the backup targets are the Debian 12 recipe tests' own (cli/).
+use cairn_test_support::secrets::{CmdlineSampler, assert_secret_absent};
 use checks::{assert_connects, assert_docker, assert_password_secret};
-use secrets::{CmdlineSampler, assert_secret_absent};
 use serde_json::Value;
 
 /// One recipe of the suite: its parameters and the command printing the version detect()

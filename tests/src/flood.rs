@@ -8,8 +8,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tokio::net::TcpSocket;
 
+use crate::conns::connect_from;
 use crate::{Reply, http_over};
 
 /// The `n`-th client address, counting from 127.0.1.0 so that none is 127.0.0.1 (where the
@@ -27,13 +27,7 @@ pub async fn http_from(
     cookie: Option<&str>,
     body: Option<&str>,
 ) -> Reply {
-    let Ok(socket) = TcpSocket::new_v4() else {
-        return Reply::failed();
-    };
-    if socket.bind(SocketAddr::from((source, 0))).is_err() {
-        return Reply::failed();
-    }
-    match socket.connect(addr).await {
+    match connect_from(source, addr).await {
         Ok(s) => http_over(s, &addr.to_string(), method, path, cookie, body).await,
         Err(_) => Reply::failed(),
     }

@@ -149,13 +149,7 @@ async fn stalled(c: &Cluster) {
         }
     });
     let t = Instant::now();
-    let job = d
-        .start_job(
-            "INSTALL_RUNTIME",
-            &c.node_id,
-            json!({"type": "lines", "params": {"count": lines}}),
-        )
-        .await;
+    let job = d.start_lines(&c.node_id, lines).await;
     let end = loop {
         let Some(m) = d.next().await else {
             break json!({"type": "the reading dashboard was closed"});

@@ -46,13 +46,7 @@ async fn job_read_by(c: &Cluster, d: &mut Dashboard, count: u64) -> u64 {
             }
         }
     });
-    let job = d
-        .start_job(
-            "INSTALL_RUNTIME",
-            &c.node_id,
-            json!({"type": "lines", "params": {"count": count}}),
-        )
-        .await;
+    let job = d.start_lines(&c.node_id, count).await;
     // Counted as they come, without keeping a million messages.
     let mut next = 1u64;
     let end = loop {

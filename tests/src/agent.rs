@@ -3,19 +3,20 @@
 //! another URL (a proxy), its journal looked at.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::bins::{bin, log_file};
+use crate::bins::{ChildSlot, bin, log_file};
 
-/// A `cairn-agent` with its configuration directory. The process is killed on drop.
+/// A `cairn-agent` with its configuration directory. The process is killed on drop (its
+/// [`ChildSlot`]).
 #[derive(Debug)]
 pub struct Agent {
     pub config: PathBuf,
     /// stderr and stdout of every run, appended.
     pub log: PathBuf,
-    child: Option<Child>,
+    child: ChildSlot,
 }
 
 impl Agent {
@@ -57,7 +58,7 @@ impl Agent {
         Self {
             config: config.to_path_buf(),
             log: log.to_path_buf(),
-            child: None,
+            child: ChildSlot::default(),
         }
     }
 
@@ -66,7 +67,7 @@ impl Agent {
         Self {
             config: config.to_path_buf(),
             log: log.to_path_buf(),
-            child: None,
+            child: ChildSlot::default(),
         }
     }
 
@@ -77,7 +78,7 @@ impl Agent {
 
     /// Starts `cairn-agent run` with more arguments (`--plan-only`).
     pub fn start_with(&mut self, extra: &[&str]) {
-        assert!(self.child.is_none(), "the agent is still running");
+        assert!(!self.child.is_set(), "the agent is still running");
         let (out, err) = log_file(&self.log);
         let child = Command::new(bin("cairn-agent"))
             .arg("run")
@@ -89,19 +90,16 @@ impl Agent {
             .stderr(err)
             .spawn()
             .expect("start cairn-agent");
-        self.child = Some(child);
+        self.child.set(child);
     }
 
     /// kill -9, and reap.
     pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        self.child.kill();
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.as_ref().map(Child::id).expect("running")
+        self.child.pid()
     }
 
     /// The node id from `agent.json`.
@@ -142,14 +140,6 @@ impl Agent {
 
     /// Whether the process is still running.
     pub fn running(&mut self) -> bool {
-        self.child
-            .as_mut()
-            .is_some_and(|c| c.try_wait().ok().flatten().is_none())
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        self.kill();
+        self.child.running()
     }
 }

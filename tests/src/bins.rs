@@ -1,10 +1,11 @@
 //! The binaries under test and the files a test starts them with: where cargo put
 //! `cairn-control-plane` and `cairn-agent` (or the agent as shipped, for benchmarks), the
-//! recipes directory a control plane publishes, and log files its children append to.
+//! recipes directory a control plane publishes, log files its children append to, and the
+//! slot holding a running child.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{Child, ExitStatus, Stdio};
 
 use crate::repo_root;
 
@@ -94,4 +95,49 @@ pub(crate) fn log_file(path: &Path) -> (Stdio, Stdio) {
         .expect("open log file");
     let g = f.try_clone().expect("clone log file");
     (Stdio::from(f), Stdio::from(g))
+}
+
+/// The running process of a [`ControlPlane`](crate::ControlPlane) or an [`Agent`](crate::Agent),
+/// if any: started, killed (SIGKILL, then reaped) and started again; killed on drop.
+#[derive(Debug, Default)]
+pub(crate) struct ChildSlot(Option<Child>);
+
+impl ChildSlot {
+    /// Holds `child`, which the caller just started ([`is_set`](Self::is_set) was false).
+    pub(crate) fn set(&mut self, child: Child) {
+        self.0 = Some(child);
+    }
+
+    /// Whether a process was started and not killed since (it may have exited by itself).
+    pub(crate) fn is_set(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// kill -9, and reap.
+    pub(crate) fn kill(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.0.as_ref().map(Child::id).expect("running")
+    }
+
+    /// How the process ended, if it has.
+    pub(crate) fn exited(&mut self) -> Option<ExitStatus> {
+        self.0.as_mut().and_then(|c| c.try_wait().ok().flatten())
+    }
+
+    /// Whether the process is still running.
+    pub(crate) fn running(&mut self) -> bool {
+        self.is_set() && self.exited().is_none()
+    }
+}
+
+impl Drop for ChildSlot {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }

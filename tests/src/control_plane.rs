@@ -4,16 +4,16 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::bins::{bin, log_file};
+use crate::bins::{ChildSlot, bin, log_file};
 use crate::tls::{TlsCert, https};
 use crate::{PASSWORD, Reply, WAIT, eventually, free_port, http};
 
-/// A `cairn-control-plane` child process. Killed on drop.
+/// A `cairn-control-plane` child process. Killed on drop (its [`ChildSlot`]).
 #[derive(Debug)]
 pub struct ControlPlane {
     pub addr: SocketAddr,
@@ -27,7 +27,7 @@ pub struct ControlPlane {
     extra_args: Vec<std::ffi::OsString>,
     /// The open-files limit (soft and hard) the process starts under, through `prlimit`.
     nofile: Option<u64>,
-    child: Option<Child>,
+    child: ChildSlot,
 }
 
 impl ControlPlane {
@@ -91,7 +91,7 @@ impl ControlPlane {
             workdir: workdir.to_path_buf(),
             extra_args: extra_args.to_vec(),
             nofile,
-            child: None,
+            child: ChildSlot::default(),
         };
         cp.restart().await;
         cp
@@ -99,7 +99,7 @@ impl ControlPlane {
 
     /// Starts the process again (same data dir, port, recipes) and waits until it answers.
     pub async fn restart(&mut self) {
-        assert!(self.child.is_none(), "the control plane is still running");
+        assert!(!self.child.is_set(), "the control plane is still running");
         let (out, err) = log_file(&self.log);
         // prlimit sets the limit, then executes the control plane in its place (same pid).
         let mut cmd = match self.nofile {
@@ -135,14 +135,10 @@ impl ControlPlane {
             .stderr(err)
             .spawn()
             .expect("start cairn-control-plane");
-        self.child = Some(child);
+        self.child.set(child);
         let start = Instant::now();
         while self.request("GET", "/healthz", None, None).await.status != 200 {
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
+            if let Some(status) = self.child.exited() {
                 panic!("the control plane exited ({status}):\n{}", self.logs());
             }
             assert!(
@@ -156,21 +152,16 @@ impl ControlPlane {
 
     /// kill -9, and reap.
     pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        self.child.kill();
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.as_ref().map(Child::id).expect("running")
+        self.child.pid()
     }
 
     /// Whether the process is still running.
     pub fn running(&mut self) -> bool {
-        self.child
-            .as_mut()
-            .is_some_and(|c| c.try_wait().ok().flatten().is_none())
+        self.child.running()
     }
 
     pub fn url(&self) -> String {
@@ -278,11 +269,5 @@ impl ControlPlane {
             matches!(job["status"].as_str(), Some("succeeded" | "failed")).then_some(job)
         })
         .await
-    }
-}
-
-impl Drop for ControlPlane {
-    fn drop(&mut self) {
-        self.kill();
     }
 }

@@ -127,6 +127,17 @@ impl Dashboard {
         .await
     }
 
+    /// Starts the `lines` test recipe (the numbers 1 to `count`, one a line, from one `seq`) on
+    /// `node_id`; returns the job id.
+    pub async fn start_lines(&mut self, node_id: &str, count: u64) -> String {
+        self.start_job(
+            "INSTALL_RUNTIME",
+            node_id,
+            json!({"type": "lines", "params": {"count": count}}),
+        )
+        .await
+    }
+
     /// Waits for the job's terminal event; returns it.
     pub async fn wait_terminal(&mut self, job_id: &str) -> Value {
         self.recv_until(|v| v["jobId"] == job_id && TERMINAL.iter().any(|t| v["type"] == *t))

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use cairn_e2e::conns::{StalledSocket, drain, stalled_dashboard};
 use cairn_e2e::{Cluster, Dashboard, TERMINAL, eventually, lines, login, rss_kb};
-use serde_json::json;
 
 /// How much the control plane's resident memory may grow over its start, at any sample during
 /// the job: four stalled sockets once took 167 MiB over a 5-million-line job.

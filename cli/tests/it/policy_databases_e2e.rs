@@ -55,7 +55,7 @@ fn install(params) {{
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let result: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let result = result_of(&stdout);
     let errors: Vec<String> = result["errors"]
         .as_array()
         .unwrap()

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{machine_lock, sh, skip_unless_root};
+use crate::common::{machine_lock, result_of, sh, skip_unless_root};
 
 #[test]
 fn redis_installs_starts_and_a_second_run_changes_nothing() {
@@ -75,7 +75,7 @@ fn redis_installs_starts_and_a_second_run_changes_nothing() {
         !stdout.contains("\n$ "),
         "the second run started a command: {stdout}"
     );
-    assert!(stdout.contains(r#""changed":false"#), "{stdout}");
+    assert_eq!(result_of(&stdout)["changed"], false, "{stdout}");
     assert_eq!(
         std::fs::metadata("/etc/redis/redis.conf")
             .unwrap()

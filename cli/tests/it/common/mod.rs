@@ -110,9 +110,7 @@ pub fn run(name: &str, params: &[&str]) -> Run {
         out.status.success(),
         "cairn-recipe run {name} failed:\n{stdout}\n{stderr}"
     );
-    let last = stdout.lines().last().expect("the run printed its result");
-    let result = serde_json::from_str(last)
-        .unwrap_or_else(|e| panic!("the last line is not the JSON result ({e}):\n{stdout}"));
+    let result = result_of(&stdout);
     eprintln!(
         "cairn-recipe run {name} {params:?}: {:.1} s",
         took.as_secs_f64()
@@ -125,7 +123,19 @@ pub fn run(name: &str, params: &[&str]) -> Run {
     }
 }
 
-/// Asserts a run that found everything in place: no command started, `"changed":false`.
+/// The job's result: the JSON document a successful `cairn-recipe run` prints last (pretty,
+/// from a line holding only `{`, since `cairn-recipe` prints results that way; or one line).
+pub fn result_of(stdout: &str) -> serde_json::Value {
+    let start = stdout
+        .rfind("\n{\n")
+        .map(|i| i + 1)
+        .or_else(|| stdout.starts_with("{\n").then_some(0))
+        .unwrap_or_else(|| stdout.trim_end().rfind('\n').map_or(0, |i| i + 1));
+    serde_json::from_str(stdout[start..].trim_end())
+        .unwrap_or_else(|e| panic!("the run did not end with its JSON result ({e}):\n{stdout}"))
+}
+
+/// Asserts a run that found everything in place: no command started, `"changed": false`.
 pub fn assert_nothing_changed(run: &Run) {
     assert!(
         run.commands().is_empty(),
@@ -133,7 +143,7 @@ pub fn assert_nothing_changed(run: &Run) {
         run.commands(),
         run.stdout
     );
-    assert!(run.stdout.contains(r#""changed":false"#), "{}", run.stdout);
+    assert_eq!(run.result["changed"], false, "{}", run.stdout);
 }
 
 /// `cairn-recipe detect RECIPE`: the recipe's entry.

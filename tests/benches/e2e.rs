@@ -330,11 +330,8 @@ async fn latency(c: &Cluster) {
 }
 
 fn main() {
-    let filters: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
-    let want = |name: &str| filters.is_empty() || filters.iter().any(|f| name.contains(f));
+    let filters = cairn_e2e::bench::cases();
+    let want = |name: &str| cairn_e2e::bench::wants(&filters, name);
     use_shipped_agent();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -12,9 +12,10 @@
 //! [`control_plane`], [`agent`], [`cluster`] (both, enrolled and connected), [`dashboard`] (the
 //! dashboard socket), [`tls`]; the raw HTTP client and `/proc` readers are
 //! `cairn-test-support`'s, re-exported here. The fault and load tests have their own:
-//! [`proxy`], [`flood`], [`conns`], [`sim`], [`debian11`].
+//! [`proxy`], [`flood`], [`conns`], [`sim`], [`debian11`]; the benchmarks [`bench`].
 
 pub mod agent;
+pub mod bench;
 pub mod bins;
 pub mod cluster;
 pub mod conns;

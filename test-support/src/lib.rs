@@ -9,6 +9,7 @@
 //!   is gone.
 //! - [`secrets`]: proof that a secret stays secret: every `/proc/*/cmdline` sampled during a
 //!   run, files searched.
+//! - [`recipe_run`]: what `cairn-recipe run` prints: the console, then the job's result.
 //! - [`backup`]: the targets of the backup recipe tests (sshd and moto's S3 server on
 //!   loopback), the tree they back up, the byte-for-byte comparison of a restore.
 //! - [`http`] (feature `async`): a raw HTTP/1.1 client that sends requests the way the
@@ -16,8 +17,8 @@
 //! - [`dashboard`] (feature `async`): the dashboard WebSocket's upgrade, with a session cookie
 //!   and an `Origin`.
 //!
-//! The default build is the standard library and rustix only, so the engine's and the CLI's
-//! tests stay synchronous; the control plane's and the end-to-end tests enable `async`.
+//! The default build is the standard library, rustix and serde_json, so the engine's and the
+//! CLI's tests stay synchronous; the control plane's and the end-to-end tests enable `async`.
 //! Everything here fails by panicking with a sentence: a failure is the test's failure.
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap fails the test that called it
 
@@ -30,6 +31,7 @@ pub mod http;
 pub mod net;
 pub mod process;
 pub mod procfs;
+pub mod recipe_run;
 pub mod secrets;
 
 use std::path::{Path, PathBuf};

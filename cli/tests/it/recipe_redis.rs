@@ -44,8 +44,7 @@ fn redis_creates_an_acl_user_that_persists_and_keeps_its_password_secret() {
         .to_owned();
     assert_eq!(pw.len(), 24);
     assert!(samples > 5, "the sampler ran only {samples} times");
-    let console: Vec<&str> = first.stdout.lines().collect();
-    for l in &console[..console.len() - 1] {
+    for l in first.console() {
         assert!(!l.contains(&pw), "the password is on the console: {l}");
     }
     assert_secret_absent(&pw, &cmdlines, &["/var/log/redis", "/etc/redis/redis.conf"]);

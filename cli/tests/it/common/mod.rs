@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 pub use cairn_test_support::apt::{apt_get, dpkg_installed, purge};
 pub use cairn_test_support::process::{is_root, must, sh};
+pub use cairn_test_support::recipe_run::result as result_of;
 pub use cairn_test_support::repo_root as workspace;
 pub use cairn_test_support::secrets::{CmdlineSampler, assert_secret_absent};
 
@@ -56,7 +57,7 @@ pub fn cairn(args: &[&str]) -> Output {
         .expect("cairn-recipe starts")
 }
 
-/// One `cairn-recipe run`: its console, its result (the last line, JSON) and its wall time.
+/// One `cairn-recipe run`: its console, its result (the JSON it ends with) and its wall time.
 pub struct Run {
     pub stdout: String,
     pub stderr: String,
@@ -71,6 +72,13 @@ impl Run {
             .lines()
             .filter(|l| l.starts_with("$ "))
             .collect()
+    }
+
+    /// The console lines before the result, which alone may carry a connection string.
+    pub fn console(&self) -> std::str::Lines<'_> {
+        cairn_test_support::recipe_run::split(&self.stdout)
+            .0
+            .lines()
     }
 
     pub fn changed(&self) -> bool {
@@ -121,18 +129,6 @@ pub fn run(name: &str, params: &[&str]) -> Run {
         result,
         took,
     }
-}
-
-/// The job's result: the JSON document a successful `cairn-recipe run` prints last (pretty,
-/// from a line holding only `{`, since `cairn-recipe` prints results that way; or one line).
-pub fn result_of(stdout: &str) -> serde_json::Value {
-    let start = stdout
-        .rfind("\n{\n")
-        .map(|i| i + 1)
-        .or_else(|| stdout.starts_with("{\n").then_some(0))
-        .unwrap_or_else(|| stdout.trim_end().rfind('\n').map_or(0, |i| i + 1));
-    serde_json::from_str(stdout[start..].trim_end())
-        .unwrap_or_else(|e| panic!("the run did not end with its JSON result ({e}):\n{stdout}"))
 }
 
 /// Asserts a run that found everything in place: no command started, `"changed": false`.

@@ -6,6 +6,8 @@
 //! test's allocations share the process.
 #![allow(clippy::unwrap_used)]
 
+// The recipe helpers of the `it` binary, compiled into this one too.
+#[path = "it/util/mod.rs"]
 mod util;
 
 use std::time::Duration;

@@ -149,13 +149,7 @@ async fn stalled(c: &Cluster) {
         }
     });
     let t = Instant::now();
-    let job = d
-        .start_job(
-            "INSTALL_RUNTIME",
-            &c.node_id,
-            json!({"type": "lines", "params": {"count": lines}}),
-        )
-        .await;
+    let job = d.start_lines(&c.node_id, lines).await;
     let end = loop {
         let Some(m) = d.next().await else {
             break json!({"type": "the reading dashboard was closed"});
@@ -203,11 +197,8 @@ async fn stalled(c: &Cluster) {
 }
 
 fn main() {
-    let filters: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
-    let want = |name: &str| filters.is_empty() || filters.iter().any(|f| name.contains(f));
+    let filters = cairn_e2e::bench::cases();
+    let want = |name: &str| cairn_e2e::bench::wants(&filters, name);
     use_shipped_agent();
     let nofile = std::env::var("CAIRN_E2E_NOFILE")
         .ok()

@@ -183,13 +183,7 @@ async fn lines(c: &Cluster) {
     let mut d = c.dashboard().await;
     drain(&mut d, Duration::from_millis(300)).await;
     let t = Instant::now();
-    let job = d
-        .start_job(
-            "INSTALL_RUNTIME",
-            &c.node_id,
-            json!({"type": "lines", "params": {"count": n_lines}}),
-        )
-        .await;
+    let job = d.start_lines(&c.node_id, n_lines).await;
     let (mut received, mut reordered, mut bad_seq, mut max, mut next_seq) = (0u64, 0u64, 0, 0, 1);
     let mut first_line = None;
     let mut seen = vec![false; n_lines as usize + 1];
@@ -336,11 +330,8 @@ async fn latency(c: &Cluster) {
 }
 
 fn main() {
-    let filters: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
-    let want = |name: &str| filters.is_empty() || filters.iter().any(|f| name.contains(f));
+    let filters = cairn_e2e::bench::cases();
+    let want = |name: &str| cairn_e2e::bench::wants(&filters, name);
     use_shipped_agent();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -200,10 +200,7 @@ async fn one(name: &str, user_of: UserOf, sustained: Option<Duration>) {
 }
 
 fn main() {
-    let filters: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
+    let filters = cairn_e2e::bench::cases();
     // Each argument picks a mode (burst, sustained) or a flood (admin, unknown).
     let picks = |names: &[&str]| {
         filters

@@ -15,14 +15,15 @@ use cairn_e2e::debian11::Debian11;
 use cairn_e2e::repo_root;
 use serde_json::Value;
 
-use super::servers::{
-    ACCESS_KEY_ID, BUCKET, SSH_USER, assert_same_files, authorize_key, ensure_ssh_user, free_port,
-    random_text, snapshots, source_tree, ssh_target_dir, start_moto, start_sshd,
-};
 use super::{
     Case, CmdlineSampler, RUNTIME, assert_secret_absent, bare_apt_seconds, commands, prepare,
     recipe_cmd, record, run, wanted,
 };
+use cairn_test_support::backup::{
+    ACCESS_KEY_ID, BUCKET, SSH_USER, assert_same_files, authorize_key, ensure_ssh_user,
+    random_text, snapshots, source_tree, ssh_target_dir, start_moto, start_sshd,
+};
+use cairn_test_support::net::free_port;
 
 /// The folder inside that is backed up.
 const SOURCE: &str = "/srv/cairn-source";

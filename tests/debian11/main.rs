@@ -14,12 +14,6 @@
 //! Slow (real installs from Debian's archive), so it runs only when asked:
 //! `scripts/debian11-suite [RECIPE...]` (root; sets `CAIRN_DEBIAN11_SUITE=1`).
 
-// The cmdline sampler and the backup targets are the Debian 12 recipe tests' own, the same files.
-#[path = "../../cli/tests/common/secrets.rs"]
-mod secrets;
-#[path = "../../cli/tests/common/servers.rs"]
-mod servers;
-
 mod backups;
 mod checks;
 
@@ -27,8 +21,10 @@ use std::time::Instant;
 
 use cairn_e2e::debian11::{Debian11, Run, glibc231_bin, is_root};
 use cairn_e2e::repo_root;
+// The cmdline sampler and the backup targets are the Debian 12 recipe tests' own (cli/).
+use cairn_test_support::recipe_run;
+use cairn_test_support::secrets::{CmdlineSampler, assert_secret_absent};
 use checks::{assert_connects, assert_docker, assert_password_secret};
-use secrets::{CmdlineSampler, assert_secret_absent};
 use serde_json::Value;
 
 /// One recipe of the suite: its parameters and the command printing the version detect()
@@ -197,9 +193,7 @@ fn run(deb: &Debian11, case: &Case) -> (Run, Value, f64) {
         case.recipe,
         r.text()
     );
-    let last = r.stdout.lines().last().unwrap_or("");
-    let result: Value = serde_json::from_str(last)
-        .unwrap_or_else(|e| panic!("the last line is not the JSON result ({e}):\n{}", r.text()));
+    let result = recipe_run::result(&r.stdout);
     (r, result, secs)
 }
 
@@ -291,9 +285,8 @@ fn suite(recipe: &str) {
     let sampler = CmdlineSampler::start();
     let (first, result, cairn_secs) = run(&deb, case);
     let (cmdlines, samples) = sampler.finish();
-    // The console without its last line, the result (which carries a connection string).
-    let console: Vec<&str> = first.stdout.lines().collect();
-    eprintln!("{}", console[..console.len().saturating_sub(1)].join("\n"));
+    // The console without the result (which carries a connection string).
+    eprintln!("{}", recipe_run::split(&first.stdout).0);
     assert_eq!(result["changed"], true, "{}", first.text());
     assert!(
         commands(&first).iter().any(|c| c.starts_with("$ apt-get")),

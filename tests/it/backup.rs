@@ -6,59 +6,14 @@
 //! is in no API answer, no control-plane database file, no log of either process and no job
 //! event.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use cairn_e2e::{Cluster, free_port};
+use cairn_test_support::backup::{reset, start_moto};
+use cairn_test_support::process::is_root;
 use serde_json::json;
 
 const SECRET: &str = "e2eSecretKey/0123456789abcdefghijklmnopqrstu";
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
-fn moto_server() -> PathBuf {
-    std::env::var_os("PATH")
-        .and_then(|path| {
-            std::env::split_paths(&path)
-                .map(|d| d.join("moto_server"))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_else(|| PathBuf::from("/opt/cairn-test/moto/bin/moto_server"))
-}
-
-/// Removes what the s3 recipe leaves on this machine (its settings, state, script, cron file).
-fn reset() {
-    for p in [
-        "/etc/cairn/backup/s3",
-        "/var/lib/cairn/backups/s3",
-        "/usr/local/lib/cairn/backup-s3",
-        "/etc/cron.d/cairn-backup-s3",
-        "/var/cache/cairn-restic",
-    ] {
-        let p = Path::new(p);
-        if p.is_dir() {
-            std::fs::remove_dir_all(p).expect("remove dir");
-        } else if p.exists() {
-            std::fs::remove_file(p).expect("remove file");
-        }
-    }
-}
-
-struct Moto(std::process::Child);
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_s3_backup_configured_from_the_dashboard_is_restore_tested_and_keeps_its_key_secret() {
@@ -66,27 +21,15 @@ async fn an_s3_backup_configured_from_the_dashboard_is_restore_tested_and_keeps_
         eprintln!("skipped: the backup recipe writes /etc and installs packages (CI runs as root)");
         return;
     }
-    reset();
+    reset("s3");
     let port = free_port();
-    let _moto = Moto(
-        Command::new(moto_server())
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server starts (scripts/test installs it)"),
-    );
+    let moto_dir = tempfile::tempdir().expect("temp dir");
+    let _moto = start_moto(moto_dir.path(), port);
     let c = Cluster::start(&["s3"]).await;
     let source = c.dir.path().join("source");
     std::fs::create_dir_all(source.join("sub")).expect("source");
     std::fs::write(source.join("app.conf"), "listen 127.0.0.1:8080\n").expect("file");
     std::fs::write(source.join("sub/data.bin"), [7u8; 70_000]).expect("file");
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
 
     let mut d = c.dashboard().await;
     let started = Instant::now();
@@ -189,5 +132,5 @@ async fn an_s3_backup_configured_from_the_dashboard_is_restore_tested_and_keeps_
     );
     assert!(!c.cp.logs().contains(SECRET), "control plane log");
     assert!(!c.agent.logs().contains(SECRET), "agent log");
-    reset();
+    reset("s3");
 }

@@ -2,11 +2,11 @@
 //! on the dashboard who holds the lock, and goes on once it is released. Needs root (apt-get,
 //! dpkg's lock); installs and then purges Debian's small `pv` package.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use cairn_e2e::{Cluster, lines};
+use cairn_test_support::process::hold_lock;
 use serde_json::json;
 
 /// Takes dpkg's frontend lock the way apt does (a POSIX write lock) until stdin closes; waits
@@ -60,18 +60,7 @@ async fn a_job_waits_for_the_dpkg_lock_says_who_holds_it_and_succeeds_once_relea
     let _cleanup = Cleanup;
 
     let c = Cluster::start(&["pv"]).await;
-    let mut holder = Command::new("python3")
-        .arg("-c")
-        .arg(HOLD_LOCK)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    let mut first = String::new();
-    BufReader::new(holder.stdout.take().expect("stdout"))
-        .read_line(&mut first)
-        .expect("python3 output");
-    assert_eq!(first.trim(), "locked", "could not take dpkg's lock");
+    let mut holder = hold_lock(HOLD_LOCK, &[] as &[&str]);
     let pid = holder.id();
 
     let mut d = c.dashboard().await;

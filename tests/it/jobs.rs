@@ -26,13 +26,7 @@ fn numbers(n: u64) -> Vec<String> {
 async fn five_hundred_lines_reach_the_dashboard_in_order() {
     let c = Cluster::start(&["lines"]).await;
     let mut d = c.dashboard().await;
-    let job = d
-        .start_job(
-            "INSTALL_RUNTIME",
-            &c.node_id,
-            json!({"type": "lines", "params": {"count": 500}}),
-        )
-        .await;
+    let job = d.start_lines(&c.node_id, 500).await;
     let end = d.wait_terminal(&job).await;
     assert_eq!(end["type"], "RUNTIME_INSTALLED", "{end}");
     assert_eq!(end["payload"]["success"], true, "{end}");
@@ -114,13 +108,7 @@ async fn two_installs_started_back_to_back_both_complete_in_order() {
     let c = Cluster::start(&["lines", "ticks"]).await;
     let mut d = c.dashboard().await;
     let a = d.start_ticks(&c.node_id, 10).await;
-    let b = d
-        .start_job(
-            "INSTALL_RUNTIME",
-            &c.node_id,
-            json!({"type": "lines", "params": {"count": 2000}}),
-        )
-        .await;
+    let b = d.start_lines(&c.node_id, 2000).await;
     assert_ne!(a, b);
     let ea = d.wait_terminal(&a).await;
     let eb = d.wait_terminal(&b).await;

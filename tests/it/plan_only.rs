@@ -34,13 +34,7 @@ async fn a_plan_only_agent_plans_but_refuses_to_install() {
     );
 
     // An install is refused, says why and what to do, and runs nothing.
-    let job = d
-        .start_job(
-            "INSTALL_RUNTIME",
-            &node_id,
-            json!({"type": "lines", "params": {"count": 7}}),
-        )
-        .await;
+    let job = d.start_lines(&node_id, 7).await;
     let end = d.wait_terminal(&job).await;
     assert_eq!(end["type"], "JOB_FAILED", "{end}");
     let message = end["payload"]["message"].as_str().unwrap_or_default();

@@ -1,11 +1,10 @@
 //! The control plane's database is busy: another program holds SQLite's write lock on it for
 //! longer than the control plane's busy timeout while a job streams its lines.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use cairn_e2e::{Cluster, eventually, http, lines, seqs};
+use cairn_test_support::process::hold_lock;
 
 fn ticks(n: u64) -> Vec<String> {
     (1..=n).map(|i| format!("tick {i}")).collect()
@@ -31,19 +30,7 @@ async fn events_written_while_sqlite_is_locked_are_stored_once_it_is_released() 
         .await;
 
     let db = c.cp.data_dir.join("cairn.db");
-    let mut holder = Command::new("python3")
-        .arg("-c")
-        .arg(HOLD_LOCK)
-        .arg(&db)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    let mut first = String::new();
-    BufReader::new(holder.stdout.take().expect("stdout"))
-        .read_line(&mut first)
-        .expect("python3 output");
-    assert_eq!(first.trim(), "locked");
+    let mut holder = hold_lock(HOLD_LOCK, &[&db]);
 
     // Longer than the control plane's busy timeout (5 s), and long enough for the job to end.
     tokio::time::sleep(Duration::from_secs(8)).await;

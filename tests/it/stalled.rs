@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use cairn_e2e::conns::{StalledSocket, drain, stalled_dashboard};
 use cairn_e2e::{Cluster, Dashboard, TERMINAL, eventually, lines, login, rss_kb};
-use serde_json::json;
 
 /// How much the control plane's resident memory may grow over its start, at any sample during
 /// the job: four stalled sockets once took 167 MiB over a 5-million-line job.
@@ -46,13 +45,7 @@ async fn job_read_by(c: &Cluster, d: &mut Dashboard, count: u64) -> u64 {
             }
         }
     });
-    let job = d
-        .start_job(
-            "INSTALL_RUNTIME",
-            &c.node_id,
-            json!({"type": "lines", "params": {"count": count}}),
-        )
-        .await;
+    let job = d.start_lines(&c.node_id, count).await;
     // Counted as they come, without keeping a million messages.
     let mut next = 1u64;
     let end = loop {

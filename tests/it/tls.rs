@@ -108,13 +108,7 @@ async fn agent_and_dashboard_work_over_tls_with_a_pinned_certificate() {
         .as_str()
         .unwrap_or_default();
     assert!(!os.is_empty(), "{status}");
-    let job = d
-        .start_job(
-            "INSTALL_RUNTIME",
-            &node_id,
-            json!({"type": "lines", "params": {"count": 50}}),
-        )
-        .await;
+    let job = d.start_lines(&node_id, 50).await;
     let end = d.wait_terminal(&job).await;
     assert_eq!(end["type"], "RUNTIME_INSTALLED", "{end}");
     let want: Vec<String> = (1..=50).map(|i| i.to_string()).collect();

@@ -7,13 +7,15 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
+pub use cairn_test_support::procfs::{fd_limit, open_fds};
+
+use cairn_test_support::dashboard::request;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
 /// Raises this process's open-files soft limit to its hard limit (children inherit it);
@@ -93,22 +95,6 @@ pub fn count_open(conns: &[std::net::TcpStream]) -> usize {
     conns.iter().filter(|s| still_open(s)).count()
 }
 
-/// Descriptors process `pid` has open now.
-pub fn open_fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
-}
-
-/// Process `pid`'s open-files soft limit (`/proc/PID/limits`).
-pub fn fd_limit(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/limits"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("Max open files"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(u64::MAX)
-}
-
 /// `GET /healthz` on a fresh connection from 127.0.0.1: its status (0 when nothing answered
 /// within `limit`) and how long it took.
 pub async fn healthz(addr: SocketAddr, limit: Duration) -> (u16, Duration) {
@@ -140,13 +126,7 @@ pub async fn stalled_dashboard(
         .bind(SocketAddr::new(source.into(), 0))
         .expect("bind to a loopback address");
     let stream = socket.connect(addr).await.expect("connect");
-    let mut req = format!("ws://{addr}/ws/dashboard")
-        .into_client_request()
-        .expect("request");
-    req.headers_mut()
-        .insert("cookie", cookie.parse().expect("cookie header"));
-    req.headers_mut()
-        .insert("origin", origin.parse().expect("origin header"));
+    let req = request(&format!("ws://{addr}/ws/dashboard"), Some(cookie), origin);
     let (mut ws, _) = tokio_tungstenite::client_async(req, stream)
         .await
         .expect("dashboard upgrade");

@@ -11,20 +11,12 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub use cairn_test_support::process::is_root;
+
 use crate::repo_root;
 
 /// PATH inside the system, as a root login shell has it.
 const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-/// Whether this process runs as root (the tests that need it skip otherwise).
-pub fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|v| v.split_whitespace().next().map(|u| u == "0"))
-        .unwrap_or(false)
-}
 
 /// `target/x86_64-unknown-linux-gnu/debug/NAME`, built for glibc 2.31 by
 /// `scripts/build-agent-glibc231` (`scripts/test` runs it first). Panics with that advice when

@@ -8,8 +8,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tokio::net::TcpSocket;
 
+use crate::conns::connect_from;
 use crate::{Reply, http_over};
 
 /// The `n`-th client address, counting from 127.0.1.0 so that none is 127.0.0.1 (where the
@@ -18,31 +18,24 @@ pub fn client(n: u32) -> Ipv4Addr {
     Ipv4Addr::from_bits(u32::from(Ipv4Addr::new(127, 0, 1, 0)) + n)
 }
 
-/// One request from `source` (a loopback address) to `addr`; status 0 if it could not connect.
-pub async fn http_from(
-    source: Ipv4Addr,
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    cookie: Option<&str>,
-    body: Option<&str>,
-) -> Reply {
-    let Ok(socket) = TcpSocket::new_v4() else {
-        return Reply::failed();
-    };
-    if socket.bind(SocketAddr::from((source, 0))).is_err() {
-        return Reply::failed();
-    }
-    match socket.connect(addr).await {
-        Ok(s) => http_over(s, &addr.to_string(), method, path, cookie, body).await,
-        Err(_) => Reply::failed(),
-    }
-}
-
-/// A sign-in attempt from `source`.
+/// A sign-in attempt from `source` (a loopback address) to `addr`, on a fresh connection;
+/// status 0 if it could not connect.
 pub async fn login_from(source: Ipv4Addr, addr: SocketAddr, user: &str, password: &str) -> Reply {
     let body = json!({ "username": user, "password": password }).to_string();
-    http_from(source, addr, "POST", "/api/login", None, Some(&body)).await
+    match connect_from(source, addr).await {
+        Ok(s) => {
+            http_over(
+                s,
+                &addr.to_string(),
+                "POST",
+                "/api/login",
+                None,
+                Some(&body),
+            )
+            .await
+        }
+        Err(_) => Reply::failed(),
+    }
 }
 
 /// One attempt of a flood: from where, as whom, with what password.

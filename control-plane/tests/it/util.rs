@@ -1,11 +1,14 @@
-//! Test helpers: a real control plane on 127.0.0.1:0 in-process, a raw HTTP/1.1 client, a
-//! dashboard WebSocket client, and a fake agent built from the protocol crate.
+//! Test helpers: a real control plane on 127.0.0.1:0 in-process, a dashboard WebSocket client,
+//! and a fake agent built from the protocol crate. The raw HTTP/1.1 client and the dashboard
+//! socket's upgrade are `cairn-test-support`'s, shared with the end-to-end tests.
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Mutex, Once};
 use std::time::Duration;
+
+pub use cairn_test_support::repo_root;
 
 use cairn_control_plane::Config;
 use cairn_protocol::messages::{ChallengePurpose, Hello};
@@ -15,14 +18,8 @@ use cairn_protocol::{
 };
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -84,13 +81,6 @@ fn install(params) {{
 }}
 "#
     )
-}
-
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
 }
 
 // ---------- server ----------
@@ -209,107 +199,7 @@ impl TestServer {
 
 // ---------- HTTP ----------
 
-#[derive(Debug)]
-pub struct Reply {
-    pub status: u16,
-    pub headers: String,
-    pub body: String,
-}
-
-impl Reply {
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or(Value::Null)
-    }
-
-    /// The value of header `name` (the first one), if any.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.lines().find_map(|l| {
-            let (n, v) = l.split_once(':')?;
-            n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-        })
-    }
-}
-
-/// One HTTP/1.1 request over a fresh connection, as a JSON client sends it.
-pub async fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    cookie: Option<&str>,
-    body: Option<&str>,
-) -> Reply {
-    let mut headers = vec![("Content-Type", "application/json")];
-    if let Some(c) = cookie {
-        headers.push(("Cookie", c));
-    }
-    http_with(addr, method, path, &headers, body.unwrap_or("")).await
-}
-
-/// One HTTP/1.1 request with exactly these headers (besides Host, Connection and
-/// Content-Length).
-pub async fn http_with(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Reply {
-    let Ok(mut s) = TcpStream::connect(addr).await else {
-        return Reply {
-            status: 0,
-            headers: String::new(),
-            body: String::new(),
-        };
-    };
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        req.push_str(&format!("{name}: {value}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).await.expect("write request");
-    let mut raw = Vec::new();
-    tokio::time::timeout(TIMEOUT, s.read_to_end(&mut raw))
-        .await
-        .expect("response in time")
-        .expect("read response");
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(rest)
-    } else {
-        rest.to_owned()
-    };
-    Reply {
-        status,
-        headers: head.to_owned(),
-        body,
-    }
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = rest[n..].trim_start_matches("\r\n");
-    }
-    out
-}
+pub use cairn_test_support::http::{Reply, http, http_with, login};
 
 /// Polls `GET /api/audit` until `done` holds for its entries (refused sign-ins are written
 /// once a second); panics after 10 s.
@@ -334,49 +224,9 @@ pub async fn wait_for_audit(
     }
 }
 
-/// Logs in; returns the `cairn_session=…` cookie pair.
-pub async fn login(addr: SocketAddr, user: &str, password: &str) -> Result<String, Reply> {
-    let r = http(
-        addr,
-        "POST",
-        "/api/login",
-        None,
-        Some(&serde_json::json!({"username": user, "password": password}).to_string()),
-    )
-    .await;
-    if r.status != 200 {
-        return Err(r);
-    }
-    r.headers
-        .lines()
-        .find_map(|l| {
-            let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("set-cookie")
-                .then(|| value.trim().split(';').next().unwrap_or("").to_owned())
-        })
-        .ok_or(r)
-}
-
 // ---------- dashboard ----------
 
-pub async fn dashboard(
-    addr: SocketAddr,
-    cookie: Option<&str>,
-    origin: &str,
-) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
-    let mut req = format!("ws://{addr}/ws/dashboard")
-        .into_client_request()
-        .expect("request");
-    if let Some(c) = cookie {
-        req.headers_mut()
-            .insert("cookie", c.parse().expect("cookie header"));
-    }
-    req.headers_mut()
-        .insert("origin", origin.parse().expect("origin header"));
-    tokio_tungstenite::connect_async(req)
-        .await
-        .map(|(ws, _)| ws)
-}
+pub use cairn_test_support::dashboard::{Ws, connect as dashboard};
 
 pub async fn send_json(ws: &mut Ws, v: Value) {
     ws.send(WsMessage::text(v.to_string())).await.expect("send");

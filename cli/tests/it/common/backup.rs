@@ -1,0 +1,74 @@
+//! Helpers of the backup recipe tests (`recipe_backup_*.rs`): the cron job run as cron runs
+//! it, and a failing `cairn-recipe run`; the target servers, the source tree, the
+//! byte-for-byte comparison and the clean slate per provider are `cairn-test-support`'s
+//! (re-exported).
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::os::unix::fs::PermissionsExt;
+
+use super::{cairn, recipe};
+
+#[allow(unused_imports)] // not every test file uses them
+pub use cairn_test_support::backup::*;
+pub use cairn_test_support::net::free_port;
+
+/// Runs the command of the cron file's job the way cron does (`/bin/sh -c`, an almost empty
+/// environment) and returns what it appended to its log file.
+pub fn run_as_cron(provider: &str) -> String {
+    let cron = std::fs::read_to_string(format!("/etc/cron.d/cairn-backup-{provider}")).unwrap();
+    let line = cron
+        .lines()
+        .find(|l| l.contains(&format!("/usr/local/lib/cairn/backup-{provider} run")))
+        .unwrap_or_else(|| panic!("no job line in {cron}"));
+    // minute hour day month weekday user command
+    let command = line.splitn(7, ' ').nth(6).unwrap();
+    let log = format!("/var/log/cairn-backup-{provider}.log");
+    let before = std::fs::read_to_string(&log).unwrap_or_default().len();
+    let out = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(command)
+        .env_clear()
+        .env("SHELL", "/bin/sh")
+        .env("HOME", "/root")
+        .env("LOGNAME", "root")
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        out.status.success(),
+        "the cron job failed: {}",
+        &text[before..]
+    );
+    text[before..].to_owned()
+}
+
+pub fn mode(path: &str) -> u32 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+/// `cairn-recipe run RECIPE --param ...`, which must FAIL: its console (stdout, where the
+/// `✘ error` line is too) and its stderr.
+pub fn run_fails(name: &str, params: &[&str]) -> (String, String) {
+    let mut args = vec!["run".to_owned(), recipe(name).display().to_string()];
+    super::push_params(&mut args, params);
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let start = std::time::Instant::now();
+    let out = cairn(&argv);
+    let took = start.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !out.status.success(),
+        "cairn-recipe run {name} {params:?} should have failed:\n{stdout}\n{stderr}"
+    );
+    eprintln!(
+        "cairn-recipe run {name} {params:?} failed as expected in {:.1} s:\n{stdout}",
+        took.as_secs_f64()
+    );
+    (stdout, stderr)
+}

@@ -1,0 +1,29 @@
+//! The CLI's integration tests, one binary: `cairn-recipe` run as recipe authors run it (exit
+//! codes, output, signing), the docs' examples checked, and every shipped recipe end to end
+//! on this machine (as root: real apt installs, real PostgreSQL, MariaDB, Redis, Docker, and
+//! backups to sshd and moto's S3 server on loopback). `common` runs the binary and reads its
+//! result; the tests that change this machine's packages take `common::machine_lock` so that
+//! none sees another half-way through.
+//!
+//! Without root the recipe tests say "skipped" and pass. One file:
+//! `cargo test -p cairn-recipe --test it recipe_redis`.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+mod cli;
+mod docs;
+mod policy_databases_e2e;
+mod recipe_backup_rsync;
+mod recipe_backup_s3;
+mod recipe_docker;
+mod recipe_go;
+mod recipe_mysql;
+mod recipe_node;
+mod recipe_postgresql;
+mod recipe_python;
+mod recipe_redis;
+mod recipe_ruby;
+mod recipe_rust;
+mod redis;
+mod trust;

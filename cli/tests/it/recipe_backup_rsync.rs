@@ -1,0 +1,250 @@
+//! `recipes/rsync.rhai` end to end on this machine (as root), against a real SSH server:
+//! openssh-server (installed here with apt) runs on a loopback port with its own sshd_config,
+//! for a test account. The first configure makes the backup key and fails, showing its public
+//! half, because the target does not accept it yet; once it is authorized, configure runs a
+//! first backup and a restore test, and the snapshot on the target holds the files byte for
+//! byte. Then: detect(), the cron file, `run_now` with retention, a second configure that
+//! changes nothing, and restore tests that fail after the target's copy is corrupted or loses
+//! a file.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::common;
+
+use common::backup::{
+    SSH_USER as USER, assert_same_files, authorize_key, ensure_ssh_user, free_port, mode, reset,
+    run_as_cron, run_fails, snapshots, source_tree, ssh_target_dir, start_sshd,
+};
+use common::*;
+use std::path::PathBuf;
+
+#[test]
+fn rsync_backs_up_over_ssh_and_proves_the_restore() {
+    let _machine = common::machine_lock();
+    if skip_unless_root() {
+        return;
+    }
+    reset("rsync");
+    if !dpkg_installed("openssh-server") {
+        apt_get(&["install", "-y", "--no-install-recommends", "openssh-server"]);
+    }
+    ensure_ssh_user();
+    let tmp = tempfile::Builder::new()
+        .prefix("cairn-rsync-e2e")
+        .tempdir_in("/var/tmp")
+        .unwrap();
+    let port = free_port();
+    let _sshd = start_sshd(tmp.path(), port);
+    let source = tmp.path().join("source");
+    let files = source_tree(&source);
+    let target = tmp.path().join("target");
+    ssh_target_dir(&target);
+    let target_dir = target.join("web-1");
+
+    let target_param = format!("target={USER}@127.0.0.1:{}", target_dir.display());
+    let port_param = format!("port={port}");
+    let paths_param = format!("paths={}", source.display());
+    let params = [
+        target_param.as_str(),
+        port_param.as_str(),
+        paths_param.as_str(),
+        "schedule=15 2 * * *",
+        "keep=2",
+    ];
+
+    // 1. The target does not know the key yet: the job fails and says what to do, with the key.
+    let (out, _) = run_fails("rsync", &params);
+    let err = out
+        .lines()
+        .find(|l| l.starts_with("✘"))
+        .unwrap_or("")
+        .to_owned();
+    let public = std::fs::read_to_string("/etc/cairn/backup/rsync/id_ed25519.pub").unwrap();
+    let public = public.trim();
+    assert!(public.starts_with("ssh-ed25519 "), "{public}");
+    assert!(
+        out.contains(public),
+        "the console does not show the key:\n{out}"
+    );
+    assert!(
+        err.contains("does not accept it yet") && err.contains(public),
+        "{err}"
+    );
+    assert_eq!(mode("/etc/cairn/backup/rsync/id_ed25519"), 0o600);
+    let private = std::fs::read_to_string("/etc/cairn/backup/rsync/id_ed25519").unwrap();
+    let private_body = private.lines().nth(1).unwrap();
+    assert!(!out.contains(private_body));
+    let d = detect("rsync");
+    assert_eq!(d["installed"], true, "{d}");
+    assert_eq!(d["last_run_ok"], false, "{d}");
+    assert_eq!(d["public_key"], public, "{d}");
+
+    // 2. The user authorizes the key; configure (same parameters) backs up and restores.
+    authorize_key(tmp.path(), public);
+    let first = run("rsync", &params);
+    eprintln!("{}", first.stdout);
+    assert!(first.changed(), "{}", first.stdout);
+    assert_eq!(first.result["last_run_ok"], true, "{}", first.stdout);
+    assert_eq!(
+        first.result["last_restore_test_ok"], true,
+        "{}",
+        first.stdout
+    );
+    assert_eq!(first.result["public_key"], public);
+    assert!(
+        first.stdout.contains("Restore test passed: all 5 files"),
+        "{}",
+        first.stdout
+    );
+    let snaps = snapshots(&target_dir);
+    assert_eq!(snaps.len(), 1, "{snaps:?}");
+    assert_eq!(first.result["snapshot"], snaps[0].as_str());
+    // The copy on the target is the source, byte for byte (paths kept below the snapshot).
+    let copy = |snap: &str| -> PathBuf {
+        target_dir
+            .join(snap)
+            .join(source.strip_prefix("/").unwrap())
+    };
+    assert_same_files(&source, &copy(&snaps[0]), &files);
+    assert!(copy(&snaps[0]).join("link-to-conf").is_symlink());
+
+    // 3. detect() and the schedule.
+    let d = detect("rsync");
+    assert_eq!(d["installed"], true);
+    assert_eq!(d["schedule"], "15 2 * * *");
+    assert_eq!(d["last_run_ok"], true);
+    assert_eq!(d["last_restore_test_ok"], true);
+    assert!(d["last_run_at"].as_u64().unwrap() > 1_600_000_000, "{d}");
+    assert!(
+        d["last_restore_test_at"].as_u64() >= d["last_run_at"].as_u64(),
+        "{d}"
+    );
+    let cron = std::fs::read_to_string("/etc/cron.d/cairn-backup-rsync").unwrap();
+    assert!(
+        cron.lines()
+            .any(|l| l == "15 2 * * * root /usr/local/lib/cairn/backup-rsync run >>/var/log/cairn-backup-rsync.log 2>&1"),
+        "{cron}"
+    );
+    assert_eq!(mode("/etc/cron.d/cairn-backup-rsync"), 0o644);
+    assert!(sh("service", &["cron", "status"]).0, "cron is not running");
+
+    // 4. A second configure with the same parameters changes nothing and starts nothing.
+    let second = run("rsync", &params);
+    assert_nothing_changed(&second);
+    assert_eq!(snapshots(&target_dir).len(), 1);
+
+    // 5. Run now, twice: new snapshots, the oldest beyond keep=2 removed.
+    std::fs::write(source.join("app.conf"), "listen 127.0.0.1:9090\n").unwrap();
+    let now1 = run("rsync", &["action=run_now"]);
+    assert!(now1.changed());
+    assert_eq!(now1.result["last_run_ok"], true);
+    let now2 = run("rsync", &["action=run_now"]);
+    let snaps = snapshots(&target_dir);
+    assert_eq!(snaps.len(), 2, "retention keeps 2: {snaps:?}");
+    assert_eq!(now2.result["snapshot"], snaps[1].as_str());
+    assert!(now2.stdout.contains("Removing snapshot"), "{}", now2.stdout);
+    assert_same_files(&source, &copy(&snaps[1]), &files);
+    // The schedule's job, run as cron runs it: one more snapshot, retention still 2.
+    let cron_log = run_as_cron("rsync");
+    assert!(
+        cron_log.contains("Snapshot ") && cron_log.contains(" saved"),
+        "{cron_log}"
+    );
+    let snaps = snapshots(&target_dir);
+    assert_eq!(snaps.len(), 2, "{snaps:?}");
+    assert_eq!(
+        now2.result["snapshot"],
+        snaps[0].as_str(),
+        "the oldest went"
+    );
+    assert_same_files(&source, &copy(&snaps[1]), &files);
+    let restored = run("rsync", &["action=restore_test"]);
+    assert_eq!(restored.result["last_restore_test_ok"], true);
+
+    // 6. Damage on the target: the restore test says so, and detect() reports it.
+    let latest = copy(&snaps[1]);
+    let blob = latest.join("data/blob.bin");
+    let mut bytes = std::fs::read(&blob).unwrap();
+    bytes[1000] ^= 0xff;
+    // Unlink first: the snapshots share unchanged files through hard links.
+    std::fs::remove_file(&blob).unwrap();
+    std::fs::write(&blob, bytes).unwrap();
+    let (err, _) = run_fails("rsync", &["action=restore_test"]);
+    assert!(
+        err.contains("failed: 1 of 5 files differ or are missing") && err.contains("data/blob.bin"),
+        "{err}"
+    );
+    assert_eq!(detect("rsync")["last_restore_test_ok"], false);
+    std::fs::remove_file(latest.join("data/deep/er/note.md")).unwrap();
+    let (err, _) = run_fails("rsync", &["action=restore_test"]);
+    assert!(
+        err.contains("2 of 5 files differ or are missing") && err.contains("note.md"),
+        "{err}"
+    );
+
+    // 7. A configure after a failed restore test proves the backup again.
+    let again = run("rsync", &params);
+    assert!(again.changed());
+    assert_eq!(again.result["last_restore_test_ok"], true);
+    assert!(
+        again.stdout.contains("Restore test passed"),
+        "{}",
+        again.stdout
+    );
+
+    eprintln!(
+        "wall times through Cairn: configure {:.1} s, unchanged configure {:.1} s, run_now {:.1} s, restore_test {:.1} s",
+        first.took.as_secs_f64(),
+        second.took.as_secs_f64(),
+        now1.took.as_secs_f64(),
+        restored.took.as_secs_f64()
+    );
+    // Nothing stays scheduled on this machine.
+    reset("rsync");
+}
+
+#[test]
+fn rsync_plans_the_same_on_every_supported_system_and_validates_its_parameters() {
+    let _machine = common::machine_lock();
+    let params = [
+        "target=backup@192.0.2.10:/srv/backups/web-1",
+        "paths=/etc",
+        "schedule=30 1 * * 1-5",
+    ];
+    for (label, plan) in plan_everywhere("rsync", &params) {
+        assert!(
+            plan.contains("write  /etc/cairn/backup/rsync/settings")
+                && plan.contains("write  /etc/cron.d/cairn-backup-rsync (mode 0644")
+                && plan.contains("run    /usr/local/lib/cairn/backup-rsync run")
+                && plan.contains("run    /usr/local/lib/cairn/backup-rsync restore-test"),
+            "{label}: {plan}"
+        );
+    }
+    let debian = workspace().join("engine/tests/data/os-release-debian12");
+    for (bad, why) in [
+        ("schedule=61 * * * *", "the minute field `61`"),
+        ("schedule=*/0 3 * * *", "the minute field `*/0`"),
+        ("paths=/nonexistent-cairn", "does not exist on this server"),
+        ("paths=/etc/../root", "contains a . or .. component"),
+    ] {
+        let mut p = params.to_vec();
+        p.push(bad);
+        let e = plan("rsync", &p, &debian).expect_err(bad);
+        assert!(e.contains(why), "{bad}: {e}");
+    }
+    for bad in [
+        "target=backup@host:relative/path",
+        "target=backup@host;rm -rf /:/x",
+        "target=-oProxyCommand=x@host:/x",
+        "port=0",
+        "keep=0",
+        "schedule=0 3 * * * ; reboot",
+        "schedule=0 3 * *",
+    ] {
+        let mut p = params.to_vec();
+        p.push(bad);
+        let e = plan("rsync", &p, &debian).expect_err(bad);
+        assert!(e.contains("parameter `"), "{bad}: {e}");
+    }
+    let e = plan("rsync", &["paths=/etc"], &debian).expect_err("no target");
+    assert!(e.contains("the target is required"), "{e}");
+}

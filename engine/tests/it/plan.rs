@@ -1,0 +1,103 @@
+//! Plan mode: every side effect recorded in order, nothing executed; read-only detection still
+//! runs so the plan fits this server.
+#![allow(clippy::unwrap_used)]
+
+use crate::util;
+
+use cairn_engine::PlannedAction;
+use util::{plan, recipe};
+
+#[test]
+fn a_plan_executes_nothing_and_lists_every_side_effect_in_order() {
+    let dir = util::tempdir();
+    let file = dir.path().join("app/config");
+    let marker = dir.path().join("app/touched");
+    let r = recipe(
+        r#"["touch", "printf", "cat"]"#,
+        &format!(r#"["{}/app"]"#, dir.path().display()),
+        &format!(
+            r#"let v = detect("printf", ["v1.2.3"], "v([0-9.]+)");
+               run("touch", ["{marker}"]);
+               write_file("{file}", "version=" + v, 0o600);
+               run("cat", [], #{{ stdin: "secret" }});
+               v"#,
+            marker = marker.display(),
+            file = file.display()
+        ),
+    );
+    let ran = plan(&r, serde_json::json!({}));
+    assert_eq!(
+        ran.value(),
+        "1.2.3",
+        "read-only detection runs for real in a plan"
+    );
+    assert_eq!(
+        ran.plan,
+        vec![
+            PlannedAction::Run {
+                program: "touch".into(),
+                args: vec![marker.display().to_string()],
+                stdin: false
+            },
+            PlannedAction::WriteFile {
+                path: file.display().to_string(),
+                mode: 0o600,
+                bytes: "version=1.2.3".len()
+            },
+            PlannedAction::Run {
+                program: "cat".into(),
+                args: vec![],
+                stdin: true
+            },
+        ]
+    );
+    assert!(!marker.exists(), "a planned command ran");
+    assert!(!file.exists(), "a planned file was written");
+    assert!(
+        !dir.path().join("app").exists(),
+        "a planned folder was created"
+    );
+}
+
+#[test]
+fn a_plan_still_enforces_capabilities() {
+    let r = recipe(r#"["touch"]"#, "[]", r#"run("rm", ["-rf", "/"])"#);
+    let ran = plan(&r, serde_json::json!({}));
+    assert!(
+        ran.error().contains("not among the programs"),
+        "{}",
+        ran.error()
+    );
+    assert!(ran.plan.is_empty());
+}
+
+#[test]
+fn plans_follow_the_recorded_os_release() {
+    let r = recipe(
+        r#"["printf"]"#,
+        "[]",
+        r#"let os = os_release();
+           if os.ID == "ubuntu" { run("printf", ["install", "-y", "ubuntu-pkg"]); }
+           else { run("printf", ["install", "-y", "debian-pkg"]); }"#,
+    );
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let plan_on = |file: &str| {
+        let opts = cairn_engine::JobOptions {
+            mode: cairn_engine::Mode::Plan,
+            os_release_path: data.join(file),
+            ..Default::default()
+        };
+        util::run_opts(&r, serde_json::json!({}), &opts)
+    };
+    let ubuntu = plan_on("os-release-ubuntu2204");
+    assert!(matches!(&ubuntu.plan[0], PlannedAction::Run { args, .. } if args[2] == "ubuntu-pkg"));
+    let debian = plan_on("os-release-debian12");
+    assert!(matches!(&debian.plan[0], PlannedAction::Run { args, .. } if args[2] == "debian-pkg"));
+    let fedora = plan_on("os-release-fedora40");
+    assert!(
+        fedora.error().contains("this server runs fedora 40"),
+        "{}",
+        fedora.error()
+    );
+    assert!(fedora.plan.is_empty());
+}

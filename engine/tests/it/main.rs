@@ -14,9 +14,12 @@
 mod common;
 mod util;
 
+mod backup_helpers;
+mod backup_helpers_run;
 mod files;
 mod helpers;
 mod host;
+mod installs;
 mod limits;
 mod params;
 mod plan;
@@ -28,10 +31,12 @@ mod policy_files;
 mod policy_network;
 mod policy_packages;
 mod policy_programs;
+mod policy_queries;
 mod policy_runtimes;
 mod policy_services;
 mod policy_shipped;
 mod process;
+mod query_options;
 mod recipe;
 mod run;
 mod secret_params;

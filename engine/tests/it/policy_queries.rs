@@ -4,9 +4,8 @@
 //! [v, "main", "stop"])` made a preview (or the dashboard's status) delete a file or stop a
 //! database; now such a query is refused before anything starts, and the same call through
 //! `run()` still works in a real run.
-#![allow(clippy::unwrap_used)]
 
-mod util;
+use crate::util;
 
 use util::{plan, recipe, run};
 

@@ -2,9 +2,8 @@
 //! a server it administers a question with the credential it keeps on this server (a Redis
 //! administrator password in a 0600 file), without the credential reaching a command line or
 //! the console.
-#![allow(clippy::unwrap_used)]
 
-mod util;
+use crate::util;
 
 use std::os::unix::fs::PermissionsExt;
 

@@ -2,9 +2,8 @@
 //! pyenv, rbenv, asdf, `/usr/local/go`), for root and every user, without running anything it
 //! finds: a planted `rustc` that would leave a marker if run never does, and a link or a FIFO
 //! in place of a metadata file is skipped without blocking.
-#![allow(clippy::unwrap_used)]
 
-mod util;
+use crate::util;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

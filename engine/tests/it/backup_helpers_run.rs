@@ -2,10 +2,9 @@
 //! `cron_schedule_of`, `service_ensure_running`, `run_with_state`. Cron runs what it is given
 //! as root, so only the recipe's own programs may be scheduled and every word of the line is
 //! checked; running goes through the argument policies exactly like `run()`.
-#![allow(clippy::unwrap_used)]
 
-mod common;
-mod util;
+use crate::common;
+use crate::util;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

@@ -2,9 +2,8 @@
 //! `kv_read`, `kv_text`, `write_if_changed`, `backup_paths`, `backup_state`. What a recipe
 //! writes into a `KEY='value'` file is sourced by a root shell, so the quoting is proven with
 //! a real `sh`; every path goes through the declared paths, in plan mode too.
-#![allow(clippy::unwrap_used)]
 
-mod util;
+use crate::util;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;

@@ -193,14 +193,14 @@ fn find_loops(files: &[(String, String)]) -> Vec<String> {
             continue;
         };
         let cycle = shortest_cycle(start, &component, &edges);
-        let names: Vec<String> = cycle.iter().map(|m| name(m)).collect();
+        let names: Vec<String> = cycle.iter().map(name).collect();
         let mut report = names.join(" → ");
         for pair in cycle.windows(2) {
             let i = &edges[&pair[0]][&pair[1]];
             report.push_str(&format!("\n  {}:{} names {}", i.file, i.line, i.path));
         }
         if component.len() > cycle.len() - 1 {
-            let all: Vec<String> = component.iter().map(|m| name(m)).collect();
+            let all: Vec<String> = component.iter().map(name).collect();
             report.push_str(&format!("\n  (all in the loop: {})", all.join(", ")));
         }
         reports.push(report);

@@ -9,10 +9,10 @@
 //! [`dashboard_files`] the dashboard's files. What the handlers share with the sockets (the
 //! session, JSON errors, the origin) is in [`crate::web`].
 
-pub mod csrf;
+mod csrf;
 mod dashboard_files;
 mod handlers;
-pub mod headers;
+mod headers;
 mod login;
 mod routes;
 

@@ -3,7 +3,7 @@
 //! ([`json_error`], [`internal`]), and this control plane's own address ([`origin`]). A leaf:
 //! it names nothing of the router or the sockets, so each of them can use it.
 
-pub mod origin;
+pub(crate) mod origin;
 
 use std::net::SocketAddr;
 

@@ -73,21 +73,6 @@ pub enum DashboardCommand {
     },
 }
 
-impl DashboardCommand {
-    /// The node the command is about.
-    pub fn node_id(&self) -> &str {
-        match self {
-            Self::Subscribe { node_id }
-            | Self::GetServerStatus { node_id }
-            | Self::InstallRuntime { node_id, .. }
-            | Self::ConfigureDatabase { node_id, .. }
-            | Self::ConfigureBackup { node_id, .. }
-            | Self::PlanRequest { node_id, .. }
-            | Self::CancelJob { node_id, .. } => node_id,
-        }
-    }
-}
-
 /// `INSTALL_RUNTIME`'s payload.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use cairn_protocol::Message;
-use serde_json::{Value, json};
+use cairn_protocol::dashboard::{DashboardEvent, DashboardEventBody, NodeStatus};
 use tokio::sync::mpsc::Sender;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::watch;
@@ -65,28 +65,16 @@ pub struct Hub {
     next_conn: AtomicU64,
 }
 
-/// A message for the dashboard: `{type, nodeId, jobId?, payload}`.
-pub fn dashboard_message(
-    kind: &str,
-    node_id: &str,
-    job_id: Option<&str>,
-    payload: Value,
-) -> String {
-    let mut m = json!({"type": kind, "nodeId": node_id, "payload": payload});
-    if let Some(j) = job_id {
-        m["jobId"] = Value::String(j.to_owned());
+/// An event as the dashboards' queues hold it: its JSON text, written once however many
+/// dashboards it goes to.
+fn text(event: &DashboardEvent) -> Option<outbox::Text> {
+    match serde_json::to_string(event) {
+        Ok(text) => Some(Arc::new(text)),
+        Err(error) => {
+            tracing::error!(%error, node_id = %event.node_id, "could not write a dashboard event");
+            None
+        }
     }
-    m.to_string()
-}
-
-/// [`dashboard_message`] for a payload that is already JSON text (not parsed again).
-pub fn dashboard_message_raw(kind: &str, node_id: &str, payload_json: &str) -> String {
-    let quote = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned());
-    format!(
-        r#"{{"nodeId":{},"payload":{payload_json},"type":{}}}"#,
-        quote(node_id),
-        quote(kind)
-    )
 }
 
 impl Hub {
@@ -124,10 +112,8 @@ impl Hub {
     }
 
     fn notify_online(&self, node_id: &str, online: bool) {
-        self.broadcast(
-            node_id,
-            &dashboard_message("NODE_STATUS", node_id, None, json!({"online": online})),
-        );
+        let body = DashboardEventBody::NodeStatus(NodeStatus { online });
+        self.broadcast(&DashboardEvent::new(node_id, None, body));
     }
 
     /// Whether the node has a live, authenticated connection.
@@ -216,18 +202,24 @@ impl Hub {
             .insert(job_id.to_owned(), session.to_owned());
     }
 
-    /// Sends `text` to every dashboard connection watching `node_id`.
-    pub fn broadcast(&self, node_id: &str, text: &str) {
-        self.broadcast_with(node_id, || text.to_owned());
+    /// Sends `event` to every dashboard connection watching its node.
+    pub fn broadcast(&self, event: &DashboardEvent) {
+        self.broadcast_text(&event.node_id, || text(event));
     }
 
-    /// [`Self::broadcast`] of the text `make` builds, built only if someone watches the node.
-    pub fn broadcast_with(&self, node_id: &str, make: impl FnOnce() -> String) {
+    /// [`Self::broadcast`] of the event `make` builds, built only if someone watches the node.
+    pub fn broadcast_with(&self, node_id: &str, make: impl FnOnce() -> DashboardEvent) {
+        self.broadcast_text(node_id, || text(&make()));
+    }
+
+    fn broadcast_text(&self, node_id: &str, make: impl FnOnce() -> Option<outbox::Text>) {
         let st = self.lock();
         let Some(set) = st.watchers.get(node_id).filter(|s| !s.is_empty()) else {
             return;
         };
-        let text: outbox::Text = Arc::new(make());
+        let Some(text) = make() else {
+            return;
+        };
         for conn in set {
             if let Some(d) = st.dashboards.get(conn) {
                 d.tx.send(Arc::clone(&text));
@@ -235,40 +227,36 @@ impl Hub {
         }
     }
 
-    /// Sends `text` to one dashboard connection.
-    pub fn send_to_dashboard(&self, conn: u64, text: String) {
+    /// Sends `event` to one dashboard connection.
+    pub fn send_to_dashboard(&self, conn: u64, event: &DashboardEvent) {
+        let Some(text) = text(event) else {
+            return;
+        };
         if let Some(d) = self.lock().dashboards.get(&conn) {
-            d.tx.send(Arc::new(text));
+            d.tx.send(text);
         }
     }
 
-    /// Forwards a job event to the node's watchers. A `DATABASE_CONFIGURED` goes unmasked only
-    /// to the connections of the login session that started the job; everyone else gets it
-    /// masked.
-    pub fn forward_job_event(
-        &self,
-        node_id: &str,
-        job_id: &str,
-        kind: &str,
-        payload: &Value,
-        terminal: bool,
-    ) {
+    /// Forwards a job event (as the agent sent it) to the node's watchers. One that carries a
+    /// secret (`DATABASE_CONFIGURED`) goes unmasked only to the connections of the login session
+    /// that started the job; everyone else gets it masked.
+    pub fn forward_job_event(&self, event: &DashboardEvent, terminal: bool) {
+        let (masked, secret) = match mask::masked(&event.body) {
+            Some(body) => {
+                let masked = DashboardEvent::new(&event.node_id, event.job_id.as_deref(), body);
+                (text(&masked), text(event))
+            }
+            None => (text(event), None),
+        };
+        let Some(masked) = masked else {
+            return;
+        };
+        let (node_id, job_id) = (
+            event.node_id.as_str(),
+            event.job_id.as_deref().unwrap_or(""),
+        );
         let mut st = self.lock();
         let owner = st.job_owner.get(job_id).cloned();
-        let masked: outbox::Text = Arc::new(dashboard_message(
-            kind,
-            node_id,
-            Some(job_id),
-            mask::mask_payload(kind, payload),
-        ));
-        let secret: Option<outbox::Text> = (kind == "DATABASE_CONFIGURED").then(|| {
-            Arc::new(dashboard_message(
-                kind,
-                node_id,
-                Some(job_id),
-                payload.clone(),
-            ))
-        });
         let mut targets: HashSet<u64> = st.watchers.get(node_id).cloned().unwrap_or_default();
         if let Some(owner) = &owner {
             // The requester sees its own job even if it stopped watching the node.
@@ -298,6 +286,7 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cairn_protocol::dashboard::DashboardError;
     use cairn_protocol::messages::CancelJob;
 
     fn cancel() -> Vec<Message> {
@@ -331,7 +320,10 @@ mod tests {
         hub.subscribe(1, "node-1");
         hub.subscribe(2, "node-1");
         for i in 0..100 {
-            hub.broadcast("node-1", &format!("message {i:03}"));
+            let body = DashboardEventBody::Error(DashboardError {
+                message: format!("message {i:03}"),
+            });
+            hub.broadcast(&DashboardEvent::new("node-1", None, body));
         }
         assert!(
             stalled.is_closed(),

@@ -4,6 +4,8 @@
 //! password is replaced by [`MASK`]. Query parameters that look like credentials are masked
 //! too, so a recipe that puts the password there instead is covered.
 
+use cairn_protocol::dashboard::DashboardEventBody;
+
 /// What replaces a secret.
 pub const MASK: &str = "********";
 
@@ -52,16 +54,17 @@ fn looks_secret(key: &str) -> bool {
         .any(|w| k.contains(w))
 }
 
-/// A job event's payload as it may be stored or shown to anyone: `connectionString` masked.
-pub fn mask_payload(kind: &str, payload: &serde_json::Value) -> serde_json::Value {
-    let mut p = payload.clone();
-    if kind == "DATABASE_CONFIGURED"
-        && let Some(cs) = p.get_mut("connectionString")
-        && let Some(text) = cs.as_str()
-    {
-        *cs = serde_json::Value::String(mask_connection_string(text));
+/// A job event as it may be stored or shown to anyone: `connectionString` masked. `None` when
+/// the event carries no secret, so it may go as it is (no copy made of a log line).
+pub fn masked(event: &DashboardEventBody) -> Option<DashboardEventBody> {
+    match event {
+        DashboardEventBody::DatabaseConfigured(m) => {
+            let mut m = m.clone();
+            m.connection_string = m.connection_string.as_deref().map(mask_connection_string);
+            Some(DashboardEventBody::DatabaseConfigured(m))
+        }
+        _ => None,
     }
-    p
 }
 
 #[cfg(test)]

@@ -171,6 +171,7 @@ impl Receiver {
     }
 
     /// Bytes waiting now.
+    #[cfg(test)]
     pub fn queued_bytes(&self) -> usize {
         self.0.lock().bytes
     }

@@ -25,12 +25,10 @@ use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
+use crate::app::App;
+use crate::config::TlsFiles;
 use crate::gate::{Conn, Gate, Refused, TrackedBody, TrackedIo, supervise};
-use crate::{App, TlsFiles};
-
-/// The client's address, put into every request's extensions.
-#[derive(Debug, Clone, Copy)]
-pub struct Peer(pub SocketAddr);
+use crate::web::Peer;
 
 /// The most a connection buffers of what the client sends (a request's head must fit; bodies
 /// pass through in pieces). hyper's default, about 400 kB, let each of thousands of strangers

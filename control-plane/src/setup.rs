@@ -10,8 +10,10 @@ use anyhow::{Context, bail};
 use cairn_protocol::{FrameSigner, KeyPair, NonceStore};
 use tokio::sync::watch;
 
+use crate::app::{App, CONTROL_PLANE_ID};
+use crate::config::Config;
 use crate::store::{SqliteStore, User};
-use crate::{App, CONTROL_PLANE_ID, Config, auth, hub, install, node_writes, registry, store};
+use crate::{auth, hub, install, node_writes, registry, store};
 
 /// Refuses to listen on a non-loopback address without TLS unless `insecure` says so.
 pub fn check_listen_address(addr: SocketAddr, tls: bool, insecure: bool) -> anyhow::Result<()> {

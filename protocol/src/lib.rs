@@ -9,12 +9,15 @@
 //! - [`enroll`]: enrollment tokens, challenge nonces, proofs of possession.
 //! - [`strict_json`]: size-capped, depth-limited JSON that refuses duplicate keys.
 //! - [`ids`]: random ids, the clock, and the identity of a set of detector bundles.
+//! - [`dashboard`]: the dashboard's wire: commands from the page, events to it, and the nodes
+//!   and jobs of the HTTP API (exported to TypeScript by [`typescript`]).
 //!
 //! This crate knows bytes and signatures only: no processes, HTTP or storage beyond the small
 //! rollback state file. Times are unix seconds passed in by the caller ([`unix_now`]), which
 //! keeps every check testable.
 
 pub mod bundle;
+pub mod dashboard;
 pub mod enroll;
 pub mod error;
 pub mod frame;

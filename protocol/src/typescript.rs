@@ -1,11 +1,13 @@
-//! The TypeScript declarations of every message, generated from the Rust types with ts-rs, so
-//! the dashboard compiles against exactly what the agent and control plane exchange.
+//! The TypeScript declarations of every message, and of the dashboard's own wire
+//! ([`crate::dashboard`]), generated from the Rust types with ts-rs, so the dashboard compiles
+//! against exactly what the agent, the control plane and the page exchange.
 //! `protocol/tests/it/typescript.rs` fails when `ui/src/lib/protocol.generated.ts` differs from
 //! what this produces; run it with `CAIRN_UPDATE_TS=1` to rewrite the file.
 
 use ts_rs::{Config, TS};
 
 use crate::bundle::{Capabilities, SignedBundle};
+use crate::dashboard::*;
 use crate::messages::*;
 
 macro_rules! declarations {
@@ -26,7 +28,9 @@ pub fn declarations() -> String {
         PlanRequest, CancelJob, LogAck, JobStarted, LogStream, InfrastructureLog, JobStep,
         JobProgress, RuntimeInstalled, DatabaseConfigured, BackupConfigured, PlannedStep,
         PlanResult, FailureKind, JobFailed, ErrorCode, ErrorMessage, SignedBundle, Capabilities,
-        serde_json::Value,
+        DashboardCommand, RuntimeJobRequest, DatabaseJobRequest, BackupJobRequest,
+        PlanJobRequest, CancelJobRequest, DashboardEvent, DashboardEventBody, JobCreated,
+        NodeStatus, DashboardError, Node, JobKind, JobStatus, Job, JobEvent, serde_json::Value,
     ];
     let mut out = String::from(
         "// Generated from the cairn-protocol crate by protocol/src/typescript.rs. Do not edit:\n\

@@ -12,9 +12,9 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use cairn_control_plane::hub::dashboard_message;
 use cairn_e2e::sim::SimAgent;
 use cairn_e2e::thread_cpu_secs;
+use cairn_protocol::dashboard::{DashboardEvent, DashboardEventBody};
 use cairn_protocol::messages::GetServerStatus;
 use cairn_protocol::{FrameSigner, FrameVerifier, KeyPair, KeyRing, Message, unix_now};
 
@@ -173,9 +173,10 @@ fn main() {
     );
     let v = serde_json::to_value(st).expect("value");
     time(
-        "control plane: the dashboards' `SERVER_STATUS` text (`dashboard_message`)",
+        "control plane: the dashboards' `SERVER_STATUS` text (a `DashboardEvent` written)",
         || {
-            black_box(dashboard_message("SERVER_STATUS", node, None, v.clone()));
+            let body = DashboardEventBody::ServerStatus(st.clone());
+            black_box(serde_json::to_string(&DashboardEvent::new(node, None, body)).expect("text"));
         },
     );
     time(

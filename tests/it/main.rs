@@ -9,6 +9,7 @@ mod dpkg_lock;
 mod install;
 mod jobs;
 mod login_flood;
+mod module_loops;
 mod network;
 mod plan_only;
 mod recovery;

@@ -10,11 +10,11 @@
 //! A session id is 256 random bits shown only to the browser (in the cookie); the store keeps
 //! its sha256, so a copy of the database opens no session.
 
-pub mod address;
-pub mod known;
+pub(crate) mod address;
+pub(crate) mod known;
 pub mod refusals;
 pub mod throttle;
-pub mod verifier;
+pub(crate) mod verifier;
 
 pub use address::AddressKey;
 pub use known::KnownAddresses;

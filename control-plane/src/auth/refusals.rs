@@ -12,10 +12,9 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::App;
 use crate::store::{self, AuditCount};
 
 /// The audit action of the tallied rows.
@@ -160,18 +159,22 @@ impl RefusalLog {
             }
         }
     }
-}
 
-/// Flushes every second until `done` fires (or its sender is dropped), then once more.
-pub async fn flush_until(app: Arc<App>, mut done: tokio::sync::oneshot::Receiver<()>) {
-    loop {
-        let stopping = tokio::select! {
-            _ = tokio::time::sleep(FLUSH_EVERY) => false,
-            _ = &mut done => true,
-        };
-        app.refusals.flush(&app.store).await;
-        if stopping {
-            return;
+    /// Flushes every second until `done` fires (or its sender is dropped), then once more.
+    pub async fn flush_until(
+        &self,
+        store: &store::SharedStore,
+        mut done: tokio::sync::oneshot::Receiver<()>,
+    ) {
+        loop {
+            let stopping = tokio::select! {
+                _ = tokio::time::sleep(FLUSH_EVERY) => false,
+                _ = &mut done => true,
+            };
+            self.flush(store).await;
+            if stopping {
+                return;
+            }
         }
     }
 }

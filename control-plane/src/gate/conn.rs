@@ -161,10 +161,6 @@ impl Conn {
         self.0.gate.trust(self.shared());
     }
 
-    pub fn is_trusted(&self) -> bool {
-        self.shared().is_trusted()
-    }
-
     /// The server owes work (a request or handshake message to handle): not evictable.
     pub fn server_turn(&self) {
         self.shared().server_turn.store(true, Ordering::Relaxed);

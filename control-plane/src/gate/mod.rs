@@ -25,7 +25,7 @@
 mod conn;
 mod io;
 
-pub use conn::{Conn, Phase, Stopped, supervise};
+pub use conn::{Conn, supervise};
 pub use io::{TrackedBody, TrackedIo};
 
 use std::collections::HashMap;

@@ -19,8 +19,8 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::http::{HeaderMap, Method, header};
 
-use super::origin;
-use crate::App;
+use crate::app::App;
+use crate::web::origin;
 
 /// Why a state-changing request was refused.
 #[derive(Debug)]

@@ -11,8 +11,9 @@ use warp::http::{HeaderMap, HeaderValue};
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use super::{get_or_head, headers, origin};
-use crate::App;
+use super::{get_or_head, headers};
+use crate::app::App;
+use crate::web::origin;
 
 /// The filter serving `--ui`, or `None` when that directory does not exist.
 pub fn filter(app: &Arc<App>) -> Option<BoxedFilter<(Response,)>> {

@@ -2,27 +2,21 @@
 
 use std::sync::Arc;
 
+use cairn_protocol::dashboard::Node;
 use serde::Deserialize;
 use serde_json::json;
 use warp::Reply;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::origin::public_base;
-use super::{Request, RouteId, Session, json_error, login};
+use super::{Request, RouteId, login};
+use crate::app::App;
 use crate::store::{self, NewToken};
-use crate::{App, install, registry};
+use crate::web::{Session, internal, json_error, public_base};
+use crate::{detectors, install, registry};
 
 fn ok_json(value: &impl serde::Serialize) -> Response {
     warp::reply::json(value).into_response()
-}
-
-pub(super) fn internal(error: impl std::fmt::Display) -> Response {
-    tracing::error!(%error, "request failed");
-    json_error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "the control plane could not complete this request; see its log",
-    )
 }
 
 /// Dispatches a route of the table to its handler.
@@ -117,19 +111,17 @@ async fn agent_checksum(app: &Arc<App>) -> Response {
 async fn nodes(app: &App) -> Response {
     match store::blocking(&app.store, |s| s.nodes()).await {
         Ok(nodes) => {
-            let list: Vec<_> = nodes
+            let list: Vec<Node> = nodes
                 .into_iter()
-                .map(|n| {
-                    json!({
-                        "id": n.id,
-                        "name": n.name,
-                        "hostname": n.hostname,
-                        "keyId": n.key_id,
-                        "enrolledAt": n.enrolled_at,
-                        "online": app.hub.is_online(&n.id),
-                        "lastSeen": n.last_seen,
-                        "lastStatus": n.last_status,
-                    })
+                .map(|n| Node {
+                    online: app.hub.is_online(&n.id),
+                    id: n.id,
+                    name: n.name,
+                    hostname: n.hostname,
+                    key_id: n.key_id,
+                    enrolled_at: n.enrolled_at,
+                    last_seen: n.last_seen,
+                    last_status: n.last_status,
                 })
                 .collect();
             ok_json(&list)
@@ -160,7 +152,7 @@ async fn status_all(app: &App, req: &Request) -> Response {
     };
     let start = std::time::Instant::now();
     let mut answers = app.hub.expect_status(&request_id);
-    let msg = crate::ws_agent::status_request_same(app, Some(request_id.clone()));
+    let msg = detectors::status_request_same(app, Some(request_id.clone()));
     let requested = app.hub.send_to_all_agents(msg);
     let _ = tokio::time::timeout(
         std::time::Duration::from_secs(wait),

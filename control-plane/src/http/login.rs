@@ -15,13 +15,13 @@ use warp::Reply;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::handlers::internal;
-use super::{Request, Session, json_error};
-use crate::App;
+use super::Request;
+use crate::app::App;
 use crate::auth::refusals::Reason;
 use crate::auth::throttle::now_ms;
 use crate::auth::{self, AddressKey, Refusal};
 use crate::store;
+use crate::web::{Session, internal, json_error};
 
 /// Longest username looked at; the rest is ignored.
 const MAX_USERNAME_CHARS: usize = 64;

@@ -5,17 +5,18 @@
 //!
 //! In front of every route, [`csrf`] refuses cross-site and non-JSON state-changing requests
 //! (THREATS 33); after every route, [`headers`] adds the security headers (policy, framing,
-//! caching, HSTS). [`login`] is sign-in and sign-out, [`origin`] this control plane's own
-//! address.
+//! caching, HSTS). [`login`] is sign-in and sign-out, [`handlers`] the other REST routes,
+//! [`dashboard_files`] the dashboard's files. What the handlers share with the sockets (the
+//! session, JSON errors, the origin) is in [`crate::web`].
 
-pub mod csrf;
+mod csrf;
 mod dashboard_files;
 mod handlers;
-pub mod headers;
+mod headers;
 mod login;
-pub mod origin;
+mod routes;
 
-pub use origin::public_base;
+pub use routes::{ROUTES, Route, RouteId};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,106 +27,13 @@ use warp::http::{HeaderMap, HeaderValue, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
+use crate::app::App;
 use crate::gate::Conn;
-use crate::server::Peer;
-use crate::{App, auth, store};
-
-/// What a route does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RouteId {
-    Healthz,
-    InstallScript,
-    AgentDownload,
-    AgentChecksum,
-    ControlPlaneKey,
-    Login,
-    AgentSocket,
-    Logout,
-    Me,
-    Nodes,
-    NodesStatus,
-    CreateToken,
-    Recipes,
-    ReloadRecipes,
-    Jobs,
-    Job,
-    JobEvents,
-    Audit,
-    DashboardSocket,
-}
-
-/// One row of the route table. `{id}` in a path is a parameter.
-#[derive(Debug, Clone, Copy)]
-pub struct Route {
-    pub method: &'static str,
-    pub path: &'static str,
-    /// Reachable without a session.
-    pub public: bool,
-    pub id: RouteId,
-}
-
-const fn route(method: &'static str, path: &'static str, public: bool, id: RouteId) -> Route {
-    Route {
-        method,
-        path,
-        public,
-        id,
-    }
-}
-
-/// Every HTTP route the control plane serves (besides the dashboard's static files).
-pub const ROUTES: &[Route] = &[
-    route("GET", "/healthz", true, RouteId::Healthz),
-    route("GET", "/install.sh", true, RouteId::InstallScript),
-    route(
-        "GET",
-        "/downloads/cairn-agent-x86_64-linux-gnu",
-        true,
-        RouteId::AgentDownload,
-    ),
-    route(
-        "GET",
-        "/downloads/cairn-agent-x86_64-linux-gnu.sha256",
-        true,
-        RouteId::AgentChecksum,
-    ),
-    route(
-        "GET",
-        "/api/control-plane-key",
-        true,
-        RouteId::ControlPlaneKey,
-    ),
-    route("POST", "/api/login", true, RouteId::Login),
-    route("GET", "/ws/agent", true, RouteId::AgentSocket),
-    route("POST", "/api/logout", false, RouteId::Logout),
-    route("GET", "/api/me", false, RouteId::Me),
-    route("GET", "/api/nodes", false, RouteId::Nodes),
-    route("POST", "/api/nodes/status", false, RouteId::NodesStatus),
-    route(
-        "POST",
-        "/api/enrollment-tokens",
-        false,
-        RouteId::CreateToken,
-    ),
-    route("GET", "/api/recipes", false, RouteId::Recipes),
-    route("POST", "/api/recipes/reload", false, RouteId::ReloadRecipes),
-    route("GET", "/api/jobs", false, RouteId::Jobs),
-    route("GET", "/api/jobs/{id}", false, RouteId::Job),
-    route("GET", "/api/jobs/{id}/events", false, RouteId::JobEvents),
-    route("GET", "/api/audit", false, RouteId::Audit),
-    route("GET", "/ws/dashboard", false, RouteId::DashboardSocket),
-];
+use crate::web::{Peer, Session, json_error};
+use crate::{auth, store, ws_agent, ws_dashboard};
 
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: u64 = 64 * 1024;
-
-/// A logged-in user.
-#[derive(Debug, Clone)]
-pub struct Session {
-    pub username: String,
-    /// The stored hash of the session id (never the id itself).
-    pub id_hash: String,
-}
 
 /// What a handler gets besides its session.
 #[derive(Debug)]
@@ -144,15 +52,6 @@ impl warp::reject::Reject for Unauthorized {}
 #[derive(Debug)]
 struct Internal;
 impl warp::reject::Reject for Internal {}
-
-/// A JSON error reply: `{"error": "<sentence>"}`.
-pub fn json_error(status: StatusCode, message: &str) -> Response {
-    warp::reply::with_status(
-        warp::reply::json(&serde_json::json!({ "error": message })),
-        status,
-    )
-    .into_response()
-}
 
 fn path_filter(path: &'static str) -> BoxedFilter<(Vec<String>,)> {
     let mut f = warp::any().map(Vec::<String>::new).boxed();
@@ -295,7 +194,7 @@ fn build_route(r: &'static Route, app: Arc<App>) -> BoxedFilter<(Response,)> {
                  conn: Option<Conn>,
                  app: Arc<App>| {
                     let on_upgrade = if head { None } else { on_upgrade };
-                    crate::ws_agent::upgrade(&headers, on_upgrade, app, peer.map(|p| p.0), conn)
+                    ws_agent::upgrade(&headers, on_upgrade, app, peer.map(|p| p.0), conn)
                 },
             )
             .boxed(),
@@ -313,7 +212,7 @@ fn build_route(r: &'static Route, app: Arc<App>) -> BoxedFilter<(Response,)> {
                  ws: Option<warp::ws::Ws>,
                  app: Arc<App>| {
                     match (session, ws) {
-                        (Some(s), Some(ws)) => crate::ws_dashboard::upgrade(ws, app, s, &headers),
+                        (Some(s), Some(ws)) => ws_dashboard::upgrade(ws, app, s, &headers),
                         (Some(_), None) => json_error(
                             StatusCode::BAD_REQUEST,
                             "this address takes the dashboard's WebSocket upgrade",

@@ -5,7 +5,7 @@
 
 use rusqlite::{Connection, params};
 
-use super::sqlite::{from_i64, to_i64};
+use super::sql::{from_i64, to_i64};
 use super::{AUDIT_REFUSED, AUDIT_REFUSED_SHOWN, AuditCount, AuditEntry, StoreResult};
 
 const SCHEMA: &str = r#"

@@ -9,12 +9,15 @@
 //! and tokens as hashes, and job results and events already masked (see [`crate::mask`]).
 
 mod audit_sql;
+mod sql;
 mod sqlite;
 
 use std::sync::Arc;
 
 use serde::Serialize;
 
+/// Jobs and their stored events are kept as the dashboard receives them.
+pub use cairn_protocol::dashboard::{Job, JobEvent, JobStatus};
 pub use sqlite::SqliteStore;
 
 /// What can go wrong in the store.
@@ -96,36 +99,6 @@ pub struct NodeUpdate {
     pub seen_at: u64,
     /// The latest `SERVER_STATUS` payload, as JSON text.
     pub status: Option<String>,
-}
-
-/// A job.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Job {
-    pub id: String,
-    pub node_id: String,
-    pub recipe: String,
-    /// The command: `INSTALL_RUNTIME`, `CONFIGURE_DATABASE`, `CONFIGURE_BACKUP`, `PLAN_REQUEST`.
-    pub kind: String,
-    pub requested_by: String,
-    /// `pending`, `running`, `succeeded`, `failed`.
-    pub status: String,
-    pub created_at: u64,
-    pub finished_at: Option<u64>,
-    /// The terminal event's payload, masked.
-    pub result: Option<serde_json::Value>,
-}
-
-/// One stored job event (payload masked).
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JobEvent {
-    pub job_id: String,
-    pub seq: u64,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub payload: serde_json::Value,
-    pub received_at: u64,
 }
 
 /// The outcome of storing one event.
@@ -213,12 +186,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         &self,
         node_id: &str,
         event: &JobEvent,
-        terminal: Option<(&str, &serde_json::Value)>,
+        terminal: Option<(JobStatus, &serde_json::Value)>,
     ) -> StoreResult<Appended> {
-        let batch = [(
-            event.clone(),
-            terminal.map(|(s, v)| (s.to_owned(), v.clone())),
-        )];
+        let batch = [(event.clone(), terminal.map(|(s, v)| (s, v.clone())))];
         self.append_events(node_id, &batch)?
             .pop()
             .unwrap_or_else(|| Err(StoreError::Refused("nothing was stored".into())))
@@ -230,7 +200,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     fn append_events(
         &self,
         node_id: &str,
-        events: &[(JobEvent, Option<(String, serde_json::Value)>)],
+        events: &[(JobEvent, Option<(JobStatus, serde_json::Value)>)],
     ) -> StoreResult<Vec<StoreResult<Appended>>>;
     fn job_events(&self, job_id: &str) -> StoreResult<Vec<JobEvent>>;
 

@@ -10,9 +10,10 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::audit_sql;
+use super::sql::{from_i64, job_kind, job_status, json_col, to_i64};
 use super::{
-    Appended, AuditCount, AuditEntry, Enrollment, Job, JobEvent, NewToken, Node, NodeUpdate, Store,
-    StoreError, StoreResult, User,
+    Appended, AuditCount, AuditEntry, Enrollment, Job, JobEvent, JobStatus, NewToken, Node,
+    NodeUpdate, Store, StoreError, StoreResult, User,
 };
 
 const SCHEMA: &str = r#"
@@ -104,18 +105,6 @@ impl SqliteStore {
     }
 }
 
-pub(super) fn to_i64(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
-pub(super) fn from_i64(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
-}
-
-fn json_col(text: Option<String>) -> Option<serde_json::Value> {
-    text.and_then(|t| serde_json::from_str(&t).ok())
-}
-
 fn node_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Node> {
     Ok(Node {
         id: r.get(0)?,
@@ -139,9 +128,9 @@ fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
         id: r.get(0)?,
         node_id: r.get(1)?,
         recipe: r.get(2)?,
-        kind: r.get(3)?,
+        kind: job_kind(r, 3)?,
         requested_by: r.get(4)?,
-        status: r.get(5)?,
+        status: job_status(r, 5)?,
         created_at: from_i64(r.get(6)?),
         finished_at: r.get::<_, Option<i64>>(7)?.map(from_i64),
         result: json_col(r.get(8)?),
@@ -376,9 +365,9 @@ impl Store for SqliteStore {
                 j.id,
                 j.node_id,
                 j.recipe,
-                j.kind,
+                j.kind.as_str(),
                 j.requested_by,
-                j.status,
+                j.status.as_str(),
                 to_i64(j.created_at)
             ],
         )?;
@@ -409,13 +398,13 @@ impl Store for SqliteStore {
     fn append_events(
         &self,
         node_id: &str,
-        events: &[(JobEvent, Option<(String, serde_json::Value)>)],
+        events: &[(JobEvent, Option<(JobStatus, serde_json::Value)>)],
     ) -> StoreResult<Vec<StoreResult<Appended>>> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut results = Vec::with_capacity(events.len());
         for (ev, terminal) in events {
-            let terminal = terminal.as_ref().map(|(s, v)| (s.as_str(), v));
+            let terminal = terminal.as_ref().map(|(s, v)| (*s, v));
             match append_in(&tx, node_id, ev, terminal) {
                 Err(StoreError::Refused(why)) => results.push(Err(StoreError::Refused(why))),
                 // Anything else is a database failure: roll the whole batch back.
@@ -482,7 +471,7 @@ fn append_in(
     tx: &rusqlite::Transaction<'_>,
     node_id: &str,
     ev: &JobEvent,
-    terminal: Option<(&str, &serde_json::Value)>,
+    terminal: Option<(JobStatus, &serde_json::Value)>,
 ) -> StoreResult<Appended> {
     let job: Option<(String, i64)> = tx
         .query_row(
@@ -539,7 +528,7 @@ fn append_in(
                     "UPDATE jobs SET status = ?1, result = ?2, finished_at = ?3
                      WHERE id = ?4 AND finished_at IS NULL",
                     params![
-                        status,
+                        status.as_str(),
                         result.to_string(),
                         to_i64(ev.received_at),
                         ev.job_id
@@ -548,8 +537,12 @@ fn append_in(
             }
             None => {
                 tx.execute(
-                    "UPDATE jobs SET status = 'running' WHERE id = ?1 AND status = 'pending'",
-                    params![ev.job_id],
+                    "UPDATE jobs SET status = ?1 WHERE id = ?2 AND status = ?3",
+                    params![
+                        JobStatus::Running.as_str(),
+                        ev.job_id,
+                        JobStatus::Pending.as_str()
+                    ],
                 )?;
             }
         }

@@ -12,7 +12,7 @@ use cairn_protocol::{
 };
 
 use super::{Socket, error_message, next_text, send_signed};
-use crate::App;
+use crate::app::App;
 use crate::gate::Conn;
 use crate::store::{self, Enrollment, StoreError};
 

@@ -14,14 +14,15 @@
 //! Frames sent before the session (`AUTH_CHALLENGE`, `AUTH_OK`, `ENROLL_RESPONSE`, errors) are
 //! signed without a session: the agent's verifier learns the session from `AUTH_OK`.
 //!
-//! Modules: [`handshake`] (enrollment and authentication), [`session`] (the authenticated
-//! connection's loop), [`detectors`] (which detector bundles a status request carries),
-//! [`relay`] (job events stored, acknowledged and relayed; statuses stored).
+//! Modules: [`socket`] (the WebSocket upgrade and its buffer sizes), [`handshake`] (enrollment
+//! and authentication), [`session`] (the authenticated connection's loop), [`relay`] (job
+//! events stored, acknowledged and relayed; statuses stored). Which detector bundles a status
+//! request carries is [`crate::detectors`].
 
-mod detectors;
 mod handshake;
 mod relay;
 mod session;
+mod socket;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,11 +33,10 @@ use cairn_protocol::{Message, PublicKey, parse_bare_message, unix_now};
 use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::agent_socket::send_text;
-pub use crate::agent_socket::{Socket, upgrade};
-pub use detectors::{status_request, status_request_same};
+pub use socket::upgrade;
+use socket::{Socket, send_text};
 
-use crate::App;
+use crate::app::App;
 use crate::gate::Conn;
 
 /// How long a peer may stay silent before the connection is dropped.

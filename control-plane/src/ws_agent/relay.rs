@@ -6,19 +6,21 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use cairn_protocol::dashboard::{DashboardEvent, DashboardEventBody, JobStatus};
 use cairn_protocol::messages::{ErrorCode, ErrorMessage, LogAck};
 use cairn_protocol::{Message, unix_now};
 
 use super::{Socket, error_message, send_signed};
+use crate::app::App;
+use crate::mask;
 use crate::store::{self, JobEvent, StoreError};
-use crate::{App, mask};
 
 /// How long a frame's events are retried while the database is busy (another program holding
 /// its write lock) before the connection is given up; the agent then sends them again after it
 /// reconnects. Below the agent's 60 s silence limit: the connection reads nothing meanwhile.
 const STORE_RETRY_FOR: Duration = Duration::from_secs(30);
 
-type EventBatch = Vec<(JobEvent, Option<(String, serde_json::Value)>)>;
+type EventBatch = Vec<(JobEvent, Option<(JobStatus, serde_json::Value)>)>;
 
 /// Stores a frame's job events, retrying while the database is busy. The agent is acknowledged
 /// only after they are stored, so it keeps them meanwhile.
@@ -46,19 +48,27 @@ async fn store_events(
 }
 
 /// The job status a terminal event sets, if it is one.
-fn terminal_status(msg: &Message) -> Option<&'static str> {
-    match msg {
-        Message::RuntimeInstalled(m) => Some(if m.success { "succeeded" } else { "failed" }),
-        Message::DatabaseConfigured(m) => Some(if m.success { "succeeded" } else { "failed" }),
-        Message::BackupConfigured(m) => Some(if m.success { "succeeded" } else { "failed" }),
-        Message::PlanResult(_) => Some("succeeded"),
-        Message::JobFailed(_) => Some("failed"),
+fn terminal_status(event: &DashboardEventBody) -> Option<JobStatus> {
+    let ended = |success| {
+        Some(if success {
+            JobStatus::Succeeded
+        } else {
+            JobStatus::Failed
+        })
+    };
+    match event {
+        DashboardEventBody::RuntimeInstalled(m) => ended(m.success),
+        DashboardEventBody::DatabaseConfigured(m) => ended(m.success),
+        DashboardEventBody::BackupConfigured(m) => ended(m.success),
+        DashboardEventBody::PlanResult(_) => ended(true),
+        DashboardEventBody::JobFailed(_) => ended(false),
         _ => None,
     }
 }
 
-fn payload_of(msg: &Message) -> serde_json::Value {
-    serde_json::to_value(msg)
+/// The event's payload, as stored.
+fn payload_of(event: &DashboardEventBody) -> serde_json::Value {
+    serde_json::to_value(event)
         .ok()
         .and_then(|mut v| v.get_mut("payload").map(serde_json::Value::take))
         .unwrap_or(serde_json::Value::Null)
@@ -76,39 +86,42 @@ pub(super) async fn handle_frame(
     // Job events (log lines, steps, results) are stored together, in one transaction per
     // frame: the agent batches up to hundreds of lines per frame, and one disk sync per line
     // capped the pipeline at about 1,500 lines/s.
-    let (events, others): (Vec<Message>, Vec<Message>) =
-        messages.into_iter().partition(|m| m.job_event().is_some());
-    if !events.is_empty() {
-        let mut batch = Vec::with_capacity(events.len());
-        let mut forwards = Vec::with_capacity(events.len());
-        for msg in &events {
-            let Some((job_id, seq)) = msg.job_event() else {
-                continue;
-            };
-            let kind = msg.type_name();
-            let payload = payload_of(msg);
-            let masked = mask::mask_payload(kind, &payload);
-            let terminal = terminal_status(msg);
-            batch.push((
-                JobEvent {
-                    job_id: job_id.to_owned(),
-                    seq,
-                    kind: kind.to_owned(),
-                    payload: masked.clone(),
-                    received_at: unix_now(),
-                },
-                terminal.map(|t| (t.to_owned(), masked)),
-            ));
-            forwards.push((job_id.to_owned(), kind, payload, terminal.is_some()));
-        }
+    let mut batch = Vec::new();
+    let mut forwards = Vec::new();
+    let mut others = Vec::new();
+    for msg in messages {
+        let Some((job_id, seq)) = msg.job_event() else {
+            others.push(msg);
+            continue;
+        };
+        let (job_id, kind) = (job_id.to_owned(), msg.type_name());
+        let Ok(body) = DashboardEventBody::try_from(msg) else {
+            continue;
+        };
+        // Stored masked; the requester alone sees the secret, once (`Hub::forward_job_event`).
+        let stored = payload_of(mask::masked(&body).as_ref().unwrap_or(&body));
+        let terminal = terminal_status(&body);
+        batch.push((
+            JobEvent {
+                job_id: job_id.clone(),
+                seq,
+                kind: kind.to_owned(),
+                payload: stored.clone(),
+                received_at: unix_now(),
+            },
+            terminal.map(|t| (t, stored)),
+        ));
+        let event = DashboardEvent::new(node_id, Some(&job_id), body);
+        forwards.push((job_id, event, terminal.is_some()));
+    }
+    if !batch.is_empty() {
         let results = store_events(app, node_id, batch).await?;
-        for ((job_id, kind, payload, terminal), stored) in forwards.into_iter().zip(results) {
+        for ((job_id, event, terminal), stored) in forwards.into_iter().zip(results) {
             match stored {
                 Ok(appended) => {
-                    acks.insert(job_id.clone(), appended.contiguous);
+                    acks.insert(job_id, appended.contiguous);
                     if appended.inserted {
-                        app.hub
-                            .forward_job_event(node_id, &job_id, kind, &payload, terminal);
+                        app.hub.forward_job_event(&event, terminal);
                     }
                 }
                 Err(StoreError::Refused(why)) => {
@@ -126,15 +139,15 @@ pub(super) async fn handle_frame(
     for msg in others {
         match msg {
             Message::ServerStatus(status) => {
-                // Serialized once, straight to the text that is stored and shown (a fan-out
-                // brings 10,000 of these within seconds).
+                // Serialized once for the store, in a batch with other nodes' statuses (a
+                // fan-out brings 10,000 of these within seconds); shown and counted once stored,
+                // written for the dashboards only if one watches the node.
                 let text = serde_json::to_string(&status)?;
-                // Stored in a batch with other nodes' statuses; shown and counted once stored.
-                let (app2, id, shown) = (Arc::clone(app), node_id.to_owned(), text.clone());
-                let request = status.request_id;
+                let (app2, id) = (Arc::clone(app), node_id.to_owned());
+                let request = status.request_id.clone();
                 let after = Box::new(move || {
                     app2.hub.broadcast_with(&id, || {
-                        crate::hub::dashboard_message_raw("SERVER_STATUS", &id, &shown)
+                        DashboardEvent::new(&id, None, DashboardEventBody::ServerStatus(status))
                     });
                     if let Some(request) = &request {
                         app2.hub.status_answered(request);
@@ -144,16 +157,10 @@ pub(super) async fn handle_frame(
             }
             Message::Error(e) => {
                 tracing::warn!(node_id = %node_id, code = ?e.code, message = %e.message, "the agent reported an error");
-                let value = serde_json::to_value(&e)?;
-                app.hub.broadcast(
-                    node_id,
-                    &crate::hub::dashboard_message(
-                        "AGENT_ERROR",
-                        node_id,
-                        e.job_id.as_deref(),
-                        value,
-                    ),
-                );
+                let job_id = e.job_id.clone();
+                let body = DashboardEventBody::AgentError(e);
+                app.hub
+                    .broadcast(&DashboardEvent::new(node_id, job_id.as_deref(), body));
             }
             other => replies.push(error_message(
                 ErrorCode::BadFrame,

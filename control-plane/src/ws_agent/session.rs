@@ -11,12 +11,13 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use super::detectors::{first_request, with_current_detectors};
 use super::{
     IDLE_TIMEOUT, MAX_BAD_FRAMES, PING_EVERY, SEND_TIMEOUT, Socket, error_message, send_signed,
     stalled,
 };
-use crate::{App, CONTROL_PLANE_ID};
+use crate::app::{App, CONTROL_PLANE_ID};
+use crate::detectors::{first_request, with_current_detectors};
+use crate::hub::AGENT_QUEUE;
 
 pub(super) async fn connected(
     app: &Arc<App>,
@@ -29,7 +30,7 @@ pub(super) async fn connected(
     let mut verifier = FrameVerifier::for_control_plane(key, node_id, CONTROL_PLANE_ID);
     verifier.set_session(Some(session.to_owned()));
     let conn = app.hub.next_conn();
-    let (tx, mut rx) = mpsc::channel::<Arc<[Message]>>(crate::hub::AGENT_QUEUE);
+    let (tx, mut rx) = mpsc::channel::<Arc<[Message]>>(AGENT_QUEUE);
     app.hub.register_agent(node_id, conn, tx);
     tracing::info!(node_id = %node_id, "agent connected");
     let result = connected_loop(

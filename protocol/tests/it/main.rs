@@ -4,6 +4,7 @@
 
 mod bench;
 mod bundles;
+mod dashboard;
 mod docs;
 mod enrollment;
 mod frames;

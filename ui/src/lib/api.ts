@@ -3,7 +3,26 @@
  * WebSocket. Pages import from here only; nothing else calls `fetch` or opens a socket.
  */
 
-import type { Capabilities, ServerStatus } from './protocol.generated';
+import type {
+  Capabilities,
+  DashboardCommand,
+  DashboardEvent,
+  Job,
+  JobEvent,
+  Node,
+} from './protocol.generated';
+
+// The wire's types are generated from the Rust ones (`protocol/src/dashboard/`); pages take them
+// from here with the client.
+export type {
+  DashboardCommand,
+  DashboardEvent,
+  Job,
+  JobEvent,
+  JobKind,
+  JobStatus,
+  Node,
+} from './protocol.generated';
 
 export type ParamSpec = {
   name: string;
@@ -15,17 +34,6 @@ export type ParamSpec = {
   min?: number | null;
   max?: number | null;
   max_len?: number | null;
-};
-
-export type Node = {
-  id: string;
-  name: string;
-  hostname: string;
-  keyId: string | null;
-  enrolledAt: number | null;
-  online: boolean;
-  lastSeen: number | null;
-  lastStatus: ServerStatus | null;
 };
 
 export type EnrollmentToken = {
@@ -68,28 +76,6 @@ export type Recipe = {
   expiresAt?: number;
   published: boolean;
   error?: string;
-};
-
-export type JobStatus = 'pending' | 'running' | 'succeeded' | 'failed';
-
-export type Job = {
-  id: string;
-  nodeId: string;
-  recipe: string;
-  kind: string;
-  requestedBy: string;
-  status: JobStatus;
-  createdAt: number;
-  finishedAt: number | null;
-  result: Record<string, unknown> | null;
-};
-
-export type JobEvent = {
-  jobId: string;
-  seq: number;
-  type: string;
-  payload: Record<string, unknown>;
-  receivedAt: number;
 };
 
 export type AuditEntry = {
@@ -173,14 +159,6 @@ export const api = {
   audit: () => call<AuditEntry[]>('GET', '/api/audit'),
 };
 
-/** A message on the dashboard socket, both ways (`docs/api.md`, Dashboard WebSocket). */
-export type DashboardMessage = {
-  type: string;
-  nodeId: string;
-  jobId?: string;
-  payload?: Record<string, unknown> | null;
-};
-
 export type SocketState = 'connecting' | 'open' | 'closed';
 
 /**
@@ -200,7 +178,7 @@ export type ReconnectReason = 'behind' | 'lost';
  */
 export class DashboardSocket {
   private ws: WebSocket | null = null;
-  private listeners = new Set<(m: DashboardMessage) => void>();
+  private listeners = new Set<(m: DashboardEvent) => void>();
   private stateListeners = new Set<(s: SocketState) => void>();
   private reconnectListeners = new Set<(why: ReconnectReason) => void>();
   private subscriptions = new Set<string>();
@@ -229,7 +207,7 @@ export class DashboardSocket {
     this.ws = null;
   }
 
-  onMessage(f: (m: DashboardMessage) => void): () => void {
+  onMessage(f: (m: DashboardEvent) => void): () => void {
     this.listeners.add(f);
     return () => this.listeners.delete(f);
   }
@@ -251,7 +229,7 @@ export class DashboardSocket {
   }
 
   /** Sends if the socket is open; returns whether it was sent. */
-  send(m: DashboardMessage): boolean {
+  send(m: DashboardCommand): boolean {
     if (this.ws?.readyState !== WebSocket.OPEN) return false;
     this.ws.send(JSON.stringify(m));
     return true;
@@ -276,7 +254,7 @@ export class DashboardSocket {
       if (gap) for (const f of this.reconnectListeners) f(gap);
     };
     ws.onmessage = (ev) => {
-      let m: DashboardMessage;
+      let m: DashboardEvent;
       try {
         m = JSON.parse(String(ev.data));
       } catch {

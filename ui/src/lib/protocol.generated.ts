@@ -9,7 +9,7 @@ export type Hello = { nodeId: string,
  */
 keyId?: string | null, agentVersion: string, protocolVersion: number, 
 /**
- * The [`crate::detectors_hash`] of the detector bundles the agent kept from an earlier
+ * The [`crate::ids::detectors_hash`] of the detector bundles the agent kept from an earlier
  * connection (each verified when it arrived). The control plane then sends
  * `GET_SERVER_STATUS` with `sameDetectors` and this hash instead of the bundles when it
  * would send the same ones. Untrusted: it only chooses between two signed requests.
@@ -72,7 +72,7 @@ detectors?: Array<SignedBundle>,
  */
 sameDetectors?: boolean, 
 /**
- * With `sameDetectors`: the [`crate::detectors_hash`] of the bundles meant. An agent that
+ * With `sameDetectors`: the [`crate::ids::detectors_hash`] of the bundles meant. An agent that
  * does not hold exactly those runs none of its kept ones: it forgets them and reconnects
  * without a hash in `HELLO`, so the control plane sends the bundles.
  */
@@ -274,5 +274,109 @@ paths: Array<string>,
  * Services the recipe may start, stop or enable.
  */
 services: Array<string>, };
+
+export type DashboardCommand = { "type": "SUBSCRIBE", nodeId: string, } | { "type": "GET_SERVER_STATUS", nodeId: string, } | { "type": "INSTALL_RUNTIME", nodeId: string, payload: RuntimeJobRequest, } | { "type": "CONFIGURE_DATABASE", nodeId: string, payload: DatabaseJobRequest, } | { "type": "CONFIGURE_BACKUP", nodeId: string, payload: BackupJobRequest, } | { "type": "PLAN_REQUEST", nodeId: string, payload: PlanJobRequest, } | { "type": "CANCEL_JOB", nodeId: string, jobId?: string, payload?: CancelJobRequest, };
+
+export type RuntimeJobRequest = { 
+/**
+ * The recipe id (`python`, `go`, …).
+ */
+type: string, 
+/**
+ * A specific version, when the recipe offers a choice.
+ */
+version?: string, 
+/**
+ * The recipe's parameters; the recipe validates them.
+ */
+params?: Record<string, unknown>, };
+
+export type DatabaseJobRequest = { 
+/**
+ * The recipe id (`postgresql`, `mysql`, `redis`).
+ */
+type: string, dbName: string, user: string, };
+
+export type BackupJobRequest = { 
+/**
+ * The recipe id (`s3`, `rsync`, …).
+ */
+provider: string, 
+/**
+ * Provider settings, relayed to the agent and never stored (they may hold a credential).
+ */
+config: { [key in string]: string }, };
+
+export type PlanJobRequest = { 
+/**
+ * The recipe id.
+ */
+type: string, 
+/**
+ * The entry point to plan; the recipe's own (`install` or `configure`) when absent.
+ */
+entry?: string, params?: Record<string, unknown>, };
+
+export type CancelJobRequest = { jobId?: string, };
+
+export type DashboardEvent = { 
+/**
+ * The node it is about; empty for an `ERROR` that answers no node.
+ */
+nodeId: string, 
+/**
+ * The job it is about, on a job's messages only.
+ */
+jobId?: string, } & ({ "type": "JOB_CREATED", "payload": JobCreated } | { "type": "NODE_STATUS", "payload": NodeStatus } | { "type": "SERVER_STATUS", "payload": ServerStatus } | { "type": "JOB_STARTED", "payload": JobStarted } | { "type": "INFRASTRUCTURE_LOG", "payload": InfrastructureLog } | { "type": "JOB_STEP", "payload": JobStep } | { "type": "JOB_PROGRESS", "payload": JobProgress } | { "type": "RUNTIME_INSTALLED", "payload": RuntimeInstalled } | { "type": "DATABASE_CONFIGURED", "payload": DatabaseConfigured } | { "type": "BACKUP_CONFIGURED", "payload": BackupConfigured } | { "type": "PLAN_RESULT", "payload": PlanResult } | { "type": "JOB_FAILED", "payload": JobFailed } | { "type": "AGENT_ERROR", "payload": ErrorMessage } | { "type": "ERROR", "payload": DashboardError });
+
+export type DashboardEventBody = { "type": "JOB_CREATED", "payload": JobCreated } | { "type": "NODE_STATUS", "payload": NodeStatus } | { "type": "SERVER_STATUS", "payload": ServerStatus } | { "type": "JOB_STARTED", "payload": JobStarted } | { "type": "INFRASTRUCTURE_LOG", "payload": InfrastructureLog } | { "type": "JOB_STEP", "payload": JobStep } | { "type": "JOB_PROGRESS", "payload": JobProgress } | { "type": "RUNTIME_INSTALLED", "payload": RuntimeInstalled } | { "type": "DATABASE_CONFIGURED", "payload": DatabaseConfigured } | { "type": "BACKUP_CONFIGURED", "payload": BackupConfigured } | { "type": "PLAN_RESULT", "payload": PlanResult } | { "type": "JOB_FAILED", "payload": JobFailed } | { "type": "AGENT_ERROR", "payload": ErrorMessage } | { "type": "ERROR", "payload": DashboardError };
+
+export type JobCreated = { jobId: string, nodeId: string, 
+/**
+ * The recipe id.
+ */
+recipe: string, };
+
+export type NodeStatus = { 
+/**
+ * Whether the node's agent has a live, authenticated connection.
+ */
+online: boolean, };
+
+export type DashboardError = { 
+/**
+ * A sentence: what failed and what to do.
+ */
+message: string, };
+
+export type Node = { id: string, name: string, hostname: string, keyId: string, enrolledAt: number, 
+/**
+ * Whether its agent has a live, authenticated connection.
+ */
+online: boolean, lastSeen: number | null, 
+/**
+ * The last `SERVER_STATUS` payload its agent sent, as stored (`null` before the first).
+ */
+lastStatus: ServerStatus | null, };
+
+export type JobKind = "INSTALL_RUNTIME" | "CONFIGURE_DATABASE" | "CONFIGURE_BACKUP" | "PLAN_REQUEST";
+
+export type JobStatus = "pending" | "running" | "succeeded" | "failed";
+
+export type Job = { id: string, nodeId: string, 
+/**
+ * The recipe id.
+ */
+recipe: string, kind: JobKind, requestedBy: string, status: JobStatus, createdAt: number, finishedAt: number | null, 
+/**
+ * The terminal event's payload, masked.
+ */
+result: Record<string, unknown> | null, };
+
+export type JobEvent = { jobId: string, seq: number, 
+/**
+ * The agent's message type (`JOB_STARTED`, `INFRASTRUCTURE_LOG`, …).
+ */
+type: string, payload: Record<string, unknown>, receivedAt: number, };
 
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]: JsonValue } | null;

@@ -9,9 +9,11 @@
 import {
   api,
   DashboardSocket,
-  type DashboardMessage,
+  type DashboardCommand,
+  type DashboardEvent,
   type Job,
   type JobEvent,
+  type JobKind,
   type Node,
   type ReconnectReason,
   type Recipe,
@@ -64,7 +66,7 @@ const JOB_EVENTS = new Set([
   ...TERMINAL,
 ]);
 
-const JOB_TYPE: Record<JobPurpose, string> = {
+const JOB_TYPE: Record<JobPurpose, JobKind> = {
   runtime: 'INSTALL_RUNTIME',
   database: 'CONFIGURE_DATABASE',
   backup: 'CONFIGURE_BACKUP',
@@ -104,7 +106,7 @@ export class NodeController {
   /** Jobs whose terminal event was shown: nothing more to reload for them. */
   private finished = new Set<string>();
   /** Job events that arrive while a reload is under way; applied once it is done, in order. */
-  private held: DashboardMessage[] | null = null;
+  private held: DashboardEvent[] | null = null;
 
   constructor(
     readonly nodeId: string,
@@ -300,7 +302,9 @@ export class NodeController {
   }
 
   private request(purpose: JobPurpose, recipe: string, payload: Record<string, unknown>) {
-    const sent = this.socket.send({ type: JOB_TYPE[purpose], nodeId: this.nodeId, payload });
+    // The payload comes from the page's forms: its fields are the command's (docs/api.md).
+    const command = { type: JOB_TYPE[purpose], nodeId: this.nodeId, payload } as DashboardCommand;
+    const sent = this.socket.send(command);
     if (!sent) {
       this.fail(purpose, recipe, t('error.socket'));
       return;
@@ -323,7 +327,7 @@ export class NodeController {
     }
   }
 
-  handle(m: DashboardMessage) {
+  handle(m: DashboardEvent) {
     if (m.nodeId && m.nodeId !== this.nodeId) return;
     if (this.held && JOB_EVENTS.has(m.type)) {
       this.held.push(m);
@@ -338,7 +342,7 @@ export class NodeController {
         this.refreshStatus();
         return;
       case 'SERVER_STATUS':
-        this.status = p as unknown as ServerStatus;
+        this.status = m.payload;
         return;
       case 'JOB_CREATED':
         this.created(String(p.jobId ?? m.jobId ?? ''), String(p.recipe ?? ''));

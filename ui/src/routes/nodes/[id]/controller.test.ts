@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import {
   api,
-  type DashboardMessage,
+  type DashboardCommand,
+  type DashboardEvent,
   type DashboardSocket,
   type JobEvent,
   type Node,
@@ -28,9 +29,9 @@ function recipe(id: string, category: Recipe['category'], params: Recipe['params
 }
 
 function setup() {
-  const sent: DashboardMessage[] = [];
+  const sent: DashboardCommand[] = [];
   const socket = {
-    send: (m: DashboardMessage) => (sent.push(m), true),
+    send: (m: DashboardCommand) => (sent.push(m), true),
   } as unknown as DashboardSocket;
   const c = new NodeController(NODE, socket);
   c.online = true;
@@ -44,8 +45,12 @@ function setup() {
     recipe('redis', 'database'),
   ];
   const msg = (type: string, payload: Record<string, unknown>, jobId?: string) =>
-    c.handle({ type, nodeId: NODE, jobId, payload });
-  return { c, sent, msg };
+    c.handle({ type, nodeId: NODE, jobId, payload } as DashboardEvent);
+  const lastPayload = () => {
+    const m = sent.at(-1);
+    return m && 'payload' in m ? m.payload : undefined;
+  };
+  return { c, sent, msg, lastPayload };
 }
 
 describe('NodeController', () => {
@@ -76,7 +81,7 @@ describe('NodeController', () => {
   });
 
   it('sends a plan only the parameters the recipe declares', () => {
-    const { c, sent } = setup();
+    const { c, lastPayload } = setup();
     const redis = c.recipes[3];
     c.preview(
       redis,
@@ -84,7 +89,7 @@ describe('NodeController', () => {
       { type: 'redis', dbName: 'cache', user: 'cache_user' },
       { db_name: 'cache', user: 'cache_user' },
     );
-    expect(sent.at(-1)?.payload).toEqual({ type: 'redis', params: {} });
+    expect(lastPayload()).toEqual({ type: 'redis', params: {} });
     const pg = c.recipes[2];
     c.preview(
       pg,
@@ -92,7 +97,7 @@ describe('NodeController', () => {
       { type: 'postgresql', dbName: 'app', user: 'app_user' },
       { db_name: 'app', user: 'app_user' },
     );
-    expect(sent.at(-1)?.payload).toEqual({
+    expect(lastPayload()).toEqual({
       type: 'postgresql',
       params: { db_name: 'app', user: 'app_user' },
     });
@@ -243,7 +248,7 @@ describe('NodeController', () => {
   });
 
   it('reloads what it missed after falling behind: in order, nothing twice', async () => {
-    let onMessage: (m: DashboardMessage) => void = () => {};
+    let onMessage: (m: DashboardEvent) => void = () => {};
     let onReconnect: (why: ReconnectReason) => void = () => {};
     const socket = {
       send: () => true,
@@ -267,7 +272,12 @@ describe('NodeController', () => {
     await vi.waitFor(() => expect(c.recipes).toHaveLength(1));
 
     const live = (type: string, seq: number, extra: Record<string, unknown> = {}) =>
-      onMessage({ type, nodeId: NODE, jobId: 'j', payload: { jobId: 'j', seq, ...extra } });
+      onMessage({
+        type,
+        nodeId: NODE,
+        jobId: 'j',
+        payload: { jobId: 'j', seq, ...extra },
+      } as DashboardEvent);
     const log = (seq: number) =>
       live('INFRASTRUCTURE_LOG', seq, { stream: 'stdout', message: `line ${seq}` });
     live('JOB_STARTED', 1, { recipeId: 'python', recipeVersion: 1 });

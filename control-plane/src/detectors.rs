@@ -3,11 +3,14 @@
 //! sent earlier in this connection, or kept from an earlier one and named in `HELLO`
 //! (docs/protocol.md "Detectors kept across connections"). The agent verifies every bundle
 //! again each time it runs it, so the hash only saves bytes: it is never trusted.
+//!
+//! The REST handlers and dashboard sockets make status requests ([`status_request_same`]); an
+//! agent's connection sends its first one and makes each right for its agent.
 
 use cairn_protocol::Message;
 use cairn_protocol::messages::GetServerStatus;
 
-use crate::App;
+use crate::app::App;
 
 /// `GET_SERVER_STATUS` with the published recipes' bundles, and their hash.
 pub fn status_request(app: &App, request_id: Option<String>) -> (Message, String) {
@@ -41,7 +44,7 @@ fn same(request_id: Option<String>, hash: String) -> Message {
 /// The first status request of a connection whose agent said in `HELLO` it holds `held`:
 /// `sameDetectors` if that is the current registry's, else the bundles. Updates `held` to what
 /// the agent will hold.
-pub(super) fn first_request(app: &App, held: &mut Option<String>) -> Message {
+pub fn first_request(app: &App, held: &mut Option<String>) -> Message {
     let current = app.registry().detectors_hash.clone();
     if held.as_deref() == Some(current.as_str()) {
         return same(None, current);
@@ -60,7 +63,7 @@ fn is_same(m: &Message) -> bool {
 /// the agent holds them, renamed if the registry changed since the request was made and the
 /// agent holds the current bundles, made full (and `held` updated) if it does not. `None` when
 /// nothing needs changing (the message shared by a fan-out is sent as it is).
-pub(super) fn with_current_detectors(
+pub fn with_current_detectors(
     app: &App,
     messages: &[Message],
     held: &mut Option<String>,

@@ -2,7 +2,7 @@
 //! sizes. Done here rather than with warp's `ws()` filter, whose configuration cannot set
 //! tungstenite's read chunk or write buffering; at 10,000 agents those defaults cost about
 //! 240 kB of resident memory per connection (`BENCHMARKS.md`, issue 8). The protocol on top is
-//! [`crate::ws_agent`].
+//! the parent module's [`serve`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,13 +20,14 @@ use warp::Reply;
 use warp::http::{HeaderMap, StatusCode};
 use warp::reply::Response;
 
-use crate::App;
+use super::serve;
+use crate::app::App;
 use crate::gate::Conn;
-use crate::ws_agent::serve;
+use crate::web::json_error;
 
 /// An agent's WebSocket, upgraded by [`upgrade`] itself rather than warp's `ws()` filter,
 /// whose configuration cannot set tungstenite's buffer sizes.
-pub type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+pub(super) type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
 /// Bytes read from the socket at a time. tungstenite zero-fills this much of its read buffer
 /// before every read and keeps it for the connection's life: its 128 KiB default cost 1.25 GB
@@ -49,7 +50,7 @@ fn socket_config() -> WebSocketConfig {
 }
 
 /// Sends `text` as one WebSocket message, fragmented above [`FRAGMENT`] bytes.
-pub(crate) async fn send_text(
+pub(super) async fn send_text(
     ws: &mut Socket,
     text: String,
 ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
@@ -96,7 +97,7 @@ pub fn upgrade(
         .get("sec-websocket-key")
         .map(|k| k.as_bytes().to_vec());
     let (Some(key), Some(on_upgrade)) = (key, on_upgrade) else {
-        return crate::http::json_error(
+        return json_error(
             StatusCode::BAD_REQUEST,
             "this address takes a WebSocket upgrade",
         );
@@ -105,7 +106,7 @@ pub fn upgrade(
         || !header_has(headers, "upgrade", "websocket")
         || !header_has(headers, "sec-websocket-version", "13")
     {
-        return crate::http::json_error(
+        return json_error(
             StatusCode::BAD_REQUEST,
             "this address takes a WebSocket upgrade (version 13)",
         );

@@ -4,7 +4,7 @@
 
 use warp::http::HeaderMap;
 
-use crate::App;
+use crate::app::App;
 
 /// The base URL users and agents reach this control plane at.
 pub fn public_base(app: &App, headers: &HeaderMap) -> String {
@@ -42,6 +42,15 @@ pub fn own_origin(app: &App, headers: &HeaderMap) -> String {
 pub fn is_own_origin(app: &App, headers: &HeaderMap, origin: &str) -> bool {
     let origin = origin.trim();
     origin != "null" && origin_of(origin.trim_end_matches('/')) == own_origin(app, headers)
+}
+
+/// Whether the request's `Origin` header is this control plane's own (a dashboard socket must
+/// come from the dashboard's own pages, THREATS 22).
+pub fn origin_allowed(app: &App, headers: &HeaderMap) -> bool {
+    headers
+        .get(warp::http::header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .is_some_and(|o| is_own_origin(app, headers, o))
 }
 
 /// The `Host` part of this control plane's origin, if it is a plain host name or address with

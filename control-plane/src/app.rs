@@ -1,0 +1,70 @@
+//! The state every connection shares ([`App`]), built once by `setup::prepare`.
+
+use std::sync::{RwLock, RwLockReadGuard};
+
+use cairn_protocol::{FrameSigner, NonceStore};
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::{auth, hub, install, node_writes, registry, store};
+
+/// The control plane's id in frames (`from` of its frames, `audience` of the agents').
+pub const CONTROL_PLANE_ID: &str = "control-plane";
+
+/// State shared by every connection.
+#[derive(Debug)]
+pub struct App {
+    pub config: Config,
+    pub store: store::SharedStore,
+    pub signer: FrameSigner,
+    pub nonces: NonceStore,
+    pub registry: RwLock<registry::Registry>,
+    pub hub: hub::Hub,
+    pub agent: install::AgentBinary,
+    /// Nodes' `last_seen` and `last_status`, written in batches.
+    pub node_writes: node_writes::NodeWriter,
+    pub throttle: auth::LoginThrottle,
+    /// Where each account signed in from; its lockout does not hold these back.
+    pub known: auth::KnownAddresses,
+    /// The few password checks allowed at once.
+    pub verifier: auth::Verifier,
+    /// Refused sign-ins, tallied for the audit log.
+    pub refusals: auth::RefusalLog,
+    /// Flips to true when the server shuts down; WebSocket tasks watch it.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl App {
+    /// Whether this process serves TLS itself (URLs built from `Host` then say `https`).
+    pub fn tls(&self) -> bool {
+        self.config.tls()
+    }
+
+    /// Whether browsers reach the dashboard over https ([`Config::https`]).
+    pub fn https(&self) -> bool {
+        self.config.https()
+    }
+
+    /// The current registry, for reading.
+    pub fn registry(&self) -> RwLockReadGuard<'_, registry::Registry> {
+        self.registry.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records an audit entry; a failure to record is logged, never fatal to the request.
+    pub async fn audit(&self, who: &str, what: &str, target: &str, result: &str) {
+        let (who, what, target, result) = (
+            who.to_owned(),
+            what.to_owned(),
+            target.to_owned(),
+            result.to_owned(),
+        );
+        let now = cairn_protocol::unix_now();
+        if let Err(error) = store::blocking(&self.store, move |s| {
+            s.audit(&who, &what, &target, &result, now)
+        })
+        .await
+        {
+            tracing::error!(%error, "could not write the audit log");
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! The web vocabulary the router, the REST handlers and both sockets share: who is signed in
+//! ([`Session`]), where a request came from ([`Peer`]), how a failure is answered
+//! ([`json_error`], [`internal`]), and this control plane's own address ([`origin`]). A leaf:
+//! it names nothing of the router or the sockets, so each of them can use it.
+
+pub(crate) mod origin;
+
+use std::net::SocketAddr;
+
+use warp::Reply;
+use warp::http::StatusCode;
+use warp::reply::Response;
+
+pub use origin::{origin_allowed, public_base};
+
+/// A signed-in user.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub username: String,
+    /// The stored hash of the session id (never the id itself).
+    pub id_hash: String,
+}
+
+/// The client's address, put into every request's extensions by the accept loop.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub SocketAddr);
+
+/// A JSON error reply: `{"error": "<sentence>"}`.
+pub fn json_error(status: StatusCode, message: &str) -> Response {
+    warp::reply::with_status(
+        warp::reply::json(&serde_json::json!({ "error": message })),
+        status,
+    )
+    .into_response()
+}
+
+/// A 500 whose cause goes to the log, not to the client.
+pub fn internal(error: impl std::fmt::Display) -> Response {
+    tracing::error!(%error, "request failed");
+    json_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the control plane could not complete this request; see its log",
+    )
+}

@@ -1,0 +1,183 @@
+//! The commands that become jobs (`INSTALL_RUNTIME`, `CONFIGURE_DATABASE`, `CONFIGURE_BACKUP`,
+//! `PLAN_REQUEST`): the recipe must be published and of the command's category, and the node
+//! online; then a `jobs` row and an audit entry, `JOB_CREATED` to the requester, and the signed
+//! command with the signed bundle to the agent.
+
+use std::sync::Arc;
+
+use cairn_engine::Category;
+use cairn_protocol::dashboard::{
+    BackupJobRequest, DashboardEvent, DashboardEventBody, DatabaseJobRequest, Job, JobCreated,
+    JobKind, JobStatus, PlanJobRequest, RuntimeJobRequest,
+};
+use cairn_protocol::messages::{ConfigureBackup, ConfigureDatabase, InstallRuntime, PlanRequest};
+use cairn_protocol::{Message, SignedBundle};
+
+use super::{delivered, node_online};
+use crate::app::App;
+use crate::store;
+use crate::web::Session;
+
+/// A command's payload, by the kind of job it asks for.
+pub(super) enum JobRequest {
+    Runtime(RuntimeJobRequest),
+    Database(DatabaseJobRequest),
+    Backup(BackupJobRequest),
+    Plan(PlanJobRequest),
+}
+
+impl JobRequest {
+    fn kind(&self) -> JobKind {
+        match self {
+            Self::Runtime(_) => JobKind::InstallRuntime,
+            Self::Database(_) => JobKind::ConfigureDatabase,
+            Self::Backup(_) => JobKind::ConfigureBackup,
+            Self::Plan(_) => JobKind::PlanRequest,
+        }
+    }
+
+    /// The recipe it names (a backup's `provider`, otherwise its `type`).
+    fn recipe(&self) -> Result<&str, String> {
+        match self {
+            Self::Runtime(p) => required(&p.recipe, "type"),
+            Self::Database(p) => required(&p.recipe, "type"),
+            Self::Backup(p) => required(&p.provider, "provider"),
+            Self::Plan(p) => required(&p.recipe, "type"),
+        }
+    }
+
+    /// The category of recipe it needs; a plan takes any.
+    fn category(&self) -> Option<Category> {
+        match self {
+            Self::Runtime(_) => Some(Category::Runtime),
+            Self::Database(_) => Some(Category::Database),
+            Self::Backup(_) => Some(Category::Backup),
+            Self::Plan(_) => None,
+        }
+    }
+
+    /// The agent's command for job `job_id` of a recipe of `category`.
+    fn command(
+        self,
+        job_id: String,
+        recipe: String,
+        category: Category,
+        bundle: SignedBundle,
+    ) -> Result<Message, String> {
+        Ok(match self {
+            Self::Runtime(p) => Message::InstallRuntime(InstallRuntime {
+                job_id,
+                kind: recipe,
+                version: p.version,
+                params: p.params,
+                bundle,
+            }),
+            Self::Database(p) => Message::ConfigureDatabase(ConfigureDatabase {
+                job_id,
+                kind: recipe,
+                db_name: required(&p.db_name, "dbName")?.to_owned(),
+                user: required(&p.user, "user")?.to_owned(),
+                bundle,
+            }),
+            Self::Backup(p) => Message::ConfigureBackup(ConfigureBackup {
+                job_id,
+                provider: recipe,
+                config: p.config,
+                bundle,
+            }),
+            Self::Plan(p) => Message::PlanRequest(PlanRequest {
+                job_id,
+                entry: p.entry.unwrap_or_else(|| category.entry_point().to_owned()),
+                params: p.params,
+                bundle,
+            }),
+        })
+    }
+}
+
+fn required<'a>(value: &'a str, name: &str) -> Result<&'a str, String> {
+    if value.is_empty() {
+        return Err(format!("the payload needs a non-empty \"{name}\""));
+    }
+    Ok(value)
+}
+
+/// Creates the job `request` asks for on `node_id` and sends it to the node's agent.
+pub(super) async fn create(
+    app: &Arc<App>,
+    conn: u64,
+    session: &Session,
+    node_id: &str,
+    request: JobRequest,
+) -> Result<(), String> {
+    let kind = request.kind();
+    let recipe_id = request.recipe()?.to_owned();
+    let published = {
+        let reg = app.registry();
+        match reg.get(&recipe_id) {
+            Some(p) => p.clone(),
+            None => {
+                let why = reg
+                    .catalogue
+                    .iter()
+                    .find(|e| e.id == recipe_id)
+                    .and_then(|e| e.error.clone())
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default();
+                return Err(format!("the recipe \"{recipe_id}\" is not published{why}"));
+            }
+        }
+    };
+    let category = published.recipe.meta.category;
+    if let Some(wanted) = request.category()
+        && wanted != category
+    {
+        return Err(format!(
+            "\"{recipe_id}\" is a {category:?} recipe; {kind} needs a {wanted:?} recipe"
+        ));
+    }
+    node_online(app, node_id).await?;
+    let job_id = format!(
+        "job-{}",
+        cairn_protocol::new_id().map_err(|e| e.to_string())?
+    );
+    let command = request.command(
+        job_id.clone(),
+        recipe_id.clone(),
+        category,
+        published.bundle,
+    )?;
+    let job = Job {
+        id: job_id.clone(),
+        node_id: node_id.to_owned(),
+        recipe: recipe_id.clone(),
+        kind,
+        requested_by: session.username.clone(),
+        status: JobStatus::Pending,
+        created_at: cairn_protocol::unix_now(),
+        finished_at: None,
+        result: None,
+    };
+    store::blocking(&app.store, move |s| s.create_job(&job))
+        .await
+        .map_err(|e| e.to_string())?;
+    app.audit(
+        &session.username,
+        &format!("job.create {kind}"),
+        &format!("{node_id} {job_id} {recipe_id}"),
+        "ok",
+    )
+    .await;
+    app.hub.set_job_owner(&job_id, &session.id_hash);
+    app.hub.subscribe(conn, node_id);
+    let created = DashboardEventBody::JobCreated(JobCreated {
+        job_id: job_id.clone(),
+        node_id: node_id.to_owned(),
+        recipe: recipe_id.clone(),
+    });
+    app.hub
+        .send_to_dashboard(conn, &DashboardEvent::new(node_id, Some(&job_id), created));
+    delivered(app.hub.send_to_agent(node_id, vec![command]), node_id)?;
+    tracing::info!(node_id = %node_id, job_id = %job_id, recipe = %recipe_id, kind = %kind, "job sent");
+    Ok(())
+}

@@ -143,6 +143,7 @@ pub fn schedule_of(text: &str, program: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -1,7 +1,7 @@
 //! `SERVER_STATUS`: the machine's facts (sysinfo) plus every detector recipe's `detect()`, run
 //! in parallel on blocking threads, each with a timeout.
 //!
-//! A recipe's detector never runs twice at once (THREATS row 28): a status request that finds
+//! A recipe's detector never runs twice at once (threats.md row 28): a status request that finds
 //! the previous run of a detector still alive waits for that run's result instead of starting
 //! another, and a run that outlives its timeout is cancelled, which stops the script at its next
 //! operation and kills its children. Before, a `detect()` that never returned left one spinning

@@ -685,7 +685,7 @@ async fn tls_with_a_pinned_certificate_accepts_only_that_certificate() {
     assert!(err.to_string().contains("TLS"), "{err}");
 }
 
-/// THREATS row 5 across a real process restart: run v5, kill the agent process, start a new
+/// threats.md row 5 across a real process restart: run v5, kill the agent process, start a new
 /// one on the same config, send a validly signed v4: refused, and the persisted highest version
 /// stays 5.
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! THREATS row 28: a `detect()` that never returns, asked for again and again, runs once at a
+//! threats.md row 28: a `detect()` that never returns, asked for again and again, runs once at a
 //! time and really stops at its timeout. Before, every status request started another run and
 //! a run whose loop lined up with Rhai's discarded errors ignored the cancel: four requests
 //! pegged both cores for good.

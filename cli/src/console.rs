@@ -12,7 +12,7 @@ fn acts_on_terminal(c: char) -> bool {
         || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
-/// Text from a recipe, a program or the engine, made inert for a terminal (THREATS row 31):
+/// Text from a recipe, a program or the engine, made inert for a terminal (threats.md row 31):
 /// whatever could clear the screen, move the cursor, set the window title, fake a line or
 /// reorder text is shown escaped (`\u{1b}`), so what the author of a recipe wrote cannot
 /// pass itself off as Cairn's own output.

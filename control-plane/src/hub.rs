@@ -4,7 +4,7 @@
 //!
 //! Connections own their sockets; the hub only holds the sending half of a bounded queue to each,
 //! so routing never waits on a slow peer: a dashboard's queue ([`crate::outbox`]) closes its
-//! socket when it overflows, an agent's refuses what does not fit (THREATS 35). A dropped
+//! socket when it overflows, an agent's refuses what does not fit (threats.md 35). A dropped
 //! sender closes the connection. A message for several dashboards is built and stored once.
 //!
 //! It also counts the answers to a status fan-out (`POST /api/nodes/status`): one request id

@@ -1,4 +1,4 @@
-//! The limits that keep connections from exhausting the control plane (THREATS 34, 35): how many
+//! The limits that keep connections from exhausting the control plane (threats.md 34, 35): how many
 //! connections it holds, how many of them may be strangers (not yet an authenticated agent or a
 //! dashboard with a session), per client address too, how long a request head, an idle
 //! connection and an agent's handshake may take, and how far a dashboard socket may fall behind.

@@ -1,4 +1,4 @@
-//! A dashboard socket's queue of outgoing messages, bounded in bytes and messages (THREATS 35).
+//! A dashboard socket's queue of outgoing messages, bounded in bytes and messages (threats.md 35).
 //!
 //! The hub pushes into it without waiting (it holds its lock meanwhile, so it must never wait
 //! on a socket); the socket's task pops batches and writes them. A dashboard that stops reading

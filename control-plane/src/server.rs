@@ -4,7 +4,7 @@
 //!
 //! Every connection is admitted by the [`Gate`] first (caps, eviction of stale strangers) and
 //! supervised by it until its socket closes: the TLS handshake and each request must arrive
-//! within the header timeout, a quiet connection is closed after the idle timeout (THREATS 34).
+//! within the header timeout, a quiet connection is closed after the idle timeout (threats.md 34).
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;

@@ -1,5 +1,5 @@
 //! The process's global allocator: the system's, counting the bytes in use, so the sandbox can
-//! check a job's memory every few script operations for the price of an atomic load (THREATS rows
+//! check a job's memory every few script operations for the price of an atomic load (threats.md rows
 //! 13 and 26).
 //!
 //! Declared here rather than in each binary so that no program that runs recipes (the agent,

@@ -2,7 +2,7 @@
 //! set, `eval` disabled and `import` compiled out (`no_module`). The cancel flag, a memory
 //! ceiling and a wall-clock deadline are checked in `on_progress`.
 //!
-//! The stop is sticky (THREATS row 26): once any stop condition has been seen, every later
+//! The stop is sticky (threats.md row 26): once any stop condition has been seen, every later
 //! operation returns the stop again. Rhai discards the error `on_progress` returns in a few
 //! places (the conversion inside a string interpolation, an array sort's comparator), so a stop
 //! reported once could be lost, and with checks spaced every N operations a loop whose body

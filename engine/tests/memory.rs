@@ -1,4 +1,4 @@
-//! THREATS rows 13 and 26: memory growth is stopped at the ceiling, whatever the shape of the
+//! threats.md rows 13 and 26: memory growth is stopped at the ceiling, whatever the shape of the
 //! loop: a map grown through a nested index assignment (which Rhai's own map limit misses),
 //! strings of the maximum size made one per operation, and growth whose every counted operation
 //! is inside a string interpolation (where Rhai discards the stop). The process's peak resident

@@ -1,4 +1,4 @@
-//! Connections and stalled readers (issue 13, THREATS 34 and 35): the control plane's memory,
+//! Connections and stalled readers (issue 13, threats.md 34 and 35): the control plane's memory,
 //! descriptors and `/healthz` latency (p50/p99) while 5,000 idle connections are held open
 //! (from 100 loopback addresses, then all from one), and while four dashboards that stopped
 //! reading are subscribed to a node whose job prints a million lines to a fifth that reads.

@@ -1,4 +1,4 @@
-//! The control plane during a login flood (issue 13, THREATS 32): its resident memory and how
+//! The control plane during a login flood (issue 13, threats.md 32): its resident memory and how
 //! fast `/healthz` answers while 500 clients on 100 loopback addresses sign in at once, with the
 //! shipped argon2 cost: a burst (one attempt each), and a sustained flood (each client starts
 //! its next attempt as soon as its last is answered, for 10 s). Each against a fresh control

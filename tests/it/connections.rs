@@ -1,4 +1,4 @@
-//! THREATS 34, connection exhaustion, against the running binaries: thousands of idle
+//! threats.md 34, connection exhaustion, against the running binaries: thousands of idle
 //! connections (from many addresses, and from the agents' own address), requests and TLS
 //! handshakes sent by halves, idle keep-alive connections, agent sockets that never finish
 //! their handshake, and one address past its cap. Traffic to loopback only; every wait bounded.

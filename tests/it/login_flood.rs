@@ -1,4 +1,4 @@
-//! THREATS 32, login floods against the real control plane binary (debug build, argon2 at its
+//! threats.md 32, login floods against the real control plane binary (debug build, argon2 at its
 //! shipped cost), from many loopback client addresses (`cairn_e2e::flood`). What is counted is
 //! black-box: a 401 is an attempt whose password was checked, a 429 one refused unchecked.
 

@@ -1,4 +1,4 @@
-//! THREATS 19: a generated database password reaches the dashboard session that asked for it,
+//! threats.md 19: a generated database password reaches the dashboard session that asked for it,
 //! once, and nothing else.
 
 use std::os::unix::fs::PermissionsExt;

@@ -1,4 +1,4 @@
-//! THREATS 35, stalled readers, against the running binaries: dashboards that sign in,
+//! threats.md 35, stalled readers, against the running binaries: dashboards that sign in,
 //! subscribe and then never read (a 4 KiB receive buffer), beside one that reads, while a job
 //! prints many lines. The stalled sockets must be closed (4001, "too far behind") while still
 //! unread, the reading one must see the whole job, and the control plane's memory stay flat.

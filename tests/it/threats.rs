@@ -1,4 +1,4 @@
-//! THREATS 21, 22, 24 and 25 against the running binaries.
+//! threats.md 21, 22, 24 and 25 against the running binaries.
 
 use std::net::SocketAddr;
 

@@ -1,4 +1,4 @@
-//! Connections as an attacker or a stalled page holds them (THREATS 34 and 35), for the
+//! Connections as an attacker or a stalled page holds them (threats.md 34 and 35), for the
 //! connection tests (`it/connections.rs`, `it/stalled.rs`) and their benchmark
 //! (`benches/connections.rs`): idle sockets from many loopback source addresses (Linux routes
 //! all of 127/8 to loopback), whether the server closed them, a process's open descriptors,

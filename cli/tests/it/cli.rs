@@ -245,7 +245,7 @@ fn detect_prints_json_per_recipe() {
     );
 }
 
-/// THREATS row 31: nothing a recipe says reaches the terminal as a control sequence. Escapes
+/// threats.md row 31: nothing a recipe says reaches the terminal as a control sequence. Escapes
 /// in step titles, logs, results, errors, plan arguments and paths (and in the recipe file
 /// itself, quoted by a compile error) are printed escaped.
 #[test]

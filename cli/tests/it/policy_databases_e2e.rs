@@ -1,4 +1,4 @@
-//! The database policies against the real servers on this machine (as root; THREATS row 30): a
+//! The database policies against the real servers on this machine (as root; threats.md row 30): a
 //! recipe that declares psql, mariadb or redis-cli and tries to make it run a shell, make the
 //! server run a program or write a file, or load a module, is refused before anything starts,
 //! and the marker file it aimed for never appears. The same commands run by the test itself,

@@ -1,7 +1,7 @@
 //! Each account's known addresses: where it signed in successfully in the last
 //! [`KEEP_SECS`]. An account's lockout (many addresses failing at it) does not hold these
 //! back, so a flood from elsewhere cannot lock the owner out of their usual address
-//! (ARCHITECTURE.md, Decisions). Kept in the store too (`login_addresses`), so a restart during
+//! (docs/decisions.md). Kept in the store too (`login_addresses`), so a restart during
 //! a flood does not forget them.
 //!
 //! Only successful sign-ins add entries, so the map grows with real accounts (at most

@@ -1,5 +1,5 @@
 //! Dashboard authentication: argon2 password hashes, session ids and the session cookie;
-//! the sign-in defences live in the submodules (THREATS 25 and 32):
+//! the sign-in defences live in the submodules (threats.md 25 and 32):
 //!
 //! - [`throttle`]: failures per address ([`address`]) and per account, reserved before the
 //!   password check;

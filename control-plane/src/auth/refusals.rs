@@ -1,4 +1,4 @@
-//! Refused sign-ins, counted into the audit log (THREATS 32).
+//! Refused sign-ins, counted into the audit log (threats.md 32).
 //!
 //! One row per refused attempt (about 700 a second under a flood) pushed every other entry out
 //! of the audit view and made one disk sync each. Instead, refusals are tallied in memory per

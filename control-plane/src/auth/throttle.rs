@@ -1,4 +1,4 @@
-//! The login throttle (THREATS 25 and 32): failed sign-ins counted per client address and per
+//! The login throttle (threats.md 25 and 32): failed sign-ins counted per client address and per
 //! account, each attempt reserved *before* its password is checked.
 //!
 //! Reading the lockout before the slow password check and writing it after let 40 concurrent

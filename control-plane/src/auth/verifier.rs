@@ -1,4 +1,4 @@
-//! Password checks, a few at a time, in memory allocated once (THREATS 32).
+//! Password checks, a few at a time, in memory allocated once (threats.md 32).
 //!
 //! One argon2id check with the default cost fills 19 MiB. Run unbounded on the blocking pool,
 //! 200 concurrent sign-ins took the control plane from 41 MB to 3.85 GB, and glibc kept it (the

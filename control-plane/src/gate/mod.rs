@@ -1,4 +1,4 @@
-//! Who may hold a connection (THREATS 34). Every accepted connection is admitted here first and
+//! Who may hold a connection (threats.md 34). Every accepted connection is admitted here first and
 //! counted until its socket closes. A connection is a *stranger* until it proves something: an
 //! agent that completed `AUTH_OK`, or a request or dashboard socket carrying a live session
 //! ([`Conn::trust`]). Strangers are capped per client address and as a pool; every connection

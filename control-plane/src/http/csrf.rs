@@ -1,4 +1,4 @@
-//! Cross-site requests are refused (THREATS 33).
+//! Cross-site requests are refused (threats.md 33).
 //!
 //! Only `SameSite=Strict` stood between a sibling site and the API: a form on another site
 //! could POST `text/plain` to any route. Now every request that may change something (any

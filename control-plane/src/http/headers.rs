@@ -1,4 +1,4 @@
-//! Security headers on every answer (browser hardening, THREATS 33).
+//! Security headers on every answer (browser hardening, threats.md 33).
 //!
 //! - The dashboard's pages get a strict Content-Security-Policy: scripts, styles, images and
 //!   sockets from this origin only, inline code only where its hash is listed, no plugins, no

@@ -1,4 +1,4 @@
-//! `POST /api/login` and `POST /api/logout` (THREATS 25 and 32).
+//! `POST /api/login` and `POST /api/logout` (threats.md 25 and 32).
 //!
 //! A sign-in attempt goes through, in order: the throttle's gate (a locked address or account
 //! is refused at once, unchecked), a turn among the few concurrent password checks (a short

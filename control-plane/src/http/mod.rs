@@ -1,10 +1,10 @@
 //! The router. Every route is a row of [`ROUTES`] and the router is built from that table, so
-//! the test that checks "every route without a session → 401" (THREATS 21) walks the same list
+//! the test that checks "every route without a session → 401" (threats.md 21) walks the same list
 //! the server serves. A route is public only if its row says so. Every GET route answers HEAD
 //! too (hyper leaves the body out).
 //!
 //! In front of every route, [`csrf`] refuses cross-site and non-JSON state-changing requests
-//! (THREATS 33); after every route, [`headers`] adds the security headers (policy, framing,
+//! (threats.md 33); after every route, [`headers`] adds the security headers (policy, framing,
 //! caching, HSTS). [`login`] is sign-in and sign-out, [`handlers`] the other REST routes,
 //! [`dashboard_files`] the dashboard's files. What the handlers share with the sockets (the
 //! session, JSON errors, the origin) is in [`crate::web`].
@@ -115,7 +115,7 @@ fn with_session(app: Arc<App>) -> BoxedFilter<(Session,)> {
                 let session = session_of(&app, &headers)
                     .await
                     .ok_or_else(|| warp::reject::custom(Unauthorized))?;
-                // A live session proves the connection: no longer a stranger (THREATS 34).
+                // A live session proves the connection: no longer a stranger (threats.md 34).
                 if let Some(conn) = conn {
                     conn.trust();
                 }

@@ -1,6 +1,6 @@
 //! The route table: every HTTP route the control plane serves, one row each ([`ROUTES`]). The
 //! router is built from it and the tests walk it, so a route cannot be served without being
-//! listed (and checked: "every route without a session → 401", THREATS 21).
+//! listed (and checked: "every route without a session → 401", threats.md 21).
 
 /// What a route does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

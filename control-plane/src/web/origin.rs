@@ -1,6 +1,6 @@
 //! This control plane's own address and origin: the base of install commands, and what a
 //! browser must send as `Origin` on a state-changing request or a dashboard WebSocket
-//! (THREATS 22 and 33). With `--public-url` that URL; without, the `Host` the request came to.
+//! (threats.md 22 and 33). With `--public-url` that URL; without, the `Host` the request came to.
 
 use warp::http::HeaderMap;
 
@@ -45,7 +45,7 @@ pub fn is_own_origin(app: &App, headers: &HeaderMap, origin: &str) -> bool {
 }
 
 /// Whether the request's `Origin` header is this control plane's own (a dashboard socket must
-/// come from the dashboard's own pages, THREATS 22).
+/// come from the dashboard's own pages, threats.md 22).
 pub fn origin_allowed(app: &App, headers: &HeaderMap) -> bool {
     headers
         .get(warp::http::header::ORIGIN)

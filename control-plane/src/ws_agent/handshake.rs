@@ -231,7 +231,7 @@ pub(super) async fn authenticate(
         let why = e.to_string();
         return Err(refuse_auth(app, ws, &node_id, &why).await);
     }
-    // Proved: from now on the gate never evicts this connection (THREATS 34). Before AUTH_OK
+    // Proved: from now on the gate never evicts this connection (threats.md 34). Before AUTH_OK
     // is sent, or a newcomer could evict an agent that believes itself connected.
     if let Some(conn) = conn {
         conn.trust();

@@ -44,7 +44,7 @@ pub(super) const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 pub(super) const PING_EVERY: Duration = Duration::from_secs(30);
 /// How long one frame may take to go out. An agent that leaves its socket unread this long is
 /// stalled: its connection is closed (it reconnects) rather than blocking its session on a
-/// full socket forever (THREATS 35, the agent's side).
+/// full socket forever (threats.md 35, the agent's side).
 pub(super) const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 /// Refused frames tolerated on one connection before it is closed.
 pub(super) const MAX_BAD_FRAMES: u32 = 16;
@@ -107,7 +107,7 @@ pub(super) async fn next_text(
 }
 
 /// Serves an agent's connection: the handshake, bounded as a whole by the handshake timeout
-/// (THREATS 34: an upgrade followed by silence, or a handshake dragged out step by step, is
+/// (threats.md 34: an upgrade followed by silence, or a handshake dragged out step by step, is
 /// closed), then the authenticated session (the gate trusts it from the verified
 /// `AUTH_RESPONSE` on).
 pub(crate) async fn serve(

@@ -127,7 +127,7 @@ pub fn upgrade(
         )
         .await;
         let served = serve(&app, &mut ws, conn.as_ref());
-        // A stranger still in its handshake may be evicted for a newcomer (THREATS 34).
+        // A stranger still in its handshake may be evicted for a newcomer (threats.md 34).
         let evicted = async {
             match &conn {
                 Some(conn) => conn.killed().await,

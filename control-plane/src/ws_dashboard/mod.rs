@@ -1,5 +1,5 @@
 //! A dashboard's connection (`/ws/dashboard`): session cookie required, `Origin` must be this
-//! control plane's own (THREATS 22). Both ways, messages are the dashboard wire of the protocol
+//! control plane's own (threats.md 22). Both ways, messages are the dashboard wire of the protocol
 //! crate (`cairn_protocol::dashboard`): [`DashboardCommand`]s in, [`DashboardEvent`]s out;
 //! docs/api.md lists them.
 //!
@@ -58,7 +58,7 @@ pub fn upgrade(ws: Ws, app: Arc<App>, session: Session, headers: &HeaderMap) -> 
 enum End {
     /// The page closed it, or the network did.
     Gone,
-    /// Its queue overflowed or its oldest message waited too long (THREATS 35).
+    /// Its queue overflowed or its oldest message waited too long (threats.md 35).
     Behind,
     /// Its session was ended (logout): told so, then closed.
     LoggedOut,

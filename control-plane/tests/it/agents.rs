@@ -1,4 +1,4 @@
-//! Enrollment and agent authentication: token reuse and expiry (THREATS 23), impersonation
+//! Enrollment and agent authentication: token reuse and expiry (threats.md 23), impersonation
 //! (24).
 
 use cairn_protocol::messages::Hello;

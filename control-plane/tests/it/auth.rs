@@ -1,4 +1,4 @@
-//! Login, sessions, the route table (THREATS 21), WebSocket origin (22), brute force (25).
+//! Login, sessions, the route table (threats.md 21), WebSocket origin (22), brute force (25).
 
 use cairn_control_plane::http::ROUTES;
 use tokio_tungstenite::tungstenite::Error as WsError;

@@ -1,4 +1,4 @@
-//! Cross-site requests (THREATS 33): every state-changing route of `http::ROUTES` (so a route
+//! Cross-site requests (threats.md 33): every state-changing route of `http::ROUTES` (so a route
 //! added later is covered too) refuses another site's Origin, `null`, a browser's cross-site
 //! fetch metadata, and bodies that are not JSON, and changes nothing; its own origin and
 //! clients that are no browser still work. The cookie is `Secure` whenever the public URL is

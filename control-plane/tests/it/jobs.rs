@@ -1,5 +1,5 @@
 //! Jobs end to end with a fake agent: dashboard command → signed command with a valid bundle →
-//! agent events → dashboard, store and LOG_ACK; the connection string's secrecy (THREATS 19).
+//! agent events → dashboard, store and LOG_ACK; the connection string's secrecy (threats.md 19).
 
 use cairn_protocol::messages::{
     CpuInfo, DatabaseConfigured, InfrastructureLog, JobProgress, JobStarted, LogStream,

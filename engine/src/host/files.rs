@@ -33,7 +33,7 @@ pub fn write_file(path: &Path, content: &[u8], mode: u32) -> Result<(), HostErro
 }
 
 /// Reads a text file of at most [`MAX_FILE_BYTES`], never through a symlink, and only if it is
-/// a regular file (THREATS row 29). It is opened with `O_NONBLOCK` and checked with `fstat`
+/// a regular file (threats.md row 29). It is opened with `O_NONBLOCK` and checked with `fstat`
 /// before any read: opening a FIFO for reading would otherwise wait for a writer, and reading
 /// one (or a device such as `/dev/zero` or a terminal) could block or never end, past the job's
 /// cancel and deadline.

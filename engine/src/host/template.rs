@@ -1,5 +1,5 @@
 //! `template()`: minijinja, restricted to a subset in which one call cannot run for long, grow
-//! memory or write without bound (THREATS row 27).
+//! memory or write without bound (threats.md row 27).
 //!
 //! A template is an expression language with loops, so a few lines (`{% for %}` nested over
 //! `range()`, `{% set x = x ~ x %}` doubling, `"x" * 100000000`) could otherwise spin or allocate

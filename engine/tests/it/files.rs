@@ -1,5 +1,5 @@
 //! `write_file`, `read_file`, `file_exists`, `template`: declared prefixes only, no `..`, never
-//! through a symlink, atomic with an exact mode (THREATS row 18).
+//! through a symlink, atomic with an exact mode (threats.md row 18).
 #![allow(clippy::unwrap_used)]
 
 use crate::util;
@@ -165,7 +165,7 @@ fn setuid_setgid_and_sticky_modes_are_refused() {
     assert!(!target.exists());
 }
 
-/// THREATS row 29: `read_file` of a FIFO used to wait for a writer for ever (past cancel and
+/// threats.md row 29: `read_file` of a FIFO used to wait for a writer for ever (past cancel and
 /// the deadline); a device could stream without end. Only regular files are read, and the
 /// refusal comes at once, without blocking.
 #[test]

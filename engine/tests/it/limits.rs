@@ -1,4 +1,4 @@
-//! THREATS rows 11-14: runaway scripts are stopped with a clear error and the process survives.
+//! threats.md rows 11-14: runaway scripts are stopped with a clear error and the process survives.
 #![allow(clippy::unwrap_used)]
 
 use crate::util;

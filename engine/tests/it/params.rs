@@ -1,4 +1,4 @@
-//! Parameter validation before anything runs (THREATS row 17): the error names the parameter
+//! Parameter validation before anything runs (threats.md row 17): the error names the parameter
 //! and no command is started.
 #![allow(clippy::unwrap_used)]
 

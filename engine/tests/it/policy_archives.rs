@@ -1,4 +1,4 @@
-//! The argument policy of tar (THREATS row 30): GTFOBins' "shell" and "command" variants
+//! The argument policy of tar (threats.md row 30): GTFOBins' "shell" and "command" variants
 //! (`--checkpoint-action=exec=`, `-I`, `--to-command`, `--rsh-command` and remote archives,
 //! `--info-script`, `TAR_OPTIONS`) are refused before tar starts, for real (a marker the payload
 //! creates outside Cairn must not appear) and in a plan; so are its "file write" variants (`-C /`,

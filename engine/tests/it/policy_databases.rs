@@ -1,4 +1,4 @@
-//! The argument policies of the database programs (THREATS row 30): GTFOBins' shell, command,
+//! The argument policies of the database programs (threats.md row 30): GTFOBins' shell, command,
 //! file-write and library-load entries and the server-side ways to run programs or load code
 //! are refused before anything starts, whether they come in options, in `-c`/`-e` text or on
 //! stdin, hidden in multi-statement input, comments or odd casing; what the shipped recipes send

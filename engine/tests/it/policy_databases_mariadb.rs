@@ -1,4 +1,4 @@
-//! The MariaDB client's argument policy (THREATS row 30): its shell (`\!`, `system`), file
+//! The MariaDB client's argument policy (threats.md row 30): its shell (`\!`, `system`), file
 //! (`source`, `tee`, `pager`, `--init-command`) and library-load (`--plugin-dir`,
 //! `--default-auth`) entries and the server's file-writing and code-loading statements are
 //! refused, in `-e` and on stdin, behind comments, version comments and odd casing; what the

@@ -1,4 +1,4 @@
-//! redis-cli's and redis-server's argument policies (THREATS row 30): GTFOBins' file write
+//! redis-cli's and redis-server's argument policies (threats.md row 30): GTFOBins' file write
 //! (`CONFIG SET dir` + `dbfilename` + `SAVE`), module loading, Lua, replication and the
 //! options that read scripts or write files are refused, whether the command comes as
 //! arguments or as stdin lines split the way redis-cli splits them; what the shipped

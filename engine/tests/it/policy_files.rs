@@ -1,5 +1,5 @@
 //! Argument policies of the programs that change files: ln, rm, chmod, chown, mkdir, touch
-//! (THREATS row 30; tar is in `policy_archives.rs`). Each GTFOBins "file write" variant (a path
+//! (threats.md row 30; tar is in `policy_archives.rs`). Each GTFOBins "file write" variant (a path
 //! outside the declared ones, through a link, a hard link, a setuid bit, `--reference`) is
 //! refused before the program starts, for real and in a plan; what recipes do still works.
 #![allow(clippy::unwrap_used)]

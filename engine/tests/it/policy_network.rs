@@ -1,5 +1,5 @@
 //! Argument policies of the programs that talk to other machines: curl, wget, rsync, ssh,
-//! ssh-keygen, restic, gpg, ss (THREATS row 30). Options that run commands (ProxyCommand,
+//! ssh-keygen, restic, gpg, ss (threats.md row 30). Options that run commands (ProxyCommand,
 //! `-e`, `sftp.command`, `--password-command`, `--use-askpass`, `-D lib.so`), write or read
 //! files (`-o`, `-O FILE`, `-K`, `file://`, `@file`) and environment variables that do either
 //! are refused before the program starts; fetching a URL to stdout and making a key pair at a

@@ -1,5 +1,5 @@
 //! Argument policies of the package managers: apt-get, apt, apt-cache, dpkg, dpkg-query
-//! (THREATS row 30). Hooks (`-o APT::Update::Pre-Invoke::=`, `-c FILE`, `--pre-invoke`),
+//! (threats.md row 30). Hooks (`-o APT::Update::Pre-Invoke::=`, `-c FILE`, `--pre-invoke`),
 //! local packages (`./x.deb`, `dpkg -i`), other roots and every installing form are refused
 //! before apt or dpkg start; the apt helpers still refuse names that would be read as options
 //! or files; read-only questions are allowed.

@@ -1,4 +1,4 @@
-//! Which programs a recipe may declare, and which file a policed name really starts (THREATS
+//! Which programs a recipe may declare, and which file a policed name really starts (docs/threats.md
 //! rows 16 and 30): a program without a policy cannot be declared; a file the recipe may write
 //! is its own program whatever its name; a policed name that leads into the recipe's folders,
 //! or to a file someone other than root controls, is refused just before it would start.

@@ -1,4 +1,4 @@
-//! Argument policies of the language runtimes and tools that run code they are given (THREATS
+//! Argument policies of the language runtimes and tools that run code they are given (docs/threats.md
 //! row 30): python3, node, npm, npx, ruby, gem, bundle, puma, gunicorn, uvicorn, go, gofmt,
 //! rustc, cargo, rustup, docker, docker-compose, perl. Each may only print its version: code on
 //! the command line, in a file, on stdin or in the environment is refused before it starts.

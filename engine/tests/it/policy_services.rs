@@ -1,4 +1,4 @@
-//! Argument policies of the service managers and the small utilities (THREATS row 30):
+//! Argument policies of the service managers and the small utilities (threats.md row 30):
 //! systemctl only reports state (no `link`, `edit` with SYSTEMD_EDITOR, `enable --now FILE`,
 //! `-H`), `service` only reports the status of a declared service whose script the recipe did
 //! not write, daemons only print their version; `date` never sets the clock, `cat` and `pv`

@@ -1,4 +1,4 @@
-//! The shipped recipes against the argument policies (THREATS row 30): every program any recipe
+//! The shipped recipes against the argument policies (threats.md row 30): every program any recipe
 //! in `recipes/` declares has a policy or is the recipe's own program, so a recipe change cannot
 //! slip an unpoliced program through; and what the recipes do passes their policies (each one
 //! planned with each of its choices, which checks every `run()` as a real run would).

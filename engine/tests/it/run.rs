@@ -1,5 +1,5 @@
 //! `run()`: argv only, capabilities checked before spawn, a cleared environment, timeouts that
-//! kill the whole process group (THREATS rows 15-16).
+//! kill the whole process group (threats.md rows 15-16).
 #![allow(clippy::unwrap_used)]
 
 use crate::util;

@@ -1,4 +1,4 @@
-//! THREATS row 26: a stop, once seen, is never lost. Rhai discards the error `on_progress`
+//! threats.md row 26: a stop, once seen, is never lost. Rhai discards the error `on_progress`
 //! returns when the operation is counted inside a string interpolation's conversion (and in a
 //! sort's comparator); before the stop was sticky, a loop whose body lined its checks up with
 //! those places ran past cancel, the deadline and the memory ceiling for ever. Each body runs

@@ -1,4 +1,4 @@
-//! THREATS row 27: one `template()` call is bounded in work, output and memory, and cannot
+//! threats.md row 27: one `template()` call is bounded in work, output and memory, and cannot
 //! outlive cancel or the deadline. Bombs that used to run for years on one host call (nested
 //! `range()` loops, doubling with `set`, string repetition, `join` with a huge separator) are
 //! stopped with a sentence; what config templates need still renders.

@@ -1,4 +1,4 @@
-//! Recipe bundles: THREATS rows 1 (tampering), 2 (header tampering), 3 (wrong key),
+//! Recipe bundles: threats.md rows 1 (tampering), 2 (header tampering), 3 (wrong key),
 //! 7 (expiry), 8 (mix-and-match), 10 (oversize).
 
 use base64::Engine as _;

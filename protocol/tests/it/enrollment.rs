@@ -1,4 +1,4 @@
-//! THREATS rows 23 (enrollment token reuse, also concurrent; expiry) and 24 (agent
+//! threats.md rows 23 (enrollment token reuse, also concurrent; expiry) and 24 (agent
 //! impersonation: replayed challenge response, another key for an enrolled node).
 
 use std::sync::{Arc, Barrier};

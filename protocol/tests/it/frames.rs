@@ -1,4 +1,4 @@
-//! Signed frames: THREATS rows 6 (replay), 7 (expiry), 10 (oversize frame), plus audience,
+//! Signed frames: threats.md rows 6 (replay), 7 (expiry), 10 (oversize frame), plus audience,
 //! session, direction and batching.
 
 use base64::Engine as _;

@@ -1,5 +1,5 @@
 //! Integration tests of the protocol crate, against the real verification code. Each module
-//! maps to rows of THREATS.md where it applies.
+//! maps to rows of docs/threats.md where it applies.
 #![allow(clippy::unwrap_used)]
 
 mod bench;

@@ -1,4 +1,4 @@
-//! THREATS row 9: malformed input yields a structured error, never a panic or a stack overflow.
+//! threats.md row 9: malformed input yields a structured error, never a panic or a stack overflow.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;

@@ -1,4 +1,4 @@
-//! THREATS row 5: rollback, across a restart (the store is dropped and reopened from disk).
+//! threats.md row 5: rollback, across a restart (the store is dropped and reopened from disk).
 
 use std::sync::Arc;
 

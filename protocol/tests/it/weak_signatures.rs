@@ -1,4 +1,4 @@
-//! THREATS row 4: weak signatures. Each case builds the bytes explicitly and shows that a lax
+//! threats.md row 4: weak signatures. Each case builds the bytes explicitly and shows that a lax
 //! verifier (`verify`) would accept them where Cairn's (`verify_strict`) refuses.
 
 use base64::Engine as _;

@@ -22,7 +22,7 @@ function render(lines: ReturnType<typeof log>, jobLabels: Record<string, string>
   return target;
 }
 
-describe('Console (THREATS row 20)', () => {
+describe('Console (threats.md row 20)', () => {
   it('shows screen-clearing and cursor sequences inert, keeping earlier lines', () => {
     const lines = [
       ...log('E: Unable to locate package python3'),

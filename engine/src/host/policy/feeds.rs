@@ -1,4 +1,4 @@
-//! What a declared write path feeds (THREATS row 30, the catalogue's half): a file is inert
+//! What a declared write path feeds (threats.md row 30, the catalogue's half): a file is inert
 //! until something reads it, and some readers run what they read. A recipe that may write
 //! `/etc/cron.d/x` can run any program as root on a schedule, whatever its `programs` say, so
 //! the catalogue says so next to the path.

@@ -1,4 +1,4 @@
-//! Argument policies: what a recipe can make each declared program do (THREATS row 30).
+//! Argument policies: what a recipe can make each declared program do (threats.md row 30).
 //!
 //! Declaring a program is not enough to run it. Many programs run other programs through their
 //! own options (`apt-get -o APT::Update::Pre-Invoke::=…`, `tar --checkpoint-action=exec=…`,

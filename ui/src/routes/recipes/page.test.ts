@@ -56,7 +56,7 @@ async function showPage() {
   return target;
 }
 
-describe('recipe catalogue (THREATS row 30)', () => {
+describe('recipe catalogue (threats.md row 30)', () => {
   it('says what each declared program can be made to do, not just its name', async () => {
     const target = await showPage();
     const items = [...target.querySelectorAll('ul.powers:not(.paths) li')].map(

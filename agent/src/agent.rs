@@ -285,7 +285,10 @@ impl Agent {
     ) -> Result<()> {
         match message {
             Message::GetServerStatus(mut req) => {
-                let not_held = {
+                let not_held = if req.system_only {
+                    // Runs no detector: the kept ones stay as they are.
+                    None
+                } else {
                     let mut kept = self.detectors.lock().unwrap_or_else(|e| e.into_inner());
                     if !req.same_detectors || !req.detectors.is_empty() {
                         // A full request (perhaps of no detectors at all): what it carries is

@@ -169,6 +169,7 @@ fn install(params) {
             detectors,
             same_detectors: true,
             detectors_hash: Some(hash.clone()),
+            system_only: false,
         };
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -13,6 +13,7 @@ pub mod detector_cache;
 pub mod dial;
 pub mod enroll;
 pub mod error;
+pub mod facts;
 pub mod handshake;
 pub mod journal;
 pub mod runner;

@@ -1,4 +1,4 @@
-//! `SERVER_STATUS`: the machine's facts (sysinfo) plus every detector recipe's `detect()`, run
+//! `SERVER_STATUS`: the machine's facts (`facts.rs`) plus every detector recipe's `detect()`, run
 //! in parallel on blocking threads, each with a timeout.
 //!
 //! A recipe's detector never runs twice at once (threats.md row 28): a status request that finds
@@ -15,8 +15,7 @@ use base64::Engine as _;
 use cairn_engine::job::{self, Detection, JobOptions};
 use cairn_engine::{CancelToken, Category, Recipe};
 use cairn_protocol::messages::{
-    BackupInfo, CpuInfo, DatabaseInfo, GetServerStatus, RuntimeInfo, ServerStatus, SystemInfo,
-    Usage,
+    BackupInfo, DatabaseInfo, GetServerStatus, Installation, RuntimeInfo, ServerStatus,
 };
 use cairn_protocol::{BundleHeader, SignedBundle};
 
@@ -80,8 +79,14 @@ pub async fn collect_at(
     timeout: Duration,
     now: u64,
 ) -> ServerStatus {
-    let system = tokio::task::spawn_blocking(system_info);
-    let detections = req.detectors.into_iter().map(|bundle| {
+    let system = tokio::task::spawn_blocking(crate::facts::system_info);
+    // A `systemOnly` request runs no detector, whatever it carries.
+    let bundles = if req.system_only {
+        Vec::new()
+    } else {
+        req.detectors
+    };
+    let detections = bundles.into_iter().map(|bundle| {
         let ctx = ctx.clone();
         async move {
             let guess = identity_unverified(&bundle);
@@ -129,13 +134,16 @@ pub async fn collect_at(
         }
     });
     let detected = futures_util::future::join_all(detections).await;
-    let system = system.await.unwrap_or_else(|_| empty_system());
+    let system = system
+        .await
+        .unwrap_or_else(|_| crate::facts::empty_system());
     let mut status = ServerStatus {
         request_id: req.request_id,
         runtimes: Vec::new(),
         databases: Vec::new(),
         backups: Vec::new(),
         system,
+        system_only: req.system_only,
     };
     for d in detected {
         let estimated_size = d.estimated_size_mb.map(|mb| format!("{mb} MB"));
@@ -150,6 +158,15 @@ pub async fn collect_at(
                 version: ok.version,
                 estimated_size,
                 error,
+                installations: ok
+                    .installations
+                    .into_iter()
+                    .map(|i| Installation {
+                        version: i.version,
+                        source: i.source,
+                        path: i.path,
+                    })
+                    .collect(),
             }),
             Category::Database => status.databases.push(DatabaseInfo {
                 kind: d.id,
@@ -260,149 +277,5 @@ fn identity_unverified(bundle: &SignedBundle) -> Detected {
             .map_or(Category::Runtime, |r| r.meta.category),
         estimated_size_mb: recipe.map(|r| r.meta.estimated_size_mb),
         result: Err(String::new()),
-    }
-}
-
-fn empty_system() -> SystemInfo {
-    SystemInfo {
-        os: String::new(),
-        kernel: String::new(),
-        arch: std::env::consts::ARCH.to_owned(),
-        hostname: String::new(),
-        cpu: CpuInfo {
-            cores: 0,
-            model: String::new(),
-            usage_percent: None,
-        },
-        ram: Usage {
-            total_bytes: 0,
-            used_bytes: 0,
-        },
-        disk: Usage {
-            total_bytes: 0,
-            used_bytes: 0,
-        },
-        uptime: 0,
-        addresses: Vec::new(),
-    }
-}
-
-/// The machine's facts. Keeps no sysinfo state afterwards (the process list is never loaded).
-pub fn system_info() -> SystemInfo {
-    use sysinfo::{CpuRefreshKind, Disks, MemoryRefreshKind, Networks, RefreshKind, System};
-    let mut info = empty_system();
-    info.os = os_pretty_name()
-        .or_else(|| System::long_os_version().ok())
-        .unwrap_or_else(|| "Linux".to_owned());
-    info.kernel = System::kernel_version().unwrap_or_default();
-    info.arch = System::cpu_arch();
-    info.hostname = System::host_name().unwrap_or_default();
-    info.uptime = System::uptime().unwrap_or(0);
-    let kind = RefreshKind::nothing()
-        .with_memory(MemoryRefreshKind::nothing().with_ram())
-        .with_cpu(CpuRefreshKind::nothing().with_usage());
-    if let Ok(sys) = System::new_with_specifics(kind) {
-        info.cpu = CpuInfo {
-            cores: sys.cpus().len() as u32,
-            model: sys
-                .cpus()
-                .first()
-                .map(|c| c.brand().trim().to_owned())
-                .unwrap_or_default(),
-            usage_percent: cpu_usage_since_last_call(),
-        };
-        info.ram = Usage {
-            total_bytes: sys.total_memory(),
-            used_bytes: sys.used_memory(),
-        };
-    }
-    if let Ok(disks) = Disks::new_with_refreshed_list()
-        && let Some(root) = disks
-            .iter()
-            .find(|d| d.mount_point() == std::path::Path::new("/"))
-    {
-        info.disk = Usage {
-            total_bytes: root.total_space(),
-            used_bytes: root.total_space().saturating_sub(root.available_space()),
-        };
-    }
-    if let Ok(networks) = Networks::new_with_refreshed_list() {
-        let mut addresses: Vec<String> = networks
-            .values()
-            .flat_map(|data| data.ip_networks().iter().map(|n| n.addr))
-            .filter(|a| !a.is_loopback() && !is_link_local(a))
-            .map(|a| a.to_string())
-            .collect();
-        addresses.sort();
-        addresses.dedup();
-        info.addresses = addresses;
-    }
-    info
-}
-
-fn is_link_local(addr: &std::net::IpAddr) -> bool {
-    match addr {
-        std::net::IpAddr::V4(v4) => v4.is_link_local(),
-        std::net::IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
-    }
-}
-
-/// `PRETTY_NAME` from os-release.
-fn os_pretty_name() -> Option<String> {
-    let text = std::fs::read_to_string("/etc/os-release")
-        .or_else(|_| std::fs::read_to_string("/usr/lib/os-release"))
-        .ok()?;
-    text.lines().find_map(|l| {
-        let v = l.strip_prefix("PRETTY_NAME=")?;
-        Some(v.trim().trim_matches('"').to_owned())
-    })
-}
-
-/// CPU usage in percent since the previous status (since boot for the first one), from
-/// `/proc/stat`. Sampling the CPU twice inside one request (what sysinfo needs) cost every
-/// status round trip its minimum interval, 200 ms, for a figure no more useful than this one.
-fn cpu_usage_since_last_call() -> Option<f32> {
-    static LAST: std::sync::Mutex<Option<(u64, u64)>> = std::sync::Mutex::new(None);
-    let stat = std::fs::read_to_string("/proc/stat").ok()?;
-    let (total, idle) = parse_cpu_line(stat.lines().next()?)?;
-    let mut last = LAST
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let (d_total, d_idle) = match *last {
-        Some((t, i)) if total > t => (total - t, idle.saturating_sub(i)),
-        _ => (total, idle),
-    };
-    *last = Some((total, idle));
-    if d_total == 0 {
-        return None;
-    }
-    Some((100.0 * (1.0 - d_idle as f64 / d_total as f64)) as f32)
-}
-
-/// (total, idle + iowait) jiffies from the aggregate `cpu ` line of `/proc/stat`.
-fn parse_cpu_line(line: &str) -> Option<(u64, u64)> {
-    let mut fields = line.split_whitespace();
-    if fields.next()? != "cpu" {
-        return None;
-    }
-    let values: Vec<u64> = fields.filter_map(|f| f.parse().ok()).collect();
-    if values.len() < 4 {
-        return None;
-    }
-    // user nice system idle iowait irq softirq steal (guest time is already in user).
-    let total: u64 = values.iter().take(8).sum();
-    let idle = values[3] + values.get(4).copied().unwrap_or(0);
-    Some((total, idle))
-}
-
-#[cfg(test)]
-mod cpu_tests {
-    #[test]
-    fn parses_the_aggregate_cpu_line() {
-        let line = "cpu  100 0 50 800 50 0 0 0 0 0";
-        assert_eq!(super::parse_cpu_line(line), Some((1000, 850)));
-        assert_eq!(super::parse_cpu_line("cpu0 1 2 3 4"), None);
-        let usage = super::cpu_usage_since_last_call().unwrap_or(-1.0);
-        assert!((0.0..=100.0).contains(&usage), "{usage}");
     }
 }

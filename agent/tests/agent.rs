@@ -126,6 +126,42 @@ async fn enroll_refuses_a_control_plane_with_another_key_id() {
     assert!(cp.enrolled_key().is_none(), "nothing was enrolled");
 }
 
+/// What an open page asks for every half minute: the machine's facts, no detector run (the
+/// bundle it carries is ignored), the answer marked so the control plane does not store it as
+/// the node's status. The disk figures are `df`'s: used plus available within the size.
+#[tokio::test]
+async fn a_system_only_status_runs_no_detector() {
+    let mut cp = ControlPlane::start().await;
+    let dir = enrolled_dir(&cp);
+    let (stop, task) = start_agent(dir.path());
+    let mut conn = cp.next_conn().await;
+
+    conn.send(vec![Message::GetServerStatus(GetServerStatus {
+        request_id: Some("sys-1".into()),
+        detectors: vec![cp.bundle(HELLO)],
+        system_only: true,
+        ..GetServerStatus::default()
+    })])
+    .await;
+    let status = loop {
+        if let Some(Message::ServerStatus(s)) = conn.recv().await.into_iter().next() {
+            break s;
+        }
+    };
+    assert_eq!(status.request_id.as_deref(), Some("sys-1"));
+    assert!(status.system_only);
+    assert!(status.runtimes.is_empty(), "{:?}", status.runtimes);
+    let disk = status.system.disk;
+    let available = disk.available_bytes.expect("available disk space");
+    assert!(
+        disk.total_bytes > 0 && disk.used_bytes + available <= disk.total_bytes,
+        "{disk:?}"
+    );
+    assert!(status.system.ram.available_bytes.is_some());
+    let _ = stop.send(true);
+    task.await.expect("agent stops");
+}
+
 #[tokio::test]
 async fn run_authenticates_and_reports_status_with_detection() {
     let mut cp = ControlPlane::start().await;
@@ -141,6 +177,7 @@ async fn run_authenticates_and_reports_status_with_detection() {
         ],
         same_detectors: false,
         detectors_hash: None,
+        system_only: false,
     })])
     .await;
     let status = loop {

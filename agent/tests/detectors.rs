@@ -86,6 +86,7 @@ async fn a_detector_that_never_returns_runs_once_at_a_time_and_stops_at_its_time
             detectors: vec![cp.bundle(SPINNER)],
             same_detectors: false,
             detectors_hash: None,
+            system_only: false,
         })])
         .await;
     }

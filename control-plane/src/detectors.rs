@@ -20,6 +20,7 @@ pub fn status_request(app: &App, request_id: Option<String>) -> (Message, String
         detectors: registry.bundles(),
         same_detectors: false,
         detectors_hash: None,
+        system_only: false,
     });
     (msg, registry.detectors_hash.clone())
 }
@@ -32,12 +33,22 @@ pub fn status_request_same(app: &App, request_id: Option<String>) -> Message {
     same(request_id, app.registry().detectors_hash.clone())
 }
 
+/// `GET_SERVER_STATUS` for the machine's facts only: no detector runs, none travels.
+pub fn system_request(request_id: Option<String>) -> Message {
+    Message::GetServerStatus(GetServerStatus {
+        request_id,
+        system_only: true,
+        ..GetServerStatus::default()
+    })
+}
+
 fn same(request_id: Option<String>, hash: String) -> Message {
     Message::GetServerStatus(GetServerStatus {
         request_id,
         detectors: Vec::new(),
         same_detectors: true,
         detectors_hash: Some(hash),
+        system_only: false,
     })
 }
 

@@ -240,12 +240,14 @@ impl SimAgent {
         let usage = Usage {
             total_bytes: 2 << 30,
             used_bytes: 1 << 30,
+            available_bytes: Some(1 << 30),
         };
         Message::ServerStatus(ServerStatus {
             request_id,
             runtimes: Vec::new(),
             databases: Vec::new(),
             backups: Vec::new(),
+            system_only: false,
             system: SystemInfo {
                 os: "Debian GNU/Linux 12 (bookworm)".to_owned(),
                 kernel: "6.1.0".to_owned(),

@@ -138,6 +138,12 @@ pub(super) async fn handle_frame(
     }
     for msg in others {
         match msg {
+            Message::ServerStatus(status) if status.system_only => {
+                // The machine's facts alone: shown, never stored as the node's status (whose
+                // detections it would blank).
+                let body = DashboardEventBody::ServerStatus(status);
+                app.hub.broadcast(&DashboardEvent::new(node_id, None, body));
+            }
             Message::ServerStatus(status) => {
                 // Serialized once for the store, in a batch with other nodes' statuses (a
                 // fan-out brings 10,000 of these within seconds); shown and counted once stored,

@@ -67,7 +67,10 @@ async fn handle(
     };
     match command {
         DashboardCommand::Subscribe { node_id } => subscribe(app, conn, &node_id).await,
-        DashboardCommand::GetServerStatus { node_id } => status(app, conn, &node_id).await,
+        DashboardCommand::GetServerStatus {
+            node_id,
+            system_only,
+        } => status(app, conn, &node_id, system_only).await,
         DashboardCommand::CancelJob {
             node_id,
             job_id,
@@ -105,11 +108,16 @@ async fn subscribe(app: &App, conn: u64, node_id: &str) -> Result<(), String> {
 }
 
 /// `GET_SERVER_STATUS`: the agent is asked; its answer reaches the page as `SERVER_STATUS`.
-async fn status(app: &App, conn: u64, node_id: &str) -> Result<(), String> {
+/// `system_only`: the machine's facts alone, which an open page asks for every half minute.
+async fn status(app: &App, conn: u64, node_id: &str, system_only: bool) -> Result<(), String> {
     node_online(app, node_id).await?;
     app.hub.subscribe(conn, node_id);
     let request_id = cairn_protocol::new_id().map_err(|e| e.to_string())?;
-    let msg = detectors::status_request_same(app, Some(request_id));
+    let msg = if system_only {
+        detectors::system_request(Some(request_id))
+    } else {
+        detectors::status_request_same(app, Some(request_id))
+    };
     delivered(app.hub.send_to_agent(node_id, vec![msg]), node_id)
 }
 

@@ -12,10 +12,11 @@ use crate::util::{
     TestServer, dashboard, enrolled_agent, http, logs, recv_json, recv_type, send_json,
 };
 
-fn status() -> ServerStatus {
+pub(crate) fn status() -> ServerStatus {
     let usage = Usage {
         total_bytes: 10,
         used_bytes: 5,
+        available_bytes: Some(4),
     };
     ServerStatus {
         request_id: None,
@@ -25,9 +26,11 @@ fn status() -> ServerStatus {
             version: None,
             estimated_size: None,
             error: None,
+            installations: vec![],
         }],
         databases: vec![],
         backups: vec![],
+        system_only: false,
         system: SystemInfo {
             os: "Debian GNU/Linux 12 (bookworm)".into(),
             kernel: "6.1".into(),

@@ -21,11 +21,15 @@ pub enum DashboardCommand {
         #[serde(default)]
         node_id: String,
     },
-    /// Ask the node's agent for its status; the answer arrives as `SERVER_STATUS`.
+    /// Ask the node's agent for its status; the answer arrives as `SERVER_STATUS`. With
+    /// `systemOnly`, only the machine's facts (no detector runs).
     #[serde(rename_all = "camelCase")]
     GetServerStatus {
         #[serde(default)]
         node_id: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        #[ts(as = "Option<bool>", optional)]
+        system_only: bool,
     },
     /// A job with a runtime recipe.
     #[serde(rename_all = "camelCase")]

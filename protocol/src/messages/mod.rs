@@ -22,8 +22,8 @@ pub use jobs::{
     CancelJob, ConfigureBackup, ConfigureDatabase, InstallRuntime, LogAck, PlanRequest,
 };
 pub use status::{
-    BackupInfo, CpuInfo, DatabaseInfo, GetServerStatus, RuntimeInfo, ServerStatus, SystemInfo,
-    Usage,
+    BackupInfo, CpuInfo, DatabaseInfo, GetServerStatus, Installation, RuntimeInfo, ServerStatus,
+    SystemInfo, Usage,
 };
 
 /// Version of this protocol, sent in `HELLO`.

@@ -26,6 +26,11 @@ pub struct GetServerStatus {
     /// without a hash in `HELLO`, so the control plane sends the bundles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detectors_hash: Option<String>,
+    /// Only the machine's facts (`system`), no detector: what an open page asks for every
+    /// half minute to keep the server's figures current without running every recipe's
+    /// `detect()`. The detectors the agent keeps are neither used nor replaced.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub system_only: bool,
 }
 
 /// `SERVER_STATUS` (agent → control plane): the result of every recipe's `detect()` plus the
@@ -39,6 +44,12 @@ pub struct ServerStatus {
     pub databases: Vec<DatabaseInfo>,
     pub backups: Vec<BackupInfo>,
     pub system: SystemInfo,
+    /// The answer to a `systemOnly` request: `runtimes`, `databases` and `backups` are empty
+    /// because nothing was detected, not because nothing is there. The control plane does not
+    /// store it as the node's status; the page keeps what it showed and updates `system`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[ts(as = "Option<bool>", optional)]
+    pub system_only: bool,
 }
 
 /// One runtime recipe's detection.
@@ -57,6 +68,23 @@ pub struct RuntimeInfo {
     /// Set when detection failed or timed out; the other fields are then best effort.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Every installation the detector found besides the distribution's package (rustup, nvm,
+    /// pyenv, asdf, `/usr/local/go`, for root and each user), each with where it came from, so
+    /// the page shows what is there instead of offering to install over it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<Vec<Installation>>", optional)]
+    pub installations: Vec<Installation>,
+}
+
+/// One installation of a runtime found on the server (see [`RuntimeInfo::installations`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Installation {
+    pub version: String,
+    /// How it was installed and for whom: "rustup (root), stable-x86_64-unknown-linux-gnu".
+    pub source: String,
+    /// Where it lives ("/root/.rustup/toolchains/stable-x86_64-unknown-linux-gnu").
+    pub path: String,
 }
 
 /// One database recipe's detection.
@@ -134,10 +162,16 @@ pub struct CpuInfo {
     pub usage_percent: Option<f32>,
 }
 
-/// Total and used bytes of memory or disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+/// Total, used and available bytes of memory or disk. For a disk these are `df`'s figures
+/// (used = allocated blocks; available = what may still be written), and used + available can
+/// be less than total (blocks reserved for root): the share used is used / (used + available).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Usage {
     pub total_bytes: u64,
     pub used_bytes: u64,
+    /// Absent from older agents (which sent total − available as used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub available_bytes: Option<u64>,
 }

@@ -76,9 +76,21 @@ sameDetectors?: boolean,
  * does not hold exactly those runs none of its kept ones: it forgets them and reconnects
  * without a hash in `HELLO`, so the control plane sends the bundles.
  */
-detectorsHash?: string | null, };
+detectorsHash?: string | null, 
+/**
+ * Only the machine's facts (`system`), no detector: what an open page asks for every
+ * half minute to keep the server's figures current without running every recipe's
+ * `detect()`. The detectors the agent keeps are neither used nor replaced.
+ */
+systemOnly?: boolean, };
 
-export type ServerStatus = { requestId?: string | null, runtimes: Array<RuntimeInfo>, databases: Array<DatabaseInfo>, backups: Array<BackupInfo>, system: SystemInfo, };
+export type ServerStatus = { requestId?: string | null, runtimes: Array<RuntimeInfo>, databases: Array<DatabaseInfo>, backups: Array<BackupInfo>, system: SystemInfo, 
+/**
+ * The answer to a `systemOnly` request: `runtimes`, `databases` and `backups` are empty
+ * because nothing was detected, not because nothing is there. The control plane does not
+ * store it as the node's status; the page keeps what it showed and updates `system`.
+ */
+systemOnly?: boolean, };
 
 export type RuntimeInfo = { 
 /**
@@ -92,7 +104,23 @@ estimatedSize?: string | null,
 /**
  * Set when detection failed or timed out; the other fields are then best effort.
  */
-error?: string | null, };
+error?: string | null, 
+/**
+ * Every installation the detector found besides the distribution's package (rustup, nvm,
+ * pyenv, asdf, `/usr/local/go`, for root and each user), each with where it came from, so
+ * the page shows what is there instead of offering to install over it.
+ */
+installations?: Array<Installation>, };
+
+export type Installation = { version: string, 
+/**
+ * How it was installed and for whom: "rustup (root), stable-x86_64-unknown-linux-gnu".
+ */
+source: string, 
+/**
+ * Where it lives ("/root/.rustup/toolchains/stable-x86_64-unknown-linux-gnu").
+ */
+path: string, };
 
 export type DatabaseInfo = { 
 /**
@@ -144,7 +172,11 @@ export type CpuInfo = { cores: number, model: string,
  */
 usagePercent?: number | null, };
 
-export type Usage = { totalBytes: number, usedBytes: number, };
+export type Usage = { totalBytes: number, usedBytes: number, 
+/**
+ * Absent from older agents (which sent total − available as used).
+ */
+availableBytes?: number, };
 
 export type InstallRuntime = { jobId: string, 
 /**
@@ -275,7 +307,7 @@ paths: Array<string>,
  */
 services: Array<string>, };
 
-export type DashboardCommand = { "type": "SUBSCRIBE", nodeId: string, } | { "type": "GET_SERVER_STATUS", nodeId: string, } | { "type": "INSTALL_RUNTIME", nodeId: string, payload: RuntimeJobRequest, } | { "type": "CONFIGURE_DATABASE", nodeId: string, payload: DatabaseJobRequest, } | { "type": "CONFIGURE_BACKUP", nodeId: string, payload: BackupJobRequest, } | { "type": "PLAN_REQUEST", nodeId: string, payload: PlanJobRequest, } | { "type": "CANCEL_JOB", nodeId: string, jobId?: string, payload?: CancelJobRequest, };
+export type DashboardCommand = { "type": "SUBSCRIBE", nodeId: string, } | { "type": "GET_SERVER_STATUS", nodeId: string, systemOnly?: boolean, } | { "type": "INSTALL_RUNTIME", nodeId: string, payload: RuntimeJobRequest, } | { "type": "CONFIGURE_DATABASE", nodeId: string, payload: DatabaseJobRequest, } | { "type": "CONFIGURE_BACKUP", nodeId: string, payload: BackupJobRequest, } | { "type": "PLAN_REQUEST", nodeId: string, payload: PlanJobRequest, } | { "type": "CANCEL_JOB", nodeId: string, jobId?: string, payload?: CancelJobRequest, };
 
 export type RuntimeJobRequest = { 
 /**

@@ -25,6 +25,7 @@ import {
   bin,
 } from './harness.mjs';
 import { backupFlow } from './backups.mjs';
+import { detectionFlow } from './detection.mjs';
 import { errorFlow } from './errors.mjs';
 import { hardeningFlow } from './hardening.mjs';
 import { purgeRuntimes, runtimeFlow } from './runtimes.mjs';
@@ -307,6 +308,7 @@ async function agentFlow() {
   });
 
   await page.goto(`${base}/nodes/${nodeId}`);
+  await detectionFlow({ page, step, shot });
   await runtimeFlow({ page, step, shot });
   await backupFlow({ page, step, shot });
 }

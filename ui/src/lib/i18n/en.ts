@@ -66,6 +66,7 @@ export const en = {
   'runtime.title': 'Runtimes',
   'runtime.none': 'No runtime recipe is published yet.',
   'card.installed': 'Installed',
+  'card.installations': 'Installations found on the server',
   'card.notInstalled': 'Not installed',
   'card.install': 'Install',
   'card.retry': 'Retry',

@@ -69,6 +69,7 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'runtime.title': 'Environnements d’exécution',
   'runtime.none': 'Aucune recette d’environnement n’est publiée.',
   'card.installed': 'Installé',
+  'card.installations': 'Installations trouvées sur le serveur',
   'card.notInstalled': 'Non installé',
   'card.install': 'Installer',
   'card.retry': 'Réessayer',

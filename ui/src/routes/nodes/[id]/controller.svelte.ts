@@ -73,6 +73,9 @@ const JOB_TYPE: Record<JobPurpose, JobKind> = {
   plan: 'PLAN_REQUEST',
 };
 
+/** How often an open page refreshes the machine's figures. */
+export const SYSTEM_REFRESH_MS = 30_000;
+
 export class NodeController {
   node = $state<Node | null>(null);
   status = $state<ServerStatus | null>(null);
@@ -126,11 +129,22 @@ export class NodeController {
     this.socket.start();
     this.show(loaded.node, loaded.recipes);
     this.loadHistory();
+    const timer = setInterval(() => this.refreshSystem(), SYSTEM_REFRESH_MS);
+    this.unsubscribe.push(() => clearInterval(timer));
   }
 
   stop() {
     for (const f of this.unsubscribe) f();
     this.socket.stop();
+  }
+
+  /**
+   * Asks for the machine's figures alone (uptime, CPU, memory, disk), which change while the page
+   * is open; no recipe's detector runs. Skipped while the tab is hidden or the node offline.
+   */
+  refreshSystem() {
+    if (!this.online || (typeof document !== 'undefined' && document.hidden)) return;
+    this.socket.send({ type: 'GET_SERVER_STATUS', nodeId: this.nodeId, systemOnly: true });
   }
 
   /**
@@ -342,7 +356,12 @@ export class NodeController {
         this.refreshStatus();
         return;
       case 'SERVER_STATUS':
-        this.status = m.payload;
+        // A system-only answer detected nothing: keep the detections shown, update the figures.
+        if (m.payload.systemOnly) {
+          if (this.status) this.status = { ...this.status, system: m.payload.system };
+        } else {
+          this.status = m.payload;
+        }
         return;
       case 'JOB_CREATED':
         this.created(String(p.jobId ?? m.jobId ?? ''), String(p.recipe ?? ''));

@@ -6,7 +6,7 @@ use cairn_protocol::{FrameSigner, NonceStore};
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::{auth, hub, install, node_writes, registry, store};
+use crate::{auth, hub, install, node_writes, registry, settings, store};
 
 /// The control plane's id in frames (`from` of its frames, `audience` of the agents').
 pub const CONTROL_PLANE_ID: &str = "control-plane";
@@ -30,6 +30,8 @@ pub struct App {
     pub verifier: auth::Verifier,
     /// Refused sign-ins, tallied for the audit log.
     pub refusals: auth::RefusalLog,
+    /// The public address set in the dashboard (`--public-url` wins over it).
+    pub public_address: settings::PublicAddress,
     /// Flips to true when the server shuts down; WebSocket tasks watch it.
     pub shutdown: watch::Receiver<bool>,
 }

@@ -15,7 +15,8 @@
 //! - [`registry`]: recipes checked with the engine and signed into bundles.
 //! - [`install`]: `install.sh` (minijinja template) and the agent binary new servers download.
 //! - [`auth`], [`mask`]: passwords, sessions and the sign-in defences; secret masking.
-//! - [`setup`]: the data directory, key, database and admin account on start.
+//! - [`setup`]: the data directory, key, database and admin account on start; [`settings`]: what
+//!   the dashboard can change about the control plane (its public address).
 
 pub(crate) mod app;
 pub mod auth;
@@ -31,6 +32,7 @@ pub(crate) mod node_writes;
 pub(crate) mod outbox;
 pub(crate) mod registry;
 pub(crate) mod server;
+pub(crate) mod settings;
 pub(crate) mod setup;
 pub(crate) mod store;
 pub(crate) mod web;

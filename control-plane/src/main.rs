@@ -29,8 +29,9 @@ struct Args {
     /// The built dashboard, served if it exists.
     #[arg(long, default_value = "ui/build")]
     ui: PathBuf,
-    /// The URL users reach this control plane at (allowed WebSocket origin, install commands).
-    #[arg(long)]
+    /// The URL users and servers reach this control plane at (the origin browsers must send,
+    /// install commands). Without it, the address set in the dashboard, else the request's.
+    #[arg(long, env = "CAIRN_PUBLIC_URL")]
     public_url: Option<String>,
     /// The agent binary new servers download (built for glibc 2.31 by
     /// scripts/build-agent-glibc231). Default: cairn-agent-x86_64-linux-gnu next to this

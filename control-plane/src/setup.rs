@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use crate::app::{App, CONTROL_PLANE_ID};
 use crate::config::Config;
 use crate::store::{SqliteStore, User};
-use crate::{auth, hub, install, node_writes, registry, store};
+use crate::{auth, hub, install, node_writes, registry, settings, store};
 
 /// Refuses to listen on a non-loopback address without TLS unless `insecure` says so.
 pub fn check_listen_address(addr: SocketAddr, tls: bool, insecure: bool) -> anyhow::Result<()> {
@@ -116,6 +116,9 @@ pub async fn prepare(config: Config, shutdown: watch::Receiver<bool>) -> anyhow:
             known.remember(&username, addr, at);
         }
     }
+    let public_address = settings::PublicAddress::new(
+        store::blocking(&store, |s| s.setting(settings::PUBLIC_URL_KEY)).await?,
+    );
     let verifier = auth::Verifier::new(config.login_checks, &config.argon2_params)?;
     let throttle = auth::LoginThrottle::new(config.login_first_lockout);
     Ok(App {
@@ -131,6 +134,7 @@ pub async fn prepare(config: Config, shutdown: watch::Receiver<bool>) -> anyhow:
         known,
         verifier,
         refusals: auth::RefusalLog::default(),
+        public_address,
         shutdown,
     })
 }

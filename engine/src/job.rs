@@ -242,7 +242,7 @@ fn execute(
         steps: Cell::new(0),
     });
     let mut engine = sandbox::runtime(&opts.limits, stop);
-    api::register(&mut engine, &host);
+    crate::host::register(&mut engine, &host);
     let ast =
         crate::recipe::compile(&engine, &recipe.file, &recipe.source).map_err(|e| e.to_string())?;
 

@@ -9,10 +9,10 @@ use warp::Reply;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::{Request, RouteId, login};
+use super::{Request, RouteId, login, settings};
 use crate::app::App;
 use crate::store::{self, NewToken};
-use crate::web::{Session, internal, json_error, public_base};
+use crate::web::{Session, install_base, internal, json_error};
 use crate::{detectors, install, registry};
 
 fn ok_json(value: &impl serde::Serialize) -> Response {
@@ -48,6 +48,8 @@ pub async fn handle(
         (RouteId::Job, Some(_)) => job(&app, req).await,
         (RouteId::JobEvents, Some(_)) => job_events(&app, req).await,
         (RouteId::Audit, Some(_)) => audit(&app).await,
+        (RouteId::Settings, Some(_)) => settings::show(&app, &req),
+        (RouteId::ChangeSettings, Some(s)) => settings::change(&app, s, req).await,
         // Sockets are handled by the router; a private route without a session never gets here.
         _ => json_error(StatusCode::UNAUTHORIZED, "sign in first"),
     }
@@ -78,7 +80,7 @@ async fn install_script(app: &Arc<App>, req: &Request) -> Response {
         tracing::warn!("{}", app.agent.missing_sentence());
     }
     let key = app.signer.key();
-    let url = public_base(app, &req.headers);
+    let url = install_base(app, &req.headers);
     let rendered = install::render_script(&install::ScriptValues {
         url: &url,
         key_id: key.key_id().as_str(),
@@ -214,7 +216,7 @@ async fn create_token(app: &App, s: Session, req: Request) -> Response {
     app.audit(&s.username, "enrollment-token.create", &node_id, "ok")
         .await;
     let token = format!("{node_id}.{secret}");
-    let base = public_base(app, &req.headers);
+    let base = install_base(app, &req.headers);
     ok_json(&json!({
         "token": token,
         "nodeId": node_id,

@@ -15,6 +15,7 @@ mod handlers;
 mod headers;
 mod login;
 mod routes;
+mod settings;
 
 pub use routes::{ROUTES, Route, RouteId};
 
@@ -73,6 +74,7 @@ fn path_filter(path: &'static str) -> BoxedFilter<(Vec<String>,)> {
 fn method_filter(method: &'static str) -> BoxedFilter<()> {
     match method {
         "POST" => warp::post().boxed(),
+        "PUT" => warp::put().boxed(),
         _ => get_or_head(),
     }
 }
@@ -132,7 +134,7 @@ fn request_parts(
         .map(Some)
         .or(warp::any().map(|| None))
         .unify();
-    let body = if method == "POST" {
+    let body = if method == "POST" || method == "PUT" {
         warp::body::content_length_limit(MAX_BODY_BYTES)
             .and(warp::body::bytes())
             .boxed()

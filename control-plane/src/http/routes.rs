@@ -23,6 +23,8 @@ pub enum RouteId {
     Job,
     JobEvents,
     Audit,
+    Settings,
+    ChangeSettings,
     DashboardSocket,
 }
 
@@ -85,5 +87,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/jobs/{id}", false, RouteId::Job),
     route("GET", "/api/jobs/{id}/events", false, RouteId::JobEvents),
     route("GET", "/api/audit", false, RouteId::Audit),
+    route("GET", "/api/settings", false, RouteId::Settings),
+    route("PUT", "/api/settings", false, RouteId::ChangeSettings),
     route("GET", "/ws/dashboard", false, RouteId::DashboardSocket),
 ];

@@ -9,6 +9,7 @@
 //! and tokens as hashes, and job results and events already masked (see [`crate::mask`]).
 
 mod audit_sql;
+mod settings_sql;
 mod sql;
 mod sqlite;
 
@@ -217,6 +218,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     fn remember_login_address(&self, username: &str, address: &str, at: u64) -> StoreResult<()>;
     /// Every (username, address, last time) with a sign-in at or after `since`.
     fn login_addresses(&self, since: u64) -> StoreResult<Vec<(String, String, u64)>>;
+
+    /// A setting changed in the dashboard (`settings.rs`), if it was ever set.
+    fn setting(&self, key: &str) -> StoreResult<Option<String>>;
+    /// Sets a setting, or removes it with `None`.
+    fn set_setting(&self, key: &str, value: Option<&str>) -> StoreResult<()>;
 }
 
 /// A shared store.

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::audit_sql;
 use super::sql::{from_i64, job_kind, job_status, json_col, to_i64};
 use super::{
     Appended, AuditCount, AuditEntry, Enrollment, Job, JobEvent, JobStatus, NewToken, Node,
     NodeUpdate, Store, StoreError, StoreResult, User,
 };
+use super::{audit_sql, settings_sql};
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS users (
@@ -94,6 +94,7 @@ impl SqliteStore {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)?;
         audit_sql::migrate(&conn)?;
+        settings_sql::migrate(&conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
         })
@@ -463,6 +464,14 @@ impl Store for SqliteStore {
 
     fn login_addresses(&self, since: u64) -> StoreResult<Vec<(String, String, u64)>> {
         audit_sql::login_addresses(&self.conn(), since)
+    }
+
+    fn setting(&self, key: &str) -> StoreResult<Option<String>> {
+        settings_sql::setting(&self.conn(), key)
+    }
+
+    fn set_setting(&self, key: &str, value: Option<&str>) -> StoreResult<()> {
+        settings_sql::set_setting(&self.conn(), key, value)
     }
 }
 

@@ -11,7 +11,7 @@ use warp::Reply;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-pub use origin::{origin_allowed, public_base};
+pub use origin::{install_base, origin_allowed};
 
 /// A signed-in user.
 #[derive(Debug, Clone)]

@@ -18,6 +18,17 @@ pub fn public_base(app: &App, headers: &HeaderMap) -> String {
     format!("{}://{host}", if app.tls() { "https" } else { "http" })
 }
 
+/// Where an install command and `install.sh` tell a new server to find this control plane:
+/// `--public-url`, else the address set in the dashboard (`settings.rs`), else the request's.
+pub fn install_base(app: &App, headers: &HeaderMap) -> String {
+    if app.config.public_url.is_none()
+        && let Some(u) = app.public_address.get()
+    {
+        return u;
+    }
+    public_base(app, headers)
+}
+
 /// `scheme://host[:port]` of a URL, lowercased, without the scheme's default port (browsers
 /// leave it out of `Origin`).
 pub fn origin_of(url: &str) -> String {

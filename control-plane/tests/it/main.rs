@@ -9,5 +9,6 @@ mod headers;
 mod install;
 mod jobs;
 mod recipes;
+mod settings;
 mod system_status;
 mod util;

@@ -1,7 +1,7 @@
 //! The host API recipes see, registered on a job's Rhai engine. Each function checks
 //! capabilities before any side effect, honours plan mode, and turns failures into sentences.
-//! The helpers built on these (settings files, cron, backups) are registered from
-//! `helpers.rs`. The reference for recipe authors is `docs/recipes.md`.
+//! The helpers built on these (settings files, cron, backups) are in `helpers.rs`;
+//! `host::register` registers both. The reference for recipe authors is `docs/recipes.md`.
 
 use std::path::Path;
 use std::rc::Rc;
@@ -147,14 +147,13 @@ pub(super) fn checked_path(host: &Host, path: &str) -> Res<std::path::PathBuf> {
     host.caps.check_write_path(path).map_err(err)
 }
 
-/// Registers every host function on `engine`.
+/// Registers the primitives on `engine` (`host::register` adds the helpers built on them).
 pub fn register(engine: &mut Engine, host: &Rc<Host>) {
     register_commands(engine, host);
     register_console(engine, host);
     register_system(engine, host);
     register_files(engine, host);
     register_helpers(engine, host);
-    super::helpers::register(engine, host);
 }
 
 fn register_commands(engine: &mut Engine, host: &Rc<Host>) {

@@ -27,7 +27,7 @@ use crate::event::Stream;
 use crate::exec::{Exec, ExecOptions};
 use crate::system::service;
 
-/// Registers the helpers on `engine` (called by `api::register`).
+/// Registers the helpers on `engine` (called by `host::register`, after the primitives).
 pub(super) fn register(engine: &mut Engine, host: &Rc<Host>) {
     register_files(engine, host);
     register_cron(engine, host);

@@ -27,6 +27,13 @@ use crate::plan::PlannedAction;
 use crate::process::{self, ProcessError, Spec};
 use crate::sandbox::Limits;
 
+/// Registers every host function on a job's `engine`: the primitives (`api.rs`), then the
+/// helpers built on them (`helpers.rs`), which use the primitives' checks.
+pub fn register(engine: &mut rhai::Engine, host: &std::rc::Rc<Host>) {
+    api::register(engine, host);
+    helpers::register(engine, host);
+}
+
 /// Environment variables a recipe may add for one command. Everything else the child gets is
 /// fixed by the engine ([`base_env`]); nothing is inherited from the agent.
 fn is_allowed_env_name(name: &str) -> bool {

@@ -44,6 +44,16 @@ export type EnrollmentToken = {
   installCommand: string;
 };
 
+/** The control plane's settings (`GET /api/settings`). */
+export type Settings = {
+  /** The address set by `--public-url` or in the dashboard; null when none is. */
+  publicUrl: string | null;
+  /** Where the address other servers are told comes from. */
+  publicUrlSource: 'flag' | 'dashboard' | 'request';
+  /** What install commands carry now. */
+  installBase: string;
+};
+
 export type Category = 'runtime' | 'database' | 'backup';
 
 /** A declared program and what the recipe can make it do (the engine's policy, in words). */
@@ -157,6 +167,8 @@ export const api = {
   job: (id: string) => call<Job>('GET', `/api/jobs/${enc(id)}`),
   jobEvents: (id: string) => call<JobEvent[]>('GET', `/api/jobs/${enc(id)}/events`),
   audit: () => call<AuditEntry[]>('GET', '/api/audit'),
+  settings: () => call<Settings>('GET', '/api/settings'),
+  setPublicUrl: (publicUrl: string) => call<Settings>('PUT', '/api/settings', { publicUrl }),
 };
 
 export type SocketState = 'connecting' | 'open' | 'closed';

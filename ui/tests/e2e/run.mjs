@@ -25,6 +25,7 @@ import {
   bin,
 } from './harness.mjs';
 import { backupFlow } from './backups.mjs';
+import { connectFlow } from './connect.mjs';
 import { detectionFlow } from './detection.mjs';
 import { errorFlow } from './errors.mjs';
 import { hardeningFlow } from './hardening.mjs';
@@ -124,6 +125,8 @@ await step('"Connect node", reached by keyboard, shows the install command with 
   // A node is listed once its agent has enrolled, not when its token is made.
   await page.getByText('No node yet').waitFor();
 });
+
+await connectFlow({ page, step, shot, base });
 
 await step('French switch', async () => {
   await page.getByLabel('Language').selectOption('fr');

@@ -45,6 +45,23 @@ export const en = {
   'connect.title': 'Connect a node',
   'connect.name': 'Name for the server',
   'connect.create': 'Create install command',
+  'connect.address': 'Servers will reach Cairn at',
+  'connect.addressLabel': 'Address other servers reach this control plane at',
+  'connect.addressHint':
+    'For example https://cairn.example.com. Leave it empty to use the address this page is open at.',
+  'connect.saveAddress': 'Save address',
+  'connect.change': 'Change',
+  'connect.fromFlag': '(set by --public-url)',
+  'connect.loopback':
+    'Only this machine can reach Cairn at {base}: on any other server, the install command would connect to that server itself.',
+  'connect.fixLoopback':
+    'Set the address other servers reach this control plane at (its public name or address), or open the dashboard at that address.',
+  'connect.plainHttp':
+    'Agents would download and connect over plain HTTP at {base}: anyone on the way between the servers could read or change what they get.',
+  'connect.fixPlainHttp':
+    'Serve Cairn over HTTPS (--tls-cert and --tls-key, or behind a reverse proxy) and set its https:// address here.',
+  'connect.fixFlag':
+    'This address is set by --public-url (or CAIRN_PUBLIC_URL) where the control plane is started: change it there.',
   'connect.instructions':
     'Run this command as root on the server. It installs the agent, which connects to this control plane.',
   'connect.once':

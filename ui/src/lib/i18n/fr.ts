@@ -47,6 +47,23 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'connect.title': 'Connecter un serveur',
   'connect.name': 'Nom du serveur',
   'connect.create': 'Créer la commande d’installation',
+  'connect.address': 'Les serveurs joindront Cairn à',
+  'connect.addressLabel': 'Adresse à laquelle les autres serveurs joignent ce plan de contrôle',
+  'connect.addressHint':
+    'Par exemple https://cairn.example.com. Laissez vide pour utiliser l’adresse à laquelle cette page est ouverte.',
+  'connect.saveAddress': 'Enregistrer l’adresse',
+  'connect.change': 'Modifier',
+  'connect.fromFlag': '(définie par --public-url)',
+  'connect.loopback':
+    'Seule cette machine peut joindre Cairn à {base} : sur tout autre serveur, la commande d’installation se connecterait à ce serveur lui-même.',
+  'connect.fixLoopback':
+    'Indiquez l’adresse à laquelle les autres serveurs joignent ce plan de contrôle (son nom ou son adresse publics), ou ouvrez le tableau de bord à cette adresse.',
+  'connect.plainHttp':
+    'Les agents téléchargeraient et se connecteraient en HTTP non chiffré à {base} : n’importe qui sur le chemin entre les serveurs pourrait lire ou modifier ce qu’ils reçoivent.',
+  'connect.fixPlainHttp':
+    'Servez Cairn en HTTPS (--tls-cert et --tls-key, ou derrière un proxy inverse) et indiquez ici son adresse https://.',
+  'connect.fixFlag':
+    'Cette adresse est définie par --public-url (ou CAIRN_PUBLIC_URL) au démarrage du plan de contrôle : modifiez-la là.',
   'connect.instructions':
     'Lancez cette commande en root sur le serveur. Elle installe l’agent, qui se connecte à ce plan de contrôle.',
   'connect.once':

@@ -208,6 +208,15 @@ fn check(files: &[PathBuf]) -> ExitCode {
                         cairn_engine::host::policy::describe_path(p)
                     ));
                 }
+                for lang in cairn_engine::translations::LANGUAGES {
+                    if !r.meta.translations.contains_key(*lang) {
+                        console::out(&format!(
+                            "{}: warning: no `translations.{lang}`: the dashboard in that \
+                             language shows this recipe's own words untranslated",
+                            f.display()
+                        ));
+                    }
+                }
             }
             Err(e) => {
                 failed = true;

@@ -34,6 +34,10 @@ pub struct CatalogueEntry {
     pub estimated_size_mb: Option<u64>,
     pub params: serde_json::Value,
     pub capabilities: serde_json::Value,
+    /// The recipe's own words in the dashboard's other languages (title, description, labels,
+    /// step titles), checked whole by the engine.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub translations: cairn_engine::translations::Translations,
     /// What each declared program can be made to do, in the engine's words
     /// (`cairn_engine::host::policy::describe`): the catalogue shows powers, not just names.
     pub programs: Vec<ProgramPower>,
@@ -146,6 +150,7 @@ impl Registry {
             estimated_size_mb: None,
             params: serde_json::Value::Array(vec![]),
             capabilities: serde_json::Value::Null,
+            translations: Default::default(),
             programs: Vec::new(),
             paths: Vec::new(),
             source: std::fs::read_to_string(path).unwrap_or_default(),
@@ -171,6 +176,7 @@ impl Registry {
         entry.estimated_size_mb = Some(m.estimated_size_mb);
         entry.params = serde_json::to_value(&m.params).unwrap_or_default();
         entry.capabilities = serde_json::to_value(&m.capabilities).unwrap_or_default();
+        entry.translations = m.translations.clone();
         entry.programs = m
             .capabilities
             .programs

@@ -25,6 +25,7 @@ pub mod redact;
 pub mod sandbox;
 pub mod secret;
 pub mod system;
+pub mod translations;
 pub mod version;
 
 pub use cancel::{CancelToken, Stop};

@@ -60,6 +60,10 @@ pub struct RecipeMeta {
     #[serde(default)]
     pub params: Vec<ParamSpec>,
     pub capabilities: Capabilities,
+    /// The title, description, labels and step titles in the dashboard's other languages
+    /// (`translations.rs`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub translations: crate::translations::Translations,
 }
 
 /// A checked recipe: its metadata and source. `Send`, so it can be handed to the thread that
@@ -98,6 +102,11 @@ impl Recipe {
         let meta = read_meta(file, &ast)?;
         check_meta(file, &meta)?;
         check_functions(file, &ast, meta.category)?;
+        let problems =
+            crate::translations::check(&meta.translations, &meta.description, &meta.params, source);
+        if !problems.is_empty() {
+            return Err(meta_err(file, problems.join("; ")));
+        }
         Ok(Self {
             meta,
             file: file.to_owned(),

@@ -90,6 +90,11 @@ fn check_reports_file_line_col_and_exits_1() {
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout.contains("good.rhai: ok"), "{stdout}");
+    // A recipe without its French words passes, with a warning.
+    assert!(
+        stdout.contains("good.rhai: warning: no `translations.fr`"),
+        "{stdout}"
+    );
     let line = stderr.lines().next().unwrap();
     assert!(
         line.starts_with(&format!("{}:8:5: ", bad.display())),

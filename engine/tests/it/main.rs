@@ -46,3 +46,4 @@ mod system_apt;
 mod system_download;
 mod system_service;
 mod template;
+mod translations;

@@ -86,6 +86,16 @@ export type Recipe = {
   expiresAt?: number;
   published: boolean;
   error?: string;
+  /** The recipe's own words in other languages (checked whole by the engine). */
+  translations?: Record<string, RecipeTranslation>;
+};
+
+/** A recipe's title, description, parameter labels and step titles in one language. */
+export type RecipeTranslation = {
+  title: string;
+  description?: string;
+  params?: Record<string, string>;
+  steps?: Record<string, string>;
 };
 
 export type AuditEntry = {

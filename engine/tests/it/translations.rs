@@ -1,0 +1,51 @@
+//! A French page shows no English a recipe wrote: every shipped recipe carries its French words
+//! (title, description, every parameter label, every step title it writes whole), and the
+//! engine refuses a recipe whose translation is not whole, naming what is missing.
+
+use cairn_engine::Recipe;
+
+#[test]
+fn every_shipped_recipe_speaks_french_whole() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../recipes");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).expect("recipes/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "rhai") {
+            continue;
+        }
+        // Loading checks that a translation which is there is whole.
+        let recipe = Recipe::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let fr = recipe
+            .meta
+            .translations
+            .get("fr")
+            .unwrap_or_else(|| panic!("{} has no French translation", path.display()));
+        assert!(!fr.title.is_empty(), "{}", path.display());
+        checked += 1;
+    }
+    assert!(checked >= 11, "{checked} recipes");
+}
+
+#[test]
+fn a_translation_missing_a_step_or_a_label_is_refused_with_what_is_missing() {
+    let source = r#"
+const RECIPE = #{
+    id: "test", title: "Test", category: "runtime", version: 1, estimated_size_mb: 1,
+    description: "A test.",
+    os: [#{ id: "debian", versions: ["12"] }],
+    params: [ #{ name: "user", type: "identifier", label: "User name" } ],
+    capabilities: #{ programs: [], paths: [], services: [] },
+    translations: #{ fr: #{ title: "Essai", description: "Un essai.", steps: #{} } },
+};
+fn detect() { #{ installed: false } }
+fn install(params) { step("Install the thing"); #{ changed: false } }
+"#;
+    let e = Recipe::parse("t.rhai", source)
+        .expect_err("refused")
+        .to_string();
+    assert!(e.contains("no label for `user`"), "{e}");
+    assert!(
+        e.contains("no translation of the step \"Install the thing\""),
+        "{e}"
+    );
+}

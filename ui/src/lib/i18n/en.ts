@@ -87,6 +87,7 @@ export const en = {
   'category.database': 'Database',
   'category.backup': 'Backup',
   'card.installations': 'Installations found on the server',
+  'card.installationsCount': '{n} installations found on the server',
   'card.notInstalled': 'Not installed',
   'card.install': 'Install',
   'card.retry': 'Retry',

@@ -90,6 +90,7 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'category.database': 'Base de données',
   'category.backup': 'Sauvegarde',
   'card.installations': 'Installations trouvées sur le serveur',
+  'card.installationsCount': '{n} installations trouvées sur le serveur',
   'card.notInstalled': 'Non installé',
   'card.install': 'Installer',
   'card.retry': 'Réessayer',

@@ -51,14 +51,33 @@ export function formatTime(secs: number | null | undefined): string {
   return new Date(secs * 1000).toLocaleString(locale.lang === 'fr' ? 'fr-FR' : 'en-GB');
 }
 
+function numberLocale(): string {
+  return locale.lang === 'fr' ? 'fr-FR' : 'en-GB';
+}
+
+/** A size in the current language: "1.3 GB", "1,3 Go" (powers of 1024, as `df -h` counts). */
 export function formatBytes(n: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  const units =
+    locale.lang === 'fr' ? ['o', 'ko', 'Mo', 'Go', 'To'] : ['B', 'KB', 'MB', 'GB', 'TB'];
   let i = 0;
   while (n >= 1024 && i < units.length - 1) {
     n /= 1024;
     i++;
   }
-  return `${n >= 10 || i === 0 ? Math.round(n) : n.toFixed(1)} ${units[i]}`;
+  const digits = n >= 10 || i === 0 ? 0 : 1;
+  const number = new Intl.NumberFormat(numberLocale(), {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  }).format(n);
+  return `${number} ${units[i]}`;
+}
+
+/** A share from 0 to 100 as the current language writes it: "85%", "85 %". */
+export function formatPercent(n: number): string {
+  return new Intl.NumberFormat(numberLocale(), {
+    style: 'percent',
+    maximumFractionDigits: 0,
+  }).format(n / 100);
 }
 
 export function formatDuration(secs: number): string {

@@ -17,3 +17,18 @@ describe('usedPercent', () => {
     expect(usedPercent({ totalBytes: 0, usedBytes: 0 })).toBeNull();
   });
 });
+
+describe('sizes and shares in the page language', () => {
+  it('writes English and French as each writes numbers', async () => {
+    const { formatBytes, formatPercent, locale } = await import('./i18n.svelte');
+    locale.lang = 'en';
+    expect(formatBytes(1.3 * 1024 ** 3)).toBe('1.3 GB');
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatPercent(85)).toBe('85%');
+    locale.lang = 'fr';
+    expect(formatBytes(1.3 * 1024 ** 3)).toBe('1,3 Go');
+    expect(formatBytes(252 * 1024 ** 3)).toBe('252 Go');
+    expect(formatPercent(85)).toMatch(/^85\s%$/);
+    locale.lang = 'en';
+  });
+});

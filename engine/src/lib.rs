@@ -24,6 +24,7 @@ pub mod recipe;
 pub mod redact;
 pub mod sandbox;
 pub mod secret;
+pub mod summary;
 pub mod system;
 pub mod version;
 
@@ -36,3 +37,4 @@ pub use plan::{PlannedAction, shell_words};
 pub use recipe::{Category, Recipe, RecipeMeta};
 pub use redact::Redactor;
 pub use sandbox::Limits;
+pub use summary::{Change, PlanSummary};

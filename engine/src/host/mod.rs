@@ -26,6 +26,7 @@ use crate::host::caps::Capabilities;
 use crate::plan::PlannedAction;
 use crate::process::{self, ProcessError, Spec};
 use crate::sandbox::Limits;
+use crate::summary::Change;
 
 /// Environment variables a recipe may add for one command. Everything else the child gets is
 /// fixed by the engine ([`base_env`]); nothing is inherited from the agent.
@@ -70,6 +71,8 @@ pub struct Host {
     pub caps: Capabilities,
     /// `Some` in plan mode: side effects are appended here instead of executed.
     pub plan: Option<RefCell<Vec<PlannedAction>>>,
+    /// In plan mode, the changes announced for the plan's summary ([`Exec::note`]).
+    pub changes: RefCell<Vec<Change>>,
     pub sink: EventSink,
     pub stop: Stop,
     pub limits: Limits,
@@ -204,6 +207,12 @@ impl Exec for Host {
     fn record(&self, action: PlannedAction) {
         if let Some(plan) = &self.plan {
             plan.borrow_mut().push(action);
+        }
+    }
+
+    fn note(&self, change: Change) {
+        if self.plan.is_some() {
+            self.changes.borrow_mut().push(change);
         }
     }
 

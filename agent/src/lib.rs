@@ -15,6 +15,7 @@ pub mod enroll;
 pub mod error;
 pub mod handshake;
 pub mod journal;
+pub mod plans;
 pub mod runner;
 pub mod status;
 pub mod transport;

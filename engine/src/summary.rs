@@ -27,10 +27,10 @@ pub struct PackageChange {
     pub version: String,
     pub action: PackageAction,
     /// Bytes to download (`Size`); `None` when apt-cache did not say.
-    #[serde(default)]
+    #[serde(default, alias = "downloadBytes")]
     pub download_bytes: Option<u64>,
     /// Bytes on disk once installed (`Installed-Size` × 1024); `None` when apt-cache did not say.
-    #[serde(default)]
+    #[serde(default, alias = "installedBytes")]
     pub installed_bytes: Option<u64>,
 }
 

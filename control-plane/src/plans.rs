@@ -6,7 +6,8 @@
 //! server changed in between.
 //!
 //! Parameters are compared by a keyed SHA-256 digest (the key is random per process and never
-//! leaves it): a backup's credentials are never kept here in clear.
+//! leaves it), secret ones left out: a preview never carries a secret (the page sends a
+//! placeholder in its place), and none is kept here.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -74,7 +75,8 @@ pub struct RunOf<'a> {
     pub bundle: &'a SignedBundle,
     /// The recipe's parameters as the agent will see them.
     pub params: &'a Map<String, Value>,
-    /// The names of the parameters the recipe declares (others never reach it).
+    /// The names of the parameters compared: those the recipe declares (others never reach
+    /// it), secret ones excepted.
     pub declared: &'a [String],
 }
 

@@ -181,11 +181,13 @@ pub(super) async fn create(
         cairn_protocol::new_id().map_err(|e| e.to_string())?
     );
     let params = request.params();
+    // A secret is never in a preview (the page sends a placeholder), so it is not compared.
     let declared: Vec<String> = published
         .recipe
         .meta
         .params
         .iter()
+        .filter(|p| !p.secret)
         .map(|p| p.name.clone())
         .collect();
     let run = RunOf {

@@ -22,7 +22,7 @@ async fn preview(d: &mut cairn_e2e::Dashboard, node_id: &str, name: &str) -> (St
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_preview_is_no_job_claims_nothing_and_reaches_only_the_page_that_asked() {
     let c = Cluster::start(&["marker"]).await;
-    std::fs::create_dir_all(c.dir.path().join("marker")).unwrap();
+    std::fs::create_dir_all(c.dir.path().join("marker")).expect("the marker folder");
     let node_id = c.node_id.clone();
     let mut asker = c.dashboard().await;
     // Another tab of the same user, on the node's page.
@@ -68,7 +68,7 @@ async fn a_preview_is_no_job_claims_nothing_and_reaches_only_the_page_that_asked
             .await;
     let ids: Vec<&str> = history
         .as_array()
-        .unwrap()
+        .expect("the job history is a list")
         .iter()
         .filter_map(|j| j["id"].as_str())
         .collect();
@@ -89,13 +89,16 @@ async fn refused(d: &mut cairn_e2e::Dashboard, node_id: &str, payload: Value) ->
         })
         .await;
     assert_eq!(reply["type"], "ERROR", "{reply}");
-    reply["payload"]["message"].as_str().unwrap().to_owned()
+    reply["payload"]["message"]
+        .as_str()
+        .expect("a sentence")
+        .to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_confirmed_run_is_what_was_previewed_and_says_when_the_server_changed() {
     let c = Cluster::start(&["marker"]).await;
-    std::fs::create_dir_all(c.dir.path().join("marker")).unwrap();
+    std::fs::create_dir_all(c.dir.path().join("marker")).expect("the marker folder");
     let node_id = c.node_id.clone();
     let mut d = c.dashboard().await;
 
@@ -140,7 +143,8 @@ async fn a_confirmed_run_is_what_was_previewed_and_says_when_the_server_changed(
 
     // The file appears between the preview and the run: the job says so in a sentence.
     let (plan, _) = preview(&mut d, &node_id, "meanwhile").await;
-    std::fs::write(c.dir.path().join("marker/meanwhile"), "made by hand").unwrap();
+    std::fs::write(c.dir.path().join("marker/meanwhile"), "made by hand")
+        .expect("write the marker");
     let job = d
         .start_job(
             "INSTALL_RUNTIME",
@@ -158,7 +162,7 @@ async fn a_confirmed_run_is_what_was_previewed_and_says_when_the_server_changed(
         "{warned:?}"
     );
     assert_eq!(
-        std::fs::read_to_string(c.dir.path().join("marker/meanwhile")).unwrap(),
+        std::fs::read_to_string(c.dir.path().join("marker/meanwhile")).expect("the marker"),
         "made by hand"
     );
 }

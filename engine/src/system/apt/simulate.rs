@@ -39,8 +39,7 @@ pub fn simulate(exec: &dyn Exec, specs: &[String]) -> Result<Vec<PackageChange>,
             .stderr
             .lines()
             .chain(out.stdout.lines())
-            .filter(|l| l.starts_with("E:"))
-            .last()
+            .rfind(|l| l.starts_with("E:"))
             .unwrap_or("it gave no reason");
         exec.note(Change::Note(format!(
             "apt-get could not simulate installing {}: {last}",

@@ -16,6 +16,7 @@ pub mod error;
 pub mod facts;
 pub mod handshake;
 pub mod journal;
+pub mod plans;
 pub mod runner;
 pub mod status;
 pub mod transport;

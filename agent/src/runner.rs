@@ -8,7 +8,7 @@ use cairn_engine::job::{self, Action, JobOptions, Mode};
 use cairn_engine::{CancelToken, Category, Event, Outcome, PlannedAction, Recipe, Stream};
 use cairn_protocol::messages::{
     BackupConfigured, DatabaseConfigured, FailureKind, JobFailed, JobProgress, JobStarted, JobStep,
-    LogStream, PlanResult, PlannedStep, RuntimeInstalled,
+    LogStream, PlanBasis, PlanResult, PlannedStep, RuntimeInstalled,
 };
 use cairn_protocol::{BundleHeader, KeyRing, Message, RollbackStore, SignedBundle};
 use serde_json::{Map, Value};
@@ -42,6 +42,8 @@ pub struct JobRequest {
     pub entry: Option<String>,
     pub params: Map<String, Value>,
     pub bundle: SignedBundle,
+    /// The plan a confirmed run comes from: planned again before it runs, and what differs said.
+    pub plan: Option<PlanBasis>,
 }
 
 impl JobRequest {
@@ -55,6 +57,7 @@ impl JobRequest {
                 entry: None,
                 params: c.params,
                 bundle: c.bundle,
+                plan: c.plan,
             },
             Message::ConfigureDatabase(c) => {
                 let mut params = Map::new();
@@ -67,6 +70,7 @@ impl JobRequest {
                     entry: None,
                     params,
                     bundle: c.bundle,
+                    plan: c.plan,
                 }
             }
             Message::ConfigureBackup(c) => Self {
@@ -80,6 +84,7 @@ impl JobRequest {
                     .map(|(k, v)| (k, Value::String(v)))
                     .collect(),
                 bundle: c.bundle,
+                plan: c.plan,
             },
             Message::PlanRequest(c) => Self {
                 job_id: c.job_id,
@@ -88,6 +93,7 @@ impl JobRequest {
                 entry: Some(c.entry),
                 params: c.params,
                 bundle: c.bundle,
+                plan: None,
             },
             _ => return None,
         })
@@ -153,6 +159,16 @@ pub fn run(ctx: &JobContext, req: JobRequest, mut writer: JobWriter, cancel: Can
         cancel: cancel.clone(),
         ..ctx.options.clone()
     };
+    if let Some(basis) = req.plan.as_ref().filter(|_| req.kind != JobKind::Plan) {
+        let (sentence, changed) = crate::plans::recheck(&recipe, &declared, &opts, basis);
+        let stream = if changed {
+            LogStream::Warn
+        } else {
+            LogStream::Info
+        };
+        writer.emit_line(stream, sentence);
+        writer.flush();
+    }
     // Bounded: a job printing faster than its events leave waits (see `Outbox::wait_for_room`).
     let (tx, rx) = std::sync::mpsc::sync_channel(EVENT_CHANNEL_DEPTH);
     let report = std::thread::scope(|s| {
@@ -164,7 +180,7 @@ pub fn run(ctx: &JobContext, req: JobRequest, mut writer: JobWriter, cancel: Can
         report
     });
     let terminal = match report {
-        Ok(report) => terminal(&req, &cancel, report.outcome, report.plan),
+        Ok(report) => terminal(&req, &cancel, report.outcome, report.plan, report.summary),
         Err(_) => Err((
             FailureKind::Error,
             "the agent hit an internal error while running this job; see its log".to_owned(),
@@ -193,6 +209,7 @@ fn terminal(
     cancel: &CancelToken,
     outcome: Outcome,
     plan: Vec<PlannedAction>,
+    summary: cairn_engine::PlanSummary,
 ) -> Result<MakeTerminal, (FailureKind, String)> {
     let (value, secret_fields) = match outcome {
         Outcome::Succeeded {
@@ -265,11 +282,13 @@ fn terminal(
         }
         JobKind::Plan => {
             let actions: Vec<PlannedStep> = plan.into_iter().map(planned_step).collect();
+            let summary = crate::plans::to_protocol(&summary);
             Box::new(move |job_id, seq| {
                 Message::PlanResult(PlanResult {
                     job_id,
                     seq,
                     actions,
+                    summary,
                 })
             })
         }

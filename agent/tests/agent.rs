@@ -39,6 +39,7 @@ fn install(job_id: &str, bundle: SignedBundle, params: serde_json::Value) -> Mes
         kind: "hello".to_owned(),
         version: None,
         params: params.as_object().cloned().unwrap_or_default(),
+        plan: None,
         bundle,
     })
 }

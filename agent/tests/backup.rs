@@ -104,6 +104,7 @@ async fn status_and_backup_configured_carry_the_backup_fields_and_mask_the_secre
         job_id: "job-b".into(),
         provider: "s3".into(),
         config,
+        plan: None,
         bundle: cp.bundle(BACKUP),
     })])
     .await;

@@ -20,6 +20,8 @@ pub struct App {
     pub nonces: NonceStore,
     pub registry: RwLock<registry::Registry>,
     pub hub: hub::Hub,
+    /// Previews waiting to be confirmed (in memory only).
+    pub plans: crate::plans::Plans,
     pub agent: install::AgentBinary,
     /// Nodes' `last_seen` and `last_status`, written in batches.
     pub node_writes: node_writes::NodeWriter,

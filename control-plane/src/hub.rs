@@ -54,6 +54,8 @@ struct State {
     dashboards: HashMap<u64, DashLink>,
     watchers: HashMap<String, HashSet<u64>>,
     job_owner: HashMap<String, String>,
+    /// Preview id → the dashboard connection that asked for it, the only one that sees it.
+    plan_asker: HashMap<String, u64>,
     /// Fan-out request id → number of answers so far.
     status_waits: HashMap<String, watch::Sender<usize>>,
 }
@@ -240,6 +242,29 @@ impl Hub {
     /// Forwards a job event (as the agent sent it) to the node's watchers. One that carries a
     /// secret (`DATABASE_CONFIGURED`) goes unmasked only to the connections of the login session
     /// that started the job; everyone else gets it masked.
+    /// Records the dashboard connection that asked for preview `plan_id`.
+    pub fn set_plan_asker(&self, plan_id: &str, conn: u64) {
+        self.lock().plan_asker.insert(plan_id.to_owned(), conn);
+    }
+
+    /// Sends a preview's event to the page that asked for it, and to no other: a preview is
+    /// not a job other pages (or other tabs) follow and show in their console.
+    pub fn forward_plan_event(&self, event: &DashboardEvent, terminal: bool) {
+        let Some(text) = text(event) else {
+            return;
+        };
+        let plan_id = event.job_id.as_deref().unwrap_or("");
+        let mut st = self.lock();
+        let asker = if terminal {
+            st.plan_asker.remove(plan_id)
+        } else {
+            st.plan_asker.get(plan_id).copied()
+        };
+        if let Some(d) = asker.and_then(|conn| st.dashboards.get(&conn)) {
+            d.tx.send(text);
+        }
+    }
+
     pub fn forward_job_event(&self, event: &DashboardEvent, terminal: bool) {
         let (masked, secret) = match mask::masked(&event.body) {
             Some(body) => {

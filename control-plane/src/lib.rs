@@ -30,6 +30,7 @@ pub mod limits;
 pub(crate) mod mask;
 pub(crate) mod node_writes;
 pub(crate) mod outbox;
+pub(crate) mod plans;
 pub(crate) mod registry;
 pub(crate) mod server;
 pub(crate) mod settings;

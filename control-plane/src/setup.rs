@@ -130,6 +130,7 @@ pub async fn prepare(config: Config, shutdown: watch::Receiver<bool>) -> anyhow:
         nonces: NonceStore::new(),
         registry: RwLock::new(registry),
         hub: hub::Hub::default(),
+        plans: crate::plans::Plans::default(),
         throttle,
         known,
         verifier,

@@ -85,6 +85,10 @@ impl From<SyncSender<Event>> for EventTx {
 pub struct EventSink {
     tx: Option<EventTx>,
     redactor: Redactor,
+    /// A plan's sink: console lines, steps and progress are dropped, only `Finished` leaves.
+    /// What a recipe says while planning ("Created the user …") would claim a change that
+    /// nobody made; what a plan would do travels in its summary instead.
+    planning: bool,
 }
 
 impl EventSink {
@@ -93,12 +97,23 @@ impl EventSink {
         Self {
             tx: Some(tx.into()),
             redactor,
+            planning: false,
         }
+    }
+
+    /// This sink, for a plan: nothing but the final event leaves it (see `planning`).
+    pub fn planning(mut self) -> Self {
+        self.planning = true;
+        self
     }
 
     /// A sink that drops everything (detection, checks).
     pub fn discard(redactor: Redactor) -> Self {
-        Self { tx: None, redactor }
+        Self {
+            tx: None,
+            redactor,
+            planning: false,
+        }
     }
 
     /// The redactor this sink masks with.
@@ -118,6 +133,9 @@ impl EventSink {
     /// job goes on and its outcome is still returned to the caller.
     pub fn send(&self, event: Event) {
         let Some(tx) = &self.tx else { return };
+        if self.planning && !matches!(event, Event::Finished { .. }) {
+            return;
+        }
         let event = match event {
             Event::Log { stream, line } => Event::Log {
                 stream,

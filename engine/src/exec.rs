@@ -8,6 +8,7 @@ use crate::cancel::Stop;
 use crate::error::HostError;
 use crate::event::Stream;
 use crate::plan::PlannedAction;
+use crate::summary::Change;
 
 /// Options of a side-effecting command.
 #[derive(Debug, Clone, Default)]
@@ -58,6 +59,10 @@ pub trait Exec {
 
     /// Records a side effect that is not a command (used by `download`) in plan mode.
     fn record(&self, action: PlannedAction);
+
+    /// Announces a change a plan would make, for its summary in words (a package with its
+    /// sizes, a user, a database). Nothing outside plan mode.
+    fn note(&self, _change: Change) {}
 
     /// Writes a console line (use [`Stream::Info`] or [`Stream::Warn`]).
     fn log(&self, stream: Stream, line: &str);

@@ -15,6 +15,7 @@ use crate::plan::PlannedAction;
 use crate::recipe::Recipe;
 use crate::redact::Redactor;
 use crate::sandbox::{self, Limits};
+use crate::summary::{Change, PlanSummary};
 
 /// Whether side effects happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -61,6 +62,8 @@ pub struct JobReport {
     pub outcome: Outcome,
     /// In plan mode, the side effects in order; empty otherwise.
     pub plan: Vec<PlannedAction>,
+    /// In plan mode, what the plan would change, in words; empty otherwise.
+    pub summary: PlanSummary,
 }
 
 /// What `detect()` reports about a recipe on this server.
@@ -117,9 +120,20 @@ pub fn run(
         Some(tx) => EventSink::new(tx.into(), redactor.clone()),
         None => EventSink::discard(redactor.clone()),
     };
-    let (outcome, plan) = match execute(recipe, action, params, opts, &sink) {
-        Ok((value, plan)) => {
+    let sink = if opts.mode == Mode::Plan {
+        sink.planning()
+    } else {
+        sink
+    };
+    let (outcome, plan, summary) = match execute(recipe, action, params, opts, &sink) {
+        Ok((value, plan, changes)) => {
             let plan = redact_plan(plan, &redactor);
+            let changes = redact_changes(changes, &redactor);
+            let summary = if opts.mode == Mode::Plan {
+                PlanSummary::build(&plan, &changes)
+            } else {
+                PlanSummary::default()
+            };
             let secret_fields = match &value {
                 serde_json::Value::Object(m) => m
                     .iter()
@@ -135,6 +149,7 @@ pub fn run(
                     secret_fields,
                 },
                 plan,
+                summary,
             )
         }
         Err(error) => (
@@ -142,12 +157,34 @@ pub fn run(
                 error: redactor.redact(&error),
             },
             Vec::new(),
+            PlanSummary::default(),
         ),
     };
     sink.send(Event::Finished {
         outcome: outcome.clone(),
     });
-    JobReport { outcome, plan }
+    JobReport {
+        outcome,
+        plan,
+        summary,
+    }
+}
+
+/// Masks secrets in announced changes (a recipe's warning may quote one).
+fn redact_changes(changes: Vec<Change>, r: &Redactor) -> Vec<Change> {
+    if r.is_empty() {
+        return changes;
+    }
+    changes
+        .into_iter()
+        .map(|c| match c {
+            Change::User(s) => Change::User(r.redact(&s)),
+            Change::Database(s) => Change::Database(r.redact(&s)),
+            Change::Port(s) => Change::Port(r.redact(&s)),
+            Change::Note(s) => Change::Note(r.redact(&s)),
+            package @ Change::Package(_) => package,
+        })
+        .collect()
 }
 
 /// Masks secrets in planned commands: a plan is shown to people and may be stored.
@@ -219,7 +256,7 @@ pub fn detect(recipe: &Recipe, opts: &JobOptions) -> Result<Detection, String> {
     }
 }
 
-type Planned = Vec<PlannedAction>;
+type Planned = (Vec<PlannedAction>, Vec<Change>);
 
 fn execute(
     recipe: &Recipe,
@@ -227,7 +264,7 @@ fn execute(
     params: &serde_json::Map<String, serde_json::Value>,
     opts: &JobOptions,
     sink: &EventSink,
-) -> Result<(serde_json::Value, Planned), String> {
+) -> Result<(serde_json::Value, Vec<PlannedAction>, Vec<Change>), String> {
     let stop = Stop::new(opts.cancel.clone(), opts.limits.deadline);
     // Detection is read-only by contract: whatever side effect a `detect()` attempts is recorded
     // like in a plan, never executed.
@@ -235,6 +272,7 @@ fn execute(
     let host = Rc::new(Host {
         caps: recipe.meta.capabilities.clone(),
         plan: plan_mode.then(|| RefCell::new(Vec::new())),
+        changes: RefCell::new(Vec::new()),
         sink: sink.clone(),
         stop: stop.clone(),
         limits: opts.limits.clone(),
@@ -273,12 +311,14 @@ fn execute(
     let value = rhai::serde::from_dynamic::<serde_json::Value>(&result)
         .map_err(|e| format!("{entry}() returned a value that cannot be reported: {e}"))?;
     drop(engine);
-    let plan = Rc::try_unwrap(host)
+    let (plan, changes): Planned = Rc::try_unwrap(host)
         .ok()
-        .and_then(|h| h.plan)
-        .map(RefCell::into_inner)
+        .map(|h| {
+            let plan = h.plan.map(RefCell::into_inner).unwrap_or_default();
+            (plan, h.changes.into_inner())
+        })
         .unwrap_or_default();
-    Ok((value, plan))
+    Ok((value, plan, changes))
 }
 
 /// Refuses to apply a recipe on a system it does not declare.

@@ -12,6 +12,7 @@ mod login_flood;
 mod module_loops;
 mod network;
 mod plan_only;
+mod plans;
 mod recovery;
 mod secrets;
 mod sqlite_busy;

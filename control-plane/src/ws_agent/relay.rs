@@ -98,6 +98,26 @@ pub(super) async fn handle_frame(
         let Ok(body) = DashboardEventBody::try_from(msg) else {
             continue;
         };
+        if crate::plans::is_plan(&job_id) {
+            // A preview is not stored: acknowledged at once, shown to its asker only (and only
+            // if it is this node's: another agent cannot answer for it).
+            let ack = acks.entry(job_id.clone()).or_insert(0);
+            *ack = (*ack).max(seq);
+            if !app.plans.knows(&job_id, node_id) {
+                continue;
+            }
+            let terminal = terminal_status(&body).is_some();
+            match &body {
+                DashboardEventBody::PlanResult(r) => {
+                    app.plans.finished(&job_id, Some(r.summary.clone()));
+                }
+                DashboardEventBody::JobFailed(_) => app.plans.finished(&job_id, None),
+                _ => {}
+            }
+            let event = DashboardEvent::new(node_id, Some(&job_id), body);
+            app.hub.forward_plan_event(&event, terminal);
+            continue;
+        }
         // Stored masked; the requester alone sees the secret, once (`Hub::forward_job_event`).
         let stored = payload_of(mask::masked(&body).as_ref().unwrap_or(&body));
         let terminal = terminal_status(&body);

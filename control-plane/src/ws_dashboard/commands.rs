@@ -123,6 +123,14 @@ async fn status(app: &App, conn: u64, node_id: &str, system_only: bool) -> Resul
 
 /// `CANCEL_JOB`: sent to the agent of the job's node, and audited.
 async fn cancel(app: &App, session: &Session, node_id: &str, job_id: String) -> Result<(), String> {
+    if crate::plans::is_plan(&job_id) {
+        // A preview changes nothing: stopping it is not audited.
+        if !app.plans.knows(&job_id, node_id) {
+            return Err(format!("there is no preview {job_id} on node {node_id}"));
+        }
+        let cancel = Message::CancelJob(CancelJob { job_id });
+        return delivered(app.hub.send_to_agent(node_id, vec![cancel]), node_id);
+    }
     let lookup = job_id.clone();
     let job = store::blocking(&app.store, move |s| s.job(&lookup))
         .await

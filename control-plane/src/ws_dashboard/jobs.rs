@@ -1,7 +1,9 @@
 //! The commands that become jobs (`INSTALL_RUNTIME`, `CONFIGURE_DATABASE`, `CONFIGURE_BACKUP`,
 //! `PLAN_REQUEST`): the recipe must be published and of the command's category, and the node
 //! online; then a `jobs` row and an audit entry, `JOB_CREATED` to the requester, and the signed
-//! command with the signed bundle to the agent.
+//! command with the signed bundle to the agent. A preview (`PLAN_REQUEST`) is no job: it is
+//! kept in memory (`plans.rs`), never in the job history; a run that confirms one (`planId`)
+//! must match it.
 
 use std::sync::Arc;
 
@@ -10,11 +12,15 @@ use cairn_protocol::dashboard::{
     BackupJobRequest, DashboardEvent, DashboardEventBody, DatabaseJobRequest, Job, JobCreated,
     JobKind, JobStatus, PlanJobRequest, RuntimeJobRequest,
 };
-use cairn_protocol::messages::{ConfigureBackup, ConfigureDatabase, InstallRuntime, PlanRequest};
+use cairn_protocol::messages::{
+    ConfigureBackup, ConfigureDatabase, InstallRuntime, PlanBasis, PlanRequest,
+};
 use cairn_protocol::{Message, SignedBundle};
+use serde_json::{Map, Value};
 
 use super::{delivered, node_online};
 use crate::app::App;
+use crate::plans::{self, RunOf};
 use crate::store;
 use crate::web::Session;
 
@@ -56,6 +62,33 @@ impl JobRequest {
         }
     }
 
+    /// The preview a run confirms, if it names one.
+    fn plan_id(&self) -> Option<&str> {
+        match self {
+            Self::Runtime(p) => p.plan_id.as_deref(),
+            Self::Database(p) => p.plan_id.as_deref(),
+            Self::Backup(p) => p.plan_id.as_deref(),
+            Self::Plan(_) => None,
+        }
+    }
+
+    /// The recipe's parameters as the agent passes them to it (`agent/src/runner.rs`).
+    fn params(&self) -> Map<String, Value> {
+        match self {
+            Self::Runtime(p) => p.params.clone(),
+            Self::Database(p) => Map::from_iter([
+                ("db_name".to_owned(), Value::String(p.db_name.clone())),
+                ("user".to_owned(), Value::String(p.user.clone())),
+            ]),
+            Self::Backup(p) => p
+                .config
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect(),
+            Self::Plan(p) => p.params.clone(),
+        }
+    }
+
     /// The agent's command for job `job_id` of a recipe of `category`.
     fn command(
         self,
@@ -63,6 +96,7 @@ impl JobRequest {
         recipe: String,
         category: Category,
         bundle: SignedBundle,
+        plan: Option<PlanBasis>,
     ) -> Result<Message, String> {
         Ok(match self {
             Self::Runtime(p) => Message::InstallRuntime(InstallRuntime {
@@ -70,6 +104,7 @@ impl JobRequest {
                 kind: recipe,
                 version: p.version,
                 params: p.params,
+                plan,
                 bundle,
             }),
             Self::Database(p) => Message::ConfigureDatabase(ConfigureDatabase {
@@ -77,12 +112,14 @@ impl JobRequest {
                 kind: recipe,
                 db_name: required(&p.db_name, "dbName")?.to_owned(),
                 user: required(&p.user, "user")?.to_owned(),
+                plan,
                 bundle,
             }),
             Self::Backup(p) => Message::ConfigureBackup(ConfigureBackup {
                 job_id,
                 provider: recipe,
                 config: p.config,
+                plan,
                 bundle,
             }),
             Self::Plan(p) => Message::PlanRequest(PlanRequest {
@@ -137,16 +174,82 @@ pub(super) async fn create(
         ));
     }
     node_online(app, node_id).await?;
+    let is_plan = matches!(request, JobRequest::Plan(_));
     let job_id = format!(
-        "job-{}",
+        "{}{}",
+        if is_plan { plans::PREFIX } else { "job-" },
         cairn_protocol::new_id().map_err(|e| e.to_string())?
     );
+    let params = request.params();
+    // A secret is never in a preview (the page sends a placeholder), so it is not compared.
+    let declared: Vec<String> = published
+        .recipe
+        .meta
+        .params
+        .iter()
+        .filter(|p| !p.secret)
+        .map(|p| p.name.clone())
+        .collect();
+    let run = RunOf {
+        node_id,
+        recipe: &recipe_id,
+        bundle: &published.bundle,
+        params: &params,
+        declared: &declared,
+    };
+    let basis = match request.plan_id() {
+        Some(plan_id) => Some(app.plans.confirm(plan_id, &run)?),
+        None => None,
+    };
+    if is_plan {
+        app.plans.insert(&job_id, &run);
+    }
     let command = request.command(
         job_id.clone(),
         recipe_id.clone(),
         category,
         published.bundle,
+        basis,
     )?;
+    if is_plan {
+        app.audit(
+            &session.username,
+            "plan.create",
+            &format!("{node_id} {job_id} {recipe_id}"),
+            "ok",
+        )
+        .await;
+    } else {
+        store_job(app, session, node_id, &job_id, &recipe_id, kind).await?;
+    }
+    if is_plan {
+        app.hub.set_plan_asker(&job_id, conn);
+    } else {
+        app.hub.set_job_owner(&job_id, &session.id_hash);
+    }
+    app.hub.subscribe(conn, node_id);
+    let created = DashboardEventBody::JobCreated(JobCreated {
+        job_id: job_id.clone(),
+        node_id: node_id.to_owned(),
+        recipe: recipe_id.clone(),
+    });
+    app.hub
+        .send_to_dashboard(conn, &DashboardEvent::new(node_id, Some(&job_id), created));
+    delivered(app.hub.send_to_agent(node_id, vec![command]), node_id)?;
+    tracing::info!(node_id = %node_id, job_id = %job_id, recipe = %recipe_id, kind = %kind, "job sent");
+    Ok(())
+}
+
+/// The `jobs` row and the audit entry of a job (not of a preview).
+async fn store_job(
+    app: &Arc<App>,
+    session: &Session,
+    node_id: &str,
+    job_id: &str,
+    recipe_id: &str,
+    kind: JobKind,
+) -> Result<(), String> {
+    let (job_id, recipe_id) = (job_id.to_owned(), recipe_id.to_owned());
     let job = Job {
         id: job_id.clone(),
         node_id: node_id.to_owned(),
@@ -168,16 +271,5 @@ pub(super) async fn create(
         "ok",
     )
     .await;
-    app.hub.set_job_owner(&job_id, &session.id_hash);
-    app.hub.subscribe(conn, node_id);
-    let created = DashboardEventBody::JobCreated(JobCreated {
-        job_id: job_id.clone(),
-        node_id: node_id.to_owned(),
-        recipe: recipe_id.clone(),
-    });
-    app.hub
-        .send_to_dashboard(conn, &DashboardEvent::new(node_id, Some(&job_id), created));
-    delivered(app.hub.send_to_agent(node_id, vec![command]), node_id)?;
-    tracing::info!(node_id = %node_id, job_id = %job_id, recipe = %recipe_id, kind = %kind, "job sent");
     Ok(())
 }

@@ -14,6 +14,7 @@ use crate::error::HostError;
 use crate::event::{Event, Stream};
 use crate::exec::{Exec, ExecOptions};
 use crate::plan::PlannedAction;
+use crate::summary::Change;
 use crate::system::{apt, download, service};
 
 pub(super) type Res<T> = Result<T, Box<EvalAltResult>>;
@@ -255,7 +256,32 @@ fn register_console(engine: &mut Engine, host: &Rc<Host>) {
     let h = host.clone();
     engine.register_fn("log", move |msg: &str| h.sink.log(Stream::Info, msg));
     let h = host.clone();
-    engine.register_fn("warn", move |msg: &str| h.sink.log(Stream::Warn, msg));
+    engine.register_fn("warn", move |msg: &str| {
+        // A plan's console stays silent (`EventSink::planning`); its warnings go to its summary.
+        h.note(Change::Note(msg.to_owned()));
+        h.sink.log(Stream::Warn, msg);
+    });
+    let h = host.clone();
+    engine.register_fn("change", move |kind: &str, what: &str| -> Res<()> {
+        if what.trim().is_empty() || what.len() > 200 {
+            return Err(invalid(
+                "change(): name what changes in 1 to 200 characters",
+            ));
+        }
+        let what = what.to_owned();
+        let change = match kind {
+            "user" => Change::User(what),
+            "database" => Change::Database(what),
+            "port" => Change::Port(what),
+            other => {
+                return Err(invalid(format!(
+                    "change(): unknown kind `{other}` (known: user, database, port)"
+                )));
+            }
+        };
+        h.note(change);
+        Ok(())
+    });
     let h = host.clone();
     engine.on_print(move |msg| h.sink.log(Stream::Info, msg));
     let h = host.clone();

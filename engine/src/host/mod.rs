@@ -26,6 +26,7 @@ use crate::host::caps::Capabilities;
 use crate::plan::PlannedAction;
 use crate::process::{self, ProcessError, Spec};
 use crate::sandbox::Limits;
+use crate::summary::Change;
 
 /// Registers every host function on a job's `engine`: the primitives (`api.rs`), then the
 /// helpers built on them (`helpers.rs`), which use the primitives' checks.
@@ -77,6 +78,8 @@ pub struct Host {
     pub caps: Capabilities,
     /// `Some` in plan mode: side effects are appended here instead of executed.
     pub plan: Option<RefCell<Vec<PlannedAction>>>,
+    /// In plan mode, the changes announced for the plan's summary ([`Exec::note`]).
+    pub changes: RefCell<Vec<Change>>,
     pub sink: EventSink,
     pub stop: Stop,
     pub limits: Limits,
@@ -211,6 +214,12 @@ impl Exec for Host {
     fn record(&self, action: PlannedAction) {
         if let Some(plan) = &self.plan {
             plan.borrow_mut().push(action);
+        }
+    }
+
+    fn note(&self, change: Change) {
+        if self.plan.is_some() {
+            self.changes.borrow_mut().push(change);
         }
     }
 

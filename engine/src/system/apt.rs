@@ -6,6 +6,7 @@
 //! recipe from smuggling options (`-oAPT::…`) into apt-get's command line.
 
 mod lock;
+mod simulate;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,6 +18,9 @@ use regex::Regex;
 use crate::error::HostError;
 use crate::event::Stream;
 use crate::exec::{Exec, ExecOptions};
+use crate::summary::Change;
+
+pub use simulate::simulate;
 
 /// What [`install`] found and did. In plan mode, `installed` lists what would be installed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -183,6 +187,12 @@ pub fn install(exec: &dyn Exec, packages: &[String]) -> Result<InstallReport, Ho
         .map(String::from),
     );
     args.extend(missing.iter().map(display_spec));
+    if exec.plan_mode() {
+        let specs: Vec<String> = missing.iter().map(display_spec).collect();
+        for change in simulate(exec, &specs)? {
+            exec.note(Change::Package(change));
+        }
+    }
     exec.exec("apt-get", &args, apt_exec_options())?;
 
     if !exec.plan_mode() {

@@ -101,3 +101,97 @@ fn plans_follow_the_recorded_os_release() {
     );
     assert!(fedora.plan.is_empty());
 }
+
+#[test]
+fn a_plan_sends_no_console_line_step_or_progress_so_nothing_claims_a_change() {
+    let r = recipe(
+        r#"["printf"]"#,
+        "[]",
+        r#"step("Create user app");
+           run("printf", ["created"]);
+           change("user", "app");
+           change("database", "appdb");
+           change("port", "127.0.0.1:5432");
+           log("Created the user app");
+           print("Created the database appdb");
+           warn("the old configuration would be replaced");
+           progress(100);"#,
+    );
+    let ran = plan(&r, serde_json::json!({}));
+    ran.value();
+    assert!(
+        matches!(&ran.events[..], [cairn_engine::Event::Finished { .. }]),
+        "a plan sent more than its end: {:?}",
+        ran.events
+    );
+    assert_eq!(ran.summary.users, vec!["app".to_owned()]);
+    assert_eq!(ran.summary.databases, vec!["appdb".to_owned()]);
+    assert_eq!(ran.summary.ports, vec!["127.0.0.1:5432".to_owned()]);
+    assert_eq!(
+        ran.summary.notes,
+        vec!["the old configuration would be replaced".to_owned()]
+    );
+}
+
+#[test]
+fn a_run_still_shows_the_recipes_lines_and_announced_changes_are_not_a_summary() {
+    let r = recipe(
+        "[]",
+        "[]",
+        r#"change("user", "app"); log("Created the user app");"#,
+    );
+    let ran = util::run(&r, serde_json::json!({}));
+    ran.value();
+    assert_eq!(
+        ran.lines(cairn_engine::Stream::Info),
+        vec!["Created the user app"]
+    );
+    assert_eq!(ran.summary, cairn_engine::PlanSummary::default());
+}
+
+#[test]
+fn change_refuses_an_unknown_kind_with_a_sentence() {
+    let r = recipe("[]", "[]", r#"change("firewall", "open");"#);
+    let ran = plan(&r, serde_json::json!({}));
+    assert!(
+        ran.error().contains("unknown kind `firewall`"),
+        "{}",
+        ran.error()
+    );
+}
+
+#[test]
+fn a_plan_summary_names_the_services_it_starts_and_the_files_it_writes() {
+    let dir = util::tempdir();
+    let file = dir.path().join("app.conf");
+    let r = util::recipe_with(
+        r#"["systemctl"]"#,
+        &format!(r#"["{}"]"#, dir.path().display()),
+        r#"["cairn-none"]"#,
+        "[]",
+        &format!(
+            r#"service_start("cairn-none"); service_enable("cairn-none");
+               write_file("{}", "x=1", 0o640);"#,
+            file.display()
+        ),
+    );
+    let ran = plan(&r, serde_json::json!({}));
+    ran.value();
+    let services: Vec<(String, String)> = ran
+        .summary
+        .services
+        .iter()
+        .map(|s| (s.name.clone(), s.action.clone()))
+        .collect();
+    assert_eq!(
+        services,
+        vec![
+            ("cairn-none".to_owned(), "start".to_owned()),
+            ("cairn-none".to_owned(), "enable".to_owned())
+        ]
+    );
+    assert_eq!(ran.summary.files.len(), 1);
+    assert_eq!(ran.summary.files[0].path, file.display().to_string());
+    assert_eq!(ran.summary.files[0].mode, 0o640);
+    assert!(!file.exists());
+}

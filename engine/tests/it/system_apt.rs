@@ -260,3 +260,58 @@ fn parallel_installs_are_serialized() {
     common::purge(&["figlet"]);
     common::purge(&["cmatrix"]);
 }
+
+/// Whether `package` is installed here (dpkg says so).
+fn installed(package: &str) -> bool {
+    std::process::Command::new("dpkg-query")
+        .args(["-W", "-f", "${Status}", package])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).ends_with(" installed"))
+        .unwrap_or(false)
+}
+
+#[test]
+fn a_plan_lists_the_packages_apt_would_install_with_apts_own_sizes() {
+    // `cowsay` is in Debian's lists and installed by no test (the helpers' tests install
+    // `hello`, `sl`, `figlet`): apt's simulation is real. Not beside a test that changes the
+    // package lists, which would make apt's answer unreadable for a moment.
+    let _guard = PACKAGE_TESTS.lock().unwrap_or_else(PoisonError::into_inner);
+    if installed("cowsay") {
+        eprintln!("skipped: the package cowsay is installed here");
+        return;
+    }
+    let expected = std::process::Command::new("apt-cache")
+        .args(["show", "--no-all-versions", "cowsay"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let Some(size) = expected
+        .lines()
+        .find_map(|l| l.strip_prefix("Size: "))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    else {
+        eprintln!("skipped: the package lists here do not know cowsay");
+        return;
+    };
+    let r = crate::util::recipe(r#"["apt-get"]"#, "[]", r#"apt_install(["cowsay"]);"#);
+    let ran = crate::util::plan(&r, serde_json::json!({}));
+    ran.value();
+    let cowsay = ran
+        .summary
+        .packages
+        .iter()
+        .find(|p| p.name == "cowsay")
+        .unwrap_or_else(|| panic!("cowsay is not in {:?}", ran.summary.packages));
+    assert_eq!(cowsay.action, cairn_engine::summary::PackageAction::Install);
+    assert_eq!(cowsay.download_bytes, Some(size));
+    assert!(cowsay.installed_bytes.is_some_and(|b| b > size));
+    assert!(!installed("cowsay"), "the plan installed cowsay");
+    assert!(
+        ran.plan.iter().any(
+            |a| matches!(a, cairn_engine::PlannedAction::Run { program, args, .. }
+            if program == "apt-get" && args.iter().any(|x| x == "cowsay"))
+        ),
+        "{:?}",
+        ran.plan
+    );
+}

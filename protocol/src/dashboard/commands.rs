@@ -96,6 +96,11 @@ pub struct RuntimeJobRequest {
     )]
     #[ts(optional, type = "Record<string, unknown>")]
     pub params: Map<String, Value>,
+    /// The preview this run confirms (`JOB_CREATED`'s `jobId` of its `PLAN_REQUEST`): the
+    /// control plane refuses the run when the recipe or the parameters differ from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub plan_id: Option<String>,
 }
 
 /// `CONFIGURE_DATABASE`'s payload.
@@ -109,6 +114,11 @@ pub struct DatabaseJobRequest {
     pub db_name: String,
     #[serde(default)]
     pub user: String,
+    /// The preview this run confirms (`JOB_CREATED`'s `jobId` of its `PLAN_REQUEST`): the
+    /// control plane refuses the run when the recipe or the parameters differ from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub plan_id: Option<String>,
 }
 
 /// `CONFIGURE_BACKUP`'s payload.
@@ -121,6 +131,11 @@ pub struct BackupJobRequest {
     /// Provider settings, relayed to the agent and never stored (they may hold a credential).
     #[serde(default, deserialize_with = "null_as_default")]
     pub config: BTreeMap<String, String>,
+    /// The preview this run confirms (`JOB_CREATED`'s `jobId` of its `PLAN_REQUEST`): the
+    /// control plane refuses the run when the recipe or the parameters differ from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub plan_id: Option<String>,
 }
 
 /// `PLAN_REQUEST`'s payload.

@@ -130,13 +130,16 @@ pub enum PlannedStep {
     },
 }
 
-/// `PLAN_RESULT`: the ordered commands and file writes a `PLAN_REQUEST` would make.
+/// `PLAN_RESULT`: the ordered commands and file writes a `PLAN_REQUEST` would make, and what
+/// they would change in words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
 pub struct PlanResult {
     pub job_id: String,
     pub seq: u64,
     pub actions: Vec<PlannedStep>,
+    #[serde(default)]
+    pub summary: super::PlanSummary,
 }
 
 /// Why a job failed.

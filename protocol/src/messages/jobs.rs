@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::PlanBasis;
 use crate::bundle::SignedBundle;
 
 /// `INSTALL_RUNTIME`: install a runtime with a runtime recipe.
@@ -22,6 +23,9 @@ pub struct InstallRuntime {
     /// Recipe parameters; the recipe validates them.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub params: Map<String, Value>,
+    /// The plan the user previewed and confirmed, when the run comes from one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanBasis>,
     pub bundle: SignedBundle,
 }
 
@@ -36,6 +40,9 @@ pub struct ConfigureDatabase {
     pub kind: String,
     pub db_name: String,
     pub user: String,
+    /// The plan the user previewed and confirmed, when the run comes from one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanBasis>,
     pub bundle: SignedBundle,
 }
 
@@ -49,6 +56,9 @@ pub struct ConfigureBackup {
     /// Provider settings (bucket, target host, schedule…). The control plane relays them and
     /// must not persist any credential among them.
     pub config: BTreeMap<String, String>,
+    /// The plan the user previewed and confirmed, when the run comes from one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanBasis>,
     pub bundle: SignedBundle,
 }
 

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod events;
 pub mod jobs;
+pub mod plans;
 pub mod status;
 
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,7 @@ pub use events::{
 pub use jobs::{
     CancelJob, ConfigureBackup, ConfigureDatabase, InstallRuntime, LogAck, PlanRequest,
 };
+pub use plans::{FileChange, PackageAction, PackageChange, PlanBasis, PlanSummary, ServiceChange};
 pub use status::{
     BackupInfo, CpuInfo, DatabaseInfo, GetServerStatus, Installation, RuntimeInfo, ServerStatus,
     SystemInfo, Usage,

@@ -236,6 +236,7 @@ fn a_command_carries_its_signed_bundle_end_to_end() {
         kind: "redis".into(),
         version: None,
         params: Default::default(),
+        plan: None,
         bundle: bundle(&k, 5),
     });
     let frame = cp_signer().sign(NODE, None, vec![install], NOW).unwrap();

@@ -190,13 +190,21 @@ version?: string | null,
 /**
  * Recipe parameters; the recipe validates them.
  */
-params?: { [key in string]: JsonValue }, bundle: SignedBundle, };
+params?: { [key in string]: JsonValue }, 
+/**
+ * The plan the user previewed and confirmed, when the run comes from one.
+ */
+plan?: PlanBasis | null, bundle: SignedBundle, };
 
 export type ConfigureDatabase = { jobId: string, 
 /**
  * The recipe id (`postgresql`, `mysql`, `redis`).
  */
-type: string, dbName: string, user: string, bundle: SignedBundle, };
+type: string, dbName: string, user: string, 
+/**
+ * The plan the user previewed and confirmed, when the run comes from one.
+ */
+plan?: PlanBasis | null, bundle: SignedBundle, };
 
 export type ConfigureBackup = { jobId: string, 
 /**
@@ -207,7 +215,11 @@ provider: string,
  * Provider settings (bucket, target host, schedule…). The control plane relays them and
  * must not persist any credential among them.
  */
-config: { [key in string]: string }, bundle: SignedBundle, };
+config: { [key in string]: string }, 
+/**
+ * The plan the user previewed and confirmed, when the run comes from one.
+ */
+plan?: PlanBasis | null, bundle: SignedBundle, };
 
 export type PlanRequest = { jobId: string, 
 /**
@@ -253,7 +265,31 @@ lastRestoreTestOk?: boolean | null, };
 
 export type PlannedStep = { "action": "run", program: string, args: Array<string>, stdin: boolean, } | { "action": "write_file", path: string, mode: number, bytes: number, } | { "action": "download", url: string, dest: string, sha256: string, };
 
-export type PlanResult = { jobId: string, seq: number, actions: Array<PlannedStep>, };
+export type PlanResult = { jobId: string, seq: number, actions: Array<PlannedStep>, summary: PlanSummary, };
+
+export type PackageAction = "install" | "upgrade" | "remove";
+
+export type PackageChange = { name: string, version: string, action: PackageAction, downloadBytes: number | null, installedBytes: number | null, };
+
+export type ServiceChange = { name: string, action: string, };
+
+export type FileChange = { path: string, mode: number, bytes: number, };
+
+export type PlanSummary = { packages: Array<PackageChange>, services: Array<ServiceChange>, users: Array<string>, databases: Array<string>, files: Array<FileChange>, 
+/**
+ * URLs `download()` would fetch.
+ */
+downloads: Array<string>, 
+/**
+ * Addresses a service would listen on.
+ */
+ports: Array<string>, 
+/**
+ * Warnings the recipe gave while planning.
+ */
+notes: Array<string>, };
+
+export type PlanBasis = { planId: string, summary: PlanSummary, };
 
 export type FailureKind = "error" | "cancelled" | "interrupted" | "rejected";
 
@@ -321,13 +357,23 @@ version?: string,
 /**
  * The recipe's parameters; the recipe validates them.
  */
-params?: Record<string, unknown>, };
+params?: Record<string, unknown>, 
+/**
+ * The preview this run confirms (`JOB_CREATED`'s `jobId` of its `PLAN_REQUEST`): the
+ * control plane refuses the run when the recipe or the parameters differ from it.
+ */
+planId?: string, };
 
 export type DatabaseJobRequest = { 
 /**
  * The recipe id (`postgresql`, `mysql`, `redis`).
  */
-type: string, dbName: string, user: string, };
+type: string, dbName: string, user: string, 
+/**
+ * The preview this run confirms (`JOB_CREATED`'s `jobId` of its `PLAN_REQUEST`): the
+ * control plane refuses the run when the recipe or the parameters differ from it.
+ */
+planId?: string, };
 
 export type BackupJobRequest = { 
 /**
@@ -337,7 +383,12 @@ provider: string,
 /**
  * Provider settings, relayed to the agent and never stored (they may hold a credential).
  */
-config: { [key in string]: string }, };
+config: { [key in string]: string }, 
+/**
+ * The preview this run confirms (`JOB_CREATED`'s `jobId` of its `PLAN_REQUEST`): the
+ * control plane refuses the run when the recipe or the parameters differ from it.
+ */
+planId?: string, };
 
 export type PlanJobRequest = { 
 /**

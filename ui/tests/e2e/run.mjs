@@ -29,6 +29,7 @@ import { connectFlow } from './connect.mjs';
 import { detectionFlow } from './detection.mjs';
 import { errorFlow } from './errors.mjs';
 import { hardeningFlow } from './hardening.mjs';
+import { planFlow } from './plans.mjs';
 import { purgeRuntimes, runtimeFlow } from './runtimes.mjs';
 
 const password = 'e2e-' + Math.random().toString(36).slice(2) + '-Passw0rd';
@@ -238,6 +239,8 @@ async function agentFlow() {
     await page.locator('[data-recipe=redis]').waitFor();
     await shot('server-settings.png');
   });
+
+  await planFlow({ page, step, base, nodeId });
 
   const redisDb = `cache${Date.now().toString(36)}`;
   await step('Redis set up: plan preview, live lines, one-time connection string', async () => {

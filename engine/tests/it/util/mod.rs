@@ -51,6 +51,7 @@ pub struct Ran {
     pub events: Vec<Event>,
     pub outcome: Outcome,
     pub plan: Vec<PlannedAction>,
+    pub summary: cairn_engine::PlanSummary,
 }
 
 impl Ran {
@@ -104,6 +105,7 @@ pub fn run_opts(recipe: &Recipe, params: serde_json::Value, opts: &JobOptions) -
         events,
         outcome: report.outcome,
         plan: report.plan,
+        summary: report.summary,
     }
 }
 

@@ -21,7 +21,7 @@ import {
 } from '$lib/api';
 import { appendRows, MAX_LINES, rowsForEvent, type ConsoleLine } from '$lib/console';
 import { t } from '$lib/i18n.svelte';
-import type { PlannedStep, ServerStatus } from '$lib/protocol.generated';
+import type { PlannedStep, PlanSummary, ServerStatus } from '$lib/protocol.generated';
 
 export type JobPurpose = 'runtime' | 'database' | 'backup' | 'plan';
 
@@ -40,14 +40,34 @@ export type Task = {
   secret: string;
 };
 
-/** The plan being previewed before a job is confirmed. */
+/**
+ * The plan being previewed before a job is confirmed. It is shown in its dialog only: its
+ * events never reach the console (a preview changes nothing, so no line may say it did), and
+ * the control plane keeps it out of the job history.
+ */
 export type Plan = {
   recipe: string;
   purpose: Exclude<JobPurpose, 'plan'>;
   jobId: string | null;
   status: 'requesting' | 'ready' | 'failed';
   actions: PlannedStep[];
+  /** What would change, in words; `null` until the plan arrives. */
+  summary: PlanSummary | null;
   error: string;
+};
+
+/** A preview's id (the control plane names them `plan-…`; jobs are `job-…`). */
+const isPlan = (id: string) => id.startsWith('plan-');
+
+const EMPTY_SUMMARY: PlanSummary = {
+  packages: [],
+  services: [],
+  users: [],
+  databases: [],
+  files: [],
+  downloads: [],
+  ports: [],
+  notes: [],
 };
 
 const TERMINAL = new Set([
@@ -184,10 +204,15 @@ export class NodeController {
   async resync(why: ReconnectReason) {
     if (this.held) return;
     this.held = [];
+    // A preview's answer went to the closed socket and is not stored: ask again.
+    if (this.plan?.status === 'requesting') {
+      this.plan.status = 'failed';
+      this.plan.error = t('plan.lost');
+    }
     try {
       await this.load();
-      for (const jobId of this.jobs.keys()) {
-        if (this.finished.has(jobId)) continue;
+      for (const [jobId, job] of this.jobs) {
+        if (this.finished.has(jobId) || job.purpose === 'plan') continue;
         let events: JobEvent[];
         try {
           events = await api.jobEvents(jobId);
@@ -234,6 +259,7 @@ export class NodeController {
       jobId: null,
       status: 'requesting',
       actions: [],
+      summary: null,
       error: '',
     };
     // Only the parameters the recipe declares: the engine refuses any other.
@@ -243,10 +269,14 @@ export class NodeController {
     this.request('plan', recipe.id, { type: recipe.id, params: declared });
   }
 
+  /**
+   * Sends the previewed job, naming its preview: the control plane refuses it unless it is what
+   * was previewed. Nothing is sent before the plan has arrived.
+   */
   confirm() {
     const plan = this.plan;
     const payload = this.planPayload;
-    if (!plan || !payload) return;
+    if (!plan || !payload || plan.status !== 'ready' || !plan.jobId) return;
     this.plan = null;
     this.planPayload = null;
     this.tasks[plan.recipe] = {
@@ -260,7 +290,7 @@ export class NodeController {
       message: '',
       secret: '',
     };
-    this.request(plan.purpose, plan.recipe, payload);
+    this.request(plan.purpose, plan.recipe, { ...payload, planId: plan.jobId });
   }
 
   cancelPlan() {
@@ -384,14 +414,14 @@ export class NodeController {
     const i = this.pending.findIndex((r) => r.recipe === recipe);
     const req = i >= 0 ? this.pending.splice(i, 1)[0] : { recipe, purpose: 'runtime' as const };
     this.jobs.set(jobId, req);
-    this.jobLabels[jobId] = `${recipe} · ${req.purpose} · ${jobId.slice(0, 12)}`;
     if (req.purpose === 'plan') {
       if (this.plan?.recipe === recipe) this.plan.jobId = jobId;
     } else {
+      this.jobLabels[jobId] = `${recipe} · ${req.purpose} · ${jobId.slice(0, 12)}`;
       const task = this.tasks[recipe];
       if (task) task.jobId = jobId;
+      this.loadHistory();
     }
-    this.loadHistory();
   }
 
   private jobEvent(type: string, jobId: string, p: Record<string, unknown>) {
@@ -401,7 +431,7 @@ export class NodeController {
     }
     if (TERMINAL.has(type)) this.finished.add(jobId);
     let job = this.jobs.get(jobId);
-    if (!job && type === 'JOB_STARTED' && typeof p.recipeId === 'string') {
+    if (!job && type === 'JOB_STARTED' && typeof p.recipeId === 'string' && !isPlan(jobId)) {
       // A job started elsewhere (another tab or user): show it too.
       const recipe = this.recipes.find((r) => r.id === p.recipeId);
       const purpose = recipe?.category ?? 'runtime';
@@ -409,15 +439,13 @@ export class NodeController {
       this.jobs.set(jobId, job);
       this.jobLabels[jobId] = `${p.recipeId} · ${jobId.slice(0, 12)}`;
     }
-    this.queueRows(rowsForEvent(type, jobId, p));
-    // A log line changes nothing else; this is the hot path while a job streams.
-    if (!job || type === 'INFRASTRUCTURE_LOG') return;
-
-    if (job.purpose === 'plan') {
+    // A preview is shown in its dialog, never as a job run in the console.
+    if (job?.purpose === 'plan' || isPlan(jobId)) {
       const plan = this.plan;
       if (!plan || plan.jobId !== jobId) return;
       if (type === 'PLAN_RESULT') {
         plan.actions = (p.actions as PlannedStep[]) ?? [];
+        plan.summary = (p.summary as PlanSummary | undefined) ?? EMPTY_SUMMARY;
         plan.status = 'ready';
       } else if (type === 'JOB_FAILED') {
         plan.status = 'failed';
@@ -425,6 +453,9 @@ export class NodeController {
       }
       return;
     }
+    this.queueRows(rowsForEvent(type, jobId, p));
+    // A log line changes nothing else; this is the hot path while a job streams.
+    if (!job || type === 'INFRASTRUCTURE_LOG') return;
 
     const task = (this.tasks[job.recipe] ??= {
       purpose: job.purpose,

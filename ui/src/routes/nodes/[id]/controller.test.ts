@@ -75,9 +75,51 @@ describe('NodeController', () => {
     expect(sent.at(-1)).toEqual({
       type: 'INSTALL_RUNTIME',
       nodeId: NODE,
-      payload: { type: 'python' },
+      payload: { type: 'python', planId: 'job-p' },
     });
     expect(c.tasks.python.status).toBe('requesting');
+  });
+
+  it('sends nothing on confirm before the plan has arrived, nor after it failed', () => {
+    const { c, sent, msg } = setup();
+    c.preview(c.recipes[0], 'runtime', { type: 'python' }, {});
+    const before = sent.length;
+    c.confirm();
+    msg('JOB_CREATED', { jobId: 'plan-1', recipe: 'python' }, 'plan-1');
+    c.confirm();
+    expect(sent.length).toBe(before);
+    expect(c.plan?.status).toBe('requesting');
+    msg('JOB_FAILED', { jobId: 'plan-1', seq: 2, kind: 'error', message: 'no' }, 'plan-1');
+    c.confirm();
+    expect(sent.length).toBe(before);
+    expect(c.plan).toMatchObject({ status: 'failed', error: 'no' });
+  });
+
+  it('keeps every event of a preview out of the console and its job filter', () => {
+    const { c, msg } = setup();
+    c.preview(c.recipes[0], 'runtime', { type: 'python' }, {});
+    msg('JOB_CREATED', { jobId: 'plan-2', recipe: 'python' }, 'plan-2');
+    msg('JOB_STARTED', { jobId: 'plan-2', seq: 1, recipeId: 'python', recipeVersion: 1 }, 'plan-2');
+    msg(
+      'INFRASTRUCTURE_LOG',
+      { jobId: 'plan-2', seq: 2, stream: 'info', message: 'Created the user app' },
+      'plan-2',
+    );
+    const summary = {
+      packages: [],
+      services: [],
+      users: ['app'],
+      databases: [],
+      files: [],
+      downloads: [],
+      ports: [],
+      notes: [],
+    };
+    msg('PLAN_RESULT', { jobId: 'plan-2', seq: 3, actions: [], summary }, 'plan-2');
+    c.flushLines();
+    expect(c.lines).toEqual([]);
+    expect(c.jobLabels).toEqual({});
+    expect(c.plan?.summary?.users).toEqual(['app']);
   });
 
   it('sends a plan only the parameters the recipe declares', () => {
@@ -210,7 +252,7 @@ describe('NodeController', () => {
     expect(sent.at(-1)).toEqual({
       type: 'CONFIGURE_BACKUP',
       nodeId: NODE,
-      payload: { provider: 's3', config },
+      payload: { provider: 's3', config, planId: 'p' },
     });
     expect(sent.filter((m) => JSON.stringify(m).includes('REALsecret'))).toHaveLength(1);
     // Nothing the controller keeps holds it any more.

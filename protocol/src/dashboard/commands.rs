@@ -101,10 +101,19 @@ pub struct DatabaseJobRequest {
     /// The recipe id (`postgresql`, `mysql`, `redis`).
     #[serde(rename = "type", default)]
     pub recipe: String,
+    /// The database to create; required when the recipe takes a `db_name` (Redis has none).
     #[serde(default)]
     pub db_name: String,
     #[serde(default)]
     pub user: String,
+    /// The recipe's other parameters (Redis's key `prefix`); the recipe validates them.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Map::is_empty"
+    )]
+    #[ts(optional, type = "Record<string, unknown>")]
+    pub params: Map<String, Value>,
 }
 
 /// `CONFIGURE_BACKUP`'s payload.

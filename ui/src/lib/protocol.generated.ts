@@ -164,7 +164,15 @@ export type ConfigureDatabase = { jobId: string,
 /**
  * The recipe id (`postgresql`, `mysql`, `redis`).
  */
-type: string, dbName: string, user: string, bundle: SignedBundle, };
+type: string, 
+/**
+ * Empty for a recipe without databases (Redis): the agent then passes no `db_name`.
+ */
+dbName: string, user: string, 
+/**
+ * The recipe's other parameters (Redis's key `prefix`); the recipe validates them.
+ */
+params?: { [key in string]: JsonValue }, bundle: SignedBundle, };
 
 export type ConfigureBackup = { jobId: string, 
 /**
@@ -295,7 +303,15 @@ export type DatabaseJobRequest = {
 /**
  * The recipe id (`postgresql`, `mysql`, `redis`).
  */
-type: string, dbName: string, user: string, };
+type: string, 
+/**
+ * The database to create; required when the recipe takes a `db_name` (Redis has none).
+ */
+dbName: string, user: string, 
+/**
+ * The recipe's other parameters (Redis's key `prefix`); the recipe validates them.
+ */
+params?: Record<string, unknown>, };
 
 export type BackupJobRequest = { 
 /**

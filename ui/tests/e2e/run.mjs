@@ -11,6 +11,7 @@
 // Screenshots go to ui/test-results/. Exit code 0 only if every step passed.
 
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   assert,
@@ -28,6 +29,7 @@ import { backupFlow } from './backups.mjs';
 import { errorFlow } from './errors.mjs';
 import { hardeningFlow } from './hardening.mjs';
 import { purgeRuntimes, runtimeFlow } from './runtimes.mjs';
+import { redisFlow } from './redis.mjs';
 
 const password = 'e2e-' + Math.random().toString(36).slice(2) + '-Passw0rd';
 const withAgent = process.env.CAIRN_E2E_AGENT === '1';
@@ -228,16 +230,18 @@ async function agentFlow() {
     await shot('server-settings.png');
   });
 
-  const redisDb = `cache${Date.now().toString(36)}`;
+  await redisFlow({ page, step, shot });
+
+  const redisUser = `cache${Date.now().toString(36)}`;
   await step('Redis set up: plan preview, live lines, one-time connection string', async () => {
     const card = page.locator('[data-recipe=redis]');
     await card.getByRole('button', { name: /Set up|Retry/ }).click();
     const form = page.getByRole('dialog', { name: 'Set up Redis' });
-    await form.getByLabel('Database name').fill('select');
+    await form.getByLabel('User name').fill('default');
     await form.getByRole('button', { name: 'Preview changes' }).click();
-    await form.getByText('reserved word').waitFor();
+    await form.getByText('Redis’s own user').waitFor();
     // A fresh name each run: the recipe creates the ACL user (and shows its string) only once.
-    await form.getByLabel('Database name').fill(redisDb);
+    await form.getByLabel('User name').fill(redisUser);
     await form.getByRole('button', { name: 'Preview changes' }).click();
     const plan = page.getByRole('dialog', { name: /What will change/ });
     await plan.waitFor();
@@ -271,10 +275,16 @@ async function agentFlow() {
       throw new Error(`the job failed: ${await card.locator('.error').textContent()}`);
     }
     const value = (await secret.textContent()) ?? '';
-    assert(value.startsWith(`redis://${redisDb}_user:`), `unexpected connection string ${value}`);
-    // Leave no test user behind on this machine's Redis.
-    spawnSync('redis-cli', ['-h', '127.0.0.1', 'ACL', 'DELUSER', `${redisDb}_user`]);
-    spawnSync('redis-cli', ['-h', '127.0.0.1', 'CONFIG', 'REWRITE']);
+    assert(value.startsWith(`redis://${redisUser}:`), `unexpected connection string ${value}`);
+    // Leave no test user behind on this machine's Redis (as the recipe's administrator: Redis
+    // refuses clients without a password now).
+    const env = {
+      ...process.env,
+      REDISCLI_AUTH: readFileSync('/etc/cairn/redis/admin', 'utf8').trim(),
+    };
+    const asAdmin = ['--no-auth-warning', '-h', '127.0.0.1', '--user', 'cairn-admin'];
+    spawnSync('redis-cli', [...asAdmin, 'ACL', 'DELUSER', redisUser], { env });
+    spawnSync('redis-cli', [...asAdmin, 'CONFIG', 'REWRITE'], { env });
     await card.getByText('does not store this connection string').waitFor();
     await card.getByRole('button', { name: 'Copy' }).click();
     assert((await page.evaluate(() => navigator.clipboard.readText())) === value, 'clipboard');

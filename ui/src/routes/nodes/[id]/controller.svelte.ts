@@ -47,6 +47,9 @@ export type Plan = {
   jobId: string | null;
   status: 'requesting' | 'ready' | 'failed';
   actions: PlannedStep[];
+  /** The recipe's warnings while planning (`warn()`): what the plan wants said before it runs,
+   * such as Redis's "Unauthenticated access … will be turned off". */
+  notes: string[];
   error: string;
 };
 
@@ -220,6 +223,7 @@ export class NodeController {
       jobId: null,
       status: 'requesting',
       actions: [],
+      notes: [],
       error: '',
     };
     // Only the parameters the recipe declares: the engine refuses any other.
@@ -391,6 +395,16 @@ export class NodeController {
       this.jobLabels[jobId] = `${p.recipeId} · ${jobId.slice(0, 12)}`;
     }
     this.queueRows(rowsForEvent(type, jobId, p));
+    // A plan's warnings are shown in the plan dialog, before the user confirms.
+    if (
+      type === 'INFRASTRUCTURE_LOG' &&
+      p.stream === 'warn' &&
+      job?.purpose === 'plan' &&
+      this.plan?.jobId === jobId &&
+      typeof p.message === 'string'
+    ) {
+      this.plan.notes.push(p.message);
+    }
     // A log line changes nothing else; this is the hot path while a job streams.
     if (!job || type === 'INFRASTRUCTURE_LOG') return;
 

@@ -173,6 +173,23 @@ describe('NodeController', () => {
     expect(c.tasks.redis.secret).toBe('');
   });
 
+  it("shows the plan's warnings in the plan, and only that plan's", () => {
+    const { c, msg } = setup();
+    c.preview(c.recipes[3], 'database', { type: 'redis', user: 'app' }, {});
+    msg('JOB_CREATED', { jobId: 'p', recipe: 'redis' }, 'p');
+    const lockdown =
+      'Unauthenticated access to Redis will be turned off: every client must sign in';
+    msg('INFRASTRUCTURE_LOG', { jobId: 'p', seq: 1, stream: 'warn', message: lockdown }, 'p');
+    msg('INFRASTRUCTURE_LOG', { jobId: 'p', seq: 2, stream: 'info', message: 'an info line' }, 'p');
+    msg(
+      'INFRASTRUCTURE_LOG',
+      { jobId: 'other', seq: 1, stream: 'warn', message: 'elsewhere' },
+      'other',
+    );
+    msg('PLAN_RESULT', { jobId: 'p', seq: 3, actions: [] }, 'p');
+    expect(c.plan).toMatchObject({ status: 'ready', notes: [lockdown] });
+  });
+
   it('puts an ERROR on the request it answers', () => {
     const { c, msg } = setup();
     c.preview(c.recipes[0], 'runtime', { type: 'python' }, {});

@@ -102,7 +102,8 @@ pub struct DatabaseJobRequest {
     #[serde(rename = "type", default)]
     pub recipe: String,
     /// The database to create; required when the recipe takes a `db_name` (Redis has none).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[ts(type = "string | undefined", optional)]
     pub db_name: String,
     #[serde(default)]
     pub user: String,

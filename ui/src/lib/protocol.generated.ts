@@ -307,7 +307,7 @@ type: string,
 /**
  * The database to create; required when the recipe takes a `db_name` (Redis has none).
  */
-dbName: string, user: string, 
+dbName?: string | undefined, user: string, 
 /**
  * The recipe's other parameters (Redis's key `prefix`); the recipe validates them.
  */

@@ -5,8 +5,9 @@
 // list, "Connect node" and its install command, the language switch, the recipe catalogue and
 // the audit log, at desktop width and at 375 px; then the browser hardening (hardening.mjs: no
 // framing by another site, injected inline scripts blocked) and the error page (errors.mjs).
-// With CAIRN_E2E_AGENT=1 (as root) it also enrolls a real agent, sets up Redis and installs Ruby
-// and Go (runtimes.mjs) through the Server Settings page.
+// With CAIRN_E2E_AGENT=1 (as root) it also enrolls a real agent, sets up Redis (redis.mjs: no
+// access without a password afterwards) and installs Ruby and Go (runtimes.mjs) through the
+// Server Settings page.
 //
 // Screenshots go to ui/test-results/. Exit code 0 only if every step passed.
 

@@ -60,8 +60,10 @@ impl JobRequest {
                 plan: c.plan,
             },
             Message::ConfigureDatabase(c) => {
-                let mut params = Map::new();
-                params.insert("db_name".into(), Value::String(c.db_name));
+                let mut params = c.params;
+                if !c.db_name.is_empty() {
+                    params.insert("db_name".into(), Value::String(c.db_name));
+                }
                 params.insert("user".into(), Value::String(c.user));
                 Self {
                     job_id: c.job_id,

@@ -33,11 +33,13 @@ pub(crate) fn assert_connects(deb: &Debian11, case: &Case, url: &str) {
             let (user, pw, _) = url_parts(url).expect("user in the URL");
             secret_file("/tmp/cairn-d11.redispass", pw);
             (
+                // The user gets in; a client without a password does not.
                 format!(
                     "REDISCLI_AUTH=\"$(cat /tmp/cairn-d11.redispass)\" redis-cli --no-auth-warning \
-                     -h 127.0.0.1 -p 6379 --user {user} ping"
+                     -h 127.0.0.1 -p 6379 --user {user} ping; redis-cli -h 127.0.0.1 -p 6379 ping \
+                     | cut -d' ' -f1"
                 ),
-                "PONG",
+                "PONG\nNOAUTH",
             )
         }
         "postgresql" => {

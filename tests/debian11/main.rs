@@ -57,7 +57,7 @@ const RUNTIME: Case = Case {
 const CASES: &[Case] = &[
     Case {
         recipe: "redis",
-        params: &["user=cairn_d11"],
+        params: &["user=cairn_d11", "prefix=d11:"],
         version_cmd: "redis-server --version",
         daemon: &["redis-server"],
         password: true,

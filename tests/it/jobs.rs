@@ -55,7 +55,7 @@ async fn the_redis_recipe_configures_redis_for_real() {
         .start_job(
             "CONFIGURE_DATABASE",
             &c.node_id,
-            json!({"type": "redis", "dbName": "app", "user": user}),
+            json!({"type": "redis", "user": user, "params": {"prefix": "e2e:"}}),
         )
         .await;
     let end = d.wait_terminal(&job).await;
@@ -81,23 +81,46 @@ async fn the_redis_recipe_configures_redis_for_real() {
         .filter_map(|e| e["payload"]["title"].as_str())
         .collect();
     let create = format!("Create the ACL user {user}");
-    assert_eq!(steps, ["Install Redis", "Start Redis", create.as_str()]);
-    // And Redis answers the new user with the string the dashboard got.
-    let pong = std::process::Command::new("redis-cli")
-        .args(["-u", &url, "ping"])
-        .output()
-        .expect("redis-cli");
-    assert!(
-        String::from_utf8_lossy(&pong.stdout).contains("PONG"),
-        "{pong:?}"
+    assert_eq!(
+        steps,
+        [
+            "Install Redis",
+            "Start Redis",
+            "Keep an administrator password for Cairn",
+            create.as_str(),
+            "Turn off access without a password"
+        ]
     );
-    // Leave no test user behind.
+    let redis = |args: &[&str]| {
+        let out = std::process::Command::new("redis-cli")
+            .arg("--no-auth-warning")
+            .args(args)
+            .output()
+            .expect("redis-cli");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    // Redis answers the new user with the string the dashboard got, within its prefix only.
+    assert_eq!(redis(&["-u", &url, "ping"]), "PONG");
+    assert_eq!(redis(&["-u", &url, "SET", "e2e:k", "v"]), "OK");
+    assert!(redis(&["-u", &url, "SET", "k", "v"]).contains("NOPERM"));
+    // And nobody gets in without a password any more.
+    assert!(redis(&["-h", "127.0.0.1", "ping"]).starts_with("NOAUTH"));
+    // Leave no test user behind (as the recipe's administrator, the only way in left).
+    let admin = std::fs::read_to_string("/etc/cairn/redis/admin").expect("the admin file");
     for args in [
         vec!["ACL", "DELUSER", user.as_str()],
+        vec!["DEL", "e2e:k"],
         vec!["CONFIG", "REWRITE"],
     ] {
         let _ = std::process::Command::new("redis-cli")
-            .args(["-h", "127.0.0.1"])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "--no-auth-warning",
+                "--user",
+                "cairn-admin",
+            ])
+            .env("REDISCLI_AUTH", admin.trim())
             .args(&args)
             .output();
     }

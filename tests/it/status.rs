@@ -3,7 +3,8 @@
 use cairn_e2e::Cluster;
 use serde_json::{Value, json};
 
-/// What this machine says about Redis: (installed, version, answering PONG).
+/// What this machine says about Redis: (installed, version, answering: PONG, or NOAUTH once
+/// Cairn has turned off access without a password).
 fn local_redis() -> (bool, Option<String>, bool) {
     let version = std::process::Command::new("redis-server")
         .arg("--version")
@@ -22,7 +23,10 @@ fn local_redis() -> (bool, Option<String>, bool) {
     let pong = std::process::Command::new("redis-cli")
         .args(["-h", "127.0.0.1", "ping"])
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).contains("PONG"))
+        .map(|o| {
+            let said = String::from_utf8_lossy(&o.stdout);
+            said.contains("PONG") || said.contains("NOAUTH")
+        })
         .unwrap_or(false);
     (version.is_some(), version, pong)
 }

@@ -1,12 +1,16 @@
-//! The chain end to end on this machine: `cairn-recipe run recipes/redis.rhai` installs Redis
-//! from the distribution's packages and starts it (with or without systemd); a second run
-//! reports it is already there and changes nothing.
+//! The chain end to end on this machine: `cairn-recipe run recipes/redis.rhai` with its default
+//! parameters installs Redis from the distribution's packages, starts it (with or without
+//! systemd), creates the user `app` and turns off access without a password; a second run
+//! reports it is already there and changes nothing. Redis is purged first but the
+//! administrator file of an earlier setup is kept, as on a server where Redis was reinstalled:
+//! the recipe gives its password back to `cairn-admin`.
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
 use std::process::Command;
 
 use crate::common::{machine_lock, result_of, sh, skip_unless_root};
+use crate::recipe_redis::{ADMIN, admin, cli, stop_redis};
 
 #[test]
 fn redis_installs_starts_and_a_second_run_changes_nothing() {
@@ -18,9 +22,7 @@ fn redis_installs_starts_and_a_second_run_changes_nothing() {
     let recipe = Path::new(env!("CARGO_MANIFEST_DIR")).join("../recipes/redis.rhai");
     // Start from a server without Redis, so the first run really installs it. Packages do not
     // stop services here (policy-rc.d), so stop it first.
-    if Path::new("/usr/bin/redis-cli").exists() {
-        let _ = sh("redis-cli", &["-h", "127.0.0.1", "shutdown", "nosave"]);
-    }
+    stop_redis();
     let (purged, log) = sh(
         "apt-get",
         &[
@@ -34,6 +36,11 @@ fn redis_installs_starts_and_a_second_run_changes_nothing() {
     );
     assert!(purged, "{log}");
     assert!(!Path::new("/usr/bin/redis-server").exists());
+    // The administrator file an earlier setup left (written here as the recipe writes it).
+    let kept = "kept-admin-password-0123456789ab";
+    std::fs::create_dir_all("/etc/cairn/redis").unwrap();
+    std::fs::write(ADMIN, format!("{kept}\n")).unwrap();
+    std::fs::set_permissions(ADMIN, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
 
     let first = Command::new(env!("CARGO_BIN_EXE_cairn-recipe"))
         .arg("run")
@@ -48,13 +55,20 @@ fn redis_installs_starts_and_a_second_run_changes_nothing() {
     );
     assert!(stdout.contains("$ apt-get"), "{stdout}");
     assert!(
-        stdout.contains("is installed and running on 127.0.0.1:6379"),
+        stdout.contains(
+            "is running on 127.0.0.1:6379 with the ACL user app (keys starting with app:)"
+        ),
         "{stdout}"
     );
-    assert_eq!(
-        sh("redis-cli", &["-h", "127.0.0.1", "ping"]).1.trim(),
-        "PONG"
+    assert!(
+        stdout.contains("Redis does not know the administrator password kept in"),
+        "{stdout}"
     );
+    assert_eq!(result_of(&stdout)["changed"], true, "{stdout}");
+    assert!(cli(None, &["ping"]).starts_with("NOAUTH"));
+    // The kept password is the administrator's again, and the file was not rewritten.
+    assert_eq!(cli(Some(kept), &["--user", "cairn-admin", "ping"]), "PONG");
+    assert_eq!(std::fs::read_to_string(ADMIN).unwrap(), format!("{kept}\n"));
     let conf = std::fs::metadata("/etc/redis/redis.conf")
         .unwrap()
         .modified()
@@ -68,7 +82,9 @@ fn redis_installs_starts_and_a_second_run_changes_nothing() {
     let stdout = String::from_utf8_lossy(&second.stdout);
     assert!(second.status.success(), "{stdout}");
     assert!(
-        stdout.contains("was already installed and running; nothing changed"),
+        stdout.contains(
+            "already has the ACL user app and refuses clients without a password; nothing changed"
+        ),
         "{stdout}"
     );
     assert!(
@@ -97,4 +113,7 @@ fn redis_installs_starts_and_a_second_run_changes_nothing() {
         version.contains(&format!("v={}", v["redis"]["version"].as_str().unwrap())),
         "{version}"
     );
+    // Leave the machine's Redis without the test's user.
+    assert_eq!(admin(&["ACL", "DELUSER", "app"]), "1");
+    assert_eq!(admin(&["CONFIG", "REWRITE"]), "OK");
 }

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use cairn_engine::Category;
+use cairn_engine::params::ParamSpec;
 use cairn_protocol::dashboard::{
     BackupJobRequest, DashboardEvent, DashboardEventBody, DatabaseJobRequest, Job, JobCreated,
     JobKind, JobStatus, PlanJobRequest, RuntimeJobRequest,
@@ -95,6 +96,7 @@ impl JobRequest {
         job_id: String,
         recipe: String,
         category: Category,
+        params: &[ParamSpec],
         bundle: SignedBundle,
         plan: Option<PlanBasis>,
     ) -> Result<Message, String> {
@@ -110,9 +112,15 @@ impl JobRequest {
             Self::Database(p) => Message::ConfigureDatabase(ConfigureDatabase {
                 job_id,
                 kind: recipe,
-                db_name: required(&p.db_name, "dbName")?.to_owned(),
+                // A recipe without databases (Redis) takes none: the form does not ask for one.
+                db_name: if takes(params, "db_name") {
+                    required(&p.db_name, "dbName")?.to_owned()
+                } else {
+                    String::new()
+                },
                 user: required(&p.user, "user")?.to_owned(),
                 plan,
+                params: p.params,
                 bundle,
             }),
             Self::Backup(p) => Message::ConfigureBackup(ConfigureBackup {
@@ -130,6 +138,11 @@ impl JobRequest {
             }),
         })
     }
+}
+
+/// Whether the recipe declares a parameter `name`.
+fn takes(params: &[ParamSpec], name: &str) -> bool {
+    params.iter().any(|p| p.name == name)
 }
 
 fn required<'a>(value: &'a str, name: &str) -> Result<&'a str, String> {
@@ -208,6 +221,7 @@ pub(super) async fn create(
         job_id.clone(),
         recipe_id.clone(),
         category,
+        &published.recipe.meta.params,
         published.bundle,
         basis,
     )?;

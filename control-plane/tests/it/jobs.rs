@@ -250,7 +250,7 @@ async fn the_connection_string_reaches_only_the_requester() {
         send_json(ws, json!({"type": "SUBSCRIBE", "nodeId": node})).await;
         recv_type(ws, "NODE_STATUS").await;
     }
-    send_json(&mut a, json!({"type": "CONFIGURE_DATABASE", "nodeId": node, "payload": {"type": "redis", "dbName": "myapp", "user": "myapp_user"}})).await;
+    send_json(&mut a, json!({"type": "CONFIGURE_DATABASE", "nodeId": node, "payload": {"type": "redis", "user": "myapp_user", "params": {"prefix": "myapp:"}}})).await;
     let job_id = recv_type(&mut a, "JOB_CREATED").await["payload"]["jobId"]
         .as_str()
         .expect("job")
@@ -259,7 +259,8 @@ async fn the_connection_string_reaches_only_the_requester() {
         .recv_where(|m| matches!(m, Message::ConfigureDatabase(_)))
         .await;
     assert!(
-        matches!(&cmd, Message::ConfigureDatabase(c) if c.db_name == "myapp" && c.user == "myapp_user")
+        matches!(&cmd, Message::ConfigureDatabase(c) if c.db_name.is_empty() && c.user == "myapp_user" && c.params["prefix"] == "myapp:"),
+        "Redis takes no database name, and gets its key prefix: {cmd:?}"
     );
     let secret = format!("postgresql://myapp_user:{PASSWORD}@localhost:5432/myapp");
     conn.send(vec![

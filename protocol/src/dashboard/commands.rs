@@ -110,7 +110,9 @@ pub struct DatabaseJobRequest {
     /// The recipe id (`postgresql`, `mysql`, `redis`).
     #[serde(rename = "type", default)]
     pub recipe: String,
-    #[serde(default)]
+    /// The database to create; required when the recipe takes a `db_name` (Redis has none).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[ts(type = "string | undefined", optional)]
     pub db_name: String,
     #[serde(default)]
     pub user: String,
@@ -119,6 +121,14 @@ pub struct DatabaseJobRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub plan_id: Option<String>,
+    /// The recipe's other parameters (Redis's key `prefix`); the recipe validates them.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Map::is_empty"
+    )]
+    #[ts(optional, type = "Record<string, unknown>")]
+    pub params: Map<String, Value>,
 }
 
 /// `CONFIGURE_BACKUP`'s payload.

@@ -38,11 +38,16 @@ pub struct ConfigureDatabase {
     /// The recipe id (`postgresql`, `mysql`, `redis`).
     #[serde(rename = "type")]
     pub kind: String,
+    /// Empty for a recipe without databases (Redis): the agent then passes no `db_name`.
+    #[serde(default)]
     pub db_name: String,
     pub user: String,
     /// The plan the user previewed and confirmed, when the run comes from one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<PlanBasis>,
+    /// The recipe's other parameters (Redis's key `prefix`); the recipe validates them.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub params: Map<String, Value>,
     pub bundle: SignedBundle,
 }
 

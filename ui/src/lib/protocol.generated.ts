@@ -200,11 +200,19 @@ export type ConfigureDatabase = { jobId: string,
 /**
  * The recipe id (`postgresql`, `mysql`, `redis`).
  */
-type: string, dbName: string, user: string, 
+type: string, 
+/**
+ * Empty for a recipe without databases (Redis): the agent then passes no `db_name`.
+ */
+dbName: string, user: string, 
 /**
  * The plan the user previewed and confirmed, when the run comes from one.
  */
-plan?: PlanBasis | null, bundle: SignedBundle, };
+plan?: PlanBasis | null, 
+/**
+ * The recipe's other parameters (Redis's key `prefix`); the recipe validates them.
+ */
+params?: { [key in string]: JsonValue }, bundle: SignedBundle, };
 
 export type ConfigureBackup = { jobId: string, 
 /**
@@ -368,12 +376,20 @@ export type DatabaseJobRequest = {
 /**
  * The recipe id (`postgresql`, `mysql`, `redis`).
  */
-type: string, dbName: string, user: string, 
+type: string, 
+/**
+ * The database to create; required when the recipe takes a `db_name` (Redis has none).
+ */
+dbName?: string | undefined, user: string, 
 /**
  * The preview this run confirms (`JOB_CREATED`'s `jobId` of its `PLAN_REQUEST`): the
  * control plane refuses the run when the recipe or the parameters differ from it.
  */
-planId?: string, };
+planId?: string, 
+/**
+ * The recipe's other parameters (Redis's key `prefix`); the recipe validates them.
+ */
+params?: Record<string, unknown>, };
 
 export type BackupJobRequest = { 
 /**

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { identifierProblem, RESERVED } from './validate';
+import { identifierProblem, KEY_PREFIX, keyPrefixProblem, RESERVED } from './validate';
 
 describe('identifierProblem', () => {
   it('accepts what the server accepts', () => {
@@ -27,5 +27,16 @@ describe('identifierProblem', () => {
     const words = [...block.matchAll(/"([^"]+)"/g)].map((m) => m[1]);
     expect(words.length).toBeGreaterThan(50);
     expect([...RESERVED].sort()).toEqual([...new Set(words)].sort());
+  });
+});
+
+describe('keyPrefixProblem', () => {
+  it('uses the pattern of the Redis recipe, which puts the prefix into ~PREFIX*', () => {
+    const recipe = readFileSync(resolve(process.cwd(), '../recipes/redis.rhai'), 'utf8');
+    const declared = /name: "prefix".*?pattern: "([^"]+)"/s.exec(recipe)?.[1];
+    expect(`^${declared}$`).toBe(KEY_PREFIX.source);
+    expect(keyPrefixProblem('app:')).toBe(null);
+    expect(keyPrefixProblem('')).toBe('empty');
+    expect(keyPrefixProblem('*')).toBe('pattern');
   });
 });

@@ -121,3 +121,20 @@ export function identifierProblem(value: string): IdentProblem | null {
   if (value.startsWith('pg_')) return 'pg_prefix';
   return null;
 }
+
+/** A Redis ACL user name the recipe accepts (`recipes/redis.rhai`): `default` is Redis's own. */
+export function redisUserProblem(value: string): IdentProblem | null {
+  if (value === '') return 'empty';
+  if (!IDENT.test(value)) return 'pattern';
+  if (value === 'default') return 'reserved';
+  return null;
+}
+
+/** The recipe's `prefix` pattern: it goes into the ACL key pattern `~PREFIX*`, so no globs. */
+export const KEY_PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/** Whether a Redis key prefix is acceptable: `empty`, `pattern`, or null when it is. */
+export function keyPrefixProblem(value: string): 'empty' | 'pattern' | null {
+  if (value === '') return 'empty';
+  return KEY_PREFIX.test(value) ? null : 'pattern';
+}

@@ -5,12 +5,14 @@
 // list, "Connect node" and its install command, the language switch, the recipe catalogue and
 // the audit log, at desktop width and at 375 px; then the browser hardening (hardening.mjs: no
 // framing by another site, injected inline scripts blocked) and the error page (errors.mjs).
-// With CAIRN_E2E_AGENT=1 (as root) it also enrolls a real agent, sets up Redis and installs Ruby
-// and Go (runtimes.mjs) through the Server Settings page.
+// With CAIRN_E2E_AGENT=1 (as root) it also enrolls a real agent, sets up Redis (redis.mjs: no
+// access without a password afterwards) and installs Ruby and Go (runtimes.mjs) through the
+// Server Settings page.
 //
 // Screenshots go to ui/test-results/. Exit code 0 only if every step passed.
 
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   assert,
@@ -31,6 +33,7 @@ import { errorFlow } from './errors.mjs';
 import { hardeningFlow } from './hardening.mjs';
 import { planFlow } from './plans.mjs';
 import { purgeRuntimes, runtimeFlow } from './runtimes.mjs';
+import { redisFlow } from './redis.mjs';
 
 const password = 'e2e-' + Math.random().toString(36).slice(2) + '-Passw0rd';
 const withAgent = process.env.CAIRN_E2E_AGENT === '1';
@@ -241,17 +244,18 @@ async function agentFlow() {
   });
 
   await planFlow({ page, step, base, nodeId });
+  await redisFlow({ page, step, shot });
 
-  const redisDb = `cache${Date.now().toString(36)}`;
+  const redisUser = `cache${Date.now().toString(36)}`;
   await step('Redis set up: plan preview, live lines, one-time connection string', async () => {
     const card = page.locator('[data-recipe=redis]');
     await card.getByRole('button', { name: /Set up|Retry/ }).click();
     const form = page.getByRole('dialog', { name: 'Set up Redis' });
-    await form.getByLabel('Database name').fill('select');
+    await form.getByLabel('User name').fill('default');
     await form.getByRole('button', { name: 'Preview changes' }).click();
-    await form.getByText('reserved word').waitFor();
+    await form.getByText('Redis’s own user').waitFor();
     // A fresh name each run: the recipe creates the ACL user (and shows its string) only once.
-    await form.getByLabel('Database name').fill(redisDb);
+    await form.getByLabel('User name').fill(redisUser);
     await form.getByRole('button', { name: 'Preview changes' }).click();
     const plan = page.getByRole('dialog', { name: /What will change/ });
     await plan.waitFor();
@@ -285,10 +289,16 @@ async function agentFlow() {
       throw new Error(`the job failed: ${await card.locator('.error').textContent()}`);
     }
     const value = (await secret.textContent()) ?? '';
-    assert(value.startsWith(`redis://${redisDb}_user:`), `unexpected connection string ${value}`);
-    // Leave no test user behind on this machine's Redis.
-    spawnSync('redis-cli', ['-h', '127.0.0.1', 'ACL', 'DELUSER', `${redisDb}_user`]);
-    spawnSync('redis-cli', ['-h', '127.0.0.1', 'CONFIG', 'REWRITE']);
+    assert(value.startsWith(`redis://${redisUser}:`), `unexpected connection string ${value}`);
+    // Leave no test user behind on this machine's Redis (as the recipe's administrator: Redis
+    // refuses clients without a password now).
+    const env = {
+      ...process.env,
+      REDISCLI_AUTH: readFileSync('/etc/cairn/redis/admin', 'utf8').trim(),
+    };
+    const asAdmin = ['--no-auth-warning', '-h', '127.0.0.1', '--user', 'cairn-admin'];
+    spawnSync('redis-cli', [...asAdmin, 'ACL', 'DELUSER', redisUser], { env });
+    spawnSync('redis-cli', [...asAdmin, 'CONFIG', 'REWRITE'], { env });
     await card.getByText('does not store this connection string').waitFor();
     await card.getByRole('button', { name: 'Copy' }).click();
     assert((await page.evaluate(() => navigator.clipboard.readText())) === value, 'clipboard');

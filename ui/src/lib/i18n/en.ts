@@ -106,6 +106,12 @@ export const en = {
   'db.name': 'Database name',
   'db.user': 'User name',
   'db.next': 'Preview changes',
+  'db.keyPrefix': 'Key prefix',
+  'db.prefixNote':
+    'The user may read and write only keys (and Pub/Sub channels) matching {pattern}. Setting up Redis also turns off access without a password.',
+  'db.prefix.empty': 'Required.',
+  'db.prefix.pattern':
+    'Use 1 to 64 characters: letters, digits and _ . : - (no *, ?, brackets or spaces).',
   'db.passwordNote':
     'The password is made on the server. You will see it once, in the connection string.',
   'db.connectionString': 'Connection string',
@@ -118,6 +124,7 @@ export const en = {
   'ident.pattern': 'Use 1 to 63 characters: a–z, 0–9 and _, not starting with a digit.',
   'ident.reserved': '“{value}” is a reserved word; choose another name.',
   'ident.pg_prefix': 'Names starting with pg_ are reserved by PostgreSQL.',
+  'ident.redisDefault': '“default” is Redis’s own user; choose another name.',
   'backup.title': 'Backups',
   'backup.none': 'Not configured. No backup recipe (rsync, S3) is published yet.',
   'backup.state': 'State',
@@ -184,6 +191,7 @@ export const en = {
   'plan.loading': 'Asking the server what this would do…',
   'plan.failed': 'The preview failed: {message}',
   'plan.nothing': 'Nothing would change: everything is already in place.',
+  'plan.notes': 'Before you confirm',
   'plan.commands': 'Commands',
   'plan.files': 'Files written',
   'plan.downloads': 'Downloads',
@@ -211,7 +219,6 @@ export const en = {
   'plan.ports': 'Ports',
   'plan.port': 'Listen on {address}',
   'plan.file': 'mode {mode}, {size}',
-  'plan.notes': 'The recipe warns',
   'plan.showCommands': 'Show commands ({n})',
   'console.title': 'Installation console (live)',
   'console.filter': 'Show the lines of',

@@ -109,6 +109,12 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'db.name': 'Nom de la base',
   'db.user': 'Nom d’utilisateur',
   'db.next': 'Voir les changements',
+  'db.keyPrefix': 'Préfixe des clés',
+  'db.prefixNote':
+    'L’utilisateur ne pourra lire et écrire que les clés (et les canaux Pub/Sub) correspondant à {pattern}. Configurer Redis coupe aussi l’accès sans mot de passe.',
+  'db.prefix.empty': 'Obligatoire.',
+  'db.prefix.pattern':
+    'De 1 à 64 caractères : lettres, chiffres et _ . : - (ni *, ni ?, ni crochets, ni espaces).',
   'db.passwordNote':
     'Le mot de passe est créé sur le serveur. Vous le verrez une seule fois, dans la chaîne de connexion.',
   'db.connectionString': 'Chaîne de connexion',
@@ -121,6 +127,7 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'ident.pattern': 'De 1 à 63 caractères : a–z, 0–9 et _, sans chiffre au début.',
   'ident.reserved': '« {value} » est un mot réservé ; choisissez un autre nom.',
   'ident.pg_prefix': 'Les noms commençant par pg_ sont réservés par PostgreSQL.',
+  'ident.redisDefault': '« default » est l’utilisateur propre à Redis ; choisissez un autre nom.',
   'backup.title': 'Sauvegardes',
   'backup.none': 'Non configurées. Aucune recette de sauvegarde (rsync, S3) n’est publiée.',
   'backup.state': 'État',
@@ -191,6 +198,7 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'plan.loading': 'Le serveur calcule ce que cela ferait…',
   'plan.failed': 'L’aperçu a échoué : {message}',
   'plan.nothing': 'Rien ne changerait : tout est déjà en place.',
+  'plan.notes': 'Avant de confirmer',
   'plan.commands': 'Commandes',
   'plan.files': 'Fichiers écrits',
   'plan.downloads': 'Téléchargements',
@@ -218,7 +226,6 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'plan.ports': 'Ports',
   'plan.port': 'Écouter sur {address}',
   'plan.file': 'mode {mode}, {size}',
-  'plan.notes': 'La recette avertit',
   'plan.showCommands': 'Afficher les commandes ({n})',
   'console.title': 'Console d’installation (en direct)',
   'console.filter': 'Afficher les lignes de',

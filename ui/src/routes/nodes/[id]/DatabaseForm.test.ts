@@ -9,17 +9,18 @@ afterEach(() => {
   document.body.innerHTML = '';
 });
 
-function render() {
+function render(keyPrefix = false) {
   const onsubmit = vi.fn();
   const target = document.createElement('div');
   document.body.appendChild(target);
   component = mount(DatabaseForm, {
     target,
-    props: { title: 'Set up PostgreSQL', onsubmit, onclose: () => {} },
+    props: { title: 'Set up PostgreSQL', keyPrefix, onsubmit, onclose: () => {} },
   });
   flushSync();
   const db = target.querySelector('input[name=dbName]') as HTMLInputElement;
   const user = target.querySelector('input[name=user]') as HTMLInputElement;
+  const prefix = target.querySelector('input[name=prefix]') as HTMLInputElement;
   const form = target.querySelector('form') as HTMLFormElement;
   const type = (input: HTMLInputElement, value: string) => {
     input.value = value;
@@ -30,7 +31,7 @@ function render() {
     form.dispatchEvent(new Event('submit', { cancelable: true, bubbles: true }));
     flushSync();
   };
-  return { target, db, user, type, submit, onsubmit };
+  return { target, db, user, prefix, type, submit, onsubmit };
 }
 
 describe('DatabaseForm', () => {
@@ -76,5 +77,36 @@ describe('DatabaseForm', () => {
     f.type(f.user, 'shop_rw');
     f.submit();
     expect(f.onsubmit).toHaveBeenCalledWith({ dbName: 'shop', user: 'shop_rw' });
+  });
+
+  it('asks Redis for a user and a key prefix, not a database name the recipe would ignore', () => {
+    const f = render(true);
+    expect(f.db).toBeNull();
+    expect(f.target.textContent).not.toContain('Database name');
+    expect(f.user.value).toBe('app');
+    expect(f.prefix.value).toBe('app:');
+    expect(f.target.querySelector('#db-prefix-help')?.textContent).toContain('app:*');
+    f.submit();
+    expect(f.onsubmit).toHaveBeenCalledWith({ user: 'app', prefix: 'app:' });
+  });
+
+  it('makes the key prefix follow the Redis user until it is typed, and checks both', () => {
+    const f = render(true);
+    f.type(f.user, 'cache');
+    expect(f.prefix.value).toBe('cache:');
+    f.type(f.user, 'default');
+    expect(f.target.querySelector('#db-user-msg')?.textContent).toContain('Redis');
+    f.submit();
+    expect(f.onsubmit).not.toHaveBeenCalled();
+    f.type(f.user, 'cache');
+    for (const bad of ['', 'all*', 'a b', 'x?', '[a]', 'a'.repeat(65)]) {
+      f.type(f.prefix, bad);
+      expect(f.prefix.getAttribute('aria-invalid')).toBe('true');
+      f.submit();
+    }
+    expect(f.onsubmit).not.toHaveBeenCalled();
+    f.type(f.prefix, 'sessions.v1:');
+    f.submit();
+    expect(f.onsubmit).toHaveBeenCalledWith({ user: 'cache', prefix: 'sessions.v1:' });
   });
 });

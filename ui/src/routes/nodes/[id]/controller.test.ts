@@ -215,6 +215,28 @@ describe('NodeController', () => {
     expect(c.tasks.redis.secret).toBe('');
   });
 
+  it("shows the plan's warnings in the plan, not in the console", () => {
+    const { c, msg } = setup();
+    c.preview(c.recipes[3], 'database', { type: 'redis', user: 'app' }, {});
+    msg('JOB_CREATED', { jobId: 'plan-r', recipe: 'redis' }, 'plan-r');
+    const lockdown =
+      'Unauthenticated access to Redis will be turned off: every client must sign in';
+    const summary = {
+      packages: [],
+      services: [],
+      users: [],
+      databases: [],
+      files: [],
+      downloads: [],
+      ports: [],
+      notes: [lockdown],
+    };
+    msg('PLAN_RESULT', { jobId: 'plan-r', seq: 3, actions: [], summary }, 'plan-r');
+    c.flushLines();
+    expect(c.plan?.summary?.notes).toEqual([lockdown]);
+    expect(JSON.stringify(c.lines)).not.toContain('Unauthenticated');
+  });
+
   it('puts an ERROR on the request it answers', () => {
     const { c, msg } = setup();
     c.preview(c.recipes[0], 'runtime', { type: 'python' }, {});

@@ -26,7 +26,7 @@ pub fn declarations() -> String {
         EnrollResponse, GetServerStatus, ServerStatus, RuntimeInfo, DatabaseInfo, BackupInfo,
         SystemInfo, CpuInfo, Usage, InstallRuntime, ConfigureDatabase, ConfigureBackup,
         PlanRequest, CancelJob, LogAck, JobStarted, LogStream, InfrastructureLog, JobStep,
-        JobProgress, RuntimeInstalled, DatabaseConfigured, BackupConfigured, PlannedStep,
+        JobProgress, WaitReason, JobWaiting, RuntimeInstalled, DatabaseConfigured, BackupConfigured, PlannedStep,
         PlanResult, FailureKind, JobFailed, ErrorCode, ErrorMessage, SignedBundle, Capabilities,
         DashboardCommand, RuntimeJobRequest, DatabaseJobRequest, BackupJobRequest,
         PlanJobRequest, CancelJobRequest, DashboardEvent, DashboardEventBody, JobCreated,

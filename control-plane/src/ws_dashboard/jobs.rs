@@ -12,6 +12,7 @@ use cairn_protocol::dashboard::{
 };
 use cairn_protocol::messages::{ConfigureBackup, ConfigureDatabase, InstallRuntime, PlanRequest};
 use cairn_protocol::{Message, SignedBundle};
+use serde_json::{Map, Value, json};
 
 use super::{delivered, node_online};
 use crate::app::App;
@@ -53,6 +54,31 @@ impl JobRequest {
             Self::Database(_) => Some(Category::Database),
             Self::Backup(_) => Some(Category::Backup),
             Self::Plan(_) => None,
+        }
+    }
+
+    /// What Retry sends again, without the recipe's secret parameters (never stored: Retry
+    /// asks for them again).
+    fn retry_params(&self, declared: &[cairn_engine::params::ParamSpec]) -> serde_json::Value {
+        let secret = |k: &str| declared.iter().any(|p| p.secret && p.name == k);
+        let public = |m: &Map<String, Value>| -> Map<String, Value> {
+            m.iter()
+                .filter(|(k, _)| !secret(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        match self {
+            Self::Runtime(p) => json!({ "version": p.version, "params": public(&p.params) }),
+            Self::Database(p) => json!({ "dbName": p.db_name, "user": p.user }),
+            Self::Backup(p) => {
+                let config: Map<String, Value> = p
+                    .config
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect();
+                json!({ "config": public(&config) })
+            }
+            Self::Plan(p) => json!({ "params": public(&p.params) }),
         }
     }
 
@@ -141,6 +167,7 @@ pub(super) async fn create(
         "job-{}",
         cairn_protocol::new_id().map_err(|e| e.to_string())?
     );
+    let params = request.retry_params(&published.recipe.meta.params);
     let command = request.command(
         job_id.clone(),
         recipe_id.clone(),
@@ -157,6 +184,7 @@ pub(super) async fn create(
         created_at: cairn_protocol::unix_now(),
         finished_at: None,
         result: None,
+        params: Some(params),
     };
     store::blocking(&app.store, move |s| s.create_job(&job))
         .await

@@ -9,4 +9,5 @@ mod headers;
 mod install;
 mod jobs;
 mod recipes;
+mod states;
 mod util;

@@ -28,6 +28,7 @@ import { backupFlow } from './backups.mjs';
 import { errorFlow } from './errors.mjs';
 import { hardeningFlow } from './hardening.mjs';
 import { purgeRuntimes, runtimeFlow } from './runtimes.mjs';
+import { statesFlow } from './states.mjs';
 
 const password = 'e2e-' + Math.random().toString(36).slice(2) + '-Passw0rd';
 const withAgent = process.env.CAIRN_E2E_AGENT === '1';
@@ -150,8 +151,8 @@ await step('recipe catalogue says what each declared program can be made to do',
 
 await step('audit log lists the sign-ins and the token', async () => {
   await page.getByRole('link', { name: 'Audit log' }).click();
-  await page.getByRole('cell', { name: 'enrollment-token.create' }).waitFor();
-  await page.getByRole('cell', { name: 'login' }).first().waitFor();
+  await page.getByRole('cell', { name: 'Connect command created' }).waitFor();
+  await page.getByRole('cell', { name: 'Signed in' }).first().waitFor();
 });
 
 await step('usable at 375 px: no sideways scrolling, install command wraps', async () => {
@@ -176,6 +177,7 @@ await step('usable at 375 px: no sideways scrolling, install command wraps', asy
 
 await hardeningFlow({ browser, base, password, step });
 await errorFlow({ browser, base, password, step });
+await statesFlow({ browser, step, withAgent });
 
 if (withAgent) {
   await agentFlow();
@@ -295,10 +297,10 @@ async function agentFlow() {
 
   await step('job history opens the stored log of the set-up job', async () => {
     await page
-      .getByRole('link', { name: /CONFIGURE_DATABASE/ })
+      .getByRole('link', { name: /Set up database Redis/ })
       .first()
       .click();
-    await page.getByRole('heading', { name: /Job/ }).waitFor();
+    await page.getByRole('heading', { name: /Set up database Redis/ }).waitFor();
     const rows = page.getByTestId('console').locator('.row');
     await waitFor(async () => (await rows.count()) > 2, 'the stored log');
     const text = (await page.getByTestId('console').textContent()) ?? '';

@@ -272,10 +272,11 @@ fn execute(
             for secret in crate::params::secret_values(&recipe.meta.params, &valid) {
                 sink.redactor().add(secret);
             }
-            let map = rhai::serde::to_dynamic(serde_json::Value::Object(valid))
-                .map_err(|e| {
-                    Failure::from(format!("the parameters cannot be passed to the recipe: {e}"))
-                })?;
+            let map = rhai::serde::to_dynamic(serde_json::Value::Object(valid)).map_err(|e| {
+                Failure::from(format!(
+                    "the parameters cannot be passed to the recipe: {e}"
+                ))
+            })?;
             (recipe.meta.category.entry_point(), vec![map])
         }
     };
@@ -295,8 +296,11 @@ fn execute(
                 location: line.map(|line| format!("{}:{line}", recipe.file)),
             }
         })?;
-    let value = rhai::serde::from_dynamic::<serde_json::Value>(&result)
-        .map_err(|e| Failure::from(format!("{entry}() returned a value that cannot be reported: {e}")))?;
+    let value = rhai::serde::from_dynamic::<serde_json::Value>(&result).map_err(|e| {
+        Failure::from(format!(
+            "{entry}() returned a value that cannot be reported: {e}"
+        ))
+    })?;
     drop(engine);
     let plan = Rc::try_unwrap(host)
         .ok()

@@ -7,9 +7,7 @@ use cairn_protocol::messages::{
 };
 use serde_json::json;
 
-use crate::util::{
-    TestServer, dashboard, enrolled_agent, http, recv_type, repo_root, send_json,
-};
+use crate::util::{TestServer, dashboard, enrolled_agent, http, recv_type, repo_root, send_json};
 
 const SECRET: &str = "Sk7RecognisableSecretKey0042";
 

@@ -58,7 +58,11 @@ fn non_zero_exit_fails_the_recipe_with_the_command_and_its_stderr() {
 
 #[test]
 fn a_failure_keeps_its_sentence_and_its_place_in_the_script_apart() {
-    let r = recipe(r#"["ls"]"#, "[]", "log(\"first\");\nthrow \"the disk is full\";");
+    let r = recipe(
+        r#"["ls"]"#,
+        "[]",
+        "log(\"first\");\nthrow \"the disk is full\";",
+    );
     let ran = run(&r, serde_json::json!({}));
     match &ran.outcome {
         cairn_engine::Outcome::Failed { error, location } => {
@@ -75,7 +79,10 @@ fn a_failure_keeps_its_sentence_and_its_place_in_the_script_apart() {
     assert!(ran.events.iter().any(|e| matches!(
         e,
         cairn_engine::Event::Finished {
-            outcome: cairn_engine::Outcome::Failed { location: Some(_), .. }
+            outcome: cairn_engine::Outcome::Failed {
+                location: Some(_),
+                ..
+            }
         }
     )));
 }

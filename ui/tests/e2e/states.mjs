@@ -148,11 +148,13 @@ export async function statesFlow({ browser, step, withAgent }) {
     async () => {
       await page.goto(nodePage);
       await installFrom(card('progress').getByRole('button', { name: 'Install' }));
-      const row = page.getByTestId('console').locator('.row[data-rewritten=true]');
+      // The program's output row: rewritten to its last state, marked, with no ␍ box left.
+      const output = page.getByTestId('console').locator('.row.tone-stdout');
+      const row = output.and(page.locator('[data-rewritten=true]'));
       await row.first().waitFor({ timeout: 60000 });
       const text = ((await row.first().locator('.text').textContent()) ?? '').trim();
       assert(text === 'Downloading: [100%] done', `the row shows "${text}"`);
-      const all = (await page.getByTestId('console').textContent()) ?? '';
+      const all = (await output.allTextContents()).join('\n');
       assert(!all.includes('␍'), 'a carriage return is shown as a box');
       assert(!all.includes('[ 10%]'), 'an overwritten state is still shown');
       await card('progress').getByText('Downloading: [100%] done').waitFor();

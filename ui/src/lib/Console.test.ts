@@ -68,6 +68,12 @@ describe('Console (threats.md row 20)', () => {
     expect(rows[1].hasAttribute('data-rewritten')).toBe(false);
   });
 
+  it('shows a command echo as the command is, a carriage return in it inert', () => {
+    const el = render(log("$ printf 'a\rb'", 'command'));
+    expect(el.querySelector('.row .text')?.textContent).toBe("$ printf 'a␍b'");
+    expect(el.querySelector('.row')?.hasAttribute('data-rewritten')).toBe(false);
+  });
+
   it('shows the last state of a dpkg-style progress line', () => {
     const el = render(log('Progress: [ 20%]\rProgress: [ 60%]\rProgress: [100%]'));
     expect(el.querySelector('.row .text')?.textContent).toBe('Progress: [100%]');

@@ -36,6 +36,13 @@ describe('ansiToLines', () => {
     expect(text('one\ntwo\rTWO')).toEqual(['one', 'TWO']);
   });
 
+  it('shows a carriage return inert where it is not to be obeyed', () => {
+    const rows = ansiToRows("$ printf 'a\rb'", { overwrite: false });
+    expect(rows.map((r) => [lineText(r.segments), r.rewritten])).toEqual([
+      ["$ printf 'a␍b'", false],
+    ]);
+  });
+
   it('marks a row a carriage return overwrote, and only such a row', () => {
     const rows = ansiToRows('E: install failed\r✅ done\nplain\ntrailing\r');
     expect(rows.map((r) => [lineText(r.segments), r.rewritten])).toEqual([

@@ -92,7 +92,7 @@ const SPECIAL =
   /[\n\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
 
 /** Writes `text` over `segments` from column `col` (in code points); returns the new segments. */
-function overwrite(segments: Segment[], col: number, text: string, cls: string): Segment[] {
+function writeOver(segments: Segment[], col: number, text: string, cls: string): Segment[] {
   const cells: [string, string][] = [];
   for (const s of segments) for (const ch of s.text) cells.push([ch, s.cls]);
   let at = col;
@@ -116,9 +116,11 @@ function width(segments: Segment[]): number {
 /**
  * Parses `input` into rows of segments. A trailing newline does not make an empty last row.
  * `\r\n` is a newline; a lone `\r` returns to the start of the row, and what follows
- * overwrites it character by character, as a terminal does.
+ * overwrites it character by character, as a terminal does — unless `overwrite` is false (text
+ * that is not a program's output, such as the echo of a command whose argument holds a `\r`:
+ * there it is shown inert, as what the command really is).
  */
-export function ansiToRows(input: string): Row[] {
+export function ansiToRows(input: string, { overwrite = true } = {}): Row[] {
   const rows: Row[] = [{ segments: [], rewritten: false }];
   const sgr = plain();
   let buf = '';
@@ -132,7 +134,7 @@ export function ansiToRows(input: string): Row[] {
       return;
     }
     const before = width(row.segments);
-    row.segments = overwrite(row.segments, col, text, cls);
+    row.segments = writeOver(row.segments, col, text, cls);
     if (col < before) row.rewritten = true;
     col += [...text].length;
     if (col >= width(row.segments)) col = null;
@@ -155,7 +157,7 @@ export function ansiToRows(input: string): Row[] {
       i++;
     } else if (ch === '\r' && input[i + 1] === '\n') {
       i++;
-    } else if (ch === '\r') {
+    } else if (ch === '\r' && overwrite) {
       flush();
       if (rows[rows.length - 1].segments.length > 0) col = 0;
       i++;

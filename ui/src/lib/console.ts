@@ -49,7 +49,9 @@ export function rowsForEvent(
   switch (type) {
     case 'INFRASTRUCTURE_LOG': {
       const stream = STREAMS.has(str('stream')) ? (str('stream') as RowTone) : 'stdout';
-      return ansiToRows(str('message')).map(({ segments, rewritten }) => ({
+      // A command's echo is Cairn's own line: a `\r` in an argument is shown, not obeyed.
+      const overwrite = stream !== 'command';
+      return ansiToRows(str('message'), { overwrite }).map(({ segments, rewritten }) => ({
         key: nextKey++,
         jobId,
         kind: 'output',

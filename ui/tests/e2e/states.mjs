@@ -70,6 +70,9 @@ export async function statesFlow({ browser, step, withAgent }) {
   startAgent({ base, token, dir: join(dataDir, 'agent') });
   const nodePage = `${base}/nodes/${nodeId}`;
   const card = (id) => page.locator(`[data-recipe=${id}]`);
+  // The card's own sentence (its last lines say it too, as the console's row).
+  const cancelledNote = (id) =>
+    card(id).getByTestId('failure').getByText('The job was cancelled.', { exact: true });
   await page.goto(nodePage);
   await page.getByText('Connected').waitFor({ timeout: 30000 });
   await waitFor(
@@ -104,7 +107,7 @@ export async function statesFlow({ browser, step, withAgent }) {
     const fullLog = card('ticks').getByRole('link', { name: 'Full log' });
     assert(/\/jobs\/job-/.test((await fullLog.getAttribute('href')) ?? ''), 'no full-log link');
     await card('ticks').getByRole('button', { name: 'Cancel' }).click();
-    await card('ticks').getByText('The job was cancelled.').waitFor({ timeout: 30000 });
+    await cancelledNote('ticks').waitFor({ timeout: 30000 });
     assert((await card('ticks').locator('.error').count()) === 0, 'shown as an error');
     const row = page.getByTestId('node-history').locator('li').first();
     await waitFor(async () => (await row.textContent())?.includes('Cancelled'), 'the history');
@@ -120,7 +123,7 @@ export async function statesFlow({ browser, step, withAgent }) {
 
   await step('states: after a reload, Retry on the card runs the same job again', async () => {
     await page.goto(nodePage);
-    await card('ticks').getByText('The job was cancelled.').waitFor();
+    await cancelledNote('ticks').waitFor();
     await installFrom(card('ticks').getByRole('button', { name: 'Retry' }));
     await waitFor(
       async () =>
@@ -129,7 +132,7 @@ export async function statesFlow({ browser, step, withAgent }) {
       60000,
     );
     await card('ticks').getByRole('button', { name: 'Cancel' }).click();
-    await card('ticks').getByText('The job was cancelled.').waitFor({ timeout: 30000 });
+    await cancelledNote('ticks').waitFor({ timeout: 30000 });
     const cancelled = page.getByTestId('node-history').locator('li', { hasText: 'Cancelled' });
     await waitFor(async () => (await cancelled.count()) === 2, 'two cancelled jobs');
   });

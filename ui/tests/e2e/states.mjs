@@ -8,12 +8,15 @@
 //   and on the jobs page; the card shows its own last lines and links to the full log;
 // - after a reload the card still offers Retry, which previews the same job again; Retry from
 //   the jobs page does too;
+// - a job waiting for dpkg's lock (held here by a python3; the `pv` test recipe's apt_install)
+//   says so on its card instead of a moving progress bar, and is cancelled while it waits;
 // - the `\r` progress line is rewritten in the console, marked, with no ␍ left;
 // - the jobs page filters by status and text (previews hidden until asked for) and the audit log
 //   reads as words ("Signed in", "Install Ticks" on the server's name) and filters.
 //
 // Screenshot: ui/test-results/cancelled-job.png.
 
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -36,10 +39,12 @@ export async function statesFlow({ browser, step, withAgent }) {
     join(recipes, 'ticks.rhai'),
     ticks.replace('default_value: 30', 'default_value: 3000'),
   );
-  writeFileSync(
-    join(recipes, 'progress.rhai'),
-    readFileSync(join(root, 'tests/recipes/progress.rhai'), 'utf8'),
-  );
+  for (const name of ['progress', 'pv']) {
+    writeFileSync(
+      join(recipes, `${name}.rhai`),
+      readFileSync(join(root, `tests/recipes/${name}.rhai`), 'utf8'),
+    );
+  }
   const { base, dataDir } = await startControlPlane({ password, recipes });
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
@@ -143,8 +148,39 @@ export async function statesFlow({ browser, step, withAgent }) {
     await page.waitForURL(/\/nodes\/.*\?retry=job-/);
     const plan = page.getByRole('dialog', { name: /What will change/ });
     await plan.waitFor();
+    // Asked once: the address no longer asks for it, so a reload does not either.
+    await waitFor(async () => !page.url().includes('retry='), 'the address to drop ?retry');
     await plan.getByRole('button', { name: 'Cancel' }).click();
   });
+
+  await step(
+    'states: a job waiting for the package manager says so, not a moving bar',
+    async () => {
+      const status = spawnSync('dpkg-query', ['-W', '-f', '${Status}', 'pv'], { encoding: 'utf8' });
+      assert(!status.stdout.includes('install ok installed'), 'pv is installed: purge it first');
+      // dpkg's own lock, taken as an unattended upgrade would.
+      const holder = spawn('python3', [
+        '-c',
+        'import fcntl, sys\nf = open("/var/lib/dpkg/lock-frontend", "a")\n' +
+          'fcntl.lockf(f, fcntl.LOCK_EX)\nprint("locked", flush=True)\nsys.stdin.read()',
+      ]);
+      try {
+        await new Promise((resolve) => holder.stdout.once('data', resolve));
+        await installFrom(card('pv').getByRole('button', { name: 'Install' }));
+        const waiting = card('pv').getByTestId('waiting');
+        await waiting.waitFor({ timeout: 60000 });
+        const text = (await waiting.textContent()) ?? '';
+        assert(text.includes('Waiting for the package manager'), text);
+        assert(text.includes(`process ${holder.pid} (python3)`), text);
+        assert((await card('pv').locator('progress').count()) === 0, 'a progress bar is shown');
+        await shot('waiting-job.png');
+        await card('pv').getByRole('button', { name: 'Cancel' }).click();
+        await cancelledNote('pv').waitFor({ timeout: 30000 });
+      } finally {
+        holder.kill();
+      }
+    },
+  );
 
   await step(
     'states: a \\r progress line is rewritten in the console, as a terminal does',

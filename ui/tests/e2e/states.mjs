@@ -213,7 +213,8 @@ export async function statesFlow({ browser, step, withAgent }) {
     const rows = page.locator('tbody tr');
     await rows.first().waitFor();
     await page.getByTestId('filter-status').selectOption('cancelled');
-    await waitFor(async () => (await rows.count()) === 2, 'two cancelled jobs');
+    // Ticks twice and Pipe Viewer while it waited.
+    await waitFor(async () => (await rows.count()) === 3, 'three cancelled jobs');
     for (const r of await rows.all()) assert((await r.textContent())?.includes('Cancelled'), '');
     await page.getByTestId('filter-status').selectOption('');
     await page.getByTestId('filter-text').fill('progress');

@@ -531,6 +531,8 @@ export class NodeController {
     switch (type) {
       case 'JOB_STARTED':
         task.status = 'running';
+        // The history said "Pending" since JOB_CREATED: it is running now.
+        this.loadHistory();
         break;
       case 'JOB_STEP':
         task.status = 'running';

@@ -138,6 +138,7 @@ impl Outbox {
                     seq: last + 1,
                     kind: FailureKind::Interrupted,
                     message: INTERRUPTED_MESSAGE.to_owned(),
+                    location: None,
                 });
                 append(&path, std::slice::from_ref(&failed))?;
                 events.push_back(failed);
@@ -455,6 +456,7 @@ fn set_seq(m: &mut Message, seq: u64) {
         Message::InfrastructureLog(m) => m.seq = seq,
         Message::JobStep(m) => m.seq = seq,
         Message::JobProgress(m) => m.seq = seq,
+        Message::JobWaiting(m) => m.seq = seq,
         Message::RuntimeInstalled(m) => m.seq = seq,
         Message::DatabaseConfigured(m) => m.seq = seq,
         Message::BackupConfigured(m) => m.seq = seq,

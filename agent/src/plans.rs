@@ -35,7 +35,7 @@ pub fn recheck(
         ..opts.clone()
     };
     let report = job::run(recipe, Action::Apply, params, &opts, None::<EventTx>);
-    if let cairn_engine::Outcome::Failed { error } = &report.outcome {
+    if let cairn_engine::Outcome::Failed { error, .. } = &report.outcome {
         return (
             format!(
                 "The server could not be planned again before this run ({error}); what follows may differ from the preview."

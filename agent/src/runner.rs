@@ -5,10 +5,12 @@
 use std::sync::mpsc::{Receiver, TryRecvError};
 
 use cairn_engine::job::{self, Action, JobOptions, Mode};
-use cairn_engine::{CancelToken, Category, Event, Outcome, PlannedAction, Recipe, Stream};
+use cairn_engine::{
+    CancelToken, Category, Event, Outcome, PlannedAction, Recipe, Stream, WaitReason,
+};
 use cairn_protocol::messages::{
-    BackupConfigured, DatabaseConfigured, FailureKind, JobFailed, JobProgress, JobStarted, JobStep,
-    LogStream, PlanBasis, PlanResult, PlannedStep, RuntimeInstalled,
+    self, BackupConfigured, DatabaseConfigured, FailureKind, JobFailed, JobProgress, JobStarted,
+    JobStep, JobWaiting, LogStream, PlanBasis, PlanResult, PlannedStep, RuntimeInstalled,
 };
 use cairn_protocol::{BundleHeader, KeyRing, Message, RollbackStore, SignedBundle};
 use serde_json::{Map, Value};
@@ -129,6 +131,7 @@ pub fn run(ctx: &JobContext, req: JobRequest, mut writer: JobWriter, cancel: Can
                     seq,
                     kind: FailureKind::Rejected,
                     message,
+                    location: None,
                 })
             });
             writer.flush();
@@ -183,22 +186,27 @@ pub fn run(ctx: &JobContext, req: JobRequest, mut writer: JobWriter, cancel: Can
     });
     let terminal = match report {
         Ok(report) => terminal(&req, &cancel, report.outcome, report.plan, report.summary),
-        Err(_) => Err((
-            FailureKind::Error,
-            "the agent hit an internal error while running this job; see its log".to_owned(),
-        )),
+        Err(_) => Err(Failed {
+            kind: FailureKind::Error,
+            message: "the agent hit an internal error while running this job; see its log"
+                .to_owned(),
+            location: None,
+        }),
     };
     match &terminal {
         Ok(_) => tracing::info!(job_id = %req.job_id, "job succeeded"),
-        Err((kind, message)) => tracing::info!(job_id = %req.job_id, ?kind, %message, "job failed"),
+        Err(f) => {
+            tracing::info!(job_id = %req.job_id, kind = ?f.kind, message = %f.message, location = ?f.location, "job failed");
+        }
     }
     writer.emit(|job_id, seq| match terminal {
         Ok(make) => make(job_id, seq),
-        Err((kind, message)) => Message::JobFailed(JobFailed {
+        Err(f) => Message::JobFailed(JobFailed {
             job_id,
             seq,
-            kind,
-            message,
+            kind: f.kind,
+            message: f.message,
+            location: f.location,
         }),
     });
     writer.flush();
@@ -206,25 +214,36 @@ pub fn run(ctx: &JobContext, req: JobRequest, mut writer: JobWriter, cancel: Can
 
 type MakeTerminal = Box<dyn FnOnce(String, u64) -> Message>;
 
+/// How a job ended without success: `JOB_FAILED`'s fields but its job and sequence number.
+struct Failed {
+    kind: FailureKind,
+    message: String,
+    location: Option<String>,
+}
+
 fn terminal(
     req: &JobRequest,
     cancel: &CancelToken,
     outcome: Outcome,
     plan: Vec<PlannedAction>,
     summary: cairn_engine::PlanSummary,
-) -> Result<MakeTerminal, (FailureKind, String)> {
+) -> Result<MakeTerminal, Failed> {
     let (value, secret_fields) = match outcome {
         Outcome::Succeeded {
             value,
             secret_fields,
         } => (value, secret_fields),
-        Outcome::Failed { error } => {
+        Outcome::Failed { error, location } => {
             let kind = if cancel.is_cancelled() {
                 FailureKind::Cancelled
             } else {
                 FailureKind::Error
             };
-            return Err((kind, error));
+            return Err(Failed {
+                kind,
+                message: error,
+                location,
+            });
         }
     };
     let text = |key: &str| match value.get(key) {
@@ -363,6 +382,17 @@ fn queue(writer: &mut JobWriter, event: Event) -> bool {
                 job_id,
                 seq,
                 percent,
+            })
+        }),
+        Event::Waiting { reason, holder } => writer.emit(|job_id, seq| {
+            Message::JobWaiting(JobWaiting {
+                job_id,
+                seq,
+                reason: reason.map(|r| match r {
+                    WaitReason::PackageManager => messages::WaitReason::PackageManager,
+                    WaitReason::CairnJob => messages::WaitReason::CairnJob,
+                }),
+                holder,
             })
         }),
         Event::Finished { .. } => return true,

@@ -109,6 +109,8 @@ impl Printer {
                 self.paint("1", &format!("==> [{index}] {title}"));
             }
             Event::Progress { percent } => out(&format!("[{percent:>3}%]")),
+            // The console line beside it already says what the job waits for.
+            Event::Waiting { .. } => {}
             Event::Finished { outcome } => match outcome {
                 Outcome::Succeeded { value, .. } => {
                     let msg = value
@@ -119,8 +121,9 @@ impl Printer {
                     self.paint("32;1", &format!("✔ {msg}"));
                     let _ = out_json_line(value);
                 }
-                Outcome::Failed { error } => {
-                    self.paint("31;1", &format!("✘ {error}"));
+                failed @ Outcome::Failed { .. } => {
+                    let text = failed.failure_text().unwrap_or_default();
+                    self.paint("31;1", &format!("✘ {text}"));
                 }
             },
         }

@@ -227,7 +227,7 @@ fn apply(recipe: &Recipe) {
         &opts,
         Some(tx),
     );
-    if let Outcome::Failed { error } = report.outcome {
+    if let Outcome::Failed { error, .. } = report.outcome {
         panic!("the benchmark job failed: {error}");
     }
     rx.try_iter().count();

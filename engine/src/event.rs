@@ -29,6 +29,16 @@ pub enum Stream {
     Command,
 }
 
+/// What a job is blocked on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitReason {
+    /// dpkg's lock, held by another program on the host.
+    PackageManager,
+    /// Cairn's own package lock, held by another job of this process.
+    CairnJob,
+}
+
 /// One event of a job, in the order it happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -39,6 +49,13 @@ pub enum Event {
     Step { index: u32, title: String },
     /// Overall progress, 0–100.
     Progress { percent: u8 },
+    /// The job is blocked on `reason` (held by `holder`, when known); `reason: None` when the
+    /// wait is over. A console line says the same in words; this lets a page show the wait as a
+    /// state rather than as a moving progress bar.
+    Waiting {
+        reason: Option<WaitReason>,
+        holder: Option<String>,
+    },
     /// The job ended. Always the last event.
     Finished { outcome: Outcome },
 }
@@ -57,8 +74,13 @@ pub enum Outcome {
         value: serde_json::Value,
         secret_fields: Vec<String>,
     },
-    /// The job failed; `error` is a human sentence, redacted.
-    Failed { error: String },
+    /// The job failed; `error` is a human sentence, redacted, and `location` where in the
+    /// script it happened (`rust.rhai:67`), when it happened in the script.
+    Failed {
+        error: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        location: Option<String>,
+    },
 }
 
 /// The channel a job's events go to: unbounded, or bounded (sending waits while it is full).
@@ -66,6 +88,20 @@ pub enum Outcome {
 pub enum EventTx {
     Unbounded(Sender<Event>),
     Bounded(SyncSender<Event>),
+}
+
+impl Outcome {
+    /// A failure's sentence with its location, as one line (for a terminal or a log).
+    pub fn failure_text(&self) -> Option<String> {
+        match self {
+            Self::Failed {
+                error,
+                location: Some(at),
+            } => Some(format!("{error} (at {at})")),
+            Self::Failed { error, .. } => Some(error.clone()),
+            Self::Succeeded { .. } => None,
+        }
+    }
 }
 
 impl From<Sender<Event>> for EventTx {
@@ -146,10 +182,11 @@ impl EventSink {
                 title: self.redactor.redact(&title),
             },
             Event::Finished {
-                outcome: Outcome::Failed { error },
+                outcome: Outcome::Failed { error, location },
             } => Event::Finished {
                 outcome: Outcome::Failed {
                     error: self.redactor.redact(&error),
+                    location,
                 },
             },
             other => other,

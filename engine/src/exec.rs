@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::cancel::Stop;
 use crate::error::HostError;
-use crate::event::Stream;
+use crate::event::{Stream, WaitReason};
 use crate::plan::PlannedAction;
 use crate::summary::Change;
 
@@ -69,4 +69,10 @@ pub trait Exec {
 
     /// The job's cancel flag and deadline; long waits must check it.
     fn stop(&self) -> &Stop;
+
+    /// Says the job is blocked on `reason` (held by `holder`), or, with `None`, that the wait is
+    /// over: a state for the page, beside the console line that says it in words.
+    fn waiting(&self, reason: Option<WaitReason>, holder: Option<&str>) {
+        let _ = (reason, holder);
+    }
 }

@@ -152,9 +152,10 @@ pub fn run(
                 summary,
             )
         }
-        Err(error) => (
+        Err(Failure { error, location }) => (
             Outcome::Failed {
                 error: redactor.redact(&error),
+                location,
             },
             Vec::new(),
             PlanSummary::default(),
@@ -229,9 +230,9 @@ pub fn plan(
         ..opts.clone()
     };
     let report = run(recipe, Action::Apply, params, &opts, events);
-    match report.outcome {
-        Outcome::Succeeded { .. } => Ok(report.plan),
-        Outcome::Failed { error } => Err(error),
+    match report.outcome.failure_text() {
+        None => Ok(report.plan),
+        Some(error) => Err(error),
     }
 }
 
@@ -252,7 +253,23 @@ pub fn detect(recipe: &Recipe, opts: &JobOptions) -> Result<Detection, String> {
                 recipe.file
             )
         }),
-        Outcome::Failed { error } => Err(error),
+        failed @ Outcome::Failed { .. } => Err(failed.failure_text().unwrap_or_default()),
+    }
+}
+
+/// Why `execute` failed: a sentence, and where in the script, kept apart so that a page can
+/// show the sentence first and the location behind "Details".
+struct Failure {
+    error: String,
+    location: Option<String>,
+}
+
+impl From<String> for Failure {
+    fn from(error: String) -> Self {
+        Self {
+            error,
+            location: None,
+        }
     }
 }
 
@@ -264,7 +281,7 @@ fn execute(
     params: &serde_json::Map<String, serde_json::Value>,
     opts: &JobOptions,
     sink: &EventSink,
-) -> Result<(serde_json::Value, Vec<PlannedAction>, Vec<Change>), String> {
+) -> Result<(serde_json::Value, Vec<PlannedAction>, Vec<Change>), Failure> {
     let stop = Stop::new(opts.cancel.clone(), opts.limits.deadline);
     // Detection is read-only by contract: whatever side effect a `detect()` attempts is recorded
     // like in a plan, never executed.
@@ -281,20 +298,23 @@ fn execute(
     });
     let mut engine = sandbox::runtime(&opts.limits, stop);
     crate::host::register(&mut engine, &host);
-    let ast =
-        crate::recipe::compile(&engine, &recipe.file, &recipe.source).map_err(|e| e.to_string())?;
+    let ast = crate::recipe::compile(&engine, &recipe.file, &recipe.source)
+        .map_err(|e| Failure::from(e.to_string()))?;
 
     let (entry, args) = match action {
         Action::Detect => ("detect", Vec::new()),
         Action::Apply => {
             check_os(recipe, &opts.os_release_path)?;
             let valid = crate::params::validate_all(&recipe.meta.params, params)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| Failure::from(e.to_string()))?;
             for secret in crate::params::secret_values(&recipe.meta.params, &valid) {
                 sink.redactor().add(secret);
             }
-            let map = rhai::serde::to_dynamic(serde_json::Value::Object(valid))
-                .map_err(|e| format!("the parameters cannot be passed to the recipe: {e}"))?;
+            let map = rhai::serde::to_dynamic(serde_json::Value::Object(valid)).map_err(|e| {
+                Failure::from(format!(
+                    "the parameters cannot be passed to the recipe: {e}"
+                ))
+            })?;
             (recipe.meta.category.entry_point(), vec![map])
         }
     };
@@ -307,9 +327,18 @@ fn execute(
             entry,
             args,
         )
-        .map_err(|e| describe(&e, &opts.limits, &recipe.file))?;
-    let value = rhai::serde::from_dynamic::<serde_json::Value>(&result)
-        .map_err(|e| format!("{entry}() returned a value that cannot be reported: {e}"))?;
+        .map_err(|e| {
+            let (error, line) = describe(&e, &opts.limits);
+            Failure {
+                error,
+                location: line.map(|line| format!("{}:{line}", recipe.file)),
+            }
+        })?;
+    let value = rhai::serde::from_dynamic::<serde_json::Value>(&result).map_err(|e| {
+        Failure::from(format!(
+            "{entry}() returned a value that cannot be reported: {e}"
+        ))
+    })?;
     drop(engine);
     let (plan, changes): Planned = Rc::try_unwrap(host)
         .ok()
@@ -349,16 +378,14 @@ fn check_os(recipe: &Recipe, os_release: &std::path::Path) -> Result<(), String>
     ))
 }
 
-/// A script error as one sentence, with where it happened.
-fn describe(e: &EvalAltResult, limits: &Limits, file: &str) -> String {
-    let at = |pos: rhai::Position| match pos.line() {
-        Some(line) => format!(" (at {file}:{line})"),
-        None => String::new(),
-    };
+/// A script error as one sentence, and the line of the script where it happened (when the
+/// error has one and the sentence does not already carry it).
+fn describe(e: &EvalAltResult, limits: &Limits) -> (String, Option<usize>) {
+    let at = |pos: &rhai::Position| pos.line();
     match e {
-        EvalAltResult::ErrorInFunctionCall(_, _, inner, _) => describe(inner, limits, file),
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _) => describe(inner, limits),
         EvalAltResult::ErrorTerminated(token, _) => {
-            match token
+            let why = match token
                 .clone()
                 .into_immutable_string()
                 .as_deref()
@@ -373,21 +400,26 @@ fn describe(e: &EvalAltResult, limits: &Limits, file: &str) -> String {
                     "the recipe ran past its deadline of {} s and was stopped",
                     limits.deadline.as_secs()
                 ),
-            }
+            };
+            (why, None)
         }
-        EvalAltResult::ErrorTooManyOperations(pos) => format!(
-            "the recipe ran more than {} operations and was stopped; is there an endless loop?{}",
-            limits.max_operations,
-            at(*pos)
+        EvalAltResult::ErrorTooManyOperations(pos) => (
+            format!(
+                "the recipe ran more than {} operations and was stopped; is there an endless loop?",
+                limits.max_operations
+            ),
+            at(pos),
         ),
-        EvalAltResult::ErrorStackOverflow(pos) => format!(
-            "the recipe nested calls more than {} deep and was stopped; is there an endless recursion?{}",
-            limits.max_call_levels,
-            at(*pos)
+        EvalAltResult::ErrorStackOverflow(pos) => (
+            format!(
+                "the recipe nested calls more than {} deep and was stopped; is there an endless recursion?",
+                limits.max_call_levels
+            ),
+            at(pos),
         ),
-        EvalAltResult::ErrorDataTooLarge(what, pos) => format!(
-            "the recipe built a value larger than allowed ({what}) and was stopped{}",
-            at(*pos)
+        EvalAltResult::ErrorDataTooLarge(what, pos) => (
+            format!("the recipe built a value larger than allowed ({what}) and was stopped"),
+            at(pos),
         ),
         EvalAltResult::ErrorRuntime(value, pos) => {
             let msg = value
@@ -395,13 +427,13 @@ fn describe(e: &EvalAltResult, limits: &Limits, file: &str) -> String {
                 .into_immutable_string()
                 .map(|s| s.to_string())
                 .unwrap_or_else(|_| value.to_string());
-            format!("{msg}{}", at(*pos))
+            (msg, at(pos))
         }
-        EvalAltResult::ErrorFunctionNotFound(sig, pos) => format!(
-            "the recipe calls `{sig}`, which does not exist in the host API{}",
-            at(*pos)
+        EvalAltResult::ErrorFunctionNotFound(sig, pos) => (
+            format!("the recipe calls `{sig}`, which does not exist in the host API"),
+            at(pos),
         ),
         // Rhai's own messages already carry their position.
-        other => other.unwrap_inner().to_string(),
+        other => (other.unwrap_inner().to_string(), None),
     }
 }

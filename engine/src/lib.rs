@@ -31,7 +31,7 @@ pub mod version;
 
 pub use cancel::{CancelToken, Stop};
 pub use error::{EngineError, HostError};
-pub use event::{Event, EventSink, EventTx, Outcome, Stream};
+pub use event::{Event, EventSink, EventTx, Outcome, Stream, WaitReason};
 pub use host::caps::Capabilities;
 pub use job::{Action, Detection, JobOptions, JobReport, Mode};
 pub use plan::{PlannedAction, shell_words};

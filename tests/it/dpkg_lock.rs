@@ -74,6 +74,16 @@ async fn a_job_waits_for_the_dpkg_lock_says_who_holds_it_and_succeeds_once_relea
         .recv_until(|m| m["jobId"] == job.as_str() && m["payload"]["message"] == expected.as_str())
         .await;
     assert_eq!(waiting["payload"]["stream"], "warn", "{waiting}");
+    // The same wait as a state the page shows instead of a progress bar.
+    let state = d
+        .recv_until(|m| m["jobId"] == job.as_str() && m["type"] == "JOB_WAITING")
+        .await;
+    assert_eq!(state["payload"]["reason"], "package_manager", "{state}");
+    assert_eq!(
+        state["payload"]["holder"],
+        format!("process {pid} (python3)").as_str(),
+        "{state}"
+    );
 
     // Still waiting a moment later: nothing installed, no terminal event.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -95,6 +105,11 @@ async fn a_job_waits_for_the_dpkg_lock_says_who_holds_it_and_succeeds_once_relea
     assert!(pv_installed(), "pv is installed");
     let seen = d.job_messages(&job);
     assert!(seen.len() > before_release);
+    assert!(
+        seen.iter()
+            .any(|m| m["type"] == "JOB_WAITING" && m["payload"]["reason"].is_null()),
+        "the end of the wait is said too"
+    );
     let info = lines(&seen, "info");
     assert!(
         info.iter()

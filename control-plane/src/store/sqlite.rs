@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     created_at   INTEGER NOT NULL,
     finished_at  INTEGER,
     result       TEXT,
-    acked_seq    INTEGER NOT NULL DEFAULT 0
+    acked_seq    INTEGER NOT NULL DEFAULT 0,
+    params       TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_by_node ON jobs(node_id, created_at);
 CREATE TABLE IF NOT EXISTS job_events (
@@ -93,6 +94,7 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)?;
+        add_job_params(&conn)?;
         audit_sql::migrate(&conn)?;
         settings_sql::migrate(&conn)?;
         Ok(Self {
@@ -104,6 +106,19 @@ impl SqliteStore {
         // A panic inside a critical section leaves SQLite consistent (transactions roll back).
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// Adds `jobs.params` (the parameters Retry sends again) to a database made before it.
+fn add_job_params(conn: &Connection) -> StoreResult<()> {
+    let has: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM pragma_table_info('jobs') WHERE name = 'params'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has {
+        conn.execute_batch("ALTER TABLE jobs ADD COLUMN params TEXT")?;
+    }
+    Ok(())
 }
 
 fn node_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Node> {
@@ -122,7 +137,7 @@ fn node_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Node> {
 const NODE_COLS: &str =
     "id, name, public_key, key_id, hostname, enrolled_at, last_seen, last_status";
 const JOB_COLS: &str =
-    "id, node_id, recipe, kind, requested_by, status, created_at, finished_at, result";
+    "id, node_id, recipe, kind, requested_by, status, created_at, finished_at, result, params";
 
 fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
     Ok(Job {
@@ -135,6 +150,7 @@ fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
         created_at: from_i64(r.get(6)?),
         finished_at: r.get::<_, Option<i64>>(7)?.map(from_i64),
         result: json_col(r.get(8)?),
+        params: json_col(r.get(9)?),
     })
 }
 
@@ -360,8 +376,8 @@ impl Store for SqliteStore {
 
     fn create_job(&self, j: &Job) -> StoreResult<()> {
         self.conn().execute(
-            "INSERT INTO jobs (id, node_id, recipe, kind, requested_by, status, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO jobs (id, node_id, recipe, kind, requested_by, status, created_at, params)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 j.id,
                 j.node_id,
@@ -369,7 +385,8 @@ impl Store for SqliteStore {
                 j.kind.as_str(),
                 j.requested_by,
                 j.status.as_str(),
-                to_i64(j.created_at)
+                to_i64(j.created_at),
+                j.params.as_ref().map(serde_json::Value::to_string)
             ],
         )?;
         Ok(())

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cairn_protocol::dashboard::{DashboardEvent, DashboardEventBody, JobStatus};
-use cairn_protocol::messages::{ErrorCode, ErrorMessage, LogAck};
+use cairn_protocol::messages::{ErrorCode, ErrorMessage, FailureKind, LogAck};
 use cairn_protocol::{Message, unix_now};
 
 use super::{Socket, error_message, send_signed};
@@ -61,6 +61,10 @@ fn terminal_status(event: &DashboardEventBody) -> Option<JobStatus> {
         DashboardEventBody::DatabaseConfigured(m) => ended(m.success),
         DashboardEventBody::BackupConfigured(m) => ended(m.success),
         DashboardEventBody::PlanResult(_) => ended(true),
+        // A person stopped it: the recipe did not fail, and the page says so.
+        DashboardEventBody::JobFailed(m) if m.kind == FailureKind::Cancelled => {
+            Some(JobStatus::Cancelled)
+        }
         DashboardEventBody::JobFailed(_) => ended(false),
         _ => None,
     }

@@ -17,7 +17,7 @@ use cairn_protocol::messages::{
     ConfigureBackup, ConfigureDatabase, InstallRuntime, PlanBasis, PlanRequest,
 };
 use cairn_protocol::{Message, SignedBundle};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::{delivered, node_online};
 use crate::app::App;
@@ -77,16 +77,47 @@ impl JobRequest {
     fn params(&self) -> Map<String, Value> {
         match self {
             Self::Runtime(p) => p.params.clone(),
-            Self::Database(p) => Map::from_iter([
-                ("db_name".to_owned(), Value::String(p.db_name.clone())),
-                ("user".to_owned(), Value::String(p.user.clone())),
-            ]),
+            Self::Database(p) => {
+                let mut all = p.params.clone();
+                if !p.db_name.is_empty() {
+                    all.insert("db_name".to_owned(), Value::String(p.db_name.clone()));
+                }
+                all.insert("user".to_owned(), Value::String(p.user.clone()));
+                all
+            }
             Self::Backup(p) => p
                 .config
                 .iter()
                 .map(|(k, v)| (k.clone(), Value::String(v.clone())))
                 .collect(),
             Self::Plan(p) => p.params.clone(),
+        }
+    }
+
+    /// What Retry sends again, without the recipe's secret parameters (never stored: Retry
+    /// asks for them again).
+    fn retry_params(&self, declared: &[cairn_engine::params::ParamSpec]) -> serde_json::Value {
+        let secret = |k: &str| declared.iter().any(|p| p.secret && p.name == k);
+        let public = |m: &Map<String, Value>| -> Map<String, Value> {
+            m.iter()
+                .filter(|(k, _)| !secret(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        match self {
+            Self::Runtime(p) => json!({ "version": p.version, "params": public(&p.params) }),
+            Self::Database(p) => {
+                json!({ "dbName": p.db_name, "user": p.user, "params": public(&p.params) })
+            }
+            Self::Backup(p) => {
+                let config: Map<String, Value> = p
+                    .config
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect();
+                json!({ "config": public(&config) })
+            }
+            Self::Plan(p) => json!({ "params": public(&p.params) }),
         }
     }
 
@@ -217,6 +248,7 @@ pub(super) async fn create(
     if is_plan {
         app.plans.insert(&job_id, &run);
     }
+    let retry = request.retry_params(&published.recipe.meta.params);
     let command = request.command(
         job_id.clone(),
         recipe_id.clone(),
@@ -234,7 +266,7 @@ pub(super) async fn create(
         )
         .await;
     } else {
-        store_job(app, session, node_id, &job_id, &recipe_id, kind).await?;
+        store_job(app, session, node_id, &job_id, &recipe_id, kind, retry).await?;
     }
     if is_plan {
         app.hub.set_plan_asker(&job_id, conn);
@@ -262,6 +294,7 @@ async fn store_job(
     job_id: &str,
     recipe_id: &str,
     kind: JobKind,
+    retry: Value,
 ) -> Result<(), String> {
     let (job_id, recipe_id) = (job_id.to_owned(), recipe_id.to_owned());
     let job = Job {
@@ -274,6 +307,7 @@ async fn store_job(
         created_at: cairn_protocol::unix_now(),
         finished_at: None,
         result: None,
+        params: Some(retry),
     };
     store::blocking(&app.store, move |s| s.create_job(&job))
         .await

@@ -10,5 +10,6 @@ mod install;
 mod jobs;
 mod recipes;
 mod settings;
+mod states;
 mod system_status;
 mod util;

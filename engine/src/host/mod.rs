@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use crate::cancel::Stop;
 use crate::error::HostError;
-use crate::event::{EventSink, Stream};
+use crate::event::{Event, EventSink, Stream, WaitReason};
 use crate::exec::{Exec, ExecOptions, ExecOutput};
 use crate::host::caps::Capabilities;
 use crate::plan::PlannedAction;
@@ -229,6 +229,13 @@ impl Exec for Host {
 
     fn stop(&self) -> &Stop {
         &self.stop
+    }
+
+    fn waiting(&self, reason: Option<WaitReason>, holder: Option<&str>) {
+        self.sink.send(Event::Waiting {
+            reason,
+            holder: holder.map(str::to_owned),
+        });
     }
 }
 

@@ -75,7 +75,7 @@ fn what_the_shipped_recipes_run_passes_their_policies() {
     for (id, params) in plans {
         let recipe = cairn_engine::Recipe::load(&dir.join(format!("{id}.rhai"))).unwrap();
         let planned = util::plan(&recipe, params.clone());
-        if let Outcome::Failed { error } = &planned.outcome {
+        if let Outcome::Failed { error, .. } = &planned.outcome {
             panic!("{id} {params}: {error}");
         }
     }

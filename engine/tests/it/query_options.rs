@@ -72,7 +72,7 @@ fn read_secret_masks_what_it_reads_everywhere() {
         ),
     );
     let ran = run(&r, serde_json::json!({}));
-    let all = ran.all_text() + ran.error();
+    let all = ran.all_text() + ran.error().as_str();
     assert!(!all.contains("s3cr3t-admin-password-0123"), "{all}");
     assert!(all.contains("the password is"), "{all}");
 

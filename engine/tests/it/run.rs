@@ -57,6 +57,37 @@ fn non_zero_exit_fails_the_recipe_with_the_command_and_its_stderr() {
 }
 
 #[test]
+fn a_failure_keeps_its_sentence_and_its_place_in_the_script_apart() {
+    let r = recipe(
+        r#"["ls"]"#,
+        "[]",
+        "log(\"first\");\nthrow \"the disk is full\";",
+    );
+    let ran = run(&r, serde_json::json!({}));
+    match &ran.outcome {
+        cairn_engine::Outcome::Failed { error, location } => {
+            assert_eq!(error, "the disk is full");
+            let at = location.as_deref().unwrap_or_default();
+            assert!(
+                at.starts_with("test.rhai:") && at["test.rhai:".len()..].parse::<u32>().is_ok(),
+                "{location:?}"
+            );
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    // The finished event carries the same two fields.
+    assert!(ran.events.iter().any(|e| matches!(
+        e,
+        cairn_engine::Event::Finished {
+            outcome: cairn_engine::Outcome::Failed {
+                location: Some(_),
+                ..
+            }
+        }
+    )));
+}
+
+#[test]
 fn undeclared_programs_are_refused_before_they_are_spawned() {
     let dir = util::tempdir();
     let marker = dir.path().join("ran");

@@ -10,7 +10,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use cairn_engine::system::apt;
-use cairn_engine::{CancelToken, HostError, PlannedAction, Stream};
+use cairn_engine::{CancelToken, HostError, PlannedAction, Stream, WaitReason};
 use common::RealExec;
 
 /// Tests that change packages or hold dpkg's lock run one at a time: a test holding the lock
@@ -184,6 +184,17 @@ fn waits_for_a_dpkg_lock_held_by_another_process() {
     );
     let warnings = exec.lines_of(Stream::Warn);
     assert!(warnings.contains(&expected), "{warnings:?}");
+    // The same wait as a state, then its end, for the page.
+    let waits = exec.waits.lock().unwrap().clone();
+    assert_eq!(
+        waits.first(),
+        Some(&(
+            Some(WaitReason::PackageManager),
+            Some(format!("process {pid} (python3)"))
+        )),
+        "{waits:?}"
+    );
+    assert_eq!(waits.last(), Some(&(None, None)), "{waits:?}");
     // apt-get started only once the holder had let go (it held the lock for 3 s).
     let apt_get = exec.ran_program("apt-get");
     assert_eq!(apt_get.len(), 1);
@@ -256,6 +267,15 @@ fn parallel_installs_are_serialized() {
             .any(|l| l == "Waiting for another installation in Cairn to finish…")
     });
     assert!(waited, "neither job said it was waiting");
+    let states: Vec<_> = results
+        .iter()
+        .flat_map(|(exec, _)| exec.waits.lock().unwrap().clone())
+        .collect();
+    assert_eq!(
+        states,
+        vec![(Some(WaitReason::CairnJob), None), (None, None)],
+        "the waiting job reports the wait as a state, then its end"
+    );
     assert!(common::dpkg_installed("figlet") && common::dpkg_installed("cmatrix"));
     common::purge(&["figlet"]);
     common::purge(&["cmatrix"]);

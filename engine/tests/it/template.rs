@@ -188,7 +188,7 @@ fn what_config_templates_need_still_renders() {
     );
     let ran = run(&r, serde_json::json!({}));
     let e = match &ran.outcome {
-        cairn_engine::Outcome::Failed { error } => error.clone(),
+        cairn_engine::Outcome::Failed { error, .. } => error.clone(),
         _ => String::new(),
     };
     assert!(e.contains("the filter `items`"), "{e}");

@@ -10,7 +10,7 @@ use ts_rs::TS;
 use crate::Message;
 use crate::messages::{
     BackupConfigured, DatabaseConfigured, ErrorMessage, InfrastructureLog, JobFailed, JobProgress,
-    JobStarted, JobStep, PlanResult, RuntimeInstalled, ServerStatus,
+    JobStarted, JobStep, JobWaiting, PlanResult, RuntimeInstalled, ServerStatus,
 };
 
 /// One message to the page: `{type, nodeId, jobId?, payload}`.
@@ -60,6 +60,7 @@ pub enum DashboardEventBody {
     InfrastructureLog(InfrastructureLog),
     JobStep(JobStep),
     JobProgress(JobProgress),
+    JobWaiting(JobWaiting),
     RuntimeInstalled(RuntimeInstalled),
     DatabaseConfigured(DatabaseConfigured),
     BackupConfigured(BackupConfigured),
@@ -81,6 +82,7 @@ impl TryFrom<Message> for DashboardEventBody {
             Message::InfrastructureLog(m) => Self::InfrastructureLog(m),
             Message::JobStep(m) => Self::JobStep(m),
             Message::JobProgress(m) => Self::JobProgress(m),
+            Message::JobWaiting(m) => Self::JobWaiting(m),
             Message::RuntimeInstalled(m) => Self::RuntimeInstalled(m),
             Message::DatabaseConfigured(m) => Self::DatabaseConfigured(m),
             Message::BackupConfigured(m) => Self::BackupConfigured(m),

@@ -32,7 +32,8 @@ pub enum JobKind {
     PlanRequest,
 }
 
-/// Where a job is: `pending` → `running` (its first event) → `succeeded` | `failed`.
+/// Where a job is: `pending` → `running` (its first event) → `succeeded` | `failed` |
+/// `cancelled` (a person stopped it: not a failure of the recipe).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
@@ -40,6 +41,7 @@ pub enum JobStatus {
     Running,
     Succeeded,
     Failed,
+    Cancelled,
 }
 
 /// The word of a unit variant, as serde writes it (no allocation: checked by a test against
@@ -83,6 +85,7 @@ words!(JobStatus {
     Running = "running",
     Succeeded = "succeeded",
     Failed = "failed",
+    Cancelled = "cancelled",
 });
 
 /// A job, as `GET /api/jobs` lists it.
@@ -101,6 +104,12 @@ pub struct Job {
     /// The terminal event's payload, masked.
     #[ts(type = "Record<string, unknown> | null")]
     pub result: Option<Value>,
+    /// What the job was asked with, for Retry: a runtime's `params`, a database's `dbName` and
+    /// `user`, a backup's `config` without any secret field (those are asked again, never
+    /// stored). `null` for a job stored before this was kept.
+    #[serde(default)]
+    #[ts(type = "Record<string, unknown> | null")]
+    pub params: Option<Value>,
 }
 
 /// One stored event of a job (`GET /api/jobs/ID/events`), its payload masked.

@@ -56,6 +56,31 @@ pub struct JobProgress {
     pub percent: u8,
 }
 
+/// What a job is waiting for before it can go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitReason {
+    /// Another program on the server holds dpkg's lock (an unattended upgrade, an admin's
+    /// `apt-get`).
+    PackageManager,
+    /// Another Cairn job on this server is installing packages.
+    CairnJob,
+}
+
+/// `JOB_WAITING`: the job is blocked, and on what; `reason: null` when the wait is over. The
+/// page shows this instead of a moving progress bar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct JobWaiting {
+    pub job_id: String,
+    pub seq: u64,
+    pub reason: Option<WaitReason>,
+    /// Who holds what it waits for ("process 1234 (apt-get)"), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub holder: Option<String>,
+}
+
 /// `RUNTIME_INSTALLED`: an `INSTALL_RUNTIME` job ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
@@ -163,6 +188,10 @@ pub struct JobFailed {
     pub job_id: String,
     pub seq: u64,
     pub kind: FailureKind,
-    /// A sentence for the user, redacted.
+    /// A sentence for the user, redacted, without where in the script it happened.
     pub message: String,
+    /// Where in the recipe it happened (`rust.rhai:67`), for the page's "Details", when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub location: Option<String>,
 }

@@ -17,7 +17,8 @@ pub use auth::{
 };
 pub use events::{
     BackupConfigured, DatabaseConfigured, FailureKind, InfrastructureLog, JobFailed, JobProgress,
-    JobStarted, JobStep, LogStream, PlanResult, PlannedStep, RuntimeInstalled,
+    JobStarted, JobStep, JobWaiting, LogStream, PlanResult, PlannedStep, RuntimeInstalled,
+    WaitReason,
 };
 pub use jobs::{
     CancelJob, ConfigureBackup, ConfigureDatabase, InstallRuntime, LogAck, PlanRequest,
@@ -57,6 +58,7 @@ pub enum Message {
     InfrastructureLog(InfrastructureLog),
     JobStep(JobStep),
     JobProgress(JobProgress),
+    JobWaiting(JobWaiting),
     RuntimeInstalled(RuntimeInstalled),
     DatabaseConfigured(DatabaseConfigured),
     BackupConfigured(BackupConfigured),
@@ -108,6 +110,7 @@ impl Message {
         "INFRASTRUCTURE_LOG",
         "JOB_STEP",
         "JOB_PROGRESS",
+        "JOB_WAITING",
         "RUNTIME_INSTALLED",
         "DATABASE_CONFIGURED",
         "BACKUP_CONFIGURED",
@@ -137,6 +140,7 @@ impl Message {
             Self::InfrastructureLog(_) => "INFRASTRUCTURE_LOG",
             Self::JobStep(_) => "JOB_STEP",
             Self::JobProgress(_) => "JOB_PROGRESS",
+            Self::JobWaiting(_) => "JOB_WAITING",
             Self::RuntimeInstalled(_) => "RUNTIME_INSTALLED",
             Self::DatabaseConfigured(_) => "DATABASE_CONFIGURED",
             Self::BackupConfigured(_) => "BACKUP_CONFIGURED",
@@ -172,6 +176,7 @@ impl Message {
             Self::InfrastructureLog(m) => Some((&m.job_id, m.seq)),
             Self::JobStep(m) => Some((&m.job_id, m.seq)),
             Self::JobProgress(m) => Some((&m.job_id, m.seq)),
+            Self::JobWaiting(m) => Some((&m.job_id, m.seq)),
             Self::RuntimeInstalled(m) => Some((&m.job_id, m.seq)),
             Self::DatabaseConfigured(m) => Some((&m.job_id, m.seq)),
             Self::BackupConfigured(m) => Some((&m.job_id, m.seq)),

@@ -55,10 +55,29 @@ describe('Console (threats.md row 20)', () => {
     expect(rows[1].classList.contains('tone-ok')).toBe(true);
   });
 
-  it('cannot start a fake row with an embedded newline or carriage return', () => {
-    const el = render(log('step failed\r\x1b[32m✓ done\x1b[0m'));
-    expect(el.querySelectorAll('.row')).toHaveLength(1);
-    expect(el.querySelector('.row')?.textContent).toContain('␍');
+  it('keeps a carriage return inside its own output row, and marks the row rewritten', () => {
+    const el = render([...log('step failed\r\x1b[32m✓ done\x1b[0m'), ...log('next')]);
+    const rows = el.querySelectorAll('.row');
+    expect(rows).toHaveLength(2);
+    // Overwritten as a terminal would, but still an output row, never a dashboard event...
+    expect(rows[0].getAttribute('data-kind')).toBe('output');
+    expect(rows[0].querySelector('.text')?.textContent).toBe('✓ doneailed');
+    // ...and marked as a row its program rewrote.
+    expect(rows[0].getAttribute('data-rewritten')).toBe('true');
+    expect(rows[0].querySelector('.gutter')?.textContent).toBe('↻');
+    expect(rows[1].hasAttribute('data-rewritten')).toBe(false);
+  });
+
+  it('shows a command echo as the command is, a carriage return in it inert', () => {
+    const el = render(log("$ printf 'a\rb'", 'command'));
+    expect(el.querySelector('.row .text')?.textContent).toBe("$ printf 'a␍b'");
+    expect(el.querySelector('.row')?.hasAttribute('data-rewritten')).toBe(false);
+  });
+
+  it('shows the last state of a dpkg-style progress line', () => {
+    const el = render(log('Progress: [ 20%]\rProgress: [ 60%]\rProgress: [100%]'));
+    expect(el.querySelector('.row .text')?.textContent).toBe('Progress: [100%]');
+    expect(el.textContent).not.toContain('␍');
   });
 
   it('renders colours as spans with classes, and markup as text', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ansiToLines, lineText } from './ansi';
+import { ansiToLines, ansiToRows, lineText } from './ansi';
 
 const text = (s: string) => ansiToLines(s).map(lineText);
 
@@ -25,11 +25,42 @@ describe('ansiToLines', () => {
     ]);
   });
 
-  it('keeps a carriage return visible so a line cannot be overwritten', () => {
-    expect(text('E: install failed\r✅ Python installed successfully')).toEqual([
-      'E: install failed␍✅ Python installed successfully',
+  it('overwrites the row from its start after a carriage return, as a terminal does', () => {
+    // dpkg's and curl's progress: each state is written over the last.
+    expect(text('Progress: [ 10%]\rProgress: [ 60%]\rProgress: [100%]')).toEqual([
+      'Progress: [100%]',
     ]);
-    expect(ansiToLines('a\rb')[0][1]).toEqual({ text: '␍', cls: 'inert' });
+    // A shorter text overwrites only its own width.
+    expect(text('abcdef\rXY')).toEqual(['XYcdef']);
+    // A carriage return never reaches another row.
+    expect(text('one\ntwo\rTWO')).toEqual(['one', 'TWO']);
+  });
+
+  it('shows a carriage return inert where it is not to be obeyed', () => {
+    const rows = ansiToRows("$ printf 'a\rb'", { overwrite: false });
+    expect(rows.map((r) => [lineText(r.segments), r.rewritten])).toEqual([
+      ["$ printf 'a␍b'", false],
+    ]);
+  });
+
+  it('marks a row a carriage return overwrote, and only such a row', () => {
+    const rows = ansiToRows('E: install failed\r✅ done\nplain\ntrailing\r');
+    expect(rows.map((r) => [lineText(r.segments), r.rewritten])).toEqual([
+      ['✅ donetall failed', true],
+      ['plain', false],
+      ['trailing', false],
+    ]);
+  });
+
+  it('keeps colours through an overwrite and leaves other escapes inert', () => {
+    const [row] = ansiToRows('\x1b[31mold text\x1b[0m\r\x1b[32mnew\x1b[0m\x1b[2K');
+    // Erase-line stays inert: it does not erase, it takes its own width like any text.
+    expect(row.segments).toEqual([
+      { text: 'new', cls: 'fg-green' },
+      { text: '␛[2K', cls: 'inert' },
+      { text: 't', cls: 'fg-red' },
+    ]);
+    expect(row.rewritten).toBe(true);
   });
 
   it('treats CRLF as one newline and drops a trailing newline', () => {

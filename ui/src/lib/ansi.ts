@@ -1,14 +1,19 @@
 /**
  * Turns command output into styled text segments for the console, safely (docs/threats.md, row 20).
  *
- * Colours and bold/italic/underline become CSS classes from a fixed list. Every other escape
- * sequence (clear screen, cursor moves, window titles, hyperlinks), carriage returns, other
- * control characters and bidirectional overrides are kept as *visible* inert text, so output
- * can neither wipe what came before it nor overwrite a line to fake a success. Segments are
- * rendered as text nodes, never as HTML.
+ * Colours and bold/italic/underline become CSS classes from a fixed list. A carriage return
+ * moves back to the start of its own line, as in a terminal, so that dpkg's and curl's progress
+ * lines show their last state; what follows overwrites that line only, and a row rewritten so
+ * is marked (`rewritten`). Every other escape sequence (clear screen, cursor moves, window
+ * titles, hyperlinks), other control characters and bidirectional overrides are kept as
+ * *visible* inert text, so output can neither wipe what came before it nor reach another row.
+ * Segments are rendered as text nodes, never as HTML.
  */
 
 export type Segment = { text: string; cls: string };
+
+/** One row of output: its segments, and whether a carriage return overwrote some of it. */
+export type Row = { segments: Segment[]; rewritten: boolean };
 
 type Sgr = {
   fg: string;
@@ -86,30 +91,75 @@ const INERT_CHAR =
 const SPECIAL =
   /[\n\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
 
+/** Writes `text` over `segments` from column `col` (in code points); returns the new segments. */
+function writeOver(segments: Segment[], col: number, text: string, cls: string): Segment[] {
+  const cells: [string, string][] = [];
+  for (const s of segments) for (const ch of s.text) cells.push([ch, s.cls]);
+  let at = col;
+  for (const ch of text) cells[at++] = [ch, cls];
+  const out: Segment[] = [];
+  for (const [ch, c] of cells) {
+    const last = out[out.length - 1];
+    if (last && last.cls === c) last.text += ch;
+    else out.push({ text: ch, cls: c });
+  }
+  return out;
+}
+
+/** How many code points `segments` hold. */
+function width(segments: Segment[]): number {
+  let n = 0;
+  for (const s of segments) n += Array.from(s.text).length;
+  return n;
+}
+
 /**
- * Parses `input` into lines of segments. A trailing newline does not make an empty last line.
- * `\r\n` is a newline; a lone `\r` is shown inert.
+ * Parses `input` into rows of segments. A trailing newline does not make an empty last row.
+ * `\r\n` is a newline; a lone `\r` returns to the start of the row, and what follows
+ * overwrites it character by character, as a terminal does — unless `overwrite` is false (text
+ * that is not a program's output, such as the echo of a command whose argument holds a `\r`:
+ * there it is shown inert, as what the command really is).
  */
-export function ansiToLines(input: string): Segment[][] {
-  const lines: Segment[][] = [[]];
+export function ansiToRows(input: string, { overwrite = true } = {}): Row[] {
+  const rows: Row[] = [{ segments: [], rewritten: false }];
   const sgr = plain();
   let buf = '';
+  // The cursor's column after a carriage return; null while it is at the end of the row (the
+  // common case, where writing is appending).
+  let col: number | null = null;
+  const put = (text: string, cls: string) => {
+    const row = rows[rows.length - 1];
+    if (col === null) {
+      row.segments.push({ text, cls });
+      return;
+    }
+    const before = width(row.segments);
+    row.segments = writeOver(row.segments, col, text, cls);
+    if (col < before) row.rewritten = true;
+    col += [...text].length;
+    if (col >= width(row.segments)) col = null;
+  };
   const flush = () => {
-    if (buf) lines[lines.length - 1].push({ text: buf, cls: classOf(sgr) });
+    if (buf) put(buf, classOf(sgr));
     buf = '';
   };
   const inert = (text: string) => {
     flush();
-    lines[lines.length - 1].push({ text, cls: 'inert' });
+    put(text, 'inert');
   };
   let i = 0;
   while (i < input.length) {
     const ch = input[i];
     if (ch === '\n') {
       flush();
-      lines.push([]);
+      rows.push({ segments: [], rewritten: false });
+      col = null;
       i++;
     } else if (ch === '\r' && input[i + 1] === '\n') {
+      i++;
+    } else if (ch === '\r' && overwrite) {
+      flush();
+      if (rows[rows.length - 1].segments.length > 0) col = 0;
       i++;
     } else if (ch === '\x1b') {
       const next = input[i + 1];
@@ -155,8 +205,14 @@ export function ansiToLines(input: string): Segment[][] {
     }
   }
   flush();
-  if (lines.length > 1 && lines[lines.length - 1].length === 0) lines.pop();
-  return lines;
+  const last = rows[rows.length - 1];
+  if (rows.length > 1 && last.segments.length === 0) rows.pop();
+  return rows;
+}
+
+/** Like {@link ansiToRows}, the segments only. */
+export function ansiToLines(input: string): Segment[][] {
+  return ansiToRows(input).map((r) => r.segments);
 }
 
 /** The text of a line as the console shows it (what Copy puts on the clipboard). */

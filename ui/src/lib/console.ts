@@ -4,8 +4,9 @@
  * written by the dashboard itself from terminal events, so a command cannot print one.
  */
 
-import { ansiToLines, type Segment } from './ansi';
+import { ansiToLines, ansiToRows, type Segment } from './ansi';
 import { t } from './i18n.svelte';
+import { failure } from './jobs';
 
 export type RowTone = 'stdout' | 'stderr' | 'info' | 'warn' | 'command' | 'step' | 'ok' | 'fail';
 
@@ -15,6 +16,8 @@ export type ConsoleLine = {
   kind: 'output' | 'event';
   tone: RowTone;
   segments: Segment[];
+  /** A carriage return overwrote part of this row (a progress line): it shows its last state. */
+  rewritten?: boolean;
 };
 
 /** Longest console kept in memory; older rows drop off the top. */
@@ -46,12 +49,15 @@ export function rowsForEvent(
   switch (type) {
     case 'INFRASTRUCTURE_LOG': {
       const stream = STREAMS.has(str('stream')) ? (str('stream') as RowTone) : 'stdout';
-      return ansiToLines(str('message')).map((segments) => ({
+      // A command's echo is Cairn's own line: a `\r` in an argument is shown, not obeyed.
+      const overwrite = stream !== 'command';
+      return ansiToRows(str('message'), { overwrite }).map(({ segments, rewritten }) => ({
         key: nextKey++,
         jobId,
         kind: 'output',
         tone: stream,
         segments,
+        rewritten,
       }));
     }
     case 'JOB_STARTED':
@@ -95,7 +101,11 @@ export function rowsForEvent(
       return [eventRow(jobId, 'info', t('console.plan', { n: String(n) }))];
     }
     case 'JOB_FAILED':
-      return [eventRow(jobId, 'fail', t('console.failed', { message: str('message') }))];
+      // A cancelled job did not fail: a person stopped it.
+      if (str('kind') === 'cancelled') return [eventRow(jobId, 'warn', t('console.cancelled'))];
+      return [
+        eventRow(jobId, 'fail', t('console.failed', { message: failure(str('message')).sentence })),
+      ];
     default:
       return [];
   }

@@ -1,7 +1,7 @@
 // Generated from the cairn-protocol crate by protocol/src/typescript.rs. Do not edit:
 // change the Rust types, then run `CAIRN_UPDATE_TS=1 cargo test -p cairn-protocol typescript`.
 
-export type Message = { "type": "HELLO", "payload": Hello } | { "type": "AUTH_CHALLENGE", "payload": AuthChallenge } | { "type": "AUTH_RESPONSE", "payload": AuthResponse } | { "type": "AUTH_OK", "payload": AuthOk } | { "type": "ENROLL_REQUEST", "payload": EnrollRequest } | { "type": "ENROLL_RESPONSE", "payload": EnrollResponse } | { "type": "GET_SERVER_STATUS", "payload": GetServerStatus } | { "type": "SERVER_STATUS", "payload": ServerStatus } | { "type": "INSTALL_RUNTIME", "payload": InstallRuntime } | { "type": "CONFIGURE_DATABASE", "payload": ConfigureDatabase } | { "type": "CONFIGURE_BACKUP", "payload": ConfigureBackup } | { "type": "PLAN_REQUEST", "payload": PlanRequest } | { "type": "CANCEL_JOB", "payload": CancelJob } | { "type": "LOG_ACK", "payload": LogAck } | { "type": "JOB_STARTED", "payload": JobStarted } | { "type": "INFRASTRUCTURE_LOG", "payload": InfrastructureLog } | { "type": "JOB_STEP", "payload": JobStep } | { "type": "JOB_PROGRESS", "payload": JobProgress } | { "type": "RUNTIME_INSTALLED", "payload": RuntimeInstalled } | { "type": "DATABASE_CONFIGURED", "payload": DatabaseConfigured } | { "type": "BACKUP_CONFIGURED", "payload": BackupConfigured } | { "type": "PLAN_RESULT", "payload": PlanResult } | { "type": "JOB_FAILED", "payload": JobFailed } | { "type": "ERROR", "payload": ErrorMessage };
+export type Message = { "type": "HELLO", "payload": Hello } | { "type": "AUTH_CHALLENGE", "payload": AuthChallenge } | { "type": "AUTH_RESPONSE", "payload": AuthResponse } | { "type": "AUTH_OK", "payload": AuthOk } | { "type": "ENROLL_REQUEST", "payload": EnrollRequest } | { "type": "ENROLL_RESPONSE", "payload": EnrollResponse } | { "type": "GET_SERVER_STATUS", "payload": GetServerStatus } | { "type": "SERVER_STATUS", "payload": ServerStatus } | { "type": "INSTALL_RUNTIME", "payload": InstallRuntime } | { "type": "CONFIGURE_DATABASE", "payload": ConfigureDatabase } | { "type": "CONFIGURE_BACKUP", "payload": ConfigureBackup } | { "type": "PLAN_REQUEST", "payload": PlanRequest } | { "type": "CANCEL_JOB", "payload": CancelJob } | { "type": "LOG_ACK", "payload": LogAck } | { "type": "JOB_STARTED", "payload": JobStarted } | { "type": "INFRASTRUCTURE_LOG", "payload": InfrastructureLog } | { "type": "JOB_STEP", "payload": JobStep } | { "type": "JOB_PROGRESS", "payload": JobProgress } | { "type": "JOB_WAITING", "payload": JobWaiting } | { "type": "RUNTIME_INSTALLED", "payload": RuntimeInstalled } | { "type": "DATABASE_CONFIGURED", "payload": DatabaseConfigured } | { "type": "BACKUP_CONFIGURED", "payload": BackupConfigured } | { "type": "PLAN_RESULT", "payload": PlanResult } | { "type": "JOB_FAILED", "payload": JobFailed } | { "type": "ERROR", "payload": ErrorMessage };
 
 export type Hello = { nodeId: string, 
 /**
@@ -249,6 +249,14 @@ export type JobStep = { jobId: string, seq: number, index: number, title: string
 
 export type JobProgress = { jobId: string, seq: number, percent: number, };
 
+export type WaitReason = "package_manager" | "cairn_job";
+
+export type JobWaiting = { jobId: string, seq: number, reason: WaitReason | null, 
+/**
+ * Who holds what it waits for ("process 1234 (apt-get)"), when known.
+ */
+holder?: string, };
+
 export type RuntimeInstalled = { jobId: string, seq: number, type: string, version?: string | null, success: boolean, };
 
 export type DatabaseConfigured = { jobId: string, seq: number, type: string, connectionString?: string | null, success: boolean, };
@@ -303,9 +311,13 @@ export type FailureKind = "error" | "cancelled" | "interrupted" | "rejected";
 
 export type JobFailed = { jobId: string, seq: number, kind: FailureKind, 
 /**
- * A sentence for the user, redacted.
+ * A sentence for the user, redacted, without where in the script it happened.
  */
-message: string, };
+message: string, 
+/**
+ * Where in the recipe it happened (`rust.rhai:67`), for the page's "Details", when known.
+ */
+location?: string, };
 
 export type ErrorCode = "bad_frame" | "unauthenticated" | "enrollment_refused" | "unknown_job" | "busy" | "internal" | "unknown";
 
@@ -426,9 +438,9 @@ nodeId: string,
 /**
  * The job it is about, on a job's messages only.
  */
-jobId?: string, } & ({ "type": "JOB_CREATED", "payload": JobCreated } | { "type": "NODE_STATUS", "payload": NodeStatus } | { "type": "SERVER_STATUS", "payload": ServerStatus } | { "type": "JOB_STARTED", "payload": JobStarted } | { "type": "INFRASTRUCTURE_LOG", "payload": InfrastructureLog } | { "type": "JOB_STEP", "payload": JobStep } | { "type": "JOB_PROGRESS", "payload": JobProgress } | { "type": "RUNTIME_INSTALLED", "payload": RuntimeInstalled } | { "type": "DATABASE_CONFIGURED", "payload": DatabaseConfigured } | { "type": "BACKUP_CONFIGURED", "payload": BackupConfigured } | { "type": "PLAN_RESULT", "payload": PlanResult } | { "type": "JOB_FAILED", "payload": JobFailed } | { "type": "AGENT_ERROR", "payload": ErrorMessage } | { "type": "ERROR", "payload": DashboardError });
+jobId?: string, } & ({ "type": "JOB_CREATED", "payload": JobCreated } | { "type": "NODE_STATUS", "payload": NodeStatus } | { "type": "SERVER_STATUS", "payload": ServerStatus } | { "type": "JOB_STARTED", "payload": JobStarted } | { "type": "INFRASTRUCTURE_LOG", "payload": InfrastructureLog } | { "type": "JOB_STEP", "payload": JobStep } | { "type": "JOB_PROGRESS", "payload": JobProgress } | { "type": "JOB_WAITING", "payload": JobWaiting } | { "type": "RUNTIME_INSTALLED", "payload": RuntimeInstalled } | { "type": "DATABASE_CONFIGURED", "payload": DatabaseConfigured } | { "type": "BACKUP_CONFIGURED", "payload": BackupConfigured } | { "type": "PLAN_RESULT", "payload": PlanResult } | { "type": "JOB_FAILED", "payload": JobFailed } | { "type": "AGENT_ERROR", "payload": ErrorMessage } | { "type": "ERROR", "payload": DashboardError });
 
-export type DashboardEventBody = { "type": "JOB_CREATED", "payload": JobCreated } | { "type": "NODE_STATUS", "payload": NodeStatus } | { "type": "SERVER_STATUS", "payload": ServerStatus } | { "type": "JOB_STARTED", "payload": JobStarted } | { "type": "INFRASTRUCTURE_LOG", "payload": InfrastructureLog } | { "type": "JOB_STEP", "payload": JobStep } | { "type": "JOB_PROGRESS", "payload": JobProgress } | { "type": "RUNTIME_INSTALLED", "payload": RuntimeInstalled } | { "type": "DATABASE_CONFIGURED", "payload": DatabaseConfigured } | { "type": "BACKUP_CONFIGURED", "payload": BackupConfigured } | { "type": "PLAN_RESULT", "payload": PlanResult } | { "type": "JOB_FAILED", "payload": JobFailed } | { "type": "AGENT_ERROR", "payload": ErrorMessage } | { "type": "ERROR", "payload": DashboardError };
+export type DashboardEventBody = { "type": "JOB_CREATED", "payload": JobCreated } | { "type": "NODE_STATUS", "payload": NodeStatus } | { "type": "SERVER_STATUS", "payload": ServerStatus } | { "type": "JOB_STARTED", "payload": JobStarted } | { "type": "INFRASTRUCTURE_LOG", "payload": InfrastructureLog } | { "type": "JOB_STEP", "payload": JobStep } | { "type": "JOB_PROGRESS", "payload": JobProgress } | { "type": "JOB_WAITING", "payload": JobWaiting } | { "type": "RUNTIME_INSTALLED", "payload": RuntimeInstalled } | { "type": "DATABASE_CONFIGURED", "payload": DatabaseConfigured } | { "type": "BACKUP_CONFIGURED", "payload": BackupConfigured } | { "type": "PLAN_RESULT", "payload": PlanResult } | { "type": "JOB_FAILED", "payload": JobFailed } | { "type": "AGENT_ERROR", "payload": ErrorMessage } | { "type": "ERROR", "payload": DashboardError };
 
 export type JobCreated = { jobId: string, nodeId: string, 
 /**
@@ -460,7 +472,7 @@ lastStatus: ServerStatus | null, };
 
 export type JobKind = "INSTALL_RUNTIME" | "CONFIGURE_DATABASE" | "CONFIGURE_BACKUP" | "PLAN_REQUEST";
 
-export type JobStatus = "pending" | "running" | "succeeded" | "failed";
+export type JobStatus = "pending" | "running" | "succeeded" | "failed" | "cancelled";
 
 export type Job = { id: string, nodeId: string, 
 /**
@@ -470,7 +482,13 @@ recipe: string, kind: JobKind, requestedBy: string, status: JobStatus, createdAt
 /**
  * The terminal event's payload, masked.
  */
-result: Record<string, unknown> | null, };
+result: Record<string, unknown> | null, 
+/**
+ * What the job was asked with, for Retry: a runtime's `params`, a database's `dbName` and
+ * `user`, a backup's `config` without any secret field (those are asked again, never
+ * stored). `null` for a job stored before this was kept.
+ */
+params: Record<string, unknown> | null, };
 
 export type JobEvent = { jobId: string, seq: number, 
 /**

@@ -244,7 +244,7 @@ async function interact(page, ms, { clear, log, follow }) {
 }
 
 process.env.E2E_BUILD ??= '1';
-build({ agent: real });
+build({ agent: true });
 // The `lines` test recipe (and only it) in the catalogue.
 const recipes = tempDir('cairn-bench-recipes-');
 copyFileSync(join(root, 'tests/recipes/lines.rhai'), join(recipes, 'lines.rhai'));
@@ -259,9 +259,23 @@ await signIn(page, base, password);
 const version = spawnSync('/usr/bin/chromium', ['--version'], { encoding: 'utf8' }).stdout.trim();
 console.log(`# ${version}; control plane ${process.env.CAIRN_PROFILE ?? 'debug'} build`);
 
-// Injected: the node needs not exist; the page subscribes to its id all the same.
+// A node for the page to show: Server Settings opens only for a node that exists (an unknown id
+// is the error page). As root it is a real agent's, which the second run uses too; otherwise a
+// node is enrolled (its agent, in plan-only mode, runs nothing) all the same.
+const agentDir = join(tempDir('cairn-bench-agent-'), 'agent');
+const token = await page.evaluate(async () => {
+  const r = await fetch('/api/enrollment-tokens', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'bench' }),
+  });
+  return (await r.json()).token;
+});
+const node = token.split('.')[0];
+startAgent({ base, token, dir: agentDir });
+
+// Injected: messages for a job the agent never ran, into the node's page.
 {
-  const node = 'node-000000000000';
   await page.goto(`${base}/nodes/${node}`);
   await page.getByTestId('console').waitFor();
   await waitFor(
@@ -304,17 +318,6 @@ console.log(`# ${version}; control plane ${process.env.CAIRN_PROFILE ?? 'debug'}
 }
 
 if (real) {
-  const agentDir = join(tempDir('cairn-bench-agent-'), 'agent');
-  const token = await page.evaluate(async () => {
-    const r = await fetch('/api/enrollment-tokens', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'bench' }),
-    });
-    return (await r.json()).token;
-  });
-  const node = token.split('.')[0];
-  startAgent({ base, token, dir: agentDir });
   await page.goto(`${base}/nodes/${node}`);
   await page.getByText('Connected').waitFor({ timeout: 30000 });
   const at = await controls(page);

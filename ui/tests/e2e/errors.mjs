@@ -60,7 +60,7 @@ export async function errorFlow({ browser, base, password, step }) {
     await page.unroute(audit);
     await page.getByRole('button', { name: 'Try again' }).click();
     await page.getByRole('heading', { name: 'Audit log' }).waitFor();
-    await page.getByRole('cell', { name: 'login' }).first().waitFor();
+    await page.getByRole('cell', { name: 'Signed in' }).first().waitFor();
   });
 
   await step('a load with an expired session goes to sign in, then to that page', async () => {

@@ -34,6 +34,7 @@ import { hardeningFlow } from './hardening.mjs';
 import { planFlow } from './plans.mjs';
 import { purgeRuntimes, runtimeFlow } from './runtimes.mjs';
 import { redisFlow } from './redis.mjs';
+import { statesFlow } from './states.mjs';
 
 const password = 'e2e-' + Math.random().toString(36).slice(2) + '-Passw0rd';
 const withAgent = process.env.CAIRN_E2E_AGENT === '1';
@@ -164,9 +165,9 @@ await step('recipe catalogue says what each declared program can be made to do',
 
 await step('audit log lists the sign-ins and the token', async () => {
   await page.getByRole('link', { name: 'Audit log' }).click();
-  await page.getByRole('cell', { name: 'enrollment-token.create' }).first().waitFor();
-  await page.getByRole('cell', { name: 'settings.public-url' }).first().waitFor();
-  await page.getByRole('cell', { name: 'login' }).first().waitFor();
+  await page.getByRole('cell', { name: 'Connect command created' }).first().waitFor();
+  await page.getByRole('cell', { name: 'Public address changed' }).first().waitFor();
+  await page.getByRole('cell', { name: 'Signed in' }).first().waitFor();
 });
 
 await step('usable at 375 px: no sideways scrolling, install command wraps', async () => {
@@ -191,6 +192,7 @@ await step('usable at 375 px: no sideways scrolling, install command wraps', asy
 
 await hardeningFlow({ browser, base, password, step });
 await errorFlow({ browser, base, password, step });
+await statesFlow({ browser, step, withAgent });
 
 if (withAgent) {
   await agentFlow();
@@ -319,10 +321,10 @@ async function agentFlow() {
 
   await step('job history opens the stored log of the set-up job', async () => {
     await page
-      .getByRole('link', { name: /CONFIGURE_DATABASE/ })
+      .getByRole('link', { name: /Set up database Redis/ })
       .first()
       .click();
-    await page.getByRole('heading', { name: /Job/ }).waitFor();
+    await page.getByRole('heading', { name: /Set up database Redis/ }).waitFor();
     const rows = page.getByTestId('console').locator('.row');
     await waitFor(async () => (await rows.count()) > 2, 'the stored log');
     const text = (await page.getByTestId('console').textContent()) ?? '';

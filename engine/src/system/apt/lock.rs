@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use rustix::process::{Flock, FlockType, fcntl_getlk};
 
 use crate::error::HostError;
-use crate::event::Stream;
+use crate::event::{Stream, WaitReason};
 use crate::exec::Exec;
 
 /// dpkg's locks: apt takes the frontend lock for a whole operation, dpkg the inner one.
@@ -38,18 +38,25 @@ static PACKAGE_LOCK: Mutex<()> = Mutex::new(());
 pub(super) fn serialize(exec: &dyn Exec) -> Result<MutexGuard<'static, ()>, HostError> {
     let mut noticed = false;
     loop {
-        match PACKAGE_LOCK.try_lock() {
-            Ok(guard) => return Ok(guard),
+        let got = match PACKAGE_LOCK.try_lock() {
+            Ok(guard) => Some(guard),
             // A job that panicked while holding the lock left nothing half-done in memory: the
             // state that matters is dpkg's, on disk, and dpkg repairs or reports it itself.
-            Err(TryLockError::Poisoned(poisoned)) => return Ok(poisoned.into_inner()),
-            Err(TryLockError::WouldBlock) => {}
+            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        };
+        if let Some(guard) = got {
+            if noticed {
+                exec.waiting(None, None);
+            }
+            return Ok(guard);
         }
         if !noticed {
             exec.log(
                 Stream::Warn,
                 "Waiting for another installation in Cairn to finish…",
             );
+            exec.waiting(Some(WaitReason::CairnJob), None);
             noticed = true;
         }
         exec.stop().check()?;
@@ -68,6 +75,7 @@ pub(super) fn wait_for_dpkg(exec: &dyn Exec, paths: &[&str]) -> Result<(), HostE
         let Some((path, holder)) = first_held(paths) else {
             if last_notice.is_some() {
                 exec.log(Stream::Info, "The package manager is free again.");
+                exec.waiting(None, None);
             }
             return Ok(());
         };
@@ -76,6 +84,7 @@ pub(super) fn wait_for_dpkg(exec: &dyn Exec, paths: &[&str]) -> Result<(), HostE
                 Stream::Warn,
                 &format!("Waiting for the package manager: {path} is held by {holder}"),
             );
+            exec.waiting(Some(WaitReason::PackageManager), Some(&holder));
             last_notice = Some(Instant::now());
         }
         exec.stop().check()?;

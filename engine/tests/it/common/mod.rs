@@ -17,7 +17,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use cairn_engine::exec::{Exec, ExecOptions, ExecOutput};
-use cairn_engine::{CancelToken, HostError, PlannedAction, Stop, Stream};
+use cairn_engine::{CancelToken, HostError, PlannedAction, Stop, Stream, WaitReason};
 
 /// A command [`RealExec::exec`] started, with when it ran.
 #[derive(Debug, Clone)]
@@ -39,6 +39,8 @@ pub struct RealExec {
     pub queries: Mutex<Vec<(String, Vec<String>)>>,
     pub planned: Mutex<Vec<PlannedAction>>,
     pub lines: Mutex<Vec<(Stream, String)>>,
+    /// Every wait reported (`Exec::waiting`), in order.
+    pub waits: Mutex<Vec<(Option<WaitReason>, Option<String>)>>,
 }
 
 impl RealExec {
@@ -60,6 +62,7 @@ impl RealExec {
             queries: Mutex::default(),
             planned: Mutex::default(),
             lines: Mutex::default(),
+            waits: Mutex::default(),
         }
     }
 
@@ -210,6 +213,11 @@ impl Exec for RealExec {
 
     fn stop(&self) -> &Stop {
         &self.stop
+    }
+
+    fn waiting(&self, reason: Option<WaitReason>, holder: Option<&str>) {
+        let holder = holder.map(str::to_owned);
+        self.waits.lock().unwrap().push((reason, holder));
     }
 }
 

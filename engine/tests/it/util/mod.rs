@@ -55,11 +55,12 @@ pub struct Ran {
 }
 
 impl Ran {
-    /// The error of a failed job (panics on success).
-    pub fn error(&self) -> &str {
-        match &self.outcome {
-            Outcome::Failed { error } => error,
-            Outcome::Succeeded { value, .. } => panic!("expected a failure, got {value}"),
+    /// The error of a failed job with its location, as a terminal shows it (panics on
+    /// success).
+    pub fn error(&self) -> String {
+        match self.outcome.failure_text() {
+            Some(text) => text,
+            None => panic!("expected a failure, got {:?}", self.outcome),
         }
     }
 
@@ -67,7 +68,7 @@ impl Ran {
     pub fn value(&self) -> &serde_json::Value {
         match &self.outcome {
             Outcome::Succeeded { value, .. } => value,
-            Outcome::Failed { error } => panic!("expected success, got: {error}"),
+            Outcome::Failed { error, .. } => panic!("expected success, got: {error}"),
         }
     }
 

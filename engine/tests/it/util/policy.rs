@@ -90,7 +90,7 @@ pub fn allows(program: &str, paths: &[&str], args: &[&str]) {
         &run_call(program, args, None),
     );
     let planned = super::plan(&r, serde_json::json!({}));
-    if let cairn_engine::Outcome::Failed { error } = &planned.outcome {
+    if let cairn_engine::Outcome::Failed { error, .. } = &planned.outcome {
         panic!("{program} {args:?} was refused: {error}");
     }
 }

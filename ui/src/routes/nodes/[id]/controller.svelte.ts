@@ -21,7 +21,8 @@ import {
 } from '$lib/api';
 import { appendRows, MAX_LINES, rowsForEvent, type ConsoleLine } from '$lib/console';
 import { t } from '$lib/i18n.svelte';
-import type { PlannedStep, PlanSummary, ServerStatus } from '$lib/protocol.generated';
+import { failure, failureOf, retryOf } from '$lib/jobs';
+import type { PlannedStep, PlanSummary, ServerStatus, WaitReason } from '$lib/protocol.generated';
 
 export type JobPurpose = 'runtime' | 'database' | 'backup' | 'plan';
 
@@ -29,10 +30,14 @@ export type JobPurpose = 'runtime' | 'database' | 'backup' | 'plan';
 export type Task = {
   purpose: Exclude<JobPurpose, 'plan'>;
   jobId: string | null;
-  status: 'requesting' | 'running' | 'succeeded' | 'failed';
+  status: 'requesting' | 'running' | 'succeeded' | 'failed' | 'cancelled';
   percent: number | null;
   step: string;
+  /** What the job is blocked on, while it waits (shown instead of a moving progress bar). */
+  waiting: { reason: WaitReason; holder: string } | null;
+  /** A failure as a sentence, and where in the recipe it happened (behind "Details"). */
   error: string;
+  location: string;
   version: string;
   /** The recipe's own sentence about what it did (backups: "Snapshot … saved"). */
   message: string;
@@ -70,6 +75,54 @@ const EMPTY_SUMMARY: PlanSummary = {
   notes: [],
 };
 
+/** Lines of its own job a card shows. */
+export const CARD_LINES = 3;
+
+/** A card's task before anything is known of its job. */
+function newTask(purpose: Task['purpose'], jobId: string | null, status: Task['status']): Task {
+  return {
+    purpose,
+    jobId,
+    status,
+    percent: null,
+    step: '',
+    waiting: null,
+    error: '',
+    location: '',
+    version: '',
+    message: '',
+    secret: '',
+  };
+}
+
+/**
+ * Each job's last `CARD_LINES` rows after `rows`: one backward pass over the new rows, one new
+ * object per frame (a streaming job sends thousands of rows a second).
+ */
+export function lastRows(
+  tails: Record<string, ConsoleLine[]>,
+  rows: ConsoleLine[],
+): Record<string, ConsoleLine[]> {
+  const fresh: Record<string, ConsoleLine[]> = {};
+  for (let i = rows.length - 1; i >= 0; i--) {
+    const r = rows[i];
+    const got = (fresh[r.jobId] ??= []);
+    if (got.length < CARD_LINES) got.unshift(r);
+  }
+  const out = { ...tails };
+  for (const [jobId, got] of Object.entries(fresh)) {
+    out[jobId] = (tails[jobId] ?? []).concat(got).slice(-CARD_LINES);
+  }
+  return out;
+}
+
+const PURPOSE: Record<JobKind, JobPurpose> = {
+  INSTALL_RUNTIME: 'runtime',
+  CONFIGURE_DATABASE: 'database',
+  CONFIGURE_BACKUP: 'backup',
+  PLAN_REQUEST: 'plan',
+};
+
 const TERMINAL = new Set([
   'RUNTIME_INSTALLED',
   'DATABASE_CONFIGURED',
@@ -83,6 +136,7 @@ const JOB_EVENTS = new Set([
   'INFRASTRUCTURE_LOG',
   'JOB_STEP',
   'JOB_PROGRESS',
+  'JOB_WAITING',
   ...TERMINAL,
 ]);
 
@@ -105,6 +159,10 @@ export class NodeController {
   tasks = $state<Record<string, Task>>({});
   plan = $state<Plan | null>(null);
   lines = $state.raw<ConsoleLine[]>([]);
+  /** The last `CARD_LINES` rows of each job, for its card. */
+  tails = $state.raw<Record<string, ConsoleLine[]>>({});
+  /** A backup configuration to retry: its form, filled with what the job kept (no secret). */
+  retryForm = $state<{ recipe: Recipe; values: Record<string, string> } | null>(null);
   jobLabels = $state<Record<string, string>>({});
   banner = $state('');
   loadError = $state('');
@@ -234,7 +292,74 @@ export class NodeController {
       this.history = await api.jobs(this.nodeId);
     } catch {
       // The list stays as it was; the next terminal event tries again.
+      return;
     }
+    this.seedTasks();
+  }
+
+  /**
+   * Gives each card the latest job of its recipe from the history when this page has not
+   * followed one (after a reload): a failed or cancelled one keeps its Retry, a running one is
+   * followed again, its stored events replayed.
+   */
+  private seedTasks() {
+    const seen = new Set<string>();
+    for (const j of this.history) {
+      const purpose = PURPOSE[j.kind];
+      if (purpose === 'plan' || seen.has(j.recipe)) continue;
+      seen.add(j.recipe);
+      if (this.tasks[j.recipe] || this.jobs.has(j.id)) continue;
+      if (j.status === 'failed' || j.status === 'cancelled') {
+        const f = failureOf(j);
+        const task = newTask(purpose, j.id, j.status);
+        task.error = f?.sentence ?? '';
+        task.location = f?.location ?? '';
+        this.tasks[j.recipe] = task;
+        this.jobs.set(j.id, { recipe: j.recipe, purpose });
+        this.finished.add(j.id);
+      } else if (j.status === 'pending' || j.status === 'running') {
+        this.tasks[j.recipe] = newTask(purpose, j.id, 'running');
+        this.jobs.set(j.id, { recipe: j.recipe, purpose });
+        this.jobLabels[j.id] = `${j.recipe} · ${purpose} · ${j.id.slice(0, 12)}`;
+        void this.replay(j.id);
+      }
+    }
+  }
+
+  /** Applies a job's stored events (those not shown yet). */
+  private async replay(jobId: string) {
+    let events: JobEvent[];
+    try {
+      events = await api.jobEvents(jobId);
+    } catch {
+      return;
+    }
+    for (const e of events) this.jobEvent(e.type, jobId, { ...e.payload, seq: e.seq });
+  }
+
+  /**
+   * Retry: the same command again, from what the job kept (`Job.params`). It is previewed
+   * first like any job; a backup's configuration opens its form instead, filled in, so that
+   * its secret (never stored) is asked again.
+   */
+  async retry(jobId: string) {
+    let job = this.history.find((j) => j.id === jobId);
+    if (!job) {
+      try {
+        job = await api.job(jobId);
+      } catch (e) {
+        this.banner = e instanceof Error ? e.message : String(e);
+        return;
+      }
+    }
+    const how = retryOf(job);
+    const recipe = this.recipes.find((r) => r.id === job.recipe);
+    if (!how || !recipe) {
+      this.banner = t('retry.unavailable');
+      return;
+    }
+    if (how.form) this.retryForm = { recipe, values: how.values };
+    else this.preview(recipe, how.purpose, how.payload, how.params);
   }
 
   refreshStatus() {
@@ -279,17 +404,7 @@ export class NodeController {
     if (!plan || !payload || plan.status !== 'ready' || !plan.jobId) return;
     this.plan = null;
     this.planPayload = null;
-    this.tasks[plan.recipe] = {
-      purpose: plan.purpose,
-      jobId: null,
-      status: 'requesting',
-      percent: null,
-      step: '',
-      error: '',
-      version: '',
-      message: '',
-      secret: '',
-    };
+    this.tasks[plan.recipe] = newTask(plan.purpose, null, 'requesting');
     this.request(plan.purpose, plan.recipe, { ...payload, planId: plan.jobId });
   }
 
@@ -326,6 +441,7 @@ export class NodeController {
     const rows = this.pendingRows;
     this.pendingRows = [];
     this.lines = appendRows(this.lines, rows);
+    this.tails = lastRows(this.tails, rows);
   }
 
   private queueRows(rows: ConsoleLine[]) {
@@ -366,7 +482,7 @@ export class NodeController {
       const task = this.tasks[recipe];
       if (task) {
         task.status = 'failed';
-        task.error = message;
+        task.error = failure(message).sentence;
       }
     }
   }
@@ -457,17 +573,7 @@ export class NodeController {
     // A log line changes nothing else; this is the hot path while a job streams.
     if (!job || type === 'INFRASTRUCTURE_LOG') return;
 
-    const task = (this.tasks[job.recipe] ??= {
-      purpose: job.purpose,
-      jobId,
-      status: 'running',
-      percent: null,
-      step: '',
-      error: '',
-      version: '',
-      message: '',
-      secret: '',
-    });
+    const task = (this.tasks[job.recipe] ??= newTask(job.purpose, jobId, 'running'));
     if (task.jobId !== jobId) {
       if (task.jobId !== null) return;
       task.jobId = jobId;
@@ -475,6 +581,8 @@ export class NodeController {
     switch (type) {
       case 'JOB_STARTED':
         task.status = 'running';
+        // The history said "Pending" since JOB_CREATED: it is running now.
+        this.loadHistory();
         break;
       case 'JOB_STEP':
         task.status = 'running';
@@ -484,6 +592,16 @@ export class NodeController {
         task.status = 'running';
         task.percent = Math.max(0, Math.min(100, Number(p.percent) || 0));
         break;
+      case 'JOB_WAITING':
+        task.status = 'running';
+        task.waiting =
+          typeof p.reason === 'string'
+            ? {
+                reason: p.reason as WaitReason,
+                holder: typeof p.holder === 'string' ? p.holder : '',
+              }
+            : null;
+        break;
       case 'RUNTIME_INSTALLED':
       case 'DATABASE_CONFIGURED':
       case 'BACKUP_CONFIGURED':
@@ -492,11 +610,19 @@ export class NodeController {
         task.message = typeof p.message === 'string' ? p.message : '';
         if (typeof p.connectionString === 'string') task.secret = p.connectionString;
         break;
-      case 'JOB_FAILED':
-        task.status = 'failed';
-        task.error = String(p.message ?? '');
+      case 'JOB_FAILED': {
+        // A person stopped it: not a failure of the recipe.
+        task.status = p.kind === 'cancelled' ? 'cancelled' : 'failed';
+        const f =
+          task.status === 'cancelled'
+            ? { sentence: t('job.cancelledSentence'), location: '' }
+            : failure(String(p.message ?? ''), typeof p.location === 'string' ? p.location : '');
+        task.error = f.sentence;
+        task.location = f.location;
         break;
+      }
     }
+    if (TERMINAL.has(type)) task.waiting = null;
     if (TERMINAL.has(type)) {
       this.refreshStatus();
       this.loadHistory();

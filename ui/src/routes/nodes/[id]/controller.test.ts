@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import {
   api,
   type DashboardCommand,
+  type Job,
   type DashboardEvent,
   type DashboardSocket,
   type JobEvent,
@@ -10,7 +11,7 @@ import {
   type Recipe,
 } from '$lib/api';
 import { t } from '$lib/i18n.svelte';
-import { NodeController } from './controller.svelte';
+import { CARD_LINES, lastRows, NodeController } from './controller.svelte';
 
 const NODE = 'node-1';
 
@@ -183,7 +184,7 @@ describe('NodeController', () => {
       { jobId: 'job-py', seq: 9, type: 'python', version: '3.11.2', success: true },
       'job-py',
     );
-    expect(c.tasks.go).toMatchObject({ status: 'failed', error: 'apt-get failed' });
+    expect(c.tasks.go).toMatchObject({ status: 'failed', error: 'Apt-get failed.' });
     expect(c.tasks.python).toMatchObject({ status: 'succeeded', version: '3.11.2' });
     c.flushLines();
     expect(c.lines.map((l) => l.jobId)).toContain('job-py');
@@ -370,5 +371,114 @@ describe('NodeController', () => {
     expect(c.banner).toBe(t('socket.behind'));
     c.stop();
     vi.restoreAllMocks();
+  });
+
+  it('shows a cancelled job as cancelled, and a failure as a sentence with its place apart', () => {
+    const { c, msg } = setup();
+    msg('JOB_STARTED', { jobId: 'j1', seq: 1, recipeId: 'python', recipeVersion: 1 }, 'j1');
+    msg(
+      'JOB_FAILED',
+      {
+        jobId: 'j1',
+        seq: 2,
+        kind: 'cancelled',
+        message: 'the job was cancelled',
+        location: 'python.rhai:9',
+      },
+      'j1',
+    );
+    expect(c.tasks.python).toMatchObject({
+      status: 'cancelled',
+      error: 'The job was cancelled.',
+      location: '',
+    });
+    msg('JOB_STARTED', { jobId: 'j2', seq: 1, recipeId: 'go', recipeVersion: 1 }, 'j2');
+    msg(
+      'JOB_FAILED',
+      { jobId: 'j2', seq: 2, kind: 'error', message: 'the disk is full', location: 'go.rhai:12' },
+      'j2',
+    );
+    expect(c.tasks.go).toMatchObject({
+      status: 'failed',
+      error: 'The disk is full.',
+      location: 'go.rhai:12',
+    });
+    c.flushLines();
+    const events = c.lines.filter((l) => l.kind === 'event').map((l) => l.tone);
+    expect(events).toEqual(['step', 'warn', 'step', 'fail']);
+  });
+
+  it('says what a job waits for, and forgets it once the wait is over', () => {
+    const { c, msg } = setup();
+    msg('JOB_STARTED', { jobId: 'j', seq: 1, recipeId: 'python', recipeVersion: 1 }, 'j');
+    msg(
+      'JOB_WAITING',
+      { jobId: 'j', seq: 2, reason: 'package_manager', holder: 'process 42 (apt-get)' },
+      'j',
+    );
+    expect(c.tasks.python.waiting).toEqual({
+      reason: 'package_manager',
+      holder: 'process 42 (apt-get)',
+    });
+    msg('JOB_WAITING', { jobId: 'j', seq: 3, reason: null }, 'j');
+    expect(c.tasks.python.waiting).toBeNull();
+    msg('JOB_WAITING', { jobId: 'j', seq: 4, reason: 'cairn_job' }, 'j');
+    msg('JOB_FAILED', { jobId: 'j', seq: 5, kind: 'cancelled', message: 'x' }, 'j');
+    expect(c.tasks.python.waiting).toBeNull();
+  });
+
+  it('keeps Retry after a reload: the card comes back from the history, and Retry previews the same parameters', async () => {
+    const { c, sent } = setup();
+    const job = (over: Partial<Job>): Job => ({
+      id: 'job-x',
+      nodeId: NODE,
+      recipe: 'postgresql',
+      kind: 'CONFIGURE_DATABASE',
+      requestedBy: 'admin',
+      status: 'cancelled',
+      createdAt: 2,
+      finishedAt: 3,
+      result: { kind: 'cancelled', message: 'the job was cancelled' },
+      params: { dbName: 'shop', user: 'shop_user' },
+      ...over,
+    });
+    vi.spyOn(api, 'jobs').mockResolvedValue([
+      job({ id: 'plan-1', kind: 'PLAN_REQUEST', status: 'succeeded' }),
+      job({}),
+      job({ id: 'job-old', status: 'failed', createdAt: 1 }),
+    ]);
+    await c.loadHistory();
+    expect(c.tasks.postgresql).toMatchObject({
+      jobId: 'job-x',
+      status: 'cancelled',
+      error: 'The job was cancelled.',
+    });
+    await c.retry('job-x');
+    expect(sent.at(-1)).toEqual({
+      type: 'PLAN_REQUEST',
+      nodeId: NODE,
+      payload: { type: 'postgresql', params: { db_name: 'shop', user: 'shop_user' } },
+    });
+    expect(c.plan?.purpose).toBe('database');
+    vi.restoreAllMocks();
+  });
+
+  it('gives each card the last lines of its own job', () => {
+    const { c, msg } = setup();
+    for (let i = 1; i <= 5; i++) {
+      for (const j of ['a', 'b']) {
+        msg('INFRASTRUCTURE_LOG', { jobId: j, seq: i, message: `${j}${i}`, stream: 'stdout' }, j);
+      }
+    }
+    c.flushLines();
+    const text = (j: string) => c.tails[j].map((l) => l.segments[0].text);
+    expect(text('a')).toEqual(['a3', 'a4', 'a5']);
+    expect(text('b')).toEqual(['b3', 'b4', 'b5']);
+    msg('INFRASTRUCTURE_LOG', { jobId: 'a', seq: 6, message: 'a6', stream: 'stdout' }, 'a');
+    c.flushLines();
+    expect(text('a')).toEqual(['a4', 'a5', 'a6']);
+    expect(text('b')).toEqual(['b3', 'b4', 'b5']);
+    expect(lastRows({}, []).a).toBeUndefined();
+    expect(CARD_LINES).toBe(3);
   });
 });

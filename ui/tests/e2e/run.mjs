@@ -30,6 +30,7 @@ import { backupFlow } from './backups.mjs';
 import { connectFlow } from './connect.mjs';
 import { detectionFlow } from './detection.mjs';
 import { errorFlow } from './errors.mjs';
+import { frenchFlow } from './french.mjs';
 import { hardeningFlow } from './hardening.mjs';
 import { planFlow } from './plans.mjs';
 import { purgeRuntimes, runtimeFlow } from './runtimes.mjs';
@@ -196,6 +197,8 @@ await statesFlow({ browser, step, withAgent });
 
 if (withAgent) {
   await agentFlow();
+} else {
+  await frenchFlow({ page, step, shot, base });
 }
 
 await step('no script error and no CSP violation in the page', async () => {
@@ -336,4 +339,5 @@ async function agentFlow() {
   await detectionFlow({ page, step, shot });
   await runtimeFlow({ page, step, shot });
   await backupFlow({ page, step, shot });
+  await frenchFlow({ page, step, shot, base, nodeId });
 }

@@ -132,22 +132,24 @@ export function retryOf(job: Job): Retry | null {
   }
 }
 
-/** The job history's filter. Previews are hidden unless asked for: they changed nothing. */
+/**
+ * The job history's filter. Previews are not jobs (never stored since they became plans); a
+ * `PLAN_REQUEST` row that an older control plane stored is left out too: it changed nothing.
+ */
 export type JobFilter = {
   node: string;
   status: JobStatus | '';
   text: string;
-  previews: boolean;
 };
 
-export const NO_FILTER: JobFilter = { node: '', status: '', text: '', previews: false };
+export const NO_FILTER: JobFilter = { node: '', status: '', text: '' };
 
 /** The jobs `filter` keeps; `words` gives the text a job is searched by (its name, node, …). */
 export function filterJobs(jobs: Job[], filter: JobFilter, words: (j: Job) => string): Job[] {
   const needle = filter.text.trim().toLowerCase();
   return jobs.filter(
     (j) =>
-      (filter.previews || j.kind !== 'PLAN_REQUEST') &&
+      j.kind !== 'PLAN_REQUEST' &&
       (!filter.node || j.nodeId === filter.node) &&
       (!filter.status || j.status === filter.status) &&
       (!needle || words(j).toLowerCase().includes(needle)),

@@ -49,7 +49,11 @@ export async function detectionFlow({ page, step, shot }) {
         ['rust', RUST, `rustup (${user})`],
         ['node', NODE, `nvm (${user})`],
       ]) {
-        const list = card(id).getByRole('list', { name: 'Installations found on the server' });
+        // More than two fold behind a summary: the list is then hidden, and still there.
+        const list = card(id).getByRole('list', {
+          name: 'Installations found on the server',
+          includeHidden: true,
+        });
         await waitFor(
           async () => {
             const text = (await list.count()) ? ((await list.textContent()) ?? '') : '';

@@ -313,7 +313,6 @@ export const en = {
   'filter.action': 'Action',
   'filter.allActions': 'All actions',
   'filter.text': 'Search',
-  'filter.previews': 'Show previews',
   'filter.none': 'Nothing matches this filter.',
   'filter.label': 'Filter',
   'audit.node': 'Server',

@@ -320,7 +320,6 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'filter.action': 'Action',
   'filter.allActions': 'Toutes les actions',
   'filter.text': 'Rechercher',
-  'filter.previews': 'Afficher les aperçus',
   'filter.none': 'Rien ne correspond à ce filtre.',
   'filter.label': 'Filtrer',
   'audit.node': 'Serveur',

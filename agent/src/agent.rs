@@ -4,8 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cairn_engine::CancelToken;
-use cairn_engine::job::JobOptions;
 use cairn_protocol::messages::{ChallengePurpose, ErrorCode, ErrorMessage, Hello};
 use cairn_protocol::{
     FrameSigner, FrameVerifier, KeyRing, Message, PROTOCOL_VERSION, ProtocolError, RollbackStore,
@@ -15,12 +13,14 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
+use crate::cancel::Cancel;
 use crate::config::{AgentConfig, ConfigDir};
 use crate::detector_cache::DetectorCache;
 use crate::error::{AgentError, Result};
 use crate::handshake::{recv_message, send_bare, unexpected};
 use crate::journal::{BeginError, Outbox, is_valid_job_id};
-use crate::runner::{self, JobContext, JobRequest};
+use crate::runner::{JobContext, JobRequest};
+use crate::supervise::{self, JobFiles, Workers};
 use crate::transport::{self, Endpoint, Socket};
 
 /// Timings of the connection, adjustable by tests.
@@ -41,6 +41,8 @@ pub struct Tuning {
     pub detect_timeout: Duration,
     /// Only plan: refuse every job that would change the server (an agent not run as root).
     pub plan_only: bool,
+    /// How workers (jobs, detectors) are started and limited.
+    pub workers: Workers,
 }
 
 impl Default for Tuning {
@@ -54,6 +56,7 @@ impl Default for Tuning {
             healthy_after: Duration::from_secs(10),
             detect_timeout: Duration::from_secs(20),
             plan_only: false,
+            workers: Workers::default(),
         }
     }
 }
@@ -83,28 +86,48 @@ pub struct Agent {
 }
 
 impl Agent {
-    /// Loads an enrolled agent from its configuration directory, and finishes the journal of
-    /// every job the last run left unfinished (they are reported interrupted).
+    /// Loads an enrolled agent from its configuration directory, and picks up every job the
+    /// last run left unfinished: one whose worker still runs is adopted (it goes on, every
+    /// line kept); the others are finished from what their worker wrote and reported
+    /// interrupted.
     pub fn open(dir: &ConfigDir, tuning: Tuning) -> Result<Self> {
         let config = dir.load()?;
         let cp_keys = config.control_plane_keys(&dir.config_file())?;
         let key = dir.load_key()?;
         dir.create()?;
         let rollback = RollbackStore::open(&dir.rollback_file())?;
-        let (outbox, interrupted) = Outbox::open(&dir.journal_dir())?;
-        for job_id in interrupted {
-            tracing::warn!(%job_id, "job was interrupted by an agent restart; reporting it");
+        let (outbox, unfinished) = Outbox::open(&dir.journal_dir())?;
+        let jobs = Arc::new(JobContext {
+            keys: cp_keys.clone(),
+            rollback,
+            workers: tuning.workers.clone(),
+            journal_dir: dir.journal_dir(),
+            plan_only: tuning.plan_only,
+            detectors: Default::default(),
+        });
+        for job in unfinished {
+            let files = JobFiles::new(&jobs.journal_dir, &job.job_id);
+            let worker = crate::procs::WorkerId::load(&files.worker);
+            match worker.filter(crate::procs::WorkerId::alive) {
+                Some(id) => {
+                    let cancel = Cancel::new();
+                    let writer = outbox.resume(&job, Some(cancel.clone()));
+                    let ctx = jobs.clone();
+                    std::thread::spawn(move || {
+                        supervise::adopt(&ctx, writer, id, job.spool, cancel);
+                    });
+                }
+                None => {
+                    tracing::warn!(job_id = %job.job_id, "job was interrupted by an agent restart; reporting it");
+                    let writer = outbox.resume(&job, None);
+                    supervise::finish_orphan(&jobs, writer, job.spool, worker.is_some());
+                }
+            }
         }
         Ok(Self {
             endpoint: Endpoint::parse(&config.url)?,
             signer: FrameSigner::agent(key, config.node_id.clone()),
-            jobs: Arc::new(JobContext {
-                keys: cp_keys.clone(),
-                rollback,
-                options: JobOptions::default(),
-                plan_only: tuning.plan_only,
-                detectors: Default::default(),
-            }),
+            jobs,
             cp_keys,
             outbox,
             detectors: std::sync::Mutex::new(DetectorCache::default()),
@@ -358,7 +381,7 @@ impl Agent {
                 .send_error(ws, session, ErrorCode::BadFrame, msg, Some(req.job_id))
                 .await;
         }
-        let cancel = CancelToken::new();
+        let cancel = Cancel::new();
         let writer = match self.outbox.begin(&req.job_id, cancel.clone()) {
             Ok(w) => w,
             Err(BeginError::Busy) => {
@@ -372,7 +395,7 @@ impl Agent {
             }
         };
         let ctx = self.jobs.clone();
-        tokio::task::spawn_blocking(move || runner::run(&ctx, req, writer, cancel));
+        tokio::task::spawn_blocking(move || supervise::run_job(&ctx, req, writer, cancel));
         Ok(())
     }
 

@@ -72,7 +72,6 @@ impl DetectorCache {
 mod tests {
     use std::time::Duration;
 
-    use cairn_engine::job::JobOptions;
     use cairn_protocol::messages::GetServerStatus;
     use cairn_protocol::{Capabilities, KeyPair, KeyRing, RollbackStore, UnsignedBundle};
 
@@ -113,11 +112,32 @@ fn install(params) {
         .expect("sign")
     }
 
+    /// The `cairn-agent` binary next to this test's (`target/debug/deps/..` → `target/debug`):
+    /// detectors run in its workers.
+    fn built_agent() -> std::path::PathBuf {
+        let exe = std::env::current_exe().expect("test executable");
+        let bin = exe
+            .parent()
+            .and_then(|deps| deps.parent())
+            .expect("target dir")
+            .join("cairn-agent");
+        assert!(
+            bin.exists(),
+            "{} does not exist: build it (cargo build -p cairn-agent)",
+            bin.display()
+        );
+        bin
+    }
+
     fn context(key: &KeyPair, dir: &std::path::Path) -> JobContext {
         JobContext {
             keys: KeyRing::from(key.public().clone()),
             rollback: RollbackStore::open(&dir.join("rollback.json")).expect("rollback store"),
-            options: JobOptions::default(),
+            workers: crate::supervise::Workers {
+                program: built_agent(),
+                ..Default::default()
+            },
+            journal_dir: dir.to_owned(),
             plan_only: true,
             detectors: Default::default(),
         }

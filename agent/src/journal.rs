@@ -5,9 +5,15 @@
 //! job's events in memory until a `LOG_ACK` covers them; after a reconnect everything after the
 //! last acknowledged `seq` is sent again ([`Outbox::rewind`]). When the terminal event is
 //! acknowledged the journal file is deleted (which also removes a `DATABASE_CONFIGURED`
-//! connection string from disk). On startup a journal without a terminal event means the agent
-//! died mid-job: `JOB_FAILED{kind: interrupted}` is appended and the whole journal is sent
-//! again (the control plane stores events idempotently by `(jobId, seq)`).
+//! connection string from disk). On startup a journal without a terminal event is an
+//! [`Unfinished`] job: the agent adopts its worker if it still runs (`crate::supervise`), or
+//! appends `JOB_FAILED{kind: interrupted}` ([`Outbox::finish_interrupted`]); either way the
+//! whole journal is sent again (the control plane stores events idempotently by
+//! `(jobId, seq)`).
+//!
+//! A journal also records how far into the job's spool (`<jobId>.spool`, written by its
+//! worker) its events go: a `{"spool": BYTES}` line after each batch, in the same write and
+//! sync as the batch, so a restarted supervisor goes on exactly where the journal ends.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
@@ -16,11 +22,11 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
-use cairn_engine::CancelToken;
 use cairn_protocol::Message;
 use cairn_protocol::messages::{FailureKind, InfrastructureLog, JobFailed, LogStream};
 use tokio::sync::Notify;
 
+use crate::cancel::Cancel;
 use crate::error::{AgentError, Result};
 
 /// The message of a job found unfinished at startup.
@@ -70,6 +76,16 @@ pub fn is_valid_job_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
+/// A job whose journal has no terminal event: the agent stopped while it ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unfinished {
+    pub job_id: String,
+    /// The `seq` its next event gets.
+    pub next_seq: u64,
+    /// How many bytes of its spool the journal holds.
+    pub spool: u64,
+}
+
 #[derive(Debug, Default)]
 struct Entry {
     /// Events not yet acknowledged, in `seq` order.
@@ -83,7 +99,7 @@ struct Entry {
     /// [`approx_size`] of `events`.
     bytes: usize,
     /// Set while the job runs.
-    cancel: Option<CancelToken>,
+    cancel: Option<Cancel>,
 }
 
 /// Why a job could not be registered.
@@ -104,16 +120,17 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// Opens the journal directory, finishing every interrupted job. Returns the outbox and the
-    /// ids of the jobs found interrupted.
-    pub fn open(dir: &Path) -> Result<(Arc<Self>, Vec<String>)> {
+    /// Opens the journal directory. Returns the outbox and every job whose journal has no
+    /// terminal event (its events are in the outbox; the caller adopts its worker or calls
+    /// [`Outbox::finish_interrupted`]).
+    pub fn open(dir: &Path) -> Result<(Arc<Self>, Vec<Unfinished>)> {
         let outbox = Arc::new(Self {
             dir: dir.to_owned(),
             jobs: Mutex::new(BTreeMap::new()),
             notify: Notify::new(),
             room: Condvar::new(),
         });
-        let mut interrupted = Vec::new();
+        let mut unfinished = Vec::new();
         let read = std::fs::read_dir(dir).map_err(|e| AgentError::io("could not read", dir, e))?;
         for item in read {
             let item = item.map_err(|e| AgentError::io("could not read", dir, e))?;
@@ -127,24 +144,24 @@ impl Outbox {
             else {
                 continue;
             };
-            let (mut events, torn) = read_journal(&path)?;
-            if torn {
-                rewrite(&path, &events)?;
+            let journal = read_journal(&path)?;
+            if journal.torn {
+                rewrite(&path, &journal.events, journal.spool)?;
             }
+            let events = journal.events;
             let last = events.back().and_then(|m| m.job_event()).map_or(0, |e| e.1);
-            if !events.back().is_some_and(is_terminal) {
-                let failed = Message::JobFailed(JobFailed {
+            let terminal = events
+                .back()
+                .filter(|m| is_terminal(m))
+                .and_then(|m| m.job_event())
+                .map(|e| e.1);
+            if terminal.is_none() {
+                unfinished.push(Unfinished {
                     job_id: job_id.clone(),
-                    seq: last + 1,
-                    kind: FailureKind::Interrupted,
-                    message: INTERRUPTED_MESSAGE.to_owned(),
-                    location: None,
+                    next_seq: last + 1,
+                    spool: journal.spool,
                 });
-                append(&path, std::slice::from_ref(&failed))?;
-                events.push_back(failed);
-                interrupted.push(job_id.clone());
             }
-            let terminal = events.back().and_then(|m| m.job_event()).map(|e| e.1);
             let bytes = events.iter().map(approx_size).sum();
             outbox.lock().insert(
                 job_id,
@@ -156,7 +173,46 @@ impl Outbox {
                 },
             );
         }
-        Ok((outbox, interrupted))
+        Ok((outbox, unfinished))
+    }
+
+    /// The directory of the journals (and of the workers' spools).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Ends an unfinished job with `JOB_FAILED{interrupted}` and `message`.
+    pub fn finish_interrupted(self: &Arc<Self>, job: &Unfinished, message: &str) {
+        let mut writer = self.resume(job, None);
+        writer.emit(|job_id, seq| {
+            Message::JobFailed(JobFailed {
+                job_id,
+                seq,
+                kind: FailureKind::Interrupted,
+                message: message.to_owned(),
+                location: None,
+            })
+        });
+        writer.flush();
+    }
+
+    /// A writer that goes on with an unfinished job's journal (after a restart), `cancel`
+    /// set while its worker runs.
+    pub fn resume(self: &Arc<Self>, job: &Unfinished, cancel: Option<Cancel>) -> JobWriter {
+        if let Some(entry) = self.lock().get_mut(&job.job_id) {
+            entry.cancel = cancel;
+        }
+        JobWriter {
+            outbox: self.clone(),
+            job_id: job.job_id.clone(),
+            path: self.dir.join(format!("{}.jsonl", job.job_id)),
+            next_seq: job.next_seq,
+            batch: Vec::new(),
+            batch_bytes: 0,
+            spool: Some(job.spool),
+            synced_dir: true,
+            warned: false,
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Entry>> {
@@ -167,7 +223,7 @@ impl Outbox {
     pub fn begin(
         self: &Arc<Self>,
         job_id: &str,
-        cancel: CancelToken,
+        cancel: Cancel,
     ) -> std::result::Result<JobWriter, BeginError> {
         let mut jobs = self.lock();
         if jobs.contains_key(job_id) {
@@ -187,6 +243,7 @@ impl Outbox {
             next_seq: 1,
             batch: Vec::new(),
             batch_bytes: 0,
+            spool: None,
             synced_dir: false,
             warned: false,
         })
@@ -244,7 +301,7 @@ impl Outbox {
                 return;
             };
             if entry.bytes <= MAX_UNACKED_BYTES
-                || entry.cancel.as_ref().is_none_or(CancelToken::is_cancelled)
+                || entry.cancel.as_ref().is_none_or(Cancel::is_cancelled)
             {
                 return;
             }
@@ -334,6 +391,8 @@ pub struct JobWriter {
     batch: Vec<Message>,
     /// Bytes of log text in `batch`.
     batch_bytes: usize,
+    /// How far into the job's spool the events queued so far go (journaled with them).
+    spool: Option<u64>,
     /// Whether the directory entry of the new journal file has been made durable.
     synced_dir: bool,
     /// Whether the job's output already says that its journal could not be written.
@@ -378,6 +437,11 @@ impl JobWriter {
         });
     }
 
+    /// Records that the events queued so far come from the job's spool up to `bytes`.
+    pub fn set_spool(&mut self, bytes: u64) {
+        self.spool = Some(bytes);
+    }
+
     /// Bytes of log text queued since the last flush.
     pub fn queued_bytes(&self) -> usize {
         self.batch_bytes
@@ -395,7 +459,7 @@ impl JobWriter {
         }
         let mut batch = std::mem::take(&mut self.batch);
         self.batch_bytes = 0;
-        if let Err(e) = append(&self.path, &batch) {
+        if let Err(e) = append(&self.path, &batch, self.spool) {
             // Sending without a journal is still better than not sending at all.
             tracing::error!(job_id = %self.job_id, error = %e, "could not journal job events");
             if !self.warned {
@@ -449,6 +513,24 @@ impl JobWriter {
     }
 }
 
+/// Sets the `jobId` and `seq` of a job event (one a worker wrote to its spool).
+pub fn stamp(m: &mut Message, job_id: String, seq: u64) {
+    set_seq(m, seq);
+    match m {
+        Message::JobStarted(m) => m.job_id = job_id,
+        Message::InfrastructureLog(m) => m.job_id = job_id,
+        Message::JobStep(m) => m.job_id = job_id,
+        Message::JobProgress(m) => m.job_id = job_id,
+        Message::JobWaiting(m) => m.job_id = job_id,
+        Message::RuntimeInstalled(m) => m.job_id = job_id,
+        Message::DatabaseConfigured(m) => m.job_id = job_id,
+        Message::BackupConfigured(m) => m.job_id = job_id,
+        Message::PlanResult(m) => m.job_id = job_id,
+        Message::JobFailed(m) => m.job_id = job_id,
+        _ => {}
+    }
+}
+
 /// Sets the `seq` of a job event.
 fn set_seq(m: &mut Message, seq: u64) {
     match m {
@@ -466,12 +548,15 @@ fn set_seq(m: &mut Message, seq: u64) {
     }
 }
 
-fn append(path: &Path, messages: &[Message]) -> Result<()> {
+fn append(path: &Path, messages: &[Message], spool: Option<u64>) -> Result<()> {
     let mut text = String::new();
     for m in messages {
         let line = serde_json::to_string(m).map_err(|e| AgentError::Other(e.to_string()))?;
         text.push_str(&line);
         text.push('\n');
+    }
+    if let Some(bytes) = spool {
+        text.push_str(&format!("{{\"spool\":{bytes}}}\n"));
     }
     let mut file = std::fs::OpenOptions::new()
         .append(true)
@@ -485,32 +570,56 @@ fn append(path: &Path, messages: &[Message]) -> Result<()> {
 }
 
 /// Rewrites a journal whose last line was torn, so that later appends start on a fresh line.
-fn rewrite(path: &Path, events: &VecDeque<Message>) -> Result<()> {
+fn rewrite(path: &Path, events: &VecDeque<Message>, spool: u64) -> Result<()> {
     let tmp = path.with_extension("jsonl.tmp");
     let _ = std::fs::remove_file(&tmp);
     let list: Vec<Message> = events.iter().cloned().collect();
-    append(&tmp, &list)?;
+    append(&tmp, &list, (spool > 0).then_some(spool))?;
     std::fs::rename(&tmp, path).map_err(|e| AgentError::io("could not replace", path, e))
 }
 
+/// What a journal holds.
+struct Journal {
+    events: VecDeque<Message>,
+    /// The last spool mark (0 without one).
+    spool: u64,
+    /// Whether its last line was torn (and dropped).
+    torn: bool,
+}
+
+/// A `{"spool": BYTES}` line.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpoolMark {
+    spool: u64,
+}
+
 /// Reads a journal; a torn last line (the agent died while writing it) is dropped and reported.
-fn read_journal(path: &Path) -> Result<(VecDeque<Message>, bool)> {
+fn read_journal(path: &Path) -> Result<Journal> {
     let file = File::open(path).map_err(|e| AgentError::io("could not read", path, e))?;
-    let mut events = VecDeque::new();
+    let mut journal = Journal {
+        events: VecDeque::new(),
+        spool: 0,
+        torn: false,
+    };
     for line in std::io::BufReader::new(file).lines() {
         let line = line.map_err(|e| AgentError::io("could not read", path, e))?;
         if line.trim().is_empty() {
             continue;
         }
         match serde_json::from_str::<Message>(&line) {
-            Ok(m) if m.job_event().is_some() => events.push_back(m),
-            _ => {
-                tracing::warn!(path = %path.display(), "dropping an unreadable journal line");
-                return Ok((events, true));
-            }
+            Ok(m) if m.job_event().is_some() => journal.events.push_back(m),
+            _ => match serde_json::from_str::<SpoolMark>(&line) {
+                Ok(mark) => journal.spool = mark.spool,
+                Err(_) => {
+                    tracing::warn!(path = %path.display(), "dropping an unreadable journal line");
+                    journal.torn = true;
+                    return Ok(journal);
+                }
+            },
         }
     }
-    Ok((events, false))
+    Ok(journal)
 }
 
 #[cfg(test)]

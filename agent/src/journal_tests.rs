@@ -15,7 +15,7 @@ fn lines_of(m: &Message) -> (LogStream, Vec<String>) {
 fn consecutive_lines_of_a_stream_share_one_event_and_its_seq() {
     let dir = tempfile::tempdir().unwrap();
     let (outbox, _) = Outbox::open(dir.path()).unwrap();
-    let mut w = outbox.begin("job-1", CancelToken::new()).unwrap();
+    let mut w = outbox.begin("job-1", Cancel::new()).unwrap();
     for i in 1..=3 {
         w.emit_line(LogStream::Stdout, format!("out {i}"));
     }
@@ -50,16 +50,16 @@ fn consecutive_lines_of_a_stream_share_one_event_and_its_seq() {
         (LogStream::Stdout, vec!["out 5".into()])
     );
     // The journal holds the same events, as a restart would read them.
-    let (journaled, torn) = read_journal(&dir.path().join("job-1.jsonl")).unwrap();
-    assert!(!torn);
-    assert_eq!(journaled.into_iter().collect::<Vec<_>>(), sent);
+    let journal = read_journal(&dir.path().join("job-1.jsonl")).unwrap();
+    assert!(!journal.torn);
+    assert_eq!(journal.events.into_iter().collect::<Vec<_>>(), sent);
 }
 
 #[test]
 fn an_event_stops_growing_at_its_byte_cap() {
     let dir = tempfile::tempdir().unwrap();
     let (outbox, _) = Outbox::open(dir.path()).unwrap();
-    let mut w = outbox.begin("job-1", CancelToken::new()).unwrap();
+    let mut w = outbox.begin("job-1", Cancel::new()).unwrap();
     let line = "x".repeat(1000);
     for _ in 0..40 {
         w.emit_line(LogStream::Stdout, line.clone());
@@ -90,7 +90,7 @@ fn an_event_stops_growing_at_its_byte_cap() {
 fn a_job_over_its_unacknowledged_budget_waits_for_an_ack() {
     let dir = tempfile::tempdir().unwrap();
     let (outbox, _) = Outbox::open(dir.path()).unwrap();
-    let mut w = outbox.begin("job-1", CancelToken::new()).unwrap();
+    let mut w = outbox.begin("job-1", Cancel::new()).unwrap();
     let line = "y".repeat(MAX_LOG_EVENT_BYTES);
     let events = MAX_UNACKED_BYTES / MAX_LOG_EVENT_BYTES + 8;
     let (done_tx, done_rx) = std::sync::mpsc::channel();
@@ -138,7 +138,7 @@ fn a_job_over_its_unacknowledged_budget_waits_for_an_ack() {
 fn a_cancelled_job_does_not_wait_for_room() {
     let dir = tempfile::tempdir().unwrap();
     let (outbox, _) = Outbox::open(dir.path()).unwrap();
-    let cancel = CancelToken::new();
+    let cancel = Cancel::new();
     let mut w = outbox.begin("job-1", cancel.clone()).unwrap();
     cancel.cancel();
     let line = "z".repeat(MAX_LOG_EVENT_BYTES);
@@ -146,4 +146,39 @@ fn a_cancelled_job_does_not_wait_for_room() {
         w.emit_line(LogStream::Stdout, line.clone());
         w.flush();
     }
+}
+
+#[test]
+fn a_restart_finds_an_unfinished_job_with_its_next_seq_and_how_far_its_spool_was_journaled() {
+    let dir = tempfile::tempdir().unwrap();
+    let (outbox, _) = Outbox::open(dir.path()).unwrap();
+    let mut w = outbox.begin("job-1", Cancel::new()).unwrap();
+    w.emit_line(LogStream::Stdout, "one".into());
+    w.set_spool(120);
+    w.flush();
+    w.emit_line(LogStream::Stderr, "two".into());
+    w.set_spool(250);
+    w.flush();
+    drop((w, outbox));
+
+    let (outbox, unfinished) = Outbox::open(dir.path()).unwrap();
+    assert_eq!(
+        unfinished,
+        vec![Unfinished {
+            job_id: "job-1".into(),
+            next_seq: 3,
+            spool: 250
+        }]
+    );
+    // Going on: the next event has the next seq, and ending it makes it finished.
+    outbox.finish_interrupted(&unfinished[0], INTERRUPTED_MESSAGE);
+    let journal = read_journal(&dir.path().join("job-1.jsonl")).unwrap();
+    let last = journal.events.back().unwrap();
+    assert!(
+        matches!(last, Message::JobFailed(f) if f.seq == 3 && f.kind == FailureKind::Interrupted)
+    );
+    assert_eq!(journal.spool, 250, "the mark is kept");
+    drop(outbox);
+    let (_, unfinished) = Outbox::open(dir.path()).unwrap();
+    assert!(unfinished.is_empty());
 }

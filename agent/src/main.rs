@@ -47,6 +47,10 @@ enum Command {
         #[arg(long)]
         plan_only: bool,
     },
+    /// Run one job or one batch of detectors for the supervisor (`run`), which starts it with
+    /// a request on standard input. Not for people.
+    #[command(hide = true)]
+    Worker,
 }
 
 fn main() -> ExitCode {
@@ -61,7 +65,12 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();
-    match real_main(Cli::parse()) {
+    let cli = Cli::parse();
+    if matches!(cli.command, Command::Worker) {
+        // No async runtime: the worker is the engine on plain threads.
+        return cairn_agent::worker::main();
+    }
+    match real_main(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("cairn-agent: {e:#}");
@@ -107,6 +116,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Run { config, plan_only } => run(config, plan_only).await,
+            Command::Worker => Ok(()),
         }
     });
     // Running jobs are not waited for (see `run`).

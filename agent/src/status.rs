@@ -1,39 +1,46 @@
-//! `SERVER_STATUS`: the machine's facts (`facts.rs`) plus every detector recipe's `detect()`, run
-//! in parallel on blocking threads, each with a timeout.
+//! `SERVER_STATUS`: the machine's facts (`facts.rs`) plus every detector recipe's `detect()`,
+//! run in parallel in one short-lived worker process per request (`crate::worker::detect`),
+//! each bundle verified here first, the worker killed with everything it started once the
+//! timeout has passed. The engine's memory leaves with the worker.
 //!
 //! A recipe's detector never runs twice at once (threats.md row 28): a status request that finds
 //! the previous run of a detector still alive waits for that run's result instead of starting
-//! another, and a run that outlives its timeout is cancelled, which stops the script at its next
-//! operation and kills its children. Before, a `detect()` that never returned left one spinning
-//! thread per status request.
+//! another; a run outliving its timeout ends with its worker.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
-use cairn_engine::job::{self, Detection, JobOptions};
-use cairn_engine::{CancelToken, Category, Recipe};
 use cairn_protocol::messages::{
-    BackupInfo, DatabaseInfo, GetServerStatus, Installation, RuntimeInfo, ServerStatus,
+    BackupInfo, DatabaseInfo, GetServerStatus, RuntimeInfo, ServerStatus,
 };
 use cairn_protocol::{BundleHeader, SignedBundle};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+use tokio::sync::watch;
 
-use crate::runner::{JobContext, check_not_older, recipe_of};
+use crate::runner::{JobContext, check_not_older, verified_recipe};
+use crate::work::{Card, Found, Reply, Request, VerifiedRecipe};
 
-/// The detectors running now, by recipe id: the result each run will publish, and its cancel.
+type Published = watch::Receiver<Option<Arc<Detected>>>;
+
+/// The detectors running now, by recipe id: the result each run will publish. And the card
+/// (and size) each recipe id was last reported with, to place a timeout's sentence.
 #[derive(Debug, Default)]
-pub struct InFlight(Mutex<HashMap<String, Run>>);
+pub struct InFlight(
+    Mutex<HashMap<String, Published>>,
+    Mutex<HashMap<String, Place>>,
+);
 
-#[derive(Debug, Clone)]
-struct Run {
-    result: tokio::sync::watch::Receiver<Option<Arc<Detected>>>,
-    cancel: CancelToken,
-}
+type Place = (Card, Option<u64>);
 
 impl InFlight {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Run>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Published>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn places(&self) -> std::sync::MutexGuard<'_, HashMap<String, Place>> {
+        self.1.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// How many detectors are running now.
@@ -42,25 +49,21 @@ impl InFlight {
     }
 }
 
-/// Removes a run from [`InFlight`] when its thread ends, however it ends.
-struct Finished<'a> {
-    in_flight: &'a InFlight,
-    id: String,
-}
-
-impl Drop for Finished<'_> {
-    fn drop(&mut self) {
-        self.in_flight.lock().remove(&self.id);
-    }
-}
-
 /// One detector's result.
 #[derive(Debug, Clone)]
 struct Detected {
     id: String,
-    category: Category,
+    card: Card,
     estimated_size_mb: Option<u64>,
-    result: Result<Detection, String>,
+    result: Result<Found, String>,
+}
+
+/// What one bundle of a request becomes.
+enum Pending {
+    /// A run (this request's or an earlier one's) will publish the result.
+    Run(Published),
+    /// The bundle failed verification: this sentence, on the card its script names.
+    Refused { index: usize, error: String },
 }
 
 /// Builds the answer to `GET_SERVER_STATUS`, running `req.detectors` (each verified first).
@@ -86,89 +89,126 @@ pub async fn collect_at(
     } else {
         req.detectors
     };
-    let detections = bundles.into_iter().map(|bundle| {
-        let ctx = ctx.clone();
+    let mut pending = Vec::new();
+    let mut batch = Vec::new();
+    let mut refused = Vec::new();
+    for bundle in &bundles {
+        match prepare(&ctx, bundle, now) {
+            Ok(recipe) => {
+                let mut running = ctx.detectors.lock();
+                match running.get(&recipe.recipe_id) {
+                    Some(run) => {
+                        tracing::debug!(recipe = %recipe.recipe_id, "detector still running; waiting for its result");
+                        pending.push(Pending::Run(run.clone()));
+                    }
+                    None => {
+                        let (tx, rx) = watch::channel(None);
+                        running.insert(recipe.recipe_id.clone(), rx.clone());
+                        pending.push(Pending::Run(rx));
+                        batch.push((recipe, tx));
+                    }
+                }
+            }
+            Err(error) => {
+                pending.push(Pending::Refused {
+                    index: refused.len(),
+                    error,
+                });
+                refused.push(unverified(bundle));
+            }
+        }
+    }
+    if !batch.is_empty() {
+        tokio::spawn(run_batch(ctx.clone(), batch, timeout));
+    }
+    let identities = if refused.is_empty() {
+        HashMap::new()
+    } else {
+        identify(&ctx, refused.clone()).await
+    };
+    let waits = pending.into_iter().map(|p| {
+        let refused = &refused;
+        let identities = &identities;
         async move {
-            let guess = identity_unverified(&bundle);
-            let prepared = {
-                let ctx = ctx.clone();
-                tokio::task::spawn_blocking(move || prepare(&ctx, &bundle, now)).await
-            };
-            let recipe = match prepared {
-                Ok(Ok(recipe)) => recipe,
-                Ok(Err(e)) => {
-                    return Detected {
-                        result: Err(e),
-                        ..guess
-                    };
+            match p {
+                Pending::Run(mut rx) => {
+                    match tokio::time::timeout(timeout, rx.wait_for(Option::is_some)).await {
+                        Ok(Ok(done)) => done.as_deref().cloned(),
+                        // The run ends with its worker; this request stops waiting.
+                        _ => None,
+                    }
+                    .unwrap_or_else(|| Detected {
+                        id: String::new(),
+                        card: Card::Runtime,
+                        estimated_size_mb: None,
+                        result: Err(late(timeout)),
+                    })
                 }
-                Err(_) => {
-                    return Detected {
-                        result: Err("the detector stopped unexpectedly".to_owned()),
-                        ..guess
-                    };
-                }
-            };
-            let mut run = start_or_join(&ctx, recipe, timeout);
-            let finished =
-                tokio::time::timeout(timeout, run.result.wait_for(Option::is_some)).await;
-            match finished {
-                Ok(Ok(done)) => done.as_deref().cloned().unwrap_or(guess),
-                Ok(Err(_)) => Detected {
-                    result: Err("the detector stopped unexpectedly".to_owned()),
-                    ..guess
-                },
-                Err(_) => {
-                    // Stops the script at its next operation and kills its children; the
-                    // thread ends on its own and leaves `InFlight`.
-                    run.cancel.cancel();
+                Pending::Refused { index, error } => {
+                    let (id, card, estimated_size_mb) = identities
+                        .get(&index)
+                        .cloned()
+                        .unwrap_or_else(|| (refused[index].recipe_id.clone(), Card::Runtime, None));
                     Detected {
-                        result: Err(format!(
-                            "detection did not finish within {} s",
-                            timeout.as_secs()
-                        )),
-                        ..guess
+                        id,
+                        card,
+                        estimated_size_mb,
+                        result: Err(error),
                     }
                 }
             }
         }
     });
-    let detected = futures_util::future::join_all(detections).await;
+    let mut detected = futures_util::future::join_all(waits).await;
+    // A request that stopped waiting names the detector from its bundle.
+    for (d, bundle) in detected.iter_mut().zip(&bundles) {
+        if d.id.is_empty() {
+            d.id = unverified(bundle).recipe_id;
+            if let Some((card, size)) = ctx.detectors.places().get(&d.id) {
+                (d.card, d.estimated_size_mb) = (*card, *size);
+            }
+        }
+    }
     let system = system
         .await
         .unwrap_or_else(|_| crate::facts::empty_system());
+    assemble(req.request_id, req.system_only, system, detected)
+}
+
+fn late(timeout: Duration) -> String {
+    format!("detection did not finish within {} s", timeout.as_secs())
+}
+
+fn assemble(
+    request_id: Option<String>,
+    system_only: bool,
+    system: cairn_protocol::messages::SystemInfo,
+    detected: Vec<Detected>,
+) -> ServerStatus {
     let mut status = ServerStatus {
-        request_id: req.request_id,
+        request_id,
         runtimes: Vec::new(),
         databases: Vec::new(),
         backups: Vec::new(),
         system,
-        system_only: req.system_only,
+        system_only,
     };
     for d in detected {
         let estimated_size = d.estimated_size_mb.map(|mb| format!("{mb} MB"));
         let (ok, error) = match d.result {
             Ok(ok) => (ok, None),
-            Err(e) => (Detection::default(), Some(e)),
+            Err(e) => (Found::default(), Some(e)),
         };
-        match d.category {
-            Category::Runtime => status.runtimes.push(RuntimeInfo {
+        match d.card {
+            Card::Runtime => status.runtimes.push(RuntimeInfo {
                 kind: d.id,
                 installed: ok.installed,
                 version: ok.version,
                 estimated_size,
                 error,
-                installations: ok
-                    .installations
-                    .into_iter()
-                    .map(|i| Installation {
-                        version: i.version,
-                        source: i.source,
-                        path: i.path,
-                    })
-                    .collect(),
+                installations: ok.installations,
             }),
-            Category::Database => status.databases.push(DatabaseInfo {
+            Card::Database => status.databases.push(DatabaseInfo {
                 kind: d.id,
                 installed: ok.installed,
                 running: ok.running.unwrap_or(false),
@@ -176,7 +216,7 @@ pub async fn collect_at(
                 estimated_size,
                 error,
             }),
-            Category::Backup => status.backups.push(BackupInfo {
+            Card::Backup => status.backups.push(BackupInfo {
                 provider: d.id,
                 configured: ok.installed,
                 schedule: ok.schedule,
@@ -195,87 +235,189 @@ pub async fn collect_at(
     status
 }
 
-/// The running detector of `recipe`, or a new run of it started on a blocking thread.
-fn start_or_join(ctx: &Arc<JobContext>, recipe: Recipe, timeout: Duration) -> Run {
-    let id = recipe.meta.id.clone();
-    let mut running = ctx.detectors.lock();
-    if let Some(run) = running.get(&id) {
-        tracing::debug!(recipe = %id, "detector still running; waiting for its result");
-        return run.clone();
-    }
-    let (tx, rx) = tokio::sync::watch::channel(None);
-    let run = Run {
-        result: rx,
-        cancel: CancelToken::new(),
+/// Runs a batch of detectors in one worker; publishes each result as it arrives, and a
+/// sentence for every detector the worker did not report (timeout or crash).
+async fn run_batch(
+    ctx: Arc<JobContext>,
+    batch: Vec<(VerifiedRecipe, watch::Sender<Option<Arc<Detected>>>)>,
+    timeout: Duration,
+) {
+    let recipes: Vec<VerifiedRecipe> = batch.iter().map(|(r, _)| r.clone()).collect();
+    let request = Request::Detect {
+        recipes,
+        timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+        limits: ctx.workers.limits(Some(ctx.workers.detect_cpu_seconds)),
     };
-    running.insert(id.clone(), run.clone());
-    drop(running);
-    let (ctx, cancel) = (ctx.clone(), run.cancel.clone());
-    tokio::task::spawn_blocking(move || {
-        let _finished = Finished {
-            in_flight: &ctx.detectors,
+    let mut reported = vec![false; batch.len()];
+    let outcome = talk(&ctx, &request, timeout + Duration::from_secs(1), |reply| {
+        if let Reply::Detected {
+            index,
             id,
-        };
-        let detected = detect_one(&ctx, &recipe, cancel, timeout);
-        let _ = tx.send(Some(Arc::new(detected)));
-    });
-    run
+            card,
+            estimated_size_mb,
+            result,
+        } = reply
+            && let Some((_, tx)) = batch.get(index)
+        {
+            reported[index] = true;
+            ctx.detectors
+                .places()
+                .insert(id.clone(), (card, estimated_size_mb));
+            let _ = tx.send(Some(Arc::new(Detected {
+                id,
+                card,
+                estimated_size_mb,
+                result,
+            })));
+        }
+    })
+    .await;
+    let unplaced: Vec<VerifiedRecipe> = batch
+        .iter()
+        .enumerate()
+        .filter(|(i, (r, _))| !reported[*i] && !ctx.detectors.places().contains_key(&r.recipe_id))
+        .map(|(_, (r, _))| r.clone())
+        .collect();
+    if !unplaced.is_empty() {
+        for (_, (id, card, size)) in identify(&ctx, unplaced).await {
+            ctx.detectors.places().insert(id, (card, size));
+        }
+    }
+    for (i, (recipe, tx)) in batch.iter().enumerate() {
+        if !reported[i] {
+            let (card, estimated_size_mb) = ctx
+                .detectors
+                .places()
+                .get(&recipe.recipe_id)
+                .copied()
+                .unwrap_or((Card::Runtime, None));
+            let error = match &outcome {
+                Talk::Late => late(timeout),
+                Talk::Failed(why) => format!("the detector stopped unexpectedly: {why}"),
+                Talk::Done => "the detector stopped unexpectedly".to_owned(),
+            };
+            let _ = tx.send(Some(Arc::new(Detected {
+                id: recipe.recipe_id.clone(),
+                card,
+                estimated_size_mb,
+                result: Err(error),
+            })));
+        }
+        ctx.detectors.lock().remove(&recipe.recipe_id);
+    }
+}
+
+/// Which card each refused bundle's script names (read by a worker, never run).
+async fn identify(
+    ctx: &JobContext,
+    recipes: Vec<VerifiedRecipe>,
+) -> HashMap<usize, (String, Card, Option<u64>)> {
+    let mut found = HashMap::new();
+    let request = Request::Identify { recipes };
+    talk(ctx, &request, Duration::from_secs(5), |reply| {
+        if let Reply::Detected {
+            index,
+            id,
+            card,
+            estimated_size_mb,
+            ..
+        } = reply
+        {
+            found.insert(index, (id, card, estimated_size_mb));
+        }
+    })
+    .await;
+    found
+}
+
+/// How a conversation with a detector worker ended.
+enum Talk {
+    Done,
+    Late,
+    Failed(String),
+}
+
+/// Starts a worker, sends `request`, hands every reply to `on_reply` until the worker closes
+/// its stdout or `deadline` passes (then it is killed with everything it started).
+async fn talk(
+    ctx: &JobContext,
+    request: &Request,
+    deadline: Duration,
+    mut on_reply: impl FnMut(Reply),
+) -> Talk {
+    let spawned = ctx
+        .workers
+        .command(None)
+        .and_then(|c| tokio::process::Command::from(c).spawn());
+    let mut child = match spawned {
+        Ok(c) => c,
+        Err(e) => return Talk::Failed(format!("the agent could not start a worker ({e})")),
+    };
+    let pid = child.id().and_then(|p| i32::try_from(p).ok());
+    if let Some(mut stdin) = child.stdin.take() {
+        let mut line = serde_json::to_vec(request).unwrap_or_default();
+        line.push(b'\n');
+        // Closed after the request: a detector worker reads nothing else.
+        let _ = stdin.write_all(&line).await;
+    }
+    let Some(stdout) = child.stdout.take() else {
+        return Talk::Failed("the worker has no output".to_owned());
+    };
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let read = async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            match serde_json::from_str::<Reply>(&line) {
+                Ok(reply) => on_reply(reply),
+                Err(e) => {
+                    tracing::warn!(error = %e, "a detector worker wrote a line the agent cannot read")
+                }
+            }
+        }
+    };
+    let late = tokio::time::timeout(deadline, read).await.is_err();
+    if late && let Some(pid) = pid {
+        crate::procs::kill_session(pid, rustix::process::Signal::KILL);
+    }
+    let status = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
+    match (late, status) {
+        (true, _) => Talk::Late,
+        (false, Ok(Ok(s))) if s.success() => Talk::Done,
+        (false, Ok(Ok(s))) => Talk::Failed(crate::procs::ended(Some(s), "", ctx.workers.memory)),
+        (false, _) => Talk::Failed("its worker did not exit".to_owned()),
+    }
 }
 
 /// Verifies a detector's bundle (signature, expiry, not older than what ran) and reads its
-/// recipe.
-fn prepare(ctx: &JobContext, bundle: &SignedBundle, now: u64) -> Result<Recipe, String> {
+/// recipe script.
+fn prepare(ctx: &JobContext, bundle: &SignedBundle, now: u64) -> Result<VerifiedRecipe, String> {
     let verified = bundle.verify(&ctx.keys, now).map_err(|e| e.to_string())?;
     check_not_older(&ctx.rollback, verified.header())?;
-    recipe_of(&verified)
+    verified_recipe(&verified)
 }
 
-fn detect_one(
-    ctx: &JobContext,
-    recipe: &Recipe,
-    cancel: CancelToken,
-    timeout: Duration,
-) -> Detected {
-    let mut opts = JobOptions {
-        cancel,
-        ..ctx.options.clone()
-    };
-    opts.limits.deadline = timeout + Duration::from_secs(5);
-    let mut result = job::detect(recipe, &opts);
-    if result.is_err() && opts.cancel.is_cancelled() {
-        // Cancelled because a request's timeout passed: requests that joined this run say so.
-        result = Err(format!(
-            "detection did not finish within {} s",
-            timeout.as_secs()
-        ));
-    }
-    Detected {
-        id: recipe.meta.id.clone(),
-        category: recipe.meta.category,
-        estimated_size_mb: Some(recipe.meta.estimated_size_mb),
-        result,
-    }
-}
-
-/// Which card a detector belongs to, read from the bundle *without* trusting it: used only to
-/// place an error message when the bundle fails verification or detection times out.
-fn identity_unverified(bundle: &SignedBundle) -> Detected {
+/// A bundle's recipe *without* trusting it: used only to place an error message on the card
+/// its script names, by a worker that reads the script and runs nothing.
+fn unverified(bundle: &SignedBundle) -> VerifiedRecipe {
     let b64 = base64::engine::general_purpose::STANDARD;
     let header: Option<BundleHeader> = b64
         .decode(&bundle.header)
         .ok()
         .and_then(|h| serde_json::from_slice(&h).ok());
-    let recipe = header.as_ref().and_then(|h| {
-        let first = h.files.first()?;
-        let bytes = b64.decode(bundle.files.get(&first.name)?).ok()?;
-        Recipe::parse(&first.name, std::str::from_utf8(&bytes).ok()?).ok()
-    });
-    Detected {
-        id: header.map_or_else(|| "unknown".to_owned(), |h| h.recipe_id),
-        category: recipe
+    let (file, source) = header
+        .as_ref()
+        .and_then(|h| {
+            let first = h.files.first()?;
+            let bytes = b64.decode(bundle.files.get(&first.name)?).ok()?;
+            Some((first.name.clone(), String::from_utf8(bytes).ok()?))
+        })
+        .unwrap_or_default();
+    VerifiedRecipe {
+        file,
+        source,
+        recipe_id: header
             .as_ref()
-            .map_or(Category::Runtime, |r| r.meta.category),
-        estimated_size_mb: recipe.map(|r| r.meta.estimated_size_mb),
-        result: Err(String::new()),
+            .map_or_else(|| "unknown".to_owned(), |h| h.recipe_id.clone()),
+        version: header.as_ref().map_or(0, |h| h.version),
+        capabilities: header.map(|h| h.capabilities).unwrap_or_default(),
     }
 }

@@ -21,6 +21,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_cairn-agent");
 fn fast() -> Tuning {
     Tuning {
         backoff_base: Duration::from_millis(100),
+        workers: support::workers(),
         ..Tuning::default()
     }
 }
@@ -511,75 +512,6 @@ async fn a_dropped_connection_loses_nothing_and_resends_from_the_last_ack() {
 
     let _ = stop.send(true);
     task.await.expect("agent stops");
-}
-
-#[tokio::test]
-async fn an_agent_killed_mid_job_reports_it_interrupted_after_restart() {
-    let mut cp = ControlPlane::start().await;
-    let dir = enrolled_dir(&cp);
-    let spawn = || {
-        Command::new(BIN)
-            .args(["run", "--config"])
-            .arg(dir.path())
-            .env("CAIRN_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("spawn cairn-agent run")
-    };
-    let mut child = spawn();
-    let mut conn = cp.next_conn().await;
-    conn.send(vec![install(
-        "job-k",
-        cp.bundle(HELLO),
-        json!({"lines": 2, "pause": 30}),
-    )])
-    .await;
-    let mut log = JobLog::default();
-    while !log.stdout().contains(&"line 1".to_owned()) {
-        let messages = conn.recv().await;
-        log.take("job-k", messages);
-    }
-    child.kill().expect("kill -9");
-    let _ = child.wait();
-    drop(conn);
-
-    let mut child = spawn();
-    let mut conn = cp.next_conn().await;
-    run_to_end(&mut conn, "job-k", &mut log, true).await;
-    let n = log.events.len() as u64;
-    assert_eq!(log.contiguous(), n, "no gap: {:?}", log.received);
-    match log.events.values().last() {
-        Some(Message::JobFailed(f)) => {
-            assert_eq!(f.kind, FailureKind::Interrupted);
-            assert!(f.message.contains("restarted"), "{}", f.message);
-        }
-        other => panic!("last event is {other:?}"),
-    }
-    assert_eq!(
-        log.stdout(),
-        ["line 1"],
-        "the job did not go on after the restart"
-    );
-    let journal = dir.path().join("state/journal/job-k.jsonl");
-    for _ in 0..100 {
-        if !journal.exists() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(!journal.exists());
-
-    // SIGTERM stops it cleanly.
-    let pid = child.id().to_string();
-    Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .expect("join")
-        .expect("wait");
-    assert!(status.success(), "{status:?}");
 }
 
 #[tokio::test]

@@ -54,6 +54,7 @@ const SECRET: &str = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY";
 fn start_agent(dir: &std::path::Path) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
     let tuning = Tuning {
         backoff_base: Duration::from_millis(100),
+        workers: support::workers(),
         ..Tuning::default()
     };
     let agent = Arc::new(Agent::open(&ConfigDir::new(dir), tuning).expect("agent opens"));

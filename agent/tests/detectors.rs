@@ -71,6 +71,7 @@ async fn a_detector_that_never_returns_runs_once_at_a_time_and_stops_at_its_time
     let tuning = Tuning {
         backoff_base: Duration::from_millis(100),
         detect_timeout: TIMEOUT,
+        workers: support::workers(),
         ..Tuning::default()
     };
     let agent = Arc::new(Agent::open(&ConfigDir::new(dir.path()), tuning).expect("agent opens"));

@@ -477,3 +477,12 @@ pub fn enrolled_dir(cp: &ControlPlane) -> tempfile::TempDir {
     .expect("save");
     tmp
 }
+
+/// Workers for an in-process agent: the `cairn-agent` binary built with these tests (the
+/// default, `/proc/self/exe`, would be the test binary).
+pub fn workers() -> cairn_agent::supervise::Workers {
+    cairn_agent::supervise::Workers {
+        program: std::path::PathBuf::from(env!("CARGO_BIN_EXE_cairn-agent")),
+        ..Default::default()
+    }
+}

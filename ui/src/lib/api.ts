@@ -96,6 +96,8 @@ export type RecipeTranslation = {
   description?: string;
   params?: Record<string, string>;
   steps?: Record<string, string>;
+  /** Console lines and result messages, keyed by the English literal (`${…}` parts kept). */
+  messages?: Record<string, string>;
 };
 
 export type AuditEntry = {

@@ -569,7 +569,8 @@ export class NodeController {
       }
       return;
     }
-    this.queueRows(rowsForEvent(type, jobId, p));
+    const recipe = job ? this.recipes.find((r) => r.id === job.recipe) : undefined;
+    this.queueRows(rowsForEvent(type, jobId, p, recipe));
     // A log line changes nothing else; this is the hot path while a job streams.
     if (!job || type === 'INFRASTRUCTURE_LOG') return;
 

@@ -60,12 +60,16 @@ export type Category = 'runtime' | 'database' | 'backup';
 export type ProgramPower = {
   program: string;
   power: string;
+  /** `power` in the dashboard's other languages, in the engine's own words. */
+  translations?: Record<string, string>;
 };
 
 /** A declared write path and what writing it can lead to (cron runs `/etc/cron.d`, …). */
 export type PathPower = {
   path: string;
   power: string;
+  /** `power` in the dashboard's other languages, in the engine's own words. */
+  translations?: Record<string, string>;
 };
 
 export type Recipe = {

@@ -4,7 +4,7 @@
  * language switch. Step titles and messages are keyed by the English literal the recipe's source
  * writes; a template's `${…}` parts are filled with what the recipe printed there.
  */
-import type { Recipe } from './api';
+import type { PathPower, ProgramPower, Recipe } from './api';
 import { locale } from './i18n.svelte';
 
 function own(recipe: Recipe | undefined) {
@@ -17,6 +17,11 @@ export function recipeTitle(recipe: Recipe): string {
 
 export function recipeDescription(recipe: Recipe): string {
   return own(recipe)?.description || recipe.description || '';
+}
+
+/** What a declared program or path lets the recipe do, in the engine's words for the page. */
+export function powerText(p: ProgramPower | PathPower): string {
+  return p.translations?.[locale.lang] || p.power;
 }
 
 /** The label of parameter `name`, else `fallback` (the recipe's own label or a generic one). */

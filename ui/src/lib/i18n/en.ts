@@ -264,6 +264,7 @@ export const en = {
   'recipes.key': 'Signing key',
   'recipes.expires': 'Signature expires',
   'recipes.programs': 'Programs',
+  'recipes.powerSep': ': ',
   'recipes.paths': 'Paths',
   'recipes.services': 'Services',
   'recipes.source': 'Source',

@@ -271,6 +271,7 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'recipes.key': 'Clé de signature',
   'recipes.expires': 'Expiration de la signature',
   'recipes.programs': 'Programmes',
+  'recipes.powerSep': ' : ',
   'recipes.paths': 'Chemins',
   'recipes.services': 'Services',
   'recipes.source': 'Source',

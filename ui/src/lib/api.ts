@@ -11,6 +11,7 @@ import type {
   JobEvent,
   Node,
 } from './protocol.generated';
+import { said, t } from './i18n.svelte';
 
 // The wire's types are generated from the Rust ones (`protocol/src/dashboard/`); pages take them
 // from here with the client.
@@ -117,13 +118,19 @@ export type AuditEntry = {
   lastAt: number | null;
 };
 
-/** A failed call, with the control plane's sentence (or ours, when it sent none). */
+/**
+ * A failed call, with the control plane's sentence in the page's language (by its `code`; the
+ * English sentence when the page does not know the code), or ours when it sent none.
+ */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The sentence's code (`docs/api.md`, "Sentences"), when the control plane gave one. */
+    readonly code?: string,
+    args?: Record<string, string>,
   ) {
-    super(message);
+    super(said(code, args, message));
   }
 }
 
@@ -146,7 +153,7 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
       body: sends ? JSON.stringify(body ?? {}) : undefined,
     });
   } catch {
-    throw new ApiError(0, 'The control plane cannot be reached; check that it is running.');
+    throw new ApiError(0, t('api.unreachable'));
   }
   const text = await res.text();
   let data: unknown = null;
@@ -156,12 +163,16 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
     data = null;
   }
   if (!res.ok) {
+    const body = (data && typeof data === 'object' ? data : {}) as Record<string, unknown>;
     const message =
-      data && typeof data === 'object' && 'error' in data && typeof data.error === 'string'
-        ? data.error
-        : `The control plane answered ${res.status}.`;
+      typeof body.error === 'string' ? body.error : t('api.answered', { status: res.status });
+    const code = typeof body.code === 'string' ? body.code : undefined;
+    const args =
+      body.args && typeof body.args === 'object'
+        ? (body.args as Record<string, string>)
+        : undefined;
     if (res.status === 401 && path !== '/api/login') onUnauthorized();
-    throw new ApiError(res.status, message);
+    throw new ApiError(res.status, message, code, args);
   }
   return data as T;
 }

@@ -6,7 +6,7 @@
 
 import { ansiToLines, ansiToRows, type Segment } from './ansi';
 import type { Recipe } from './api';
-import { t } from './i18n.svelte';
+import { saidOf, t } from './i18n.svelte';
 import { failure } from './jobs';
 import { recipeMessage, stepTitle } from './recipeText';
 
@@ -114,7 +114,11 @@ export function rowsForEvent(
       // A cancelled job did not fail: a person stopped it.
       if (str('kind') === 'cancelled') return [eventRow(jobId, 'warn', t('console.cancelled'))];
       return [
-        eventRow(jobId, 'fail', t('console.failed', { message: failure(str('message')).sentence })),
+        eventRow(
+          jobId,
+          'fail',
+          t('console.failed', { message: failure(saidOf(payload)).sentence }),
+        ),
       ];
     default:
       return [];

@@ -72,6 +72,44 @@ pub const SENTENCES: &[(&str, &str)] = &[
         "the file downloaded from {url} does not have the expected checksum (expected sha256 \
          {expected}, got {actual}); it was deleted and nothing was installed",
     ),
+    // A job's console lines, from the agent (`agent/src/plans.rs`).
+    (
+        "log.asPreviewed",
+        "The server is as the preview found it: this run makes the changes it listed.",
+    ),
+    (
+        "log.changedSincePreview",
+        "The server changed since the preview: {changes}. This run does what is needed now.",
+    ),
+    (
+        "log.notPlannedAgain",
+        "The server could not be planned again before this run ({error}); what follows may \
+         differ from the preview.",
+    ),
+    // A job's console lines, from the engine (`engine/src/system/`).
+    ("log.alreadyInstalled", "Already installed: {packages}"),
+    (
+        "log.listsFirst",
+        "The package lists have never been downloaded here: running apt-get update first.",
+    ),
+    ("log.installed", "Installed {name} {version}"),
+    (
+        "log.waitingForCairn",
+        "Waiting for another installation in Cairn to finish…",
+    ),
+    (
+        "log.packageManagerFree",
+        "The package manager is free again.",
+    ),
+    (
+        "log.waitingForPackageManager",
+        "Waiting for the package manager: {path} is held by {holder}",
+    ),
+    (
+        "log.initScript",
+        "systemd is not PID 1 here: using the init script",
+    ),
+    ("log.downloading", "Downloading {url} to {dest}"),
     // The agent's `ERROR` (`agent/src/agent.rs`).
     ("agent.noJob", "no job {job} is running on this server"),
     (

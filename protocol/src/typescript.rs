@@ -32,7 +32,7 @@ pub fn declarations() -> String {
         Capabilities,
         DashboardCommand, RuntimeJobRequest, DatabaseJobRequest, BackupJobRequest,
         PlanJobRequest, CancelJobRequest, DashboardEvent, DashboardEventBody, JobCreated,
-        NodeStatus, DashboardError, Said, JobFailedEvent, AgentErrorEvent, Node, JobKind, JobStatus,
+        NodeStatus, DashboardError, Said, JobFailedEvent, AgentErrorEvent, LogLineEvent, Node, JobKind, JobStatus,
         Job, JobEvent, serde_json::Value,
     ];
     let mut out = String::from(

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cairn_protocol::dashboard::{AgentErrorEvent, DashboardEvent, DashboardEventBody, JobStatus};
-use cairn_protocol::messages::{ErrorCode, ErrorMessage, FailureKind, LogAck};
+use cairn_protocol::messages::{ErrorCode, ErrorMessage, FailureKind, LogAck, LogStream};
 use cairn_protocol::{Message, unix_now};
 
 use super::{Socket, error_message, send_signed};
@@ -104,8 +104,16 @@ pub(super) async fn handle_frame(
         };
         // The agent's failure has no code: the control plane names its sentence, if it knows
         // it, so that the page says it in its language (stored with it, for the job's page).
-        if let DashboardEventBody::JobFailed(m) = &mut body {
-            m.said = crate::said::said(&m.failed.message);
+        match &mut body {
+            DashboardEventBody::JobFailed(m) => m.said = crate::said::said(&m.failed.message),
+            // The agent's and the engine's own lines; a command's output is never a sentence
+            // of theirs (and is most of the lines: they are not looked at).
+            DashboardEventBody::InfrastructureLog(m)
+                if matches!(m.line.stream, LogStream::Info | LogStream::Warn) =>
+            {
+                m.said = crate::said::said(&m.line.message);
+            }
+            _ => {}
         }
         if crate::plans::is_plan(&job_id) {
             // A preview is not stored: acknowledged at once, shown to its asker only (and only

@@ -3,7 +3,9 @@
 //! dashboard socket's `ERROR` and an HTTP error. A sentence the control plane does not know
 //! goes without a code (the page shows it as written).
 
-use cairn_protocol::messages::{ErrorCode, ErrorMessage, FailureKind, JobFailed, Message};
+use cairn_protocol::messages::{
+    ErrorCode, ErrorMessage, FailureKind, InfrastructureLog, JobFailed, LogStream, Message,
+};
 use serde_json::json;
 
 use crate::util::{TestServer, dashboard, enrolled_agent, http, recv_type, send_json};
@@ -29,10 +31,21 @@ async fn a_failed_job_and_the_errors_the_page_sees_carry_the_code_of_their_sente
         .as_str()
         .expect("job id")
         .to_owned();
+    let line = |seq, stream, message: &str| {
+        Message::InfrastructureLog(InfrastructureLog {
+            job_id: job_id.clone(),
+            seq,
+            message: message.into(),
+            stream,
+        })
+    };
     conn.send(vec![
+        line(1, LogStream::Info, "Installed redis-server 5:7.0.15-1"),
+        // A program's output is the program's, whatever it says.
+        line(2, LogStream::Stdout, "Installed redis-server 5:7.0.15-1"),
         Message::JobFailed(JobFailed {
             job_id: job_id.clone(),
-            seq: 1,
+            seq: 3,
             kind: FailureKind::Error,
             message: "`apt-get install -y x` failed with exit code 100: E: Unable".into(),
             location: Some("x.rhai:3".into()),
@@ -45,6 +58,14 @@ async fn a_failed_job_and_the_errors_the_page_sees_carry_the_code_of_their_sente
         }),
     ])
     .await;
+    let own = recv_type(&mut dash, "INFRASTRUCTURE_LOG").await;
+    assert_eq!(own["payload"]["messageCode"], "log.installed", "{own}");
+    assert_eq!(
+        own["payload"]["messageArgs"],
+        json!({"name": "redis-server", "version": "5:7.0.15-1"})
+    );
+    let output = recv_type(&mut dash, "INFRASTRUCTURE_LOG").await;
+    assert!(output["payload"].get("messageCode").is_none(), "{output}");
     let want = json!({"command": "apt-get install -y x", "code": "100", "detail": ": E: Unable"});
     let failed = recv_type(&mut dash, "JOB_FAILED").await;
     assert_eq!(

@@ -65,7 +65,7 @@ pub enum DashboardEventBody {
     ServerStatus(ServerStatus),
     // A job's events, from the agent.
     JobStarted(JobStarted),
-    InfrastructureLog(InfrastructureLog),
+    InfrastructureLog(LogLineEvent),
     JobStep(JobStep),
     JobProgress(JobProgress),
     JobWaiting(JobWaiting),
@@ -87,7 +87,10 @@ impl TryFrom<Message> for DashboardEventBody {
     fn try_from(message: Message) -> Result<Self, Message> {
         Ok(match message {
             Message::JobStarted(m) => Self::JobStarted(m),
-            Message::InfrastructureLog(m) => Self::InfrastructureLog(m),
+            Message::InfrastructureLog(line) => Self::InfrastructureLog(LogLineEvent {
+                line,
+                said: Said::default(),
+            }),
             Message::JobStep(m) => Self::JobStep(m),
             Message::JobProgress(m) => Self::JobProgress(m),
             Message::JobWaiting(m) => Self::JobWaiting(m),
@@ -151,6 +154,17 @@ pub struct Said {
 pub struct JobFailedEvent {
     #[serde(flatten)]
     pub failed: JobFailed,
+    #[serde(flatten)]
+    pub said: Said,
+}
+
+/// `INFRASTRUCTURE_LOG` as the page gets it: the agent's line, with the code of its sentence
+/// when it is one of the agent's or the engine's own the control plane knows (a command's
+/// output never is).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct LogLineEvent {
+    #[serde(flatten)]
+    pub line: InfrastructureLog,
     #[serde(flatten)]
     pub said: Said,
 }

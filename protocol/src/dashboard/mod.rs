@@ -20,7 +20,7 @@ pub use commands::{
 };
 pub use events::{
     AgentErrorEvent, DashboardError, DashboardEvent, DashboardEventBody, JobCreated,
-    JobFailedEvent, NodeStatus, Said,
+    JobFailedEvent, LogLineEvent, NodeStatus, Said,
 };
 pub use views::{Job, JobEvent, JobKind, JobStatus, Node};
 

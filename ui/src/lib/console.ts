@@ -59,8 +59,13 @@ export function rowsForEvent(
       const overwrite = stream !== 'command';
       // The recipe's own lines (`log`, `warn`) may have words of the page's language; a
       // command's output is the program's and stays as it printed it.
+      // The agent's and the engine's own lines come with the code of their sentence.
       const own = stream === 'info' || stream === 'warn';
-      const text = own ? recipeMessage(recipe, str('message')) : str('message');
+      const text = !own
+        ? str('message')
+        : payload.messageCode
+          ? saidOf(payload)
+          : recipeMessage(recipe, str('message'));
       return ansiToRows(text, { overwrite }).map(({ segments, rewritten }) => ({
         key: nextKey++,
         jobId,

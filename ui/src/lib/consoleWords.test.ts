@@ -31,6 +31,18 @@ describe('a recipe run in the console of a French page', () => {
       'Utilisateur ACL app créé',
     );
   });
+  it('says the agent’s and the engine’s own lines by their code', () => {
+    locale.lang = 'fr';
+    const line = {
+      message: 'Installed redis-server 7.0',
+      stream: 'info',
+      messageCode: 'log.installed',
+      messageArgs: { name: 'redis-server', version: '7.0' },
+    };
+    expect(text(rowsForEvent('INFRASTRUCTURE_LOG', 'j', line, redis))).toBe(
+      'redis-server 7.0 installé',
+    );
+  });
   it('leaves a command’s output as the program printed it, even when it reads like a line', () => {
     locale.lang = 'fr';
     const out = { message: 'Created the ACL user app', stream: 'stdout' };

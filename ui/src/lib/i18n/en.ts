@@ -353,6 +353,22 @@ export const en = {
     'the recipe may not control the service `{service}`: it is not among the services it declared in its capabilities',
   'said.job.checksum':
     'the file downloaded from {url} does not have the expected checksum (expected sha256 {expected}, got {actual}); it was deleted and nothing was installed',
+  'said.log.asPreviewed':
+    'The server is as the preview found it: this run makes the changes it listed.',
+  'said.log.changedSincePreview':
+    'The server changed since the preview: {changes}. This run does what is needed now.',
+  'said.log.notPlannedAgain':
+    'The server could not be planned again before this run ({error}); what follows may differ from the preview.',
+  'said.log.alreadyInstalled': 'Already installed: {packages}',
+  'said.log.listsFirst':
+    'The package lists have never been downloaded here: running apt-get update first.',
+  'said.log.installed': 'Installed {name} {version}',
+  'said.log.waitingForCairn': 'Waiting for another installation in Cairn to finish…',
+  'said.log.packageManagerFree': 'The package manager is free again.',
+  'said.log.waitingForPackageManager':
+    'Waiting for the package manager: {path} is held by {holder}',
+  'said.log.initScript': 'systemd is not PID 1 here: using the init script',
+  'said.log.downloading': 'Downloading {url} to {dest}',
   'said.agent.noJob': 'no job {job} is running on this server',
   'said.agent.jobExists': 'job {job} already exists on this server; a job id is used once',
   'said.node.offline': 'node {node} is offline; wait for its agent to reconnect, then try again',

@@ -360,6 +360,22 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
     'la recette ne peut pas piloter le service `{service}` : il n’est pas parmi les services déclarés dans ses capacités',
   'said.job.checksum':
     'le fichier téléchargé depuis {url} n’a pas la somme de contrôle attendue (sha256 attendu {expected}, obtenu {actual}) ; il a été supprimé et rien n’a été installé',
+  'said.log.asPreviewed':
+    'Le serveur est tel que l’aperçu l’a trouvé : cette exécution fait les changements annoncés.',
+  'said.log.changedSincePreview':
+    'Le serveur a changé depuis l’aperçu : {changes}. Cette exécution fait ce qu’il faut maintenant.',
+  'said.log.notPlannedAgain':
+    'Le serveur n’a pas pu être réexaminé avant cette exécution ({error}) ; la suite peut différer de l’aperçu.',
+  'said.log.alreadyInstalled': 'Déjà installé : {packages}',
+  'said.log.listsFirst':
+    'Les listes de paquets n’ont jamais été téléchargées ici : apt-get update d’abord.',
+  'said.log.installed': '{name} {version} installé',
+  'said.log.waitingForCairn': 'Attente de la fin d’une autre installation de Cairn…',
+  'said.log.packageManagerFree': 'Le gestionnaire de paquets est de nouveau libre.',
+  'said.log.waitingForPackageManager':
+    'Attente du gestionnaire de paquets : {path} est tenu par {holder}',
+  'said.log.initScript': 'systemd n’est pas le PID 1 ici : le script d’init est utilisé',
+  'said.log.downloading': 'Téléchargement de {url} vers {dest}',
   'said.agent.noJob': 'aucune tâche {job} ne tourne sur ce serveur',
   'said.agent.jobExists':
     'la tâche {job} existe déjà sur ce serveur ; un identifiant de tâche ne sert qu’une fois',

@@ -328,13 +328,12 @@ mod tests {
     #[test]
     fn the_dashboard_says_every_sentence_in_english_and_in_french() {
         let (en, fr) = (dictionary("en"), dictionary("fr"));
+        let shapes = Regex::new(r"\{(\w+):[^}]*\}").expect("pattern");
         for (code, template) in SENTENCES {
             let key = format!("said.{code}");
             let english = en.get(&key).unwrap_or_else(|| panic!("en.ts has no {key}"));
             let french = fr.get(&key).unwrap_or_else(|| panic!("fr.ts has no {key}"));
-            let plain = Regex::new(r"\{(\w+):[^}]*\}")
-                .expect("pattern")
-                .replace_all(template, "{$1}");
+            let plain = shapes.replace_all(template, "{$1}");
             assert_eq!(
                 english, &plain,
                 "{key}: en.ts is not the control plane's sentence"

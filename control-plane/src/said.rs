@@ -159,6 +159,21 @@ pub const SENTENCES: &[(&str, &str)] = &[
         "preview.notFound",
         "there is no preview {job} on node {node}",
     ),
+    // Refused sign-ins as the audit log tallies them (`auth/refusals.rs`), each a part of an
+    // entry's result ("3 × wrong username or password; 1 × refused unchecked: …").
+    ("audit.wrongPassword", "{n} × wrong username or password"),
+    (
+        "audit.addressLocked",
+        "{n} × refused unchecked: address locked out",
+    ),
+    (
+        "audit.accountLocked",
+        "{n} × refused unchecked: account locked out",
+    ),
+    (
+        "audit.busy",
+        "{n} × refused unchecked: too many sign-ins at once",
+    ),
     // HTTP errors (`http/`, `web/`).
     ("http.signIn", "sign in first"),
     (

@@ -142,3 +142,45 @@ async fn a_sentence_the_control_plane_does_not_know_goes_without_a_code() {
     assert!(error["payload"].get("messageCode").is_none(), "{error}");
     srv.stop().await;
 }
+
+#[tokio::test]
+async fn a_refused_sign_in_in_the_audit_log_carries_the_code_of_its_sentence() {
+    let mut srv = TestServer::start().await;
+    let wrong = crate::util::login(srv.addr, "admin", "not-the-password").await;
+    assert!(wrong.is_err(), "a wrong password was accepted");
+    let cookie = srv.login().await;
+    let mut refused = serde_json::Value::Null;
+    // Refusals are tallied into the audit log once a second.
+    for _ in 0..50 {
+        let audit = http(srv.addr, "GET", "/api/audit", Some(&cookie), None)
+            .await
+            .json();
+        if let Some(e) = audit
+            .as_array()
+            .and_then(|a| a.iter().find(|e| e["what"] == "login.refused"))
+        {
+            refused = e.clone();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        refused["result"], "1 × wrong username or password",
+        "{refused}"
+    );
+    assert_eq!(
+        refused["resultParts"],
+        json!([{"message": "1 × wrong username or password",
+                "messageCode": "audit.wrongPassword", "messageArgs": {"n": "1"}}]),
+        "{refused}"
+    );
+    let audit = http(srv.addr, "GET", "/api/audit", Some(&cookie), None)
+        .await
+        .json();
+    let signed_in = audit
+        .as_array()
+        .and_then(|a| a.iter().find(|e| e["result"] == "ok"))
+        .expect("a sign-in");
+    assert!(signed_in.get("resultParts").is_none(), "{signed_in}");
+    srv.stop().await;
+}

@@ -116,6 +116,8 @@ export type AuditEntry = {
   count: number;
   /** A tally's latest time; null for a single entry. */
   lastAt: number | null;
+  /** The sentences `result` is made of, with their codes, when the control plane knows them all. */
+  resultParts?: { message: string; messageCode?: string; messageArgs?: Record<string, string> }[];
 };
 
 /**

@@ -388,6 +388,10 @@ export const en = {
   'said.preview.settingsChanged':
     'the settings differ from the ones previewed; preview the change again, then confirm',
   'said.preview.notFound': 'there is no preview {job} on node {node}',
+  'said.audit.wrongPassword': '{n} × wrong username or password',
+  'said.audit.addressLocked': '{n} × refused unchecked: address locked out',
+  'said.audit.accountLocked': '{n} × refused unchecked: account locked out',
+  'said.audit.busy': '{n} × refused unchecked: too many sign-ins at once',
   'said.http.signIn': 'sign in first',
   'said.http.signInRoute': 'sign in first: this route needs a dashboard session',
   'said.http.wrongPassword': 'wrong username or password',

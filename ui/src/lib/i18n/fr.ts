@@ -397,6 +397,10 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'said.preview.settingsChanged':
     'les réglages diffèrent de ceux de l’aperçu ; refaites l’aperçu, puis confirmez',
   'said.preview.notFound': 'il n’y a pas d’aperçu {job} sur le serveur {node}',
+  'said.audit.wrongPassword': '{n} × nom d’utilisateur ou mot de passe incorrect',
+  'said.audit.addressLocked': '{n} × refusée sans vérification : adresse bloquée',
+  'said.audit.accountLocked': '{n} × refusée sans vérification : compte bloqué',
+  'said.audit.busy': '{n} × refusée sans vérification : trop de connexions à la fois',
   'said.http.signIn': 'connectez-vous d’abord',
   'said.http.signInRoute':
     'connectez-vous d’abord : cette adresse demande une session du tableau de bord',

@@ -347,6 +347,7 @@ mod tests {
         for i in 0..100 {
             let body = DashboardEventBody::Error(DashboardError {
                 message: format!("message {i:03}"),
+                said: Default::default(),
             });
             hub.broadcast(&DashboardEvent::new("node-1", None, body));
         }

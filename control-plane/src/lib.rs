@@ -32,6 +32,7 @@ pub(crate) mod node_writes;
 pub(crate) mod outbox;
 pub(crate) mod plans;
 pub(crate) mod registry;
+pub(crate) mod said;
 pub(crate) mod server;
 pub(crate) mod settings;
 pub(crate) mod setup;

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use cairn_engine::host::policy;
 use cairn_engine::{Category, Recipe};
 use cairn_protocol::{Capabilities, KeyPair, SignedBundle, UnsignedBundle};
 use serde::Serialize;
@@ -65,6 +66,8 @@ pub struct CatalogueEntry {
 pub struct ProgramPower {
     pub program: String,
     pub power: String,
+    /// `power` in the dashboard's other languages (language code → words), from the engine.
+    pub translations: BTreeMap<String, String>,
 }
 
 /// One declared write path and what writing it can lead to.
@@ -73,6 +76,8 @@ pub struct ProgramPower {
 pub struct PathPower {
     pub path: String,
     pub power: String,
+    /// `power` in the dashboard's other languages (language code → words), from the engine.
+    pub translations: BTreeMap<String, String>,
 }
 
 /// A published recipe: its metadata and signed bundle.
@@ -183,7 +188,8 @@ impl Registry {
             .iter()
             .map(|p| ProgramPower {
                 program: p.clone(),
-                power: cairn_engine::host::policy::describe(p, &m.capabilities),
+                power: policy::describe(p, &m.capabilities),
+                translations: in_languages(|lang| policy::describe_in(p, &m.capabilities, lang)),
             })
             .collect();
         entry.paths = m
@@ -192,7 +198,8 @@ impl Registry {
             .iter()
             .map(|p| PathPower {
                 path: p.clone(),
-                power: cairn_engine::host::policy::describe_path(p),
+                power: policy::describe_path(p),
+                translations: in_languages(|lang| policy::describe_path_in(p, lang)),
             })
             .collect();
         if m.id != stem {
@@ -229,6 +236,14 @@ impl Registry {
     pub fn bundles(&self) -> Vec<SignedBundle> {
         self.published.values().map(|p| p.bundle.clone()).collect()
     }
+}
+
+/// What `words` says in each of the dashboard's other languages it has words for.
+fn in_languages(words: impl Fn(&str) -> Option<String>) -> BTreeMap<String, String> {
+    cairn_engine::translations::LANGUAGES
+        .iter()
+        .filter_map(|lang| Some(((*lang).to_owned(), words(lang)?)))
+        .collect()
 }
 
 fn sign(

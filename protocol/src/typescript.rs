@@ -32,7 +32,8 @@ pub fn declarations() -> String {
         Capabilities,
         DashboardCommand, RuntimeJobRequest, DatabaseJobRequest, BackupJobRequest,
         PlanJobRequest, CancelJobRequest, DashboardEvent, DashboardEventBody, JobCreated,
-        NodeStatus, DashboardError, Node, JobKind, JobStatus, Job, JobEvent, serde_json::Value,
+        NodeStatus, DashboardError, Said, JobFailedEvent, AgentErrorEvent, LogLineEvent, Node, JobKind, JobStatus,
+        Job, JobEvent, serde_json::Value,
     ];
     let mut out = String::from(
         "// Generated from the cairn-protocol crate by protocol/src/typescript.rs. Do not edit:\n\

@@ -42,6 +42,8 @@ async fn a_plan_only_agent_plans_but_refuses_to_install() {
         message.contains("plan-only") && message.contains("as root"),
         "{message}"
     );
+    // The control plane knows the agent's sentence: the page says it in its language.
+    assert_eq!(end["payload"]["messageCode"], "job.planOnly", "{end}");
     assert!(lines(&d.job_messages(&job), "stdout").is_empty());
     assert!(lines(&d.job_messages(&job), "command").is_empty());
 }

@@ -74,11 +74,14 @@ async fn the_agent_killed_mid_job_reports_it_interrupted_and_a_rerun_succeeds() 
     assert_eq!(end["payload"]["kind"], "interrupted", "{end}");
     let msg = end["payload"]["message"].as_str().unwrap_or("");
     assert!(msg.contains("run it again"), "{msg}");
+    // The control plane knows the agent's sentence: the page says it in its language.
+    assert_eq!(end["payload"]["messageCode"], "job.interrupted", "{end}");
 
     // So does the job history.
     let j = c.cp.wait_job_done(&c.cookie, &job).await;
     assert_eq!(j["status"], "failed", "{j}");
     assert_eq!(j["result"]["kind"], "interrupted", "{j}");
+    assert_eq!(j["result"]["messageCode"], "job.interrupted", "{j}");
     let stored = c.stored_events(&job).await;
     let want: Vec<u64> = (1..=stored.len() as u64).collect();
     assert_eq!(seqs(&stored), want);

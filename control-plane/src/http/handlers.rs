@@ -289,8 +289,45 @@ async fn job_events(app: &App, req: Request) -> Response {
 }
 
 async fn audit(app: &App) -> Response {
+    /// An entry, with its result's sentences and their codes when it is made of known ones
+    /// ("3 × wrong username or password; 1 × refused unchecked: address locked out"), for the
+    /// page to say it in its language.
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Said<'a> {
+        #[serde(flatten)]
+        entry: &'a store::AuditEntry,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        result_parts: Option<Vec<Part<'a>>>,
+    }
+    #[derive(serde::Serialize)]
+    struct Part<'a> {
+        message: &'a str,
+        #[serde(flatten)]
+        said: cairn_protocol::dashboard::Said,
+    }
     match store::blocking(&app.store, |s| s.audit_log(500)).await {
-        Ok(entries) => ok_json(&entries),
+        Ok(entries) => {
+            let said: Vec<Said<'_>> = entries
+                .iter()
+                .map(|entry| {
+                    let parts: Vec<Part<'_>> = entry
+                        .result
+                        .split("; ")
+                        .map(|message| Part {
+                            message,
+                            said: crate::said::said(message),
+                        })
+                        .collect();
+                    let known = parts.iter().all(|p| p.said.message_code.is_some());
+                    Said {
+                        entry,
+                        result_parts: known.then_some(parts),
+                    }
+                })
+                .collect();
+            ok_json(&said)
+        }
         Err(e) => internal(e),
     }
 }

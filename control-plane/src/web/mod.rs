@@ -27,11 +27,16 @@ pub struct Peer(pub SocketAddr);
 
 /// A JSON error reply: `{"error": "<sentence>"}`.
 pub fn json_error(status: StatusCode, message: &str) -> Response {
-    warp::reply::with_status(
-        warp::reply::json(&serde_json::json!({ "error": message })),
-        status,
-    )
-    .into_response()
+    // The sentence's code and parts, when known, for the page to say it in its language.
+    let said = crate::said::said(message);
+    let mut body = serde_json::json!({ "error": message });
+    if let Some(code) = said.message_code {
+        body["code"] = code.into();
+    }
+    if let Some(args) = said.message_args {
+        body["args"] = serde_json::json!(args);
+    }
+    warp::reply::with_status(warp::reply::json(&body), status).into_response()
 }
 
 /// A 500 whose cause goes to the log, not to the client.

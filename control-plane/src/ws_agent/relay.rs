@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cairn_protocol::dashboard::{DashboardEvent, DashboardEventBody, JobStatus};
-use cairn_protocol::messages::{ErrorCode, ErrorMessage, FailureKind, LogAck};
+use cairn_protocol::dashboard::{AgentErrorEvent, DashboardEvent, DashboardEventBody, JobStatus};
+use cairn_protocol::messages::{ErrorCode, ErrorMessage, FailureKind, LogAck, LogStream};
 use cairn_protocol::{Message, unix_now};
 
 use super::{Socket, error_message, send_signed};
@@ -62,7 +62,7 @@ fn terminal_status(event: &DashboardEventBody) -> Option<JobStatus> {
         DashboardEventBody::BackupConfigured(m) => ended(m.success),
         DashboardEventBody::PlanResult(_) => ended(true),
         // A person stopped it: the recipe did not fail, and the page says so.
-        DashboardEventBody::JobFailed(m) if m.kind == FailureKind::Cancelled => {
+        DashboardEventBody::JobFailed(m) if m.failed.kind == FailureKind::Cancelled => {
             Some(JobStatus::Cancelled)
         }
         DashboardEventBody::JobFailed(_) => ended(false),
@@ -99,9 +99,22 @@ pub(super) async fn handle_frame(
             continue;
         };
         let (job_id, kind) = (job_id.to_owned(), msg.type_name());
-        let Ok(body) = DashboardEventBody::try_from(msg) else {
+        let Ok(mut body) = DashboardEventBody::try_from(msg) else {
             continue;
         };
+        // The agent's failure has no code: the control plane names its sentence, if it knows
+        // it, so that the page says it in its language (stored with it, for the job's page).
+        match &mut body {
+            DashboardEventBody::JobFailed(m) => m.said = crate::said::said(&m.failed.message),
+            // The agent's and the engine's own lines; a command's output is never a sentence
+            // of theirs (and is most of the lines: they are not looked at).
+            DashboardEventBody::InfrastructureLog(m)
+                if matches!(m.line.stream, LogStream::Info | LogStream::Warn) =>
+            {
+                m.said = crate::said::said(&m.line.message);
+            }
+            _ => {}
+        }
         if crate::plans::is_plan(&job_id) {
             // A preview is not stored: acknowledged at once, shown to its asker only (and only
             // if it is this node's: another agent cannot answer for it).
@@ -188,7 +201,8 @@ pub(super) async fn handle_frame(
             Message::Error(e) => {
                 tracing::warn!(node_id = %node_id, code = ?e.code, message = %e.message, "the agent reported an error");
                 let job_id = e.job_id.clone();
-                let body = DashboardEventBody::AgentError(e);
+                let said = crate::said::said(&e.message);
+                let body = DashboardEventBody::AgentError(AgentErrorEvent { error: e, said });
                 app.hub
                     .broadcast(&DashboardEvent::new(node_id, job_id.as_deref(), body));
             }

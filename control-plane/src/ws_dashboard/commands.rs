@@ -40,7 +40,9 @@ pub(super) async fn read_loop(
             Err(e) => Err(format!("the message could not be read: {e}")),
         };
         if let Err(why) = reply {
-            app.hub.send_to_dashboard(conn, &DashboardEvent::error(why));
+            let said = crate::said::said(&why);
+            app.hub
+                .send_to_dashboard(conn, &DashboardEvent::error_said(why, Some(said)));
         }
     }
     End::Gone

@@ -89,9 +89,13 @@ async fn serve(socket: WebSocket, app: Arc<App>, session: Session) {
                 outbox::BEHIND_REASON,
             ))
         }
-        End::LoggedOut => serde_json::to_string(&DashboardEvent::error(
-            "your session has ended; sign in again",
-        ))
+        End::LoggedOut => {
+            let why = "your session has ended; sign in again";
+            serde_json::to_string(&DashboardEvent::error_said(
+                why,
+                Some(crate::said::said(why)),
+            ))
+        }
         .ok()
         .map(WsMessage::text),
         End::Gone | End::Shutdown => None,

@@ -9,6 +9,7 @@ mod headers;
 mod install;
 mod jobs;
 mod recipes;
+mod said;
 mod settings;
 mod states;
 mod system_status;

@@ -32,7 +32,11 @@ async fn reload_publishes_a_fixed_recipe_and_keeps_a_broken_one_unpublished() {
     // What the declared program can be made to do, in the engine's words.
     assert_eq!(
         hello["programs"],
-        serde_json::json!([{"program": "true", "power": "does nothing but exit"}]),
+        serde_json::json!([{
+            "program": "true",
+            "power": "does nothing but exit",
+            "translations": {"fr": "ne fait que se terminer"},
+        }]),
         "{hello}"
     );
     assert!(
@@ -105,6 +109,28 @@ async fn the_catalogue_says_what_each_declared_program_can_be_made_to_do() {
     assert!(path("/usr/local/bin/go").contains("search path"), "{go}");
     assert!(
         path("/opt/cairn/go").contains("nothing on the server runs"),
+        "{go}"
+    );
+    // In the dashboard's other languages too, from the engine's own words.
+    let french = |list: &str, key: &str, name: &str| {
+        go[list]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p[key] == name))
+            .and_then(|p| p["translations"]["fr"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        french("programs", "program", "tar")
+            .starts_with("décompresse des archives dans /opt/cairn/go"),
+        "{go}"
+    );
+    assert!(
+        french("programs", "program", "go").ends_with("lance n’importe quoi, en root"),
+        "{go}"
+    );
+    assert!(
+        french("paths", "path", "/usr/local/bin/go").contains("chemin de recherche"),
         "{go}"
     );
     srv.stop().await;

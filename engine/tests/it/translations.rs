@@ -49,3 +49,63 @@ fn install(params) { step("Install the thing"); #{ changed: false } }
         "{e}"
     );
 }
+
+#[test]
+fn a_translation_missing_a_console_line_or_a_result_message_is_refused() {
+    let source = r#"
+const RECIPE = #{
+    id: "test", title: "Test", category: "runtime", version: 1, estimated_size_mb: 1,
+    description: "A test.",
+    os: [#{ id: "debian", versions: ["12"] }],
+    params: [],
+    capabilities: #{ programs: [], paths: [], services: [] },
+    translations: #{ fr: #{ title: "Essai", description: "Un essai.",
+        messages: #{ "Created ${thing}": "Créé" } } },
+};
+fn detect() { #{ installed: false } }
+fn install(params) {
+    let thing = "x";
+    log(`Created ${thing}`);
+    #{ changed: true, message: if thing == "x" { "Installed" } else { "Kept" } }
+}
+"#;
+    let e = Recipe::parse("t.rhai", source)
+        .expect_err("refused")
+        .to_string();
+    assert!(e.contains("must keep its parts ${thing}"), "{e}");
+    assert!(
+        e.contains("no translation of the message \"Installed\""),
+        "{e}"
+    );
+    assert!(e.contains("no translation of the message \"Kept\""), "{e}");
+}
+
+#[test]
+fn every_shipped_recipe_translates_its_console_lines_and_result_messages() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../recipes");
+    let mut messages = 0;
+    for entry in std::fs::read_dir(dir).expect("recipes/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "rhai") {
+            continue;
+        }
+        let recipe = Recipe::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let found = cairn_engine::translations::sentences(&recipe.source);
+        let fr = &recipe.meta.translations["fr"];
+        for m in &found.messages {
+            let french = &fr.messages[m];
+            // French that is French: a translation that only copies the English is not one,
+            // except for lines that are names and versions only.
+            assert!(
+                french != m || !m.contains(' ') || m.split(", ").count() > 2,
+                "{}: \"{m}\" is not translated",
+                path.display()
+            );
+        }
+        messages += found.messages.len();
+    }
+    assert!(
+        messages >= 60,
+        "only {messages} messages found in the shipped recipes"
+    );
+}

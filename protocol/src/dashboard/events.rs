@@ -4,6 +4,8 @@
 //! are the agent's own messages (`crate::messages`), relayed as they are (masked where they
 //! carry a secret the viewer did not ask for).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -38,8 +40,14 @@ impl DashboardEvent {
 
     /// `ERROR`: a command of this page failed; `message` says why and what to do.
     pub fn error(message: impl Into<String>) -> Self {
+        Self::error_said(message, None)
+    }
+
+    /// `ERROR` with the code of its sentence, for the page to say it in its language.
+    pub fn error_said(message: impl Into<String>, said: Option<Said>) -> Self {
         let body = DashboardEventBody::Error(DashboardError {
             message: message.into(),
+            said: said.unwrap_or_default(),
         });
         Self::new("", None, body)
     }
@@ -57,7 +65,7 @@ pub enum DashboardEventBody {
     ServerStatus(ServerStatus),
     // A job's events, from the agent.
     JobStarted(JobStarted),
-    InfrastructureLog(InfrastructureLog),
+    InfrastructureLog(LogLineEvent),
     JobStep(JobStep),
     JobProgress(JobProgress),
     JobWaiting(JobWaiting),
@@ -65,9 +73,9 @@ pub enum DashboardEventBody {
     DatabaseConfigured(DatabaseConfigured),
     BackupConfigured(BackupConfigured),
     PlanResult(PlanResult),
-    JobFailed(JobFailed),
+    JobFailed(JobFailedEvent),
     /// An `ERROR` the agent sent.
-    AgentError(ErrorMessage),
+    AgentError(AgentErrorEvent),
     /// A command of this page failed.
     Error(DashboardError),
 }
@@ -79,7 +87,10 @@ impl TryFrom<Message> for DashboardEventBody {
     fn try_from(message: Message) -> Result<Self, Message> {
         Ok(match message {
             Message::JobStarted(m) => Self::JobStarted(m),
-            Message::InfrastructureLog(m) => Self::InfrastructureLog(m),
+            Message::InfrastructureLog(line) => Self::InfrastructureLog(LogLineEvent {
+                line,
+                said: Said::default(),
+            }),
             Message::JobStep(m) => Self::JobStep(m),
             Message::JobProgress(m) => Self::JobProgress(m),
             Message::JobWaiting(m) => Self::JobWaiting(m),
@@ -87,7 +98,10 @@ impl TryFrom<Message> for DashboardEventBody {
             Message::DatabaseConfigured(m) => Self::DatabaseConfigured(m),
             Message::BackupConfigured(m) => Self::BackupConfigured(m),
             Message::PlanResult(m) => Self::PlanResult(m),
-            Message::JobFailed(m) => Self::JobFailed(m),
+            Message::JobFailed(failed) => Self::JobFailed(JobFailedEvent {
+                failed,
+                said: Said::default(),
+            }),
             other => return Err(other),
         })
     }
@@ -115,4 +129,52 @@ pub struct NodeStatus {
 pub struct DashboardError {
     /// A sentence: what failed and what to do.
     pub message: String,
+    #[serde(flatten)]
+    pub said: Said,
+}
+
+/// Which sentence a `message` is, for the page to say it in its own language: a stable
+/// `messageCode` and the sentence's variable parts (`messageArgs`, by name; named apart from
+/// the agent's own `code`, a category). Absent when the control plane does not know the
+/// sentence; the page then shows `message` as it is (docs/api.md, "Sentences").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Said {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub message_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub message_args: Option<BTreeMap<String, String>>,
+}
+
+/// `JOB_FAILED` as the page gets it: the agent's message, with the code of its sentence when
+/// the control plane knows it (the agent's message itself has no code).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct JobFailedEvent {
+    #[serde(flatten)]
+    pub failed: JobFailed,
+    #[serde(flatten)]
+    pub said: Said,
+}
+
+/// `INFRASTRUCTURE_LOG` as the page gets it: the agent's line, with the code of its sentence
+/// when it is one of the agent's or the engine's own the control plane knows (a command's
+/// output never is).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct LogLineEvent {
+    #[serde(flatten)]
+    pub line: InfrastructureLog,
+    #[serde(flatten)]
+    pub said: Said,
+}
+
+/// `AGENT_ERROR`'s payload: the agent's `ERROR`, with the code of its sentence when the control
+/// plane knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct AgentErrorEvent {
+    #[serde(flatten)]
+    pub error: ErrorMessage,
+    #[serde(flatten)]
+    pub said: Said,
 }

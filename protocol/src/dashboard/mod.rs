@@ -18,7 +18,10 @@ pub use commands::{
     BackupJobRequest, CancelJobRequest, DashboardCommand, DatabaseJobRequest, PlanJobRequest,
     RuntimeJobRequest,
 };
-pub use events::{DashboardError, DashboardEvent, DashboardEventBody, JobCreated, NodeStatus};
+pub use events::{
+    AgentErrorEvent, DashboardError, DashboardEvent, DashboardEventBody, JobCreated,
+    JobFailedEvent, LogLineEvent, NodeStatus, Said,
+};
 pub use views::{Job, JobEvent, JobKind, JobStatus, Node};
 
 /// Reads `null` as the default, as a missing field is: the page may send `"params": null`.

@@ -11,6 +11,7 @@ import type {
   JobEvent,
   Node,
 } from './protocol.generated';
+import { said, t } from './i18n.svelte';
 
 // The wire's types are generated from the Rust ones (`protocol/src/dashboard/`); pages take them
 // from here with the client.
@@ -60,12 +61,16 @@ export type Category = 'runtime' | 'database' | 'backup';
 export type ProgramPower = {
   program: string;
   power: string;
+  /** `power` in the dashboard's other languages, in the engine's own words. */
+  translations?: Record<string, string>;
 };
 
 /** A declared write path and what writing it can lead to (cron runs `/etc/cron.d`, …). */
 export type PathPower = {
   path: string;
   power: string;
+  /** `power` in the dashboard's other languages, in the engine's own words. */
+  translations?: Record<string, string>;
 };
 
 export type Recipe = {
@@ -96,6 +101,8 @@ export type RecipeTranslation = {
   description?: string;
   params?: Record<string, string>;
   steps?: Record<string, string>;
+  /** Console lines and result messages, keyed by the English literal (`${…}` parts kept). */
+  messages?: Record<string, string>;
 };
 
 export type AuditEntry = {
@@ -109,15 +116,23 @@ export type AuditEntry = {
   count: number;
   /** A tally's latest time; null for a single entry. */
   lastAt: number | null;
+  /** The sentences `result` is made of, with their codes, when the control plane knows them all. */
+  resultParts?: { message: string; messageCode?: string; messageArgs?: Record<string, string> }[];
 };
 
-/** A failed call, with the control plane's sentence (or ours, when it sent none). */
+/**
+ * A failed call, with the control plane's sentence in the page's language (by its `code`; the
+ * English sentence when the page does not know the code), or ours when it sent none.
+ */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The sentence's code (`docs/api.md`, "Sentences"), when the control plane gave one. */
+    readonly code?: string,
+    args?: Record<string, string>,
   ) {
-    super(message);
+    super(said(code, args, message));
   }
 }
 
@@ -140,7 +155,7 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
       body: sends ? JSON.stringify(body ?? {}) : undefined,
     });
   } catch {
-    throw new ApiError(0, 'The control plane cannot be reached; check that it is running.');
+    throw new ApiError(0, t('api.unreachable'));
   }
   const text = await res.text();
   let data: unknown = null;
@@ -150,12 +165,16 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
     data = null;
   }
   if (!res.ok) {
+    const body = (data && typeof data === 'object' ? data : {}) as Record<string, unknown>;
     const message =
-      data && typeof data === 'object' && 'error' in data && typeof data.error === 'string'
-        ? data.error
-        : `The control plane answered ${res.status}.`;
+      typeof body.error === 'string' ? body.error : t('api.answered', { status: res.status });
+    const code = typeof body.code === 'string' ? body.code : undefined;
+    const args =
+      body.args && typeof body.args === 'object'
+        ? (body.args as Record<string, string>)
+        : undefined;
     if (res.status === 401 && path !== '/api/login') onUnauthorized();
-    throw new ApiError(res.status, message);
+    throw new ApiError(res.status, message, code, args);
   }
   return data as T;
 }

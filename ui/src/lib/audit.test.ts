@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditEntry, Job, Node } from './api';
-import { auditWords, filterAudit, NO_AUDIT_FILTER, whoWords, type Names } from './audit';
+import {
+  auditWords,
+  filterAudit,
+  NO_AUDIT_FILTER,
+  resultWords,
+  whoWords,
+  type Names,
+} from './audit';
+import { locale } from './i18n.svelte';
 
 const nodes = [{ id: 'node-7f3a', name: 'web-1', hostname: 'web-1.lan' } as Node];
 const jobs = [
@@ -68,5 +76,28 @@ describe('filterAudit', () => {
     expect(whats({ node: 'web-1' })).toEqual(['job.create INSTALL_RUNTIME']);
     expect(whats({ text: 'alice' })).toEqual(['recipes.reload']);
     expect(whats({ text: 'node.js' })).toEqual(['job.create INSTALL_RUNTIME']);
+  });
+});
+
+describe('an audit result in the page’s language', () => {
+  it('says each tallied refusal by its code, and a result it does not know as written', () => {
+    locale.lang = 'fr';
+    const parts = [
+      {
+        message: '3 × wrong username or password',
+        messageCode: 'audit.wrongPassword',
+        messageArgs: { n: '3' },
+      },
+      {
+        message: '1 × refused unchecked: address locked out',
+        messageCode: 'audit.addressLocked',
+        messageArgs: { n: '1' },
+      },
+    ];
+    expect(resultWords('(as sent)', { resultParts: parts })).toBe(
+      '3 × nom d’utilisateur ou mot de passe incorrect; 1 × refusée sans vérification : adresse bloquée',
+    );
+    expect(resultWords('something else')).toBe('something else');
+    locale.lang = 'en';
   });
 });

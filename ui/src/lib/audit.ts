@@ -8,7 +8,7 @@
  */
 
 import type { AuditEntry, Job, Node } from './api';
-import { t } from './i18n.svelte';
+import { said, t } from './i18n.svelte';
 import { jobTitle } from './jobs';
 
 /** The groups the audit log is filtered by. */
@@ -108,11 +108,16 @@ export function whoWords(who: string, nodes: Node[]): string {
     : who;
 }
 
-/** An entry's result in words where it is one of the plain ones. */
-export function resultWords(result: string): string {
+/**
+ * An entry's result in words where it is one of the plain ones, or the control plane's
+ * sentences it is made of, each by its code (`resultParts`).
+ */
+export function resultWords(result: string, entry?: Pick<AuditEntry, 'resultParts'>): string {
   if (result === 'ok') return t('auditWords.ok');
   if (result === 'sent') return t('auditWords.sent');
-  return result;
+  const parts = entry?.resultParts;
+  if (!parts?.length) return result;
+  return parts.map((p) => said(p.messageCode, p.messageArgs, p.message)).join('; ');
 }
 
 export type AuditFilter = { group: AuditGroup | ''; node: string; text: string };
@@ -132,7 +137,7 @@ export function filterAudit(
     if (filter.group && w.group !== filter.group) return false;
     if (filter.node && w.node !== filter.node) return false;
     if (!needle) return true;
-    const hay = [w.action, w.node, w.detail, who(e), resultWords(e.result)].join(' ');
+    const hay = [w.action, w.node, w.detail, who(e), resultWords(e.result, e)].join(' ');
     return hay.toLowerCase().includes(needle);
   });
 }

@@ -5,8 +5,10 @@
  */
 
 import { ansiToLines, ansiToRows, type Segment } from './ansi';
-import { t } from './i18n.svelte';
+import type { Recipe } from './api';
+import { saidOf, t } from './i18n.svelte';
 import { failure } from './jobs';
+import { recipeMessage, stepTitle } from './recipeText';
 
 export type RowTone = 'stdout' | 'stderr' | 'info' | 'warn' | 'command' | 'step' | 'ok' | 'fail';
 
@@ -39,11 +41,15 @@ function eventRow(jobId: string, tone: RowTone, text: string): ConsoleLine {
   return { key: nextKey++, jobId, kind: 'event', tone, segments };
 }
 
-/** The rows one job event adds (none for progress, which the cards show). */
+/**
+ * The rows one job event adds (none for progress, which the cards show). `recipe` is the job's
+ * recipe, whose own translations turn its steps and its lines into the page's language.
+ */
 export function rowsForEvent(
   type: string,
   jobId: string,
   payload: Record<string, unknown>,
+  recipe?: Recipe,
 ): ConsoleLine[] {
   const str = (k: string) => (typeof payload[k] === 'string' ? (payload[k] as string) : '');
   switch (type) {
@@ -51,7 +57,16 @@ export function rowsForEvent(
       const stream = STREAMS.has(str('stream')) ? (str('stream') as RowTone) : 'stdout';
       // A command's echo is Cairn's own line: a `\r` in an argument is shown, not obeyed.
       const overwrite = stream !== 'command';
-      return ansiToRows(str('message'), { overwrite }).map(({ segments, rewritten }) => ({
+      // The recipe's own lines (`log`, `warn`) may have words of the page's language; a
+      // command's output is the program's and stays as it printed it.
+      // The agent's and the engine's own lines come with the code of their sentence.
+      const own = stream === 'info' || stream === 'warn';
+      const text = !own
+        ? str('message')
+        : payload.messageCode
+          ? saidOf(payload)
+          : recipeMessage(recipe, str('message'));
+      return ansiToRows(text, { overwrite }).map(({ segments, rewritten }) => ({
         key: nextKey++,
         jobId,
         kind: 'output',
@@ -72,7 +87,7 @@ export function rowsForEvent(
         ),
       ];
     case 'JOB_STEP':
-      return [eventRow(jobId, 'step', str('title'))];
+      return [eventRow(jobId, 'step', stepTitle(recipe, str('title')))];
     case 'RUNTIME_INSTALLED':
       return [
         payload.success
@@ -104,7 +119,11 @@ export function rowsForEvent(
       // A cancelled job did not fail: a person stopped it.
       if (str('kind') === 'cancelled') return [eventRow(jobId, 'warn', t('console.cancelled'))];
       return [
-        eventRow(jobId, 'fail', t('console.failed', { message: failure(str('message')).sentence })),
+        eventRow(
+          jobId,
+          'fail',
+          t('console.failed', { message: failure(saidOf(payload)).sentence }),
+        ),
       ];
     default:
       return [];

@@ -45,6 +45,30 @@ export function t(key: Key | DynamicKey, vars: Record<string, string | number> =
   return text.replace(/\{(\w+)\}/g, (m, name: string) => (name in vars ? String(vars[name]) : m));
 }
 
+/**
+ * A sentence of the control plane (or of the agent and the engine, which it relays) in the
+ * current language: by its code (`said.CODE`, control-plane/src/said.rs) with its parts, else
+ * the English `message` it came with (a sentence this page does not know).
+ */
+export function said(
+  code: string | null | undefined,
+  args: Record<string, string> | null | undefined,
+  message: string,
+): string {
+  const key = `said.${code}`;
+  return code && key in en ? t(key as Key, args ?? {}) : message;
+}
+
+/** The sentence of an event's payload (`message`, with `messageCode` and `messageArgs`). */
+export function saidOf(payload: Record<string, unknown>): string {
+  const code = typeof payload.messageCode === 'string' ? payload.messageCode : undefined;
+  const args =
+    payload.messageArgs && typeof payload.messageArgs === 'object'
+      ? (payload.messageArgs as Record<string, string>)
+      : undefined;
+  return said(code, args, typeof payload.message === 'string' ? payload.message : '');
+}
+
 /** Unix seconds as a local date and time in the current language. */
 export function formatTime(secs: number | null | undefined): string {
   if (!secs) return '—';

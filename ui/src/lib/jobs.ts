@@ -6,7 +6,7 @@
  */
 
 import type { Job, JobStatus } from './api';
-import { t } from './i18n.svelte';
+import { saidOf, t } from './i18n.svelte';
 
 /** A failure as the page shows it: a sentence first, the recipe location behind "Details". */
 export type Failure = { sentence: string; location: string };
@@ -37,7 +37,7 @@ export function failureOf(job: Job): Failure | null {
   if (job.status === 'cancelled') return { sentence: t('job.cancelledSentence'), location: '' };
   if (job.status !== 'failed') return null;
   const r = job.result ?? {};
-  const message = typeof r.message === 'string' ? r.message : '';
+  const message = saidOf(r);
   return failure(message || t('card.failed'), typeof r.location === 'string' ? r.location : '');
 }
 

@@ -438,9 +438,9 @@ nodeId: string,
 /**
  * The job it is about, on a job's messages only.
  */
-jobId?: string, } & ({ "type": "JOB_CREATED", "payload": JobCreated } | { "type": "NODE_STATUS", "payload": NodeStatus } | { "type": "SERVER_STATUS", "payload": ServerStatus } | { "type": "JOB_STARTED", "payload": JobStarted } | { "type": "INFRASTRUCTURE_LOG", "payload": InfrastructureLog } | { "type": "JOB_STEP", "payload": JobStep } | { "type": "JOB_PROGRESS", "payload": JobProgress } | { "type": "JOB_WAITING", "payload": JobWaiting } | { "type": "RUNTIME_INSTALLED", "payload": RuntimeInstalled } | { "type": "DATABASE_CONFIGURED", "payload": DatabaseConfigured } | { "type": "BACKUP_CONFIGURED", "payload": BackupConfigured } | { "type": "PLAN_RESULT", "payload": PlanResult } | { "type": "JOB_FAILED", "payload": JobFailed } | { "type": "AGENT_ERROR", "payload": ErrorMessage } | { "type": "ERROR", "payload": DashboardError });
+jobId?: string, } & ({ "type": "JOB_CREATED", "payload": JobCreated } | { "type": "NODE_STATUS", "payload": NodeStatus } | { "type": "SERVER_STATUS", "payload": ServerStatus } | { "type": "JOB_STARTED", "payload": JobStarted } | { "type": "INFRASTRUCTURE_LOG", "payload": LogLineEvent } | { "type": "JOB_STEP", "payload": JobStep } | { "type": "JOB_PROGRESS", "payload": JobProgress } | { "type": "JOB_WAITING", "payload": JobWaiting } | { "type": "RUNTIME_INSTALLED", "payload": RuntimeInstalled } | { "type": "DATABASE_CONFIGURED", "payload": DatabaseConfigured } | { "type": "BACKUP_CONFIGURED", "payload": BackupConfigured } | { "type": "PLAN_RESULT", "payload": PlanResult } | { "type": "JOB_FAILED", "payload": JobFailedEvent } | { "type": "AGENT_ERROR", "payload": AgentErrorEvent } | { "type": "ERROR", "payload": DashboardError });
 
-export type DashboardEventBody = { "type": "JOB_CREATED", "payload": JobCreated } | { "type": "NODE_STATUS", "payload": NodeStatus } | { "type": "SERVER_STATUS", "payload": ServerStatus } | { "type": "JOB_STARTED", "payload": JobStarted } | { "type": "INFRASTRUCTURE_LOG", "payload": InfrastructureLog } | { "type": "JOB_STEP", "payload": JobStep } | { "type": "JOB_PROGRESS", "payload": JobProgress } | { "type": "JOB_WAITING", "payload": JobWaiting } | { "type": "RUNTIME_INSTALLED", "payload": RuntimeInstalled } | { "type": "DATABASE_CONFIGURED", "payload": DatabaseConfigured } | { "type": "BACKUP_CONFIGURED", "payload": BackupConfigured } | { "type": "PLAN_RESULT", "payload": PlanResult } | { "type": "JOB_FAILED", "payload": JobFailed } | { "type": "AGENT_ERROR", "payload": ErrorMessage } | { "type": "ERROR", "payload": DashboardError };
+export type DashboardEventBody = { "type": "JOB_CREATED", "payload": JobCreated } | { "type": "NODE_STATUS", "payload": NodeStatus } | { "type": "SERVER_STATUS", "payload": ServerStatus } | { "type": "JOB_STARTED", "payload": JobStarted } | { "type": "INFRASTRUCTURE_LOG", "payload": LogLineEvent } | { "type": "JOB_STEP", "payload": JobStep } | { "type": "JOB_PROGRESS", "payload": JobProgress } | { "type": "JOB_WAITING", "payload": JobWaiting } | { "type": "RUNTIME_INSTALLED", "payload": RuntimeInstalled } | { "type": "DATABASE_CONFIGURED", "payload": DatabaseConfigured } | { "type": "BACKUP_CONFIGURED", "payload": BackupConfigured } | { "type": "PLAN_RESULT", "payload": PlanResult } | { "type": "JOB_FAILED", "payload": JobFailedEvent } | { "type": "AGENT_ERROR", "payload": AgentErrorEvent } | { "type": "ERROR", "payload": DashboardError };
 
 export type JobCreated = { jobId: string, nodeId: string, 
 /**
@@ -458,7 +458,31 @@ export type DashboardError = {
 /**
  * A sentence: what failed and what to do.
  */
-message: string, };
+message: string, messageCode?: string, messageArgs?: { [key in string]: string }, };
+
+export type Said = { messageCode?: string, messageArgs?: { [key in string]: string }, };
+
+export type JobFailedEvent = { jobId: string, seq: number, kind: FailureKind, 
+/**
+ * A sentence for the user, redacted, without where in the script it happened.
+ */
+message: string, 
+/**
+ * Where in the recipe it happened (`rust.rhai:67`), for the page's "Details", when known.
+ */
+location?: string, messageCode?: string, messageArgs?: { [key in string]: string }, };
+
+export type AgentErrorEvent = { code: ErrorCode, 
+/**
+ * A sentence for the user.
+ */
+message: string, 
+/**
+ * The frame this answers, if it could be read.
+ */
+frameId?: string | null, jobId?: string | null, messageCode?: string, messageArgs?: { [key in string]: string }, };
+
+export type LogLineEvent = { jobId: string, seq: number, message: string, stream: LogStream, messageCode?: string, messageArgs?: { [key in string]: string }, };
 
 export type Node = { id: string, name: string, hostname: string, keyId: string, enrolledAt: number, 
 /**

@@ -3,10 +3,28 @@
 // dictionary that French translates differently) nor the recipes' (each recipe's title,
 // description, labels and step titles that its French translation changes). Data stays as it
 // is (names, versions, paths, commands): only Cairn's own words are looked for.
+//
+// `frenchServerFlow` looks for the servers' English, as the control plane serves it, on a
+// control plane of its own (the shipped recipes and two test recipes, `words` and `fails`):
+// the catalogue's powers (the engine's words for each program and path), an API error on the
+// error page, and, with a real agent (CAIRN_E2E_AGENT=1, as root), a recipe run's steps and lines
+// in the live console and on its job's page, and a failed job's sentence (the engine's). Each
+// English sentence is taken from the API, so a translation taken away shows as English here.
+// Screenshots: french-catalogue.png, french-error.png, french-job.png, french-failed-job.png.
 
-import { readFileSync } from 'node:fs';
+import { cpSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { assert, ui } from './harness.mjs';
+import {
+  assert,
+  results,
+  root,
+  signIn,
+  startAgent,
+  startControlPlane,
+  tempDir,
+  ui,
+  waitFor,
+} from './harness.mjs';
 
 /** `'key': 'value'` pairs of an i18n file (values quoted with ' or ", possibly on the next line). */
 function dictionary(file) {
@@ -78,4 +96,160 @@ export async function frenchFlow({ page, step, shot, base, nodeId }) {
     await page.getByLabel('Langue').selectOption('en');
     assert(found.length === 0, `English on the French pages:\n${found.join('\n')}`);
   });
+}
+
+/** Every text of the page, the console's and the code's too (what the servers wrote there). */
+function allText(page) {
+  return page.evaluate(() => document.body.innerText.replace(/\s+/g, ' '));
+}
+
+/** The sentences in `english` found in `text` (as written, or capitalised as the page does). */
+function shown(text, english) {
+  const lower = text.toLowerCase();
+  return english.filter((e) => e && lower.includes(e.toLowerCase()));
+}
+
+export async function frenchServerFlow({ browser, step, withAgent }) {
+  const password = 'e2e-french-' + Math.random().toString(36).slice(2) + '-Passw0rd';
+  const recipes = tempDir('cairn-e2e-french-recipes-');
+  for (const f of readdirSync(join(root, 'recipes'))) {
+    cpSync(join(root, 'recipes', f), join(recipes, f));
+  }
+  for (const f of ['words.rhai', 'fails.rhai']) {
+    cpSync(join(root, 'tests/recipes', f), join(recipes, f));
+  }
+  const { base, dataDir } = await startControlPlane({ password, recipes });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const shot = (name) => page.screenshot({ path: join(results, name), fullPage: true });
+  await signIn(page, base, password);
+  const api = (path) => page.evaluate(async (p) => (await fetch(p)).json(), path);
+  await page.getByLabel('Language').selectOption('fr');
+
+  await step('in French, the catalogue says no program’s or path’s power in English', async () => {
+    const catalogue = await api('/api/recipes');
+    assert(
+      catalogue.every((r) => r.published),
+      `unpublished: ${catalogue.filter((r) => !r.published).map((r) => `${r.id}: ${r.error}`)}`,
+    );
+    const powers = catalogue.flatMap((r) => [...r.programs, ...r.paths]);
+    assert(powers.length > 40, `only ${powers.length} powers`);
+    await page.goto(`${base}/recipes`);
+    await page.getByRole('heading', { name: /^Mots/ }).waitFor();
+    const text = await allText(page);
+    const english = shown(
+      text,
+      powers.map((p) => p.power),
+    );
+    assert(english.length === 0, `English powers on the French catalogue:\n${english.join('\n')}`);
+    assert(text.includes('décompresse des archives dans /opt/cairn/go'), 'no French power');
+    await shot('french-catalogue.png');
+  });
+
+  await step('in French, an API error on the error page is French', async () => {
+    const r = await page.evaluate(async () => {
+      const res = await fetch('/api/jobs/job-that-does-not-exist');
+      return res.json();
+    });
+    assert(r.code === 'http.noJob', `no code: ${JSON.stringify(r)}`);
+    await page.goto(`${base}/jobs/job-that-does-not-exist`);
+    await page.getByRole('alert').waitFor();
+    const text = await allText(page);
+    assert(shown(text, [r.error]).length === 0, `English on the error page: ${r.error}`);
+    assert(text.includes('pas de tâche avec cet identifiant'), `not French: ${text}`);
+    await shot('french-error.png');
+  });
+
+  if (!withAgent) {
+    await context.close();
+    return;
+  }
+
+  const token = await page.evaluate(async () => {
+    const r = await fetch('/api/enrollment-tokens', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'e2e-french' }),
+    });
+    return (await r.json()).token;
+  });
+  const nodeId = token.split('.')[0];
+  startAgent({ base, token, dir: join(dataDir, 'agent') });
+  const card = (id) => page.locator(`[data-recipe=${id}]`);
+  const install = async (id) => {
+    const button = card(id).getByRole('button', { name: 'Installer' });
+    await waitFor(async () => !(await button.isDisabled()), 'the agent to be online', 30000);
+    await button.click();
+    const plan = page.getByRole('dialog', { name: /Ce qui va changer/ });
+    await plan.waitFor();
+    await waitFor(
+      async () => !(await page.getByTestId('plan-confirm').isDisabled()),
+      'the plan',
+      60000,
+    );
+    await page.getByTestId('plan-confirm').click();
+    await plan.waitFor({ state: 'detached' });
+  };
+  /** The English a job's events carry: its steps, its recipe's lines and its failure. */
+  const englishOf = async (job) => {
+    const events = await api(`/api/jobs/${job.id}/events`);
+    const own = events.filter(
+      (e) =>
+        e.type === 'JOB_STEP' ||
+        (e.type === 'INFRASTRUCTURE_LOG' && ['info', 'warn'].includes(e.payload.stream)),
+    );
+    const words = own.map((e) => e.payload.title ?? e.payload.message);
+    if (job.result?.message) words.push(job.result.message);
+    return words;
+  };
+  const jobOf = async (recipe, status) => {
+    let job;
+    await waitFor(
+      async () => {
+        job = (await api(`/api/jobs?node=${nodeId}`)).find(
+          (j) => j.recipe === recipe && j.kind !== 'PLAN_REQUEST',
+        );
+        return job?.status === status;
+      },
+      `the ${recipe} job to be ${status}`,
+      60000,
+    );
+    return job;
+  };
+
+  await step(
+    'in French, a recipe run’s steps and lines are French, live and on its page',
+    async () => {
+      await page.goto(`${base}/nodes/${nodeId}`);
+      await install('words');
+      const job = await jobOf('words', 'succeeded');
+      const english = await englishOf(job);
+      assert(english.length >= 4, `only ${english.length} sentences of the recipe: ${english}`);
+      // The live console, as the run streamed in.
+      await page.getByText('Mots de the second step vérifiés').first().waitFor();
+      const live = shown(await allText(page), english);
+      assert(live.length === 0, `English in the live console:\n${live.join('\n')}`);
+      await page.goto(`${base}/jobs/${job.id}`);
+      await page.getByText('Écrire les mots de the second step').waitFor();
+      const stored = shown(await allText(page), english);
+      assert(stored.length === 0, `English on the job's page:\n${stored.join('\n')}`);
+      await shot('french-job.png');
+    },
+  );
+
+  await step('in French, a failed job says the engine’s sentence in French', async () => {
+    await page.goto(`${base}/nodes/${nodeId}`);
+    await install('fails');
+    const job = await jobOf('fails', 'failed');
+    assert(job.result?.messageCode === 'job.commandFailed', JSON.stringify(job.result));
+    const english = await englishOf(job);
+    await page.goto(`${base}/jobs/${job.id}`);
+    await page.getByTestId('failure').waitFor();
+    const text = await allText(page);
+    const found = shown(text, english);
+    assert(found.length === 0, `English on the failed job's page:\n${found.join('\n')}`);
+    assert(text.includes('a échoué avec le code de sortie 1'), `not French: ${text}`);
+    await shot('french-failed-job.png');
+  });
+  await context.close();
 }

@@ -30,7 +30,7 @@ import { backupFlow } from './backups.mjs';
 import { connectFlow } from './connect.mjs';
 import { detectionFlow } from './detection.mjs';
 import { errorFlow } from './errors.mjs';
-import { frenchFlow } from './french.mjs';
+import { frenchFlow, frenchServerFlow } from './french.mjs';
 import { hardeningFlow } from './hardening.mjs';
 import { planFlow } from './plans.mjs';
 import { purgeRuntimes, runtimeFlow } from './runtimes.mjs';
@@ -194,6 +194,7 @@ await step('usable at 375 px: no sideways scrolling, install command wraps', asy
 await hardeningFlow({ browser, base, password, step });
 await errorFlow({ browser, base, password, step });
 await statesFlow({ browser, step, withAgent });
+await frenchServerFlow({ browser, step, withAgent });
 
 if (withAgent) {
   await agentFlow();

@@ -81,8 +81,13 @@ const SEARCH_PATH: &str = "puts programs on every user's search path, ahead of t
 
 /// What may follow from a recipe writing `path`: the reader it feeds, if any, else plain words.
 pub fn describe_path(path: &str) -> String {
+    describe_path_in(path, "en").unwrap_or_default()
+}
+
+/// [`describe_path`] in `lang`, or `None` when the engine has no words for it in that language.
+pub fn describe_path_in(path: &str, lang: &str) -> Option<String> {
     let p = Path::new(path);
-    let fed: Vec<&str> = FEEDS
+    let fed: Vec<&'static str> = FEEDS
         .iter()
         .filter(|(place, _)| p.starts_with(place) || Path::new(place).starts_with(p))
         .map(|(_, what)| *what)
@@ -92,11 +97,19 @@ pub fn describe_path(path: &str) -> String {
             }
             acc
         });
+    let words = |phrase| super::french::words(phrase, lang);
     if fed.is_empty() {
-        "may write here; nothing on the server runs or obeys these files by default".to_owned()
-    } else {
-        format!("may write here; {}", fed.join("; "))
+        return words("may write here; nothing on the server runs or obeys these files by default")
+            .map(str::to_owned);
     }
+    let fed = fed.into_iter().map(words).collect::<Option<Vec<_>>>()?;
+    words("may write here; {paths}").map(|w| w.replace("{paths}", &fed.join("; ")))
+}
+
+/// Every reader's words, for the test that each has its translations.
+#[cfg(test)]
+pub(super) fn readers() -> impl Iterator<Item = &'static str> {
+    FEEDS.iter().map(|(_, what)| *what)
 }
 
 #[cfg(test)]

@@ -39,6 +39,7 @@ mod argv;
 mod databases;
 mod feeds;
 mod files;
+mod french;
 mod network;
 mod packages;
 mod paths;
@@ -47,7 +48,7 @@ mod runtimes;
 mod services;
 mod utilities;
 
-pub use feeds::describe_path;
+pub use feeds::{describe_path, describe_path_in};
 
 use std::path::Path;
 
@@ -178,25 +179,36 @@ fn caps_search_path() -> String {
 
 /// What a recipe can make `program` do, for the catalogue.
 pub fn describe(program: &str, caps: &Capabilities) -> String {
+    describe_in(program, caps, "en").unwrap_or_default()
+}
+
+/// [`describe`] in `lang` (`"en"` or one of the dashboard's languages), or `None` when the
+/// engine has no words for it in that language.
+pub fn describe_in(program: &str, caps: &Capabilities, lang: &str) -> Option<String> {
+    let fill = |phrase: &'static str, paths: String| {
+        french::words(phrase, lang).map(|w| w.replace("{paths}", &paths))
+    };
     match classify(program, caps) {
-        Ok(Kind::Policed(p)) => p.power.replace(
-            "{paths}",
-            &if caps.paths.is_empty() {
-                "no path (the recipe declares none)".to_owned()
+        Ok(Kind::Policed(p)) => {
+            let paths = if caps.paths.is_empty() {
+                french::words("no path (the recipe declares none)", lang)?.to_owned()
             } else {
                 caps.paths.join(", ")
-            },
-        ),
+            };
+            fill(p.power, paths)
+        }
         Ok(Kind::Own) => match resolve::own_path(program, caps) {
-            Some(at) if at != Path::new(program) => format!(
-                "its own program (the recipe may write {}, where the name is looked up): runs \
-                 anything, as root",
-                at.display()
+            Some(at) if at != Path::new(program) => fill(
+                "its own program (the recipe may write {paths}, where the name is looked up): \
+                 runs anything, as root",
+                at.display().to_string(),
             ),
-            _ => "its own program (a file the recipe writes or downloads): runs anything, as root"
-                .to_owned(),
+            _ => fill(
+                "its own program (a file the recipe writes or downloads): runs anything, as root",
+                String::new(),
+            ),
         },
-        Err(_) => "refused: Cairn has no policy for it".to_owned(),
+        Err(_) => fill("refused: Cairn has no policy for it", String::new()),
     }
 }
 

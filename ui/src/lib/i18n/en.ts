@@ -264,6 +264,7 @@ export const en = {
   'recipes.key': 'Signing key',
   'recipes.expires': 'Signature expires',
   'recipes.programs': 'Programs',
+  'recipes.powerSep': ': ',
   'recipes.paths': 'Paths',
   'recipes.services': 'Services',
   'recipes.source': 'Source',
@@ -330,4 +331,87 @@ export const en = {
     'This job did not keep what it was asked with; start it again from its card.',
   'console.rewritten':
     'This line was rewritten by its program (carriage return): it shows its last state.',
+  'api.unreachable': 'The control plane cannot be reached; check that it is running.',
+  'api.answered': 'The control plane answered {status}.',
+  // The control plane's sentences by code (control-plane/src/said.rs), for the page to say them.
+  'said.job.interrupted': 'the agent restarted while this job was running; run it again',
+  'said.job.planOnly':
+    'this agent runs in plan-only mode (it was not started as root): it can show what this would change, but not change it; run the agent as root to install',
+  'said.job.agentInternal': 'the agent hit an internal error while running this job; see its log',
+  'said.job.recipeMismatch':
+    'the command names recipe {named} but its bundle holds {held}; nothing was run',
+  'said.job.capabilitiesDiffer':
+    'recipe {recipe}: the capabilities its script declares differ from the signed ones; nothing was run',
+  'said.job.cancelled': 'the job was cancelled',
+  'said.job.commandFailed': '`{command}` failed with exit code {code}{detail}',
+  'said.job.timedOut':
+    '`{command}` did not finish within {secs} s and was stopped together with every process it started',
+  'said.job.deadline': 'the recipe ran past its deadline of {secs} s and was stopped',
+  'said.job.programNotAllowed':
+    'the recipe tried to run `{program}`, which is not among the programs it declared in its capabilities; nothing was started',
+  'said.job.serviceNotAllowed':
+    'the recipe may not control the service `{service}`: it is not among the services it declared in its capabilities',
+  'said.job.checksum':
+    'the file downloaded from {url} does not have the expected checksum (expected sha256 {expected}, got {actual}); it was deleted and nothing was installed',
+  'said.log.asPreviewed':
+    'The server is as the preview found it: this run makes the changes it listed.',
+  'said.log.changedSincePreview':
+    'The server changed since the preview: {changes}. This run does what is needed now.',
+  'said.log.notPlannedAgain':
+    'The server could not be planned again before this run ({error}); what follows may differ from the preview.',
+  'said.log.alreadyInstalled': 'Already installed: {packages}',
+  'said.log.listsFirst':
+    'The package lists have never been downloaded here: running apt-get update first.',
+  'said.log.installed': 'Installed {name} {version}',
+  'said.log.waitingForCairn': 'Waiting for another installation in Cairn to finish…',
+  'said.log.packageManagerFree': 'The package manager is free again.',
+  'said.log.waitingForPackageManager':
+    'Waiting for the package manager: {path} is held by {holder}',
+  'said.log.initScript': 'systemd is not PID 1 here: using the init script',
+  'said.log.downloading': 'Downloading {url} to {dest}',
+  'said.agent.noJob': 'no job {job} is running on this server',
+  'said.agent.jobExists': 'job {job} already exists on this server; a job id is used once',
+  'said.node.offline': 'node {node} is offline; wait for its agent to reconnect, then try again',
+  'said.node.busy':
+    "node {node}'s agent is not taking commands as fast as they come; try again in a minute",
+  'said.node.unknown': 'there is no node "{node}"',
+  'said.session.ended': 'your session has ended; sign in again',
+  'said.preview.unknown':
+    'this preview is no longer known (it is over an hour old, or the control plane restarted); preview the change again, then confirm',
+  'said.preview.otherTarget':
+    'this preview was made for {previewed} on another server or another recipe, not {recipe}; preview the change again, then confirm',
+  'said.preview.waiting': 'the preview has not arrived yet: wait for it, then confirm',
+  'said.preview.failed':
+    'the preview failed, so there is nothing to confirm; preview the change again, then confirm',
+  'said.preview.recipeChanged':
+    'the recipe {recipe} changed on the control plane since the preview; preview the change again, then confirm',
+  'said.preview.settingsChanged':
+    'the settings differ from the ones previewed; preview the change again, then confirm',
+  'said.preview.notFound': 'there is no preview {job} on node {node}',
+  'said.audit.wrongPassword': '{n} × wrong username or password',
+  'said.audit.addressLocked': '{n} × refused unchecked: address locked out',
+  'said.audit.accountLocked': '{n} × refused unchecked: account locked out',
+  'said.audit.busy': '{n} × refused unchecked: too many sign-ins at once',
+  'said.http.signIn': 'sign in first',
+  'said.http.signInRoute': 'sign in first: this route needs a dashboard session',
+  'said.http.wrongPassword': 'wrong username or password',
+  'said.http.tooManyFromAddress':
+    'too many failed sign-ins from your address; try again in {secs} seconds',
+  'said.http.tooManyForAccount':
+    'too many failed sign-ins for this account from other addresses; try again in {secs} seconds, or sign in from an address you have signed in from before',
+  'said.http.tooManyChecks':
+    'the control plane is checking too many sign-ins at once; try again in a moment',
+  'said.http.noJob': 'there is no job with this id',
+  'said.http.nodeName':
+    'a node name is 1 to 64 letters, digits, spaces, dots, dashes or underscores',
+  'said.http.internal': 'the control plane could not complete this request; see its log',
+  'said.http.failed': 'the control plane failed; see its log',
+  'said.http.notFound': 'there is nothing at this address',
+  'said.http.tooLarge': 'the request body is too large',
+  'said.http.publicUrlByFlag':
+    'the public address is set by --public-url (or CAIRN_PUBLIC_URL) where the control plane is started; change it there',
+  'said.http.noAgentBinary':
+    'this control plane has no agent binary to serve ({path} does not exist): build it with scripts/build-agent-glibc231 and start the control plane with --agent-binary PATH',
+  'said.http.crossSite':
+    'this request came from another site; the control plane accepts changes only from its own pages at {origin}',
 } as const;

@@ -271,6 +271,7 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'recipes.key': 'Clé de signature',
   'recipes.expires': 'Expiration de la signature',
   'recipes.programs': 'Programmes',
+  'recipes.powerSep': ' : ',
   'recipes.paths': 'Chemins',
   'recipes.services': 'Services',
   'recipes.source': 'Source',
@@ -336,4 +337,91 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'retry.unavailable': 'Cette tâche n’a pas gardé ses paramètres ; relancez-la depuis sa carte.',
   'console.rewritten':
     'Cette ligne a été réécrite par son programme (retour chariot) : elle montre son dernier état.',
+  'api.unreachable': 'Le plan de contrôle est injoignable ; vérifiez qu’il tourne.',
+  'api.answered': 'Le plan de contrôle a répondu {status}.',
+  // The control plane's sentences by code (control-plane/src/said.rs), for the page to say them.
+  'said.job.interrupted': 'l’agent a redémarré pendant cette tâche ; relancez-la',
+  'said.job.planOnly':
+    'cet agent tourne en mode aperçu seulement (il n’a pas été lancé en root) : il peut montrer ce que cela changerait, mais pas le changer ; lancez l’agent en root pour installer',
+  'said.job.agentInternal':
+    'l’agent a rencontré une erreur interne pendant cette tâche ; voyez son journal',
+  'said.job.recipeMismatch':
+    'la commande nomme la recette {named} mais son paquet contient {held} ; rien n’a été lancé',
+  'said.job.capabilitiesDiffer':
+    'recette {recipe} : les capacités que déclare son script diffèrent de celles signées ; rien n’a été lancé',
+  'said.job.cancelled': 'la tâche a été annulée',
+  'said.job.commandFailed': '`{command}` a échoué avec le code de sortie {code}{detail}',
+  'said.job.timedOut':
+    '`{command}` n’a pas fini en {secs} s et a été arrêté avec tous les processus qu’il avait lancés',
+  'said.job.deadline': 'la recette a dépassé son délai de {secs} s et a été arrêtée',
+  'said.job.programNotAllowed':
+    'la recette a tenté de lancer `{program}`, qui n’est pas parmi les programmes déclarés dans ses capacités ; rien n’a été lancé',
+  'said.job.serviceNotAllowed':
+    'la recette ne peut pas piloter le service `{service}` : il n’est pas parmi les services déclarés dans ses capacités',
+  'said.job.checksum':
+    'le fichier téléchargé depuis {url} n’a pas la somme de contrôle attendue (sha256 attendu {expected}, obtenu {actual}) ; il a été supprimé et rien n’a été installé',
+  'said.log.asPreviewed':
+    'Le serveur est tel que l’aperçu l’a trouvé : cette exécution fait les changements annoncés.',
+  'said.log.changedSincePreview':
+    'Le serveur a changé depuis l’aperçu : {changes}. Cette exécution fait ce qu’il faut maintenant.',
+  'said.log.notPlannedAgain':
+    'Le serveur n’a pas pu être réexaminé avant cette exécution ({error}) ; la suite peut différer de l’aperçu.',
+  'said.log.alreadyInstalled': 'Déjà installé : {packages}',
+  'said.log.listsFirst':
+    'Les listes de paquets n’ont jamais été téléchargées ici : apt-get update d’abord.',
+  'said.log.installed': '{name} {version} installé',
+  'said.log.waitingForCairn': 'Attente de la fin d’une autre installation de Cairn…',
+  'said.log.packageManagerFree': 'Le gestionnaire de paquets est de nouveau libre.',
+  'said.log.waitingForPackageManager':
+    'Attente du gestionnaire de paquets : {path} est tenu par {holder}',
+  'said.log.initScript': 'systemd n’est pas le PID 1 ici : le script d’init est utilisé',
+  'said.log.downloading': 'Téléchargement de {url} vers {dest}',
+  'said.agent.noJob': 'aucune tâche {job} ne tourne sur ce serveur',
+  'said.agent.jobExists':
+    'la tâche {job} existe déjà sur ce serveur ; un identifiant de tâche ne sert qu’une fois',
+  'said.node.offline':
+    'le serveur {node} est hors ligne ; attendez que son agent se reconnecte, puis réessayez',
+  'said.node.busy':
+    'l’agent du serveur {node} ne suit pas le rythme des commandes ; réessayez dans une minute',
+  'said.node.unknown': 'il n’y a pas de serveur « {node} »',
+  'said.session.ended': 'votre session a pris fin ; reconnectez-vous',
+  'said.preview.unknown':
+    'cet aperçu n’est plus connu (il a plus d’une heure, ou le plan de contrôle a redémarré) ; refaites l’aperçu, puis confirmez',
+  'said.preview.otherTarget':
+    'cet aperçu a été fait pour {previewed} sur un autre serveur ou une autre recette, pas {recipe} ; refaites l’aperçu, puis confirmez',
+  'said.preview.waiting': 'l’aperçu n’est pas encore arrivé : attendez-le, puis confirmez',
+  'said.preview.failed':
+    'l’aperçu a échoué, il n’y a donc rien à confirmer ; refaites l’aperçu, puis confirmez',
+  'said.preview.recipeChanged':
+    'la recette {recipe} a changé sur le plan de contrôle depuis l’aperçu ; refaites l’aperçu, puis confirmez',
+  'said.preview.settingsChanged':
+    'les réglages diffèrent de ceux de l’aperçu ; refaites l’aperçu, puis confirmez',
+  'said.preview.notFound': 'il n’y a pas d’aperçu {job} sur le serveur {node}',
+  'said.audit.wrongPassword': '{n} × nom d’utilisateur ou mot de passe incorrect',
+  'said.audit.addressLocked': '{n} × refusée sans vérification : adresse bloquée',
+  'said.audit.accountLocked': '{n} × refusée sans vérification : compte bloqué',
+  'said.audit.busy': '{n} × refusée sans vérification : trop de connexions à la fois',
+  'said.http.signIn': 'connectez-vous d’abord',
+  'said.http.signInRoute':
+    'connectez-vous d’abord : cette adresse demande une session du tableau de bord',
+  'said.http.wrongPassword': 'nom d’utilisateur ou mot de passe incorrect',
+  'said.http.tooManyFromAddress':
+    'trop de connexions échouées depuis votre adresse ; réessayez dans {secs} secondes',
+  'said.http.tooManyForAccount':
+    'trop de connexions échouées pour ce compte depuis d’autres adresses ; réessayez dans {secs} secondes, ou connectez-vous depuis une adresse déjà utilisée',
+  'said.http.tooManyChecks':
+    'le plan de contrôle vérifie trop de connexions à la fois ; réessayez dans un instant',
+  'said.http.noJob': 'il n’y a pas de tâche avec cet identifiant',
+  'said.http.nodeName':
+    'un nom de serveur compte de 1 à 64 lettres, chiffres, espaces, points, tirets ou soulignés',
+  'said.http.internal': 'le plan de contrôle n’a pas pu traiter cette demande ; voyez son journal',
+  'said.http.failed': 'le plan de contrôle a échoué ; voyez son journal',
+  'said.http.notFound': 'il n’y a rien à cette adresse',
+  'said.http.tooLarge': 'le corps de la demande est trop grand',
+  'said.http.publicUrlByFlag':
+    'l’adresse publique est fixée par --public-url (ou CAIRN_PUBLIC_URL) au lancement du plan de contrôle ; changez-la là',
+  'said.http.noAgentBinary':
+    'ce plan de contrôle n’a pas de binaire d’agent à servir ({path} n’existe pas) : construisez-le avec scripts/build-agent-glibc231 et lancez le plan de contrôle avec --agent-binary PATH',
+  'said.http.crossSite':
+    'cette demande vient d’un autre site ; le plan de contrôle n’accepte de changements que de ses propres pages sur {origin}',
 };

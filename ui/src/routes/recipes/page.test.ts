@@ -2,6 +2,7 @@ import { flushSync, mount, tick, unmount } from 'svelte';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { api, ApiError, type Recipe } from '$lib/api';
 import { en } from '$lib/i18n/en';
+import { locale } from '$lib/i18n.svelte';
 import type { PageLoadEvent as LoadEvent } from './$types';
 
 const go: Recipe = {
@@ -13,7 +14,11 @@ const go: Recipe = {
   params: [],
   capabilities: { programs: ['tar', 'go'], paths: ['/opt/cairn/go'], services: [] },
   programs: [
-    { program: 'tar', power: 'extracts archives into /opt/cairn/go' },
+    {
+      program: 'tar',
+      power: 'extracts archives into /opt/cairn/go',
+      translations: { fr: 'décompresse des archives dans /opt/cairn/go' },
+    },
     {
       program: 'go',
       power: 'its own program (the recipe may write /usr/local/bin/go): runs anything, as root',
@@ -24,7 +29,11 @@ const go: Recipe = {
       path: '/opt/cairn/go',
       power: 'may write here; nothing on the server runs or obeys these files by default',
     },
-    { path: '/etc/cron.d/x', power: 'may write here; cron runs what is written there, as root' },
+    {
+      path: '/etc/cron.d/x',
+      power: 'may write here; cron runs what is written there, as root',
+      translations: { fr: 'peut écrire ici ; cron lance ce qui y est écrit, en root' },
+    },
   ],
   source: '',
   published: true,
@@ -71,6 +80,20 @@ describe('recipe catalogue (threats.md row 30)', () => {
       'tar: extracts archives into /opt/cairn/go',
       'go: its own program (the recipe may write /usr/local/bin/go): runs anything, as root',
     ]);
+  });
+
+  it('says the powers in the engine’s French on a French page, English where it has none', async () => {
+    locale.lang = 'fr';
+    const target = await showPage();
+    const text = (sel: string) => [...target.querySelectorAll(sel)].map((li) => li.textContent);
+    expect(text('ul.powers:not(.paths) li')).toEqual([
+      'tar : décompresse des archives dans /opt/cairn/go',
+      'go : its own program (the recipe may write /usr/local/bin/go): runs anything, as root',
+    ]);
+    expect(text('ul.powers.paths li')[1]).toBe(
+      '/etc/cron.d/x : peut écrire ici ; cron lance ce qui y est écrit, en root',
+    );
+    locale.lang = 'en';
   });
 
   it('keeps the catalogue when "Reload from disk" fails, and says why next to the button', async () => {

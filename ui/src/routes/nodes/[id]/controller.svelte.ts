@@ -20,7 +20,7 @@ import {
   type SocketState,
 } from '$lib/api';
 import { appendRows, MAX_LINES, rowsForEvent, type ConsoleLine } from '$lib/console';
-import { t } from '$lib/i18n.svelte';
+import { saidOf, t } from '$lib/i18n.svelte';
 import { failure, failureOf, retryOf } from '$lib/jobs';
 import type { PlannedStep, PlanSummary, ServerStatus, WaitReason } from '$lib/protocol.generated';
 
@@ -513,14 +513,14 @@ export class NodeController {
         this.created(String(p.jobId ?? m.jobId ?? ''), String(p.recipe ?? ''));
         return;
       case 'ERROR': {
-        const message = typeof p.message === 'string' ? p.message : '';
+        const message = saidOf(p);
         const req = this.pending.shift();
         if (req) this.fail(req.purpose, req.recipe, message);
         else this.banner = message;
         return;
       }
       case 'AGENT_ERROR':
-        this.banner = typeof p.message === 'string' ? p.message : '';
+        this.banner = saidOf(p);
         return;
     }
     if (JOB_EVENTS.has(m.type)) this.jobEvent(m.type, String(m.jobId ?? p.jobId ?? ''), p);
@@ -565,11 +565,12 @@ export class NodeController {
         plan.status = 'ready';
       } else if (type === 'JOB_FAILED') {
         plan.status = 'failed';
-        plan.error = String(p.message ?? '');
+        plan.error = saidOf(p);
       }
       return;
     }
-    this.queueRows(rowsForEvent(type, jobId, p));
+    const recipe = job ? this.recipes.find((r) => r.id === job.recipe) : undefined;
+    this.queueRows(rowsForEvent(type, jobId, p, recipe));
     // A log line changes nothing else; this is the hot path while a job streams.
     if (!job || type === 'INFRASTRUCTURE_LOG') return;
 
@@ -616,7 +617,7 @@ export class NodeController {
         const f =
           task.status === 'cancelled'
             ? { sentence: t('job.cancelledSentence'), location: '' }
-            : failure(String(p.message ?? ''), typeof p.location === 'string' ? p.location : '');
+            : failure(saidOf(p), typeof p.location === 'string' ? p.location : '');
         task.error = f.sentence;
         task.location = f.location;
         break;

@@ -1,6 +1,7 @@
 //! A recipe's own translations (`RECIPE.translations`): its title, description, parameter
-//! labels and step titles in the dashboard's other languages, so a French page shows no English
-//! written by Cairn. A recipe carries them because only its author knows what its words mean.
+//! labels, step titles, console lines and result messages in the dashboard's other languages,
+//! so a French page shows no English written by Cairn. A recipe carries them because only its
+//! author knows what its words mean.
 //!
 //! ```rhai
 //! translations: #{
@@ -9,15 +10,22 @@
 //!         description: "Le compilateur Rust et Cargo.",
 //!         params: #{ source: "Source" },
 //!         steps: #{ "Install Rust from the distribution": "Installer Rust depuis la distribution" },
+//!         messages: #{ "Rust ${v} is installed": "Rust ${v} est installé" },
 //!     },
 //! },
 //! ```
 //!
-//! [`check`] holds a language that is there to being whole: every parameter label and every
-//! step title the source writes as a literal (`step("…")`) has its translation. A title built
-//! at run time (`step(`Install ${v}`)`) cannot be, and shows as written.
+//! [`check`] holds a language that is there to being whole: every parameter label, every step
+//! title and every message the source writes as one literal ([`sentences`]) has its
+//! translation, keyed by the English literal as written (a template's `${…}` parts included,
+//! which the translation must keep: the page fills them with what the recipe printed). A
+//! sentence built with `+` cannot be, and shows as written.
+
+mod sentences;
 
 use std::collections::BTreeMap;
+
+pub use sentences::{Sentences, placeholders, sentences};
 
 use serde::{Deserialize, Serialize};
 
@@ -37,33 +45,14 @@ pub struct Translation {
     /// English step title (as the source writes it) → its translation.
     #[serde(default)]
     pub steps: BTreeMap<String, String>,
+    /// English console line or result message (as the source writes it, `${…}` included) →
+    /// its translation.
+    #[serde(default)]
+    pub messages: BTreeMap<String, String>,
 }
 
 /// Language code → translation.
 pub type Translations = BTreeMap<String, Translation>;
-
-/// The step titles `source` writes as string literals: `step("…")`.
-pub fn literal_steps(source: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = source;
-    while let Some(i) = rest.find("step(\"") {
-        // Not part of a longer name (`my_step("…")`).
-        let before = rest[..i].chars().next_back();
-        rest = &rest[i + "step(\"".len()..];
-        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-            continue;
-        }
-        let Some(end) = rest.find('"') else { break };
-        let title = &rest[..end];
-        // Only a whole title: `step("Backup to " + target)` is built at run time.
-        let whole = rest[end + 1..].trim_start().starts_with(')');
-        if whole && !title.contains('\\') && !out.iter().any(|t| t == title) {
-            out.push(title.to_owned());
-        }
-        rest = &rest[end..];
-    }
-    out
-}
 
 /// What is missing or unknown in `translations`, as sentences (empty when whole).
 pub fn check(
@@ -73,7 +62,7 @@ pub fn check(
     source: &str,
 ) -> Vec<String> {
     let mut problems = Vec::new();
-    let steps = literal_steps(source);
+    let found = sentences(source);
     for (lang, t) in translations {
         if !LANGUAGES.contains(&lang.as_str()) {
             problems.push(format!(
@@ -103,36 +92,67 @@ pub fn check(
                 ));
             }
         }
-        for s in &steps {
-            if t.steps.get(s).is_none_or(|l| l.trim().is_empty()) {
-                problems.push(format!(
-                    "translations.{lang}.steps has no translation of the step \"{s}\""
-                ));
-            }
-        }
-        for s in t.steps.keys() {
-            if !steps.contains(s) {
-                problems.push(format!(
-                    "translations.{lang}.steps translates \"{s}\", which no step(\"…\") writes"
-                ));
-            }
-        }
+        whole(&mut problems, lang, "steps", "step", &found.steps, &t.steps);
+        whole(
+            &mut problems,
+            lang,
+            "messages",
+            "message",
+            &found.messages,
+            &t.messages,
+        );
     }
     problems
+}
+
+/// `map` translates every sentence of `written`, keeps its `${…}` parts, and nothing else.
+fn whole(
+    problems: &mut Vec<String>,
+    lang: &str,
+    field: &str,
+    what: &str,
+    written: &[String],
+    map: &BTreeMap<String, String>,
+) {
+    for s in written {
+        match map.get(s) {
+            Some(l) if !l.trim().is_empty() => {
+                let (mut want, mut got) = (placeholders(s), placeholders(l));
+                want.sort_unstable();
+                got.sort_unstable();
+                want.dedup();
+                got.dedup();
+                if want != got {
+                    problems.push(format!(
+                        "translations.{lang}.{field}: the translation of \"{s}\" must keep its \
+                         parts {} (it has {})",
+                        want.join(" "),
+                        if got.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            got.join(" ")
+                        }
+                    ));
+                }
+            }
+            _ => problems.push(format!(
+                "translations.{lang}.{field} has no translation of the {what} \"{s}\""
+            )),
+        }
+    }
+    for s in map.keys() {
+        if !written.contains(s) {
+            problems.push(format!(
+                "translations.{lang}.{field} translates \"{s}\", which the recipe does not \
+                 write as one literal"
+            ));
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn finds_literal_step_titles_once_and_skips_built_ones() {
-        let src = r#"
-            step("Install Redis"); my_step("not this"); step(`Install ${v}`);
-            step("Start the service"); step("Install Redis"); step("Backup to " + target);
-        "#;
-        assert_eq!(literal_steps(src), ["Install Redis", "Start the service"]);
-    }
 
     #[test]
     fn a_language_that_is_there_must_be_whole() {
@@ -142,11 +162,17 @@ mod tests {
             ..Default::default()
         };
         t.steps.insert("Gone".into(), "Parti".into());
+        t.messages.insert("Created ${user}".into(), "Créé".into());
         let all = Translations::from([
             ("fr".to_owned(), t),
             ("xx".to_owned(), Translation::default()),
         ]);
-        let problems = check(&all, "An in-memory store.", &[], r#"step("Install Redis")"#);
+        let problems = check(
+            &all,
+            "An in-memory store.",
+            &[],
+            r#"step("Install Redis"); log(`Created ${user}`); log("Done");"#,
+        );
         let text = problems.join("\n");
         assert!(text.contains("translations.xx: not a language"), "{text}");
         assert!(
@@ -158,7 +184,15 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("translates \"Gone\", which no step"),
+            text.contains("translates \"Gone\", which the recipe does not"),
+            "{text}"
+        );
+        assert!(
+            text.contains("the translation of \"Created ${user}\" must keep its parts ${user}"),
+            "{text}"
+        );
+        assert!(
+            text.contains("no translation of the message \"Done\""),
             "{text}"
         );
     }

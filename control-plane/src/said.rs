@@ -1,0 +1,371 @@
+//! Which sentence a message is: the English sentences that reach the dashboard (the control
+//! plane's own, and the agent's and the engine's that it relays), each with a stable code, so
+//! that the page says them in its own language (`said.CODE` in `ui/src/lib/i18n/`) and shows
+//! the English `message` only for a sentence it does not know.
+//!
+//! The agent and the engine write their sentences without a code (the agent's `JOB_FAILED` and
+//! `ERROR` carry none), so the control plane recognises them here, by their English template,
+//! where they leave for the page: HTTP errors (`web::json_error`), the dashboard socket's
+//! `ERROR`, and the agent's `JOB_FAILED` and `ERROR` as they are stored and relayed. A
+//! template's `{name}` parts are the sentence's variable parts (`args`); `{name:REGEX}` says
+//! what such a part looks like when the next part follows it directly.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use cairn_protocol::dashboard::Said;
+use regex::Regex;
+
+/// Code → English template. Keep the templates word for word what the sentences say: a
+/// sentence that drifts from its template shows in English (the page falls back to it).
+pub const SENTENCES: &[(&str, &str)] = &[
+    // A job's failure, from the agent (`agent/src/journal.rs`, `agent/src/runner.rs`).
+    (
+        "job.interrupted",
+        "the agent restarted while this job was running; run it again",
+    ),
+    (
+        "job.planOnly",
+        "this agent runs in plan-only mode (it was not started as root): it can show what this \
+         would change, but not change it; run the agent as root to install",
+    ),
+    (
+        "job.agentInternal",
+        "the agent hit an internal error while running this job; see its log",
+    ),
+    (
+        "job.recipeMismatch",
+        "the command names recipe {named} but its bundle holds {held}; nothing was run",
+    ),
+    (
+        "job.capabilitiesDiffer",
+        "recipe {recipe}: the capabilities its script declares differ from the signed ones; \
+         nothing was run",
+    ),
+    // A job's failure, from the engine (`engine/src/error.rs`).
+    ("job.cancelled", "the job was cancelled"),
+    (
+        "job.commandFailed",
+        "`{command}` failed with exit code {code:-?[0-9]+}{detail}",
+    ),
+    (
+        "job.timedOut",
+        "`{command}` did not finish within {secs} s and was stopped together with every \
+         process it started",
+    ),
+    (
+        "job.deadline",
+        "the recipe ran past its deadline of {secs} s and was stopped",
+    ),
+    (
+        "job.programNotAllowed",
+        "the recipe tried to run `{program}`, which is not among the programs it declared in \
+         its capabilities; nothing was started",
+    ),
+    (
+        "job.serviceNotAllowed",
+        "the recipe may not control the service `{service}`: it is not among the services it \
+         declared in its capabilities",
+    ),
+    (
+        "job.checksum",
+        "the file downloaded from {url} does not have the expected checksum (expected sha256 \
+         {expected}, got {actual}); it was deleted and nothing was installed",
+    ),
+    // A job's console lines, from the agent (`agent/src/plans.rs`).
+    (
+        "log.asPreviewed",
+        "The server is as the preview found it: this run makes the changes it listed.",
+    ),
+    (
+        "log.changedSincePreview",
+        "The server changed since the preview: {changes}. This run does what is needed now.",
+    ),
+    (
+        "log.notPlannedAgain",
+        "The server could not be planned again before this run ({error}); what follows may \
+         differ from the preview.",
+    ),
+    // A job's console lines, from the engine (`engine/src/system/`).
+    ("log.alreadyInstalled", "Already installed: {packages}"),
+    (
+        "log.listsFirst",
+        "The package lists have never been downloaded here: running apt-get update first.",
+    ),
+    ("log.installed", "Installed {name} {version}"),
+    (
+        "log.waitingForCairn",
+        "Waiting for another installation in Cairn to finish…",
+    ),
+    (
+        "log.packageManagerFree",
+        "The package manager is free again.",
+    ),
+    (
+        "log.waitingForPackageManager",
+        "Waiting for the package manager: {path} is held by {holder}",
+    ),
+    (
+        "log.initScript",
+        "systemd is not PID 1 here: using the init script",
+    ),
+    ("log.downloading", "Downloading {url} to {dest}"),
+    // The agent's `ERROR` (`agent/src/agent.rs`).
+    ("agent.noJob", "no job {job} is running on this server"),
+    (
+        "agent.jobExists",
+        "job {job} already exists on this server; a job id is used once",
+    ),
+    // The dashboard socket's `ERROR` (`ws_dashboard/`, `plans.rs`).
+    (
+        "node.offline",
+        "node {node} is offline; wait for its agent to reconnect, then try again",
+    ),
+    (
+        "node.busy",
+        "node {node}'s agent is not taking commands as fast as they come; try again in a minute",
+    ),
+    ("node.unknown", "there is no node \"{node}\""),
+    ("session.ended", "your session has ended; sign in again"),
+    (
+        "preview.unknown",
+        "this preview is no longer known (it is over an hour old, or the control plane \
+         restarted); preview the change again, then confirm",
+    ),
+    (
+        "preview.otherTarget",
+        "this preview was made for {previewed} on another server or another recipe, not \
+         {recipe}; preview the change again, then confirm",
+    ),
+    (
+        "preview.waiting",
+        "the preview has not arrived yet: wait for it, then confirm",
+    ),
+    (
+        "preview.failed",
+        "the preview failed, so there is nothing to confirm; preview the change again, then \
+         confirm",
+    ),
+    (
+        "preview.recipeChanged",
+        "the recipe {recipe} changed on the control plane since the preview; preview the \
+         change again, then confirm",
+    ),
+    (
+        "preview.settingsChanged",
+        "the settings differ from the ones previewed; preview the change again, then confirm",
+    ),
+    (
+        "preview.notFound",
+        "there is no preview {job} on node {node}",
+    ),
+    // Refused sign-ins as the audit log tallies them (`auth/refusals.rs`), each a part of an
+    // entry's result ("3 × wrong username or password; 1 × refused unchecked: …").
+    ("audit.wrongPassword", "{n} × wrong username or password"),
+    (
+        "audit.addressLocked",
+        "{n} × refused unchecked: address locked out",
+    ),
+    (
+        "audit.accountLocked",
+        "{n} × refused unchecked: account locked out",
+    ),
+    (
+        "audit.busy",
+        "{n} × refused unchecked: too many sign-ins at once",
+    ),
+    // HTTP errors (`http/`, `web/`).
+    ("http.signIn", "sign in first"),
+    (
+        "http.signInRoute",
+        "sign in first: this route needs a dashboard session",
+    ),
+    ("http.wrongPassword", "wrong username or password"),
+    (
+        "http.tooManyFromAddress",
+        "too many failed sign-ins from your address; try again in {secs} seconds",
+    ),
+    (
+        "http.tooManyForAccount",
+        "too many failed sign-ins for this account from other addresses; try again in {secs} \
+         seconds, or sign in from an address you have signed in from before",
+    ),
+    (
+        "http.tooManyChecks",
+        "the control plane is checking too many sign-ins at once; try again in a moment",
+    ),
+    ("http.noJob", "there is no job with this id"),
+    (
+        "http.nodeName",
+        "a node name is 1 to 64 letters, digits, spaces, dots, dashes or underscores",
+    ),
+    (
+        "http.internal",
+        "the control plane could not complete this request; see its log",
+    ),
+    ("http.failed", "the control plane failed; see its log"),
+    ("http.notFound", "there is nothing at this address"),
+    ("http.tooLarge", "the request body is too large"),
+    (
+        "http.publicUrlByFlag",
+        "the public address is set by --public-url (or CAIRN_PUBLIC_URL) where the control \
+         plane is started; change it there",
+    ),
+    (
+        "http.noAgentBinary",
+        "this control plane has no agent binary to serve ({path} does not exist): build it \
+         with scripts/build-agent-glibc231 and start the control plane with --agent-binary PATH",
+    ),
+    (
+        "http.crossSite",
+        "this request came from another site; the control plane accepts changes only from its \
+         own pages at {origin}",
+    ),
+];
+
+/// Each template as an anchored pattern, with its parts' names in order.
+static PATTERNS: LazyLock<Vec<(&'static str, Regex, Vec<String>)>> = LazyLock::new(|| {
+    SENTENCES
+        .iter()
+        .map(|(code, template)| {
+            let (re, names) = pattern(template);
+            (*code, re, names)
+        })
+        .collect()
+});
+
+fn pattern(template: &str) -> (Regex, Vec<String>) {
+    let mut source = String::from("(?s)^");
+    let mut names = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}').map(|c| open + c) else {
+            break;
+        };
+        source.push_str(&regex::escape(&rest[..open]));
+        let part = &rest[open + 1..close];
+        let (name, shape) = part.split_once(':').unwrap_or((part, ".*?"));
+        source.push_str(&format!("({shape})"));
+        names.push(name.to_owned());
+        rest = &rest[close + 1..];
+    }
+    source.push_str(&regex::escape(rest));
+    source.push('$');
+    let re = Regex::new(&source).expect("a template of SENTENCES is a valid pattern");
+    (re, names)
+}
+
+/// The code and variable parts of `message`, when it is a sentence of [`SENTENCES`].
+pub fn said(message: &str) -> Said {
+    for (code, re, names) in PATTERNS.iter() {
+        if let Some(caps) = re.captures(message) {
+            let args: BTreeMap<String, String> = names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    (
+                        n.clone(),
+                        caps.get(i + 1).map_or("", |m| m.as_str()).to_owned(),
+                    )
+                })
+                .collect();
+            return Said {
+                message_code: Some((*code).to_owned()),
+                message_args: (!args.is_empty()).then_some(args),
+            };
+        }
+    }
+    Said::default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_known_sentence_gets_its_code_and_its_parts() {
+        let s = said("`apt-get install -y redis` failed with exit code 100: E: no space left");
+        assert_eq!(s.message_code.as_deref(), Some("job.commandFailed"));
+        let args = s.message_args.expect("args");
+        assert_eq!(args["command"], "apt-get install -y redis");
+        assert_eq!(args["code"], "100");
+        assert_eq!(args["detail"], ": E: no space left");
+        let s = said("the agent restarted while this job was running; run it again");
+        assert_eq!(s.message_code.as_deref(), Some("job.interrupted"));
+        assert_eq!(s.message_args, None);
+    }
+
+    #[test]
+    fn an_unknown_sentence_gets_no_code() {
+        assert_eq!(said("Go 9.9 is not offered for amd64"), Said::default());
+        // Whole sentences only: a known one inside a longer one is not it.
+        assert_eq!(said("the job was cancelled, then resumed"), Said::default());
+    }
+
+    #[test]
+    fn every_template_is_a_valid_pattern_with_one_code() {
+        for (i, (code, template)) in SENTENCES.iter().enumerate() {
+            let _ = pattern(template);
+            assert!(
+                !SENTENCES[..i].iter().any(|(c, _)| c == code),
+                "{code} twice"
+            );
+        }
+    }
+
+    /// `'said.CODE': '…'` of one of the dashboard's dictionaries.
+    fn dictionary(lang: &str) -> BTreeMap<String, String> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("../ui/src/lib/i18n/{lang}.ts"));
+        let text = std::fs::read_to_string(&path).expect("the dashboard's dictionary");
+        let re = Regex::new(
+            r#"(?m)^\s*'(said\.[\w.]+)':\s*(?:\n\s*)?(?:'((?:\\.|[^'])*)'|"((?:\\.|[^"])*)")"#,
+        )
+        .expect("pattern");
+        re.captures_iter(&text)
+            .map(|c| {
+                let v = c.get(2).or(c.get(3)).map_or("", |m| m.as_str());
+                (c[1].to_owned(), v.replace("\\'", "'").replace("\\\"", "\""))
+            })
+            .collect()
+    }
+
+    fn parts(text: &str) -> Vec<String> {
+        let mut p: Vec<String> = Regex::new(r"\{(\w+)[^}]*\}")
+            .expect("pattern")
+            .captures_iter(text)
+            .map(|c| c[1].to_owned())
+            .collect();
+        p.sort();
+        p
+    }
+
+    #[test]
+    fn the_dashboard_says_every_sentence_in_english_and_in_french() {
+        let (en, fr) = (dictionary("en"), dictionary("fr"));
+        let shapes = Regex::new(r"\{(\w+):[^}]*\}").expect("pattern");
+        for (code, template) in SENTENCES {
+            let key = format!("said.{code}");
+            let english = en.get(&key).unwrap_or_else(|| panic!("en.ts has no {key}"));
+            let french = fr.get(&key).unwrap_or_else(|| panic!("fr.ts has no {key}"));
+            let plain = shapes.replace_all(template, "{$1}");
+            assert_eq!(
+                english, &plain,
+                "{key}: en.ts is not the control plane's sentence"
+            );
+            assert_eq!(
+                parts(french),
+                parts(template),
+                "{key}: fr.ts has other parts"
+            );
+            assert_ne!(french, english, "{key}: fr.ts is English");
+        }
+        let known: Vec<String> = SENTENCES.iter().map(|(c, _)| format!("said.{c}")).collect();
+        for key in en.keys().chain(fr.keys()) {
+            assert!(
+                known.contains(key),
+                "{key} is no sentence of the control plane"
+            );
+        }
+    }
+}

@@ -112,15 +112,15 @@ fn install(params) {
         .expect("sign")
     }
 
-    /// The `cairn-agent` binary next to this test's (`target/debug/deps/..` → `target/debug`):
-    /// detectors run in its workers.
+    /// The `cairn-agent-worker` binary next to this test's (`target/debug/deps/..` →
+    /// `target/debug`): detectors run in it.
     fn built_agent() -> std::path::PathBuf {
         let exe = std::env::current_exe().expect("test executable");
         let bin = exe
             .parent()
             .and_then(|deps| deps.parent())
             .expect("target dir")
-            .join("cairn-agent");
+            .join("cairn-agent-worker");
         assert!(
             bin.exists(),
             "{} does not exist: build it (cargo build -p cairn-agent)",

@@ -2,7 +2,7 @@
 //! key, verifies every signed command and recipe bundle, and streams every event back,
 //! journaled so nothing is lost. It is two processes: a long-lived **supervisor** (this
 //! crate's modules but [`worker`]) that never runs a recipe, and a short-lived **worker**
-//! (`cairn-agent worker`, [`worker`]) per job or batch of detectors that runs the engine under
+//! (`cairn-agent-worker`, [`worker`]) per job or batch of detectors that runs the engine under
 //! kernel limits and exits, its memory with it. [`work`] is what they say to each other.
 //!
 //! Start at [`dial::run`] (the dial loop) and [`agent::Agent`] (one connection: authenticate,

@@ -47,10 +47,6 @@ enum Command {
         #[arg(long)]
         plan_only: bool,
     },
-    /// Run one job or one batch of detectors for the supervisor (`run`), which starts it with
-    /// a request on standard input. Not for people.
-    #[command(hide = true)]
-    Worker,
 }
 
 fn main() -> ExitCode {
@@ -65,12 +61,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();
-    let cli = Cli::parse();
-    if matches!(cli.command, Command::Worker) {
-        // No async runtime: the worker is the engine on plain threads.
-        return cairn_agent::worker::main();
-    }
-    match real_main(cli) {
+    match real_main(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("cairn-agent: {e:#}");
@@ -116,7 +107,6 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Run { config, plan_only } => run(config, plan_only).await,
-            Command::Worker => Ok(()),
         }
     });
     // Running jobs are not waited for (see `run`).

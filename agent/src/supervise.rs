@@ -28,11 +28,14 @@ const BATCH_BYTES: usize = 256 * 1024;
 /// How often an adopted worker (no pipe to wake the supervisor) is looked at.
 const ADOPTED_POLL: Duration = Duration::from_millis(20);
 
+/// The worker's executable, installed next to `cairn-agent`.
+pub const WORKER_BIN: &str = "cairn-agent-worker";
+
 /// How workers are started and limited.
 #[derive(Debug, Clone)]
 pub struct Workers {
-    /// The worker's program and arguments: by default this very executable (`/proc/self/exe`,
-    /// which still works after the file was replaced by an upgrade) with `worker`.
+    /// The worker's program and arguments: by default `cairn-agent-worker` next to this
+    /// executable.
     pub program: PathBuf,
     pub args: Vec<String>,
     /// `RLIMIT_AS` of a worker and what it runs, bytes.
@@ -48,8 +51,11 @@ pub struct Workers {
 impl Default for Workers {
     fn default() -> Self {
         Self {
-            program: PathBuf::from("/proc/self/exe"),
-            args: vec!["worker".to_owned()],
+            program: std::env::current_exe()
+                .ok()
+                .and_then(|exe| Some(exe.parent()?.join(WORKER_BIN)))
+                .unwrap_or_else(|| PathBuf::from(WORKER_BIN)),
+            args: Vec::new(),
             memory: 4 << 30,
             engine_memory: None,
             cancel_grace: Duration::from_secs(10),
@@ -187,7 +193,7 @@ pub fn run_job(ctx: &JobContext, req: JobRequest, mut writer: JobWriter, cancel:
                 None if cancel.is_cancelled() => end(
                     &mut writer,
                     FailureKind::Cancelled,
-                    "cancelled before it started; nothing ran".to_owned(),
+                    "the job was cancelled before it started; nothing ran".to_owned(),
                 ),
                 None => end(
                     &mut writer,
@@ -347,11 +353,11 @@ fn follow(
             let (kind, message) = if cancel.is_cancelled() {
                 let message = if killed {
                     format!(
-                        "cancelled; the job did not stop within {} s of the cancel, so it was killed with everything it had started",
+                        "the job was cancelled; it did not stop within {} s of the cancel, so it was killed with everything it had started",
                         ctx.workers.cancel_grace.as_secs()
                     )
                 } else {
-                    "cancelled".to_owned()
+                    "the job was cancelled".to_owned()
                 };
                 (FailureKind::Cancelled, message)
             } else {

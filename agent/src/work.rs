@@ -1,4 +1,4 @@
-//! What the supervisor and a worker say to each other (the worker is `cairn-agent worker`, a
+//! What the supervisor and a worker say to each other (the worker is `cairn-agent-worker`, a
 //! short-lived process that runs the engine for one job or one batch of detectors).
 //!
 //! Three channels, each one JSON value per line:

@@ -42,6 +42,43 @@ pub const SENTENCES: &[(&str, &str)] = &[
         "recipe {recipe}: the capabilities its script declares differ from the signed ones; \
          nothing was run",
     ),
+    // A job's failure, from the agent's supervisor (`agent/src/supervise.rs`, `procs.rs`).
+    (
+        "job.cancelledBeforeStart",
+        "the job was cancelled before it started; nothing ran",
+    ),
+    (
+        "job.cancelKilled",
+        "the job was cancelled; it did not stop within {secs} s of the cancel, so it was killed with everything it had started",
+    ),
+    (
+        "job.workerNotStarted",
+        "the agent could not start a worker process for this job ({error}); check the agent's installation",
+    ),
+    (
+        "job.workerOutOfMemory",
+        "The job needed more memory than its limit of {mib} MiB and was stopped; what it printed before is above. Nothing after that ran.",
+    ),
+    (
+        "job.workerKilled",
+        "The job's worker process was killed (SIGKILL) before the job finished, by the kernel when the server ran out of memory or by someone on the server; what it printed before is above. Run the job again.",
+    ),
+    (
+        "job.workerCpu",
+        "The job used more processor time than it is allowed and was stopped.",
+    ),
+    (
+        "job.workerSignal",
+        "The job's worker process stopped with signal {signal} before the job finished; what it printed before is above. Run the job again; if it happens again, the agent's log on the server says more.",
+    ),
+    (
+        "job.workerExited",
+        "The job's worker process exited (code {code:-?[0-9]+}) without saying how the job ended{detail}. Run the job again.",
+    ),
+    (
+        "job.workerGone",
+        "The job's worker process ended while the agent was restarting, without saying how the job ended. Run the job again.",
+    ),
     // A job's failure, from the engine (`engine/src/error.rs`).
     ("job.cancelled", "the job was cancelled"),
     (

@@ -1,4 +1,4 @@
-//! The worker: `cairn-agent worker`, started by the supervisor for one job or one batch of
+//! The worker: `cairn-agent-worker`, started by the supervisor for one job or one batch of
 //! detectors, gone when it is done (with all the memory the engine used). It reads one
 //! [`Request`] on stdin, puts kernel limits on itself ([`limits`]), and runs the engine: a job
 //! writes its events to the job's spool ([`job`]), detectors answer on stdout ([`detect`]).

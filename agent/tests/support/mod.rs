@@ -478,11 +478,11 @@ pub fn enrolled_dir(cp: &ControlPlane) -> tempfile::TempDir {
     tmp
 }
 
-/// Workers for an in-process agent: the `cairn-agent` binary built with these tests (the
-/// default, `/proc/self/exe`, would be the test binary).
+/// Workers for an in-process agent: the `cairn-agent-worker` built with these tests (the
+/// default looks next to the running executable, here the test binary).
 pub fn workers() -> cairn_agent::supervise::Workers {
     cairn_agent::supervise::Workers {
-        program: std::path::PathBuf::from(env!("CARGO_BIN_EXE_cairn-agent")),
+        program: std::path::PathBuf::from(env!("CARGO_BIN_EXE_cairn-agent-worker")),
         ..Default::default()
     }
 }

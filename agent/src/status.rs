@@ -246,7 +246,7 @@ async fn run_batch(
     let request = Request::Detect {
         recipes,
         timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
-        limits: ctx.workers.limits(Some(ctx.workers.detect_cpu_seconds)),
+        limits: ctx.workers.detect_limits(),
     };
     let mut reported = vec![false; batch.len()];
     let outcome = talk(&ctx, &request, timeout + Duration::from_secs(1), |reply| {

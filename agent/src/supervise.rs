@@ -83,10 +83,22 @@ impl Workers {
         Ok(command)
     }
 
-    pub fn limits(&self, cpu_seconds: Option<u64>) -> WorkerLimits {
+    /// A job's limits.
+    pub fn job_limits(&self) -> WorkerLimits {
         WorkerLimits {
             address_space: self.memory,
-            cpu_seconds,
+            cpu_seconds: None,
+            read_only: false,
+            engine_memory: self.engine_memory,
+        }
+    }
+
+    /// Detectors' limits: processor time too, and only the privilege to read.
+    pub fn detect_limits(&self) -> WorkerLimits {
+        WorkerLimits {
+            address_space: self.memory,
+            cpu_seconds: Some(self.detect_cpu_seconds),
+            read_only: true,
             engine_memory: self.engine_memory,
         }
     }
@@ -165,7 +177,7 @@ pub fn run_job(ctx: &JobContext, req: JobRequest, mut writer: JobWriter, cancel:
         recipe,
         plan: req.plan.clone(),
         spool: files.spool.clone(),
-        limits: ctx.workers.limits(None),
+        limits: ctx.workers.job_limits(),
     };
     let mut stdin = child.stdin.take();
     let replies = read_replies(child.stdout.take());

@@ -51,6 +51,9 @@ pub struct WorkerLimits {
     pub address_space: u64,
     /// `RLIMIT_CPU`, seconds (detectors only).
     pub cpu_seconds: Option<u64>,
+    /// Keep only `CAP_DAC_READ_SEARCH` (detectors: see `crate::worker::limits`).
+    #[serde(default)]
+    pub read_only: bool,
     /// The interpreter's own ceiling on memory growth, bytes (`Limits::max_memory_growth`);
     /// `None`: the engine's default.
     pub engine_memory: Option<u64>,

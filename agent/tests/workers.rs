@@ -374,3 +374,140 @@ async fn a_worker_that_dies_while_its_supervisor_is_down_is_reported_with_its_li
     supervisor.kill().expect("stop");
     let _ = supervisor.wait();
 }
+
+/// A runtime whose `detect()` spins until its worker is stopped.
+const SPINNER: &str = r#"
+const RECIPE = #{
+    id: "spinner", title: "Spinner", category: "runtime", version: 1, estimated_size_mb: 1,
+    os: [#{ id: "debian", versions: ["11", "12", "13"] }, #{ id: "ubuntu", versions: ["20.04", "22.04", "24.04"] }],
+    capabilities: #{},
+};
+fn detect() { let i = 0; loop { i += 1; } }
+fn install(params) { }
+"#;
+
+/// `/proc/PID/status` field `name`, and the soft limit `name` of `/proc/PID/limits`.
+fn status_field(pid: i32, name: &str) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(&format!("{name}:"))
+                .map(|v| v.trim().to_owned())
+        })
+        .unwrap_or_default()
+}
+
+fn soft_limit(pid: i32, name: &str) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/limits"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(name)
+                .and_then(|rest| rest.split_whitespace().next().map(str::to_owned))
+        })
+        .unwrap_or_default()
+}
+
+/// The worker processes this test process started.
+fn my_workers() -> Vec<i32> {
+    let me = format!("PPid:\t{}", std::process::id());
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/status"))
+                .is_ok_and(|s| s.lines().any(|l| l == me))
+                && std::fs::read_link(format!("/proc/{pid}/exe"))
+                    .is_ok_and(|p| p.ends_with("cairn-agent-worker"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn workers_run_under_kernel_limits_and_detectors_keep_only_the_privilege_to_read() {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped: capabilities are dropped only by a worker started as root");
+        return;
+    }
+    let mut cp = ControlPlane::start().await;
+    let dir = enrolled_dir(&cp);
+    let (stop, task) = start_agent(dir.path(), support::workers());
+    let mut conn = cp.next_conn().await;
+    conn.send(vec![Message::GetServerStatus(GetServerStatus {
+        request_id: Some("spin".into()),
+        detectors: vec![cp.bundle(SPINNER)],
+        same_detectors: false,
+        detectors_hash: None,
+        system_only: false,
+    })])
+    .await;
+    let detector = loop {
+        if let Some(pid) = my_workers().first() {
+            break *pid;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // Give it time to drop what it drops (it does so before running anything).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let dac_read_search = format!("{:016x}", 1u64 << 2);
+    assert_eq!(status_field(detector, "CapEff"), dac_read_search);
+    assert_eq!(status_field(detector, "CapPrm"), dac_read_search);
+    assert_eq!(
+        status_field(detector, "CapBnd"),
+        dac_read_search,
+        "nothing it runs gets more"
+    );
+    assert_eq!(status_field(detector, "NoNewPrivs"), "1");
+    assert_eq!(soft_limit(detector, "Max cpu time"), "60");
+    assert_eq!(
+        soft_limit(detector, "Max address space"),
+        (4u64 << 30).to_string()
+    );
+
+    conn.send(vec![install(
+        "job-l",
+        cp.bundle(HELLO),
+        json!({"lines": 2, "pause": 30}),
+    )])
+    .await;
+    let mut log = JobLog::default();
+    until_line(&mut conn, "job-l", &mut log, "line 1").await;
+    let job = worker_pid(dir.path(), "job-l");
+    assert_eq!(status_field(job, "NoNewPrivs"), "1");
+    assert_eq!(
+        soft_limit(job, "Max address space"),
+        (4u64 << 30).to_string()
+    );
+    assert_eq!(
+        soft_limit(job, "Max cpu time"),
+        "unlimited",
+        "a job may build for long"
+    );
+    assert_ne!(
+        status_field(job, "CapEff"),
+        dac_read_search,
+        "a job installs: it keeps root's powers"
+    );
+    // Its own session: the supervisor can stop everything it starts.
+    let session = std::fs::read_to_string(format!("/proc/{job}/stat")).unwrap();
+    let sid: i32 = session
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .nth(3)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(sid, job);
+    conn.send(vec![Message::CancelJob(CancelJob {
+        job_id: "job-l".into(),
+    })])
+    .await;
+    run_to_end(&mut conn, "job-l", &mut log, true).await;
+    assert_eq!(last_failure(&log).0, FailureKind::Cancelled);
+    let _ = stop.send(true);
+    task.await.expect("agent stops");
+}

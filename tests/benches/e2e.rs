@@ -3,8 +3,9 @@
 //! detectors one after another, and a million log lines from a recipe to a dashboard.
 //!
 //! Build first: `cargo build --release -p cairn-control-plane -p cairn-recipe` (started from
-//! `target/release/`) and `cargo build --profile agent -p cairn-agent` (the agent as servers
-//! get it, `target/agent/`; `$CAIRN_E2E_AGENT_BIN` picks another). Arguments filter the cases by name
+//! `target/release/`). The bench builds the agent as servers get it itself (every binary of
+//! `AGENT_BINS` the workspace has, `cargo build --profile agent`, into `target/agent/`);
+//! `$CAIRN_E2E_AGENT_BIN` picks another agent and skips that build. Arguments filter the cases by name
 //! (`cargo bench -p cairn-e2e -- lines`). Prints Markdown for BENCHMARKS.md.
 
 #![allow(clippy::print_stdout)]
@@ -337,6 +338,9 @@ async fn latency(c: &Cluster) {
 fn main() {
     let filters = cairn_e2e::bench::cases();
     let want = |name: &str| cairn_e2e::bench::wants(&filters, name);
+    // Every agent binary (the agent, and its worker once it exists) with the `agent` profile,
+    // side by side in target/agent/.
+    cairn_e2e::build_shipped_agent();
     use_shipped_agent();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -320,7 +320,7 @@ async fn status(c: &Cluster, ids: &[String]) {
     let one_process = cli_ms(&all, CLI_RUNS);
     let (med, p95) = (median(&mut rtt), percentile(&mut rtt, 0.95));
     println!(
-        "\n{} recipes; {runs} round trips after 3 warm-ups, every answer checked (each recipe's detection, no detector error); CLI cases: median of {CLI_RUNS} runs after one warm-up. Load average before: {load_before}; after: {}.\n",
+        "{} recipes; {runs} round trips after 3 warm-ups, every answer checked (each recipe's detection, no detector error); CLI cases: median of {CLI_RUNS} runs after one warm-up. Load average before: {load_before}; after: {}.\n",
         ids.len(),
         load_average()
     );

@@ -189,7 +189,13 @@ async fn memory(c: &Cluster, ids: &[String]) {
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    let (first, last_sample) = (root[0], root[root.len() - 1]);
+    // Every fifth sample, in time order (before the median sorts them): is it still falling?
+    let timeline: Vec<String> = root
+        .iter()
+        .step_by(5)
+        .chain(root.last())
+        .map(|kb| format!("{:.1}", kb / 1024.0))
+        .collect();
     let last = sample_tree(pid);
     let (_, hwm) = rss_kb(pid);
     let threads = std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -214,9 +220,8 @@ async fn memory(c: &Cluster, ids: &[String]) {
         mib(median(&mut root) as u64)
     );
     println!(
-        "| supervisor VmRSS, first / last sample | {} / {} |",
-        mib(first as u64),
-        mib(last_sample as u64)
+        "| supervisor VmRSS at 0, 5, 10, 15, 20, 25 and 29 s (MiB) | {} |",
+        timeline.join(" · ")
     );
     println!(
         "| its process tree, VmRSS summed, median | {} |",

@@ -3,8 +3,9 @@
 //! detectors one after another, and a million log lines from a recipe to a dashboard.
 //!
 //! Build first: `cargo build --release -p cairn-control-plane -p cairn-recipe` (started from
-//! `target/release/`) and `cargo build --profile agent -p cairn-agent` (the agent as servers
-//! get it, `target/agent/`; `$CAIRN_E2E_AGENT_BIN` picks another). Arguments filter the cases by name
+//! `target/release/`). The bench builds the agent as servers get it itself (every binary of
+//! `AGENT_BINS` the workspace has, `cargo build --profile agent`, into `target/agent/`);
+//! `$CAIRN_E2E_AGENT_BIN` picks another agent and skips that build. Arguments filter the cases by name
 //! (`cargo bench -p cairn-e2e -- lines`). Prints Markdown for BENCHMARKS.md.
 
 #![allow(clippy::print_stdout)]
@@ -12,22 +13,12 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use cairn_e2e::memory::{load_average, median, mib, percentile, sample_tree, smaps_by_mapping};
 use cairn_e2e::{Cluster, Dashboard, bin, rss_kb, use_shipped_agent};
 use serde_json::json;
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn p95(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let rank = ((v.len() as f64) * 0.95).ceil() as usize;
-    v[rank.clamp(1, v.len()) - 1]
-}
-
-fn mib(kb: u64) -> String {
-    format!("{:.1} MiB", kb as f64 / 1024.0)
+    percentile(v, 0.95)
 }
 
 /// Reads dashboard messages for `quiet`, so later measurements start from an idle socket.
@@ -81,29 +72,6 @@ async fn idle(c: &Cluster) {
         println!("| {name} | {} |", mib(kb));
     }
     println!();
-}
-
-/// Resident kB per mapping name (`[heap]`, `[stack]`, a file, `anonymous`), largest first.
-fn smaps_by_mapping(pid: u32) -> Vec<(String, u64)> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
-    let mut by: std::collections::BTreeMap<String, u64> = Default::default();
-    let mut current = String::new();
-    for line in text.lines() {
-        let mut words = line.split_whitespace();
-        let first = words.next().unwrap_or("");
-        if first.contains('-') && first.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
-            let perms = words.next().unwrap_or("");
-            let path = words.nth(3).unwrap_or("anonymous");
-            let file = path.rsplit('/').next().unwrap_or(path);
-            current = format!("{file} ({perms})");
-        } else if first == "Rss:" {
-            let kb: u64 = words.next().and_then(|v| v.parse().ok()).unwrap_or(0);
-            *by.entry(current.clone()).or_default() += kb;
-        }
-    }
-    let mut v: Vec<_> = by.into_iter().filter(|(_, kb)| *kb > 0).collect();
-    v.sort_by_key(|b| std::cmp::Reverse(b.1));
-    v
 }
 
 async fn status(c: &Cluster) {
@@ -180,6 +148,7 @@ async fn lines(c: &Cluster) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000u64);
     println!("## {n_lines} log lines to a dashboard\n");
+    let load_before = load_average();
     let mut d = c.dashboard().await;
     drain(&mut d, Duration::from_millis(300)).await;
     let t = Instant::now();
@@ -187,8 +156,8 @@ async fn lines(c: &Cluster) {
     let (mut received, mut reordered, mut bad_seq, mut max, mut next_seq) = (0u64, 0u64, 0, 0, 1);
     let mut first_line = None;
     let mut seen = vec![false; n_lines as usize + 1];
-    let mut cp_peak = 0;
-    let mut messages = 0u64;
+    let (mut cp_peak, mut agent_tree_peak) = (0, 0);
+    let (mut messages, mut duplicated, mut not_numbers) = (0u64, 0u64, 0u64);
     let end = loop {
         let m = d.next().await.expect("open socket");
         if m["jobId"] != job.as_str() {
@@ -204,7 +173,11 @@ async fn lines(c: &Cluster) {
             // One message may hold several lines (the agent coalesces them).
             for line in p["message"].as_str().unwrap_or("").split('\n') {
                 let n: u64 = line.parse().unwrap_or(0);
-                if (1..=n_lines).contains(&n) && !seen[n as usize] {
+                if !(1..=n_lines).contains(&n) {
+                    not_numbers += 1;
+                } else if seen[n as usize] {
+                    duplicated += 1;
+                } else {
                     seen[n as usize] = true;
                     received += 1;
                 }
@@ -216,6 +189,8 @@ async fn lines(c: &Cluster) {
             messages += 1;
             if messages.is_multiple_of(500) {
                 cp_peak = cp_peak.max(rss_kb(c.cp.pid()).0);
+                // The agent's whole tree: after the split a worker prints the lines.
+                agent_tree_peak = agent_tree_peak.max(sample_tree(c.agent.pid()).tree_rss_kb);
             }
         }
         if cairn_e2e::TERMINAL.iter().any(|k| m["type"] == *k) {
@@ -236,7 +211,8 @@ async fn lines(c: &Cluster) {
         .map(|m| m.len())
         .sum::<u64>();
     println!(
-        "`run(\"seq\", [\"1\", \"{n_lines}\"])` in the `lines` test recipe; one dashboard socket reading and parsing every message.\n"
+        "`run(\"seq\", [\"1\", \"{n_lines}\"])` in the `lines` test recipe; one dashboard socket reading and parsing every message. Load average before: {load_before}; after: {}. The p99 of a line's latency is the `latency` case's.\n",
+        load_average()
     );
     println!("| what | value |\n|---|---:|");
     println!(
@@ -257,6 +233,8 @@ async fn lines(c: &Cluster) {
     println!("| dashboard messages carrying them | {messages} |");
     println!("| lost | {} |", n_lines - received);
     println!("| reordered (a number below one already seen) | {reordered} |");
+    println!("| duplicated (a number seen twice) | {duplicated} |");
+    println!("| lines that are not one of the numbers printed | {not_numbers} |");
     println!("| events whose seq was not previous + 1 | {bad_seq} |");
     println!(
         "| job status in the store after the terminal event (waited {} ms) | {} |",
@@ -272,11 +250,34 @@ async fn lines(c: &Cluster) {
         mib(cp_hwm),
         mib(cp_rss)
     );
-    println!("| agent VmHWM | {} |", mib(agent_hwm));
+    println!(
+        "| agent VmHWM (the process the bench started) | {} |",
+        mib(agent_hwm)
+    );
+    println!(
+        "| agent process tree, VmRSS summed, sampled during the job, max | {} |",
+        mib(agent_tree_peak)
+    );
     println!(
         "| data dir after (SQLite db + wal) | {:.0} MiB |\n",
         db as f64 / 1048576.0
     );
+    // A benchmark, not a test: the figures above are never judged, but a line lost, doubled,
+    // garbled or out of order is a broken pipeline, not a slow one.
+    assert_eq!(
+        received,
+        n_lines,
+        "{} of {n_lines} lines were lost",
+        n_lines - received
+    );
+    assert_eq!(reordered, 0, "{reordered} lines arrived after a later one");
+    assert_eq!(duplicated, 0, "{duplicated} lines arrived twice");
+    assert_eq!(
+        not_numbers, 0,
+        "{not_numbers} lines were not the numbers printed"
+    );
+    assert_eq!(bad_seq, 0, "{bad_seq} events broke the seq order");
+    assert_eq!(job_row["status"], "succeeded", "{job_row}");
 }
 
 /// Single-line latency: the `clock` recipe runs `date +%s%N` every 20 ms; each line carries
@@ -285,6 +286,7 @@ async fn lines(c: &Cluster) {
 async fn latency(c: &Cluster) {
     const N: u64 = 300;
     println!("## Single-line latency, {N} lines 20 ms apart\n");
+    let load_before = load_average();
     let mut d = c.dashboard().await;
     drain(&mut d, Duration::from_millis(300)).await;
     let job = d
@@ -320,6 +322,10 @@ async fn latency(c: &Cluster) {
     delays.sort_by(f64::total_cmp);
     let pct =
         |p: f64| delays[((delays.len() as f64 * p).ceil() as usize).clamp(1, delays.len()) - 1];
+    println!(
+        "Load average before: {load_before}; after: {}.\n",
+        load_average()
+    );
     println!("| what | value |\n|---|---:|");
     println!(
         "| printed by the child → parsed at the dashboard, p50 | {:.1} ms |",
@@ -332,6 +338,9 @@ async fn latency(c: &Cluster) {
 fn main() {
     let filters = cairn_e2e::bench::cases();
     let want = |name: &str| cairn_e2e::bench::wants(&filters, name);
+    // Every agent binary (the agent, and its worker once it exists) with the `agent` profile,
+    // side by side in target/agent/.
+    cairn_e2e::build_shipped_agent();
     use_shipped_agent();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -44,6 +44,78 @@ pub fn use_shipped_agent() {
     let _ = SHIPPED_AGENT.set(shipped);
 }
 
+/// The binaries that make up the agent as servers get it: built with the `agent` profile into
+/// `target/agent/`, side by side. A name no package of the workspace builds is skipped, so
+/// the list can name binaries before they exist (the worker of issue 16).
+pub const AGENT_BINS: &[&str] = &["cairn-agent", "cairn-agent-worker"];
+
+/// Builds every binary of [`AGENT_BINS`] that a workspace package declares, with
+/// `cargo build --profile agent` into this target directory, then
+/// [`use_shipped_agent`]. Skipped when `$CAIRN_E2E_AGENT_BIN` names the agent (built apart).
+/// Returns the binaries built (their paths).
+pub fn build_shipped_agent() -> Vec<PathBuf> {
+    if std::env::var_os("CAIRN_E2E_AGENT_BIN").is_some() {
+        return Vec::new();
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let target = bin_dir()
+        .parent()
+        .map(Path::to_path_buf)
+        .expect("target/<profile> has a parent");
+    let out = std::process::Command::new(&cargo)
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .current_dir(repo_root())
+        .output()
+        .expect("run cargo metadata");
+    assert!(out.status.success(), "cargo metadata failed");
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("cargo metadata JSON");
+    let mut args: Vec<String> = vec!["build".into(), "--profile".into(), "agent".into()];
+    let mut built = Vec::new();
+    for package in meta["packages"].as_array().into_iter().flatten() {
+        for t in package["targets"].as_array().into_iter().flatten() {
+            let is_bin = t["kind"]
+                .as_array()
+                .is_some_and(|k| k.iter().any(|k| k == "bin"));
+            let name = t["name"].as_str().unwrap_or("");
+            if is_bin && AGENT_BINS.contains(&name) {
+                let pkg = package["name"].as_str().expect("package name");
+                args.extend(["-p".into(), pkg.into(), "--bin".into(), name.into()]);
+                built.push(target.join("agent").join(name));
+            }
+        }
+    }
+    let mut build = std::process::Command::new(&cargo);
+    // Without the variables cargo sets for the running bench (`CARGO_MANIFEST_DIR`, …): build
+    // scripts that watch them (ring's) would rebuild, and the next build from a shell again.
+    for (name, _) in std::env::vars_os() {
+        let n = name.to_string_lossy();
+        let set_by_cargo = n.starts_with("CARGO_PKG_")
+            || n.starts_with("CARGO_MANIFEST_")
+            || matches!(
+                &*n,
+                "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+                    | "CARGO_TARGET_TMPDIR"
+                    | "CARGO_RUSTC_CURRENT_DIR"
+                    | "OUT_DIR"
+            );
+        if set_by_cargo {
+            build.env_remove(&name);
+        }
+    }
+    let status = build
+        .args(&args)
+        .arg("--target-dir")
+        .arg(&target)
+        .current_dir(repo_root())
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "cargo {} failed", args.join(" "));
+    use_shipped_agent();
+    built
+}
+
 /// The path of binary `name` (`cairn-agent`, `cairn-control-plane`), which must exist.
 /// `$CAIRN_E2E_AGENT_BIN` names the agent binary when it was built apart (the benchmarks run
 /// the `agent` profile's build, see [`use_shipped_agent`]).

@@ -12,7 +12,8 @@
 //! [`control_plane`], [`agent`], [`cluster`] (both, enrolled and connected), [`dashboard`] (the
 //! dashboard socket), [`tls`]; the raw HTTP client and `/proc` readers are
 //! `cairn-test-support`'s, re-exported here. The fault and load tests have their own:
-//! [`proxy`], [`flood`], [`conns`], [`sim`], [`debian11`]; the benchmarks [`bench`].
+//! [`proxy`], [`flood`], [`conns`], [`sim`], [`debian11`]; the benchmarks [`bench`] and
+//! [`memory`] (a process tree's resident memory, by mapping).
 
 pub mod agent;
 pub mod bench;
@@ -23,6 +24,7 @@ pub mod control_plane;
 pub mod dashboard;
 pub mod debian11;
 pub mod flood;
+pub mod memory;
 pub mod proxy;
 pub mod sim;
 pub mod tls;
@@ -30,7 +32,9 @@ pub mod tls;
 use std::time::{Duration, Instant};
 
 pub use agent::Agent;
-pub use bins::{add_recipe, bin, bin_dir, recipes_dir, use_shipped_agent};
+pub use bins::{
+    AGENT_BINS, add_recipe, bin, bin_dir, build_shipped_agent, recipes_dir, use_shipped_agent,
+};
 pub use cairn_test_support::dashboard::Ws;
 pub use cairn_test_support::http::{Reply, http, http_over, login};
 pub use cairn_test_support::net::free_port;

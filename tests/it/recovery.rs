@@ -55,13 +55,49 @@ async fn the_control_plane_killed_mid_job_loses_no_line() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_agent_killed_mid_job_reports_it_interrupted_and_a_rerun_succeeds() {
+async fn the_agent_killed_mid_job_goes_on_after_restart_and_loses_no_tick() {
+    const N: u64 = 40;
+    let mut c = Cluster::start(&["ticks"]).await;
+    let mut d = c.dashboard().await;
+    let job = d.start_ticks(&c.node_id, N).await;
+    d.recv_until(|m| m["jobId"] == job.as_str() && m["payload"]["message"] == "tick 3")
+        .await;
+    // The supervisor dies; the job's worker goes on writing its spool.
+    c.agent.kill();
+    let off = d
+        .recv_until(|m| m["type"] == "NODE_STATUS" && m["payload"]["online"] == false)
+        .await;
+    assert_eq!(off["nodeId"], c.node_id.as_str());
+    c.agent.start();
+
+    // The restarted supervisor adopts the worker: the job ends as it would have.
+    let end = d.wait_terminal(&job).await;
+    assert_eq!(end["type"], "RUNTIME_INSTALLED", "{end}");
+    let j = c.cp.wait_job_done(&c.cookie, &job).await;
+    assert_eq!(j["status"], "succeeded", "{j}");
+    let stored = c.stored_events(&job).await;
+    let want: Vec<u64> = (1..=stored.len() as u64).collect();
+    assert_eq!(seqs(&stored), want);
+    assert_eq!(lines(&stored, "info"), ticks(N), "every tick exactly once, in order");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_worker_dies_with_the_agent_reports_it_interrupted_and_a_rerun_succeeds() {
     let mut c = Cluster::start(&["ticks"]).await;
     let mut d = c.dashboard().await;
     let job = d.start_ticks(&c.node_id, 100).await;
     d.recv_until(|m| m["jobId"] == job.as_str() && m["payload"]["message"] == "tick 3")
         .await;
+    // Supervisor and worker both gone (a machine-wide kill, an OOM of both).
+    let record = c.agent.config.join(format!("state/journal/{job}.worker"));
+    let worker: i32 = std::fs::read_to_string(&record)
+        .expect("the worker is recorded")
+        .split_whitespace()
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("a pid");
     c.agent.kill();
+    cairn_agent::procs::kill_session(worker, rustix::process::Signal::KILL);
     let off = d
         .recv_until(|m| m["type"] == "NODE_STATUS" && m["payload"]["online"] == false)
         .await;
@@ -73,15 +109,15 @@ async fn the_agent_killed_mid_job_reports_it_interrupted_and_a_rerun_succeeds() 
     assert_eq!(end["type"], "JOB_FAILED", "{end}");
     assert_eq!(end["payload"]["kind"], "interrupted", "{end}");
     let msg = end["payload"]["message"].as_str().unwrap_or("");
-    assert!(msg.contains("run it again"), "{msg}");
+    assert!(msg.contains("Run the job again"), "{msg}");
     // The control plane knows the agent's sentence: the page says it in its language.
-    assert_eq!(end["payload"]["messageCode"], "job.interrupted", "{end}");
+    assert_eq!(end["payload"]["messageCode"], "job.workerGone", "{end}");
 
     // So does the job history.
     let j = c.cp.wait_job_done(&c.cookie, &job).await;
     assert_eq!(j["status"], "failed", "{j}");
     assert_eq!(j["result"]["kind"], "interrupted", "{j}");
-    assert_eq!(j["result"]["messageCode"], "job.interrupted", "{j}");
+    assert_eq!(j["result"]["messageCode"], "job.workerGone", "{j}");
     let stored = c.stored_events(&job).await;
     let want: Vec<u64> = (1..=stored.len() as u64).collect();
     assert_eq!(seqs(&stored), want);

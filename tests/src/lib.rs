@@ -30,7 +30,7 @@ pub mod tls;
 use std::time::{Duration, Instant};
 
 pub use agent::Agent;
-pub use bins::{add_recipe, bin, bin_dir, recipes_dir, use_shipped_agent};
+pub use bins::{add_recipe, bin, bin_dir, recipes_dir, use_shipped_agent, worker_bin};
 pub use cairn_test_support::dashboard::Ws;
 pub use cairn_test_support::http::{Reply, http, http_over, login};
 pub use cairn_test_support::net::free_port;

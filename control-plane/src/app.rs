@@ -23,6 +23,8 @@ pub struct App {
     /// Previews waiting to be confirmed (in memory only).
     pub plans: crate::plans::Plans,
     pub agent: install::AgentBinary,
+    /// The agent's worker, served from the agent binary's directory.
+    pub worker: install::AgentBinary,
     /// Nodes' `last_seen` and `last_status`, written in batches.
     pub node_writes: node_writes::NodeWriter,
     pub throttle: auth::LoginThrottle,
@@ -39,6 +41,14 @@ pub struct App {
 }
 
 impl App {
+    /// The binary this control plane serves for `part` of the agent.
+    pub fn download(&self, part: install::Part) -> &install::AgentBinary {
+        match part {
+            install::Part::Agent => &self.agent,
+            install::Part::Worker => &self.worker,
+        }
+    }
+
     /// Whether this process serves TLS itself (URLs built from `Host` then say `https`).
     pub fn tls(&self) -> bool {
         self.config.tls()

@@ -28,7 +28,8 @@ pub struct Config {
     pub public_url: Option<String>,
     pub tls: Option<TlsFiles>,
     /// The agent binary served at `/downloads/cairn-agent-x86_64-linux-gnu` (built for glibc
-    /// 2.31); default `DATA_DIR/cairn-agent-x86_64-linux-gnu`.
+    /// 2.31); default `DATA_DIR/cairn-agent-x86_64-linux-gnu`. Its worker is served from the
+    /// same directory (`install::WORKER_FILE`).
     pub agent_binary: PathBuf,
     /// The first start's admin password; generated (and printed once to stderr) when absent.
     pub admin_password: Option<String>,

@@ -35,7 +35,8 @@ struct Args {
     public_url: Option<String>,
     /// The agent binary new servers download (built for glibc 2.31 by
     /// scripts/build-agent-glibc231). Default: cairn-agent-x86_64-linux-gnu next to this
-    /// executable, else in the data directory.
+    /// executable, else in the data directory. Its worker,
+    /// cairn-agent-worker-x86_64-linux-gnu, is served from the same directory.
     #[arg(long, env = "CAIRN_AGENT_BINARY")]
     agent_binary: Option<PathBuf>,
     /// Allow listening on a non-loopback address without TLS.

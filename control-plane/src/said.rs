@@ -254,6 +254,12 @@ pub const SENTENCES: &[(&str, &str)] = &[
          with scripts/build-agent-glibc231 and start the control plane with --agent-binary PATH",
     ),
     (
+        "http.noWorkerBinary",
+        "this control plane has no agent worker binary to serve ({path} does not exist): the \
+         worker must be next to the agent binary; build both with scripts/build-agent-glibc231 \
+         and start the control plane with --agent-binary PATH",
+    ),
+    (
         "http.crossSite",
         "this request came from another site; the control plane accepts changes only from its \
          own pages at {origin}",

@@ -123,6 +123,7 @@ pub async fn prepare(config: Config, shutdown: watch::Receiver<bool>) -> anyhow:
     let throttle = auth::LoginThrottle::new(config.login_first_lockout);
     Ok(App {
         agent: install::AgentBinary::new(config.agent_binary.clone()),
+        worker: install::AgentBinary::worker_next_to(&config.agent_binary),
         config,
         node_writes: node_writes::NodeWriter::spawn(std::sync::Arc::clone(&store)),
         store,

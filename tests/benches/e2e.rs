@@ -5,7 +5,8 @@
 //! Build first: `cargo build --release -p cairn-control-plane -p cairn-recipe` (started from
 //! `target/release/`). The bench builds the agent as servers get it itself (every binary of
 //! `AGENT_BINS` the workspace has, `cargo build --profile agent`, into `target/agent/`);
-//! `$CAIRN_E2E_AGENT_BIN` picks another agent and skips that build. Arguments filter the cases by name
+//! `$CAIRN_E2E_AGENT_BIN` picks another agent (with `cairn-agent-worker` beside it) and skips
+//! that build. Arguments filter the cases by name
 //! (`cargo bench -p cairn-e2e -- lines`). Prints Markdown for BENCHMARKS.md.
 
 #![allow(clippy::print_stdout)]
@@ -14,7 +15,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use cairn_e2e::memory::{load_average, median, mib, percentile, sample_tree, smaps_by_mapping};
-use cairn_e2e::{Cluster, Dashboard, bin, rss_kb, use_shipped_agent};
+use cairn_e2e::{Cluster, Dashboard, bin, rss_kb, use_shipped_agent, worker_bin};
 use serde_json::json;
 
 fn p95(v: &mut [f64]) -> f64 {
@@ -51,6 +52,13 @@ async fn idle(c: &Cluster) {
         "| `cairn-agent` binary, `agent` profile (size-optimised, stripped) | {:.1} MiB |",
         size("cairn-agent") as f64 / 1048576.0
     );
+    // An agent from before the split (`$CAIRN_E2E_AGENT_BIN`) has no worker to measure.
+    if let Ok(worker) = std::fs::metadata(worker_bin()) {
+        println!(
+            "| `cairn-agent-worker` binary, `agent` profile (one per job or batch of detectors) | {:.1} MiB |",
+            worker.len() as f64 / 1048576.0
+        );
+    }
     println!(
         "| `cairn-control-plane` binary, release (stripped) | {:.1} MiB |",
         size("cairn-control-plane") as f64 / 1048576.0

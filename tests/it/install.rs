@@ -1,16 +1,19 @@
 //! From a bare server to a connected node (issue 7): the control plane's `install.sh`, run
 //! inside a real Debian 11 system (debootstrap, `scripts/debian11-root`) exactly as the
-//! dashboard's install command says, with the agent binary built for glibc 2.31.
+//! dashboard's install command says, with the agent's two binaries built for glibc 2.31: the
+//! agent and the worker it starts for every job and batch of detectors (issue 16).
 //!
 //! Root only (chroot, mounts); skipped otherwise.
 
 use std::ffi::OsString;
+use std::os::unix::fs::PermissionsExt;
 
 use cairn_e2e::debian11::{Debian11, glibc231_bin, is_root};
 use cairn_e2e::{ControlPlane, eventually, http, recipes_dir};
 use serde_json::{Value, json};
 
 const BIN: &str = "/usr/local/bin/cairn-agent";
+const WORKER: &str = "/usr/local/bin/cairn-agent-worker";
 const CONFIG: &str = "/etc/cairn";
 
 /// [`Debian11::bash`] without stalling the runtime's other tasks.
@@ -45,10 +48,13 @@ async fn install_sh_turns_a_debian_11_system_into_a_connected_node_and_uninstall
         return;
     }
     let agent = glibc231_bin("cairn-agent");
+    let worker = glibc231_bin("cairn-agent-worker");
     let work = tempfile::tempdir().expect("temp dir");
     let recipes = recipes_dir(work.path(), &["redis"]);
-    // The served binary is a copy, so the test can alter it.
+    // The served binaries are copies, so the test can alter them. The control plane serves the
+    // worker from the agent binary's directory.
     let served = work.path().join("cairn-agent-x86_64-linux-gnu");
+    let served_worker = work.path().join("cairn-agent-worker-x86_64-linux-gnu");
     std::fs::copy(&agent, &served).expect("copy the agent");
     let cp = ControlPlane::start_with_args(
         work.path(),
@@ -87,34 +93,89 @@ async fn install_sh_turns_a_debian_11_system_into_a_connected_node_and_uninstall
     assert!(run.stderr.contains("sudo bash"), "{}", run.text());
     assert!(!deb.path(BIN).exists());
 
-    // 2. A download that is not the binary the script names: refused, nothing installed.
-    let script = http(cp.addr, "GET", "/install.sh", None, None).await.body;
-    std::fs::write(deb.path("/root/install.sh"), &script).expect("write install.sh");
-    let mut tampered = std::fs::read(&served).expect("read agent");
-    tampered.extend_from_slice(b"\0tampered");
-    std::fs::write(&served, &tampered).expect("tamper");
-    let token = created["token"].as_str().expect("token");
-    let run = in_chroot(
-        &deb,
-        None,
-        &format!("bash /root/install.sh --token {token}"),
-    );
+    // 2. The control plane has the agent but not its worker: the install stops with the
+    //    sentence, nothing installed.
+    let run = in_chroot(&deb, None, &command);
     assert!(!run.ok, "{}", run.text());
     assert!(
-        run.stderr.contains("does not match the sha256"),
+        run.stderr
+            .contains("has no agent worker binary to serve (the agent needs it"),
         "{}",
         run.text()
     );
-    assert!(!deb.path(BIN).exists(), "a tampered binary was installed");
+    assert!(
+        !deb.path(BIN).exists(),
+        "an agent without its worker was installed"
+    );
     assert!(!deb.path(CONFIG).join("agent.json").exists());
-    std::fs::copy(&agent, &served).expect("restore the agent");
+    std::fs::copy(&worker, &served_worker).expect("copy the worker");
 
-    // 3. The install command: binary checked and installed, enrolled, kept running.
+    // 3. A download that is not the binary the script names, the agent or the worker: refused,
+    //    neither installed (both are checked before either is moved into place).
+    let script = http(cp.addr, "GET", "/install.sh", None, None).await.body;
+    std::fs::write(deb.path("/root/install.sh"), &script).expect("write install.sh");
+    let token = created["token"].as_str().expect("token");
+    for (file, original, name) in [
+        (&served, &agent, "agent"),
+        (&served_worker, &worker, "agent worker"),
+    ] {
+        let mut tampered = std::fs::read(file).expect("read binary");
+        tampered.extend_from_slice(b"\0tampered");
+        std::fs::write(file, &tampered).expect("tamper");
+        let run = in_chroot(
+            &deb,
+            None,
+            &format!("bash /root/install.sh --token {token}"),
+        );
+        assert!(!run.ok, "{}", run.text());
+        assert!(
+            run.stderr
+                .contains(&format!("the downloaded {name} does not match the sha256")),
+            "{}",
+            run.text()
+        );
+        assert!(!deb.path(BIN).exists(), "installed with a tampered {name}");
+        assert!(
+            !deb.path(WORKER).exists(),
+            "installed with a tampered {name}"
+        );
+        let left: Vec<_> = std::fs::read_dir(deb.path("/usr/local/bin"))
+            .expect("/usr/local/bin")
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert!(left.is_empty(), "downloads left behind: {left:?}");
+        assert!(!deb.path(CONFIG).join("agent.json").exists());
+        std::fs::copy(original, file).expect("restore the binary");
+    }
+
+    // 4. The install command: both binaries checked and installed side by side, enrolled,
+    //    kept running.
     let run = in_chroot(&deb, None, &command);
     assert!(run.ok, "{}", run.text());
-    assert!(run.stdout.contains("sha256 verified"), "{}", run.text());
+    assert!(
+        run.stdout
+            .contains(&format!("installed {BIN} (sha256 verified)")),
+        "{}",
+        run.text()
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("installed {WORKER} (sha256 verified)")),
+        "{}",
+        run.text()
+    );
     assert!(run.stdout.contains("no systemd here"), "{}", run.text());
-    assert!(deb.path(BIN).is_file());
+    for path in [BIN, WORKER] {
+        let meta = std::fs::metadata(deb.path(path)).expect(path);
+        assert!(meta.is_file(), "{path}");
+        assert_eq!(meta.permissions().mode() & 0o7777, 0o755, "{path}");
+    }
+    assert_eq!(
+        std::fs::read(deb.path(WORKER)).expect("installed worker"),
+        std::fs::read(&worker).expect("built worker"),
+        "the installed worker is the one built"
+    );
     let agent_json = std::fs::read_to_string(deb.path(CONFIG).join("agent.json")).expect("config");
     assert!(agent_json.contains(&node_id), "{agent_json}");
     assert!(
@@ -142,21 +203,35 @@ async fn install_sh_turns_a_debian_11_system_into_a_connected_node_and_uninstall
         .and_then(|a| a.iter().find(|d| d["type"] == "redis"))
         .cloned()
         .unwrap_or(Value::Null);
+    // Detectors run in the worker: a result without an error means the installed worker
+    // started inside Debian 11 (glibc 2.31) and ran the recipe's detect().
     assert_eq!(
         redis["installed"], false,
         "the detector ran inside: {status}"
+    );
+    assert!(
+        redis.get("error").is_none_or(Value::is_null),
+        "the detector's worker failed: {status}"
     );
     let running = deb.processes_matching("cairn-agent run");
     assert_eq!(running.len(), 1, "{running:?}");
     let first_pid = running[0].0;
 
-    // 4. Again: harmless. Same node, configuration kept, agent restarted.
+    // 5. Again: harmless. Same node, configuration kept, agent restarted.
     let run = in_chroot(&deb, None, &command);
     assert!(run.ok, "{}", run.text());
     assert!(run.stdout.contains("already enrolled"), "{}", run.text());
     assert!(run.stdout.contains("restarted"), "{}", run.text());
     assert!(
-        run.stdout.contains("already this control plane's agent"),
+        run.stdout
+            .contains(&format!("{BIN} is already this control plane's agent (")),
+        "{}",
+        run.text()
+    );
+    assert!(
+        run.stdout.contains(&format!(
+            "{WORKER} is already this control plane's agent worker"
+        )),
         "{}",
         run.text()
     );
@@ -172,7 +247,7 @@ async fn install_sh_turns_a_debian_11_system_into_a_connected_node_and_uninstall
     let list = nodes(&cp, &cookie).await;
     assert_eq!(list.len(), 1, "{list:?}");
 
-    // 5. Uninstall: service stopped, binary, configuration and boot entry gone.
+    // 6. Uninstall: service stopped, both binaries, configuration and boot entry gone.
     let run = in_chroot(
         &deb,
         None,
@@ -183,7 +258,9 @@ async fn install_sh_turns_a_debian_11_system_into_a_connected_node_and_uninstall
     );
     assert!(run.ok, "{}", run.text());
     assert!(run.stdout.contains("removed"), "{}", run.text());
+    assert!(run.stdout.contains(WORKER), "{}", run.text());
     assert!(!deb.path(BIN).exists());
+    assert!(!deb.path(WORKER).exists());
     assert!(!deb.path(CONFIG).exists());
     assert!(
         !deb.path("/usr/local/lib/cairn/cairn-agent-supervise")

@@ -78,7 +78,11 @@ async fn the_agent_killed_mid_job_goes_on_after_restart_and_loses_no_tick() {
     let stored = c.stored_events(&job).await;
     let want: Vec<u64> = (1..=stored.len() as u64).collect();
     assert_eq!(seqs(&stored), want);
-    assert_eq!(lines(&stored, "info"), ticks(N), "every tick exactly once, in order");
+    assert_eq!(
+        lines(&stored, "info"),
+        ticks(N),
+        "every tick exactly once, in order"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

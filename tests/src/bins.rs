@@ -1,5 +1,6 @@
 //! The binaries under test and the files a test starts them with: where cargo put
-//! `cairn-control-plane` and `cairn-agent` (or the agent as shipped, for benchmarks), the
+//! `cairn-control-plane` and `cairn-agent` (or the agent as shipped, for benchmarks) with its
+//! worker `cairn-agent-worker` beside it (the agent starts it from its own directory), the
 //! recipes directory a control plane publishes, log files its children append to, and the
 //! slot holding a running child.
 
@@ -26,8 +27,8 @@ pub fn bin_dir() -> PathBuf {
 static SHIPPED_AGENT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
 
 /// Makes [`bin`] return the agent as servers get it, built with the `agent` profile
-/// (`target/agent/cairn-agent`, optimised for size), unless `$CAIRN_E2E_AGENT_BIN` names one.
-/// For benchmarks, which run from `target/release`.
+/// (`target/agent/cairn-agent`, optimised for size, and its worker beside it), unless
+/// `$CAIRN_E2E_AGENT_BIN` names one. For benchmarks, which run from `target/release`.
 pub fn use_shipped_agent() {
     if std::env::var_os("CAIRN_E2E_AGENT_BIN").is_some() {
         return;
@@ -118,7 +119,9 @@ pub fn build_shipped_agent() -> Vec<PathBuf> {
 
 /// The path of binary `name` (`cairn-agent`, `cairn-control-plane`), which must exist.
 /// `$CAIRN_E2E_AGENT_BIN` names the agent binary when it was built apart (the benchmarks run
-/// the `agent` profile's build, see [`use_shipped_agent`]).
+/// the `agent` profile's build, see [`use_shipped_agent`]); its worker, `cairn-agent-worker`,
+/// is looked for in the same directory, where the agent starts it from (see [`worker_bin`];
+/// only an agent from before the split may lack it).
 pub fn bin(name: &str) -> PathBuf {
     let path = match (std::env::var_os("CAIRN_E2E_AGENT_BIN"), SHIPPED_AGENT.get()) {
         (Some(agent), _) if name == "cairn-agent" => PathBuf::from(agent),
@@ -130,7 +133,32 @@ pub fn bin(name: &str) -> PathBuf {
         "{} does not exist; build it first (`cargo test --workspace` does, or `cargo build -p {name}`)",
         path.display()
     );
+    let worker = worker_next_to(&path);
+    if name == "cairn-agent" && !worker.is_file() {
+        // An agent from before the split (measured by a benchmark through
+        // `$CAIRN_E2E_AGENT_BIN`) has no worker and needs none; one built from this tree does.
+        assert!(
+            std::env::var_os("CAIRN_E2E_AGENT_BIN").is_some(),
+            "{} does not exist, and the agent runs no job and no detector without it: build it \
+             with the agent (`cargo build -p cairn-agent` builds both) and keep it next to {}",
+            worker.display(),
+            path.display()
+        );
+        eprintln!(
+            "note: no {} beside $CAIRN_E2E_AGENT_BIN: only an agent that runs no worker works",
+            worker.display()
+        );
+    }
     path
+}
+
+/// The worker the agent of [`bin`]`("cairn-agent")` starts: `cairn-agent-worker` beside it.
+pub fn worker_bin() -> PathBuf {
+    worker_next_to(&bin("cairn-agent"))
+}
+
+fn worker_next_to(agent: &Path) -> PathBuf {
+    agent.with_file_name("cairn-agent-worker")
 }
 
 /// Copies recipe `name` (`redis` from `recipes/`, anything else from `tests/recipes/`) into

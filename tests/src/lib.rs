@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 pub use agent::Agent;
 pub use bins::{
     AGENT_BINS, add_recipe, bin, bin_dir, build_shipped_agent, recipes_dir, use_shipped_agent,
+    worker_bin,
 };
 pub use cairn_test_support::dashboard::Ws;
 pub use cairn_test_support::http::{Reply, http, http_over, login};

@@ -31,7 +31,8 @@ pub async fn handle(
             warp::reply::with_header("ok", "content-type", "text/plain").into_response()
         }
         (RouteId::InstallScript, _) => install_script(&app, &req).await,
-        (RouteId::AgentChecksum, _) => agent_checksum(&app).await,
+        (RouteId::AgentChecksum, _) => checksum(&app, install::Part::Agent).await,
+        (RouteId::WorkerChecksum, _) => checksum(&app, install::Part::Worker).await,
         (RouteId::ControlPlaneKey, _) => {
             let key = app.signer.key();
             ok_json(&json!({"publicKey": key.public().to_hex(), "keyId": key.key_id().to_string()}))
@@ -55,38 +56,48 @@ pub async fn handle(
     }
 }
 
-/// The agent binary's sha256, `None` when there is none; hashing runs on the blocking pool.
-async fn agent_sha256(app: &Arc<App>) -> Result<Option<String>, Response> {
+/// The sha256 of the agent binary or its worker, `None` when there is none; hashing runs on
+/// the blocking pool.
+async fn sha256(app: &Arc<App>, part: install::Part) -> Result<Option<String>, Response> {
     let app2 = Arc::clone(app);
-    match tokio::task::spawn_blocking(move || app2.agent.sha256()).await {
+    match tokio::task::spawn_blocking(move || app2.download(part).sha256()).await {
         Ok(Ok(sha)) => Ok(sha),
         Ok(Err(e)) => Err(internal(format!(
             "could not read the agent binary {}: {e}",
-            app.agent.path().display()
+            app.download(part).path().display()
         ))),
         Err(e) => Err(internal(e)),
     }
 }
 
-/// `install.sh`, rendered for this control plane. Served (200) even when there is no agent
-/// binary: the script then stops with a sentence, where a failed `curl | bash` would silently
-/// run an empty script.
+/// `install.sh`, rendered for this control plane. Served (200) even when the agent binary or
+/// its worker is missing: the script then stops with a sentence, where a failed `curl | bash`
+/// would silently run an empty script.
 async fn install_script(app: &Arc<App>, req: &Request) -> Response {
-    let sha = match agent_sha256(app).await {
-        Ok(sha) => sha.unwrap_or_default(),
-        Err(r) => return r,
-    };
-    if sha.is_empty() {
-        tracing::warn!("{}", app.agent.missing_sentence());
+    let mut shas = [String::new(), String::new()];
+    for (sha, part) in shas
+        .iter_mut()
+        .zip([install::Part::Agent, install::Part::Worker])
+    {
+        *sha = match sha256(app, part).await {
+            Ok(sha) => sha.unwrap_or_default(),
+            Err(r) => return r,
+        };
+        if sha.is_empty() {
+            tracing::warn!("{}", app.download(part).missing_sentence());
+        }
     }
+    let [agent_sha, worker_sha] = shas;
     let key = app.signer.key();
     let url = install_base(app, &req.headers);
     let rendered = install::render_script(&install::ScriptValues {
         url: &url,
         key_id: key.key_id().as_str(),
         public_key: &key.public().to_hex(),
-        agent_sha256: &sha,
+        agent_sha256: &agent_sha,
         agent_path: &format!("/downloads/{}", install::AGENT_FILE),
+        worker_sha256: &worker_sha,
+        worker_path: &format!("/downloads/{}", install::WORKER_FILE),
     });
     match rendered {
         Ok(script) => {
@@ -96,16 +107,18 @@ async fn install_script(app: &Arc<App>, req: &Request) -> Response {
     }
 }
 
-/// `sha256sum`'s format: `HEX  cairn-agent-x86_64-linux-gnu`.
-async fn agent_checksum(app: &Arc<App>) -> Response {
-    match agent_sha256(app).await {
-        Ok(Some(sha)) => warp::reply::with_header(
-            format!("{sha}  {}\n", install::AGENT_FILE),
-            "content-type",
-            "text/plain",
-        )
-        .into_response(),
-        Ok(None) => json_error(StatusCode::NOT_FOUND, &app.agent.missing_sentence()),
+/// `sha256sum`'s format: `HEX  cairn-agent-x86_64-linux-gnu` (or the worker's file name).
+async fn checksum(app: &Arc<App>, part: install::Part) -> Response {
+    let name = part.file_name();
+    match sha256(app, part).await {
+        Ok(Some(sha)) => {
+            warp::reply::with_header(format!("{sha}  {name}\n"), "content-type", "text/plain")
+                .into_response()
+        }
+        Ok(None) => json_error(
+            StatusCode::NOT_FOUND,
+            &app.download(part).missing_sentence(),
+        ),
         Err(r) => r,
     }
 }

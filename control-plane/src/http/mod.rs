@@ -31,7 +31,7 @@ use warp::{Filter, Rejection, Reply};
 use crate::app::App;
 use crate::gate::Conn;
 use crate::web::{Peer, Session, json_error};
-use crate::{auth, store, ws_agent, ws_dashboard};
+use crate::{auth, install, store, ws_agent, ws_dashboard};
 
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: u64 = 64 * 1024;
@@ -155,15 +155,19 @@ fn build_route(r: &'static Route, app: Arc<App>) -> BoxedFilter<(Response,)> {
     } else {
         with_session(Arc::clone(&app)).map(Some).boxed()
     };
-    let agent_path = app.agent.path().to_path_buf();
-    let missing = app.agent.missing_sentence();
+    let download = app.download(match r.id {
+        RouteId::WorkerDownload => install::Part::Worker,
+        _ => install::Part::Agent,
+    });
+    let file_path = download.path().to_path_buf();
+    let missing = download.missing_sentence();
     let app_f = warp::any().map(move || Arc::clone(&app));
     match r.id {
         // Streamed from disk (warp's file filter: Content-Length, ranges, conditional GETs);
         // a missing file gets a sentence saying how to provide it.
-        RouteId::AgentDownload => base
+        RouteId::AgentDownload | RouteId::WorkerDownload => base
             .and(
-                warp::fs::file(agent_path)
+                warp::fs::file(file_path)
                     .map(|f: warp::fs::File| {
                         let mut r = f.into_response();
                         let h = r.headers_mut();

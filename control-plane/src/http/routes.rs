@@ -9,6 +9,8 @@ pub enum RouteId {
     InstallScript,
     AgentDownload,
     AgentChecksum,
+    WorkerDownload,
+    WorkerChecksum,
     ControlPlaneKey,
     Login,
     AgentSocket,
@@ -62,6 +64,18 @@ pub const ROUTES: &[Route] = &[
         "/downloads/cairn-agent-x86_64-linux-gnu.sha256",
         true,
         RouteId::AgentChecksum,
+    ),
+    route(
+        "GET",
+        "/downloads/cairn-agent-worker-x86_64-linux-gnu",
+        true,
+        RouteId::WorkerDownload,
+    ),
+    route(
+        "GET",
+        "/downloads/cairn-agent-worker-x86_64-linux-gnu.sha256",
+        true,
+        RouteId::WorkerChecksum,
     ),
     route(
         "GET",

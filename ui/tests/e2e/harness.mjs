@@ -86,7 +86,10 @@ process.on('SIGTERM', () => process.exit(143));
 
 export const bin = (name) => join(target, process.env.CAIRN_PROFILE ?? 'debug', name);
 
-/** Builds the control plane (and the agent) if needed, and the UI if it has no build yet. */
+/**
+ * Builds the control plane (and the agent: package cairn-agent is the agent and its worker,
+ * `cairn-agent-worker`, side by side) if needed, and the UI if it has no build yet.
+ */
 export function build({ agent }) {
   const crates = ['-p', 'cairn-control-plane', ...(agent ? ['-p', 'cairn-agent'] : [])];
   const release = process.env.CAIRN_PROFILE === 'release' ? ['--release'] : [];
@@ -123,8 +126,16 @@ export async function startControlPlane({ password, recipes }) {
   return { base, dataDir, cp };
 }
 
-/** Enrolls a real agent with `token` (`NODEID.SECRET`) and starts it. */
+/**
+ * Enrolls a real agent with `token` (`NODEID.SECRET`) and starts it. It starts its worker,
+ * `cairn-agent-worker`, from its own directory: without it no job or detector would run.
+ */
 export function startAgent({ base, token, dir }) {
+  if (!existsSync(bin('cairn-agent-worker'))) {
+    throw new Error(
+      `${bin('cairn-agent-worker')} does not exist: build it with the agent (cargo build -p cairn-agent)`,
+    );
+  }
   run(bin('cairn-agent'), ['enroll', '--url', base, '--token', token, '--config', dir]);
   return start(bin('cairn-agent'), ['run', '--config', dir], { CAIRN_LOG: 'warn' });
 }

@@ -430,6 +430,8 @@ export const en = {
     'the public address is set by --public-url (or CAIRN_PUBLIC_URL) where the control plane is started; change it there',
   'said.http.noAgentBinary':
     'this control plane has no agent binary to serve ({path} does not exist): build it with scripts/build-agent-glibc231 and start the control plane with --agent-binary PATH',
+  'said.http.noWorkerBinary':
+    'this control plane has no agent worker binary to serve ({path} does not exist): the worker must be next to the agent binary; build both with scripts/build-agent-glibc231 and start the control plane with --agent-binary PATH',
   'said.http.crossSite':
     'this request came from another site; the control plane accepts changes only from its own pages at {origin}',
 } as const;

@@ -440,6 +440,8 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
     'l’adresse publique est fixée par --public-url (ou CAIRN_PUBLIC_URL) au lancement du plan de contrôle ; changez-la là',
   'said.http.noAgentBinary':
     'ce plan de contrôle n’a pas de binaire d’agent à servir ({path} n’existe pas) : construisez-le avec scripts/build-agent-glibc231 et lancez le plan de contrôle avec --agent-binary PATH',
+  'said.http.noWorkerBinary':
+    'ce plan de contrôle n’a pas de binaire du processus de travail de l’agent à servir ({path} n’existe pas) : il doit se trouver à côté du binaire de l’agent ; construisez les deux avec scripts/build-agent-glibc231 et lancez le plan de contrôle avec --agent-binary PATH',
   'said.http.crossSite':
     'cette demande vient d’un autre site ; le plan de contrôle n’accepte de changements que de ses propres pages sur {origin}',
 };

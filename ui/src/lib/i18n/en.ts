@@ -337,25 +337,23 @@ export const en = {
   'said.job.interrupted': 'the agent restarted while this job was running; run it again',
   'said.job.planOnly':
     'this agent runs in plan-only mode (it was not started as root): it can show what this would change, but not change it; run the agent as root to install',
-    'said.job.cancelledBeforeStart':
-    'the job was cancelled before it started; nothing ran',
+  'said.job.cancelledBeforeStart': 'the job was cancelled before it started; nothing ran',
   'said.job.cancelKilled':
     'the job was cancelled; it did not stop within {secs} s of the cancel, so it was killed with everything it had started',
   'said.job.workerNotStarted':
-    'the agent could not start a worker process for this job ({error}); check the agent\'s installation',
+    "the agent could not start a worker process for this job ({error}); check the agent's installation",
   'said.job.workerOutOfMemory':
     'The job needed more memory than its limit of {mib} MiB and was stopped; what it printed before is above. Nothing after that ran.',
   'said.job.workerKilled':
-    'The job\'s worker process was killed (SIGKILL) before the job finished, by the kernel when the server ran out of memory or by someone on the server; what it printed before is above. Run the job again.',
-  'said.job.workerCpu':
-    'The job used more processor time than it is allowed and was stopped.',
+    "The job's worker process was killed (SIGKILL) before the job finished, by the kernel when the server ran out of memory or by someone on the server; what it printed before is above. Run the job again.",
+  'said.job.workerCpu': 'The job used more processor time than it is allowed and was stopped.',
   'said.job.workerSignal':
-    'The job\'s worker process stopped with signal {signal} before the job finished; what it printed before is above. Run the job again; if it happens again, the agent\'s log on the server says more.',
+    "The job's worker process stopped with signal {signal} before the job finished; what it printed before is above. Run the job again; if it happens again, the agent's log on the server says more.",
   'said.job.workerExited':
-    'The job\'s worker process exited (code {code}) without saying how the job ended{detail}. Run the job again.',
+    "The job's worker process exited (code {code}) without saying how the job ended{detail}. Run the job again.",
   'said.job.workerGone':
-    'The job\'s worker process ended while the agent was restarting, without saying how the job ended. Run the job again.',
-'said.job.agentInternal': 'the agent hit an internal error while running this job; see its log',
+    "The job's worker process ended while the agent was restarting, without saying how the job ended. Run the job again.",
+  'said.job.agentInternal': 'the agent hit an internal error while running this job; see its log',
   'said.job.recipeMismatch':
     'the command names recipe {named} but its bundle holds {held}; nothing was run',
   'said.job.capabilitiesDiffer':

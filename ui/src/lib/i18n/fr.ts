@@ -343,7 +343,7 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'said.job.interrupted': 'l’agent a redémarré pendant cette tâche ; relancez-la',
   'said.job.planOnly':
     'cet agent tourne en mode aperçu seulement (il n’a pas été lancé en root) : il peut montrer ce que cela changerait, mais pas le changer ; lancez l’agent en root pour installer',
-    'said.job.cancelledBeforeStart':
+  'said.job.cancelledBeforeStart':
     'la tâche a été annulée avant de commencer ; rien n’a été exécuté',
   'said.job.cancelKilled':
     'la tâche a été annulée ; elle ne s’est pas arrêtée dans les {secs} s qui ont suivi, elle a donc été tuée avec tout ce qu’elle avait lancé',
@@ -353,15 +353,14 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
     'La tâche a eu besoin de plus de mémoire que sa limite de {mib} Mio et a été arrêtée ; ce qu’elle a affiché avant figure ci-dessus. Rien n’a été exécuté ensuite.',
   'said.job.workerKilled':
     'Le processus de travail de la tâche a été tué (SIGKILL) avant la fin, par le noyau faute de mémoire sur le serveur ou par quelqu’un sur le serveur ; ce qu’il a affiché avant figure ci-dessus. Relancez la tâche.',
-  'said.job.workerCpu':
-    'La tâche a utilisé plus de temps processeur que permis et a été arrêtée.',
+  'said.job.workerCpu': 'La tâche a utilisé plus de temps processeur que permis et a été arrêtée.',
   'said.job.workerSignal':
     'Le processus de travail de la tâche s’est arrêté sur le signal {signal} avant la fin ; ce qu’il a affiché avant figure ci-dessus. Relancez la tâche ; si cela se reproduit, le journal de l’agent sur le serveur en dit plus.',
   'said.job.workerExited':
     'Le processus de travail de la tâche s’est terminé (code {code}) sans dire comment la tâche s’est finie{detail}. Relancez la tâche.',
   'said.job.workerGone':
     'Le processus de travail de la tâche s’est terminé pendant le redémarrage de l’agent, sans dire comment la tâche s’est finie. Relancez la tâche.',
-'said.job.agentInternal':
+  'said.job.agentInternal':
     'l’agent a rencontré une erreur interne pendant cette tâche ; voyez son journal',
   'said.job.recipeMismatch':
     'la commande nomme la recette {named} mais son paquet contient {held} ; rien n’a été lancé',

@@ -31,3 +31,24 @@ pub mod worker;
 pub use agent::{Agent, Tuning};
 pub use config::{AgentConfig, ConfigDir};
 pub use error::{AgentError, Result};
+
+/// Standard error for the log, whose write errors are ignored: a log on a full disk (a worker's
+/// log sits in the journal directory; the supervisor's may be a file too) drops lines, it never
+/// stops the agent or a job (a failed `write` would make the log macros panic).
+pub fn quiet_stderr() -> impl std::io::Write {
+    Quiet(std::io::stderr())
+}
+
+struct Quiet(std::io::Stderr);
+
+impl std::io::Write for Quiet {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = self.0.write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = self.0.flush();
+        Ok(())
+    }
+}

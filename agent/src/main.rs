@@ -58,7 +58,7 @@ fn main() -> ExitCode {
     };
     tracing_subscriber::fmt()
         .with_max_level(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(cairn_agent::quiet_stderr)
         .with_ansi(false)
         .init();
     match real_main(Cli::parse()) {

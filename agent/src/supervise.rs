@@ -68,10 +68,10 @@ impl Workers {
     /// The command of a worker process: stdin and stdout piped, stderr to `log` (or
     /// inherited: the agent's own log).
     pub fn command(&self, log: Option<&Path>) -> std::io::Result<Command> {
-        let stderr = match log {
-            Some(path) => Stdio::from(std::fs::File::create(path)?),
-            None => Stdio::inherit(),
-        };
+        // A log that cannot be created (a full disk) is the agent's own.
+        let stderr = log
+            .and_then(|path| std::fs::File::create(path).ok())
+            .map_or_else(Stdio::inherit, Stdio::from);
         let mut command = Command::new(&self.program);
         command
             .args(&self.args)
@@ -292,18 +292,46 @@ impl Worker {
         }
     }
 
-    /// Waits for a wake-up from the worker, or a little while.
-    fn wait(&mut self) {
-        match &self.replies {
-            Some(rx) => match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(_) | Err(RecvTimeoutError::Timeout) => {}
+    /// Waits for a wake-up from the worker, or a little while. Returns the records it sent on
+    /// stdout because its spool could not take them.
+    fn wait(&mut self) -> Vec<SpoolRecord> {
+        let mut records = Vec::new();
+        let Some(rx) = &self.replies else {
+            std::thread::sleep(ADOPTED_POLL);
+            return records;
+        };
+        let mut next = rx.recv_timeout(Duration::from_millis(100));
+        loop {
+            match next {
+                Ok(Reply::Record { record }) => records.push(record),
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) => break,
                 Err(RecvTimeoutError::Disconnected) => {
                     // Its stdout closed: it is ending. Look again soon, without the pipe.
                     self.replies = None;
+                    break;
                 }
-            },
-            None => std::thread::sleep(ADOPTED_POLL),
+            }
+            next = rx.try_recv().map_err(|e| match e {
+                std::sync::mpsc::TryRecvError::Empty => RecvTimeoutError::Timeout,
+                std::sync::mpsc::TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
+            });
         }
+        records
+    }
+
+    /// Everything still in the pipe of a worker that has ended.
+    fn rest(&mut self) -> Vec<SpoolRecord> {
+        let mut records = Vec::new();
+        if let Some(rx) = self.replies.take() {
+            // A grandchild holding the pipe open must not hold the job: 2 s of silence ends it.
+            while let Ok(reply) = rx.recv_timeout(Duration::from_secs(2)) {
+                if let Reply::Record { record } = reply {
+                    records.push(record);
+                }
+            }
+        }
+        records
     }
 
     fn cancel(&mut self) {
@@ -330,11 +358,11 @@ fn follow(
     let mut cancelled_at: Option<Instant> = None;
     let mut killed = false;
     let done = loop {
-        worker.wait();
+        let piped = worker.wait();
         if reader.is_none() {
             reader = SpoolReader::open(&files.spool, start);
         }
-        if reader.as_mut().is_some_and(|r| r.drain(writer)) {
+        if reader.as_mut().is_some_and(|r| r.drain(writer)) || apply_all(writer, piped) {
             break true;
         }
         if cancel.is_cancelled() {
@@ -359,7 +387,8 @@ fn follow(
             if reader.is_none() {
                 reader = SpoolReader::open(&files.spool, start);
             }
-            if reader.as_mut().is_some_and(|r| r.drain(writer)) {
+            if reader.as_mut().is_some_and(|r| r.drain(writer)) || apply_all(writer, worker.rest())
+            {
                 break true;
             }
             let (kind, message) = if cancel.is_cancelled() {
@@ -445,6 +474,23 @@ impl SpoolReader {
         writer.flush();
         false
     }
+}
+
+/// Journals records the worker sent on stdout (after the spool's); true once the terminal
+/// event is in.
+fn apply_all(writer: &mut JobWriter, records: Vec<SpoolRecord>) -> bool {
+    if records.is_empty() {
+        return false;
+    }
+    let mut terminal = false;
+    for record in records {
+        if apply(writer, record) {
+            terminal = true;
+            break;
+        }
+    }
+    writer.flush();
+    terminal
 }
 
 /// Queues one spool record; true if it is the job's terminal event.

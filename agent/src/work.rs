@@ -135,6 +135,9 @@ pub enum Reply {
     Refused { message: String },
     /// The spool grew.
     Wrote,
+    /// A record the worker could not append to the spool (its disk is full): sent here
+    /// instead, after every record the spool holds. Once one comes this way, all later ones do.
+    Record { record: SpoolRecord },
     /// One detector's result (or what an identified script is).
     Detected {
         /// Index in the request's `recipes`.

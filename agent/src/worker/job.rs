@@ -67,7 +67,7 @@ pub fn run(job: Job, spool: &Path) -> Result<(), String> {
             }
         }
     });
-    let mut out = Spool::open(spool)?;
+    let mut out = Spool::open(spool);
     execute(&job, &recipe, &mut out);
     Ok(())
 }
@@ -338,29 +338,36 @@ fn queue(out: &mut Spool, event: Event, job_id: &str) -> bool {
 }
 
 /// The job's spool, written in batches: consecutive lines of one stream become one record.
+/// When the spool cannot be written (a full disk), the batch that failed is cut off the file
+/// and it and every later record go to the supervisor on stdout instead: the job's output
+/// still arrives, in order (the supervisor warns the user that it is not on disk).
 struct Spool {
-    file: std::io::BufWriter<std::fs::File>,
-    /// Lines not yet written: their stream and text.
+    file: Option<std::fs::File>,
+    /// Records not yet written, and lines not yet made a record.
+    queued: Vec<SpoolRecord>,
     pending: Option<(LogStream, String)>,
     records: usize,
     bytes: usize,
 }
 
 impl Spool {
-    fn open(path: &Path) -> Result<Self, String> {
+    fn open(path: &Path) -> Self {
         use std::os::unix::fs::OpenOptionsExt;
         let file = std::fs::OpenOptions::new()
             .append(true)
             .create(true)
             .mode(0o600)
-            .open(path)
-            .map_err(|e| format!("could not open {}: {e}", path.display()))?;
-        Ok(Self {
-            file: std::io::BufWriter::with_capacity(256 * 1024, file),
+            .open(path);
+        if let Err(e) = &file {
+            tracing::error!(error = %e, path = %path.display(), "could not open the job's spool; its output goes on stdout");
+        }
+        Self {
+            file: file.ok(),
+            queued: Vec::new(),
             pending: None,
             records: 0,
             bytes: 0,
-        })
+        }
     }
 
     fn line(&mut self, stream: LogStream, line: &str) {
@@ -373,39 +380,57 @@ impl Spool {
             text.push_str(line);
             return;
         }
-        self.write_pending();
+        self.take_pending();
         self.pending = Some((stream, line.to_owned()));
     }
 
     fn event(&mut self, message: Message) {
-        self.write_pending();
-        self.write(&SpoolRecord::Event { message });
-    }
-
-    fn write_pending(&mut self) {
-        if let Some((stream, text)) = self.pending.take() {
-            self.write(&SpoolRecord::Lines { stream, text });
-        }
-    }
-
-    fn write(&mut self, record: &SpoolRecord) {
+        self.take_pending();
         self.records += 1;
-        // A record that cannot be serialized or written is lost to the spool only; the
-        // supervisor reports a job whose spool ends without a terminal event.
-        if serde_json::to_writer(&mut self.file, record).is_ok() {
-            let _ = self.file.write_all(b"\n");
+        self.queued.push(SpoolRecord::Event { message });
+    }
+
+    fn take_pending(&mut self) {
+        if let Some((stream, text)) = self.pending.take() {
+            self.records += 1;
+            self.queued.push(SpoolRecord::Lines { stream, text });
         }
     }
 
-    /// Writes what is queued and tells the supervisor.
+    /// Writes what is queued (or sends it on stdout) and tells the supervisor.
     fn flush(&mut self) {
-        self.write_pending();
-        if let Err(e) = self.file.flush() {
-            tracing::error!(error = %e, "could not write the job's spool");
+        self.take_pending();
+        let records = std::mem::take(&mut self.queued);
+        (self.records, self.bytes) = (0, 0);
+        if records.is_empty() {
+            return;
         }
-        self.records = 0;
-        self.bytes = 0;
-        super::reply(&Reply::Wrote);
+        if let Some(file) = &mut self.file {
+            let mut text = Vec::new();
+            for record in &records {
+                if serde_json::to_writer(&mut text, record).is_ok() {
+                    text.push(b'\n');
+                }
+            }
+            let before = file.metadata().map(|m| m.len());
+            match file.write_all(&text) {
+                Ok(()) => {
+                    super::reply(&Reply::Wrote);
+                    return;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "could not write the job's spool; its output goes on stdout");
+                    // No torn record may stay for the supervisor to wait on.
+                    if let Ok(len) = before {
+                        let _ = file.set_len(len);
+                    }
+                    self.file = None;
+                }
+            }
+        }
+        for record in records {
+            super::reply(&Reply::Record { record });
+        }
     }
 }
 

@@ -32,6 +32,22 @@ pub use agent::{Agent, Tuning};
 pub use config::{AgentConfig, ConfigDir};
 pub use error::{AgentError, Result};
 
+/// The log of both binaries: standard error, no colours, the level from `CAIRN_LOG`
+/// (`debug`, `info` — the default —, `warn`, `error`).
+pub fn init_log() {
+    let filter = match std::env::var("CAIRN_LOG").as_deref() {
+        Ok("debug") => tracing::Level::DEBUG,
+        Ok("warn") => tracing::Level::WARN,
+        Ok("error") => tracing::Level::ERROR,
+        _ => tracing::Level::INFO,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(filter)
+        .with_writer(quiet_stderr)
+        .with_ansi(false)
+        .init();
+}
+
 /// Standard error for the log, whose write errors are ignored: a log on a full disk (a worker's
 /// log sits in the journal directory; the supervisor's may be a file too) drops lines, it never
 /// stops the agent or a job (a failed `write` would make the log macros panic).

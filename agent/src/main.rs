@@ -50,17 +50,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let filter = match std::env::var("CAIRN_LOG").as_deref() {
-        Ok("debug") => tracing::Level::DEBUG,
-        Ok("warn") => tracing::Level::WARN,
-        Ok("error") => tracing::Level::ERROR,
-        _ => tracing::Level::INFO,
-    };
-    tracing_subscriber::fmt()
-        .with_max_level(filter)
-        .with_writer(cairn_agent::quiet_stderr)
-        .with_ansi(false)
-        .init();
+    cairn_agent::init_log();
     match real_main(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -7,13 +7,11 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cairn_agent::{Agent, ConfigDir, Tuning};
-use cairn_protocol::messages::{
-    ErrorCode, FailureKind, GetServerStatus, InstallRuntime, LogStream, ServerStatus,
-};
-use cairn_protocol::{KeyPair, Message, SignedBundle};
+use cairn_agent::Tuning;
+use cairn_protocol::messages::{ErrorCode, FailureKind, GetServerStatus, LogStream, ServerStatus};
+use cairn_protocol::{KeyPair, Message};
 use serde_json::json;
-use support::{ControlPlane, HELLO, JobLog, enrolled_dir, run_to_end, sign_bundle};
+use support::{ControlPlane, HELLO, JobLog, enrolled_dir, install, run_to_end, sign_bundle};
 use tokio::sync::watch;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cairn-agent");
@@ -28,21 +26,7 @@ fn fast() -> Tuning {
 
 /// Starts an in-process agent on `dir`; the returned sender stops it.
 fn start_agent(dir: &std::path::Path) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
-    let agent = Arc::new(Agent::open(&ConfigDir::new(dir), fast()).expect("agent opens"));
-    let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(async move { cairn_agent::dial::run(&agent, stopped).await });
-    (stop, task)
-}
-
-fn install(job_id: &str, bundle: SignedBundle, params: serde_json::Value) -> Message {
-    Message::InstallRuntime(InstallRuntime {
-        job_id: job_id.to_owned(),
-        kind: "hello".to_owned(),
-        version: None,
-        params: params.as_object().cloned().unwrap_or_default(),
-        plan: None,
-        bundle,
-    })
+    support::start_agent_with(dir, fast())
 }
 
 async fn enroll_cli(

@@ -8,15 +8,14 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
+use cairn_agent::Tuning;
 use cairn_agent::supervise::Workers;
-use cairn_agent::{Agent, ConfigDir, Tuning};
-use cairn_protocol::messages::{CancelJob, FailureKind, GetServerStatus, InstallRuntime};
-use cairn_protocol::{Message, SignedBundle};
+use cairn_protocol::Message;
+use cairn_protocol::messages::{CancelJob, FailureKind, GetServerStatus};
 use serde_json::json;
-use support::{Conn, ControlPlane, HELLO, JobLog, enrolled_dir, run_to_end};
+use support::{Conn, ControlPlane, HELLO, JobLog, enrolled_dir, install, run_to_end};
 use tokio::sync::watch;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cairn-agent");
@@ -27,21 +26,7 @@ fn start_agent(dir: &Path, workers: Workers) -> (watch::Sender<bool>, tokio::tas
         workers,
         ..Tuning::default()
     };
-    let agent = Arc::new(Agent::open(&ConfigDir::new(dir), tuning).expect("agent opens"));
-    let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(async move { cairn_agent::dial::run(&agent, stopped).await });
-    (stop, task)
-}
-
-fn install(job_id: &str, bundle: SignedBundle, params: serde_json::Value) -> Message {
-    Message::InstallRuntime(InstallRuntime {
-        job_id: job_id.to_owned(),
-        kind: "hello".to_owned(),
-        version: None,
-        params: params.as_object().cloned().unwrap_or_default(),
-        plan: None,
-        bundle,
-    })
+    support::start_agent_with(dir, tuning)
 }
 
 /// Every stdout line of the job, one per printed line (the journal joins consecutive ones).

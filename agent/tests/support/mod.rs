@@ -486,3 +486,31 @@ pub fn workers() -> cairn_agent::supervise::Workers {
         ..Default::default()
     }
 }
+
+/// Starts an in-process agent on `dir` with `tuning`; the returned sender stops it.
+pub fn start_agent_with(
+    dir: &std::path::Path,
+    tuning: cairn_agent::Tuning,
+) -> (
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<()>,
+) {
+    let agent = Arc::new(
+        cairn_agent::Agent::open(&cairn_agent::ConfigDir::new(dir), tuning).expect("agent opens"),
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(async move { cairn_agent::dial::run(&agent, stopped).await });
+    (stop, task)
+}
+
+/// `INSTALL_RUNTIME` of the `hello` recipe (or any recipe whose id is `hello`).
+pub fn install(job_id: &str, bundle: SignedBundle, params: serde_json::Value) -> Message {
+    Message::InstallRuntime(cairn_protocol::messages::InstallRuntime {
+        job_id: job_id.to_owned(),
+        kind: "hello".to_owned(),
+        version: None,
+        params: params.as_object().cloned().unwrap_or_default(),
+        plan: None,
+        bundle,
+    })
+}

@@ -18,7 +18,8 @@
 //! [`check`] holds a language that is there to being whole: every parameter label, every step
 //! title and every message the source writes as one literal ([`sentences`]) has its
 //! translation, keyed by the English literal as written (a template's `${…}` parts included,
-//! which the translation must keep: the page fills them with what the recipe printed). A
+//! which the translation must keep: the page fills them with what the recipe printed), and every
+//! failure it throws as one literal (`throw "…"`, the job's failure sentence). A
 //! sentence built with `+` cannot be, and shows as written.
 
 mod sentences;

@@ -1,6 +1,7 @@
 //! The sentences a recipe's source writes whole, found without running it: step titles
 //! (`step("…")`), console lines (`log("…")`, `warn("…")`) and result messages (`message: "…"`,
-//! `result.message = "…"`, and each branch of `message: if … { "…" } else { "…" }`).
+//! `result.message = "…"`, and each branch of `message: if … { "…" } else { "…" }`) and
+//! failures (`throw "…"`, which become the job's failure sentence).
 //!
 //! A sentence is one literal: a plain string, or a template (`` `Created the user ${user}` ``)
 //! whose `${…}` parts the page fills with what the recipe printed there. A sentence built with
@@ -103,6 +104,16 @@ fn ends_with_message_field(before: &str) -> bool {
     })
 }
 
+/// Whether `before` ends with the keyword `throw` (not part of a longer name like `rethrow`).
+fn ends_with_throw(before: &str) -> bool {
+    before.strip_suffix("throw").is_some_and(|rest| {
+        !rest
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_')
+    })
+}
+
 /// Whether a literal alone in a block (`{ "…" }`) is a branch of `message: if … { … }`.
 fn in_message_branch(before: &str) -> bool {
     let Some(at) = before.rfind("message") else {
@@ -134,6 +145,7 @@ pub fn sentences(source: &str) -> Sentences {
             && after.starts_with(')'))
             || (ends_with_message_field(before) && after.starts_with([',', ';', '}']))
             || (before.ends_with('{') && after.starts_with('}') && in_message_branch(before))
+            || (ends_with_throw(before) && (after.is_empty() || after.starts_with([',', ';', '}'])))
         {
             &mut out.messages
         } else {
@@ -176,6 +188,9 @@ mod tests {
             out.message = if a { "First" } else { `Second ${b}` };
             let m = if x == "y" { "not a message" } else { "no" };
             log("The backup to " + target + " ran");
+            if a { throw "Nothing to do"; } else { throw `Go ${v} is not offered` }
+            let y = match a { 1 => 2, _ => throw `not ${a}`, };
+            throw e; throw path + " is wrong"; rethrow("no");
         "#;
         let s = sentences(src);
         assert_eq!(s.steps, ["Install Redis", "Install ${v}"]);
@@ -187,7 +202,10 @@ mod tests {
                 "Redis ${v} is running",
                 "Done",
                 "First",
-                "Second ${b}"
+                "Second ${b}",
+                "Nothing to do",
+                "Go ${v} is not offered",
+                "not ${a}"
             ]
         );
     }

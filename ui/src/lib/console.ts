@@ -122,7 +122,7 @@ export function rowsForEvent(
         eventRow(
           jobId,
           'fail',
-          t('console.failed', { message: failure(saidOf(payload)).sentence }),
+          t('console.failed', { message: failure(saidOf(payload), '', recipe).sentence }),
         ),
       ];
     default:

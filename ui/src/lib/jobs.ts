@@ -1,12 +1,13 @@
 /**
  * Jobs as a person reads them: a job's name in words ("Install Node.js", "Set up database
  * PostgreSQL"), a failure as a sentence with its place in the recipe kept apart for "Details",
- * what Retry sends again (from the job's stored parameters, which never hold a secret), and the
+ * in the page's language when the recipe threw it and says how, what Retry sends again (from the job's stored parameters, which never hold a secret), and the
  * job history's filter.
  */
 
-import type { Job, JobStatus } from './api';
+import type { Job, JobStatus, Recipe } from './api';
 import { saidOf, t } from './i18n.svelte';
+import { recipeMessage } from './recipeText';
 
 /** A failure as the page shows it: a sentence first, the recipe location behind "Details". */
 export type Failure = { sentence: string; location: string };
@@ -17,9 +18,10 @@ const TRAILING_LOCATION = / \(at ([^\s()]+:\d+)\)$/;
 /**
  * A failure message as a sentence: capitalised, ending with a full stop, and without the
  * script location (given apart in `location`, or, for jobs stored by an earlier version, at the
- * end of the message).
+ * end of the message). A sentence the recipe threw (`throw "…"`, as the engine sends it) is
+ * shown in the page's language when the job's `recipe` translates it.
  */
-export function failure(message: string, location?: string | null): Failure {
+export function failure(message: string, location?: string | null, recipe?: Recipe): Failure {
   let text = message.trim();
   let at = location ?? '';
   const old = TRAILING_LOCATION.exec(text);
@@ -27,18 +29,23 @@ export function failure(message: string, location?: string | null): Failure {
     text = text.slice(0, old.index);
     at ||= old[1];
   }
+  text = recipeMessage(recipe, text);
   if (text) text = text[0].toUpperCase() + text.slice(1);
   if (text && !/[.!?…]$/.test(text)) text += '.';
   return { sentence: text, location: at };
 }
 
-/** A stored job's failure, read from its terminal event (`result`); null unless it failed. */
-export function failureOf(job: Job): Failure | null {
+/**
+ * A stored job's failure, read from its terminal event (`result`), in the words of the job's
+ * `recipe` when it threw it; null unless it failed.
+ */
+export function failureOf(job: Job, recipe?: Recipe): Failure | null {
   if (job.status === 'cancelled') return { sentence: t('job.cancelledSentence'), location: '' };
   if (job.status !== 'failed') return null;
   const r = job.result ?? {};
   const message = saidOf(r);
-  return failure(message || t('card.failed'), typeof r.location === 'string' ? r.location : '');
+  const at = typeof r.location === 'string' ? r.location : '';
+  return failure(message || t('card.failed'), at, recipe);
 }
 
 function backupAction(job: Job): string {

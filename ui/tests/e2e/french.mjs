@@ -5,12 +5,15 @@
 // is (names, versions, paths, commands): only Cairn's own words are looked for.
 //
 // `frenchServerFlow` looks for the servers' English, as the control plane serves it, on a
-// control plane of its own (the shipped recipes and two test recipes, `words` and `fails`):
+// control plane of its own (the shipped recipes and three test recipes, `words`, `fails` and
+// `throws`):
 // the catalogue's powers (the engine's words for each program and path), an API error on the
 // error page, and, with a real agent (CAIRN_E2E_AGENT=1, as root), a recipe run's steps and lines
-// in the live console and on its job's page, and a failed job's sentence (the engine's). Each
+// in the live console and on its job's page, a failed job's sentence (the engine's), and a
+// failure the recipe threw (its own French, its part filled), on its card and job page. Each
 // English sentence is taken from the API, so a translation taken away shows as English here.
-// Screenshots: french-catalogue.png, french-error.png, french-job.png, french-failed-job.png.
+// Screenshots: french-catalogue.png, french-error.png, french-job.png, french-failed-job.png,
+// french-thrown-failure.png.
 
 import { cpSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -115,7 +118,7 @@ export async function frenchServerFlow({ browser, step, withAgent }) {
   for (const f of readdirSync(join(root, 'recipes'))) {
     cpSync(join(root, 'recipes', f), join(recipes, f));
   }
-  for (const f of ['words.rhai', 'fails.rhai']) {
+  for (const f of ['words.rhai', 'fails.rhai', 'throws.rhai']) {
     cpSync(join(root, 'tests/recipes', f), join(recipes, f));
   }
   const { base, dataDir } = await startControlPlane({ password, recipes });
@@ -250,6 +253,26 @@ export async function frenchServerFlow({ browser, step, withAgent }) {
     assert(found.length === 0, `English on the failed job's page:\n${found.join('\n')}`);
     assert(text.includes('a échoué avec le code de sortie 1'), `not French: ${text}`);
     await shot('french-failed-job.png');
+  });
+
+  await step('in French, a failure the recipe threw says the recipe’s French', async () => {
+    await page.goto(`${base}/nodes/${nodeId}`);
+    await install('throws');
+    const job = await jobOf('throws', 'failed');
+    const thrown = 'This run refuses on purpose, after a command that exited with code 1';
+    // The engine sends the thrown sentence as it is, without a code the page could know.
+    assert(job.result?.message === thrown, JSON.stringify(job.result));
+    assert(!job.result?.messageCode, JSON.stringify(job.result));
+    const french = 'Cette exécution refuse exprès, après une commande sortie avec le code 1.';
+    // The card on the node page, as the failure arrived live.
+    await card('throws').getByTestId('failure').getByText(french).waitFor();
+    await page.goto(`${base}/jobs/${job.id}`);
+    await page.getByTestId('failure').waitFor();
+    const text = await allText(page);
+    const found = shown(text, [thrown, ...(await englishOf(job))]);
+    assert(found.length === 0, `English on the failed job's page:\n${found.join('\n')}`);
+    assert(text.includes(french), `not the recipe's French: ${text}`);
+    await shot('french-thrown-failure.png');
   });
   await context.close();
 }

@@ -22,6 +22,7 @@ import {
 import { appendRows, MAX_LINES, rowsForEvent, type ConsoleLine } from '$lib/console';
 import { saidOf, t } from '$lib/i18n.svelte';
 import { failure, failureOf, retryOf } from '$lib/jobs';
+import { recipeMessage } from '$lib/recipeText';
 import type { PlannedStep, PlanSummary, ServerStatus, WaitReason } from '$lib/protocol.generated';
 
 export type JobPurpose = 'runtime' | 'database' | 'backup' | 'plan';
@@ -310,7 +311,10 @@ export class NodeController {
       seen.add(j.recipe);
       if (this.tasks[j.recipe] || this.jobs.has(j.id)) continue;
       if (j.status === 'failed' || j.status === 'cancelled') {
-        const f = failureOf(j);
+        const f = failureOf(
+          j,
+          this.recipes.find((r) => r.id === j.recipe),
+        );
         const task = newTask(purpose, j.id, j.status);
         task.error = f?.sentence ?? '';
         task.location = f?.location ?? '';
@@ -565,7 +569,10 @@ export class NodeController {
         plan.status = 'ready';
       } else if (type === 'JOB_FAILED') {
         plan.status = 'failed';
-        plan.error = saidOf(p);
+        plan.error = recipeMessage(
+          this.recipes.find((r) => r.id === job?.recipe),
+          saidOf(p),
+        );
       }
       return;
     }
@@ -617,7 +624,7 @@ export class NodeController {
         const f =
           task.status === 'cancelled'
             ? { sentence: t('job.cancelledSentence'), location: '' }
-            : failure(saidOf(p), typeof p.location === 'string' ? p.location : '');
+            : failure(saidOf(p), typeof p.location === 'string' ? p.location : '', recipe);
         task.error = f.sentence;
         task.location = f.location;
         break;

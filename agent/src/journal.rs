@@ -515,36 +515,15 @@ impl JobWriter {
 
 /// Sets the `jobId` and `seq` of a job event (one a worker wrote to its spool).
 pub fn stamp(m: &mut Message, job_id: String, seq: u64) {
-    set_seq(m, seq);
-    match m {
-        Message::JobStarted(m) => m.job_id = job_id,
-        Message::InfrastructureLog(m) => m.job_id = job_id,
-        Message::JobStep(m) => m.job_id = job_id,
-        Message::JobProgress(m) => m.job_id = job_id,
-        Message::JobWaiting(m) => m.job_id = job_id,
-        Message::RuntimeInstalled(m) => m.job_id = job_id,
-        Message::DatabaseConfigured(m) => m.job_id = job_id,
-        Message::BackupConfigured(m) => m.job_id = job_id,
-        Message::PlanResult(m) => m.job_id = job_id,
-        Message::JobFailed(m) => m.job_id = job_id,
-        _ => {}
+    if let Some((id, s)) = m.job_event_mut() {
+        (*id, *s) = (job_id, seq);
     }
 }
 
 /// Sets the `seq` of a job event.
 fn set_seq(m: &mut Message, seq: u64) {
-    match m {
-        Message::JobStarted(m) => m.seq = seq,
-        Message::InfrastructureLog(m) => m.seq = seq,
-        Message::JobStep(m) => m.seq = seq,
-        Message::JobProgress(m) => m.seq = seq,
-        Message::JobWaiting(m) => m.seq = seq,
-        Message::RuntimeInstalled(m) => m.seq = seq,
-        Message::DatabaseConfigured(m) => m.seq = seq,
-        Message::BackupConfigured(m) => m.seq = seq,
-        Message::PlanResult(m) => m.seq = seq,
-        Message::JobFailed(m) => m.seq = seq,
-        _ => {}
+    if let Some((_, s)) = m.job_event_mut() {
+        *s = seq;
     }
 }
 

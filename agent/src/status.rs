@@ -42,11 +42,6 @@ impl InFlight {
     fn places(&self) -> std::sync::MutexGuard<'_, HashMap<String, Place>> {
         self.1.lock().unwrap_or_else(|p| p.into_inner())
     }
-
-    /// How many detectors are running now.
-    pub fn running(&self) -> usize {
-        self.lock().len()
-    }
 }
 
 /// One detector's result.
@@ -351,7 +346,7 @@ async fn talk(
         .and_then(|c| tokio::process::Command::from(c).spawn());
     let mut child = match spawned {
         Ok(c) => c,
-        Err(e) => return Talk::Failed(format!("the agent could not start a worker ({e})")),
+        Err(e) => return Talk::Failed(ctx.workers.not_started(&e)),
     };
     let pid = child.id().and_then(|p| i32::try_from(p).ok());
     if let Some(mut stdin) = child.stdin.take() {

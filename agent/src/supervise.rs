@@ -83,6 +83,14 @@ impl Workers {
         Ok(command)
     }
 
+    /// The sentence for a worker that could not be started (the binary missing, most likely).
+    pub fn not_started(&self, error: &std::io::Error) -> String {
+        format!(
+            "the agent could not start its worker {} ({error}); install the agent again with the command from Connect node, which puts cairn-agent-worker next to cairn-agent",
+            self.program.display()
+        )
+    }
+
     /// A job's limits.
     pub fn job_limits(&self) -> WorkerLimits {
         WorkerLimits {
@@ -155,12 +163,7 @@ pub fn run_job(ctx: &JobContext, req: JobRequest, mut writer: JobWriter, cancel:
         .and_then(|mut c| c.spawn())
     {
         Ok(c) => c,
-        Err(e) => {
-            let message = format!(
-                "the agent could not start a worker process for this job ({e}); check the agent's installation"
-            );
-            return end(&mut writer, FailureKind::Error, message);
-        }
+        Err(e) => return end(&mut writer, FailureKind::Error, ctx.workers.not_started(&e)),
     };
     let id = WorkerId::of(child.id());
     if let Some(id) = id

@@ -496,3 +496,47 @@ async fn workers_run_under_kernel_limits_and_detectors_keep_only_the_privilege_t
     let _ = stop.send(true);
     task.await.expect("agent stops");
 }
+
+#[tokio::test]
+async fn a_missing_worker_fails_the_job_and_the_detectors_with_a_sentence_that_says_what_to_do() {
+    let mut cp = ControlPlane::start().await;
+    let dir = enrolled_dir(&cp);
+    let workers = Workers {
+        program: PathBuf::from("/nonexistent/cairn-agent-worker"),
+        ..support::workers()
+    };
+    let (stop, task) = start_agent(dir.path(), workers);
+    let mut conn = cp.next_conn().await;
+    conn.send(vec![install("job-w", cp.bundle(HELLO), json!({}))])
+        .await;
+    let mut log = JobLog::default();
+    run_to_end(&mut conn, "job-w", &mut log, true).await;
+    let (kind, message) = last_failure(&log);
+    assert_eq!(kind, FailureKind::Error);
+    assert!(
+        message.contains("/nonexistent/cairn-agent-worker")
+            && message.contains("install the agent again"),
+        "{message}"
+    );
+    conn.send(vec![Message::GetServerStatus(GetServerStatus {
+        request_id: Some("no-worker".into()),
+        detectors: vec![cp.bundle(HELLO)],
+        same_detectors: false,
+        detectors_hash: None,
+        system_only: false,
+    })])
+    .await;
+    let status = loop {
+        let found = conn.recv().await.into_iter().find_map(|m| match m {
+            Message::ServerStatus(s) if s.request_id.as_deref() == Some("no-worker") => Some(s),
+            _ => None,
+        });
+        if let Some(s) = found {
+            break s;
+        }
+    };
+    let error = status.runtimes[0].error.clone().unwrap_or_default();
+    assert!(error.contains("install the agent again"), "{error}");
+    let _ = stop.send(true);
+    task.await.expect("agent stops");
+}

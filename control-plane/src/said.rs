@@ -53,7 +53,7 @@ pub const SENTENCES: &[(&str, &str)] = &[
     ),
     (
         "job.workerNotStarted",
-        "the agent could not start a worker process for this job ({error}); check the agent's installation",
+        "the agent could not start its worker {program} ({error}); install the agent again with the command from Connect node, which puts cairn-agent-worker next to cairn-agent",
     ),
     (
         "job.workerOutOfMemory",

@@ -186,6 +186,24 @@ impl Message {
         }
     }
 
+    /// [`Message::job_event`], mutable: the job id and sequence number of a job event, for the
+    /// agent that numbers events as it journals them.
+    pub fn job_event_mut(&mut self) -> Option<(&mut String, &mut u64)> {
+        match self {
+            Self::JobStarted(m) => Some((&mut m.job_id, &mut m.seq)),
+            Self::InfrastructureLog(m) => Some((&mut m.job_id, &mut m.seq)),
+            Self::JobStep(m) => Some((&mut m.job_id, &mut m.seq)),
+            Self::JobProgress(m) => Some((&mut m.job_id, &mut m.seq)),
+            Self::JobWaiting(m) => Some((&mut m.job_id, &mut m.seq)),
+            Self::RuntimeInstalled(m) => Some((&mut m.job_id, &mut m.seq)),
+            Self::DatabaseConfigured(m) => Some((&mut m.job_id, &mut m.seq)),
+            Self::BackupConfigured(m) => Some((&mut m.job_id, &mut m.seq)),
+            Self::PlanResult(m) => Some((&mut m.job_id, &mut m.seq)),
+            Self::JobFailed(m) => Some((&mut m.job_id, &mut m.seq)),
+            _ => None,
+        }
+    }
+
     /// Whether this message may travel outside a signed frame: only the agent's pre-session
     /// messages, whose sender the control plane cannot yet check (see [`auth`]).
     pub fn may_be_bare(&self) -> bool {

@@ -341,7 +341,7 @@ export const en = {
   'said.job.cancelKilled':
     'the job was cancelled; it did not stop within {secs} s of the cancel, so it was killed with everything it had started',
   'said.job.workerNotStarted':
-    "the agent could not start a worker process for this job ({error}); check the agent's installation",
+    'the agent could not start its worker {program} ({error}); install the agent again with the command from Connect node, which puts cairn-agent-worker next to cairn-agent',
   'said.job.workerOutOfMemory':
     'The job needed more memory than its limit of {mib} MiB and was stopped; what it printed before is above. Nothing after that ran.',
   'said.job.workerKilled':

@@ -348,7 +348,7 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'said.job.cancelKilled':
     'la tâche a été annulée ; elle ne s’est pas arrêtée dans les {secs} s qui ont suivi, elle a donc été tuée avec tout ce qu’elle avait lancé',
   'said.job.workerNotStarted':
-    'l’agent n’a pas pu lancer de processus de travail pour cette tâche ({error}) ; vérifiez l’installation de l’agent',
+    'l’agent n’a pas pu lancer son processus de travail {program} ({error}) ; réinstallez l’agent avec la commande de « Connecter un serveur », qui place cairn-agent-worker à côté de cairn-agent',
   'said.job.workerOutOfMemory':
     'La tâche a eu besoin de plus de mémoire que sa limite de {mib} Mio et a été arrêtée ; ce qu’elle a affiché avant figure ci-dessus. Rien n’a été exécuté ensuite.',
   'said.job.workerKilled':

@@ -308,7 +308,10 @@ async fn identify(
     recipes: Vec<VerifiedRecipe>,
 ) -> HashMap<usize, (String, Card, Option<u64>)> {
     let mut found = HashMap::new();
-    let request = Request::Identify { recipes };
+    let request = Request::Identify {
+        recipes,
+        limits: ctx.workers.detect_limits(),
+    };
     talk(ctx, &request, Duration::from_secs(5), |reply| {
         if let Reply::Detected {
             index,

@@ -86,7 +86,10 @@ pub enum Request {
     },
     /// Read these scripts (not verified, never run) and say what each is: which card an error
     /// about a bundle that failed verification belongs on.
-    Identify { recipes: Vec<VerifiedRecipe> },
+    Identify {
+        recipes: Vec<VerifiedRecipe>,
+        limits: WorkerLimits,
+    },
 }
 
 /// Lines the supervisor sends after the request.

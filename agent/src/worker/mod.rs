@@ -64,10 +64,10 @@ pub fn main() -> ExitCode {
         } => limits::apply(&l).map(|()| {
             detect::run(recipes, Duration::from_millis(timeout_ms), l.engine_memory);
         }),
-        Request::Identify { recipes } => {
+        // Scripts that failed verification: read under the detectors' limits, never run.
+        Request::Identify { recipes, limits: l } => limits::apply(&l).map(|()| {
             detect::identify(recipes);
-            Ok(())
-        }
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

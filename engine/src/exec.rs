@@ -57,6 +57,13 @@ pub trait Exec {
     /// Whether side effects are recorded instead of executed.
     fn plan_mode(&self) -> bool;
 
+    /// dpkg's database directory, when installed packages may be read from its status file
+    /// instead of asking `dpkg-query` (the same answer, without a process); `None` asks
+    /// `dpkg-query`.
+    fn dpkg_admin_dir(&self) -> Option<&std::path::Path> {
+        None
+    }
+
     /// Records a side effect that is not a command (used by `download`) in plan mode.
     fn record(&self, action: PlannedAction);
 

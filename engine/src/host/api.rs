@@ -445,6 +445,14 @@ fn register_helpers(engine: &mut Engine, host: &Rc<Host>) {
             .map_err(err)?
             .map_or(Dynamic::UNIT, Dynamic::from))
     });
+    let h = host.clone();
+    engine.register_fn("apt_version", move |package: &str| -> Res<Dynamic> {
+        Ok(apt::installed_version(&*h, package)
+            .map_err(err)?
+            .map_or(Dynamic::UNIT, |v| {
+                Dynamic::from(apt::upstream(&v).to_owned())
+            }))
+    });
     type Action = fn(&dyn Exec, &str) -> Result<(), HostError>;
     for (name, action) in [
         ("service_start", service::start as Action),

@@ -207,6 +207,10 @@ impl Exec for Host {
         self.query_with(program, args, timeout, None, &[])
     }
 
+    fn dpkg_admin_dir(&self) -> Option<&std::path::Path> {
+        Some(std::path::Path::new(crate::system::apt::status::ADMIN_DIR))
+    }
+
     fn plan_mode(&self) -> bool {
         self.plan.is_some()
     }

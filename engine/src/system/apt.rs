@@ -7,6 +7,7 @@
 
 mod lock;
 mod simulate;
+pub mod status;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -226,11 +227,37 @@ pub fn installed_version(exec: &dyn Exec, package: &str) -> Result<Option<String
     Ok(installed_versions(exec, &[w.name])?.remove(w.name))
 }
 
-/// Asks dpkg which of `names` are installed, and at which version.
+/// The upstream release in a Debian version, digits and dots only: `1:10.11.19-0+deb12u1` →
+/// `10.11.19`, `20.10.24+dfsg1-1` → `20.10.24`, `2:1.19~1` → `1.19`. A version that does not
+/// start with a digit after its epoch is returned whole.
+pub fn upstream(version: &str) -> &str {
+    let rest = match version.split_once(':') {
+        Some((epoch, rest)) if !epoch.is_empty() && epoch.bytes().all(|b| b.is_ascii_digit()) => {
+            rest
+        }
+        _ => version,
+    };
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(rest.len());
+    let release = rest[..end].trim_end_matches('.');
+    if release.is_empty() { version } else { release }
+}
+
+/// Asks dpkg which of `names` are installed, and at which version: from its status file when the
+/// executor reads it ([`status`]), otherwise with `dpkg-query`.
 fn installed_versions(
     exec: &dyn Exec,
     names: &[&str],
 ) -> Result<BTreeMap<String, String>, HostError> {
+    if let Some(dir) = exec.dpkg_admin_dir()
+        && let Some(all) = status::installed(dir)
+    {
+        return Ok(names
+            .iter()
+            .filter_map(|n| all.get(*n).map(|v| ((*n).to_owned(), v.clone())))
+            .collect());
+    }
     let mut args: Vec<String> = ["-W", "-f", "${Package} ${Status} ${Version}\\n", "--"]
         .map(String::from)
         .to_vec();
@@ -329,6 +356,17 @@ mod tests {
         let got = parse_status(out);
         assert_eq!(got.len(), 1);
         assert_eq!(got.get("coreutils").map(String::as_str), Some("9.1-1"));
+    }
+
+    #[test]
+    fn the_upstream_release_is_the_digits_after_the_epoch() {
+        assert_eq!(upstream("1:10.11.19-0+deb12u1"), "10.11.19");
+        assert_eq!(upstream("20.10.24+dfsg1-1+deb12u1+b6"), "20.10.24");
+        assert_eq!(upstream("2:1.19~1"), "1.19");
+        assert_eq!(upstream("1:3.1"), "3.1");
+        assert_eq!(upstream("15.20-0+deb12u1"), "15.20");
+        assert_eq!(upstream("5:27.3.1-1~debian.12~bookworm"), "27.3.1");
+        assert_eq!(upstream("abc"), "abc");
     }
 
     #[test]

@@ -45,7 +45,7 @@ fn apt_install_of_installed_packages_changes_nothing() {
         &recipe(
             "[]",
             "[]",
-            r#"[apt_installed("coreutils"), apt_installed("cairn-no-such-package")]"#,
+            r#"[apt_installed("coreutils"), apt_installed("cairn-no-such-package"), apt_version("coreutils"), apt_version("cairn-no-such-package")]"#,
         ),
         serde_json::json!({}),
     );
@@ -59,6 +59,18 @@ fn apt_install_of_installed_packages_changes_nothing() {
             .is_ascii_digit()
     );
     assert!(v.value()[1].is_null());
+    // apt_version: the upstream release only ("9.1-1" → "9.1").
+    let full = v.value()[0].as_str().unwrap();
+    let release = v.value()[2].as_str().unwrap();
+    assert!(
+        full.starts_with(release) && full.len() > release.len(),
+        "{full} → {release}"
+    );
+    assert!(
+        release.chars().all(|c| c.is_ascii_digit() || c == '.'),
+        "{release}"
+    );
+    assert!(v.value()[3].is_null());
 }
 
 #[test]

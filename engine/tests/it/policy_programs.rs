@@ -164,9 +164,26 @@ fn a_policed_name_that_leads_into_the_recipes_folders_is_refused_before_it_start
 #[test]
 fn a_policed_program_someone_else_could_have_written_is_refused() {
     // Outside the search path a file named like a policed program may be anything.
-    for p in ["/tmp/docker", "/usr/local/lib/x/tar", "/home/u/bin/python3"] {
+    for p in [
+        "/tmp/docker",
+        "/usr/local/lib/x/tar",
+        "/home/u/bin/python3",
+        // PostgreSQL's own folders hold its clients, and only those, under a numeric version.
+        "/usr/lib/postgresql/15/bin/tar",
+        "/usr/lib/postgresql/x/bin/psql",
+        "/usr/lib/postgresql/15/lib/psql",
+        "/usr/lib/postgresql/15/bin/sub/psql",
+        "/usr/lib/postgresql//bin/psql",
+    ] {
         let e = parse(&[p], &[]).unwrap_err();
         assert!(e.contains("not in a folder of the search path"), "{p}: {e}");
+        assert!(!e.contains("  "), "one space between words: {e}");
+    }
+    for p in [
+        "/usr/lib/postgresql/15/bin/pg_isready",
+        "/usr/lib/postgresql/9/bin/psql",
+    ] {
+        assert!(parse(&[p], &[]).is_ok(), "{p}");
     }
     // On it, but belonging to another user.
     let tmp = util::tempdir();

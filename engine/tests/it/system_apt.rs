@@ -335,3 +335,44 @@ fn a_plan_lists_the_packages_apt_would_install_with_apts_own_sizes() {
         ran.plan
     );
 }
+
+#[test]
+fn the_status_file_says_what_dpkg_query_says_for_every_package_here() {
+    use cairn_engine::system::apt::status;
+    let _guard = PACKAGE_TESTS.lock().unwrap_or_else(PoisonError::into_inner);
+    let dir = std::path::Path::new(status::ADMIN_DIR);
+    // Another program may install something meanwhile: compare only answers that the status
+    // file gave before and after dpkg-query alike.
+    for _ in 0..5 {
+        let before = status::installed(dir).expect("dpkg's status file is read");
+        let expected = dpkg_query_all();
+        let after = status::installed(dir).expect("dpkg's status file is read");
+        if before != after {
+            continue;
+        }
+        assert!(
+            expected.len() > 100,
+            "dpkg-query listed {} packages",
+            expected.len()
+        );
+        assert_eq!(*after, expected);
+        return;
+    }
+    panic!("dpkg's status file changed during each of five comparisons");
+}
+
+/// Every installed package with its version, as `dpkg-query -W` says.
+fn dpkg_query_all() -> std::collections::BTreeMap<String, String> {
+    let out = std::process::Command::new("dpkg-query")
+        .args(["-W", "-f", "${Package} ${Status} ${Version}\\n"])
+        .output()
+        .expect("dpkg-query runs");
+    let mut all = std::collections::BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() >= 4 && f[3] == "installed" {
+            all.insert(f[0].to_owned(), f.get(4).copied().unwrap_or("").to_owned());
+        }
+    }
+    all
+}

@@ -152,9 +152,13 @@ pub fn classify(program: &str, caps: &Capabilities) -> Result<Kind, String> {
         // A policy describes the program installed under that name on the search path; a
         // file called `tar` elsewhere (`/usr/lib/x/tar`, `/tmp/tar`) may be anything.
         let path = Path::new(program);
-        if path.is_absolute() && !resolve::search_dirs().any(|d| path.parent() == Some(d)) {
+        if path.is_absolute()
+            && !resolve::search_dirs().any(|d| path.parent() == Some(d))
+            && !packaged_home(path)
+        {
             return Err(format!(
-                "is not in a folder of the search path ({}), so it may be another program than                  the `{}` Cairn has a policy for; declare it by its name or its path there",
+                "is not in a folder of the search path ({}), so it may be another program than \
+                 the `{}` Cairn has a policy for; declare it by its name or its path there",
                 caps_search_path(),
                 basename(program)
             ));
@@ -167,6 +171,29 @@ pub fn classify(program: &str, caps: &Capabilities) -> Result<Kind, String> {
          \"Programs and their policies\"), or a program of the recipe's own under one of its \
          declared paths"
             .to_owned(),
+    )
+}
+
+/// Folders outside the search path where a distribution package installs the very program a
+/// policy describes: PostgreSQL's clients of each major version
+/// (`/usr/lib/postgresql/15/bin/pg_isready`), which Debian's Perl wrapper on the search path
+/// (`/usr/bin/pg_isready`) starts after 25 ms of its own. Only the policed names of that folder
+/// count, and the folder is root's (checked again before it starts, like any program).
+fn packaged_home(path: &Path) -> bool {
+    const POSTGRES_CLIENTS: &[&str] = &["pg_isready", "psql"];
+    let Some(rest) = path
+        .to_str()
+        .and_then(|p| p.strip_prefix("/usr/lib/postgresql/"))
+    else {
+        return false;
+    };
+    let mut parts = rest.split('/');
+    matches!(
+        (parts.next(), parts.next(), parts.next(), parts.next()),
+        (Some(major), Some("bin"), Some(name), None)
+            if !major.is_empty()
+                && major.bytes().all(|b| b.is_ascii_digit())
+                && POSTGRES_CLIENTS.contains(&name)
     )
 }
 

@@ -403,6 +403,12 @@ export const en = {
     'the recipe {recipe} changed on the control plane since the preview; preview the change again, then confirm',
   'said.preview.settingsChanged':
     'the settings differ from the ones previewed; preview the change again, then confirm',
+  'said.action.unknown':
+    'the recipe "{recipe}" has no action "{action}"; nothing was run',
+  'said.action.unconfirmed':
+    '"{action}" cannot be undone, so it runs only when {param} is typed again exactly as given; it was not, and nothing was run',
+  'said.job.noAction':
+    'recipe {recipe} has no action {action} (its actions: {actions}); nothing was run',
   'said.preview.notFound': 'there is no preview {job} on node {node}',
   'said.audit.wrongPassword': '{n} × wrong username or password',
   'said.audit.addressLocked': '{n} × refused unchecked: address locked out',

@@ -413,6 +413,12 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
     'la recette {recipe} a changé sur le plan de contrôle depuis l’aperçu ; refaites l’aperçu, puis confirmez',
   'said.preview.settingsChanged':
     'les réglages diffèrent de ceux de l’aperçu ; refaites l’aperçu, puis confirmez',
+  'said.action.unknown':
+    'la recette « {recipe} » n’a pas d’action « {action} » ; rien n’a été lancé',
+  'said.action.unconfirmed':
+    '« {action} » est irréversible : elle ne se lance que si {param} est saisi à nouveau exactement comme indiqué ; ce n’est pas le cas, et rien n’a été lancé',
+  'said.job.noAction':
+    'la recette {recipe} n’a pas d’action {action} (ses actions : {actions}) ; rien n’a été lancé',
   'said.preview.notFound': 'il n’y a pas d’aperçu {job} sur le serveur {node}',
   'said.audit.wrongPassword': '{n} × nom d’utilisateur ou mot de passe incorrect',
   'said.audit.addressLocked': '{n} × refusée sans vérification : adresse bloquée',

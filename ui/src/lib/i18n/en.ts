@@ -187,6 +187,17 @@ export const en = {
   'backup.err.region': '1 to 32 characters: a–z, 0–9 and hyphens.',
   'backup.err.accessKey': 'Letters and digits only, at most 128.',
   'backup.err.secretKey': '8 to 256 characters: letters, digits and / + = . _ -.',
+  'actions.open': 'Actions',
+  'actions.title': 'Actions — {name}',
+  'actions.choose': 'Action',
+  'actions.preview': 'Preview',
+  'actions.required': 'Required.',
+  'actions.identifier': 'Use 1 to 63 characters of a-z, 0-9 and _, not starting with a digit.',
+  'actions.integer': 'A whole number.',
+  'actions.destructive':
+    'This action removes something for good: the preview lists what goes, and you type a value again before it runs.',
+  'actions.cannotUndo': 'This cannot be undone: what the commands above name is removed for good.',
+  'actions.typeToConfirm': 'Type {label} again to confirm: {value}',
   'plan.title': 'What will change — {name}',
   'plan.loading': 'Asking the server what this would do…',
   'plan.failed': 'The preview failed: {message}',
@@ -288,6 +299,7 @@ export const en = {
   'jobWords.restoreTested': 'Tested a restore from {name}',
   'jobWords.backupConfigure': 'Configure {name} backups',
   'jobWords.backupConfigured': 'Configured {name} backups',
+  'jobWords.action': '{name}: action {action}',
   'jobWords.preview': 'Preview {name}',
   'auditWords.login': 'Signed in',
   'auditWords.logout': 'Signed out',
@@ -403,8 +415,7 @@ export const en = {
     'the recipe {recipe} changed on the control plane since the preview; preview the change again, then confirm',
   'said.preview.settingsChanged':
     'the settings differ from the ones previewed; preview the change again, then confirm',
-  'said.action.unknown':
-    'the recipe "{recipe}" has no action "{action}"; nothing was run',
+  'said.action.unknown': 'the recipe "{recipe}" has no action "{action}"; nothing was run',
   'said.action.unconfirmed':
     '"{action}" cannot be undone, so it runs only when {param} is typed again exactly as given; it was not, and nothing was run',
   'said.job.noAction':

@@ -18,14 +18,16 @@ import {
   type ReconnectReason,
   type Recipe,
   type SocketState,
+  type ActionSpec,
 } from '$lib/api';
+import { PLAN_PLACEHOLDER } from '$lib/backup';
 import { appendRows, MAX_LINES, rowsForEvent, type ConsoleLine } from '$lib/console';
 import { saidOf, t } from '$lib/i18n.svelte';
 import { failure, failureOf, retryOf } from '$lib/jobs';
 import { recipeMessage } from '$lib/recipeText';
 import type { PlannedStep, PlanSummary, ServerStatus, WaitReason } from '$lib/protocol.generated';
 
-export type JobPurpose = 'runtime' | 'database' | 'backup' | 'plan';
+export type JobPurpose = 'runtime' | 'database' | 'backup' | 'action' | 'plan';
 
 /** What a card shows about the latest job started for its recipe. */
 export type Task = {
@@ -60,6 +62,8 @@ export type Plan = {
   /** What would change, in words; `null` until the plan arrives. */
   summary: PlanSummary | null;
   error: string;
+  /** A previewed action: its name, and for a destructive one the value to type again. */
+  action?: { name: string; destructive: boolean; confirmParam: string; expected: string };
 };
 
 /** A preview's id (the control plane names them `plan-…`; jobs are `job-…`). */
@@ -141,10 +145,11 @@ const JOB_EVENTS = new Set([
   ...TERMINAL,
 ]);
 
-const JOB_TYPE: Record<JobPurpose, JobKind> = {
+const JOB_TYPE: Record<JobPurpose, DashboardCommand['type']> = {
   runtime: 'INSTALL_RUNTIME',
   database: 'CONFIGURE_DATABASE',
   backup: 'CONFIGURE_BACKUP',
+  action: 'RUN_ACTION',
   plan: 'PLAN_REQUEST',
 };
 
@@ -306,7 +311,7 @@ export class NodeController {
   private seedTasks() {
     const seen = new Set<string>();
     for (const j of this.history) {
-      const purpose = PURPOSE[j.kind];
+      const purpose = j.action ? 'action' : PURPOSE[j.kind];
       if (purpose === 'plan' || seen.has(j.recipe)) continue;
       seen.add(j.recipe);
       if (this.tasks[j.recipe] || this.jobs.has(j.id)) continue;
@@ -399,17 +404,54 @@ export class NodeController {
   }
 
   /**
-   * Sends the previewed job, naming its preview: the control plane refuses it unless it is what
-   * was previewed. Nothing is sent before the plan has arrived.
+   * Asks for a plan of one of `recipe`'s declared actions with its own `params`; `confirm()`
+   * then runs it (a destructive one with the value typed again, which the control plane
+   * checks too).
    */
-  confirm() {
+  previewAction(recipe: Recipe, action: ActionSpec, params: Record<string, unknown>) {
+    const own = Object.fromEntries(
+      Object.entries(params).filter(([k]) => action.params.some((p) => p.name === k)),
+    );
+    const confirmParam = action.destructive ? (action.confirm ?? '') : '';
+    this.planPayload = { type: recipe.id, action: action.name, params: own };
+    this.plan = {
+      recipe: recipe.id,
+      purpose: 'action',
+      jobId: null,
+      status: 'requesting',
+      actions: [],
+      summary: null,
+      error: '',
+      action: {
+        name: action.name,
+        destructive: !!action.destructive,
+        confirmParam,
+        expected: confirmParam ? String(own[confirmParam] ?? '') : '',
+      },
+    };
+    // A secret is never in a preview: a placeholder stands for it (the real one travels once,
+    // with the job).
+    const secret = (k: string) => action.params.some((p) => p.name === k && p.secret);
+    const previewed = Object.fromEntries(
+      Object.entries(own).map(([k, v]) => [k, secret(k) && v ? PLAN_PLACEHOLDER : v]),
+    );
+    this.request('plan', recipe.id, { type: recipe.id, action: action.name, params: previewed });
+  }
+
+  /**
+   * Sends the previewed job, naming its preview: the control plane refuses it unless it is what
+   * was previewed. Nothing is sent before the plan has arrived. `typed`: a destructive action's
+   * confirmation.
+   */
+  confirm(typed?: string) {
     const plan = this.plan;
     const payload = this.planPayload;
     if (!plan || !payload || plan.status !== 'ready' || !plan.jobId) return;
     this.plan = null;
     this.planPayload = null;
     this.tasks[plan.recipe] = newTask(plan.purpose, null, 'requesting');
-    this.request(plan.purpose, plan.recipe, { ...payload, planId: plan.jobId });
+    const confirm = plan.action?.destructive ? { confirm: typed ?? '' } : {};
+    this.request(plan.purpose, plan.recipe, { ...payload, ...confirm, planId: plan.jobId });
   }
 
   cancelPlan() {

@@ -76,7 +76,7 @@ export async function actionsFlow({ browser, step, withAgent }) {
     async () => {
       await open.click();
       await form.getByLabel('Action').selectOption('add_box');
-      await form.getByLabel('Box').fill('toys');
+      await form.getByLabel('Box', { exact: true }).fill('toys');
       await form.getByLabel('Lock code').fill('opensesame-e2e');
       await shot('action-form.png');
       await form.getByTestId('actions-preview').click();
@@ -98,7 +98,7 @@ export async function actionsFlow({ browser, step, withAgent }) {
     await open.click();
     await form.getByLabel('Action').selectOption('remove_box');
     await form.getByTestId('actions-destructive').waitFor();
-    await form.getByLabel('Box').fill('toys');
+    await form.getByLabel('Box', { exact: true }).fill('toys');
     await form.getByTestId('actions-preview').click();
     await plan.waitFor();
     await plan.getByTestId('plan-destructive').waitFor({ timeout: 60000 });
@@ -122,7 +122,12 @@ export async function actionsFlow({ browser, step, withAgent }) {
       60000,
     );
     await waitFor(async () => !existsSync(box), 'the box to go', 10000);
-    const row = page.getByTestId('node-history').locator('li').first();
+    await waitFor(
+      async () => (await consoleText()).includes('action remove_box done'),
+      'the console to say the action is done',
+    );
+    assert(!(await consoleText()).includes('is installed'), 'the console claims an install');
+    const row = page.getByTestId('node-history').locator('li', { hasText: 'remove_box' });
     await waitFor(
       async () => (await row.textContent())?.includes('action remove_box'),
       'the history to name the action',

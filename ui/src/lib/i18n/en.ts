@@ -240,6 +240,8 @@ export const en = {
   'console.followNew': '{n} new lines · follow ↓',
   'console.hidden': '{n} earlier lines are not shown here; Copy copies them too.',
   'console.started': 'Job started: {recipe} v{version}',
+  'console.actionOk': 'Cairn: {name}: action {action} done.',
+  'console.actionFail': 'Cairn: {name}: action {action} failed.',
   'console.runtimeOk': 'Cairn: {name} {version} is installed.',
   'console.runtimeFail': 'Cairn: installing {name} failed.',
   'console.databaseOk': 'Cairn: {name} is set up.',

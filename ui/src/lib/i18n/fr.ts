@@ -248,6 +248,8 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'console.followNew': '{n} nouvelles lignes · suivre ↓',
   'console.hidden': '{n} lignes précédentes ne sont pas affichées ici ; Copier les copie aussi.',
   'console.started': 'Tâche démarrée : {recipe} v{version}',
+  'console.actionOk': 'Cairn : {name} : action {action} terminée.',
+  'console.actionFail': 'Cairn : {name} : échec de l’action {action}.',
   'console.runtimeOk': 'Cairn : {name} {version} est installé.',
   'console.runtimeFail': 'Cairn : l’installation de {name} a échoué.',
   'console.databaseOk': 'Cairn : {name} est configuré.',

@@ -125,4 +125,20 @@ describe('NodeController actions', () => {
     expect(c.tasks.shelf.error).toContain('Remove a box');
     expect(c.tasks.shelf.error).toContain('nothing was run');
   });
+
+  it('ends an action job in the console with the action done, never "installed", and leaves the card as detected', () => {
+    const { c, msg } = setup();
+    c.previewAction(SHELF, ADD, { box_name: 'toys' });
+    planArrives(msg);
+    c.confirm();
+    msg('JOB_CREATED', { jobId: 'job-1', recipe: 'shelf' }, 'job-1');
+    msg('JOB_STARTED', { jobId: 'job-1', seq: 1, recipeId: 'shelf', recipeVersion: 1 }, 'job-1');
+    msg('RUNTIME_INSTALLED', { jobId: 'job-1', seq: 2, type: 'shelf', success: true }, 'job-1');
+    c.flushLines();
+    const text = c.lines.map((l) => l.segments.map((s) => s.text).join('')).join('\n');
+    expect(text).toContain('Cairn: shelf: action add_box done.');
+    expect(text).not.toContain('installed');
+    expect(c.tasks.shelf.status).toBe('succeeded');
+    expect(c.tasks.shelf.purpose).toBe('action');
+  });
 });

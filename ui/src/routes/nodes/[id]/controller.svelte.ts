@@ -175,7 +175,7 @@ export class NodeController {
   socketState = $state<SocketState>('connecting');
 
   /** Jobs this page knows: id → recipe and purpose. */
-  private jobs = new Map<string, { recipe: string; purpose: JobPurpose }>();
+  private jobs = new Map<string, { recipe: string; purpose: JobPurpose; action?: string }>();
   /**
    * What the previewed job sends once confirmed. Not reactive state, and dropped as soon as it
    * is sent or the preview is cancelled: it may hold a secret (an S3 secret key).
@@ -185,7 +185,7 @@ export class NodeController {
   private pendingRows: ConsoleLine[] = [];
   private flushScheduled = false;
   /** Requests sent and not yet answered by `JOB_CREATED` or `ERROR`, oldest first. */
-  private pending: { recipe: string; purpose: JobPurpose }[] = [];
+  private pending: { recipe: string; purpose: JobPurpose; action?: string }[] = [];
   private socket: DashboardSocket;
   private unsubscribe: (() => void)[] = [];
   /** The last `seq` shown per job: an event at or below it is one already shown. */
@@ -324,11 +324,11 @@ export class NodeController {
         task.error = f?.sentence ?? '';
         task.location = f?.location ?? '';
         this.tasks[j.recipe] = task;
-        this.jobs.set(j.id, { recipe: j.recipe, purpose });
+        this.jobs.set(j.id, { recipe: j.recipe, purpose, action: j.action });
         this.finished.add(j.id);
       } else if (j.status === 'pending' || j.status === 'running') {
         this.tasks[j.recipe] = newTask(purpose, j.id, 'running');
-        this.jobs.set(j.id, { recipe: j.recipe, purpose });
+        this.jobs.set(j.id, { recipe: j.recipe, purpose, action: j.action });
         this.jobLabels[j.id] = `${j.recipe} · ${purpose} · ${j.id.slice(0, 12)}`;
         void this.replay(j.id);
       }
@@ -515,7 +515,10 @@ export class NodeController {
       this.fail(purpose, recipe, t('error.socket'));
       return;
     }
-    this.pending.push({ recipe, purpose });
+    // An action's job: its console says the action was done, not the recipe installed.
+    const action =
+      purpose === 'action' && typeof payload.action === 'string' ? payload.action : undefined;
+    this.pending.push({ recipe, purpose, action });
   }
 
   private fail(purpose: JobPurpose, recipe: string, message: string) {
@@ -619,7 +622,7 @@ export class NodeController {
       return;
     }
     const recipe = job ? this.recipes.find((r) => r.id === job.recipe) : undefined;
-    this.queueRows(rowsForEvent(type, jobId, p, recipe));
+    this.queueRows(rowsForEvent(type, jobId, p, recipe, job?.action));
     // A log line changes nothing else; this is the hot path while a job streams.
     if (!job || type === 'INFRASTRUCTURE_LOG') return;
 

@@ -19,6 +19,8 @@ pub struct JobRequest {
     pub name: String,
     /// For a plan: the entry point asked for.
     pub entry: Option<String>,
+    /// One of the recipe's declared actions instead of its entry point.
+    pub action: Option<String>,
     pub params: Map<String, Value>,
     pub bundle: SignedBundle,
     /// The plan a confirmed run comes from: planned again before it runs, and what differs said.
@@ -34,21 +36,27 @@ impl JobRequest {
                 kind: JobKind::Runtime,
                 name: c.kind,
                 entry: None,
+                action: c.action,
                 params: c.params,
                 bundle: c.bundle,
                 plan: c.plan,
             },
             Message::ConfigureDatabase(c) => {
                 let mut params = c.params;
-                if !c.db_name.is_empty() {
-                    params.insert("db_name".into(), Value::String(c.db_name));
+                // An action takes its own parameters only: no `db_name` and `user` of the
+                // entry point's.
+                if c.action.is_none() {
+                    if !c.db_name.is_empty() {
+                        params.insert("db_name".into(), Value::String(c.db_name));
+                    }
+                    params.insert("user".into(), Value::String(c.user));
                 }
-                params.insert("user".into(), Value::String(c.user));
                 Self {
                     job_id: c.job_id,
                     kind: JobKind::Database,
                     name: c.kind,
                     entry: None,
+                    action: c.action,
                     params,
                     bundle: c.bundle,
                     plan: c.plan,
@@ -59,6 +67,7 @@ impl JobRequest {
                 kind: JobKind::Backup,
                 name: c.provider,
                 entry: None,
+                action: c.action,
                 params: c
                     .config
                     .into_iter()
@@ -72,6 +81,7 @@ impl JobRequest {
                 kind: JobKind::Plan,
                 name: String::new(),
                 entry: Some(c.entry),
+                action: c.action,
                 params: c.params,
                 bundle: c.bundle,
                 plan: None,

@@ -176,6 +176,7 @@ pub fn run_job(ctx: &JobContext, req: JobRequest, mut writer: JobWriter, cancel:
         kind: req.kind,
         name: req.name.clone(),
         entry: req.entry.clone(),
+        action: req.action.clone(),
         params: req.params.clone(),
         recipe,
         plan: req.plan.clone(),

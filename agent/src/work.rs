@@ -71,6 +71,10 @@ pub enum Request {
         name: String,
         /// For a plan: the entry point asked for.
         entry: Option<String>,
+        /// One of the recipe's declared actions instead of its entry point (absent in a
+        /// request from an older supervisor: the entry point).
+        #[serde(default)]
+        action: Option<String>,
         params: Map<String, Value>,
         recipe: VerifiedRecipe,
         /// The plan a confirmed run comes from (planned again before it runs).

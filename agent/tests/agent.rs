@@ -538,6 +538,7 @@ async fn cancel_stops_a_job_and_plan_runs_nothing() {
             job_id: "job-p".into(),
             entry: "install".into(),
             params: json!({"lines": 2}).as_object().cloned().unwrap_or_default(),
+            action: None,
             bundle: cp.bundle(HELLO),
         },
     )])

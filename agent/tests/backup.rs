@@ -106,6 +106,7 @@ async fn status_and_backup_configured_carry_the_backup_fields_and_mask_the_secre
         provider: "s3".into(),
         config,
         plan: None,
+        action: None,
         bundle: cp.bundle(BACKUP),
     })])
     .await;

@@ -43,6 +43,8 @@ struct Record {
     recipe: String,
     bundle: [u8; 32],
     params: [u8; 32],
+    /// The declared action previewed; `None`: the entry point.
+    action: Option<String>,
     created: Instant,
     state: State,
 }
@@ -78,6 +80,8 @@ pub struct RunOf<'a> {
     /// The names of the parameters compared: those the recipe declares (others never reach
     /// it), secret ones excepted.
     pub declared: &'a [String],
+    /// The recipe's declared action it runs; `None`: its entry point.
+    pub action: Option<&'a str>,
 }
 
 impl Plans {
@@ -116,6 +120,7 @@ impl Plans {
             recipe: run.recipe.to_owned(),
             bundle: Self::digest_bundle(run.bundle),
             params: self.digest_params(run.params, run.declared),
+            action: run.action.map(str::to_owned),
             created: Instant::now(),
             state: State::Waiting,
         };
@@ -160,7 +165,7 @@ impl Plans {
                 "this preview is no longer known (it is over an hour old, or the control plane restarted){again}"
             ));
         };
-        if r.node_id != run.node_id || r.recipe != run.recipe {
+        if r.node_id != run.node_id || r.recipe != run.recipe || r.action.as_deref() != run.action {
             return Err(format!(
                 "this preview was made for {} on another server or another recipe, not {}{again}",
                 r.recipe, run.recipe

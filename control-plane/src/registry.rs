@@ -34,6 +34,9 @@ pub struct CatalogueEntry {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub estimated_size_mb: Option<u64>,
     pub params: serde_json::Value,
+    /// The recipe's declared actions (`RECIPE.actions`: name, title, description, params,
+    /// destructive, confirm); their French is in `translations.fr.actions`.
+    pub actions: serde_json::Value,
     pub capabilities: serde_json::Value,
     /// The recipe's own words in the dashboard's other languages (title, description, labels,
     /// step titles), checked whole by the engine.
@@ -154,6 +157,7 @@ impl Registry {
             description: None,
             estimated_size_mb: None,
             params: serde_json::Value::Array(vec![]),
+            actions: serde_json::Value::Array(vec![]),
             capabilities: serde_json::Value::Null,
             translations: Default::default(),
             programs: Vec::new(),
@@ -180,6 +184,7 @@ impl Registry {
         entry.description = Some(m.description.clone());
         entry.estimated_size_mb = Some(m.estimated_size_mb);
         entry.params = serde_json::to_value(&m.params).unwrap_or_default();
+        entry.actions = serde_json::to_value(&m.actions).unwrap_or_default();
         entry.capabilities = serde_json::to_value(&m.capabilities).unwrap_or_default();
         entry.translations = m.translations.clone();
         entry.programs = m

@@ -196,6 +196,20 @@ pub const SENTENCES: &[(&str, &str)] = &[
         "preview.notFound",
         "there is no preview {job} on node {node}",
     ),
+    // A recipe's declared actions (`ws_dashboard/actions.rs`, `agent/src/worker/job.rs`).
+    (
+        "action.unknown",
+        "the recipe \"{recipe}\" has no action \"{action}\"; nothing was run",
+    ),
+    (
+        "action.unconfirmed",
+        "\"{action}\" cannot be undone, so it runs only when {param} is typed again exactly as \
+         given; it was not, and nothing was run",
+    ),
+    (
+        "job.noAction",
+        "recipe {recipe} has no action {action} (its actions: {actions}); nothing was run",
+    ),
     // Refused sign-ins as the audit log tallies them (`auth/refusals.rs`), each a part of an
     // entry's result ("3 × wrong username or password; 1 × refused unchecked: …").
     ("audit.wrongPassword", "{n} × wrong username or password"),

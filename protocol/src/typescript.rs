@@ -31,7 +31,7 @@ pub fn declarations() -> String {
         PlanSummary, PlanBasis, FailureKind, JobFailed, ErrorCode, ErrorMessage, SignedBundle,
         Capabilities,
         DashboardCommand, RuntimeJobRequest, DatabaseJobRequest, BackupJobRequest,
-        PlanJobRequest, CancelJobRequest, DashboardEvent, DashboardEventBody, JobCreated,
+        PlanJobRequest, ActionJobRequest, CancelJobRequest, DashboardEvent, DashboardEventBody, JobCreated,
         NodeStatus, DashboardError, Said, JobFailedEvent, AgentErrorEvent, LogLineEvent, Node, JobKind, JobStatus,
         Job, JobEvent, serde_json::Value,
     ];

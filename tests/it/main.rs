@@ -2,6 +2,7 @@
 //! child processes on 127.0.0.1 and driven as a user drives them (issue 4). The harness is the
 //! crate's library (`tests/src/lib.rs`).
 
+mod actions;
 mod backup;
 mod connections;
 mod disk_full;

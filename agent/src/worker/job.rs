@@ -34,6 +34,8 @@ pub struct Job {
     pub kind: JobKind,
     pub name: String,
     pub entry: Option<String>,
+    /// One of the recipe's declared actions instead of its entry point.
+    pub action: Option<String>,
     pub params: Map<String, Value>,
     pub recipe: VerifiedRecipe,
     pub plan: Option<PlanBasis>,
@@ -73,10 +75,20 @@ pub fn run(job: Job, spool: &Path) -> Result<(), String> {
 }
 
 fn execute(job: &Job, recipe: &Recipe, out: &mut Spool) {
+    let action = Action::from_name(job.action.as_deref());
+    // The parameters the entry point (or the action) declares; `check` has refused an action
+    // the recipe does not declare.
+    let specs = match &job.action {
+        Some(name) => recipe
+            .meta
+            .action(name)
+            .map_or(&[][..], |a| a.params.as_slice()),
+        None => recipe.meta.params.as_slice(),
+    };
     let declared: Map<String, Value> = job
         .params
         .iter()
-        .filter(|(k, _)| recipe.meta.params.iter().any(|p| &p.name == *k))
+        .filter(|(k, _)| specs.iter().any(|p| &p.name == *k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let opts = JobOptions {
@@ -88,7 +100,8 @@ fn execute(job: &Job, recipe: &Recipe, out: &mut Spool) {
         ..job.options.clone()
     };
     if let Some(basis) = job.plan.as_ref().filter(|_| job.kind != JobKind::Plan) {
-        let (sentence, changed) = super::plans::recheck(recipe, &declared, &opts, basis);
+        let (sentence, changed) =
+            super::plans::recheck(recipe, action.clone(), &declared, &opts, basis);
         let stream = if changed {
             LogStream::Warn
         } else {
@@ -103,7 +116,7 @@ fn execute(job: &Job, recipe: &Recipe, out: &mut Spool) {
     let report = std::thread::scope(|s| {
         let pump = s.spawn(|| pump(rx, &mut *out, &job.job_id));
         let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            job::run(recipe, Action::Apply, &declared, &opts, Some(tx))
+            job::run(recipe, action, &declared, &opts, Some(tx))
         }));
         let _ = pump.join();
         report
@@ -146,6 +159,25 @@ fn check(job: &Job) -> Result<Recipe, String> {
             "recipe {} has no {entry}() to plan; its entry point is {}()",
             recipe.meta.id,
             recipe.meta.category.entry_point()
+        ));
+    }
+    if let Some(name) = &job.action
+        && recipe.meta.action(name).is_none()
+    {
+        let names: Vec<&str> = recipe
+            .meta
+            .actions
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
+        return Err(format!(
+            "recipe {} has no action {name} (its actions: {}); nothing was run",
+            recipe.meta.id,
+            if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.join(", ")
+            }
         ));
     }
     Ok(recipe)

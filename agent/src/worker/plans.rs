@@ -26,6 +26,7 @@ fn to_engine(s: &PlanSummary) -> cairn_engine::PlanSummary {
 /// Planning executes nothing, so this changes nothing either.
 pub fn recheck(
     recipe: &Recipe,
+    action: Action,
     params: &Map<String, Value>,
     opts: &JobOptions,
     basis: &PlanBasis,
@@ -34,7 +35,7 @@ pub fn recheck(
         mode: Mode::Plan,
         ..opts.clone()
     };
-    let report = job::run(recipe, Action::Apply, params, &opts, None::<EventTx>);
+    let report = job::run(recipe, action, params, &opts, None::<EventTx>);
     if let cairn_engine::Outcome::Failed { error, .. } = &report.outcome {
         return (
             format!(

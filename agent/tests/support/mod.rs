@@ -511,6 +511,7 @@ pub fn install(job_id: &str, bundle: SignedBundle, params: serde_json::Value) ->
         version: None,
         params: params.as_object().cloned().unwrap_or_default(),
         plan: None,
+        action: None,
         bundle,
     })
 }

@@ -58,7 +58,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     finished_at  INTEGER,
     result       TEXT,
     acked_seq    INTEGER NOT NULL DEFAULT 0,
-    params       TEXT
+    params       TEXT,
+    action       TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_by_node ON jobs(node_id, created_at);
 CREATE TABLE IF NOT EXISTS job_events (
@@ -94,7 +95,8 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)?;
-        add_job_params(&conn)?;
+        add_job_column(&conn, "params")?;
+        add_job_column(&conn, "action")?;
         audit_sql::migrate(&conn)?;
         settings_sql::migrate(&conn)?;
         Ok(Self {
@@ -108,15 +110,16 @@ impl SqliteStore {
     }
 }
 
-/// Adds `jobs.params` (the parameters Retry sends again) to a database made before it.
-fn add_job_params(conn: &Connection) -> StoreResult<()> {
+/// Adds the text column `jobs.NAME` to a database made before it: `params` (the parameters
+/// Retry sends again), `action` (the recipe's declared action a job ran).
+fn add_job_column(conn: &Connection, name: &str) -> StoreResult<()> {
     let has: bool = conn.query_row(
-        "SELECT count(*) > 0 FROM pragma_table_info('jobs') WHERE name = 'params'",
-        [],
+        "SELECT count(*) > 0 FROM pragma_table_info('jobs') WHERE name = ?1",
+        [name],
         |r| r.get(0),
     )?;
     if !has {
-        conn.execute_batch("ALTER TABLE jobs ADD COLUMN params TEXT")?;
+        conn.execute_batch(&format!("ALTER TABLE jobs ADD COLUMN {name} TEXT"))?;
     }
     Ok(())
 }
@@ -136,8 +139,7 @@ fn node_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Node> {
 
 const NODE_COLS: &str =
     "id, name, public_key, key_id, hostname, enrolled_at, last_seen, last_status";
-const JOB_COLS: &str =
-    "id, node_id, recipe, kind, requested_by, status, created_at, finished_at, result, params";
+const JOB_COLS: &str = "id, node_id, recipe, kind, requested_by, status, created_at, finished_at, result, params, action";
 
 fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
     Ok(Job {
@@ -151,6 +153,7 @@ fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
         finished_at: r.get::<_, Option<i64>>(7)?.map(from_i64),
         result: json_col(r.get(8)?),
         params: json_col(r.get(9)?),
+        action: r.get(10)?,
     })
 }
 
@@ -376,8 +379,9 @@ impl Store for SqliteStore {
 
     fn create_job(&self, j: &Job) -> StoreResult<()> {
         self.conn().execute(
-            "INSERT INTO jobs (id, node_id, recipe, kind, requested_by, status, created_at, params)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO jobs (id, node_id, recipe, kind, requested_by, status, created_at, params,
+                               action)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 j.id,
                 j.node_id,
@@ -386,7 +390,8 @@ impl Store for SqliteStore {
                 j.requested_by,
                 j.status.as_str(),
                 to_i64(j.created_at),
-                j.params.as_ref().map(serde_json::Value::to_string)
+                j.params.as_ref().map(serde_json::Value::to_string),
+                j.action
             ],
         )?;
         Ok(())

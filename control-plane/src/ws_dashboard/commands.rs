@@ -92,6 +92,9 @@ async fn handle(
         DashboardCommand::ConfigureBackup { node_id, payload } => {
             job(node_id, JobRequest::Backup(payload)).await
         }
+        DashboardCommand::RunAction { node_id, payload } => {
+            job(node_id, JobRequest::Action(payload)).await
+        }
         DashboardCommand::PlanRequest { node_id, payload } => {
             job(node_id, JobRequest::Plan(payload)).await
         }

@@ -1,5 +1,5 @@
 //! The commands that become jobs (`INSTALL_RUNTIME`, `CONFIGURE_DATABASE`, `CONFIGURE_BACKUP`,
-//! `PLAN_REQUEST`): the recipe must be published and of the command's category, and the node
+//! `RUN_ACTION`, `PLAN_REQUEST`; actions' own checks in `actions.rs`): the recipe must be published and of the command's category, and the node
 //! online; then a `jobs` row and an audit entry, `JOB_CREATED` to the requester, and the signed
 //! command with the signed bundle to the agent. A preview (`PLAN_REQUEST`) is no job: it is
 //! kept in memory (`plans.rs`), never in the job history; a run that confirms one (`planId`)
@@ -10,8 +10,8 @@ use std::sync::Arc;
 use cairn_engine::Category;
 use cairn_engine::params::ParamSpec;
 use cairn_protocol::dashboard::{
-    BackupJobRequest, DashboardEvent, DashboardEventBody, DatabaseJobRequest, Job, JobCreated,
-    JobKind, JobStatus, PlanJobRequest, RuntimeJobRequest,
+    ActionJobRequest, BackupJobRequest, DashboardEvent, DashboardEventBody, DatabaseJobRequest,
+    Job, JobCreated, JobKind, JobStatus, PlanJobRequest, RuntimeJobRequest,
 };
 use cairn_protocol::messages::{
     ConfigureBackup, ConfigureDatabase, InstallRuntime, PlanBasis, PlanRequest,
@@ -19,7 +19,7 @@ use cairn_protocol::messages::{
 use cairn_protocol::{Message, SignedBundle};
 use serde_json::{Map, Value, json};
 
-use super::{delivered, node_online};
+use super::{actions, delivered, node_online};
 use crate::app::App;
 use crate::plans::{self, RunOf};
 use crate::store;
@@ -30,16 +30,32 @@ pub(super) enum JobRequest {
     Runtime(RuntimeJobRequest),
     Database(DatabaseJobRequest),
     Backup(BackupJobRequest),
+    Action(ActionJobRequest),
     Plan(PlanJobRequest),
 }
 
 impl JobRequest {
-    fn kind(&self) -> JobKind {
+    /// The kind of job stored: an action's is its recipe's category's.
+    fn kind(&self, category: Category) -> JobKind {
         match self {
             Self::Runtime(_) => JobKind::InstallRuntime,
             Self::Database(_) => JobKind::ConfigureDatabase,
             Self::Backup(_) => JobKind::ConfigureBackup,
+            Self::Action(_) => match category {
+                Category::Runtime => JobKind::InstallRuntime,
+                Category::Database => JobKind::ConfigureDatabase,
+                Category::Backup => JobKind::ConfigureBackup,
+            },
             Self::Plan(_) => JobKind::PlanRequest,
+        }
+    }
+
+    /// The declared action it names, if any (a run of one, or a preview of one).
+    fn action(&self) -> Result<Option<&str>, String> {
+        match self {
+            Self::Action(p) => required(&p.action, "action").map(Some),
+            Self::Plan(p) => Ok(p.action.as_deref()),
+            _ => Ok(None),
         }
     }
 
@@ -49,17 +65,18 @@ impl JobRequest {
             Self::Runtime(p) => required(&p.recipe, "type"),
             Self::Database(p) => required(&p.recipe, "type"),
             Self::Backup(p) => required(&p.provider, "provider"),
+            Self::Action(p) => required(&p.recipe, "type"),
             Self::Plan(p) => required(&p.recipe, "type"),
         }
     }
 
-    /// The category of recipe it needs; a plan takes any.
+    /// The category of recipe it needs; a plan or an action takes any.
     fn category(&self) -> Option<Category> {
         match self {
             Self::Runtime(_) => Some(Category::Runtime),
             Self::Database(_) => Some(Category::Database),
             Self::Backup(_) => Some(Category::Backup),
-            Self::Plan(_) => None,
+            Self::Action(_) | Self::Plan(_) => None,
         }
     }
 
@@ -69,6 +86,7 @@ impl JobRequest {
             Self::Runtime(p) => p.plan_id.as_deref(),
             Self::Database(p) => p.plan_id.as_deref(),
             Self::Backup(p) => p.plan_id.as_deref(),
+            Self::Action(p) => p.plan_id.as_deref(),
             Self::Plan(_) => None,
         }
     }
@@ -90,6 +108,7 @@ impl JobRequest {
                 .iter()
                 .map(|(k, v)| (k.clone(), Value::String(v.clone())))
                 .collect(),
+            Self::Action(p) => p.params.clone(),
             Self::Plan(p) => p.params.clone(),
         }
     }
@@ -117,6 +136,7 @@ impl JobRequest {
                     .collect();
                 json!({ "config": public(&config) })
             }
+            Self::Action(p) => json!({ "action": p.action, "params": public(&p.params) }),
             Self::Plan(p) => json!({ "params": public(&p.params) }),
         }
     }
@@ -138,6 +158,7 @@ impl JobRequest {
                 version: p.version,
                 params: p.params,
                 plan,
+                action: None,
                 bundle,
             }),
             Self::Database(p) => Message::ConfigureDatabase(ConfigureDatabase {
@@ -152,6 +173,7 @@ impl JobRequest {
                 user: required(&p.user, "user")?.to_owned(),
                 plan,
                 params: p.params,
+                action: None,
                 bundle,
             }),
             Self::Backup(p) => Message::ConfigureBackup(ConfigureBackup {
@@ -159,12 +181,15 @@ impl JobRequest {
                 provider: recipe,
                 config: p.config,
                 plan,
+                action: None,
                 bundle,
             }),
+            Self::Action(p) => actions::command(p, job_id, recipe, category, bundle, plan),
             Self::Plan(p) => Message::PlanRequest(PlanRequest {
                 job_id,
                 entry: p.entry.unwrap_or_else(|| category.entry_point().to_owned()),
                 params: p.params,
+                action: p.action,
                 bundle,
             }),
         })
@@ -191,7 +216,6 @@ pub(super) async fn create(
     node_id: &str,
     request: JobRequest,
 ) -> Result<(), String> {
-    let kind = request.kind();
     let recipe_id = request.recipe()?.to_owned();
     let published = {
         let reg = app.registry();
@@ -210,6 +234,15 @@ pub(super) async fn create(
         }
     };
     let category = published.recipe.meta.category;
+    let kind = request.kind(category);
+    // The parameters the job's entry point declares: a declared action's own, or the recipe's.
+    let action = match request.action()? {
+        Some(name) => Some(actions::spec(&published.recipe, name)?.clone()),
+        None => None,
+    };
+    let specs = action
+        .as_ref()
+        .map_or(&published.recipe.meta.params, |a| &a.params);
     if let Some(wanted) = request.category()
         && wanted != category
     {
@@ -218,6 +251,21 @@ pub(super) async fn create(
         ));
     }
     node_online(app, node_id).await?;
+    if let (JobRequest::Action(r), Some(spec)) = (&request, &action)
+        && let Err(refused) = actions::check_confirmation(spec, r)
+    {
+        let target = (node_id, "-", recipe_id.as_str());
+        actions::audit(
+            app,
+            session,
+            target,
+            spec,
+            &r.params,
+            "refused: not confirmed",
+        )
+        .await;
+        return Err(refused);
+    }
     let is_plan = matches!(request, JobRequest::Plan(_));
     let job_id = format!(
         "{}{}",
@@ -226,10 +274,7 @@ pub(super) async fn create(
     );
     let params = request.params();
     // A secret is never in a preview (the page sends a placeholder), so it is not compared.
-    let declared: Vec<String> = published
-        .recipe
-        .meta
-        .params
+    let declared: Vec<String> = specs
         .iter()
         .filter(|p| !p.secret)
         .map(|p| p.name.clone())
@@ -240,6 +285,7 @@ pub(super) async fn create(
         bundle: &published.bundle,
         params: &params,
         declared: &declared,
+        action: action.as_ref().map(|a| a.name.as_str()),
     };
     let basis = match request.plan_id() {
         Some(plan_id) => Some(app.plans.confirm(plan_id, &run)?),
@@ -248,7 +294,11 @@ pub(super) async fn create(
     if is_plan {
         app.plans.insert(&job_id, &run);
     }
-    let retry = request.retry_params(&published.recipe.meta.params);
+    let retry = request.retry_params(specs);
+    let audited = match (&request, &action) {
+        (JobRequest::Action(r), Some(spec)) => Some((spec.clone(), r.params.clone())),
+        _ => None,
+    };
     let command = request.command(
         job_id.clone(),
         recipe_id.clone(),
@@ -266,7 +316,16 @@ pub(super) async fn create(
         )
         .await;
     } else {
-        store_job(app, session, node_id, &job_id, &recipe_id, kind, retry).await?;
+        let job = Job {
+            params: Some(retry),
+            action: action.as_ref().map(|a| a.name.clone()),
+            ..new_job(session, node_id, &job_id, &recipe_id, kind)
+        };
+        store_job(app, session, job).await?;
+        if let Some((spec, params)) = &audited {
+            let target = (node_id, job_id.as_str(), recipe_id.as_str());
+            actions::audit(app, session, target, spec, params, "ok").await;
+        }
     }
     if is_plan {
         app.hub.set_plan_asker(&job_id, conn);
@@ -286,36 +345,36 @@ pub(super) async fn create(
     Ok(())
 }
 
-/// The `jobs` row and the audit entry of a job (not of a preview).
-async fn store_job(
-    app: &Arc<App>,
-    session: &Session,
-    node_id: &str,
-    job_id: &str,
-    recipe_id: &str,
-    kind: JobKind,
-    retry: Value,
-) -> Result<(), String> {
-    let (job_id, recipe_id) = (job_id.to_owned(), recipe_id.to_owned());
-    let job = Job {
-        id: job_id.clone(),
+/// The `jobs` row of job `job_id`, as it starts.
+fn new_job(session: &Session, node_id: &str, job_id: &str, recipe_id: &str, kind: JobKind) -> Job {
+    Job {
+        id: job_id.to_owned(),
         node_id: node_id.to_owned(),
-        recipe: recipe_id.clone(),
+        recipe: recipe_id.to_owned(),
         kind,
         requested_by: session.username.clone(),
         status: JobStatus::Pending,
         created_at: cairn_protocol::unix_now(),
         finished_at: None,
         result: None,
-        params: Some(retry),
-    };
+        params: None,
+        action: None,
+    }
+}
+
+/// The `jobs` row and the audit entry of a job (not of a preview).
+async fn store_job(app: &Arc<App>, session: &Session, job: Job) -> Result<(), String> {
+    let (kind, target) = (
+        job.kind,
+        format!("{} {} {}", job.node_id, job.id, job.recipe),
+    );
     store::blocking(&app.store, move |s| s.create_job(&job))
         .await
         .map_err(|e| e.to_string())?;
     app.audit(
         &session.username,
         &format!("job.create {kind}"),
-        &format!("{node_id} {job_id} {recipe_id}"),
+        &target,
         "ok",
     )
     .await;

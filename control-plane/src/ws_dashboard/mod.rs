@@ -14,6 +14,7 @@
 //!
 //! [`DashboardCommand`]: cairn_protocol::dashboard::DashboardCommand
 
+mod actions;
 mod commands;
 mod events;
 mod jobs;

@@ -55,6 +55,15 @@ pub enum DashboardCommand {
         #[serde(default, deserialize_with = "null_as_default")]
         payload: BackupJobRequest,
     },
+    /// A job running one of a recipe's declared actions (`RECIPE.actions`); preview it with a
+    /// `PLAN_REQUEST` naming the same `action`.
+    #[serde(rename_all = "camelCase")]
+    RunAction {
+        #[serde(default)]
+        node_id: String,
+        #[serde(default, deserialize_with = "null_as_default")]
+        payload: ActionJobRequest,
+    },
     /// A plan-mode job: what the recipe would do, done by nothing.
     #[serde(rename_all = "camelCase")]
     PlanRequest {
@@ -148,6 +157,35 @@ pub struct BackupJobRequest {
     pub plan_id: Option<String>,
 }
 
+/// `RUN_ACTION`'s payload.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionJobRequest {
+    /// The recipe id.
+    #[serde(rename = "type", default)]
+    pub recipe: String,
+    /// The action's name, as the recipe declares it.
+    #[serde(default)]
+    pub action: String,
+    /// The action's own parameters; the recipe validates them.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Map::is_empty"
+    )]
+    #[ts(optional, type = "Record<string, unknown>")]
+    pub params: Map<String, Value>,
+    /// A destructive action's confirmation: the value of its `confirm` parameter, typed again.
+    /// The control plane refuses the run unless it is exactly that value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub confirm: Option<String>,
+    /// The preview this run confirms (`JOB_CREATED`'s `jobId` of its `PLAN_REQUEST`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub plan_id: Option<String>,
+}
+
 /// `PLAN_REQUEST`'s payload.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -159,6 +197,11 @@ pub struct PlanJobRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub entry: Option<String>,
+    /// One of the recipe's declared actions to plan instead of its entry point; `params` are
+    /// then that action's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub action: Option<String>,
     #[serde(
         default,
         deserialize_with = "null_as_default",

@@ -15,8 +15,8 @@ pub mod events;
 pub mod views;
 
 pub use commands::{
-    BackupJobRequest, CancelJobRequest, DashboardCommand, DatabaseJobRequest, PlanJobRequest,
-    RuntimeJobRequest,
+    ActionJobRequest, BackupJobRequest, CancelJobRequest, DashboardCommand, DatabaseJobRequest,
+    PlanJobRequest, RuntimeJobRequest,
 };
 pub use events::{
     AgentErrorEvent, DashboardError, DashboardEvent, DashboardEventBody, JobCreated,

@@ -110,6 +110,10 @@ pub struct Job {
     #[serde(default)]
     #[ts(type = "Record<string, unknown> | null")]
     pub params: Option<Value>,
+    /// The recipe's declared action the job ran (`RECIPE.actions`); absent: its entry point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub action: Option<String>,
 }
 
 /// One stored event of a job (`GET /api/jobs/ID/events`), its payload masked.

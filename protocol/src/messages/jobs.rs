@@ -26,6 +26,10 @@ pub struct InstallRuntime {
     /// The plan the user previewed and confirmed, when the run comes from one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<PlanBasis>,
+    /// One of the recipe's declared actions (`RECIPE.actions`) to run instead of its
+    /// category's entry point; absent: the entry point. `params` are then that action's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
     pub bundle: SignedBundle,
 }
 
@@ -48,6 +52,10 @@ pub struct ConfigureDatabase {
     /// The recipe's other parameters (Redis's key `prefix`); the recipe validates them.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub params: Map<String, Value>,
+    /// One of the recipe's declared actions (`RECIPE.actions`) to run instead of its
+    /// category's entry point; absent: the entry point. `params` are then that action's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
     pub bundle: SignedBundle,
 }
 
@@ -64,6 +72,10 @@ pub struct ConfigureBackup {
     /// The plan the user previewed and confirmed, when the run comes from one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<PlanBasis>,
+    /// One of the recipe's declared actions (`RECIPE.actions`) to run instead of its
+    /// category's entry point; absent: the entry point. `params` are then that action's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
     pub bundle: SignedBundle,
 }
 
@@ -72,10 +84,14 @@ pub struct ConfigureBackup {
 #[serde(rename_all = "camelCase")]
 pub struct PlanRequest {
     pub job_id: String,
-    /// The entry point to plan (`install` or `configure`).
+    /// The entry point to plan (`install` or `configure`), even when `action` names another.
     pub entry: String,
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub params: Map<String, Value>,
+    /// One of the recipe's declared actions (`RECIPE.actions`) to run instead of its
+    /// category's entry point; absent: the entry point. `params` are then that action's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
     pub bundle: SignedBundle,
 }
 

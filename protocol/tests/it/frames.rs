@@ -237,6 +237,7 @@ fn a_command_carries_its_signed_bundle_end_to_end() {
         version: None,
         params: Default::default(),
         plan: None,
+        action: None,
         bundle: bundle(&k, 5),
     });
     let frame = cp_signer().sign(NODE, None, vec![install], NOW).unwrap();

@@ -35,6 +35,19 @@ export type ParamSpec = {
   min?: number | null;
   max?: number | null;
   max_len?: number | null;
+  /** A credential: typed in a password field, never kept by the page. */
+  secret?: boolean;
+};
+
+/** One of a recipe's declared actions (`RECIPE.actions`, docs/recipes.md "Actions"). */
+export type ActionSpec = {
+  name: string;
+  title: string;
+  description?: string;
+  params: ParamSpec[];
+  /** It removes something for good: it runs only once `confirm`'s value is typed again. */
+  destructive?: boolean;
+  confirm?: string;
 };
 
 export type EnrollmentToken = {
@@ -82,6 +95,8 @@ export type Recipe = {
   description?: string;
   estimatedSizeMb?: number;
   params: ParamSpec[];
+  /** Its further entry points besides the category's (empty when it has none). */
+  actions?: ActionSpec[];
   capabilities: Capabilities | null;
   programs: ProgramPower[];
   paths: PathPower[];
@@ -103,6 +118,11 @@ export type RecipeTranslation = {
   steps?: Record<string, string>;
   /** Console lines and result messages, keyed by the English literal (`${…}` parts kept). */
   messages?: Record<string, string>;
+  /** Each action's title, description and parameter labels, by action name. */
+  actions?: Record<
+    string,
+    { title: string; description?: string; params?: Record<string, string> }
+  >;
 };
 
 export type AuditEntry = {

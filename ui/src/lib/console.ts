@@ -41,6 +41,9 @@ function eventRow(jobId: string, tone: RowTone, text: string): ConsoleLine {
   return { key: nextKey++, jobId, kind: 'event', tone, segments };
 }
 
+/** A job's successful ends, one per category of recipe. */
+const ENDS = new Set(['RUNTIME_INSTALLED', 'DATABASE_CONFIGURED', 'BACKUP_CONFIGURED']);
+
 /**
  * The rows one job event adds (none for progress, which the cards show). `recipe` is the job's
  * recipe, whose own translations turn its steps and its lines into the page's language.
@@ -50,8 +53,18 @@ export function rowsForEvent(
   jobId: string,
   payload: Record<string, unknown>,
   recipe?: Recipe,
+  /** The recipe's declared action the job ran: its end says so, not that it installed. */
+  action?: string,
 ): ConsoleLine[] {
   const str = (k: string) => (typeof payload[k] === 'string' ? (payload[k] as string) : '');
+  if (action && ENDS.has(type)) {
+    const words = { name: recipe?.id ?? '', action };
+    return [
+      payload.success
+        ? eventRow(jobId, 'ok', t('console.actionOk', words))
+        : eventRow(jobId, 'fail', t('console.actionFail', words)),
+    ];
+  }
   switch (type) {
     case 'INFRASTRUCTURE_LOG': {
       const stream = STREAMS.has(str('stream')) ? (str('stream') as RowTone) : 'stdout';

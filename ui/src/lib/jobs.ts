@@ -57,6 +57,8 @@ function backupAction(job: Job): string {
 export function jobTitle(job: Job, recipeTitle: string): string {
   const done = job.status === 'succeeded';
   const name = { name: recipeTitle };
+  // One of the recipe's declared actions: named as the recipe declares it.
+  if (job.action) return t('jobWords.action', { ...name, action: job.action });
   switch (job.kind) {
     case 'INSTALL_RUNTIME':
       return t(done ? 'jobWords.installed' : 'jobWords.install', name);
@@ -74,9 +76,16 @@ export function jobTitle(job: Job, recipeTitle: string): string {
   }
 }
 
-/** Whether Retry makes sense for a job: it ended without success and was not a preview. */
+/**
+ * Whether Retry makes sense for a job: it ended without success and was not a preview. An
+ * action is run again from its card's Actions (a destructive one asks for its confirmation).
+ */
 export function retryable(job: Job): boolean {
-  return (job.status === 'failed' || job.status === 'cancelled') && job.kind !== 'PLAN_REQUEST';
+  return (
+    (job.status === 'failed' || job.status === 'cancelled') &&
+    job.kind !== 'PLAN_REQUEST' &&
+    !job.action
+  );
 }
 
 /**

@@ -194,7 +194,12 @@ params?: { [key in string]: JsonValue },
 /**
  * The plan the user previewed and confirmed, when the run comes from one.
  */
-plan?: PlanBasis | null, bundle: SignedBundle, };
+plan?: PlanBasis | null, 
+/**
+ * One of the recipe's declared actions (`RECIPE.actions`) to run instead of its
+ * category's entry point; absent: the entry point. `params` are then that action's.
+ */
+action?: string | null, bundle: SignedBundle, };
 
 export type ConfigureDatabase = { jobId: string, 
 /**
@@ -212,7 +217,12 @@ plan?: PlanBasis | null,
 /**
  * The recipe's other parameters (Redis's key `prefix`); the recipe validates them.
  */
-params?: { [key in string]: JsonValue }, bundle: SignedBundle, };
+params?: { [key in string]: JsonValue }, 
+/**
+ * One of the recipe's declared actions (`RECIPE.actions`) to run instead of its
+ * category's entry point; absent: the entry point. `params` are then that action's.
+ */
+action?: string | null, bundle: SignedBundle, };
 
 export type ConfigureBackup = { jobId: string, 
 /**
@@ -227,13 +237,23 @@ config: { [key in string]: string },
 /**
  * The plan the user previewed and confirmed, when the run comes from one.
  */
-plan?: PlanBasis | null, bundle: SignedBundle, };
+plan?: PlanBasis | null, 
+/**
+ * One of the recipe's declared actions (`RECIPE.actions`) to run instead of its
+ * category's entry point; absent: the entry point. `params` are then that action's.
+ */
+action?: string | null, bundle: SignedBundle, };
 
 export type PlanRequest = { jobId: string, 
 /**
- * The entry point to plan (`install` or `configure`).
+ * The entry point to plan (`install` or `configure`), even when `action` names another.
  */
-entry: string, params?: { [key in string]: JsonValue }, bundle: SignedBundle, };
+entry: string, params?: { [key in string]: JsonValue }, 
+/**
+ * One of the recipe's declared actions (`RECIPE.actions`) to run instead of its
+ * category's entry point; absent: the entry point. `params` are then that action's.
+ */
+action?: string | null, bundle: SignedBundle, };
 
 export type CancelJob = { jobId: string, };
 
@@ -363,7 +383,7 @@ paths: Array<string>,
  */
 services: Array<string>, };
 
-export type DashboardCommand = { "type": "SUBSCRIBE", nodeId: string, } | { "type": "GET_SERVER_STATUS", nodeId: string, systemOnly?: boolean, } | { "type": "INSTALL_RUNTIME", nodeId: string, payload: RuntimeJobRequest, } | { "type": "CONFIGURE_DATABASE", nodeId: string, payload: DatabaseJobRequest, } | { "type": "CONFIGURE_BACKUP", nodeId: string, payload: BackupJobRequest, } | { "type": "PLAN_REQUEST", nodeId: string, payload: PlanJobRequest, } | { "type": "CANCEL_JOB", nodeId: string, jobId?: string, payload?: CancelJobRequest, };
+export type DashboardCommand = { "type": "SUBSCRIBE", nodeId: string, } | { "type": "GET_SERVER_STATUS", nodeId: string, systemOnly?: boolean, } | { "type": "INSTALL_RUNTIME", nodeId: string, payload: RuntimeJobRequest, } | { "type": "CONFIGURE_DATABASE", nodeId: string, payload: DatabaseJobRequest, } | { "type": "CONFIGURE_BACKUP", nodeId: string, payload: BackupJobRequest, } | { "type": "RUN_ACTION", nodeId: string, payload: ActionJobRequest, } | { "type": "PLAN_REQUEST", nodeId: string, payload: PlanJobRequest, } | { "type": "CANCEL_JOB", nodeId: string, jobId?: string, payload?: CancelJobRequest, };
 
 export type RuntimeJobRequest = { 
 /**
@@ -426,7 +446,35 @@ type: string,
 /**
  * The entry point to plan; the recipe's own (`install` or `configure`) when absent.
  */
-entry?: string, params?: Record<string, unknown>, };
+entry?: string, 
+/**
+ * One of the recipe's declared actions to plan instead of its entry point; `params` are
+ * then that action's.
+ */
+action?: string, params?: Record<string, unknown>, };
+
+export type ActionJobRequest = { 
+/**
+ * The recipe id.
+ */
+type: string, 
+/**
+ * The action's name, as the recipe declares it.
+ */
+action: string, 
+/**
+ * The action's own parameters; the recipe validates them.
+ */
+params?: Record<string, unknown>, 
+/**
+ * A destructive action's confirmation: the value of its `confirm` parameter, typed again.
+ * The control plane refuses the run unless it is exactly that value.
+ */
+confirm?: string, 
+/**
+ * The preview this run confirms (`JOB_CREATED`'s `jobId` of its `PLAN_REQUEST`).
+ */
+planId?: string, };
 
 export type CancelJobRequest = { jobId?: string, };
 
@@ -512,7 +560,11 @@ result: Record<string, unknown> | null,
  * `user`, a backup's `config` without any secret field (those are asked again, never
  * stored). `null` for a job stored before this was kept.
  */
-params: Record<string, unknown> | null, };
+params: Record<string, unknown> | null, 
+/**
+ * The recipe's declared action the job ran (`RECIPE.actions`); absent: its entry point.
+ */
+action?: string, };
 
 export type JobEvent = { jobId: string, seq: number, 
 /**

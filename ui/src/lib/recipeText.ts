@@ -4,7 +4,7 @@
  * language switch. Step titles and messages are keyed by the English literal the recipe's source
  * writes; a template's `${…}` parts are filled with what the recipe printed there.
  */
-import type { PathPower, ProgramPower, Recipe } from './api';
+import type { ActionSpec, PathPower, ProgramPower, Recipe } from './api';
 import { locale } from './i18n.svelte';
 
 function own(recipe: Recipe | undefined) {
@@ -27,6 +27,17 @@ export function powerText(p: ProgramPower | PathPower): string {
 /** The label of parameter `name`, else `fallback` (the recipe's own label or a generic one). */
 export function paramLabel(recipe: Recipe | undefined, name: string, fallback: string): string {
   return own(recipe)?.params?.[name] || fallback;
+}
+
+/** An action's title, description and parameter labels in the page's language. */
+export function actionText(recipe: Recipe | undefined, action: ActionSpec) {
+  const words = own(recipe)?.actions?.[action.name];
+  return {
+    title: words?.title || action.title,
+    description: words?.description || action.description || '',
+    label: (name: string) =>
+      words?.params?.[name] || action.params.find((p) => p.name === name)?.label || name,
+  };
 }
 
 /** A step's title as the recipe wrote it, in the page's language when the recipe says how. */

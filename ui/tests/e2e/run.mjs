@@ -26,6 +26,7 @@ import {
   waitFor,
   bin,
 } from './harness.mjs';
+import { actionsFlow } from './actions.mjs';
 import { backupFlow } from './backups.mjs';
 import { connectFlow } from './connect.mjs';
 import { detectionFlow } from './detection.mjs';
@@ -195,6 +196,7 @@ await hardeningFlow({ browser, base, password, step });
 await errorFlow({ browser, base, password, step });
 await statesFlow({ browser, step, withAgent });
 await frenchServerFlow({ browser, step, withAgent });
+await actionsFlow({ browser, step, withAgent });
 
 if (withAgent) {
   await agentFlow();

@@ -194,6 +194,18 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'backup.err.region': '1 à 32 caractères : a–z, 0–9 et tirets.',
   'backup.err.accessKey': 'Lettres et chiffres uniquement, 128 au plus.',
   'backup.err.secretKey': '8 à 256 caractères : lettres, chiffres et / + = . _ -.',
+  'actions.open': 'Actions',
+  'actions.title': 'Actions — {name}',
+  'actions.choose': 'Action',
+  'actions.preview': 'Aperçu',
+  'actions.required': 'Obligatoire.',
+  'actions.identifier': 'De 1 à 63 caractères parmi a-z, 0-9 et _, sans chiffre au début.',
+  'actions.integer': 'Un nombre entier.',
+  'actions.destructive':
+    'Cette action supprime définitivement : l’aperçu liste ce qui disparaît, et vous saisissez à nouveau une valeur avant qu’elle ne se lance.',
+  'actions.cannotUndo':
+    'C’est irréversible : ce que nomment les commandes ci-dessus est supprimé définitivement.',
+  'actions.typeToConfirm': 'Saisissez à nouveau {label} pour confirmer : {value}',
   'plan.title': 'Ce qui va changer — {name}',
   'plan.loading': 'Le serveur calcule ce que cela ferait…',
   'plan.failed': 'L’aperçu a échoué : {message}',
@@ -236,6 +248,8 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'console.followNew': '{n} nouvelles lignes · suivre ↓',
   'console.hidden': '{n} lignes précédentes ne sont pas affichées ici ; Copier les copie aussi.',
   'console.started': 'Tâche démarrée : {recipe} v{version}',
+  'console.actionOk': 'Cairn : {name} : action {action} terminée.',
+  'console.actionFail': 'Cairn : {name} : échec de l’action {action}.',
   'console.runtimeOk': 'Cairn : {name} {version} est installé.',
   'console.runtimeFail': 'Cairn : l’installation de {name} a échoué.',
   'console.databaseOk': 'Cairn : {name} est configuré.',
@@ -295,6 +309,7 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'jobWords.restoreTested': 'Restauration testée depuis {name}',
   'jobWords.backupConfigure': 'Configurer les sauvegardes {name}',
   'jobWords.backupConfigured': 'Sauvegardes {name} configurées',
+  'jobWords.action': '{name} : action {action}',
   'jobWords.preview': 'Aperçu : {name}',
   'auditWords.login': 'Connexion',
   'auditWords.logout': 'Déconnexion',
@@ -413,6 +428,12 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
     'la recette {recipe} a changé sur le plan de contrôle depuis l’aperçu ; refaites l’aperçu, puis confirmez',
   'said.preview.settingsChanged':
     'les réglages diffèrent de ceux de l’aperçu ; refaites l’aperçu, puis confirmez',
+  'said.action.unknown':
+    'la recette « {recipe} » n’a pas d’action « {action} » ; rien n’a été lancé',
+  'said.action.unconfirmed':
+    '« {action} » est irréversible : elle ne se lance que si {param} est saisi à nouveau exactement comme indiqué ; ce n’est pas le cas, et rien n’a été lancé',
+  'said.job.noAction':
+    'la recette {recipe} n’a pas d’action {action} (ses actions : {actions}) ; rien n’a été lancé',
   'said.preview.notFound': 'il n’y a pas d’aperçu {job} sur le serveur {node}',
   'said.audit.wrongPassword': '{n} × nom d’utilisateur ou mot de passe incorrect',
   'said.audit.addressLocked': '{n} × refusée sans vérification : adresse bloquée',

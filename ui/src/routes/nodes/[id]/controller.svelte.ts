@@ -18,14 +18,16 @@ import {
   type ReconnectReason,
   type Recipe,
   type SocketState,
+  type ActionSpec,
 } from '$lib/api';
+import { PLAN_PLACEHOLDER } from '$lib/backup';
 import { appendRows, MAX_LINES, rowsForEvent, type ConsoleLine } from '$lib/console';
 import { saidOf, t } from '$lib/i18n.svelte';
 import { failure, failureOf, retryOf } from '$lib/jobs';
 import { recipeMessage } from '$lib/recipeText';
 import type { PlannedStep, PlanSummary, ServerStatus, WaitReason } from '$lib/protocol.generated';
 
-export type JobPurpose = 'runtime' | 'database' | 'backup' | 'plan';
+export type JobPurpose = 'runtime' | 'database' | 'backup' | 'action' | 'plan';
 
 /** What a card shows about the latest job started for its recipe. */
 export type Task = {
@@ -60,6 +62,8 @@ export type Plan = {
   /** What would change, in words; `null` until the plan arrives. */
   summary: PlanSummary | null;
   error: string;
+  /** A previewed action: its name, and for a destructive one the value to type again. */
+  action?: { name: string; destructive: boolean; confirmParam: string; expected: string };
 };
 
 /** A preview's id (the control plane names them `plan-…`; jobs are `job-…`). */
@@ -141,10 +145,11 @@ const JOB_EVENTS = new Set([
   ...TERMINAL,
 ]);
 
-const JOB_TYPE: Record<JobPurpose, JobKind> = {
+const JOB_TYPE: Record<JobPurpose, DashboardCommand['type']> = {
   runtime: 'INSTALL_RUNTIME',
   database: 'CONFIGURE_DATABASE',
   backup: 'CONFIGURE_BACKUP',
+  action: 'RUN_ACTION',
   plan: 'PLAN_REQUEST',
 };
 
@@ -170,7 +175,7 @@ export class NodeController {
   socketState = $state<SocketState>('connecting');
 
   /** Jobs this page knows: id → recipe and purpose. */
-  private jobs = new Map<string, { recipe: string; purpose: JobPurpose }>();
+  private jobs = new Map<string, { recipe: string; purpose: JobPurpose; action?: string }>();
   /**
    * What the previewed job sends once confirmed. Not reactive state, and dropped as soon as it
    * is sent or the preview is cancelled: it may hold a secret (an S3 secret key).
@@ -180,7 +185,7 @@ export class NodeController {
   private pendingRows: ConsoleLine[] = [];
   private flushScheduled = false;
   /** Requests sent and not yet answered by `JOB_CREATED` or `ERROR`, oldest first. */
-  private pending: { recipe: string; purpose: JobPurpose }[] = [];
+  private pending: { recipe: string; purpose: JobPurpose; action?: string }[] = [];
   private socket: DashboardSocket;
   private unsubscribe: (() => void)[] = [];
   /** The last `seq` shown per job: an event at or below it is one already shown. */
@@ -306,7 +311,7 @@ export class NodeController {
   private seedTasks() {
     const seen = new Set<string>();
     for (const j of this.history) {
-      const purpose = PURPOSE[j.kind];
+      const purpose = j.action ? 'action' : PURPOSE[j.kind];
       if (purpose === 'plan' || seen.has(j.recipe)) continue;
       seen.add(j.recipe);
       if (this.tasks[j.recipe] || this.jobs.has(j.id)) continue;
@@ -319,11 +324,11 @@ export class NodeController {
         task.error = f?.sentence ?? '';
         task.location = f?.location ?? '';
         this.tasks[j.recipe] = task;
-        this.jobs.set(j.id, { recipe: j.recipe, purpose });
+        this.jobs.set(j.id, { recipe: j.recipe, purpose, action: j.action });
         this.finished.add(j.id);
       } else if (j.status === 'pending' || j.status === 'running') {
         this.tasks[j.recipe] = newTask(purpose, j.id, 'running');
-        this.jobs.set(j.id, { recipe: j.recipe, purpose });
+        this.jobs.set(j.id, { recipe: j.recipe, purpose, action: j.action });
         this.jobLabels[j.id] = `${j.recipe} · ${purpose} · ${j.id.slice(0, 12)}`;
         void this.replay(j.id);
       }
@@ -399,17 +404,54 @@ export class NodeController {
   }
 
   /**
-   * Sends the previewed job, naming its preview: the control plane refuses it unless it is what
-   * was previewed. Nothing is sent before the plan has arrived.
+   * Asks for a plan of one of `recipe`'s declared actions with its own `params`; `confirm()`
+   * then runs it (a destructive one with the value typed again, which the control plane
+   * checks too).
    */
-  confirm() {
+  previewAction(recipe: Recipe, action: ActionSpec, params: Record<string, unknown>) {
+    const own = Object.fromEntries(
+      Object.entries(params).filter(([k]) => action.params.some((p) => p.name === k)),
+    );
+    const confirmParam = action.destructive ? (action.confirm ?? '') : '';
+    this.planPayload = { type: recipe.id, action: action.name, params: own };
+    this.plan = {
+      recipe: recipe.id,
+      purpose: 'action',
+      jobId: null,
+      status: 'requesting',
+      actions: [],
+      summary: null,
+      error: '',
+      action: {
+        name: action.name,
+        destructive: !!action.destructive,
+        confirmParam,
+        expected: confirmParam ? String(own[confirmParam] ?? '') : '',
+      },
+    };
+    // A secret is never in a preview: a placeholder stands for it (the real one travels once,
+    // with the job).
+    const secret = (k: string) => action.params.some((p) => p.name === k && p.secret);
+    const previewed = Object.fromEntries(
+      Object.entries(own).map(([k, v]) => [k, secret(k) && v ? PLAN_PLACEHOLDER : v]),
+    );
+    this.request('plan', recipe.id, { type: recipe.id, action: action.name, params: previewed });
+  }
+
+  /**
+   * Sends the previewed job, naming its preview: the control plane refuses it unless it is what
+   * was previewed. Nothing is sent before the plan has arrived. `typed`: a destructive action's
+   * confirmation.
+   */
+  confirm(typed?: string) {
     const plan = this.plan;
     const payload = this.planPayload;
     if (!plan || !payload || plan.status !== 'ready' || !plan.jobId) return;
     this.plan = null;
     this.planPayload = null;
     this.tasks[plan.recipe] = newTask(plan.purpose, null, 'requesting');
-    this.request(plan.purpose, plan.recipe, { ...payload, planId: plan.jobId });
+    const confirm = plan.action?.destructive ? { confirm: typed ?? '' } : {};
+    this.request(plan.purpose, plan.recipe, { ...payload, ...confirm, planId: plan.jobId });
   }
 
   cancelPlan() {
@@ -473,7 +515,10 @@ export class NodeController {
       this.fail(purpose, recipe, t('error.socket'));
       return;
     }
-    this.pending.push({ recipe, purpose });
+    // An action's job: its console says the action was done, not the recipe installed.
+    const action =
+      purpose === 'action' && typeof payload.action === 'string' ? payload.action : undefined;
+    this.pending.push({ recipe, purpose, action });
   }
 
   private fail(purpose: JobPurpose, recipe: string, message: string) {
@@ -577,7 +622,7 @@ export class NodeController {
       return;
     }
     const recipe = job ? this.recipes.find((r) => r.id === job.recipe) : undefined;
-    this.queueRows(rowsForEvent(type, jobId, p, recipe));
+    this.queueRows(rowsForEvent(type, jobId, p, recipe, job?.action));
     // A log line changes nothing else; this is the hot path while a job streams.
     if (!job || type === 'INFRASTRUCTURE_LOG') return;
 

@@ -60,6 +60,10 @@ pub struct RecipeMeta {
     #[serde(default)]
     pub params: Vec<ParamSpec>,
     pub capabilities: Capabilities,
+    /// What the Services card needs to know of a declared service when systemd is not there
+    /// to say: its log file and pid file (`system::service_status::ServiceDecl`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub services: crate::system::service_status::ServiceDecls,
     /// The title, description, labels and step titles in the dashboard's other languages
     /// (`translations.rs`).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
@@ -201,6 +205,8 @@ fn check_meta(file: &str, m: &RecipeMeta) -> Result<(), EngineError> {
             ));
         }
     }
+    crate::system::service_status::check_decls(&m.services, &m.capabilities.services)
+        .map_err(|why| meta_err(file, why))?;
     let mut seen = std::collections::HashSet::new();
     for p in &m.params {
         if !seen.insert(p.name.as_str()) {

@@ -47,6 +47,24 @@ pub fn mask_connection_string(s: &str) -> String {
     format!("{scheme}{authority}{tail}")
 }
 
+/// A log line with every connection string in it masked: each word holding `://` is read as
+/// one (the rest of the line is left as it is, since masking it as a URL would mangle it).
+pub fn mask_log_line(line: &str) -> String {
+    if !line.contains("://") {
+        return line.to_owned();
+    }
+    line.split(' ')
+        .map(|word| {
+            if word.contains("://") {
+                mask_connection_string(word)
+            } else {
+                word.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn looks_secret(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
     ["pass", "pwd", "secret", "token", "key"]

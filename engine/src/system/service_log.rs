@@ -27,20 +27,43 @@ pub struct LogTail {
     pub lines: Vec<String>,
 }
 
-/// The last [`LINES`] lines of `name`'s log; a sentence saying why when there is none.
-pub fn tail(name: &str, decl: Option<&ServiceDecl>) -> Result<LogTail, String> {
-    validate_name(name).map_err(|e| e.to_string())?;
+/// Why there are no lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoLines {
+    /// No systemd, and the recipe declares no log file.
+    NoLog,
+    /// The declared file does not exist.
+    Missing,
+    /// The journal or the file could not be read.
+    Unreadable,
+}
+
+/// [`NoLines`] with its sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogError {
+    pub kind: NoLines,
+    pub message: String,
+}
+
+fn fail(kind: NoLines, message: String) -> LogError {
+    LogError { kind, message }
+}
+
+/// The last [`LINES`] lines of `name`'s log, or why there are none.
+pub fn tail(name: &str, decl: Option<&ServiceDecl>) -> Result<LogTail, LogError> {
+    validate_name(name).map_err(|e| fail(NoLines::Unreadable, e.to_string()))?;
     if has_systemd() {
         let n = LINES.to_string();
+        let unreadable = |why: String| fail(NoLines::Unreadable, why);
         let (code, out) = query(
             "journalctl",
             &["-u", name, "-n", &n, "--no-pager", "-q", "-o", "short-iso"],
         )
-        .ok_or_else(|| format!("journalctl could not be run to read {name}'s log"))?;
+        .ok_or_else(|| unreadable(format!("journalctl could not be run to read {name}'s log")))?;
         if code != 0 {
-            return Err(format!(
+            return Err(unreadable(format!(
                 "journalctl could not read {name}'s log (exit code {code})"
-            ));
+            )));
         }
         return Ok(LogTail {
             source: "journal".to_owned(),
@@ -48,16 +71,26 @@ pub fn tail(name: &str, decl: Option<&ServiceDecl>) -> Result<LogTail, String> {
         });
     }
     let Some(pattern) = decl.and_then(|d| d.log.as_deref()) else {
-        return Err(format!(
-            "systemd is not running here, and {name} writes no log file Cairn knows of: its recipe declares none"
+        return Err(fail(
+            NoLines::NoLog,
+            format!(
+                "systemd is not running here, and {name} writes no log file Cairn knows of: its recipe declares none"
+            ),
         ));
     };
-    let path = newest_match(Path::new(pattern))
-        .ok_or_else(|| format!("{name}'s log file {pattern} does not exist (yet)"))?;
+    let path = newest_match(Path::new(pattern)).ok_or_else(|| {
+        fail(
+            NoLines::Missing,
+            format!("{name}'s log file {pattern} does not exist (yet)"),
+        )
+    })?;
     let lines = read_tail(&path).map_err(|e| {
-        format!(
-            "{name}'s log file {} could not be read: {e}",
-            path.display()
+        fail(
+            NoLines::Unreadable,
+            format!(
+                "{name}'s log file {} could not be read: {e}",
+                path.display()
+            ),
         )
     })?;
     Ok(LogTail {

@@ -1,6 +1,8 @@
 //! Unit tests of the service report's parsing and of the links and files it reads, on a tree
 //! of their own (the real services are tested in `tests/it/service_report.rs`).
 
+#![allow(clippy::unwrap_used)]
+
 use std::os::unix::fs::symlink;
 
 use super::*;

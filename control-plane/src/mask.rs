@@ -108,4 +108,14 @@ mod tests {
             "redis://:********@127.0.0.1:6379"
         );
     }
+
+    #[test]
+    fn a_log_line_has_its_connection_strings_masked_and_the_rest_left_as_it_is() {
+        assert_eq!(
+            mask_log_line("12:00 user@host: connect to redis://app:s3cret@127.0.0.1:6379 ok"),
+            "12:00 user@host: connect to redis://app:********@127.0.0.1:6379 ok"
+        );
+        let plain = "1931:M 05 Dec 2026 02:48:47.439 * Ready to accept connections tcp";
+        assert_eq!(mask_log_line(plain), plain);
+    }
 }

@@ -98,6 +98,9 @@ pub struct ServiceReport {
     pub log: Option<String>,
 }
 
+/// The queries' PATH: the host's `SAFE_PATH` (which `system` cannot name: the host uses it).
+const QUERY_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /// How long one status query may take.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -304,14 +307,18 @@ pub(crate) fn parse_is_enabled(out: &str) -> Option<bool> {
 /// Runs a read-only query on the engine's fixed PATH with a cleared environment: its exit code
 /// and stdout, or `None` when it could not run.
 pub(crate) fn query(program: &str, args: &[&str]) -> Option<(i32, String)> {
-    let path = crate::host::caps::SAFE_PATH
+    let path = QUERY_PATH
         .split(':')
         .map(|d| Path::new(d).join(program))
         .find(|p| p.is_file())?;
     let spec = Spec {
         program: path,
         args: args.iter().map(|a| (*a).to_owned()).collect(),
-        env: crate::host::base_env(),
+        env: vec![
+            ("PATH".into(), QUERY_PATH.into()),
+            ("LANG".into(), "C.UTF-8".into()),
+            ("LC_ALL".into(), "C.UTF-8".into()),
+        ],
         stdin: None,
         cwd: None,
         timeout: QUERY_TIMEOUT,

@@ -351,6 +351,19 @@ impl Agent {
                     let _ = replies.send(Message::ServerStatus(status)).await;
                 });
             }
+            Message::GetServiceLog(req) => {
+                let bundles = self
+                    .detectors
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .bundles_for(None)
+                    .unwrap_or_default();
+                let (ctx, replies) = (self.jobs.clone(), replies.clone());
+                tokio::spawn(async move {
+                    let log = crate::service_log::read(ctx, bundles, req).await;
+                    let _ = replies.send(Message::ServiceLog(log)).await;
+                });
+            }
             Message::CancelJob(c) => {
                 if self.outbox.cancel(&c.job_id) {
                     tracing::info!(job_id = %c.job_id, "cancelling job");

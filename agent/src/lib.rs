@@ -22,6 +22,7 @@ pub mod handshake;
 pub mod journal;
 pub mod procs;
 pub mod runner;
+pub mod service_log;
 pub mod status;
 pub mod supervise;
 pub mod transport;

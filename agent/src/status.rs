@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use cairn_protocol::messages::{
-    BackupInfo, DatabaseInfo, GetServerStatus, RuntimeInfo, ServerStatus,
+    BackupInfo, DatabaseInfo, GetServerStatus, RuntimeInfo, ServerStatus, ServiceInfo,
 };
 use cairn_protocol::{BundleHeader, SignedBundle};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
@@ -51,6 +51,7 @@ struct Detected {
     card: Card,
     estimated_size_mb: Option<u64>,
     result: Result<Found, String>,
+    services: Vec<ServiceInfo>,
 }
 
 /// What one bundle of a request becomes.
@@ -137,6 +138,7 @@ pub async fn collect_at(
                         card: Card::Runtime,
                         estimated_size_mb: None,
                         result: Err(late(timeout)),
+                        services: Vec::new(),
                     })
                 }
                 Pending::Refused { index, error } => {
@@ -149,6 +151,7 @@ pub async fn collect_at(
                         card,
                         estimated_size_mb,
                         result: Err(error),
+                        services: Vec::new(),
                     }
                 }
             }
@@ -185,10 +188,21 @@ fn assemble(
         runtimes: Vec::new(),
         databases: Vec::new(),
         backups: Vec::new(),
+        services: Vec::new(),
         system,
         system_only,
     };
+    let mut services = std::collections::BTreeMap::<String, ServiceInfo>::new();
     for d in detected {
+        for s in d.services {
+            // A service two recipes declare (cron) is one line, naming both.
+            match services.get_mut(&s.name) {
+                Some(known) => known.recipes.extend(s.recipes),
+                None => {
+                    services.insert(s.name.clone(), s);
+                }
+            }
+        }
         let estimated_size = d.estimated_size_mb.map(|mb| format!("{mb} MB"));
         let (ok, error) = match d.result {
             Ok(ok) => (ok, None),
@@ -227,6 +241,11 @@ fn assemble(
     status.runtimes.sort_by(|a, b| a.kind.cmp(&b.kind));
     status.databases.sort_by(|a, b| a.kind.cmp(&b.kind));
     status.backups.sort_by(|a, b| a.provider.cmp(&b.provider));
+    status.services = services.into_values().collect();
+    for s in &mut status.services {
+        s.recipes.sort();
+        s.recipes.dedup();
+    }
     status
 }
 
@@ -251,6 +270,7 @@ async fn run_batch(
             card,
             estimated_size_mb,
             result,
+            services,
         } = reply
             && let Some((_, tx)) = batch.get(index)
         {
@@ -263,6 +283,7 @@ async fn run_batch(
                 card,
                 estimated_size_mb,
                 result,
+                services,
             })));
         }
     })
@@ -296,6 +317,7 @@ async fn run_batch(
                 card,
                 estimated_size_mb,
                 result: Err(error),
+                services: Vec::new(),
             })));
         }
         ctx.detectors.lock().remove(&recipe.recipe_id);
@@ -329,7 +351,7 @@ async fn identify(
 }
 
 /// How a conversation with a detector worker ended.
-enum Talk {
+pub(crate) enum Talk {
     Done,
     Late,
     Failed(String),
@@ -337,7 +359,7 @@ enum Talk {
 
 /// Starts a worker, sends `request`, hands every reply to `on_reply` until the worker closes
 /// its stdout or `deadline` passes (then it is killed with everything it started).
-async fn talk(
+pub(crate) async fn talk(
     ctx: &JobContext,
     request: &Request,
     deadline: Duration,
@@ -387,7 +409,11 @@ async fn talk(
 
 /// Verifies a detector's bundle (signature, expiry, not older than what ran) and reads its
 /// recipe script.
-fn prepare(ctx: &JobContext, bundle: &SignedBundle, now: u64) -> Result<VerifiedRecipe, String> {
+pub(crate) fn prepare(
+    ctx: &JobContext,
+    bundle: &SignedBundle,
+    now: u64,
+) -> Result<VerifiedRecipe, String> {
     let verified = bundle.verify(&ctx.keys, now).map_err(|e| e.to_string())?;
     check_not_older(&ctx.rollback, verified.header())?;
     verified_recipe(&verified)

@@ -88,6 +88,14 @@ pub enum Request {
         timeout_ms: u64,
         limits: WorkerLimits,
     },
+    /// Read the end of `service`'s log, as the first of `recipes` (verified, each declaring
+    /// it) that declares a log file for it says (the journal with systemd).
+    ServiceLog {
+        recipes: Vec<VerifiedRecipe>,
+        service: String,
+        request_id: String,
+        limits: WorkerLimits,
+    },
     /// Read these scripts (not verified, never run) and say what each is: which card an error
     /// about a bundle that failed verification belongs on.
     Identify {
@@ -153,6 +161,13 @@ pub enum Reply {
         card: Card,
         estimated_size_mb: Option<u64>,
         result: Result<Found, String>,
+        /// The services the recipe declares (`capabilities.services`), as they are now.
+        #[serde(default)]
+        services: Vec<cairn_protocol::messages::ServiceInfo>,
+    },
+    /// The answer to [`Request::ServiceLog`].
+    ServiceLog {
+        log: cairn_protocol::messages::ServiceLog,
     },
 }
 

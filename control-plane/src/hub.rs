@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use cairn_protocol::Message;
 use cairn_protocol::dashboard::{DashboardEvent, DashboardEventBody, NodeStatus};
+use cairn_protocol::messages::ServiceLog;
 use tokio::sync::mpsc::Sender;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::watch;
@@ -58,7 +59,13 @@ struct State {
     plan_asker: HashMap<String, u64>,
     /// Fan-out request id → number of answers so far.
     status_waits: HashMap<String, watch::Sender<usize>>,
+    /// `GET_SERVICE_LOG` request id → the dashboard connection that asked and the node asked.
+    log_asker: HashMap<String, (u64, String)>,
 }
+
+/// Service logs asked for and not yet answered, at most: an agent that never answers cannot
+/// grow the map (the oldest requests are the ones it forgets).
+const LOG_REQUESTS: usize = 1024;
 
 /// See the module documentation.
 #[derive(Debug, Default)]
@@ -182,6 +189,7 @@ impl Hub {
     pub fn unregister_dashboard(&self, conn: u64) {
         let mut st = self.lock();
         st.dashboards.remove(&conn);
+        st.log_asker.retain(|_, (c, _)| *c != conn);
         for set in st.watchers.values_mut() {
             set.remove(&conn);
         }
@@ -242,6 +250,36 @@ impl Hub {
     /// Forwards a job event (as the agent sent it) to the node's watchers. One that carries a
     /// secret (`DATABASE_CONFIGURED`) goes unmasked only to the connections of the login session
     /// that started the job; everyone else gets it masked.
+    /// Records that dashboard connection `conn` asked `node_id` for a service's log.
+    pub fn set_log_asker(&self, request_id: &str, conn: u64, node_id: &str) {
+        let mut st = self.lock();
+        if st.log_asker.len() >= LOG_REQUESTS {
+            st.log_asker.clear();
+        }
+        st.log_asker
+            .insert(request_id.to_owned(), (conn, node_id.to_owned()));
+    }
+
+    /// Gives `node_id`'s `SERVICE_LOG` to the page that asked, and to no other: its lines may
+    /// hold secrets (connection strings in them masked). Nothing is stored or logged. An
+    /// answer nobody asked for (or from another node) is dropped.
+    pub fn forward_service_log(&self, node_id: &str, mut log: ServiceLog) {
+        let mut st = self.lock();
+        let Some((conn, asked)) = st.log_asker.remove(&log.request_id) else {
+            return;
+        };
+        if asked != node_id {
+            return;
+        }
+        for line in &mut log.lines {
+            *line = mask::mask_log_line(line);
+        }
+        let event = DashboardEvent::new(node_id, None, DashboardEventBody::ServiceLog(log));
+        if let (Some(d), Some(text)) = (st.dashboards.get(&conn), text(&event)) {
+            d.tx.send(text);
+        }
+    }
+
     /// Records the dashboard connection that asked for preview `plan_id`.
     pub fn set_plan_asker(&self, plan_id: &str, conn: u64) {
         self.lock().plan_asker.insert(plan_id.to_owned(), conn);

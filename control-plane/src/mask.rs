@@ -47,6 +47,24 @@ pub fn mask_connection_string(s: &str) -> String {
     format!("{scheme}{authority}{tail}")
 }
 
+/// A log line with every connection string in it masked: each word holding `://` is read as
+/// one (the rest of the line is left as it is, since masking it as a URL would mangle it).
+pub fn mask_log_line(line: &str) -> String {
+    if !line.contains("://") {
+        return line.to_owned();
+    }
+    line.split(' ')
+        .map(|word| {
+            if word.contains("://") {
+                mask_connection_string(word)
+            } else {
+                word.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn looks_secret(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
     ["pass", "pwd", "secret", "token", "key"]
@@ -89,5 +107,15 @@ mod tests {
             mask_connection_string("redis://:pw@127.0.0.1:6379"),
             "redis://:********@127.0.0.1:6379"
         );
+    }
+
+    #[test]
+    fn a_log_line_has_its_connection_strings_masked_and_the_rest_left_as_it_is() {
+        assert_eq!(
+            mask_log_line("12:00 user@host: connect to redis://app:s3cret@127.0.0.1:6379 ok"),
+            "12:00 user@host: connect to redis://app:********@127.0.0.1:6379 ok"
+        );
+        let plain = "1931:M 05 Dec 2026 02:48:47.439 * Ready to accept connections tcp";
+        assert_eq!(mask_log_line(plain), plain);
     }
 }

@@ -64,6 +64,10 @@ pub struct RecipeMeta {
     /// Further entry points besides the category's (`actions.rs`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<crate::actions::ActionSpec>,
+    /// What the Services card needs to know of a declared service when systemd is not there
+    /// to say: its log file and pid file (`system::service_status::ServiceDecl`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub services: crate::system::service_status::ServiceDecls,
     /// The title, description, labels and step titles in the dashboard's other languages
     /// (`translations.rs`).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
@@ -217,6 +221,8 @@ fn check_meta(file: &str, m: &RecipeMeta) -> Result<(), EngineError> {
             ));
         }
     }
+    crate::system::service_status::check_decls(&m.services, &m.capabilities.services)
+        .map_err(|why| meta_err(file, why))?;
     let mut seen = std::collections::HashSet::new();
     for p in &m.params {
         if !seen.insert(p.name.as_str()) {

@@ -122,7 +122,8 @@ fn push_unique<T: PartialEq>(v: &mut Vec<T>, item: T) {
 }
 
 /// The service a command starts, stops or enables: `systemctl ACTION [--] NAME`,
-/// `service NAME ACTION`, `update-rc.d NAME defaults` (enable).
+/// `service NAME ACTION`, `update-rc.d NAME defaults` (enable), `update-rc.d NAME
+/// enable|disable`.
 fn service_change(program: &str, args: &[String]) -> Option<ServiceChange> {
     let base = program.rsplit('/').next().unwrap_or(program);
     let words: Vec<&str> = args
@@ -134,6 +135,7 @@ fn service_change(program: &str, args: &[String]) -> Option<ServiceChange> {
         ("systemctl", [action, name, ..]) => (*name, *action),
         ("service", [name, action, ..]) => (*name, *action),
         ("update-rc.d", [name, "defaults", ..]) => (*name, "enable"),
+        ("update-rc.d", [name, action @ ("enable" | "disable"), ..]) => (*name, *action),
         _ => return None,
     };
     SERVICE_ACTIONS.contains(&action).then(|| ServiceChange {
@@ -255,6 +257,8 @@ mod tests {
                 run("systemctl", &["start", "--", "redis-server"]),
                 run("service", &["mariadb", "restart"]),
                 run("update-rc.d", &["cron", "defaults"]),
+                run("update-rc.d", &["cron", "enable"]),
+                run("update-rc.d", &["rsync", "disable"]),
                 run("systemctl", &["is-active", "x"]),
             ],
             &[],
@@ -266,7 +270,12 @@ mod tests {
             .collect();
         assert_eq!(
             got,
-            ["start redis-server", "restart mariadb", "enable cron"]
+            [
+                "start redis-server",
+                "restart mariadb",
+                "enable cron",
+                "disable rsync"
+            ]
         );
     }
 }

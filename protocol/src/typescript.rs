@@ -24,6 +24,7 @@ pub fn declarations() -> String {
     let decls = declarations![&cfg;
         Message, Hello, ChallengePurpose, AuthChallenge, AuthResponse, AuthOk, EnrollRequest,
         EnrollResponse, GetServerStatus, ServerStatus, RuntimeInfo, Installation, DatabaseInfo, BackupInfo,
+        ServiceState, ServiceInfo, GetServiceLog, ServiceLog, LogProblem,
         SystemInfo, CpuInfo, Usage, InstallRuntime, ConfigureDatabase, ConfigureBackup,
         PlanRequest, CancelJob, LogAck, JobStarted, LogStream, InfrastructureLog, JobStep,
         JobProgress, WaitReason, JobWaiting, RuntimeInstalled, DatabaseConfigured, BackupConfigured,

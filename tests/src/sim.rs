@@ -247,6 +247,7 @@ impl SimAgent {
             runtimes: Vec::new(),
             databases: Vec::new(),
             backups: Vec::new(),
+            services: Vec::new(),
             system_only: false,
             system: SystemInfo {
                 os: "Debian GNU/Linux 12 (bookworm)".to_owned(),

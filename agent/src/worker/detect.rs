@@ -17,7 +17,11 @@ pub fn run(recipes: Vec<VerifiedRecipe>, timeout: Duration, engine_memory: Optio
                 let reply = match recipe_of(v) {
                     Ok(recipe) => {
                         let result = detect(&recipe, timeout, engine_memory);
-                        detected(index, &recipe, result)
+                        let mut reply = detected(index, &recipe, result);
+                        if let Reply::Detected { services, .. } = &mut reply {
+                            *services = super::services::reports(&recipe, &v.capabilities.services);
+                        }
+                        reply
                     }
                     Err(e) => Reply::Detected {
                         index,
@@ -25,6 +29,7 @@ pub fn run(recipes: Vec<VerifiedRecipe>, timeout: Duration, engine_memory: Optio
                         card: Card::Runtime,
                         estimated_size_mb: None,
                         result: Err(e),
+                        services: Vec::new(),
                     },
                 };
                 super::reply(&reply);
@@ -67,5 +72,6 @@ fn detected(index: usize, recipe: &Recipe, result: Result<Found, String>) -> Rep
         },
         estimated_size_mb: Some(recipe.meta.estimated_size_mb),
         result,
+        services: Vec::new(),
     }
 }

@@ -8,6 +8,7 @@ pub mod detect;
 pub mod job;
 pub mod limits;
 pub mod plans;
+mod services;
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
@@ -65,6 +66,14 @@ pub fn main() -> ExitCode {
             limits: l,
         } => limits::apply(&l).map(|()| {
             detect::run(recipes, Duration::from_millis(timeout_ms), l.engine_memory);
+        }),
+        Request::ServiceLog {
+            recipes,
+            service,
+            request_id,
+            limits: l,
+        } => limits::apply(&l).map(|()| {
+            services::log(&recipes, service, request_id);
         }),
         // Scripts that failed verification: read under the detectors' limits, never run.
         Request::Identify { recipes, limits: l } => limits::apply(&l).map(|()| {

@@ -198,6 +198,8 @@ pub(super) async fn handle_frame(
                 });
                 app.node_writes.status(node_id, text, unix_now(), after);
             }
+            // Shown to the page that asked; never stored, never logged (it may hold secrets).
+            Message::ServiceLog(log) => app.hub.forward_service_log(node_id, log),
             Message::Error(e) => {
                 tracing::warn!(node_id = %node_id, code = ?e.code, message = %e.message, "the agent reported an error");
                 let job_id = e.job_id.clone();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use cairn_protocol::Message;
 use cairn_protocol::dashboard::{DashboardCommand, DashboardEvent, DashboardEventBody, NodeStatus};
-use cairn_protocol::messages::CancelJob;
+use cairn_protocol::messages::{CancelJob, GetServiceLog};
 use futures_util::StreamExt;
 use futures_util::stream::SplitStream;
 use warp::ws::WebSocket;
@@ -73,6 +73,9 @@ async fn handle(
             node_id,
             system_only,
         } => status(app, conn, &node_id, system_only).await,
+        DashboardCommand::GetServiceLog { node_id, service } => {
+            service_log(app, conn, &node_id, &service).await
+        }
         DashboardCommand::CancelJob {
             node_id,
             job_id,
@@ -123,6 +126,23 @@ async fn status(app: &App, conn: u64, node_id: &str, system_only: bool) -> Resul
     } else {
         detectors::status_request_same(app, Some(request_id))
     };
+    delivered(app.hub.send_to_agent(node_id, vec![msg]), node_id)
+}
+
+/// `GET_SERVICE_LOG`: the agent is asked; its answer reaches this page only, as `SERVICE_LOG`.
+async fn service_log(app: &App, conn: u64, node_id: &str, service: &str) -> Result<(), String> {
+    if !cairn_engine::host::caps::is_service_name(service) {
+        return Err(format!(
+            "`{service}` is not a service name: use letters, digits, `@`, `.`, `_` and `-`"
+        ));
+    }
+    node_online(app, node_id).await?;
+    let request_id = cairn_protocol::new_id().map_err(|e| e.to_string())?;
+    app.hub.set_log_asker(&request_id, conn, node_id);
+    let msg = Message::GetServiceLog(GetServiceLog {
+        request_id,
+        service: service.to_owned(),
+    });
     delivered(app.hub.send_to_agent(node_id, vec![msg]), node_id)
 }
 

@@ -30,6 +30,7 @@ pub(crate) fn status() -> ServerStatus {
         }],
         databases: vec![],
         backups: vec![],
+        services: vec![],
         system_only: false,
         system: SystemInfo {
             os: "Debian GNU/Linux 12 (bookworm)".into(),

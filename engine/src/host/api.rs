@@ -459,6 +459,7 @@ fn register_helpers(engine: &mut Engine, host: &Rc<Host>) {
         ("service_stop", service::stop as Action),
         ("service_restart", service::restart as Action),
         ("service_enable", service::enable as Action),
+        ("service_disable", service::disable as Action),
     ] {
         let h = host.clone();
         engine.register_fn(name, move |svc: &str| -> Res<()> {

@@ -59,16 +59,32 @@ pub fn restart(exec: &dyn Exec, name: &str) -> Result<(), HostError> {
 /// Makes `name` start at boot: `systemctl enable`, or `update-rc.d NAME defaults` without
 /// systemd (harmless in a container, where nothing reads the runlevel links).
 pub fn enable(exec: &dyn Exec, name: &str) -> Result<(), HostError> {
+    boot_links(exec, name, "enable")
+}
+
+/// `enable` or `disable`. Without systemd, `update-rc.d NAME defaults` makes the links when
+/// there are none, and `update-rc.d NAME enable` turns `K` links made by a `disable` back
+/// into `S` links (`defaults` alone leaves existing links as they are).
+fn boot_links(exec: &dyn Exec, name: &str, action: &str) -> Result<(), HostError> {
     validate_name(name)?;
     let opts = control_options();
     if has_systemd() {
-        exec.exec("systemctl", &args(&["enable", "--", name]), opts)?;
+        exec.exec("systemctl", &args(&[action, "--", name]), opts)?;
     } else {
         announce_init_script(exec);
         require_init_script(exec, name)?;
-        exec.exec("update-rc.d", &args(&[name, "defaults"]), opts)?;
+        if action == "enable" {
+            exec.exec("update-rc.d", &args(&[name, "defaults"]), opts.clone())?;
+        }
+        exec.exec("update-rc.d", &args(&[name, action]), opts)?;
     }
     Ok(())
+}
+
+/// Stops `name` starting at boot: `systemctl disable`, or `update-rc.d NAME disable` without
+/// systemd (which turns its `S` links into `K` links, so a later `enable` restores them).
+pub fn disable(exec: &dyn Exec, name: &str) -> Result<(), HostError> {
+    boot_links(exec, name, "disable")
 }
 
 /// Whether `name` is running: `systemctl is-active`, or the init script's `status` exit code

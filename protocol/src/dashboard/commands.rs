@@ -31,6 +31,15 @@ pub enum DashboardCommand {
         #[ts(as = "Option<bool>", optional)]
         system_only: bool,
     },
+    /// Ask the node's agent for the last 50 lines of a service's log; the answer arrives as
+    /// `SERVICE_LOG`, to this page only.
+    #[serde(rename_all = "camelCase")]
+    GetServiceLog {
+        #[serde(default)]
+        node_id: String,
+        #[serde(default)]
+        service: String,
+    },
     /// A job with a runtime recipe.
     #[serde(rename_all = "camelCase")]
     InstallRuntime {

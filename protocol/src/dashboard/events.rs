@@ -12,7 +12,7 @@ use ts_rs::TS;
 use crate::Message;
 use crate::messages::{
     BackupConfigured, DatabaseConfigured, ErrorMessage, InfrastructureLog, JobFailed, JobProgress,
-    JobStarted, JobStep, JobWaiting, PlanResult, RuntimeInstalled, ServerStatus,
+    JobStarted, JobStep, JobWaiting, PlanResult, RuntimeInstalled, ServerStatus, ServiceLog,
 };
 
 /// One message to the page: `{type, nodeId, jobId?, payload}`.
@@ -63,6 +63,8 @@ pub enum DashboardEventBody {
     NodeStatus(NodeStatus),
     /// The agent's `SERVER_STATUS`, as stored.
     ServerStatus(ServerStatus),
+    /// The agent's `SERVICE_LOG`, to the page that asked only (never stored).
+    ServiceLog(ServiceLog),
     // A job's events, from the agent.
     JobStarted(JobStarted),
     InfrastructureLog(LogLineEvent),

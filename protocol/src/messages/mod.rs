@@ -8,6 +8,7 @@ pub mod auth;
 pub mod events;
 pub mod jobs;
 pub mod plans;
+pub mod services;
 pub mod status;
 
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,7 @@ pub use jobs::{
     CancelJob, ConfigureBackup, ConfigureDatabase, InstallRuntime, LogAck, PlanRequest,
 };
 pub use plans::{FileChange, PackageAction, PackageChange, PlanBasis, PlanSummary, ServiceChange};
+pub use services::{GetServiceLog, LogProblem, ServiceInfo, ServiceLog, ServiceState};
 pub use status::{
     BackupInfo, CpuInfo, DatabaseInfo, GetServerStatus, Installation, RuntimeInfo, ServerStatus,
     SystemInfo, Usage,
@@ -46,6 +48,8 @@ pub enum Message {
     // Status.
     GetServerStatus(GetServerStatus),
     ServerStatus(ServerStatus),
+    GetServiceLog(GetServiceLog),
+    ServiceLog(ServiceLog),
     // Job commands.
     InstallRuntime(InstallRuntime),
     ConfigureDatabase(ConfigureDatabase),
@@ -100,6 +104,8 @@ impl Message {
         "ENROLL_RESPONSE",
         "GET_SERVER_STATUS",
         "SERVER_STATUS",
+        "GET_SERVICE_LOG",
+        "SERVICE_LOG",
         "INSTALL_RUNTIME",
         "CONFIGURE_DATABASE",
         "CONFIGURE_BACKUP",
@@ -130,6 +136,8 @@ impl Message {
             Self::EnrollResponse(_) => "ENROLL_RESPONSE",
             Self::GetServerStatus(_) => "GET_SERVER_STATUS",
             Self::ServerStatus(_) => "SERVER_STATUS",
+            Self::GetServiceLog(_) => "GET_SERVICE_LOG",
+            Self::ServiceLog(_) => "SERVICE_LOG",
             Self::InstallRuntime(_) => "INSTALL_RUNTIME",
             Self::ConfigureDatabase(_) => "CONFIGURE_DATABASE",
             Self::ConfigureBackup(_) => "CONFIGURE_BACKUP",
@@ -158,6 +166,7 @@ impl Message {
             | Self::AuthOk(_)
             | Self::EnrollResponse(_)
             | Self::GetServerStatus(_)
+            | Self::GetServiceLog(_)
             | Self::InstallRuntime(_)
             | Self::ConfigureDatabase(_)
             | Self::ConfigureBackup(_)

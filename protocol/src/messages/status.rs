@@ -43,6 +43,11 @@ pub struct ServerStatus {
     pub runtimes: Vec<RuntimeInfo>,
     pub databases: Vec<DatabaseInfo>,
     pub backups: Vec<BackupInfo>,
+    /// Every service the recipes' `capabilities.services` declare, once each, by name.
+    /// Absent from older agents.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<Vec<crate::messages::ServiceInfo>>", optional)]
+    pub services: Vec<crate::messages::ServiceInfo>,
     pub system: SystemInfo,
     /// The answer to a `systemOnly` request: `runtimes`, `databases` and `backups` are empty
     /// because nothing was detected, not because nothing is there. The control plane does not

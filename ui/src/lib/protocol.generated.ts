@@ -1,7 +1,7 @@
 // Generated from the cairn-protocol crate by protocol/src/typescript.rs. Do not edit:
 // change the Rust types, then run `CAIRN_UPDATE_TS=1 cargo test -p cairn-protocol typescript`.
 
-export type Message = { "type": "HELLO", "payload": Hello } | { "type": "AUTH_CHALLENGE", "payload": AuthChallenge } | { "type": "AUTH_RESPONSE", "payload": AuthResponse } | { "type": "AUTH_OK", "payload": AuthOk } | { "type": "ENROLL_REQUEST", "payload": EnrollRequest } | { "type": "ENROLL_RESPONSE", "payload": EnrollResponse } | { "type": "GET_SERVER_STATUS", "payload": GetServerStatus } | { "type": "SERVER_STATUS", "payload": ServerStatus } | { "type": "INSTALL_RUNTIME", "payload": InstallRuntime } | { "type": "CONFIGURE_DATABASE", "payload": ConfigureDatabase } | { "type": "CONFIGURE_BACKUP", "payload": ConfigureBackup } | { "type": "PLAN_REQUEST", "payload": PlanRequest } | { "type": "CANCEL_JOB", "payload": CancelJob } | { "type": "LOG_ACK", "payload": LogAck } | { "type": "JOB_STARTED", "payload": JobStarted } | { "type": "INFRASTRUCTURE_LOG", "payload": InfrastructureLog } | { "type": "JOB_STEP", "payload": JobStep } | { "type": "JOB_PROGRESS", "payload": JobProgress } | { "type": "JOB_WAITING", "payload": JobWaiting } | { "type": "RUNTIME_INSTALLED", "payload": RuntimeInstalled } | { "type": "DATABASE_CONFIGURED", "payload": DatabaseConfigured } | { "type": "BACKUP_CONFIGURED", "payload": BackupConfigured } | { "type": "PLAN_RESULT", "payload": PlanResult } | { "type": "JOB_FAILED", "payload": JobFailed } | { "type": "ERROR", "payload": ErrorMessage };
+export type Message = { "type": "HELLO", "payload": Hello } | { "type": "AUTH_CHALLENGE", "payload": AuthChallenge } | { "type": "AUTH_RESPONSE", "payload": AuthResponse } | { "type": "AUTH_OK", "payload": AuthOk } | { "type": "ENROLL_REQUEST", "payload": EnrollRequest } | { "type": "ENROLL_RESPONSE", "payload": EnrollResponse } | { "type": "GET_SERVER_STATUS", "payload": GetServerStatus } | { "type": "SERVER_STATUS", "payload": ServerStatus } | { "type": "GET_SERVICE_LOG", "payload": GetServiceLog } | { "type": "SERVICE_LOG", "payload": ServiceLog } | { "type": "INSTALL_RUNTIME", "payload": InstallRuntime } | { "type": "CONFIGURE_DATABASE", "payload": ConfigureDatabase } | { "type": "CONFIGURE_BACKUP", "payload": ConfigureBackup } | { "type": "PLAN_REQUEST", "payload": PlanRequest } | { "type": "CANCEL_JOB", "payload": CancelJob } | { "type": "LOG_ACK", "payload": LogAck } | { "type": "JOB_STARTED", "payload": JobStarted } | { "type": "INFRASTRUCTURE_LOG", "payload": InfrastructureLog } | { "type": "JOB_STEP", "payload": JobStep } | { "type": "JOB_PROGRESS", "payload": JobProgress } | { "type": "JOB_WAITING", "payload": JobWaiting } | { "type": "RUNTIME_INSTALLED", "payload": RuntimeInstalled } | { "type": "DATABASE_CONFIGURED", "payload": DatabaseConfigured } | { "type": "BACKUP_CONFIGURED", "payload": BackupConfigured } | { "type": "PLAN_RESULT", "payload": PlanResult } | { "type": "JOB_FAILED", "payload": JobFailed } | { "type": "ERROR", "payload": ErrorMessage };
 
 export type Hello = { nodeId: string, 
 /**
@@ -84,7 +84,12 @@ detectorsHash?: string | null,
  */
 systemOnly?: boolean, };
 
-export type ServerStatus = { requestId?: string | null, runtimes: Array<RuntimeInfo>, databases: Array<DatabaseInfo>, backups: Array<BackupInfo>, system: SystemInfo, 
+export type ServerStatus = { requestId?: string | null, runtimes: Array<RuntimeInfo>, databases: Array<DatabaseInfo>, backups: Array<BackupInfo>, 
+/**
+ * Every service the recipes' `capabilities.services` declare, once each, by name.
+ * Absent from older agents.
+ */
+services?: Array<ServiceInfo>, system: SystemInfo, 
 /**
  * The answer to a `systemOnly` request: `runtimes`, `databases` and `backups` are empty
  * because nothing was detected, not because nothing is there. The control plane does not
@@ -147,6 +152,65 @@ lastRestoreTestAt?: number | null, lastRestoreTestOk?: boolean | null,
  * on the server.
  */
 publicKey?: string | null, error?: string | null, };
+
+export type ServiceState = "running" | "stopped" | "not_installed";
+
+export type ServiceInfo = { 
+/**
+ * The unit or init script name (`redis-server`).
+ */
+name: string, state: ServiceState, 
+/**
+ * Unix seconds its main process started (with systemd: when it became active). Absent
+ * when it is not running, or when nothing says (no pid file known).
+ */
+since?: number, 
+/**
+ * Whether it starts at boot; absent when that cannot be said (not installed, a systemd
+ * unit that is `static`).
+ */
+enabledAtBoot?: boolean, 
+/**
+ * Where its log is read from: `journal`, or a file's path (a pattern such as
+ * `/var/log/postgresql/postgresql-*-main.log` until read). Absent: it has none Cairn
+ * knows of (no systemd, and its recipe declares no log file).
+ */
+log?: string, 
+/**
+ * The recipes that declare it (`redis`).
+ */
+recipes: Array<string>, };
+
+export type GetServiceLog = { 
+/**
+ * Echoed in the answer, so the control plane gives it to the page that asked, only.
+ */
+requestId: string, 
+/**
+ * A service of `capabilities.services` of a recipe the agent keeps as a detector; any
+ * other is refused.
+ */
+service: string, };
+
+export type ServiceLog = { requestId: string, service: string, 
+/**
+ * `journal` or the file read.
+ */
+source?: string, 
+/**
+ * Oldest first, at most 50.
+ */
+lines: Array<string>, 
+/**
+ * Why there are no lines, for the page to say in its language.
+ */
+problem?: LogProblem, 
+/**
+ * The same, as an English sentence with its details.
+ */
+error?: string, };
+
+export type LogProblem = "no_log" | "missing" | "unreadable" | "not_declared" | "other";
 
 export type SystemInfo = { 
 /**
@@ -383,7 +447,7 @@ paths: Array<string>,
  */
 services: Array<string>, };
 
-export type DashboardCommand = { "type": "SUBSCRIBE", nodeId: string, } | { "type": "GET_SERVER_STATUS", nodeId: string, systemOnly?: boolean, } | { "type": "INSTALL_RUNTIME", nodeId: string, payload: RuntimeJobRequest, } | { "type": "CONFIGURE_DATABASE", nodeId: string, payload: DatabaseJobRequest, } | { "type": "CONFIGURE_BACKUP", nodeId: string, payload: BackupJobRequest, } | { "type": "RUN_ACTION", nodeId: string, payload: ActionJobRequest, } | { "type": "PLAN_REQUEST", nodeId: string, payload: PlanJobRequest, } | { "type": "CANCEL_JOB", nodeId: string, jobId?: string, payload?: CancelJobRequest, };
+export type DashboardCommand = { "type": "SUBSCRIBE", nodeId: string, } | { "type": "GET_SERVER_STATUS", nodeId: string, systemOnly?: boolean, } | { "type": "GET_SERVICE_LOG", nodeId: string, service: string, } | { "type": "INSTALL_RUNTIME", nodeId: string, payload: RuntimeJobRequest, } | { "type": "CONFIGURE_DATABASE", nodeId: string, payload: DatabaseJobRequest, } | { "type": "CONFIGURE_BACKUP", nodeId: string, payload: BackupJobRequest, } | { "type": "RUN_ACTION", nodeId: string, payload: ActionJobRequest, } | { "type": "PLAN_REQUEST", nodeId: string, payload: PlanJobRequest, } | { "type": "CANCEL_JOB", nodeId: string, jobId?: string, payload?: CancelJobRequest, };
 
 export type RuntimeJobRequest = { 
 /**
@@ -486,9 +550,9 @@ nodeId: string,
 /**
  * The job it is about, on a job's messages only.
  */
-jobId?: string, } & ({ "type": "JOB_CREATED", "payload": JobCreated } | { "type": "NODE_STATUS", "payload": NodeStatus } | { "type": "SERVER_STATUS", "payload": ServerStatus } | { "type": "JOB_STARTED", "payload": JobStarted } | { "type": "INFRASTRUCTURE_LOG", "payload": LogLineEvent } | { "type": "JOB_STEP", "payload": JobStep } | { "type": "JOB_PROGRESS", "payload": JobProgress } | { "type": "JOB_WAITING", "payload": JobWaiting } | { "type": "RUNTIME_INSTALLED", "payload": RuntimeInstalled } | { "type": "DATABASE_CONFIGURED", "payload": DatabaseConfigured } | { "type": "BACKUP_CONFIGURED", "payload": BackupConfigured } | { "type": "PLAN_RESULT", "payload": PlanResult } | { "type": "JOB_FAILED", "payload": JobFailedEvent } | { "type": "AGENT_ERROR", "payload": AgentErrorEvent } | { "type": "ERROR", "payload": DashboardError });
+jobId?: string, } & ({ "type": "JOB_CREATED", "payload": JobCreated } | { "type": "NODE_STATUS", "payload": NodeStatus } | { "type": "SERVER_STATUS", "payload": ServerStatus } | { "type": "SERVICE_LOG", "payload": ServiceLog } | { "type": "JOB_STARTED", "payload": JobStarted } | { "type": "INFRASTRUCTURE_LOG", "payload": LogLineEvent } | { "type": "JOB_STEP", "payload": JobStep } | { "type": "JOB_PROGRESS", "payload": JobProgress } | { "type": "JOB_WAITING", "payload": JobWaiting } | { "type": "RUNTIME_INSTALLED", "payload": RuntimeInstalled } | { "type": "DATABASE_CONFIGURED", "payload": DatabaseConfigured } | { "type": "BACKUP_CONFIGURED", "payload": BackupConfigured } | { "type": "PLAN_RESULT", "payload": PlanResult } | { "type": "JOB_FAILED", "payload": JobFailedEvent } | { "type": "AGENT_ERROR", "payload": AgentErrorEvent } | { "type": "ERROR", "payload": DashboardError });
 
-export type DashboardEventBody = { "type": "JOB_CREATED", "payload": JobCreated } | { "type": "NODE_STATUS", "payload": NodeStatus } | { "type": "SERVER_STATUS", "payload": ServerStatus } | { "type": "JOB_STARTED", "payload": JobStarted } | { "type": "INFRASTRUCTURE_LOG", "payload": LogLineEvent } | { "type": "JOB_STEP", "payload": JobStep } | { "type": "JOB_PROGRESS", "payload": JobProgress } | { "type": "JOB_WAITING", "payload": JobWaiting } | { "type": "RUNTIME_INSTALLED", "payload": RuntimeInstalled } | { "type": "DATABASE_CONFIGURED", "payload": DatabaseConfigured } | { "type": "BACKUP_CONFIGURED", "payload": BackupConfigured } | { "type": "PLAN_RESULT", "payload": PlanResult } | { "type": "JOB_FAILED", "payload": JobFailedEvent } | { "type": "AGENT_ERROR", "payload": AgentErrorEvent } | { "type": "ERROR", "payload": DashboardError };
+export type DashboardEventBody = { "type": "JOB_CREATED", "payload": JobCreated } | { "type": "NODE_STATUS", "payload": NodeStatus } | { "type": "SERVER_STATUS", "payload": ServerStatus } | { "type": "SERVICE_LOG", "payload": ServiceLog } | { "type": "JOB_STARTED", "payload": JobStarted } | { "type": "INFRASTRUCTURE_LOG", "payload": LogLineEvent } | { "type": "JOB_STEP", "payload": JobStep } | { "type": "JOB_PROGRESS", "payload": JobProgress } | { "type": "JOB_WAITING", "payload": JobWaiting } | { "type": "RUNTIME_INSTALLED", "payload": RuntimeInstalled } | { "type": "DATABASE_CONFIGURED", "payload": DatabaseConfigured } | { "type": "BACKUP_CONFIGURED", "payload": BackupConfigured } | { "type": "PLAN_RESULT", "payload": PlanResult } | { "type": "JOB_FAILED", "payload": JobFailedEvent } | { "type": "AGENT_ERROR", "payload": AgentErrorEvent } | { "type": "ERROR", "payload": DashboardError };
 
 export type JobCreated = { jobId: string, nodeId: string, 
 /**

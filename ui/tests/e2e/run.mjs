@@ -36,6 +36,7 @@ import { hardeningFlow } from './hardening.mjs';
 import { planFlow } from './plans.mjs';
 import { purgeRuntimes, runtimeFlow } from './runtimes.mjs';
 import { redisFlow } from './redis.mjs';
+import { servicesFlow } from './services.mjs';
 import { statesFlow } from './states.mjs';
 
 const password = 'e2e-' + Math.random().toString(36).slice(2) + '-Passw0rd';
@@ -195,6 +196,7 @@ await step('usable at 375 px: no sideways scrolling, install command wraps', asy
 await hardeningFlow({ browser, base, password, step });
 await errorFlow({ browser, base, password, step });
 await statesFlow({ browser, step, withAgent });
+await servicesFlow({ browser, step, withAgent });
 await frenchServerFlow({ browser, step, withAgent });
 await actionsFlow({ browser, step, withAgent });
 

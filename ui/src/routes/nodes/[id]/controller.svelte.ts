@@ -25,7 +25,13 @@ import { appendRows, MAX_LINES, rowsForEvent, type ConsoleLine } from '$lib/cons
 import { saidOf, t } from '$lib/i18n.svelte';
 import { failure, failureOf, retryOf } from '$lib/jobs';
 import { recipeMessage } from '$lib/recipeText';
-import type { PlannedStep, PlanSummary, ServerStatus, WaitReason } from '$lib/protocol.generated';
+import type {
+  PlannedStep,
+  PlanSummary,
+  ServerStatus,
+  ServiceLog,
+  WaitReason,
+} from '$lib/protocol.generated';
 
 export type JobPurpose = 'runtime' | 'database' | 'backup' | 'action' | 'plan';
 
@@ -171,6 +177,8 @@ export class NodeController {
   retryForm = $state<{ recipe: Recipe; values: Record<string, string> } | null>(null);
   jobLabels = $state<Record<string, string>>({});
   banner = $state('');
+  /** Each service's log as last read (`'reading'` until the agent answers); never stored. */
+  serviceLogs = $state<Record<string, ServiceLog | 'reading'>>({});
   loadError = $state('');
   socketState = $state<SocketState>('connecting');
 
@@ -375,6 +383,19 @@ export class NodeController {
     if (this.online) this.socket.send({ type: 'GET_SERVER_STATUS', nodeId: this.nodeId });
   }
 
+  /** Asks the agent for the last lines of `service`'s log; `show` false forgets the ones shown. */
+  serviceLog(service: string, show: boolean) {
+    if (!show) {
+      delete this.serviceLogs[service];
+      return;
+    }
+    this.serviceLogs[service] = 'reading';
+    if (!this.socket.send({ type: 'GET_SERVICE_LOG', nodeId: this.nodeId, service })) {
+      delete this.serviceLogs[service];
+      this.banner = t('error.socket');
+    }
+  }
+
   recipesOf(category: Recipe['category']): Recipe[] {
     return this.recipes.filter((r) => r.published && r.category === category);
   }
@@ -557,6 +578,10 @@ export class NodeController {
         } else {
           this.status = m.payload;
         }
+        return;
+      case 'SERVICE_LOG':
+        // Only an answer to a log still asked for (not hidden since).
+        if (m.payload.service in this.serviceLogs) this.serviceLogs[m.payload.service] = m.payload;
         return;
       case 'JOB_CREATED':
         this.created(String(p.jobId ?? m.jobId ?? ''), String(p.recipe ?? ''));

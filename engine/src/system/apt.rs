@@ -255,7 +255,7 @@ fn installed_versions(
     {
         return Ok(names
             .iter()
-            .filter_map(|n| all.get(*n).map(|v| ((*n).to_owned(), v.clone())))
+            .filter_map(|n| all.installed.get(*n).map(|v| ((*n).to_owned(), v.clone())))
             .collect());
     }
     let mut args: Vec<String> = ["-W", "-f", "${Package} ${Status} ${Version}\\n", "--"]

@@ -22,6 +22,24 @@ pub const ADMIN_DIR: &str = "/var/lib/dpkg";
 /// Installed packages by name, with their version.
 pub type Installed = BTreeMap<String, String>;
 
+/// What the status file says: the installed packages, and which package each configuration file
+/// belongs to (its `Conffiles`, kept while a removed package's configuration stays).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Database {
+    pub installed: Installed,
+    pub conffiles: BTreeMap<String, String>,
+}
+
+impl Database {
+    /// Whether `path` is a configuration file of a package that is no longer installed (an
+    /// init script `apt remove` left behind); `false` for a file no package declares.
+    pub fn conffile_left_behind(&self, path: &str) -> bool {
+        self.conffiles
+            .get(path)
+            .is_some_and(|package| !self.installed.contains_key(package))
+    }
+}
+
 /// The identity of a status file: a new one (rename), or the same one changed, differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct FileKey {
@@ -32,11 +50,11 @@ struct FileKey {
     mtime_nsec: i64,
 }
 
-static CACHE: Mutex<Option<(FileKey, Arc<Installed>)>> = Mutex::new(None);
+static CACHE: Mutex<Option<(FileKey, Arc<Database>)>> = Mutex::new(None);
 
 /// The installed packages according to `admin_dir/status`, or `None` when the file cannot be
 /// read or dpkg has journal entries not merged into it yet (then ask `dpkg-query`).
-pub fn installed(admin_dir: &Path) -> Option<Arc<Installed>> {
+pub fn installed(admin_dir: &Path) -> Option<Arc<Database>> {
     if has_pending_updates(admin_dir) {
         return None;
     }
@@ -84,23 +102,38 @@ fn has_pending_updates(admin_dir: &Path) -> bool {
 /// Parses a status file: paragraphs of `Field: value` lines. A package counts as installed when
 /// its `Status` ends in `installed` (`install ok installed`, `hold ok installed`), as
 /// `dpkg-query -W` with `${Status}` would say; half-installed and config-files do not.
-pub fn parse(text: &str) -> Installed {
-    let mut installed = Installed::new();
+/// Each conffile line (` /etc/init.d/x 0123… [obsolete]`) under `Conffiles:` names a file of
+/// the paragraph's package.
+pub fn parse(text: &str) -> Database {
+    let mut db = Database::default();
     let mut package: Option<&str> = None;
     let mut status_installed = false;
     let mut version: Option<&str> = None;
-    let mut flush = |package: &mut Option<&str>, ok: &mut bool, version: &mut Option<&str>| {
+    let mut in_conffiles = false;
+    let mut flush = |db: &mut Database,
+                     package: &mut Option<&str>,
+                     ok: &mut bool,
+                     version: &mut Option<&str>| {
         if let (Some(p), true) = (package.take(), *ok) {
-            installed.insert(p.to_owned(), version.unwrap_or_default().to_owned());
+            db.installed
+                .insert(p.to_owned(), version.unwrap_or_default().to_owned());
         }
         *ok = false;
         *version = None;
     };
     for line in text.lines() {
+        if let Some(rest) = line.strip_prefix(' ') {
+            if in_conffiles && let (Some(p), Some(file)) = (package, rest.split_whitespace().next())
+            {
+                db.conffiles.insert(file.to_owned(), p.to_owned());
+            }
+            continue;
+        }
+        in_conffiles = line.starts_with("Conffiles:");
         if line.is_empty() {
-            flush(&mut package, &mut status_installed, &mut version);
+            flush(&mut db, &mut package, &mut status_installed, &mut version);
         } else if let Some(v) = line.strip_prefix("Package:") {
-            flush(&mut package, &mut status_installed, &mut version);
+            flush(&mut db, &mut package, &mut status_installed, &mut version);
             package = Some(v.trim());
         } else if let Some(v) = line.strip_prefix("Status:") {
             status_installed = v.split_whitespace().nth(2) == Some("installed");
@@ -108,8 +141,8 @@ pub fn parse(text: &str) -> Installed {
             version = Some(v.trim());
         }
     }
-    flush(&mut package, &mut status_installed, &mut version);
-    installed
+    flush(&mut db, &mut package, &mut status_installed, &mut version);
+    db
 }
 
 #[cfg(test)]
@@ -124,11 +157,26 @@ mod tests {
                     Package: half\nStatus: install ok half-configured\nVersion: 2.0\n\n\
                     Package: held\nStatus: hold ok installed\nVersion: 3.0\n\
                     Package: last\nStatus: install ok installed\nVersion: 1:4.0-1";
-        let got = parse(text);
+        let got = parse(text).installed;
         assert_eq!(got.len(), 3, "{got:?}");
         assert_eq!(got.get("coreutils").map(String::as_str), Some("9.1-1"));
         assert_eq!(got.get("held").map(String::as_str), Some("3.0"));
         assert_eq!(got.get("last").map(String::as_str), Some("1:4.0-1"));
+    }
+
+    #[test]
+    fn an_init_script_of_a_removed_package_is_left_behind_and_one_of_an_installed_is_not() {
+        let text = "Package: redis-server\nStatus: deinstall ok config-files\nVersion: 7\n\
+                    Conffiles:\n /etc/init.d/redis-server 0123abcd\n \
+                    /etc/redis/redis.conf 4567 obsolete\n\n\
+                    Package: cron\nStatus: install ok installed\nConffiles:\n \
+                    /etc/init.d/cron 89ab\nVersion: 3.0\n";
+        let db = parse(text);
+        assert!(db.conffile_left_behind("/etc/init.d/redis-server"));
+        assert!(db.conffile_left_behind("/etc/redis/redis.conf"));
+        assert!(!db.conffile_left_behind("/etc/init.d/cron"));
+        assert!(!db.conffile_left_behind("/etc/init.d/made-by-hand"));
+        assert_eq!(db.installed.get("cron").map(String::as_str), Some("3.0"));
     }
 
     #[test]
@@ -141,7 +189,7 @@ mod tests {
         )
         .unwrap();
         std::fs::write(dir.join("updates/tmp.i"), "").unwrap();
-        assert!(installed(&dir).is_some_and(|m| m.contains_key("a")));
+        assert!(installed(&dir).is_some_and(|db| db.installed.contains_key("a")));
         std::fs::write(
             dir.join("updates/0001"),
             "Package: a\nStatus: purge ok not-installed\n",

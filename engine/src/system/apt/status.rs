@@ -110,10 +110,10 @@ pub fn parse(text: &str) -> Database {
     let mut status_installed = false;
     let mut version: Option<&str> = None;
     let mut in_conffiles = false;
-    let mut flush = |db: &mut Database,
-                     package: &mut Option<&str>,
-                     ok: &mut bool,
-                     version: &mut Option<&str>| {
+    let flush = |db: &mut Database,
+                 package: &mut Option<&str>,
+                 ok: &mut bool,
+                 version: &mut Option<&str>| {
         if let (Some(p), true) = (package.take(), *ok) {
             db.installed
                 .insert(p.to_owned(), version.unwrap_or_default().to_owned());
@@ -146,6 +146,7 @@ pub fn parse(text: &str) -> Database {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

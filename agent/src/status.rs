@@ -210,6 +210,8 @@ fn assemble(
                 version: ok.version,
                 estimated_size,
                 error,
+                databases: ok.databases,
+                users: ok.users,
             }),
             Card::Backup => status.backups.push(BackupInfo {
                 provider: d.id,

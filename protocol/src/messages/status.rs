@@ -121,8 +121,9 @@ pub struct DbDatabase {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub owner: Option<String>,
-    /// What it takes on disk, in bytes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// What it takes on disk, in bytes. (`size_bytes` is how the engine's detection, which the
+    /// agent reads into this type, spells it.)
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "size_bytes")]
     #[ts(optional)]
     pub size_bytes: Option<u64>,
 }

@@ -139,7 +139,8 @@ users?: Array<DbUser>, };
 
 export type DbDatabase = { name: string, owner?: string, 
 /**
- * What it takes on disk, in bytes.
+ * What it takes on disk, in bytes. (`size_bytes` is how the engine's detection, which the
+ * agent reads into this type, spells it.)
  */
 sizeBytes?: number, };
 

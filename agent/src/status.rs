@@ -224,6 +224,8 @@ fn assemble(
                 version: ok.version,
                 estimated_size,
                 error,
+                databases: ok.databases,
+                users: ok.users,
             }),
             Card::Backup => status.backups.push(BackupInfo {
                 provider: d.id,
@@ -443,5 +445,45 @@ fn unverified(bundle: &SignedBundle) -> VerifiedRecipe {
             .map_or_else(|| "unknown".to_owned(), |h| h.recipe_id.clone()),
         version: header.as_ref().map_or(0, |h| h.version),
         capabilities: header.map(|h| h.capabilities).unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// What a database's `detect()` lists reaches the status whole: the engine's detection, read
+    /// as the worker reads it, ends up in the card's `DatabaseInfo` with every field.
+    #[test]
+    fn a_database_detectors_lists_reach_the_status_with_sizes_and_users() {
+        let detection: cairn_engine::Detection = serde_json::from_value(serde_json::json!({
+            "installed": true, "version": "15.20", "running": true,
+            "databases": [{ "name": "shop", "owner": "shop_app", "size_bytes": 7545347 }],
+            "users": [{ "name": "shop_app", "login": true, "superuser": false,
+                        "owns": ["shop"], "databases": ["shop", "postgres"] }],
+        }))
+        .unwrap();
+        let found: Found =
+            serde_json::from_value(serde_json::to_value(detection).unwrap()).unwrap();
+        let status = assemble(
+            None,
+            false,
+            crate::facts::empty_system(),
+            vec![Detected {
+                id: "postgresql".into(),
+                card: Card::Database,
+                estimated_size_mb: Some(60),
+                result: Ok(found),
+            }],
+        );
+        let db = &status.databases[0];
+        assert_eq!(db.databases[0].size_bytes, Some(7545347));
+        assert_eq!(db.databases[0].owner.as_deref(), Some("shop_app"));
+        assert_eq!(db.users[0].owns, vec!["shop".to_owned()]);
+        assert_eq!(db.users[0].databases.len(), 2);
+        assert_eq!(db.users[0].login, Some(true));
+        let wire = serde_json::to_value(&status).unwrap();
+        assert_eq!(wire["databases"][0]["databases"][0]["sizeBytes"], 7545347);
     }
 }

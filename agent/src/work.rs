@@ -128,6 +128,8 @@ pub struct Found {
     pub last_restore_test_ok: Option<bool>,
     pub public_key: Option<String>,
     pub installations: Vec<cairn_protocol::messages::Installation>,
+    pub databases: Vec<cairn_protocol::messages::DbDatabase>,
+    pub users: Vec<cairn_protocol::messages::DbUser>,
 }
 
 /// A recipe's category, as the card it belongs on.

@@ -104,6 +104,48 @@ pub struct Detection {
     /// `installations()` (rustup, nvm, pyenv, `/usr/local/go`, …), each with where it came from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub installations: Vec<FoundInstallation>,
+    /// Database servers, while they run: the databases they hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub databases: Vec<FoundDatabase>,
+    /// Database servers, while they run: their users (roles, accounts, ACL users), never a
+    /// password or a hash.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<FoundUser>,
+}
+
+/// One database a database server's `detect()` reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FoundDatabase {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_bytes: Option<u64>,
+}
+
+/// One user a database server's `detect()` reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FoundUser {
+    pub name: String,
+    /// MariaDB: the host part of the account (`localhost`, `127.0.0.1`, `%`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// PostgreSQL: whether the role may log in; Redis: whether the ACL user is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub superuser: Option<bool>,
+    /// The databases it owns (PostgreSQL).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owns: Vec<String>,
+    /// The databases it may connect to (PostgreSQL) or has grants on (MariaDB).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub databases: Vec<String>,
+    /// Redis: what it may do, in words or as ACL rules without passwords or hashes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<String>,
 }
 
 /// One installation a runtime's `detect()` reports (see `installations()`).

@@ -35,7 +35,7 @@ pub use cancel::{CancelToken, Stop};
 pub use error::{EngineError, HostError};
 pub use event::{Event, EventSink, EventTx, Outcome, Stream, WaitReason};
 pub use host::caps::Capabilities;
-pub use job::{Action, Detection, JobOptions, JobReport, Mode};
+pub use job::{Action, Detection, FoundDatabase, FoundUser, JobOptions, JobReport, Mode};
 pub use plan::{PlannedAction, shell_words};
 pub use recipe::{Category, Recipe, RecipeMeta};
 pub use redact::Redactor;

@@ -23,7 +23,7 @@ pub fn declarations() -> String {
     let cfg = Config::new().with_large_int("number");
     let decls = declarations![&cfg;
         Message, Hello, ChallengePurpose, AuthChallenge, AuthResponse, AuthOk, EnrollRequest,
-        EnrollResponse, GetServerStatus, ServerStatus, RuntimeInfo, Installation, DatabaseInfo, BackupInfo,
+        EnrollResponse, GetServerStatus, ServerStatus, RuntimeInfo, Installation, DatabaseInfo, DbDatabase, DbUser, BackupInfo,
         ServiceState, ServiceInfo, GetServiceLog, ServiceLog, LogProblem,
         SystemInfo, CpuInfo, Usage, InstallRuntime, ConfigureDatabase, ConfigureBackup,
         PlanRequest, CancelJob, LogAck, JobStarted, LogStream, InfrastructureLog, JobStep,

@@ -13,6 +13,8 @@ mod common;
 
 mod actions;
 mod cli;
+mod db_actions_mysql_redis;
+mod db_actions_postgresql;
 mod docs;
 mod policy_databases_e2e;
 mod recipe_backup_rsync;

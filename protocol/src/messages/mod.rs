@@ -27,8 +27,8 @@ pub use jobs::{
 pub use plans::{FileChange, PackageAction, PackageChange, PlanBasis, PlanSummary, ServiceChange};
 pub use services::{GetServiceLog, LogProblem, ServiceInfo, ServiceLog, ServiceState};
 pub use status::{
-    BackupInfo, CpuInfo, DatabaseInfo, GetServerStatus, Installation, RuntimeInfo, ServerStatus,
-    SystemInfo, Usage,
+    BackupInfo, CpuInfo, DatabaseInfo, DbDatabase, DbUser, GetServerStatus, Installation,
+    RuntimeInfo, ServerStatus, SystemInfo, Usage,
 };
 
 /// Version of this protocol, sent in `HELLO`.

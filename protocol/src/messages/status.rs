@@ -107,6 +107,60 @@ pub struct DatabaseInfo {
     pub estimated_size: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// While the server runs: the databases it holds (PostgreSQL, MariaDB).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<Vec<DbDatabase>>", optional)]
+    pub databases: Vec<DbDatabase>,
+    /// While the server runs: its users (PostgreSQL roles, MariaDB accounts, Redis ACL users),
+    /// never a password or a hash.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<Vec<DbUser>>", optional)]
+    pub users: Vec<DbUser>,
+}
+
+/// One database on a database server (see [`DatabaseInfo::databases`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DbDatabase {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub owner: Option<String>,
+    /// What it takes on disk, in bytes. (`size_bytes` is how the engine's detection, which the
+    /// agent reads into this type, spells it.)
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "size_bytes")]
+    #[ts(optional)]
+    pub size_bytes: Option<u64>,
+}
+
+/// One user of a database server (see [`DatabaseInfo::users`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DbUser {
+    pub name: String,
+    /// MariaDB: the account's host part (`localhost`, `127.0.0.1`, `%`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub host: Option<String>,
+    /// PostgreSQL: whether the role may log in; Redis: whether the ACL user is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub login: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub superuser: Option<bool>,
+    /// The databases it owns (PostgreSQL).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<Vec<String>>", optional)]
+    pub owns: Vec<String>,
+    /// The databases it may connect to (PostgreSQL) or has grants on (MariaDB).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<Vec<String>>", optional)]
+    pub databases: Vec<String>,
+    /// Redis: what it may do (its ACL rules, passwords and hashes left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub access: Option<String>,
 }
 
 /// One backup recipe's detection.

@@ -131,7 +131,45 @@ export type DatabaseInfo = {
 /**
  * The recipe id (`postgresql`, `mysql`, `redis`, …).
  */
-type: string, installed: boolean, running: boolean, version?: string | null, estimatedSize?: string | null, error?: string | null, };
+type: string, installed: boolean, running: boolean, version?: string | null, estimatedSize?: string | null, error?: string | null, 
+/**
+ * While the server runs: the databases it holds (PostgreSQL, MariaDB).
+ */
+databases?: Array<DbDatabase>, 
+/**
+ * While the server runs: its users (PostgreSQL roles, MariaDB accounts, Redis ACL users),
+ * never a password or a hash.
+ */
+users?: Array<DbUser>, };
+
+export type DbDatabase = { name: string, owner?: string, 
+/**
+ * What it takes on disk, in bytes. (`size_bytes` is how the engine's detection, which the
+ * agent reads into this type, spells it.)
+ */
+sizeBytes?: number, };
+
+export type DbUser = { name: string, 
+/**
+ * MariaDB: the account's host part (`localhost`, `127.0.0.1`, `%`).
+ */
+host?: string, 
+/**
+ * PostgreSQL: whether the role may log in; Redis: whether the ACL user is on.
+ */
+login?: boolean, superuser?: boolean, 
+/**
+ * The databases it owns (PostgreSQL).
+ */
+owns?: Array<string>, 
+/**
+ * The databases it may connect to (PostgreSQL) or has grants on (MariaDB).
+ */
+databases?: Array<string>, 
+/**
+ * Redis: what it may do (its ACL rules, passwords and hashes left out).
+ */
+access?: string, };
 
 export type BackupInfo = { 
 /**

@@ -29,6 +29,7 @@ import {
 import { actionsFlow } from './actions.mjs';
 import { backupFlow } from './backups.mjs';
 import { connectFlow } from './connect.mjs';
+import { dbContentsFlow } from './dbcontents.mjs';
 import { detectionFlow } from './detection.mjs';
 import { errorFlow } from './errors.mjs';
 import { frenchFlow, frenchServerFlow } from './french.mjs';
@@ -255,6 +256,7 @@ async function agentFlow() {
 
   await planFlow({ page, step, base, nodeId });
   await redisFlow({ page, step, shot });
+  await dbContentsFlow({ page, step, shot });
 
   const redisUser = `cache${Date.now().toString(36)}`;
   await step('Redis set up: plan preview, live lines, one-time connection string', async () => {

@@ -475,6 +475,7 @@ mod tests {
                 card: Card::Database,
                 estimated_size_mb: Some(60),
                 result: Ok(found),
+                services: Vec::new(),
             }],
         );
         let db = &status.databases[0];

@@ -30,6 +30,7 @@ import { actionsFlow } from './actions.mjs';
 import { backupFlow } from './backups.mjs';
 import { connectFlow } from './connect.mjs';
 import { dbContentsFlow } from './dbcontents.mjs';
+import { dbDay2Flow } from './dbday2.mjs';
 import { detectionFlow } from './detection.mjs';
 import { errorFlow } from './errors.mjs';
 import { frenchFlow, frenchServerFlow } from './french.mjs';
@@ -198,6 +199,7 @@ await hardeningFlow({ browser, base, password, step });
 await errorFlow({ browser, base, password, step });
 await statesFlow({ browser, step, withAgent });
 await servicesFlow({ browser, step, withAgent });
+await dbDay2Flow({ browser, step, withAgent });
 await frenchServerFlow({ browser, step, withAgent });
 await actionsFlow({ browser, step, withAgent });
 

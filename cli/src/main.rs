@@ -89,6 +89,10 @@ struct JobArgs {
     /// Read this file instead of /etc/os-release (plans for another system).
     #[arg(long, value_name = "FILE")]
     os_release: Option<PathBuf>,
+    /// One of the recipe's declared actions (`RECIPE.actions`) instead of its category's entry
+    /// point; `--param` then gives that action's parameters.
+    #[arg(long, value_name = "NAME")]
+    action: Option<String>,
 }
 
 impl JobArgs {
@@ -110,6 +114,10 @@ impl JobArgs {
             map.insert(k.to_owned(), serde_json::Value::from(value));
         }
         Ok(map)
+    }
+
+    fn action(&self) -> Action {
+        Action::from_name(self.action.as_deref())
     }
 
     fn options(&self, mode: Mode) -> JobOptions {
@@ -208,6 +216,13 @@ fn check(files: &[PathBuf]) -> ExitCode {
                         cairn_engine::host::policy::describe_path(p)
                     ));
                 }
+                for a in &r.meta.actions {
+                    let confirm = match (&a.confirm, a.destructive) {
+                        (Some(c), true) => format!(" (destructive: the person types `{c}` again)"),
+                        _ => String::new(),
+                    };
+                    console::out(&format!("  action {}: {}{confirm}", a.name, a.title));
+                }
                 for lang in cairn_engine::translations::LANGUAGES {
                     if !r.meta.translations.contains_key(*lang) {
                         console::out(&format!(
@@ -233,8 +248,9 @@ fn check(files: &[PathBuf]) -> ExitCode {
 
 fn plan(file: &Path, args: &JobArgs, json: bool) -> anyhow::Result<ExitCode> {
     let recipe = load(file)?;
-    let actions = job::plan(
+    let actions = job::plan_action(
         &recipe,
+        args.action(),
         &args.params()?,
         &args.options(Mode::Plan),
         None::<cairn_engine::EventTx>,
@@ -261,9 +277,9 @@ fn run(file: &Path, args: &JobArgs) -> anyhow::Result<ExitCode> {
     let recipe = load(file)?;
     let params = args.params()?;
     let opts = args.options(Mode::Execute);
+    let action = args.action();
     let (tx, rx) = mpsc::channel();
-    let worker =
-        std::thread::spawn(move || job::run(&recipe, Action::Apply, &params, &opts, Some(tx)));
+    let worker = std::thread::spawn(move || job::run(&recipe, action, &params, &opts, Some(tx)));
     let mut printer = console::Printer::new();
     for event in rx {
         printer.print(&event);

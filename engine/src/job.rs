@@ -1,5 +1,5 @@
-//! Running a recipe: one job, one entry point (`detect`, `install`/`configure`), in execute or
-//! plan mode, with events sent as they happen and a final [`Outcome`].
+//! Running a recipe: one job, one entry point (`detect`, `install`/`configure`, or one of its
+//! declared actions), in execute or plan mode, with events sent as they happen and a final [`Outcome`].
 
 use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
@@ -27,12 +27,21 @@ pub enum Mode {
 }
 
 /// Which entry point to call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// `detect()`.
     Detect,
     /// `install(params)` or `configure(params)`, by category.
     Apply,
+    /// `NAME(params)`, one of the recipe's declared `actions`, with that action's parameters.
+    Named(String),
+}
+
+impl Action {
+    /// The action a job request names: `None` is the category's entry point.
+    pub fn from_name(name: Option<&str>) -> Self {
+        name.map_or(Self::Apply, |n| Self::Named(n.to_owned()))
+    }
 }
 
 /// How to run a job.
@@ -225,11 +234,22 @@ pub fn plan(
     opts: &JobOptions,
     events: Option<impl Into<EventTx>>,
 ) -> Result<Vec<PlannedAction>, String> {
+    plan_action(recipe, Action::Apply, params, opts, events)
+}
+
+/// Plans `action` with `params`, as [`plan`] does the category's entry point.
+pub fn plan_action(
+    recipe: &Recipe,
+    action: Action,
+    params: &serde_json::Map<String, serde_json::Value>,
+    opts: &JobOptions,
+    events: Option<impl Into<EventTx>>,
+) -> Result<Vec<PlannedAction>, String> {
     let opts = JobOptions {
         mode: Mode::Plan,
         ..opts.clone()
     };
-    let report = run(recipe, Action::Apply, params, &opts, events);
+    let report = run(recipe, action, params, &opts, events);
     match report.outcome.failure_text() {
         None => Ok(report.plan),
         Some(error) => Err(error),
@@ -301,13 +321,27 @@ fn execute(
     let ast = crate::recipe::compile(&engine, &recipe.file, &recipe.source)
         .map_err(|e| Failure::from(e.to_string()))?;
 
-    let (entry, args) = match action {
-        Action::Detect => ("detect", Vec::new()),
-        Action::Apply => {
+    let (entry, specs) = match &action {
+        Action::Detect => ("detect", None),
+        Action::Apply => (
+            recipe.meta.category.entry_point(),
+            Some(&recipe.meta.params),
+        ),
+        Action::Named(name) => {
+            let spec = recipe
+                .meta
+                .action(name)
+                .ok_or_else(|| no_such_action(recipe, name))?;
+            (spec.name.as_str(), Some(&spec.params))
+        }
+    };
+    let args = match specs {
+        None => Vec::new(),
+        Some(specs) => {
             check_os(recipe, &opts.os_release_path)?;
-            let valid = crate::params::validate_all(&recipe.meta.params, params)
+            let valid = crate::params::validate_all(specs, params)
                 .map_err(|e| Failure::from(e.to_string()))?;
-            for secret in crate::params::secret_values(&recipe.meta.params, &valid) {
+            for secret in crate::params::secret_values(specs, &valid) {
                 sink.redactor().add(secret);
             }
             let map = rhai::serde::to_dynamic(serde_json::Value::Object(valid)).map_err(|e| {
@@ -315,7 +349,7 @@ fn execute(
                     "the parameters cannot be passed to the recipe: {e}"
                 ))
             })?;
-            (recipe.meta.category.entry_point(), vec![map])
+            vec![map]
         }
     };
     let mut scope = Scope::new();
@@ -348,6 +382,26 @@ fn execute(
         })
         .unwrap_or_default();
     Ok((value, plan, changes))
+}
+
+/// The sentence for an action the recipe does not declare (an old page, a typo on the CLI).
+fn no_such_action(recipe: &Recipe, name: &str) -> Failure {
+    let names: Vec<&str> = recipe
+        .meta
+        .actions
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
+    Failure::from(format!(
+        "{} has no action `{}` (its actions: {}); nothing was changed",
+        recipe.meta.title,
+        name.escape_debug(),
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        }
+    ))
 }
 
 /// Refuses to apply a recipe on a system it does not declare.

@@ -9,6 +9,7 @@
 //! The engine is synchronous and knows nothing of networking (beyond `download`), WebSockets,
 //! tokio or the control plane.
 
+pub mod actions;
 pub mod alloc;
 pub mod cancel;
 pub mod error;
@@ -29,6 +30,7 @@ pub mod system;
 pub mod translations;
 pub mod version;
 
+pub use actions::ActionSpec;
 pub use cancel::{CancelToken, Stop};
 pub use error::{EngineError, HostError};
 pub use event::{Event, EventSink, EventTx, Outcome, Stream, WaitReason};

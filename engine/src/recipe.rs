@@ -1,6 +1,7 @@
 //! The recipe model: a `.rhai` file whose top-level `const RECIPE = #{...}` is a *literal* map
 //! read from the compiled AST without running anything, plus the script functions `detect()` and
-//! `install(params)` or `configure(params)`.
+//! `install(params)` or `configure(params)`, and one `fn NAME(params)` per declared action
+//! (`actions.rs`).
 
 use std::path::Path;
 
@@ -60,10 +61,20 @@ pub struct RecipeMeta {
     #[serde(default)]
     pub params: Vec<ParamSpec>,
     pub capabilities: Capabilities,
+    /// Further entry points besides the category's (`actions.rs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<crate::actions::ActionSpec>,
     /// The title, description, labels and step titles in the dashboard's other languages
     /// (`translations.rs`).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub translations: crate::translations::Translations,
+}
+
+impl RecipeMeta {
+    /// The declared action called `name`, if there is one.
+    pub fn action(&self, name: &str) -> Option<&crate::actions::ActionSpec> {
+        self.actions.iter().find(|a| a.name == name)
+    }
 }
 
 /// A checked recipe: its metadata and source. `Send`, so it can be handed to the thread that
@@ -101,9 +112,14 @@ impl Recipe {
         let ast = compile(&sandbox::compiler(&Limits::default()), file, source)?;
         let meta = read_meta(file, &ast)?;
         check_meta(file, &meta)?;
-        check_functions(file, &ast, meta.category)?;
-        let problems =
-            crate::translations::check(&meta.translations, &meta.description, &meta.params, source);
+        check_functions(file, &ast, &meta)?;
+        let problems = crate::translations::check(
+            &meta.translations,
+            &meta.description,
+            &meta.params,
+            &meta.actions,
+            source,
+        );
         if !problems.is_empty() {
             return Err(meta_err(file, problems.join("; ")));
         }
@@ -209,10 +225,12 @@ fn check_meta(file: &str, m: &RecipeMeta) -> Result<(), EngineError> {
         p.check_decl()
             .map_err(|why| meta_err(file, format!("parameter `{}`: {why}", p.name)))?;
     }
+    crate::actions::check_all(&m.actions).map_err(|why| meta_err(file, why))?;
     Ok(())
 }
 
-fn check_functions(file: &str, ast: &rhai::AST, category: Category) -> Result<(), EngineError> {
+fn check_functions(file: &str, ast: &rhai::AST, meta: &RecipeMeta) -> Result<(), EngineError> {
+    let category = meta.category;
     let has = |name: &str, arity: usize| {
         ast.iter_functions()
             .any(|f| f.name == name && f.params.len() == arity)
@@ -229,6 +247,17 @@ fn check_functions(file: &str, ast: &rhai::AST, category: Category) -> Result<()
                 format!("{category:?}").to_lowercase()
             ),
         ));
+    }
+    for a in &meta.actions {
+        if !has(&a.name, 1) {
+            return Err(meta_err(
+                file,
+                format!(
+                    "actions.{0} is declared but the recipe has no `fn {0}(params)`",
+                    a.name
+                ),
+            ));
+        }
     }
     Ok(())
 }

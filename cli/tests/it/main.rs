@@ -11,6 +11,7 @@
 
 mod common;
 
+mod actions;
 mod cli;
 mod docs;
 mod policy_databases_e2e;

@@ -50,6 +50,21 @@ pub struct Translation {
     /// its translation.
     #[serde(default)]
     pub messages: BTreeMap<String, String>,
+    /// Action name (`RECIPE.actions`) → its title, description and parameter labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub actions: BTreeMap<String, ActionTranslation>,
+}
+
+/// One language's words for one action.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionTranslation {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    /// Parameter name → its label.
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
 }
 
 /// Language code → translation.
@@ -60,6 +75,7 @@ pub fn check(
     translations: &Translations,
     description: &str,
     params: &[crate::params::ParamSpec],
+    actions: &[crate::actions::ActionSpec],
     source: &str,
 ) -> Vec<String> {
     let mut problems = Vec::new();
@@ -78,21 +94,8 @@ pub fn check(
         if !description.trim().is_empty() && t.description.trim().is_empty() {
             problems.push(format!("translations.{lang}.description is missing"));
         }
-        for p in params.iter().filter(|p| !p.label.trim().is_empty()) {
-            if t.params.get(&p.name).is_none_or(|l| l.trim().is_empty()) {
-                problems.push(format!(
-                    "translations.{lang}.params has no label for `{}` (\"{}\")",
-                    p.name, p.label
-                ));
-            }
-        }
-        for name in t.params.keys() {
-            if !params.iter().any(|p| &p.name == name) {
-                problems.push(format!(
-                    "translations.{lang}.params names `{name}`, which is not a parameter"
-                ));
-            }
-        }
+        labels(&mut problems, &format!("{lang}.params"), params, &t.params);
+        check_actions(&mut problems, lang, actions, &t.actions);
         whole(&mut problems, lang, "steps", "step", &found.steps, &t.steps);
         whole(
             &mut problems,
@@ -104,6 +107,74 @@ pub fn check(
         );
     }
     problems
+}
+
+/// `labels` has a label for every labelled parameter of `params`, and names no other.
+fn labels(
+    problems: &mut Vec<String>,
+    at: &str,
+    params: &[crate::params::ParamSpec],
+    labels: &BTreeMap<String, String>,
+) {
+    for p in params.iter().filter(|p| !p.label.trim().is_empty()) {
+        if labels.get(&p.name).is_none_or(|l| l.trim().is_empty()) {
+            problems.push(format!(
+                "translations.{at} has no label for `{}` (\"{}\")",
+                p.name, p.label
+            ));
+        }
+    }
+    for name in labels.keys() {
+        if !params.iter().any(|p| &p.name == name) {
+            problems.push(format!(
+                "translations.{at} names `{name}`, which is not a parameter"
+            ));
+        }
+    }
+}
+
+/// Every action has its title, description and labels in `lang`, and no other is named.
+fn check_actions(
+    problems: &mut Vec<String>,
+    lang: &str,
+    actions: &[crate::actions::ActionSpec],
+    map: &BTreeMap<String, ActionTranslation>,
+) {
+    for a in actions {
+        let Some(t) = map.get(&a.name) else {
+            problems.push(format!(
+                "translations.{lang}.actions has no `{}` (its title, description and parameter \
+                 labels)",
+                a.name
+            ));
+            continue;
+        };
+        if t.title.trim().is_empty() {
+            problems.push(format!(
+                "translations.{lang}.actions.{}.title must not be empty",
+                a.name
+            ));
+        }
+        if !a.description.trim().is_empty() && t.description.trim().is_empty() {
+            problems.push(format!(
+                "translations.{lang}.actions.{}.description is missing",
+                a.name
+            ));
+        }
+        labels(
+            problems,
+            &format!("{lang}.actions.{}.params", a.name),
+            &a.params,
+            &t.params,
+        );
+    }
+    for name in map.keys() {
+        if !actions.iter().any(|a| &a.name == name) {
+            problems.push(format!(
+                "translations.{lang}.actions names `{name}`, which is not an action"
+            ));
+        }
+    }
 }
 
 /// `map` translates every sentence of `written`, keeps its `${…}` parts, and nothing else.
@@ -171,6 +242,7 @@ mod tests {
         let problems = check(
             &all,
             "An in-memory store.",
+            &[],
             &[],
             r#"step("Install Redis"); log(`Created ${user}`); log("Done");"#,
         );

@@ -14,6 +14,7 @@
 mod common;
 mod util;
 
+mod actions;
 mod backup_helpers;
 mod backup_helpers_run;
 mod files;

@@ -440,6 +440,19 @@ fn register_helpers(engine: &mut Engine, host: &Rc<Host>) {
         Ok(m)
     });
     let h = host.clone();
+    engine.register_fn("apt_remove", move |packages: Array| -> Res<Map> {
+        apt_cap(&h)?;
+        let packages = strings("apt_remove(): the packages", packages)?;
+        let report = apt::remove(&*h, &packages).map_err(err)?;
+        let mut m = Map::new();
+        let list = |v: Vec<String>| Dynamic::from_array(v.into_iter().map(Dynamic::from).collect());
+        m.insert("changed".into(), Dynamic::from(report.changed()));
+        m.insert("removed".into(), list(report.removed));
+        m.insert("orphans".into(), list(report.orphans));
+        m.insert("not_installed".into(), list(report.not_installed));
+        Ok(m)
+    });
+    let h = host.clone();
     engine.register_fn("apt_installed", move |package: &str| -> Res<Dynamic> {
         Ok(apt::installed_version(&*h, package)
             .map_err(err)?

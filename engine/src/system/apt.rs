@@ -6,6 +6,7 @@
 //! recipe from smuggling options (`-oAPT::…`) into apt-get's command line.
 
 mod lock;
+mod remove;
 mod simulate;
 pub mod status;
 
@@ -21,6 +22,7 @@ use crate::event::Stream;
 use crate::exec::{Exec, ExecOptions};
 use crate::summary::Change;
 
+pub use remove::{RemoveReport, remove};
 pub use simulate::simulate;
 
 /// What [`install`] found and did. In plan mode, `installed` lists what would be installed.

@@ -44,6 +44,7 @@ mod secret_params;
 mod secrets;
 mod sticky_stop;
 mod system_apt;
+mod system_apt_remove;
 mod system_download;
 mod system_service;
 mod template;

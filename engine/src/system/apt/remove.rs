@@ -116,7 +116,7 @@ pub fn remove(exec: &dyn Exec, packages: &[String]) -> Result<RemoveReport, Host
             asked.join(", "),
         )));
     }
-    let before = simulate(exec, &["autoremove"], &[])?;
+    let before = orphans(exec)?;
     let after = simulate(exec, &["remove", "--autoremove"], &asked)?;
     let orphans: Vec<String> = after
         .keys()
@@ -124,10 +124,40 @@ pub fn remove(exec: &dyn Exec, packages: &[String]) -> Result<RemoveReport, Host
         .cloned()
         .collect();
 
+    if !orphans.is_empty() {
+        exec.log(
+            Stream::Info,
+            &format!(
+                "Only {} needed {}: they go too",
+                asked.join(", "),
+                orphans.join(", ")
+            ),
+        );
+    }
     let mut all = asked.clone();
     all.extend(orphans.iter().cloned());
-    // The command that runs, simulated once more: it must remove exactly `all`.
-    let exact = simulate(exec, &["remove"], &all)?;
+    remove_exactly(exec, &all, &present)?;
+    report.removed = asked;
+    report.orphans = orphans;
+    drop(guard);
+    Ok(report)
+}
+
+/// The packages `apt-get autoremove` would remove now (installed as dependencies, needed by
+/// nothing installed any more), with their versions.
+pub(super) fn orphans(exec: &dyn Exec) -> Result<BTreeMap<String, String>, HostError> {
+    simulate(exec, &["autoremove"], &[])
+}
+
+/// Removes exactly `all` (`apt-get remove -y -- ALL`), after a simulation of that command that
+/// must remove nothing else (refused otherwise, with nothing removed). In plan mode each package
+/// is noted as going and the command recorded. The caller holds Cairn's package lock.
+pub(super) fn remove_exactly(
+    exec: &dyn Exec,
+    all: &[String],
+    present: &BTreeMap<String, String>,
+) -> Result<(), HostError> {
+    let exact = simulate(exec, &["remove"], all)?;
     let extra: Vec<&str> = exact
         .keys()
         .filter(|n| !all.contains(n))
@@ -140,7 +170,6 @@ pub fn remove(exec: &dyn Exec, packages: &[String]) -> Result<RemoveReport, Host
             extra.join(", ")
         )));
     }
-
     let versions = |n: &str| {
         exact
             .get(n)
@@ -149,7 +178,7 @@ pub fn remove(exec: &dyn Exec, packages: &[String]) -> Result<RemoveReport, Host
             .unwrap_or_default()
     };
     if exec.plan_mode() {
-        for name in &all {
+        for name in all {
             exec.note(Change::Package(PackageChange {
                 name: name.clone(),
                 version: versions(name),
@@ -158,18 +187,7 @@ pub fn remove(exec: &dyn Exec, packages: &[String]) -> Result<RemoveReport, Host
                 installed_bytes: None,
             }));
         }
-    }
-    if !orphans.is_empty() {
-        exec.log(
-            Stream::Info,
-            &format!(
-                "Only {} needed {}: they go too",
-                asked.join(", "),
-                orphans.join(", ")
-            ),
-        );
-    }
-    if guard.is_some() {
+    } else {
         lock::wait_for_dpkg(exec, &lock::DPKG_LOCKS)?;
     }
     let mut args = apt_options();
@@ -185,14 +203,11 @@ pub fn remove(exec: &dyn Exec, packages: &[String]) -> Result<RemoveReport, Host
                 "apt-get reported success but the package `{name}` is still installed; see apt-get's output above"
             )));
         }
-        for name in &all {
+        for name in all {
             exec.log(Stream::Info, &format!("Removed {name} {}", versions(name)));
         }
     }
-    report.removed = asked;
-    report.orphans = orphans;
-    drop(guard);
-    Ok(report)
+    Ok(())
 }
 
 /// The packages `apt-get -s VERB… -- PACKAGES` would remove, with their installed versions.

@@ -9,23 +9,24 @@
 use crate::common;
 
 use std::process::Command;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{MutexGuard, PoisonError};
 
 use cairn_engine::summary::{Change, PackageAction};
 use cairn_engine::system::apt;
 use cairn_engine::{HostError, Stream};
 use common::RealExec;
 
-static REMOVE_TESTS: Mutex<()> = Mutex::new(());
-
 const TOILET: [&str; 3] = ["toilet", "toilet-fonts", "libcaca0"];
 
+/// Shares the apt tests' lock: one test's apt-get would otherwise find dpkg locked by another's.
 fn root_test(test: &str) -> Option<MutexGuard<'static, ()>> {
     if !common::is_root() {
         eprintln!("skipping {test}: it installs and removes packages and needs root");
         return None;
     }
-    let guard = REMOVE_TESTS.lock().unwrap_or_else(PoisonError::into_inner);
+    let guard = crate::system_apt::PACKAGE_TESTS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
     common::ensure_apt_lists();
     Some(guard)
 }

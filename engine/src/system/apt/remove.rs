@@ -1,6 +1,7 @@
 //! Removing Debian packages exactly as asked: apt's simulation is read first, and a removal
-//! that would take other installed packages with it (they depend on what goes) is refused,
-//! naming them, before anything runs. The dependencies only the removed packages needed (the
+//! that would take a package installed on purpose with it (it depends on what goes) is refused,
+//! naming it, before anything runs; packages apt installed only as dependencies that depend on
+//! what goes (Ruby's own libraries, for `ruby`) go with it, named. The dependencies only the removed packages needed (the
 //! orphans the removal makes) go with them and are named; orphans that were there before are
 //! left alone, since something else on the server may have left them on purpose.
 //!
@@ -28,7 +29,8 @@ const SIMULATE_TIMEOUT: Duration = Duration::from_secs(120);
 pub struct RemoveReport {
     /// Packages asked for that were removed.
     pub removed: Vec<String>,
-    /// Dependencies that only the removed packages needed, removed with them.
+    /// Packages installed only as dependencies that go with them: those that depend on them
+    /// (nothing installed on purpose does), then those only they needed.
     pub orphans: Vec<String>,
     /// Packages asked for that were not installed.
     pub not_installed: Vec<String>,
@@ -101,18 +103,27 @@ pub fn remove(exec: &dyn Exec, packages: &[String]) -> Result<RemoveReport, Host
     }
 
     let breaks = simulate(exec, &["remove"], &asked)?;
-    let dependents: Vec<&str> = breaks
+    // What breaks with them: refused when any of it was installed on purpose (marked manual);
+    // packages apt installed only as dependencies go with them, named. A manual package that
+    // needs one of those through a chain breaks too, so it is in `breaks` and refuses.
+    let dependents: Vec<String> = breaks
         .keys()
         .filter(|n| !asked.contains(n))
+        .cloned()
+        .collect();
+    let auto = auto_installed(exec, &dependents)?;
+    let manual: Vec<&str> = dependents
+        .iter()
+        .filter(|n| !auto.contains(*n))
         .map(String::as_str)
         .collect();
-    if !dependents.is_empty() {
+    if !manual.is_empty() {
         return Err(HostError::Invalid(format!(
             "Removing {} would also remove {}, which depend{} on it; nothing was removed. Remove {} first, or keep {}.",
             asked.join(", "),
-            dependents.join(", "),
-            if dependents.len() == 1 { "s" } else { "" },
-            if dependents.len() == 1 { "it" } else { "them" },
+            manual.join(", "),
+            if manual.len() == 1 { "s" } else { "" },
+            if manual.len() == 1 { "it" } else { "them" },
             asked.join(", "),
         )));
     }
@@ -120,9 +131,21 @@ pub fn remove(exec: &dyn Exec, packages: &[String]) -> Result<RemoveReport, Host
     let after = simulate(exec, &["remove", "--autoremove"], &asked)?;
     let orphans: Vec<String> = after
         .keys()
-        .filter(|n| !asked.contains(n) && !before.contains_key(*n))
+        .filter(|n| !asked.contains(n) && !before.contains_key(*n) && !dependents.contains(n))
         .cloned()
         .collect();
+    let mut orphans = orphans;
+    if !dependents.is_empty() {
+        exec.log(
+            Stream::Info,
+            &format!(
+                "{} depend on {} and were installed only as dependencies: they go too",
+                dependents.join(", "),
+                asked.join(", ")
+            ),
+        );
+        orphans.splice(0..0, dependents.iter().cloned());
+    }
 
     if !orphans.is_empty() {
         exec.log(
@@ -141,6 +164,22 @@ pub fn remove(exec: &dyn Exec, packages: &[String]) -> Result<RemoveReport, Host
     report.orphans = orphans;
     drop(guard);
     Ok(report)
+}
+
+/// Which of `names` apt installed as dependencies (`apt-mark showauto`).
+fn auto_installed(exec: &dyn Exec, names: &[String]) -> Result<Vec<String>, HostError> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut args = vec!["showauto".to_owned(), "--".to_owned()];
+    args.extend(names.iter().cloned());
+    let out = exec.query("apt-mark", &args, SIMULATE_TIMEOUT)?;
+    Ok(out
+        .stdout
+        .lines()
+        .map(|l| l.trim().split(':').next().unwrap_or_default().to_owned())
+        .filter(|n| names.contains(n))
+        .collect())
 }
 
 /// The packages `apt-get autoremove` would remove now (installed as dependencies, needed by

@@ -21,6 +21,7 @@ mod recipe_backup_rsync;
 mod recipe_backup_s3;
 mod recipe_docker;
 mod recipe_go;
+mod recipe_go_switch;
 mod recipe_mysql;
 mod recipe_node;
 mod recipe_postgresql;

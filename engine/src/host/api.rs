@@ -439,6 +439,64 @@ fn register_helpers(engine: &mut Engine, host: &Rc<Host>) {
         m.insert("already_installed".into(), list(report.already_installed));
         Ok(m)
     });
+    let switched = |r: apt::SwitchReport| {
+        let list = |v: Vec<String>| Dynamic::from_array(v.into_iter().map(Dynamic::from).collect());
+        let mut m = Map::new();
+        m.insert("changed".into(), Dynamic::from(!r.changed.is_empty()));
+        m.insert("upgraded".into(), list(r.changed));
+        m.insert("unchanged".into(), list(r.unchanged));
+        m.insert("orphans".into(), list(r.orphans));
+        m
+    };
+    let h = host.clone();
+    engine.register_fn(
+        "apt_install",
+        move |packages: Array, options: Map| -> Res<Map> {
+            apt_cap(&h)?;
+            let packages = strings("apt_install(): the packages", packages)?;
+            let mut from = None;
+            for (k, v) in options {
+                match (k.as_str(), v.into_string()) {
+                    ("from", Ok(s)) => from = Some(apt::Source::parse(&s).map_err(err)?),
+                    (other, _) => {
+                        return Err(invalid(format!(
+                            "apt_install(): unknown option `{other}`; the options are: from (\"distribution\" or \"backports\")"
+                        )));
+                    }
+                }
+            }
+            let Some(from) = from else {
+                return Err(invalid(
+                    "apt_install(): the options map needs `from` (\"distribution\" or \"backports\")".to_owned(),
+                ));
+            };
+            let mut m = switched(apt::switch(&*h, &packages, from).map_err(err)?);
+            let upgraded = m.remove("upgraded").unwrap_or_default();
+            m.insert("installed".into(), upgraded);
+            m.insert("already_installed".into(), m.get("unchanged").cloned().unwrap_or_default());
+            m.remove("unchanged");
+            Ok(m)
+        },
+    );
+    let h = host.clone();
+    engine.register_fn("apt_upgrade", move |packages: Array| -> Res<Map> {
+        apt_cap(&h)?;
+        let packages = strings("apt_upgrade(): the packages", packages)?;
+        Ok(switched(apt::upgrade(&*h, &packages).map_err(err)?))
+    });
+    let h = host.clone();
+    engine.register_fn("apt_remove", move |packages: Array| -> Res<Map> {
+        apt_cap(&h)?;
+        let packages = strings("apt_remove(): the packages", packages)?;
+        let report = apt::remove(&*h, &packages).map_err(err)?;
+        let mut m = Map::new();
+        let list = |v: Vec<String>| Dynamic::from_array(v.into_iter().map(Dynamic::from).collect());
+        m.insert("changed".into(), Dynamic::from(report.changed()));
+        m.insert("removed".into(), list(report.removed));
+        m.insert("orphans".into(), list(report.orphans));
+        m.insert("not_installed".into(), list(report.not_installed));
+        Ok(m)
+    });
     let h = host.clone();
     engine.register_fn("apt_installed", move |package: &str| -> Res<Dynamic> {
         Ok(apt::installed_version(&*h, package)

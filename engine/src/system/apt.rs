@@ -5,9 +5,12 @@
 //! Package names are checked against Debian's rule before anything runs, which also keeps a
 //! recipe from smuggling options (`-oAPT::…`) into apt-get's command line.
 
+pub mod backports;
 mod lock;
+mod remove;
 mod simulate;
 pub mod status;
+mod switch;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -21,7 +24,9 @@ use crate::event::Stream;
 use crate::exec::{Exec, ExecOptions};
 use crate::summary::Change;
 
+pub use remove::{RemoveReport, remove};
 pub use simulate::simulate;
+pub use switch::{Source, SwitchReport, switch, upgrade};
 
 /// What [`install`] found and did. In plan mode, `installed` lists what would be installed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -45,6 +45,7 @@ mod secrets;
 mod service_report;
 mod sticky_stop;
 mod system_apt;
+mod system_apt_remove;
 mod system_download;
 mod system_service;
 mod template;

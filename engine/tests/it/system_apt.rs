@@ -15,7 +15,7 @@ use common::RealExec;
 
 /// Tests that change packages or hold dpkg's lock run one at a time: a test holding the lock
 /// would otherwise make another test's install wait, and the other way round.
-static PACKAGE_TESTS: Mutex<()> = Mutex::new(());
+pub(crate) static PACKAGE_TESTS: Mutex<()> = Mutex::new(());
 
 /// `None` (the test is skipped) when not root; otherwise the guard that runs package tests one
 /// at a time.

@@ -20,16 +20,23 @@ const SIMULATE_TIMEOUT: Duration = Duration::from_secs(120);
 /// When the simulation fails (no package lists yet, an unknown package, a conflict), the
 /// packages asked for are listed without sizes, with apt's last words as a note of the plan.
 pub fn simulate(exec: &dyn Exec, specs: &[String]) -> Result<Vec<PackageChange>, HostError> {
-    let mut args: Vec<String> = [
-        "-s",
-        "-o",
-        "Debug::NoLocking=1",
-        "--no-install-recommends",
-        "install",
-        "--",
-    ]
-    .map(String::from)
-    .to_vec();
+    simulate_with(exec, &[], specs, true)
+}
+
+/// [`simulate`] with more options before `install` (`--only-upgrade`, `--allow-downgrades`).
+/// When apt cannot simulate it, `lenient` lists the packages asked for without sizes (with
+/// apt's last words as a note); otherwise it is an error naming apt's reason.
+pub(super) fn simulate_with(
+    exec: &dyn Exec,
+    opts: &[&str],
+    specs: &[String],
+    lenient: bool,
+) -> Result<Vec<PackageChange>, HostError> {
+    let mut args: Vec<String> = ["-s", "-o", "Debug::NoLocking=1", "--no-install-recommends"]
+        .map(String::from)
+        .to_vec();
+    args.extend(opts.iter().map(|o| (*o).to_owned()));
+    args.extend(["install", "--"].map(String::from));
     args.extend(specs.iter().cloned());
     let out = exec.query("apt-get", &args, SIMULATE_TIMEOUT)?;
     let mut changes = if out.code == 0 {
@@ -41,12 +48,21 @@ pub fn simulate(exec: &dyn Exec, specs: &[String]) -> Result<Vec<PackageChange>,
             .chain(out.stdout.lines())
             .rfind(|l| l.starts_with("E:"))
             .unwrap_or("it gave no reason");
+        if !lenient {
+            return Err(HostError::Invalid(format!(
+                "apt-get cannot install {}: {last}; nothing was changed",
+                specs.join(", ")
+            )));
+        }
         exec.note(Change::Note(format!(
             "apt-get could not simulate installing {}: {last}",
             specs.join(", ")
         )));
         Vec::new()
     };
+    if changes.is_empty() && !lenient {
+        return Ok(changes);
+    }
     if changes.is_empty() {
         return Ok(specs.iter().map(|s| without_sizes(s)).collect());
     }

@@ -41,6 +41,8 @@ pub struct RealExec {
     pub lines: Mutex<Vec<(Stream, String)>>,
     /// Every wait reported (`Exec::waiting`), in order.
     pub waits: Mutex<Vec<(Option<WaitReason>, Option<String>)>>,
+    /// Every change announced while planning (`Exec::note`).
+    pub notes: Mutex<Vec<cairn_engine::summary::Change>>,
 }
 
 impl RealExec {
@@ -63,6 +65,7 @@ impl RealExec {
             planned: Mutex::default(),
             lines: Mutex::default(),
             waits: Mutex::default(),
+            notes: Mutex::default(),
         }
     }
 
@@ -201,6 +204,12 @@ impl Exec for RealExec {
 
     fn plan_mode(&self) -> bool {
         self.plan
+    }
+
+    fn note(&self, change: cairn_engine::summary::Change) {
+        if self.plan {
+            self.notes.lock().unwrap().push(change);
+        }
     }
 
     fn record(&self, action: PlannedAction) {

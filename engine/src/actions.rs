@@ -85,6 +85,13 @@ impl ActionSpec {
             }
             p.check_decl()
                 .map_err(|why| format!("actions.{name}: parameter `{}`: {why}", p.name))?;
+            if !p.option_notes.is_empty() {
+                return Err(format!(
+                    "actions.{name}: parameter `{}`: option_notes are for the recipe's own \
+                     `params` (where a version or source is chosen), not an action's",
+                    p.name
+                ));
+            }
         }
         match (&self.confirm, self.destructive) {
             (None, true) => Err(format!(

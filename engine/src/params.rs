@@ -44,6 +44,11 @@ pub struct ParamSpec {
     /// `choice`: the allowed values.
     #[serde(default)]
     pub options: Vec<String>,
+    /// `choice`: a short sentence per option saying where that value comes from ("Debian's
+    /// package", "the official release, pinned by its checksum"), shown beside it in the form.
+    /// Only for the recipe's own `params`, and only for its options.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub option_notes: std::collections::BTreeMap<String, String>,
     #[serde(default)]
     pub min: Option<i64>,
     #[serde(default)]
@@ -220,6 +225,19 @@ impl ParamSpec {
         if self.kind == ParamType::Choice && self.options.is_empty() {
             return Err("a choice needs `options`".into());
         }
+        if let Some(key) = self.option_notes.keys().find(|k| !self.options.contains(k)) {
+            return Err(format!(
+                "option_notes names `{key}`, which is not one of its options"
+            ));
+        }
+        if let Some(option) = self
+            .option_notes
+            .iter()
+            .find(|(_, note)| note.trim().is_empty())
+            .map(|(k, _)| k)
+        {
+            return Err(format!("option_notes.{option} must not be empty"));
+        }
         if self.secret && self.kind != ParamType::String {
             return Err("only a `string` parameter can be `secret`".into());
         }
@@ -372,5 +390,35 @@ mod tests {
         ] {
             assert!(check_identifier(bad).is_err(), "{bad}");
         }
+    }
+
+    fn choice(notes: &[(&str, &str)]) -> ParamSpec {
+        serde_json::from_value(serde_json::json!({
+            "name": "version", "type": "choice", "options": ["distribution", "backports"],
+            "option_notes": notes.iter().copied().collect::<std::collections::BTreeMap<_, _>>(),
+        }))
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn option_notes_name_options_and_say_something() {
+        assert_eq!(
+            choice(&[("backports", "Debian's backports")]).check_decl(),
+            Ok(())
+        );
+        let unknown = choice(&[("nightly", "every night")]).check_decl();
+        assert!(
+            unknown
+                .as_ref()
+                .is_err_and(|e| e.contains("`nightly`, which is not one of its options")),
+            "{unknown:?}"
+        );
+        let empty = choice(&[("backports", " ")]).check_decl();
+        assert!(
+            empty
+                .as_ref()
+                .is_err_and(|e| e.contains("option_notes.backports must not be empty")),
+            "{empty:?}"
+        );
     }
 }

@@ -50,6 +50,9 @@ pub struct Translation {
     /// its translation.
     #[serde(default)]
     pub messages: BTreeMap<String, String>,
+    /// Parameter name → option → its note (`option_notes` of `RECIPE.params`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub option_notes: BTreeMap<String, BTreeMap<String, String>>,
     /// Action name (`RECIPE.actions`) → its title, description and parameter labels.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub actions: BTreeMap<String, ActionTranslation>,
@@ -95,6 +98,7 @@ pub fn check(
             problems.push(format!("translations.{lang}.description is missing"));
         }
         labels(&mut problems, &format!("{lang}.params"), params, &t.params);
+        option_notes(&mut problems, lang, params, &t.option_notes);
         check_actions(&mut problems, lang, actions, &t.actions);
         whole(&mut problems, lang, "steps", "step", &found.steps, &t.steps);
         whole(
@@ -128,6 +132,42 @@ fn labels(
         if !params.iter().any(|p| &p.name == name) {
             problems.push(format!(
                 "translations.{at} names `{name}`, which is not a parameter"
+            ));
+        }
+    }
+}
+
+/// Every option note of `params` is translated, and nothing else is.
+fn option_notes(
+    problems: &mut Vec<String>,
+    lang: &str,
+    params: &[crate::params::ParamSpec],
+    notes: &BTreeMap<String, BTreeMap<String, String>>,
+) {
+    for p in params {
+        for (option, english) in &p.option_notes {
+            let ok = notes
+                .get(&p.name)
+                .and_then(|m| m.get(option))
+                .is_some_and(|n| !n.trim().is_empty());
+            if !ok {
+                problems.push(format!(
+                    "translations.{lang}.option_notes.{}.{option} is missing (\"{english}\")",
+                    p.name
+                ));
+            }
+        }
+    }
+    for (name, map) in notes {
+        let Some(p) = params.iter().find(|p| &p.name == name) else {
+            problems.push(format!(
+                "translations.{lang}.option_notes names `{name}`, which is not a parameter"
+            ));
+            continue;
+        };
+        for option in map.keys().filter(|o| !p.option_notes.contains_key(*o)) {
+            problems.push(format!(
+                "translations.{lang}.option_notes.{name} names `{option}`, which has no note"
             ));
         }
     }
@@ -225,6 +265,46 @@ fn whole(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_option_note_is_translated_and_nothing_else() {
+        let param: crate::params::ParamSpec = serde_json::from_value(serde_json::json!({
+            "name": "version", "type": "choice", "label": "Version",
+            "options": ["distribution", "backports"],
+            "option_notes": { "distribution": "Debian's package", "backports": "Debian's backports" },
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut t = Translation {
+            title: "Go".into(),
+            ..Default::default()
+        };
+        t.params.insert("version".into(), "Version".into());
+        t.option_notes.insert(
+            "version".into(),
+            BTreeMap::from([
+                ("distribution".to_owned(), "Le paquet de Debian".to_owned()),
+                ("latest".to_owned(), "La dernière".to_owned()),
+            ]),
+        );
+        t.option_notes.insert("source".into(), BTreeMap::new());
+        let all = Translations::from([("fr".to_owned(), t)]);
+        let text = check(&all, "", std::slice::from_ref(&param), &[], "").join("\n");
+        assert!(
+            text.contains(
+                "translations.fr.option_notes.version.backports is missing (\"Debian's backports\")"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("option_notes.version names `latest`, which has no note"),
+            "{text}"
+        );
+        assert!(
+            text.contains("option_notes names `source`, which is not a parameter"),
+            "{text}"
+        );
+        assert!(!text.contains("distribution"), "{text}");
+    }
 
     #[test]
     fn a_language_that_is_there_must_be_whole() {

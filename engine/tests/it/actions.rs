@@ -228,6 +228,12 @@ fn check_refuses_each_kind_of_bad_action_with_a_sentence() {
             "`confirm` names `db`, which is not one of its parameters",
         ),
         (
+            one(r#"#{ name: "forget", title: "Forget",
+                      params: [#{ name: "v", type: "choice", options: ["a"],
+                                  option_notes: #{ a: "from A" } }] }"#),
+            "option_notes are for the recipe's own `params`",
+        ),
+        (
             one(r#"#{ name: "forget", title: "Forget", confirm: "name",
                       params: [#{ name: "name", type: "identifier" }] }"#),
             "`confirm` is only for a destructive action",

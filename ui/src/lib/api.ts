@@ -37,6 +37,8 @@ export type ParamSpec = {
   max_len?: number | null;
   /** A credential: typed in a password field, never kept by the page. */
   secret?: boolean;
+  /** `choice`: where each option comes from, in the recipe's words (by option). */
+  option_notes?: Record<string, string>;
 };
 
 /** One of a recipe's declared actions (`RECIPE.actions`, docs/recipes.md "Actions"). */
@@ -115,6 +117,8 @@ export type RecipeTranslation = {
   title: string;
   description?: string;
   params?: Record<string, string>;
+  /** Each choice parameter's option notes, by parameter and option. */
+  option_notes?: Record<string, Record<string, string>>;
   steps?: Record<string, string>;
   /** Console lines and result messages, keyed by the English literal (`${…}` parts kept). */
   messages?: Record<string, string>;

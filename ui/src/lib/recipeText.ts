@@ -4,7 +4,7 @@
  * language switch. Step titles and messages are keyed by the English literal the recipe's source
  * writes; a template's `${…}` parts are filled with what the recipe printed there.
  */
-import type { ActionSpec, PathPower, ProgramPower, Recipe } from './api';
+import type { ActionSpec, ParamSpec, PathPower, ProgramPower, Recipe } from './api';
 import { locale } from './i18n.svelte';
 
 function own(recipe: Recipe | undefined) {
@@ -27,6 +27,11 @@ export function powerText(p: ProgramPower | PathPower): string {
 /** The label of parameter `name`, else `fallback` (the recipe's own label or a generic one). */
 export function paramLabel(recipe: Recipe | undefined, name: string, fallback: string): string {
   return own(recipe)?.params?.[name] || fallback;
+}
+
+/** Where option `option` of parameter `param` comes from, in the page's language ('' if unsaid). */
+export function optionNote(recipe: Recipe | undefined, param: ParamSpec, option: string): string {
+  return own(recipe)?.option_notes?.[param.name]?.[option] || param.option_notes?.[option] || '';
 }
 
 /** An action's title, description and parameter labels in the page's language. */

@@ -155,6 +155,21 @@ export function launchBrowser() {
   });
 }
 
+/**
+ * Clicks a card's Install (or Retry) and, for a recipe that offers a version or source, takes
+ * the default choice in the form that opens first; the plan dialog follows.
+ */
+export async function clickInstall(page, button) {
+  await button.click();
+  const choice = page.getByTestId('runtime-choice');
+  const plan = page.getByRole('dialog', { name: /What will change/ });
+  await waitFor(
+    async () => (await choice.count()) > 0 || (await plan.count()) > 0,
+    'the version choice or the plan',
+  );
+  if ((await choice.count()) > 0) await choice.getByTestId('runtime-preview').click();
+}
+
 /** Signs in through the login page. */
 export async function signIn(page, base, password) {
   await page.goto(`${base}/login`);

@@ -8,7 +8,7 @@
 // only Ruby is installed.
 
 import { spawnSync } from 'node:child_process';
-import { assert, waitFor } from './harness.mjs';
+import { assert, clickInstall, waitFor } from './harness.mjs';
 
 const PACKAGES = {
   ruby: [
@@ -63,10 +63,35 @@ export async function runtimeFlow({ page, step, shot }) {
     if ((await card('go').getByRole('button', { name: 'Install' }).count()) > 0) second = 'go';
   });
 
+  await step('Go: the page offers its versions, each saying where it comes from', async () => {
+    const go = card('go');
+    const change = go.getByTestId('runtime-change');
+    await (
+      (await change.count()) > 0 ? change : go.getByRole('button', { name: 'Install' })
+    ).click();
+    const form = page.getByTestId('runtime-choice');
+    await form.waitFor();
+    const text = (await form.textContent()) ?? '';
+    for (const [option, note] of [
+      ['distribution', "Debian's golang-go package"],
+      ['backports', "Debian's backports"],
+      ['1.26.1', 'pinned by its SHA-256'],
+    ]) {
+      assert(text.includes(option) && text.includes(note), `no ${option} with "${note}": ${text}`);
+    }
+    assert(
+      await form.getByRole('radio', { name: /distribution/ }).isChecked(),
+      'the default is not chosen',
+    );
+    await shot('runtime-choice.png');
+    await form.getByRole('button', { name: 'Cancel' }).click();
+    await form.waitFor({ state: 'detached' });
+  });
+
   await step(`Ruby${second ? ' and Go at once' : ''}: plan, live lines, installed`, async () => {
     const plan = page.getByRole('dialog', { name: /What will change/ });
     const preview = async (id) => {
-      await card(id).getByRole('button', { name: 'Install' }).click();
+      await clickInstall(page, card(id).getByRole('button', { name: 'Install' }));
       await plan.waitFor();
       await waitFor(
         async () => (await plan.locator('.plan').getAttribute('aria-busy')) === 'false',

@@ -21,6 +21,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   assert,
+  clickInstall,
   results,
   root,
   signIn,
@@ -88,7 +89,7 @@ export async function statesFlow({ browser, step, withAgent }) {
 
   // Install from a card: the plan first, then "Confirm and run" once the plan is there.
   async function installFrom(button) {
-    await button.click();
+    await clickInstall(page, button);
     const plan = page.getByRole('dialog', { name: /What will change/ });
     await plan.waitFor();
     await waitFor(

@@ -91,6 +91,7 @@ export const en = {
   'card.notInstalled': 'Not installed',
   'card.install': 'Install',
   'card.retry': 'Retry',
+  'card.changeVersion': 'Change version',
   'card.failed': 'The job failed.',
   'card.progress': 'Progress',
   'card.requesting': 'Sending…',

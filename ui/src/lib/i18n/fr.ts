@@ -94,6 +94,7 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'card.notInstalled': 'Non installé',
   'card.install': 'Installer',
   'card.retry': 'Réessayer',
+  'card.changeVersion': 'Changer de version',
   'card.failed': 'La tâche a échoué.',
   'card.progress': 'Progression',
   'card.requesting': 'Envoi…',

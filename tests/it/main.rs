@@ -16,6 +16,7 @@ mod plan_only;
 mod plans;
 mod recovery;
 mod secrets;
+mod services;
 mod sqlite_busy;
 mod stalled;
 mod status;

@@ -219,6 +219,9 @@ fn check(files: &[PathBuf]) -> ExitCode {
                 for a in &r.meta.actions {
                     let confirm = match (&a.confirm, a.destructive) {
                         (Some(c), true) => format!(" (destructive: the person types `{c}` again)"),
+                        _ if a.name == cairn_engine::service_action::NAME => {
+                            " (built in: the engine's, for the declared services)".to_owned()
+                        }
                         _ => String::new(),
                     };
                     console::out(&format!("  action {}: {}{confirm}", a.name, a.title));

@@ -72,6 +72,9 @@ impl ActionSpec {
                  own entry points); choose another name"
             ));
         }
+        if let Some(why) = crate::service_action::reserved(name) {
+            return Err(why);
+        }
         if self.title.trim().is_empty() {
             return Err(format!("actions.{name}.title must not be empty"));
         }

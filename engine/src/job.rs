@@ -177,7 +177,7 @@ pub fn run(
         sink
     };
     let (outcome, plan, summary) = match execute(recipe, action, params, opts, &sink) {
-        Ok((value, plan, changes)) => {
+        Ok((value, (plan, changes))) => {
             let plan = redact_plan(plan, &redactor);
             let changes = redact_changes(changes, &redactor);
             let summary = if opts.mode == Mode::Plan {
@@ -343,7 +343,7 @@ fn execute(
     params: &serde_json::Map<String, serde_json::Value>,
     opts: &JobOptions,
     sink: &EventSink,
-) -> Result<(serde_json::Value, Vec<PlannedAction>, Vec<Change>), Failure> {
+) -> Result<(serde_json::Value, Planned), Failure> {
     let stop = Stop::new(opts.cancel.clone(), opts.limits.deadline);
     // Detection is read-only by contract: whatever side effect a `detect()` attempts is recorded
     // like in a plan, never executed.
@@ -386,6 +386,12 @@ fn execute(
             for secret in crate::params::secret_values(specs, &valid) {
                 sink.redactor().add(secret);
             }
+            if action == Action::Named(crate::service_action::NAME.to_owned()) {
+                // The engine's own action: no script function to call (`service_action.rs`).
+                drop(engine);
+                let value = crate::service_action::run(&host, &valid)?;
+                return Ok((value, take_plan(host)));
+            }
             let map = rhai::serde::to_dynamic(serde_json::Value::Object(valid)).map_err(|e| {
                 Failure::from(format!(
                     "the parameters cannot be passed to the recipe: {e}"
@@ -416,14 +422,18 @@ fn execute(
         ))
     })?;
     drop(engine);
-    let (plan, changes): Planned = Rc::try_unwrap(host)
+    Ok((value, take_plan(host)))
+}
+
+/// What a finished job's host recorded: the plan (plan mode) and the announced changes.
+fn take_plan(host: Rc<Host>) -> Planned {
+    Rc::try_unwrap(host)
         .ok()
         .map(|h| {
             let plan = h.plan.map(RefCell::into_inner).unwrap_or_default();
             (plan, h.changes.into_inner())
         })
-        .unwrap_or_default();
-    Ok((value, plan, changes))
+        .unwrap_or_default()
 }
 
 /// The sentence for an action the recipe does not declare (an old page, a typo on the CLI).

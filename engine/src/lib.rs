@@ -25,6 +25,7 @@ pub mod recipe;
 pub mod redact;
 pub mod sandbox;
 pub mod secret;
+pub mod service_action;
 pub mod summary;
 pub mod system;
 pub mod translations;

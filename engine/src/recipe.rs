@@ -114,7 +114,7 @@ impl Recipe {
             ));
         }
         let ast = compile(&sandbox::compiler(&Limits::default()), file, source)?;
-        let meta = read_meta(file, &ast)?;
+        let mut meta = read_meta(file, &ast)?;
         check_meta(file, &meta)?;
         check_functions(file, &ast, &meta)?;
         let problems = crate::translations::check(
@@ -127,6 +127,8 @@ impl Recipe {
         if !problems.is_empty() {
             return Err(meta_err(file, problems.join("; ")));
         }
+        // After the checks: the built-in action is the engine's, with the engine's words.
+        crate::service_action::add_to(&mut meta);
         Ok(Self {
             meta,
             file: file.to_owned(),

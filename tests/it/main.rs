@@ -17,6 +17,7 @@ mod plans;
 mod recovery;
 mod secrets;
 mod service_log;
+mod services;
 mod sqlite_busy;
 mod stalled;
 mod status;

@@ -42,6 +42,7 @@ mod recipe;
 mod run;
 mod secret_params;
 mod secrets;
+mod service_action;
 mod service_report;
 mod sticky_stop;
 mod system_apt;

@@ -74,6 +74,7 @@ fn redis_server_is_reported_stopped_then_running_since_its_start_then_enabled_as
     if !usable() {
         return;
     }
+    let _one = common::REDIS.lock().unwrap_or_else(|e| e.into_inner());
     let decl = redis_decl();
     let before = service_status::report(NAME, Some(&decl));
     assert_ne!(before.state, ServiceState::NotInstalled);

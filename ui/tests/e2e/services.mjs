@@ -6,10 +6,16 @@
 //   boot; "Show log" brings the last lines of /var/log/redis/redis-server.log, lines of the
 //   running daemon (redis writes its pid at the head of each), and those lines are nowhere in
 //   the control plane's data directory afterwards;
-// - stopped with its init script, it reads Stopped after a reload, with no start time;
-// - the card offers no control (start, stop, …): those come with recipe actions.
+// - running, its row offers Stop, Restart and Disable at boot, and no Start;
+// - stopped with its init script, it reads Stopped after a reload, with no start time, and
+//   offers Start; Start on the page previews `service redis-server start`, runs it, and the row
+//   reads Running again without a reload (the page asks for a status when the job ends);
+// - Restart on the page (issue 17: "restart … from the page and see its state change"):
+//   the preview shows `service redis-server restart` and restarts nothing; confirmed, the
+//   row's start time changes.
 //
-// redis-server is left as it was found. Screenshot: ui/test-results/services.png.
+// redis-server is left as it was found. Screenshots: ui/test-results/services.png and
+// services-restart.png.
 // Alone: `CAIRN_E2E_AGENT=1 flock -o /tmp/cairn-system.lock node tests/e2e/services.mjs`.
 
 import { spawnSync } from 'node:child_process';
@@ -54,6 +60,12 @@ export async function servicesFlow({ browser, step, withAgent }) {
   await signIn(page, base, password);
   const wasRunning = redisRunning();
   const row = page.locator('[data-testid=services] tr[data-service="redis-server"]');
+  const control = (word) => row.getByRole('button', { name: `${word}: redis-server`, exact: true });
+  const state = () => row.getByTestId('service-state').getAttribute('data-state');
+  const sinceOf = async () =>
+    Number((await row.getByTestId('service-since').getAttribute('data-since')) || 0);
+  const plan = page.getByRole('dialog', { name: /What will change/ });
+  const confirm = page.getByTestId('plan-confirm');
 
   try {
     const token = await page.evaluate(async () => {
@@ -84,11 +96,10 @@ export async function servicesFlow({ browser, step, withAgent }) {
       assert(since && since !== '—' && /\d/.test(since), `no start time: ${since}`);
       assert((await row.getByTestId('service-boot').textContent())?.trim() === 'Yes', 'boot');
       assert((await row.getByText('Declared by redis').count()) === 1, 'no recipe named');
-      const card = page.getByTestId('services');
-      for (const word of ['Start', 'Stop', 'Restart', 'Enable', 'Disable']) {
-        const buttons = card.getByRole('button', { name: word, exact: true });
-        assert((await buttons.count()) === 0, `the card offers "${word}", which does nothing yet`);
+      for (const word of ['Stop', 'Restart', 'Disable at boot']) {
+        assert((await control(word).count()) === 1, `the running service offers no "${word}"`);
       }
+      assert((await control('Start').count()) === 0, 'a running service offers Start');
     });
 
     await step('services: "Show log" shows the last lines of redis-server’s log file', async () => {
@@ -125,6 +136,51 @@ export async function servicesFlow({ browser, step, withAgent }) {
       );
       assert((await row.getByText('Stopped').count()) === 1, 'the state is not in words');
       assert((await row.getByTestId('service-since').textContent())?.trim() === '—', 'a since');
+      assert((await control('Start').count()) === 1, 'a stopped service offers no Start');
+      assert((await control('Stop').count()) === 0, 'a stopped service offers Stop');
+    });
+
+    await step(
+      'services: Start on the page previews the command, runs it, and reads Running',
+      async () => {
+        await control('Start').click();
+        await plan.waitFor();
+        await waitFor(async () => !(await confirm.isDisabled()), 'the preview', 60000);
+        const commands = (await plan.getByTestId('plan-commands').textContent()) ?? '';
+        assert(commands.includes('service redis-server start'), `the preview shows: ${commands}`);
+        assert(!redisRunning(), 'the preview started redis-server');
+        await confirm.click();
+        await plan.waitFor({ state: 'detached' });
+        await waitFor(async () => (await state()) === 'running', 'the row to read Running', 60000);
+        assert(redisRunning(), 'the page says Running; the init script disagrees');
+        const text = (await page.getByTestId('console').textContent()) ?? '';
+        assert(
+          text.includes('service redis-server start'),
+          'the console does not show the command',
+        );
+      },
+    );
+
+    await step('services: Restart on the page changes the start time the row shows', async () => {
+      const since = await sinceOf();
+      assert(since > 0, 'no start time before the restart');
+      const shown = await row.getByTestId('service-since').textContent();
+      // Start times are whole seconds: a restart within the second of the start would not show.
+      await waitFor(async () => Date.now() / 1000 > since + 1, 'a second to pass', 5000);
+      await control('Restart').click();
+      await plan.waitFor();
+      await waitFor(async () => !(await confirm.isDisabled()), 'the preview', 60000);
+      const commands = (await plan.getByTestId('plan-commands').textContent()) ?? '';
+      assert(commands.includes('service redis-server restart'), `the preview shows: ${commands}`);
+      assert((await sinceOf()) === since, 'the preview changed the start time');
+      await confirm.click();
+      await plan.waitFor({ state: 'detached' });
+      await waitFor(async () => (await sinceOf()) > since, 'the start time to change', 60000);
+      assert((await state()) === 'running', 'not running after the restart');
+      const after = await row.getByTestId('service-since').textContent();
+      assert(after !== shown, `the row still shows ${after}`);
+      await page.getByTestId('services').scrollIntoViewIfNeeded();
+      await page.screenshot({ path: join(results, 'services-restart.png'), fullPage: true });
     });
   } finally {
     if (wasRunning !== redisRunning()) redis(wasRunning ? 'start' : 'stop');

@@ -19,6 +19,10 @@ use std::time::{Duration, Instant};
 use cairn_engine::exec::{Exec, ExecOptions, ExecOutput};
 use cairn_engine::{CancelToken, HostError, PlannedAction, Stop, Stream, WaitReason};
 
+/// Held by each test that stops and starts redis-server, so that two of them in this binary
+/// never do it at the same time (the machine lock keeps other processes off).
+pub static REDIS: Mutex<()> = Mutex::new(());
+
 /// A command [`RealExec::exec`] started, with when it ran.
 #[derive(Debug, Clone)]
 pub struct Ran {

@@ -15,13 +15,10 @@
 
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import {
   assert,
-  build,
-  cleanup,
-  launchBrowser,
   results,
+  runAlone,
   signIn,
   startAgent,
   startControlPlane,
@@ -205,21 +202,4 @@ export async function dbDay2Flow({ browser, step, withAgent }) {
 }
 
 // Run alone.
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  let failures = 0;
-  const step = async (name, f) => {
-    try {
-      await f();
-      console.log(`ok   ${name}`);
-    } catch (e) {
-      failures++;
-      console.log(`FAIL ${name}: ${e instanceof Error ? e.message : e}`);
-    }
-  };
-  build({ agent: true });
-  const browser = await launchBrowser();
-  await dbDay2Flow({ browser, step, withAgent: process.env.CAIRN_E2E_AGENT === '1' });
-  await browser.close();
-  cleanup();
-  process.exit(failures === 0 ? 0 : 1);
-}
+await runAlone(import.meta.url, dbDay2Flow);

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 
 export const ui = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -176,4 +176,29 @@ export async function signIn(page, base, password) {
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(`${base}/`);
+}
+
+/**
+ * Runs one flow by itself when its file is the script node was started with
+ * (`CAIRN_E2E_AGENT=1 flock -o /tmp/cairn-system.lock node tests/e2e/FILE.mjs`): builds, starts
+ * a browser, prints each step, exits 1 if one failed.
+ */
+export async function runAlone(moduleUrl, flow) {
+  if (moduleUrl !== pathToFileURL(process.argv[1]).href) return;
+  let failures = 0;
+  const step = async (name, f) => {
+    try {
+      await f();
+      console.log(`ok   ${name}`);
+    } catch (e) {
+      failures++;
+      console.log(`FAIL ${name}: ${e instanceof Error ? e.message : e}`);
+    }
+  };
+  build({ agent: true });
+  const browser = await launchBrowser();
+  await flow({ browser, step, withAgent: process.env.CAIRN_E2E_AGENT === '1' });
+  await browser.close();
+  cleanup();
+  process.exit(failures === 0 ? 0 : 1);
 }

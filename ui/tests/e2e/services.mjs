@@ -21,13 +21,10 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import {
   assert,
-  build,
-  cleanup,
-  launchBrowser,
   results,
+  runAlone,
   signIn,
   startAgent,
   startControlPlane,
@@ -189,21 +186,4 @@ export async function servicesFlow({ browser, step, withAgent }) {
 }
 
 // Run alone.
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  let failures = 0;
-  const step = async (name, f) => {
-    try {
-      await f();
-      console.log(`ok   ${name}`);
-    } catch (e) {
-      failures++;
-      console.log(`FAIL ${name}: ${e instanceof Error ? e.message : e}`);
-    }
-  };
-  build({ agent: true });
-  const browser = await launchBrowser();
-  await servicesFlow({ browser, step, withAgent: process.env.CAIRN_E2E_AGENT === '1' });
-  await browser.close();
-  cleanup();
-  process.exit(failures === 0 ? 0 : 1);
-}
+await runAlone(import.meta.url, servicesFlow);

@@ -57,6 +57,9 @@ fn redis_remote_access_listens_on_every_address_for_an_allowed_user_and_gives_th
     if skip_unless_root() {
         return;
     }
+    if !dpkg_installed("redis-server") {
+        run("redis", &["user=cairn_e2e", "prefix=e2e:"]);
+    }
     let _server = Server::keep("redis-server", answers);
     if std::fs::read_to_string(STATE).is_ok_and(|s| s.contains(&format!("user {USER}\n"))) {
         run_action(

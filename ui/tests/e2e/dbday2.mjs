@@ -7,6 +7,8 @@
 // - "Delete a database" from Actions: the preview says it cannot be undone, "Confirm and run"
 //   stays disabled until the database's name is typed again exactly, and only then does the
 //   database go: psql no longer finds it and the card's list no longer shows it;
+// - "Restart" on PostgreSQL's row of the Services card: the preview names the command, and
+//   after the job the row's start time is later and the server still holds the database;
 // - the user, owning nothing any more, is deleted the same way.
 //
 // PostgreSQL is left running or stopped as it was found. Screenshots:
@@ -133,6 +135,29 @@ export async function dbDay2Flow({ browser, step, withAgent }) {
       await input.fill(value);
       return input;
     };
+
+    await step('databases: PostgreSQL restarted from the Services card starts anew', async () => {
+      const row = page.locator('[data-testid=services] tr[data-service="postgresql"]');
+      const sinceOf = async () =>
+        Number((await row.getByTestId('service-since').getAttribute('data-since')) || 0);
+      await waitFor(async () => (await sinceOf()) > 0, 'PostgreSQL to show a start time', 60000);
+      const since = await sinceOf();
+      // Start times are whole seconds.
+      await waitFor(async () => Date.now() / 1000 > since + 1, 'a second to pass', 5000);
+      await row.getByRole('button', { name: 'Restart: postgresql', exact: true }).click();
+      await plan.waitFor();
+      await waitFor(async () => !(await confirm.isDisabled()), 'the preview', 60000);
+      const commands = (await plan.getByTestId('plan-commands').textContent()) ?? '';
+      assert(commands.includes('service postgresql restart'), `the preview shows: ${commands}`);
+      await confirm.click();
+      await plan.waitFor({ state: 'detached' });
+      await waitFor(async () => (await sinceOf()) > since, 'the start time to change', 120000);
+      assert(
+        (await row.getByTestId('service-state').getAttribute('data-state')) === 'running',
+        'not running after the restart',
+      );
+      assert(psql(`SELECT datname FROM pg_database WHERE datname = '${db}'`) === db, 'db gone');
+    });
 
     await step('databases: a database is deleted only once its name is typed again', async () => {
       await drop('drop_database', 'Database name', db);

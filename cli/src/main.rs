@@ -258,7 +258,8 @@ fn plan(file: &Path, args: &JobArgs, json: bool) -> anyhow::Result<ExitCode> {
         None::<cairn_engine::EventTx>,
     );
     if let Some(error) = report.outcome.failure_text() {
-        return Err(anyhow::Error::msg(error)).with_context(|| format!("planning {}", file.display()));
+        return Err(anyhow::Error::msg(error))
+            .with_context(|| format!("planning {}", file.display()));
     }
     let actions = report.plan;
     let warnings = report.summary.notes;

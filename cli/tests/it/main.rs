@@ -15,6 +15,8 @@ mod actions;
 mod cli;
 mod db_actions_mysql_redis;
 mod db_actions_postgresql;
+mod db_uninstall_postgresql;
+mod db_uninstall_redis;
 mod docs;
 mod policy_databases_e2e;
 mod recipe_backup_rsync;

@@ -105,6 +105,18 @@ fn removing_a_package_takes_the_dependencies_only_it_needed_and_leaves_older_orp
     for p in TOILET {
         assert!(installed(p), "planning removed {p}");
     }
+    // Purging (`apt_remove(…, #{ purge: true })`) takes the same set, with `purge`.
+    let plan = RealExec::plan();
+    let purged = apt::purge(&plan, &strings(&["toilet"])).unwrap();
+    assert_eq!(purged, report);
+    let planned = format!("{:?}", plan.planned.lock().unwrap());
+    assert!(
+        planned.contains("\"purge\"") && !planned.contains("\"remove\""),
+        "{planned}"
+    );
+    for p in TOILET {
+        assert!(installed(p), "planning a purge removed {p}");
+    }
 
     let exec = RealExec::new();
     let report = apt::remove(&exec, &strings(&["toilet"])).unwrap();

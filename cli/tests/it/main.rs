@@ -15,6 +15,7 @@ mod actions;
 mod cli;
 mod db_actions_mysql_redis;
 mod db_actions_postgresql;
+mod db_uninstall_mysql;
 mod db_uninstall_postgresql;
 mod db_uninstall_redis;
 mod docs;

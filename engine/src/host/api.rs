@@ -513,7 +513,7 @@ fn register_helpers(engine: &mut Engine, host: &Rc<Host>) {
                         return Err(invalid("apt_remove(): `purge` must be true or false"));
                     }
                     (other, _) => {
-                        return Err(invalid(&format!(
+                        return Err(invalid(format!(
                             "apt_remove(): unknown option `{other}` (the one option is `purge`)"
                         )));
                     }

@@ -198,3 +198,21 @@ fn a_version_or_an_invalid_name_is_refused_before_anything_runs() {
     assert!(exec.ran.lock().unwrap().is_empty());
     assert!(exec.queries.lock().unwrap().is_empty());
 }
+
+#[test]
+fn apt_remove_takes_purge_as_its_one_option_and_refuses_others_before_anything_runs() {
+    for (opts, why) in [
+        (r#"#{ purge: "yes" }"#, "`purge` must be true or false"),
+        (r#"#{ autoremove: true }"#, "unknown option `autoremove`"),
+    ] {
+        let r = crate::util::recipe(
+            r#"["apt-get"]"#,
+            "[]",
+            &format!(r#"apt_remove(["toilet"], {opts});"#),
+        );
+        let ran = crate::util::plan(&r, serde_json::json!({}));
+        let e = ran.error();
+        assert!(e.contains(why), "{opts}: {e}");
+        assert!(ran.plan.is_empty(), "{opts}: {:?}", ran.plan);
+    }
+}

@@ -251,15 +251,21 @@ fn check(files: &[PathBuf]) -> ExitCode {
 
 fn plan(file: &Path, args: &JobArgs, json: bool) -> anyhow::Result<ExitCode> {
     let recipe = load(file)?;
-    let actions = job::plan_action(
+    // The recipe's warn() lines are part of what a plan says (what an uninstall deletes or
+    // keeps), as on the dashboard's preview: they are the summary's notes.
+    let report = job::run(
         &recipe,
         args.action(),
         &args.params()?,
         &args.options(Mode::Plan),
         None::<cairn_engine::EventTx>,
-    )
-    .map_err(anyhow::Error::msg)
-    .with_context(|| format!("planning {}", file.display()))?;
+    );
+    if let Some(error) = report.outcome.failure_text() {
+        return Err(anyhow::Error::msg(error))
+            .with_context(|| format!("planning {}", file.display()));
+    }
+    let actions = report.plan;
+    let warnings = report.summary.notes;
     if json {
         console::out_json(&actions)?;
     } else if actions.is_empty() {
@@ -271,6 +277,11 @@ fn plan(file: &Path, args: &JobArgs, json: bool) -> anyhow::Result<ExitCode> {
         console::out(&format!("{} would:", recipe.meta.id));
         for (i, a) in actions.iter().enumerate() {
             console::out(&format!("{:>3}. {a}", i + 1));
+        }
+    }
+    if !json {
+        for w in &warnings {
+            console::out(&format!("warning: {w}"));
         }
     }
     Ok(ExitCode::SUCCESS)

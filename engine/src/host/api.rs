@@ -439,6 +439,15 @@ fn register_helpers(engine: &mut Engine, host: &Rc<Host>) {
         m.insert("already_installed".into(), list(report.already_installed));
         Ok(m)
     });
+    let removed = |r: apt::RemoveReport| {
+        let list = |v: Vec<String>| Dynamic::from_array(v.into_iter().map(Dynamic::from).collect());
+        let mut m = Map::new();
+        m.insert("changed".into(), Dynamic::from(r.changed()));
+        m.insert("removed".into(), list(r.removed));
+        m.insert("orphans".into(), list(r.orphans));
+        m.insert("not_installed".into(), list(r.not_installed));
+        m
+    };
     let switched = |r: apt::SwitchReport| {
         let list = |v: Vec<String>| Dynamic::from_array(v.into_iter().map(Dynamic::from).collect());
         let mut m = Map::new();
@@ -488,15 +497,36 @@ fn register_helpers(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn("apt_remove", move |packages: Array| -> Res<Map> {
         apt_cap(&h)?;
         let packages = strings("apt_remove(): the packages", packages)?;
-        let report = apt::remove(&*h, &packages).map_err(err)?;
-        let mut m = Map::new();
-        let list = |v: Vec<String>| Dynamic::from_array(v.into_iter().map(Dynamic::from).collect());
-        m.insert("changed".into(), Dynamic::from(report.changed()));
-        m.insert("removed".into(), list(report.removed));
-        m.insert("orphans".into(), list(report.orphans));
-        m.insert("not_installed".into(), list(report.not_installed));
-        Ok(m)
+        Ok(removed(apt::remove(&*h, &packages).map_err(err)?))
     });
+    let h = host.clone();
+    engine.register_fn(
+        "apt_remove",
+        move |packages: Array, opts: Map| -> Res<Map> {
+            apt_cap(&h)?;
+            let packages = strings("apt_remove(): the packages", packages)?;
+            let mut purge = false;
+            for (key, value) in opts {
+                match (key.as_str(), value.as_bool()) {
+                    ("purge", Ok(b)) => purge = b,
+                    ("purge", Err(_)) => {
+                        return Err(invalid("apt_remove(): `purge` must be true or false"));
+                    }
+                    (other, _) => {
+                        return Err(invalid(format!(
+                            "apt_remove(): unknown option `{other}` (the one option is `purge`)"
+                        )));
+                    }
+                }
+            }
+            let report = if purge {
+                apt::purge(&*h, &packages)
+            } else {
+                apt::remove(&*h, &packages)
+            };
+            Ok(removed(report.map_err(err)?))
+        },
+    );
     let h = host.clone();
     engine.register_fn("apt_installed", move |package: &str| -> Res<Dynamic> {
         Ok(apt::installed_version(&*h, package)

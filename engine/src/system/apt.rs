@@ -24,7 +24,7 @@ use crate::event::Stream;
 use crate::exec::{Exec, ExecOptions};
 use crate::summary::Change;
 
-pub use remove::{RemoveReport, remove};
+pub use remove::{RemoveReport, purge, remove};
 pub use simulate::simulate;
 pub use switch::{Source, SwitchReport, switch, upgrade};
 

@@ -364,6 +364,46 @@ fn pg_isready_and_pg_ctlcluster_do_only_what_they_are_for() {
 }
 
 #[test]
+fn pg_dropcluster_may_only_drop_one_named_cluster_with_or_without_stop() {
+    // The uninstall action of recipes/postgresql.rhai sends the first form.
+    allowed("pg_dropcluster", &["--stop", "15", "main"], None);
+    allowed("pg_dropcluster", &["15", "main"], None);
+    for args in [
+        // Other options, or --stop elsewhere or twice.
+        &["--stop-server", "15", "main"][..],
+        &["-s", "15", "main"],
+        &["--stop", "--stop", "15", "main"],
+        &["15", "main", "--stop"],
+        &["--", "15", "main"],
+        // A version that is not digits, a cluster that is not an identifier.
+        &["--stop", "15.2", "main"],
+        &["--stop", "x15", "main"],
+        &["--stop", "15", "../../etc"],
+        &["--stop", "15", "main cluster"],
+        &["--stop", "15", "-main"],
+        &["--stop", "15", ""],
+        // Missing or extra operands.
+        &["--stop", "15"],
+        &["15"],
+        &[],
+        &["--stop", "15", "main", "other"],
+    ] {
+        refused(
+            "pg_dropcluster",
+            args,
+            None,
+            "exactly [--stop] VERSION CLUSTER",
+        );
+    }
+    refused(
+        "pg_dropcluster",
+        &["--stop", "15", "main"],
+        Some("x"),
+        "standard input",
+    );
+}
+
+#[test]
 fn the_catalogue_says_what_each_database_program_can_do() {
     let caps = Capabilities::default();
     assert!(policy::describe("psql", &caps).contains("PostgreSQL superuser"));
@@ -372,5 +412,6 @@ fn the_catalogue_says_what_each_database_program_can_do() {
     assert!(policy::describe("redis-cli", &caps).contains("ACL users"));
     assert!(policy::describe("redis-server", &caps).contains("version"));
     assert!(policy::describe("pg_ctlcluster", &caps).contains("cluster"));
+    assert!(policy::describe("pg_dropcluster", &caps).contains("deletes a PostgreSQL cluster"));
     assert!(policy::describe("pg_isready", &caps).contains("accepts connections"));
 }

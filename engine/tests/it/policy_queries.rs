@@ -66,6 +66,11 @@ fn database_queries_may_only_read() {
             "starts or stops the server",
         ),
         (
+            r#"["pg_dropcluster"]"#,
+            r#"detect("pg_dropcluster", ["--stop", "15", "main"], "x")"#.to_owned(),
+            "pg_dropcluster changes the server",
+        ),
+        (
             r#"["psql"]"#,
             format!(
                 r#"detect("psql", ["-X", "-h", "{sock}", "-U", "postgres", "-c", "SELECT 1; DROP DATABASE app"], "x")"#

@@ -105,6 +105,18 @@ fn removing_a_package_takes_the_dependencies_only_it_needed_and_leaves_older_orp
     for p in TOILET {
         assert!(installed(p), "planning removed {p}");
     }
+    // Purging (`apt_remove(…, #{ purge: true })`) takes the same set, with `purge`.
+    let plan = RealExec::plan();
+    let purged = apt::purge(&plan, &strings(&["toilet"])).unwrap();
+    assert_eq!(purged, report);
+    let planned = format!("{:?}", plan.planned.lock().unwrap());
+    assert!(
+        planned.contains("\"purge\"") && !planned.contains("\"remove\""),
+        "{planned}"
+    );
+    for p in TOILET {
+        assert!(installed(p), "planning a purge removed {p}");
+    }
 
     let exec = RealExec::new();
     let report = apt::remove(&exec, &strings(&["toilet"])).unwrap();
@@ -185,4 +197,22 @@ fn a_version_or_an_invalid_name_is_refused_before_anything_runs() {
     assert!(apt::remove(&exec, &[]).is_err());
     assert!(exec.ran.lock().unwrap().is_empty());
     assert!(exec.queries.lock().unwrap().is_empty());
+}
+
+#[test]
+fn apt_remove_takes_purge_as_its_one_option_and_refuses_others_before_anything_runs() {
+    for (opts, why) in [
+        (r#"#{ purge: "yes" }"#, "`purge` must be true or false"),
+        (r#"#{ autoremove: true }"#, "unknown option `autoremove`"),
+    ] {
+        let r = crate::util::recipe(
+            r#"["apt-get"]"#,
+            "[]",
+            &format!(r#"apt_remove(["toilet"], {opts});"#),
+        );
+        let ran = crate::util::plan(&r, serde_json::json!({}));
+        let e = ran.error();
+        assert!(e.contains(why), "{opts}: {e}");
+        assert!(ran.plan.is_empty(), "{opts}: {:?}", ran.plan);
+    }
 }

@@ -119,6 +119,12 @@ const WORDS: &[(&str, &str)] = &[
         "démarre, arrête, redémarre, recharge une grappe PostgreSQL ou indique son état",
     ),
     (
+        "deletes a PostgreSQL cluster for good: its data folder, its configuration \
+         folder and its log (stopping it first with --stop)",
+        "supprime définitivement une grappe PostgreSQL : son dossier de données, son dossier de \
+         configuration et son journal (en l’arrêtant d’abord avec --stop)",
+    ),
+    (
         "runs SQL as the MariaDB root account over its socket: users, databases, grants on \
          databases and catalog queries (no files, plugins or functions loaded by the server)",
         "exécute du SQL avec le compte root de MariaDB par son socket : utilisateurs, bases, \

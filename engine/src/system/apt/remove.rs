@@ -47,6 +47,18 @@ impl RemoveReport {
 /// that only they needed, with `apt-get remove -y`. Refuses, removing nothing, when apt would
 /// also remove a package that was not asked for; runs nothing when none of them is installed.
 pub fn remove(exec: &dyn Exec, packages: &[String]) -> Result<RemoveReport, HostError> {
+    remove_as(exec, packages, false)
+}
+
+/// [`remove`], with `apt-get purge -y`: the same set goes, and with it the configuration files
+/// dpkg knows of and its record of them (so installing again brings the package's own back;
+/// after a plain removal dpkg keeps a deleted configuration file deleted). The packages' own
+/// purge scripts run.
+pub fn purge(exec: &dyn Exec, packages: &[String]) -> Result<RemoveReport, HostError> {
+    remove_as(exec, packages, true)
+}
+
+fn remove_as(exec: &dyn Exec, packages: &[String], purge: bool) -> Result<RemoveReport, HostError> {
     let mut names: Vec<&str> = Vec::with_capacity(packages.len());
     for spec in packages {
         let w = parse(spec)?;
@@ -159,7 +171,7 @@ pub fn remove(exec: &dyn Exec, packages: &[String]) -> Result<RemoveReport, Host
     }
     let mut all = asked.clone();
     all.extend(orphans.iter().cloned());
-    remove_exactly(exec, &all, &present)?;
+    remove_exactly(exec, &all, &present, purge)?;
     report.removed = asked;
     report.orphans = orphans;
     drop(guard);
@@ -188,13 +200,15 @@ pub(super) fn orphans(exec: &dyn Exec) -> Result<BTreeMap<String, String>, HostE
     simulate(exec, &["autoremove"], &[])
 }
 
-/// Removes exactly `all` (`apt-get remove -y -- ALL`), after a simulation of that command that
-/// must remove nothing else (refused otherwise, with nothing removed). In plan mode each package
-/// is noted as going and the command recorded. The caller holds Cairn's package lock.
+/// Removes exactly `all` (`apt-get remove -y -- ALL`, or `purge`), after a simulation of that
+/// command that must remove nothing else (refused otherwise, with nothing removed). In plan mode
+/// each package is noted as going and the command recorded. The caller holds Cairn's package
+/// lock.
 pub(super) fn remove_exactly(
     exec: &dyn Exec,
     all: &[String],
     present: &BTreeMap<String, String>,
+    purge: bool,
 ) -> Result<(), HostError> {
     let exact = simulate(exec, &["remove"], all)?;
     let extra: Vec<&str> = exact
@@ -230,7 +244,8 @@ pub(super) fn remove_exactly(
         lock::wait_for_dpkg(exec, &lock::DPKG_LOCKS)?;
     }
     let mut args = apt_options();
-    args.extend(["-y", "remove", "--"].map(String::from));
+    let verb = if purge { "purge" } else { "remove" };
+    args.extend(["-y", verb, "--"].map(String::from));
     args.extend(all.iter().cloned());
     exec.exec("apt-get", &args, apt_exec_options())?;
 
@@ -243,7 +258,8 @@ pub(super) fn remove_exactly(
             )));
         }
         for name in all {
-            exec.log(Stream::Info, &format!("Removed {name} {}", versions(name)));
+            let done = if purge { "Purged" } else { "Removed" };
+            exec.log(Stream::Info, &format!("{done} {name} {}", versions(name)));
         }
     }
     Ok(())

@@ -165,7 +165,7 @@ pub fn switch(
                         new.join(", ")
                     ),
                 );
-                remove_exactly(exec, &new, &after)?;
+                remove_exactly(exec, &new, &after, false)?;
                 report.orphans = new;
             }
         }

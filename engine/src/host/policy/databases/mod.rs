@@ -1,5 +1,5 @@
-//! Database servers and clients: psql, pg_isready, pg_ctlcluster, mariadb/mysql, redis-cli,
-//! redis-server.
+//! Database servers and clients: psql, pg_isready, pg_ctlcluster, pg_dropcluster,
+//! mariadb/mysql, redis-cli, redis-server.
 //!
 //! A database client started by a recipe runs as root and talks to the server as its
 //! superuser, so what it could run is wider than its options: its meta-commands (`\!`,
@@ -10,7 +10,8 @@
 //! text it will execute, whether it comes in its arguments (`-c`, `-e`, the command words of
 //! redis-cli) or on its standard input. The servers themselves are started only through the
 //! service helpers, so `redis-server` may only print its version and `pg_ctlcluster` may only
-//! start, stop, restart, reload or report on a cluster.
+//! start, stop, restart, reload or report on a cluster, and `pg_dropcluster` may only delete
+//! one named cluster (`[--stop] VERSION CLUSTER`).
 
 mod cursor;
 mod mariadb;
@@ -46,6 +47,14 @@ pub(super) const POLICIES: &[Policy] = &[
         env: &[],
         reads: super::Reads::Check(postgres::pg_ctlcluster_reads),
         check: postgres::pg_ctlcluster,
+    },
+    Policy {
+        names: &["pg_dropcluster"],
+        power: "deletes a PostgreSQL cluster for good: its data folder, its configuration \
+                folder and its log (stopping it first with --stop)",
+        env: &[],
+        reads: super::Reads::Never,
+        check: postgres::pg_dropcluster,
     },
     Policy {
         names: &["mariadb", "mysql"],

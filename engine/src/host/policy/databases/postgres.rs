@@ -1,4 +1,4 @@
-//! psql, pg_isready and pg_ctlcluster.
+//! psql, pg_isready, pg_ctlcluster and pg_dropcluster.
 //!
 //! psql: `-X` is required (a psqlrc is a script of meta-commands, `\! sh` included), the
 //! connection goes to this server only (a socket directory or loopback, a plain user and
@@ -162,6 +162,30 @@ pub(super) fn pg_ctlcluster(call: &Call<'_>) -> Result<(), String> {
         && cluster != "."
         && cluster != "..";
     if version_ok && cluster_ok && ACTIONS.contains(&action.as_str()) {
+        Ok(())
+    } else {
+        Err(usage.into())
+    }
+}
+
+/// `pg_dropcluster [--stop] VERSION CLUSTER`, nothing else: VERSION digits, CLUSTER an
+/// identifier. Its other option, `--stop-server`, is the same as `--stop`, but refusing every
+/// other spelling keeps the form one a reader can check at a glance. It deletes the cluster's
+/// data folder, its configuration folder and its log; a recipe that declares it says so.
+pub(super) fn pg_dropcluster(call: &Call<'_>) -> Result<(), String> {
+    let usage = "pg_dropcluster takes exactly [--stop] VERSION CLUSTER: a version in digits and \
+                 a cluster name of letters, digits and `_` (no other option)";
+    if call.stdin.is_some() {
+        return Err("pg_dropcluster reads no standard input".into());
+    }
+    let (version, cluster) = match call.args {
+        [stop, version, cluster] if stop == "--stop" => (version, cluster),
+        [version, cluster] => (version, cluster),
+        _ => return Err(usage.into()),
+    };
+    let version_ok =
+        (1..=3).contains(&version.len()) && version.chars().all(|c| c.is_ascii_digit());
+    if version_ok && is_identifier(cluster) {
         Ok(())
     } else {
         Err(usage.into())

@@ -17,6 +17,7 @@ mod db_actions_mysql_redis;
 mod db_actions_postgresql;
 mod db_remote_postgresql;
 mod db_remote_redis;
+mod db_remote_mysql;
 mod docs;
 mod policy_databases_e2e;
 mod recipe_backup_rsync;

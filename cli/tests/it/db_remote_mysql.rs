@@ -89,7 +89,10 @@ fn mysql_remote_access_lets_a_user_in_from_the_network_and_takes_it_back() {
     root(&format!(
         "DROP USER IF EXISTS '{USER}'@'localhost', '{USER}'@'127.0.0.1', '{USER}'@'%'"
     ));
-    let setup = run("mysql", &[&format!("db_name={DB}"), &format!("user={USER}")]);
+    let setup = run(
+        "mysql",
+        &[&format!("db_name={DB}"), &format!("user={USER}")],
+    );
     let url = setup.result["connection_string"].as_str().unwrap();
     let pw = url.split(':').nth(2).unwrap().split('@').next().unwrap();
     root(&format!("CREATE TABLE {DB}.t (x INT)"));
@@ -104,7 +107,10 @@ fn mysql_remote_access_lets_a_user_in_from_the_network_and_takes_it_back() {
     ] {
         assert!(allowed.stdout.contains(said), "{said}: {}", allowed.stdout);
     }
-    assert!(!allowed.stdout.contains(pw), "the password reached the console");
+    assert!(
+        !allowed.stdout.contains(pw),
+        "the password reached the console"
+    );
     assert_eq!(
         std::fs::read_to_string(CNF).unwrap(),
         "[mysqld]\nbind-address = 0.0.0.0\n"
@@ -114,7 +120,10 @@ fn mysql_remote_access_lets_a_user_in_from_the_network_and_takes_it_back() {
     // The same privileges: on its own database only.
     let grants = root(&format!("SHOW GRANTS FOR '{USER}'@'%'"));
     assert!(grants.contains(&format!("ON `{DB}`.*")), "{grants}");
-    assert!(!grants.contains("ON *.*") || grants.contains("GRANT USAGE ON *.*"), "{grants}");
+    assert!(
+        !grants.contains("ON *.*") || grants.contains("GRANT USAGE ON *.*"),
+        "{grants}"
+    );
 
     let again = remote(true);
     assert!(!again.changed(), "{}", again.stdout);
@@ -122,7 +131,9 @@ fn mysql_remote_access_lets_a_user_in_from_the_network_and_takes_it_back() {
     let refused = remote(false);
     assert!(refused.changed(), "{}", refused.stdout);
     assert!(
-        refused.stdout.contains("MariaDB listens on 127.0.0.1 again"),
+        refused
+            .stdout
+            .contains("MariaDB listens on 127.0.0.1 again"),
         "{}",
         refused.stdout
     );

@@ -535,7 +535,12 @@ fn register_helpers(engine: &mut Engine, host: &Rc<Host>) {
     for remove in [false, true] {
         let h = host.clone();
         let bind = move |address: &str| -> Res<bool> {
-            if !h.caps.services.iter().any(|s| mariadb_bind::SERVICES.contains(&s.as_str())) {
+            if !h
+                .caps
+                .services
+                .iter()
+                .any(|s| mariadb_bind::SERVICES.contains(&s.as_str()))
+            {
                 return Err(invalid(
                     "mariadb_bind() is only for a recipe that declares the service mariadb or mysql in its capabilities",
                 ));

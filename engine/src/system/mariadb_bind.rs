@@ -45,10 +45,14 @@ pub fn bind_at(exec: &dyn Exec, address: Option<&str>, path: &Path) -> Result<bo
         }
         // Through the Exec, so that a plan shows the removal as the command it runs.
         let args = ["-f", "--", &path.display().to_string()].map(str::to_owned);
-        exec.exec("rm", &args, ExecOptions {
-            check: true,
-            ..Default::default()
-        })?;
+        exec.exec(
+            "rm",
+            &args,
+            ExecOptions {
+                check: true,
+                ..Default::default()
+            },
+        )?;
         return Ok(true);
     };
     let text = content(address)?;

@@ -16,7 +16,8 @@ fn a_recipe_without_the_mariadb_service_cannot_set_the_bind_address() {
         let r = util::recipe_with("[]", "[]", services, "[]", r#"mariadb_bind("0.0.0.0")"#);
         let ran = util::plan(&r, serde_json::json!({}));
         assert!(
-            ran.error().contains("only for a recipe that declares the service mariadb or mysql"),
+            ran.error()
+                .contains("only for a recipe that declares the service mariadb or mysql"),
             "{}",
             ran.error()
         );
@@ -35,7 +36,11 @@ fn an_address_that_is_not_an_ip_is_refused_and_nothing_is_planned() {
             &format!(r#"mariadb_bind("{bad}")"#),
         );
         let ran = util::plan(&r, serde_json::json!({}));
-        assert!(ran.error().contains("is not an IP address"), "{}", ran.error());
+        assert!(
+            ran.error().contains("is not an IP address"),
+            "{}",
+            ran.error()
+        );
         assert!(ran.plan.is_empty());
     }
 }
@@ -66,7 +71,11 @@ fn the_file_holds_exactly_the_bind_address_and_is_removed_with_rm() {
     assert!(!path.exists());
     assert_eq!(exec.ran_program("rm").len(), 1);
     assert!(!mariadb_bind::bind_at(&exec, None, &path).unwrap());
-    assert_eq!(exec.ran_program("rm").len(), 1, "nothing to remove runs nothing");
+    assert_eq!(
+        exec.ran_program("rm").len(),
+        1,
+        "nothing to remove runs nothing"
+    );
 }
 
 #[test]

@@ -15,6 +15,7 @@ mod actions;
 mod cli;
 mod db_actions_mysql_redis;
 mod db_actions_postgresql;
+mod db_remote_mysql;
 mod db_remote_postgresql;
 mod db_remote_redis;
 mod db_uninstall_mysql;

@@ -15,7 +15,7 @@ use crate::event::{Event, Stream};
 use crate::exec::{Exec, ExecOptions};
 use crate::plan::PlannedAction;
 use crate::summary::Change;
-use crate::system::{apt, download, service};
+use crate::system::{apt, download, mariadb_bind, service};
 
 pub(super) type Res<T> = Result<T, Box<EvalAltResult>>;
 
@@ -560,6 +560,30 @@ fn register_helpers(engine: &mut Engine, host: &Rc<Host>) {
         h.caps.check_service(svc).map_err(err)?;
         service::is_running(&*h, svc).map_err(err)
     });
+    // The listen address of MariaDB: one fixed file of one line (system/mariadb_bind.rs),
+    // only for a recipe that declares MariaDB's service. "" or () removes the file.
+    for remove in [false, true] {
+        let h = host.clone();
+        let bind = move |address: &str| -> Res<bool> {
+            if !h
+                .caps
+                .services
+                .iter()
+                .any(|s| mariadb_bind::SERVICES.contains(&s.as_str()))
+            {
+                return Err(invalid(
+                    "mariadb_bind() is only for a recipe that declares the service mariadb or mysql in its capabilities",
+                ));
+            }
+            let address = Some(address).filter(|a| !a.is_empty());
+            mariadb_bind::bind(&*h, address).map_err(err)
+        };
+        if remove {
+            engine.register_fn("mariadb_bind", move |_: ()| bind(""));
+        } else {
+            engine.register_fn("mariadb_bind", bind);
+        }
+    }
     let h = host.clone();
     engine.register_fn(
         "download",

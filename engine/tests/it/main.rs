@@ -48,6 +48,7 @@ mod sticky_stop;
 mod system_apt;
 mod system_apt_remove;
 mod system_download;
+mod system_mariadb_bind;
 mod system_service;
 mod template;
 mod translations;

@@ -8,7 +8,7 @@
 
 use crate::common;
 
-use common::db::{Server, action_refused, run_action};
+use common::db::{Server, action_refused, pg_superuser as superuser, run_action};
 use common::*;
 
 const DB: &str = "cairn_act";
@@ -16,27 +16,6 @@ const USER: &str = "cairn_act_user";
 
 fn answers() -> bool {
     sh("pg_isready", &["-h", "/run/postgresql", "-p", "5432"]).0
-}
-
-/// SQL as the superuser over the socket (the recipe's peer map lets root in).
-fn superuser(sql: &str) -> String {
-    let (ok, out) = sh(
-        "psql",
-        &[
-            "-X",
-            "-h",
-            "/run/postgresql",
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-tA",
-            "-c",
-            sql,
-        ],
-    );
-    assert!(ok, "{sql}: {out}");
-    out.trim().to_owned()
 }
 
 fn psql_url(url: &str, sql: &str) -> (bool, String) {

@@ -9,7 +9,7 @@
 
 use crate::common;
 
-use common::db::{Server, action_refused, run_action};
+use common::db::{Server, action_refused, pg_superuser as superuser, run_action};
 use common::*;
 
 const DB: &str = "cairn_remote";
@@ -18,24 +18,6 @@ const HBA: &str = "/etc/postgresql/15/main/pg_hba.conf";
 
 fn answers() -> bool {
     sh("pg_isready", &["-h", "/run/postgresql", "-p", "5432"]).0
-}
-
-fn superuser(sql: &str) -> String {
-    let args = [
-        "-X",
-        "-h",
-        "/run/postgresql",
-        "-U",
-        "postgres",
-        "-d",
-        "postgres",
-        "-tA",
-        "-c",
-        sql,
-    ];
-    let (ok, out) = sh("psql", &args);
-    assert!(ok, "{sql}: {out}");
-    out.trim().to_owned()
 }
 
 /// This machine's first non-loopback IPv4 address (what a client elsewhere would dial), or

@@ -95,3 +95,23 @@ impl Drop for Server {
         }
     }
 }
+
+/// SQL as PostgreSQL's superuser over the local socket (the recipe's peer map lets root in):
+/// its unaligned output, trimmed. Panics when psql fails.
+pub fn pg_superuser(sql: &str) -> String {
+    let args = [
+        "-X",
+        "-h",
+        "/run/postgresql",
+        "-U",
+        "postgres",
+        "-d",
+        "postgres",
+        "-tA",
+        "-c",
+        sql,
+    ];
+    let (ok, out) = super::sh("psql", &args);
+    assert!(ok, "{sql}: {out}");
+    out.trim().to_owned()
+}

@@ -21,6 +21,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::params::ParamSpec;
 
+/// The built-in action every recipe that declares a service gets (`service_action.rs`); no
+/// recipe may declare its own of that name.
+pub const SERVICE_ACTION: &str = "service";
+
 /// Names an action may not take: the entry points every recipe already has.
 pub const RESERVED_NAMES: &[&str] = &["detect", "install", "configure"];
 
@@ -72,8 +76,12 @@ impl ActionSpec {
                  own entry points); choose another name"
             ));
         }
-        if let Some(why) = crate::service_action::reserved(name) {
-            return Err(why);
+        if name == SERVICE_ACTION {
+            return Err(format!(
+                "actions: `{SERVICE_ACTION}` is reserved: the engine provides it to every recipe \
+                 that declares a service (start, stop, restart, enable, disable); choose another \
+                 name"
+            ));
         }
         if self.title.trim().is_empty() {
             return Err(format!("actions.{name}.title must not be empty"));

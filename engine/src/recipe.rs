@@ -128,7 +128,11 @@ impl Recipe {
             return Err(meta_err(file, problems.join("; ")));
         }
         // After the checks: the built-in action is the engine's, with the engine's words.
-        crate::service_action::add_to(&mut meta);
+        crate::service_action::add_to(
+            &meta.capabilities.services,
+            &mut meta.actions,
+            &mut meta.translations,
+        );
         Ok(Self {
             meta,
             file: file.to_owned(),

@@ -16,12 +16,11 @@ use crate::error::HostError;
 use crate::exec::Exec;
 use crate::host::Host;
 use crate::params::{ParamSpec, ParamType};
-use crate::recipe::RecipeMeta;
 use crate::system::service;
 use crate::translations::ActionTranslation;
 
 /// The action's name, reserved: a recipe may not declare an action of its own called so.
-pub const NAME: &str = "service";
+pub use crate::actions::SERVICE_ACTION as NAME;
 
 /// What may be done to a service, in the order the dashboard offers them.
 pub const OPERATIONS: &[&str] = &["start", "stop", "restart", "enable", "disable"];
@@ -79,26 +78,21 @@ fn translation(lang: &str) -> Option<ActionTranslation> {
 
 /// Adds the action (and its words in each language the recipe is translated into) to a checked
 /// recipe that declares at least one service.
-pub(crate) fn add_to(meta: &mut RecipeMeta) {
-    if meta.capabilities.services.is_empty() {
+/// Takes the recipe's parts, not the recipe, which is read in `recipe.rs` above this module.
+pub(crate) fn add_to(
+    services: &[String],
+    actions: &mut Vec<ActionSpec>,
+    translations: &mut crate::translations::Translations,
+) {
+    if services.is_empty() {
         return;
     }
-    meta.actions.push(spec(&meta.capabilities.services));
-    for (lang, words) in meta.translations.iter_mut() {
+    actions.push(spec(services));
+    for (lang, words) in translations.iter_mut() {
         if let Some(t) = translation(lang) {
             words.actions.insert(NAME.to_owned(), t);
         }
     }
-}
-
-/// Why a recipe may not declare an action called `name` itself, if it may not.
-pub fn reserved(name: &str) -> Option<String> {
-    (name == NAME).then(|| {
-        format!(
-            "actions: `{NAME}` is reserved: the engine provides it to every recipe that declares \
-             a service (start, stop, restart, enable, disable); choose another name"
-        )
-    })
 }
 
 /// Runs the action with `params` already validated against [`spec`]: the service helper for the

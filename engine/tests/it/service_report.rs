@@ -91,7 +91,16 @@ fn redis_server_is_reported_stopped_then_running_since_its_start_then_enabled_as
 
     let asked_at = unix_now();
     service::start(&exec, NAME).unwrap();
-    let running = service_status::report(NAME, Some(&decl));
+    // The init script returns when redis-server has forked; the daemon writes its pid file a
+    // moment later, and the state is read from that file.
+    let mut running = service_status::report(NAME, Some(&decl));
+    for _ in 0..100 {
+        if running.state == ServiceState::Running {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        running = service_status::report(NAME, Some(&decl));
+    }
     assert_eq!(running.state, ServiceState::Running, "{running:?}");
     let since = running
         .since

@@ -15,7 +15,12 @@ fn apt_get_hooks_and_local_packages_never_run() {
     let marker = tmp.path().join("marker");
     let m = marker.display().to_string();
     let hook = format!("APT::Update::Pre-Invoke::=touch {m}");
-    // Outside Cairn the hook runs as root (no sources: nothing is downloaded).
+    // Outside Cairn the hook runs as root (no sources: nothing is downloaded). Into lists of its
+    // own: an update without sources deletes every list it does not know, and the machine's are
+    // what other tests' plans read.
+    let lists = tmp.path().join("lists");
+    std::fs::create_dir_all(lists.join("partial")).unwrap();
+    let lists = format!("Dir::State::Lists={}", lists.display());
     payload_is_live(
         "apt-get",
         &[
@@ -25,6 +30,8 @@ fn apt_get_hooks_and_local_packages_never_run() {
             "Dir::Etc::SourceList=/dev/null",
             "-o",
             "Dir::Etc::SourceParts=/nonexistent",
+            "-o",
+            &lists,
             "update",
         ],
         &marker,

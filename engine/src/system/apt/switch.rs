@@ -251,6 +251,18 @@ fn change(
 fn newest(exec: &dyn Exec, name: &str, from: Source) -> Result<Option<String>, HostError> {
     let args: Vec<String> = ["madison", "--", name].map(String::from).to_vec();
     let out = exec.query("apt-cache", &args, QUERY_TIMEOUT)?;
+    if out.code != 0 {
+        let why = out
+            .stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        return Err(HostError::Invalid(format!(
+            "apt-cache could not list the versions of `{name}` (exit code {}: {why}); nothing was changed",
+            out.code
+        )));
+    }
     Ok(parse_madison(&out.stdout, name, from))
 }
 

@@ -407,7 +407,16 @@ export class NodeController {
     payload: Record<string, unknown>,
     params: Record<string, unknown>,
   ) {
-    this.planPayload = payload;
+    // Only the parameters the recipe declares: the engine refuses any other.
+    const declared = Object.fromEntries(
+      Object.entries(params).filter(([k]) => recipe.params.some((p) => p.name === k)),
+    );
+    // The run carries what was previewed (a runtime's chosen version included), or the control
+    // plane refuses it as not what was previewed.
+    this.planPayload =
+      purpose !== 'runtime' || 'params' in payload || Object.keys(declared).length === 0
+        ? payload
+        : { ...payload, params: declared };
     this.plan = {
       recipe: recipe.id,
       purpose,
@@ -417,10 +426,6 @@ export class NodeController {
       summary: null,
       error: '',
     };
-    // Only the parameters the recipe declares: the engine refuses any other.
-    const declared = Object.fromEntries(
-      Object.entries(params).filter(([k]) => recipe.params.some((p) => p.name === k)),
-    );
     this.request('plan', recipe.id, { type: recipe.id, params: declared });
   }
 

@@ -81,6 +81,25 @@ describe('NodeController', () => {
     expect(c.tasks.python.status).toBe('requesting');
   });
 
+  it('runs a runtime with the version it was previewed with', () => {
+    const { c, sent, msg } = setup();
+    const go = recipe('go', 'runtime', [{ name: 'version', type: 'choice' }]);
+    c.preview(go, 'runtime', { type: 'go' }, { version: 'backports', other: 'x' });
+    expect(sent.at(-1)).toEqual({
+      type: 'PLAN_REQUEST',
+      nodeId: NODE,
+      payload: { type: 'go', params: { version: 'backports' } },
+    });
+    msg('JOB_CREATED', { jobId: 'job-g', recipe: 'go' }, 'job-g');
+    msg('PLAN_RESULT', { jobId: 'job-g', seq: 1, actions: [] }, 'job-g');
+    c.confirm();
+    expect(sent.at(-1)).toEqual({
+      type: 'INSTALL_RUNTIME',
+      nodeId: NODE,
+      payload: { type: 'go', params: { version: 'backports' }, planId: 'job-g' },
+    });
+  });
+
   it('sends nothing on confirm before the plan has arrived, nor after it failed', () => {
     const { c, sent, msg } = setup();
     c.preview(c.recipes[0], 'runtime', { type: 'python' }, {});

@@ -35,10 +35,15 @@ pub struct Tuning {
     /// First reconnection delay; doubles per failure up to `backoff_max` (with jitter).
     pub backoff_base: Duration,
     pub backoff_max: Duration,
+    /// How long to wait before dialing again once the control plane said this server was
+    /// removed from Cairn: long, since only a new enrollment or an uninstall ends it.
+    pub removed_backoff: Duration,
     /// A session that lasted this long resets the backoff.
     pub healthy_after: Duration,
     /// Time limit of each detector.
     pub detect_timeout: Duration,
+    /// How often the machine is sampled for `METRICS`.
+    pub metrics_interval: Duration,
     /// Only plan: refuse every job that would change the server (an agent not run as root).
     pub plan_only: bool,
     /// How workers (jobs, detectors) are started and limited.
@@ -53,8 +58,10 @@ impl Default for Tuning {
             auth_timeout: Duration::from_secs(20),
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(30),
+            removed_backoff: Duration::from_secs(3600),
             healthy_after: Duration::from_secs(10),
             detect_timeout: Duration::from_secs(20),
+            metrics_interval: crate::metrics::DEFAULT_INTERVAL,
             plan_only: false,
             workers: Workers::default(),
         }
@@ -80,6 +87,8 @@ pub struct Agent {
     cp_keys: KeyRing,
     jobs: Arc<JobContext>,
     outbox: Arc<Outbox>,
+    /// Metrics samples not yet acknowledged.
+    metrics: Arc<crate::metrics::Buffer>,
     /// The detectors of the last `GET_SERVER_STATUS` that carried some (in this connection or
     /// an earlier one), for the requests that say `sameDetectors`.
     detectors: std::sync::Mutex<DetectorCache>,
@@ -104,6 +113,7 @@ impl Agent {
             journal_dir: dir.journal_dir(),
             plan_only: tuning.plan_only,
             detectors: Default::default(),
+            services: Default::default(),
         });
         for job in unfinished {
             let files = JobFiles::new(&jobs.journal_dir, &job.job_id);
@@ -130,6 +140,7 @@ impl Agent {
             jobs,
             cp_keys,
             outbox,
+            metrics: crate::metrics::Buffer::open(&dir.metrics_file(), crate::metrics::MAX_PENDING),
             detectors: std::sync::Mutex::new(DetectorCache::default()),
             config,
             tuning,
@@ -148,6 +159,18 @@ impl Agent {
     /// The outbox (jobs still running or not yet acknowledged).
     pub fn outbox(&self) -> &Arc<Outbox> {
         &self.outbox
+    }
+
+    /// Samples the machine every `tuning.metrics_interval` until `shutdown` (the dial loop
+    /// runs it beside the connections, so sampling goes on while disconnected).
+    pub async fn sample_metrics(&self, shutdown: watch::Receiver<bool>) {
+        crate::metrics::run(
+            self.metrics.clone(),
+            self.jobs.clone(),
+            self.tuning.metrics_interval,
+            shutdown,
+        )
+        .await;
     }
 
     /// One connection: connect, authenticate, serve until it fails or `shutdown` is set.
@@ -231,6 +254,8 @@ impl Agent {
         // Whatever the last connection did not get acknowledged goes again.
         self.outbox.rewind();
         self.flush_outbox(ws, session).await?;
+        self.metrics.rewind();
+        self.flush_metrics(ws, session).await?;
         let (replies, mut reply_rx) = mpsc::channel::<Message>(8);
         let mut ping = tokio::time::interval(self.tuning.ping_interval);
         ping.tick().await;
@@ -253,7 +278,14 @@ impl Agent {
                     }
                 }
                 () = self.outbox.changed() => self.flush_outbox(ws, session).await?,
-                Some(reply) = reply_rx.recv() => self.send(ws, session, vec![reply]).await?,
+                () = self.metrics.changed() => self.flush_metrics(ws, session).await?,
+                Some(reply) = reply_rx.recv() => {
+                    self.send(ws, session, vec![reply]).await?;
+                    // A status answer (its detectors' requests and replies, its JSON and its
+                    // frame) was freed below what lives on, and its code ran: hand both back.
+                    cairn_heap::give_back();
+                    cairn_heap::drop_code_pages();
+                }
                 _ = ping.tick() => {
                     if last_heard.elapsed() >= self.tuning.peer_timeout {
                         return Err(AgentError::Timeout(self.tuning.peer_timeout.as_secs()));
@@ -374,6 +406,10 @@ impl Agent {
                 }
             }
             Message::LogAck(ack) => self.outbox.ack(&ack.job_id, ack.seq),
+            Message::Error(e) if e.code == ErrorCode::NodeRemoved => {
+                return Err(AgentError::Removed(e.message));
+            }
+            Message::MetricsAck(ack) => self.metrics.ack(ack.batch),
             Message::Error(e) => {
                 tracing::warn!(code = ?e.code, message = %e.message, "the control plane reported an error");
             }
@@ -408,7 +444,13 @@ impl Agent {
             }
         };
         let ctx = self.jobs.clone();
-        tokio::task::spawn_blocking(move || supervise::run_job(&ctx, req, writer, cancel));
+        tokio::task::spawn_blocking(move || {
+            supervise::run_job(&ctx, req, writer, cancel);
+            // The job's request, spool reads and journal buffers are freed now, and the code
+            // that followed it is not needed until the next one.
+            cairn_heap::give_back();
+            cairn_heap::drop_code_pages();
+        });
         Ok(())
     }
 
@@ -417,6 +459,14 @@ impl Agent {
             self.send(ws, session, batch).await?;
         }
         Ok(())
+    }
+
+    /// Sends the next batch of samples, unless one is waiting for its acknowledgement.
+    async fn flush_metrics(&self, ws: &mut Socket, session: &str) -> Result<()> {
+        match self.metrics.next_batch() {
+            Some(batch) => self.send(ws, session, vec![Message::Metrics(batch)]).await,
+            None => Ok(()),
+        }
     }
 
     async fn send_error(

@@ -6,6 +6,7 @@
 //! DIR/agent.pub           its public key, hex
 //! DIR/state/rollback.json highest recipe version run, per recipe id
 //! DIR/state/journal/      one <jobId>.jsonl per job not yet acknowledged
+//! DIR/state/metrics.jsonl metrics samples not yet acknowledged (`crate::metrics`)
 //! ```
 
 use std::io::Write;
@@ -97,6 +98,9 @@ impl ConfigDir {
     }
     pub fn journal_dir(&self) -> PathBuf {
         self.state_dir().join("journal")
+    }
+    pub fn metrics_file(&self) -> PathBuf {
+        self.state_dir().join("metrics.jsonl")
     }
 
     /// Creates the directory tree (mode 0700: it holds the agent's key).

@@ -140,6 +140,7 @@ fn install(params) {
             journal_dir: dir.to_owned(),
             plan_only: true,
             detectors: Default::default(),
+            services: Default::default(),
         }
     }
 

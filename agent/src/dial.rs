@@ -4,6 +4,10 @@
 //! so that agents restarted together do not reconnect together) and resets after a healthy
 //! session. Each kind of failure is logged once at `warn` until a session succeeds again;
 //! repeats go to `debug`, so an unreachable control plane does not flood the log.
+//!
+//! A server removed from Cairn (`NODE_REMOVED`) is told so at every attempt: the sentence is
+//! logged at `error` each time and the next attempt waits `removed_backoff` (an hour by
+//! default), not the ordinary backoff.
 
 use std::time::Duration;
 
@@ -11,15 +15,38 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::agent::Agent;
+use crate::error::AgentError;
 
-/// Runs the agent until `shutdown` becomes true.
-pub async fn run(agent: &Agent, mut shutdown: watch::Receiver<bool>) {
+/// Runs the agent until `shutdown` becomes true. The metrics sampler runs beside the
+/// connections on the same thread: sampling goes on while disconnected.
+pub async fn run(agent: &Agent, shutdown: watch::Receiver<bool>) {
+    tokio::join!(
+        dial(agent, shutdown.clone()),
+        agent.sample_metrics(shutdown)
+    );
+    tracing::info!("agent stopped");
+}
+
+async fn dial(agent: &Agent, mut shutdown: watch::Receiver<bool>) {
     let mut failures: u32 = 0;
     let mut last_kind: Option<&'static str> = None;
     while !*shutdown.borrow() {
         let started = Instant::now();
         let end = agent.session(&mut shutdown).await;
         let Some(error) = end.error else { break };
+        if let AgentError::Removed(why) = &error {
+            let wait = agent.tuning.removed_backoff;
+            tracing::error!(
+                "{why}; trying again in {} s (uninstall: install.sh --uninstall)",
+                wait.as_secs()
+            );
+            failures = failures.saturating_add(1);
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                _ = shutdown.changed() => break,
+            }
+            continue;
+        }
         if end.authenticated {
             // A session that worked: the next failure deserves a log line again.
             last_kind = None;
@@ -44,7 +71,6 @@ pub async fn run(agent: &Agent, mut shutdown: watch::Receiver<bool>) {
             _ = shutdown.changed() => break,
         }
     }
-    tracing::info!("agent stopped");
 }
 
 /// The delay before reconnection attempt `failures` (0 = first retry).

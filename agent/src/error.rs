@@ -26,6 +26,9 @@ pub enum AgentError {
     Refused(String),
     #[error("enrollment refused: {0}")]
     Enroll(String),
+    /// The control plane says this server was removed from Cairn (`NODE_REMOVED`).
+    #[error("{0}")]
+    Removed(String),
     #[error("{0}")]
     Other(String),
 }
@@ -54,6 +57,7 @@ impl AgentError {
             Self::Timeout(_) => "timeout",
             Self::Refused(_) => "refused",
             Self::Enroll(_) => "enroll",
+            Self::Removed(_) => "removed",
             Self::Other(_) => "other",
         }
     }

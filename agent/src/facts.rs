@@ -124,7 +124,7 @@ fn cpu_usage_since_last_call() -> Option<f32> {
 }
 
 /// (total, idle + iowait) jiffies from the aggregate `cpu ` line of `/proc/stat`.
-fn parse_cpu_line(line: &str) -> Option<(u64, u64)> {
+pub(crate) fn parse_cpu_line(line: &str) -> Option<(u64, u64)> {
     let mut fields = line.split_whitespace();
     if fields.next()? != "cpu" {
         return None;

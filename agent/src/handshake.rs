@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use cairn_protocol::messages::{ErrorCode, ErrorMessage};
 use cairn_protocol::{FrameVerifier, Message, bare_message_json};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -53,17 +54,26 @@ pub async fn recv_message(
             Err(e) => {
                 // Not acted upon: only its text is shown, to explain the failure.
                 if let Ok(Message::Error(err)) = serde_json::from_str::<Message>(text.as_str()) {
-                    return Err(AgentError::Refused(err.message));
+                    return Err(refused(err));
                 }
                 return Err(e.into());
             }
         };
         let first = frame.messages.into_iter().next();
         return match first {
-            Some(Message::Error(err)) => Err(AgentError::Refused(err.message)),
+            Some(Message::Error(err)) => Err(refused(err)),
             Some(m) => Ok(m),
             None => Err(AgentError::Connection("an empty frame".to_owned())),
         };
+    }
+}
+
+/// An `ERROR` answering the handshake: a removed node's is its own kind (the dial loop then
+/// waits long), any other a refusal.
+fn refused(err: ErrorMessage) -> AgentError {
+    match err.code {
+        ErrorCode::NodeRemoved => AgentError::Removed(err.message),
+        _ => AgentError::Refused(err.message),
     }
 }
 

@@ -46,12 +46,16 @@ enum Command {
         /// agent that does not run as root).
         #[arg(long)]
         plan_only: bool,
+        /// Seconds between two samples of this server's metrics (CPU, memory, disks, …).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        metrics_interval: u64,
     },
 }
 
 fn main() -> ExitCode {
     cairn_agent::init_log();
-    match real_main(Cli::parse()) {
+    let cli = Cli::parse();
+    match real_main(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("cairn-agent: {e:#}");
@@ -96,7 +100,11 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                 );
                 Ok(())
             }
-            Command::Run { config, plan_only } => run(config, plan_only).await,
+            Command::Run {
+                config,
+                plan_only,
+                metrics_interval,
+            } => run(config, plan_only, Duration::from_secs(metrics_interval)).await,
         }
     });
     // Running jobs are not waited for (see `run`).
@@ -107,7 +115,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
 /// Serves until SIGTERM or SIGINT. Shutdown closes the connection and exits without waiting for
 /// running jobs: their children live in their own process groups, and the journal reports the
 /// jobs as interrupted on the next start, which is safer than killing a package manager halfway.
-async fn run(config: PathBuf, plan_only: bool) -> anyhow::Result<()> {
+async fn run(config: PathBuf, plan_only: bool, metrics_interval: Duration) -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let dir = ConfigDir::new(&config);
     if plan_only {
@@ -115,6 +123,7 @@ async fn run(config: PathBuf, plan_only: bool) -> anyhow::Result<()> {
     }
     let tuning = Tuning {
         plan_only,
+        metrics_interval,
         ..Tuning::default()
     };
     let agent = Agent::open(&dir, tuning)

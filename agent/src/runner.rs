@@ -104,6 +104,8 @@ pub struct JobContext {
     pub plan_only: bool,
     /// Detectors running now (`status.rs`): never two runs of one recipe's at once.
     pub detectors: crate::status::InFlight,
+    /// The services the last status's detections declared, for the metrics sampler.
+    pub services: crate::metrics::Services,
 }
 
 /// Why a plan-only agent refuses a job that would change the server.

@@ -52,6 +52,7 @@ struct Detected {
     estimated_size_mb: Option<u64>,
     result: Result<Found, String>,
     services: Vec<ServiceInfo>,
+    pid_files: std::collections::BTreeMap<String, String>,
 }
 
 /// What one bundle of a request becomes.
@@ -139,6 +140,7 @@ pub async fn collect_at(
                         estimated_size_mb: None,
                         result: Err(late(timeout)),
                         services: Vec::new(),
+                        pid_files: Default::default(),
                     })
                 }
                 Pending::Refused { index, error } => {
@@ -152,6 +154,7 @@ pub async fn collect_at(
                         estimated_size_mb,
                         result: Err(error),
                         services: Vec::new(),
+                        pid_files: Default::default(),
                     }
                 }
             }
@@ -167,10 +170,35 @@ pub async fn collect_at(
             }
         }
     }
+    if !req.system_only {
+        ctx.services.set(watched(&detected));
+    }
     let system = system
         .await
         .unwrap_or_else(|_| crate::facts::empty_system());
     assemble(req.request_id, req.system_only, system, detected)
+}
+
+/// The installed services the detections declared, for the metrics sampler.
+fn watched(detected: &[Detected]) -> Vec<crate::sampler::Watched> {
+    let mut out: Vec<crate::sampler::Watched> = Vec::new();
+    for d in detected {
+        for s in &d.services {
+            // A service not installed is not down: it is not watched.
+            if s.state == cairn_protocol::messages::ServiceState::NotInstalled
+                || out.iter().any(|w| w.name == s.name)
+            {
+                continue;
+            }
+            out.push(crate::sampler::Watched {
+                name: s.name.clone(),
+                pid_file: d.pid_files.get(&s.name).cloned(),
+                last_up: s.state == cairn_protocol::messages::ServiceState::Running,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
 }
 
 fn late(timeout: Duration) -> String {
@@ -236,7 +264,10 @@ fn assemble(
                 last_restore_test_at: ok.last_restore_test_at,
                 last_restore_test_ok: ok.last_restore_test_ok,
                 public_key: ok.public_key,
+                snapshots: ok.snapshots,
                 error,
+                drill: ok.drill,
+                settings: ok.settings,
             }),
         }
     }
@@ -273,6 +304,7 @@ async fn run_batch(
             estimated_size_mb,
             result,
             services,
+            pid_files,
         } = reply
             && let Some((_, tx)) = batch.get(index)
         {
@@ -286,6 +318,7 @@ async fn run_batch(
                 estimated_size_mb,
                 result,
                 services,
+                pid_files,
             })));
         }
     })
@@ -320,6 +353,7 @@ async fn run_batch(
                 estimated_size_mb,
                 result: Err(error),
                 services: Vec::new(),
+                pid_files: Default::default(),
             })));
         }
         ctx.detectors.lock().remove(&recipe.recipe_id);
@@ -476,6 +510,7 @@ mod tests {
                 estimated_size_mb: Some(60),
                 result: Ok(found),
                 services: Vec::new(),
+                pid_files: Default::default(),
             }],
         );
         let db = &status.databases[0];

@@ -127,6 +127,9 @@ pub struct Found {
     pub last_restore_test_at: Option<u64>,
     pub last_restore_test_ok: Option<bool>,
     pub public_key: Option<String>,
+    pub snapshots: Vec<cairn_protocol::messages::BackupSnapshot>,
+    pub drill: Option<cairn_protocol::messages::BackupDrill>,
+    pub settings: Option<cairn_protocol::messages::BackupSettings>,
     pub installations: Vec<cairn_protocol::messages::Installation>,
     pub databases: Vec<cairn_protocol::messages::DbDatabase>,
     pub users: Vec<cairn_protocol::messages::DbUser>,
@@ -166,6 +169,10 @@ pub enum Reply {
         /// The services the recipe declares (`capabilities.services`), as they are now.
         #[serde(default)]
         services: Vec<cairn_protocol::messages::ServiceInfo>,
+        /// The pid file the recipe declares for each of them, if any (the metrics sampler
+        /// checks it between statuses, `crate::sampler`).
+        #[serde(default)]
+        pid_files: std::collections::BTreeMap<String, String>,
     },
     /// The answer to [`Request::ServiceLog`].
     ServiceLog {

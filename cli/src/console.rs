@@ -76,12 +76,15 @@ fn raw_line(line: &str) {
 #[derive(Debug)]
 pub struct Printer {
     color: bool,
+    /// Print the run's timing summary (on standard error, after the run).
+    pub timings: bool,
 }
 
 impl Printer {
     pub fn new() -> Self {
         Self {
             color: std::io::stdout().is_terminal(),
+            timings: false,
         }
     }
 
@@ -111,6 +114,14 @@ impl Printer {
             Event::Progress { percent } => out(&format!("[{percent:>3}%]")),
             // The console line beside it already says what the job waits for.
             Event::Waiting { .. } => {}
+            Event::Timings { timings } => {
+                if self.timings {
+                    let mut stderr = std::io::stderr().lock();
+                    for line in timings.lines() {
+                        let _ = writeln!(stderr, "{}", inert(&line));
+                    }
+                }
+            }
             Event::Finished { outcome } => match outcome {
                 Outcome::Succeeded { value, .. } => {
                     let msg = value

@@ -1,7 +1,10 @@
 //! `cairn-recipe`: the recipe author's tool. Check, plan, run and detect recipes on this machine
 //! with the same engine the agent uses.
 
+mod check;
 mod console;
+mod definitions;
+mod scaffold;
 mod trust;
 
 use std::path::{Path, PathBuf};
@@ -25,10 +28,14 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Compile and check recipes; errors are printed as file:line:col: message.
+    /// Check recipes without running them: every problem of each file in one pass, printed as
+    /// file:line:col: severity: message (and a hint: line); exit 1 on any error.
     Check {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Print the findings as JSON: { diagnostics: [...], errors, warnings }.
+        #[arg(long)]
+        json: bool,
     },
     /// Print what a recipe would change on this machine, without changing anything.
     Plan {
@@ -44,6 +51,10 @@ enum Command {
         file: PathBuf,
         #[command(flatten)]
         job: JobArgs,
+        /// After the run, print where its time went (each step, host call, process and wait)
+        /// on standard error.
+        #[arg(long)]
+        timings: bool,
     },
     /// Print each recipe's detection result as JSON.
     Detect {
@@ -74,6 +85,22 @@ enum Command {
         #[arg(long = "pub", value_name = "PUB")]
         public_key: PathBuf,
         bundle: PathBuf,
+    },
+    /// Write a new recipe, commented, that passes `check`: ID.rhai in the current folder (or
+    /// --out FILE).
+    New {
+        id: String,
+        #[arg(long, value_enum)]
+        category: scaffold::Kind,
+        /// Where to write it (default: ID.rhai); an existing file is never overwritten.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Write the host API's definitions for editors (Rhai's definition files, `.d.rhai`) into
+    /// DIR (default: .rhai/definitions).
+    Definitions {
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -145,9 +172,9 @@ fn main() -> ExitCode {
 
 fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Check { files } => Ok(check(&files)),
+        Command::Check { files, json } => check::run(&files, json),
         Command::Plan { file, job, json } => plan(&file, &job, json),
-        Command::Run { file, job } => run(&file, &job),
+        Command::Run { file, job, timings } => run(&file, &job, timings),
         Command::Detect { files, os_release } => detect(&files, os_release),
         Command::Keygen { dir } => {
             trust::keygen(&dir)?;
@@ -183,70 +210,13 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             console::out(&trust::verify(&public_key, &bundle)?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::New { id, category, out } => scaffold::new(&id, category, out),
+        Command::Definitions { out } => definitions::write(out),
     }
 }
 
 fn load(file: &Path) -> anyhow::Result<Recipe> {
     Ok(Recipe::load(file)?)
-}
-
-fn check(files: &[PathBuf]) -> ExitCode {
-    let mut failed = false;
-    for f in files {
-        match Recipe::load(f) {
-            Ok(r) => {
-                console::out(&format!(
-                    "{}: ok ({} v{}, {:?})",
-                    f.display(),
-                    r.meta.id,
-                    r.meta.version,
-                    r.meta.category
-                ));
-                // What each declared program can be made to do: the same words as the catalogue.
-                let caps = &r.meta.capabilities;
-                for p in &caps.programs {
-                    console::out(&format!(
-                        "  {p}: {}",
-                        cairn_engine::host::policy::describe(p, caps)
-                    ));
-                }
-                for p in &caps.paths {
-                    console::out(&format!(
-                        "  {p}: {}",
-                        cairn_engine::host::policy::describe_path(p)
-                    ));
-                }
-                for a in &r.meta.actions {
-                    let confirm = match (&a.confirm, a.destructive) {
-                        (Some(c), true) => format!(" (destructive: the person types `{c}` again)"),
-                        _ if a.name == cairn_engine::service_action::NAME => {
-                            " (built in: the engine's, for the declared services)".to_owned()
-                        }
-                        _ => String::new(),
-                    };
-                    console::out(&format!("  action {}: {}{confirm}", a.name, a.title));
-                }
-                for lang in cairn_engine::translations::LANGUAGES {
-                    if !r.meta.translations.contains_key(*lang) {
-                        console::out(&format!(
-                            "{}: warning: no `translations.{lang}`: the dashboard in that \
-                             language shows this recipe's own words untranslated",
-                            f.display()
-                        ));
-                    }
-                }
-            }
-            Err(e) => {
-                failed = true;
-                console::err(&e.to_string());
-            }
-        }
-    }
-    if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
 }
 
 fn plan(file: &Path, args: &JobArgs, json: bool) -> anyhow::Result<ExitCode> {
@@ -287,7 +257,7 @@ fn plan(file: &Path, args: &JobArgs, json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run(file: &Path, args: &JobArgs) -> anyhow::Result<ExitCode> {
+fn run(file: &Path, args: &JobArgs, timings: bool) -> anyhow::Result<ExitCode> {
     let recipe = load(file)?;
     let params = args.params()?;
     let opts = args.options(Mode::Execute);
@@ -295,6 +265,7 @@ fn run(file: &Path, args: &JobArgs) -> anyhow::Result<ExitCode> {
     let (tx, rx) = mpsc::channel();
     let worker = std::thread::spawn(move || job::run(&recipe, action, &params, &opts, Some(tx)));
     let mut printer = console::Printer::new();
+    printer.timings = timings;
     for event in rx {
         printer.print(&event);
     }

@@ -6,7 +6,7 @@ use cairn_protocol::{FrameSigner, NonceStore};
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::{auth, hub, install, node_writes, registry, settings, store};
+use crate::{alerts, auth, hub, install, metric_writes, node_writes, registry, settings, store};
 
 /// The control plane's id in frames (`from` of its frames, `audience` of the agents').
 pub const CONTROL_PLANE_ID: &str = "control-plane";
@@ -27,6 +27,8 @@ pub struct App {
     pub worker: install::AgentBinary,
     /// Nodes' `last_seen` and `last_status`, written in batches.
     pub node_writes: node_writes::NodeWriter,
+    /// Metrics samples, written in batches, summarised and pruned in the background.
+    pub metrics: metric_writes::MetricWriter,
     pub throttle: auth::LoginThrottle,
     /// Where each account signed in from; its lockout does not hold these back.
     pub known: auth::KnownAddresses,
@@ -38,6 +40,8 @@ pub struct App {
     pub public_address: settings::PublicAddress,
     /// Flips to true when the server shuts down; WebSocket tasks watch it.
     pub shutdown: watch::Receiver<bool>,
+    /// Alert rules, their states and channels; fed with [`alerts::Alerts::observe`].
+    pub alerts: alerts::Alerts,
 }
 
 impl App {

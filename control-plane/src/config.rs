@@ -45,6 +45,66 @@ pub struct Config {
     /// Connection caps and timeouts, dashboard queues; [`crate::run`] lowers the caps to fit
     /// the open-files limit.
     pub limits: limits::Limits,
+    /// How often every node's alerts are evaluated besides when an observation arrives
+    /// (`alerts`); default 10 s, shorter in tests.
+    pub alert_tick: Duration,
+    /// The bearer token `GET /metrics` requires; without one, it is off.
+    pub metrics_token: Option<MetricsToken>,
+}
+
+/// Prometheus's bearer token for `GET /metrics`, kept only as its sha256 (compared in
+/// constant time, never logged).
+#[derive(Clone)]
+pub struct MetricsToken([u8; 32]);
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(<set>)")
+    }
+}
+
+impl MetricsToken {
+    /// Shortest token accepted.
+    pub const MIN_LEN: usize = 16;
+
+    /// The token in `text` (surrounding white space ignored).
+    pub fn new(text: &str) -> Result<Self, String> {
+        let token = text.trim();
+        if token.len() < Self::MIN_LEN || token.chars().any(char::is_whitespace) {
+            return Err(format!(
+                "the metrics token must be one word of at least {} characters; write a random one (openssl rand -hex 32)",
+                Self::MIN_LEN
+            ));
+        }
+        Ok(Self(Self::digest(token)))
+    }
+
+    /// Reads the token from `path`.
+    pub fn read(path: &std::path::Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            anyhow::anyhow!(
+                "could not read the metrics token file {}: {e}",
+                path.display()
+            )
+        })?;
+        Self::new(&text).map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))
+    }
+
+    fn digest(token: &str) -> [u8; 32] {
+        use sha2::Digest;
+        sha2::Sha256::digest(token.as_bytes()).into()
+    }
+
+    /// Whether `offered` is the token. Both sides are hashed first, so the comparison takes
+    /// the same time whatever the offered token's length or its first wrong byte.
+    pub fn matches(&self, offered: &str) -> bool {
+        let offered = Self::digest(offered);
+        self.0
+            .iter()
+            .zip(offered.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -82,6 +142,8 @@ impl Config {
             login_first_lockout: auth::throttle::FIRST_LOCKOUT,
             token_ttl_secs: TOKEN_TTL_SECS,
             limits: limits::Limits::default(),
+            alert_tick: Duration::from_secs(10),
+            metrics_token: None,
         }
     }
 

@@ -61,6 +61,9 @@ struct State {
     status_waits: HashMap<String, watch::Sender<usize>>,
     /// `GET_SERVICE_LOG` request id → the dashboard connection that asked and the node asked.
     log_asker: HashMap<String, (u64, String)>,
+    /// Nodes removed while this control plane runs: a connection that authenticated just
+    /// before the removal is refused when it registers (the store refuses the later ones).
+    removed: HashSet<String>,
 }
 
 /// Service logs asked for and not yet answered, at most: an agent that never answers cannot
@@ -97,11 +100,32 @@ impl Hub {
     }
 
     /// Routes `node_id`'s commands to `tx`; a previous connection of the node is dropped.
-    pub fn register_agent(&self, node_id: &str, conn: u64, tx: Sender<Arc<[Message]>>) {
-        self.lock()
-            .agents
-            .insert(node_id.to_owned(), AgentLink { conn, tx });
+    /// `false` (nothing registered) when the node was removed.
+    pub fn register_agent(&self, node_id: &str, conn: u64, tx: Sender<Arc<[Message]>>) -> bool {
+        {
+            let mut st = self.lock();
+            if st.removed.contains(node_id) {
+                return false;
+            }
+            st.agents.insert(node_id.to_owned(), AgentLink { conn, tx });
+        }
         self.notify_online(node_id, true);
+        true
+    }
+
+    /// The node was removed: `last` (the refusal) goes to its live connection, if any, which
+    /// then closes (its queue's sender is dropped); no connection of it registers again.
+    pub fn remove_agent(&self, node_id: &str, last: Message) {
+        let link = {
+            let mut st = self.lock();
+            st.removed.insert(node_id.to_owned());
+            st.agents.remove(node_id)
+        };
+        if let Some(link) = link {
+            let _ = link.tx.try_send(Arc::from(vec![last]));
+            drop(link);
+            self.notify_online(node_id, false);
+        }
     }
 
     /// Forgets the agent connection `conn` (not a newer one of the same node).
@@ -123,6 +147,11 @@ impl Hub {
     fn notify_online(&self, node_id: &str, online: bool) {
         let body = DashboardEventBody::NodeStatus(NodeStatus { online });
         self.broadcast(&DashboardEvent::new(node_id, None, body));
+    }
+
+    /// Whether the node was removed while this control plane runs.
+    pub fn was_removed(&self, node_id: &str) -> bool {
+        self.lock().removed.contains(node_id)
     }
 
     /// Whether the node has a live, authenticated connection.
@@ -344,6 +373,37 @@ impl Hub {
             st.job_owner.remove(job_id);
         }
     }
+
+    /// The figures `GET /metrics` reports about the connections.
+    pub fn health(&self) -> HubHealth {
+        let st = self.lock();
+        let mut health = HubHealth {
+            agents: st.agents.values().filter(|a| !a.tx.is_closed()).count(),
+            dashboards: st.dashboards.len(),
+            ..HubHealth::default()
+        };
+        for a in st.agents.values() {
+            health.agent_queue += AGENT_QUEUE.saturating_sub(a.tx.capacity());
+        }
+        for d in st.dashboards.values() {
+            let (messages, bytes) = d.tx.queued();
+            health.dashboard_queue += messages;
+            health.dashboard_queue_bytes += bytes;
+        }
+        health
+    }
+}
+
+/// Connections and what waits in their queues ([`Hub::health`]).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HubHealth {
+    pub agents: usize,
+    pub dashboards: usize,
+    /// Commands waiting to be sent to agents.
+    pub agent_queue: usize,
+    /// Events waiting to be sent to dashboards, and their bytes.
+    pub dashboard_queue: usize,
+    pub dashboard_queue_bytes: usize,
 }
 
 #[cfg(test)]

@@ -12,12 +12,16 @@
 //! - [`hub`]: routing between the two; [`outbox`]: a dashboard socket's bounded queue.
 //! - [`store`]: users, sessions, tokens, nodes, jobs, events, audit (`store::SqliteStore`).
 //! - [`node_writes`]: nodes' last seen time and status, written in batches.
+//! - [`metric_writes`]: agents' metrics samples, written in batches, summarised and pruned.
+//! - [`prometheus`]: the text `GET /metrics` answers Prometheus with.
 //! - [`registry`]: recipes checked with the engine and signed into bundles.
 //! - [`install`]: `install.sh` (minijinja template) and the agent binary new servers download.
 //! - [`auth`], [`mask`]: passwords, sessions and the sign-in defences; secret masking.
+//! - [`alerts`]: alert rules evaluated on what nodes are observed to be, notices to channels.
 //! - [`setup`]: the data directory, key, database and admin account on start; [`settings`]: what
 //!   the dashboard can change about the control plane (its public address).
 
+pub mod alerts;
 pub(crate) mod app;
 pub mod auth;
 pub(crate) mod config;
@@ -28,9 +32,11 @@ pub(crate) mod hub;
 pub mod install;
 pub mod limits;
 pub(crate) mod mask;
+pub(crate) mod metric_writes;
 pub(crate) mod node_writes;
 pub(crate) mod outbox;
 pub(crate) mod plans;
+pub(crate) mod prometheus;
 pub(crate) mod registry;
 pub(crate) mod said;
 pub(crate) mod server;
@@ -48,7 +54,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub use app::CONTROL_PLANE_ID;
-pub use config::{Config, TOKEN_TTL_SECS, TlsFiles};
+pub use config::{Config, MetricsToken, TOKEN_TTL_SECS, TlsFiles};
 pub use setup::check_listen_address;
 
 /// Serves the control plane on `listener` until `shutdown` resolves: prepares the data

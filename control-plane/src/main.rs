@@ -39,6 +39,10 @@ struct Args {
     /// cairn-agent-worker-x86_64-linux-gnu, is served from the same directory.
     #[arg(long, env = "CAIRN_AGENT_BINARY")]
     agent_binary: Option<PathBuf>,
+    /// A file holding the bearer token Prometheus sends to scrape GET /metrics (at least 16
+    /// characters; `openssl rand -hex 32`). Without it, /metrics is off.
+    #[arg(long, env = "CAIRN_METRICS_TOKEN_FILE")]
+    metrics_token_file: Option<PathBuf>,
     /// Allow listening on a non-loopback address without TLS.
     #[arg(long)]
     insecure: bool,
@@ -73,6 +77,12 @@ struct Args {
     /// Seconds a dashboard socket may lag behind live events before it is closed.
     #[arg(long, env = "CAIRN_DASHBOARD_MAX_LAG", default_value_t = Limits::default().dashboard_max_lag.as_secs_f64())]
     dashboard_max_lag: f64,
+    /// Seconds an enrollment token stays valid (1 to 604800; default an hour).
+    #[arg(long, env = "CAIRN_ENROLLMENT_TOKEN_TTL", default_value_t = cairn_control_plane::TOKEN_TTL_SECS)]
+    enrollment_token_ttl: u64,
+    /// Seconds between two evaluations of every node's alert rules.
+    #[arg(long, env = "CAIRN_ALERT_TICK", default_value_t = 10.0)]
+    alert_tick: f64,
 }
 
 /// `secs` as a duration, or the sentence saying what is wrong with it.
@@ -135,6 +145,9 @@ fn real_main() -> anyhow::Result<()> {
     config.ui_dir = args.ui;
     config.public_url = args.public_url;
     config.tls = tls;
+    if let Some(path) = &args.metrics_token_file {
+        config.metrics_token = Some(cairn_control_plane::MetricsToken::read(path)?);
+    }
     if let Some(path) = args.agent_binary {
         config.agent_binary = path;
     } else if let Some(next_to_us) = std::env::current_exe()
@@ -145,6 +158,14 @@ fn real_main() -> anyhow::Result<()> {
         config.agent_binary = next_to_us;
     }
     config.admin_password = std::env::var("CAIRN_ADMIN_PASSWORD").ok();
+    if !(1..=604_800).contains(&args.enrollment_token_ttl) {
+        anyhow::bail!(
+            "--enrollment-token-ttl takes a number of seconds from 1 to 604800 (a week); got {}",
+            args.enrollment_token_ttl
+        );
+    }
+    config.token_ttl_secs = args.enrollment_token_ttl;
+    config.alert_tick = seconds("alert-tick", args.alert_tick)?;
     let open_files =
         cairn_control_plane::limits::raise_open_files_limit(limits.open_files_wanted());
     tracing::info!(open_files, "open files limit (one per connection)");

@@ -110,6 +110,12 @@ impl Sender {
     pub fn is_closed(&self) -> bool {
         self.0.lock().closed.is_some()
     }
+
+    /// Messages and bytes waiting now.
+    pub fn queued(&self) -> (usize, usize) {
+        let inner = self.0.lock();
+        (inner.queue.len(), inner.bytes)
+    }
 }
 
 /// Messages popped together, oldest first, with when the oldest was queued.

@@ -277,6 +277,98 @@ pub const SENTENCES: &[(&str, &str)] = &[
         "http.crossSite",
         "this request came from another site; the control plane accepts changes only from its \
          own pages at {origin}",
+    ), // Alerts and their channels (`alerts/`, `http/alerts.rs`, `http/alert_channels.rs`).
+    ("alerts.httpStatus", "{address} answered HTTP {code}"),
+    (
+        "alerts.httpTimeout",
+        "{address} did not answer within {secs} s",
+    ),
+    ("alerts.httpNoHost", "the host of {address} was not found"),
+    ("alerts.httpConnect", "could not connect to {address}"),
+    (
+        "alerts.httpTls",
+        "the TLS connection to {address} failed (certificate?)",
+    ),
+    ("alerts.httpFailed", "the request to {address} failed"),
+    (
+        "alerts.mailRefused",
+        "the mail server {server} refused the message",
+    ),
+    (
+        "alerts.mailLater",
+        "the mail server {server} could not take the message now",
+    ),
+    (
+        "alerts.mailTimeout",
+        "the mail server {server} did not answer in time",
+    ),
+    (
+        "alerts.mailTls",
+        "the mail server {server} could not agree on TLS (STARTTLS is required; is its certificate trusted?)",
+    ),
+    (
+        "alerts.mailUnreachable",
+        "the mail server {server} could not be reached",
+    ),
+    (
+        "alerts.caCertUnreadable",
+        "the channel's CA certificate could not be read",
+    ),
+    (
+        "alerts.kindChange",
+        "a channel's kind cannot change: delete it and add a new one",
+    ),
+    (
+        "alerts.kindMissing",
+        "say which kind of channel: email, webhook, slack, discord or ntfy",
+    ),
+    (
+        "alerts.channelName",
+        "a channel's name is 1 to 64 characters, without control characters",
+    ),
+    (
+        "alerts.smtpHost",
+        "give the SMTP server's host name (without port or scheme)",
+    ),
+    ("alerts.mailFrom", "give the address mail is sent from"),
+    (
+        "alerts.mailTo",
+        "give 1 to 20 addresses to send the alerts to",
+    ),
+    (
+        "alerts.notAnAddress",
+        "\"{address}\" is not an email address",
+    ),
+    (
+        "alerts.caCertPem",
+        "the CA certificate must be in PEM form (-----BEGIN CERTIFICATE-----)",
+    ),
+    (
+        "alerts.urlForm",
+        "give the channel's address as an http:// or https:// URL",
+    ),
+    ("alerts.urlMissing", "give the channel's address (URL)"),
+    (
+        "alerts.webhookSecret",
+        "give the webhook a secret: its bodies are signed with it (X-Cairn-Signature)",
+    ),
+    (
+        "alerts.tooManyChannels",
+        "there are already {n} channels: delete one first",
+    ),
+    ("alerts.noChannel", "there is no alert channel \"{id}\""),
+    (
+        "alerts.thresholdRange",
+        "the {rule} rule's threshold is from {lo} to {hi}",
+    ),
+    ("alerts.noThreshold", "the {rule} rule has no threshold"),
+    (
+        "alerts.durationMax",
+        "a rule's duration is at most 7 days (604800 s)",
+    ),
+    (
+        "alerts.muteLength",
+        "a mute lasts 1 minute to 30 days (43200 minutes)",
     ),
 ];
 

@@ -121,11 +121,28 @@ pub async fn prepare(config: Config, shutdown: watch::Receiver<bool>) -> anyhow:
     );
     let verifier = auth::Verifier::new(config.login_checks, &config.argon2_params)?;
     let throttle = auth::LoginThrottle::new(config.login_first_lockout);
+    let enrolled: Vec<String> = store::blocking(&store, |s| s.nodes())
+        .await?
+        .into_iter()
+        .filter(|n| n.removed_at.is_none())
+        .map(|n| n.id)
+        .collect();
+    let alerts = crate::alerts::Alerts::start(
+        &config.data_dir,
+        std::sync::Arc::clone(&store),
+        config.alert_tick,
+        enrolled,
+    )
+    .context("could not start the alerts")?;
     Ok(App {
         agent: install::AgentBinary::new(config.agent_binary.clone()),
         worker: install::AgentBinary::worker_next_to(&config.agent_binary),
         config,
         node_writes: node_writes::NodeWriter::spawn(std::sync::Arc::clone(&store)),
+        metrics: crate::metric_writes::MetricWriter::spawn(
+            std::sync::Arc::clone(&store),
+            store::MetricRetention::default(),
+        ),
         store,
         signer,
         nonces: NonceStore::new(),
@@ -138,5 +155,6 @@ pub async fn prepare(config: Config, shutdown: watch::Receiver<bool>) -> anyhow:
         refusals: auth::RefusalLog::default(),
         public_address,
         shutdown,
+        alerts,
     })
 }

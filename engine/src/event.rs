@@ -56,6 +56,9 @@ pub enum Event {
         reason: Option<WaitReason>,
         holder: Option<String>,
     },
+    /// Where the job's time went (`crate::timing`), sent once just before [`Event::Finished`]
+    /// by a run (not by a plan or a detection). The console shows it only on request.
+    Timings { timings: crate::timing::JobTimings },
     /// The job ended. Always the last event.
     Finished { outcome: Outcome },
 }
@@ -180,6 +183,10 @@ impl EventSink {
             Event::Step { index, title } => Event::Step {
                 index,
                 title: self.redactor.redact(&title),
+            },
+            // Step titles and command lines again: a secret in them is masked here too.
+            Event::Timings { timings } => Event::Timings {
+                timings: timings.map_text(|t| self.redactor.redact(t)),
             },
             Event::Finished {
                 outcome: Outcome::Failed { error, location },

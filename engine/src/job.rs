@@ -100,6 +100,15 @@ pub struct Detection {
     /// Backup recipes: the public key the target must accept (rsync over SSH).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_key: Option<String>,
+    /// Backup recipes: the snapshots kept, newest first (`backup_snapshots()`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub snapshots: Vec<FoundSnapshot>,
+    /// Backup recipes: the restore drills (the restore test cron runs) and the last result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drill: Option<FoundDrill>,
+    /// Backup recipes: the current configuration, never a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<FoundBackupSettings>,
     /// Runtimes: installations besides the one on the search path, found by
     /// `installations()` (rustup, nvm, pyenv, `/usr/local/go`, …), each with where it came from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -111,6 +120,17 @@ pub struct Detection {
     /// password or a hash.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub users: Vec<FoundUser>,
+}
+
+/// One snapshot a backup recipe's `detect()` reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoundSnapshot {
+    pub id: String,
+    /// Unix seconds when its backup started.
+    pub time: u64,
+    pub size_bytes: u64,
+    pub files: u64,
+    pub duration_s: u64,
 }
 
 /// One database a database server's `detect()` reports.
@@ -148,6 +168,52 @@ pub struct FoundUser {
     pub access: Option<String>,
 }
 
+/// A backup recipe's restore drills, as its `detect()` reports them (`drill`): the schedule
+/// and age limit, and the last restore test (Unix seconds, result, failure sentence).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FoundDrill {
+    #[serde(default)]
+    pub schedule: Option<String>,
+    #[serde(default)]
+    pub max_age_days: Option<u32>,
+    #[serde(default)]
+    pub last_at: Option<u64>,
+    #[serde(default)]
+    pub last_ok: Option<bool>,
+    #[serde(default)]
+    pub last_error: Option<String>,
+}
+
+/// A backup recipe's current configuration, as its `detect()` reports it (`settings`), for the
+/// dashboard's Change form. A recipe must never put a secret here.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FoundBackupSettings {
+    #[serde(default)]
+    pub paths: Vec<String>,
+    #[serde(default)]
+    pub schedule: Option<String>,
+    #[serde(default)]
+    pub keep: Option<u32>,
+    #[serde(default)]
+    pub drill_schedule: Option<String>,
+    #[serde(default)]
+    pub drill_max_age_days: Option<u32>,
+    #[serde(default)]
+    pub target: Option<String>,
+    #[serde(default)]
+    pub port: Option<u32>,
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    #[serde(default)]
+    pub bucket: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+}
+
 /// One installation a runtime's `detect()` reports (see `installations()`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FoundInstallation {
@@ -176,7 +242,9 @@ pub fn run(
     } else {
         sink
     };
-    let (outcome, plan, summary) = match execute(recipe, action, params, opts, &sink) {
+    let timings = Rc::new(crate::timing::Timings::new());
+    let timed = opts.mode != Mode::Plan && action != Action::Detect;
+    let (outcome, plan, summary) = match execute(recipe, action, params, opts, &sink, &timings) {
         Ok((value, (plan, changes))) => {
             let plan = redact_plan(plan, &redactor);
             let changes = redact_changes(changes, &redactor);
@@ -212,6 +280,11 @@ pub fn run(
             PlanSummary::default(),
         ),
     };
+    if timed {
+        sink.send(Event::Timings {
+            timings: timings.summary(),
+        });
+    }
     sink.send(Event::Finished {
         outcome: outcome.clone(),
     });
@@ -343,6 +416,7 @@ fn execute(
     params: &serde_json::Map<String, serde_json::Value>,
     opts: &JobOptions,
     sink: &EventSink,
+    timings: &Rc<crate::timing::Timings>,
 ) -> Result<(serde_json::Value, Planned), Failure> {
     let stop = Stop::new(opts.cancel.clone(), opts.limits.deadline);
     // Detection is read-only by contract: whatever side effect a `detect()` attempts is recorded
@@ -357,6 +431,7 @@ fn execute(
         limits: opts.limits.clone(),
         os_release_path: opts.os_release_path.clone(),
         steps: Cell::new(0),
+        timings: timings.clone(),
     });
     let mut engine = sandbox::runtime(&opts.limits, stop);
     crate::host::register(&mut engine, &host);

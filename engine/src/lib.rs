@@ -12,6 +12,7 @@
 pub mod actions;
 pub mod alloc;
 pub mod cancel;
+pub mod diagnostics;
 pub mod error;
 pub mod event;
 pub mod exec;
@@ -28,6 +29,7 @@ pub mod secret;
 pub mod service_action;
 pub mod summary;
 pub mod system;
+pub mod timing;
 pub mod translations;
 pub mod version;
 
@@ -36,7 +38,10 @@ pub use cancel::{CancelToken, Stop};
 pub use error::{EngineError, HostError};
 pub use event::{Event, EventSink, EventTx, Outcome, Stream, WaitReason};
 pub use host::caps::Capabilities;
-pub use job::{Action, Detection, FoundDatabase, FoundUser, JobOptions, JobReport, Mode};
+pub use job::{
+    Action, Detection, FoundBackupSettings, FoundDatabase, FoundDrill, FoundSnapshot, FoundUser,
+    JobOptions, JobReport, Mode,
+};
 pub use plan::{PlannedAction, shell_words};
 pub use recipe::{Category, Recipe, RecipeMeta};
 pub use redact::Redactor;

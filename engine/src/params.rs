@@ -62,6 +62,11 @@ pub struct ParamSpec {
     /// short string would mask ordinary text too).
     #[serde(default)]
     pub secret: bool,
+    /// `string` only: the value may hold line breaks (`\n`), one item a line (the backup
+    /// recipes' paths); the dashboard shows a text area. Every other control character is
+    /// refused as in any string.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub multiline: bool,
 }
 
 /// The shortest non-empty value a `secret: true` parameter accepts.
@@ -241,6 +246,9 @@ impl ParamSpec {
         if self.secret && self.kind != ParamType::String {
             return Err("only a `string` parameter can be `secret`".into());
         }
+        if self.multiline && (self.kind != ParamType::String || self.secret) {
+            return Err("only a `string` parameter that is not secret can be `multiline`".into());
+        }
         if let Some(d) = &self.default {
             self.validate(d).map_err(|e| format!("default: {e}"))?;
         }
@@ -263,7 +271,9 @@ impl ParamSpec {
                 if s.chars().count() > max {
                     return Err(format!("must be at most {max} characters"));
                 }
-                if s.chars().any(char::is_control) {
+                if s.chars()
+                    .any(|c| c.is_control() && !(self.multiline && c == '\n'))
+                {
                     return Err("must not contain control characters".into());
                 }
                 if self.secret && !s.is_empty() && s.chars().count() < MIN_SECRET_LEN {
@@ -398,6 +408,32 @@ mod tests {
             "option_notes": notes.iter().copied().collect::<std::collections::BTreeMap<_, _>>(),
         }))
         .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_multiline_string_takes_line_breaks_and_no_other_control_character() {
+        let spec = |extra: serde_json::Value| -> ParamSpec {
+            let mut v = serde_json::json!({ "name": "paths", "type": "string" });
+            if let (Some(v), serde_json::Value::Object(extra)) = (v.as_object_mut(), extra) {
+                v.extend(extra);
+            }
+            serde_json::from_value(v).unwrap_or_else(|e| panic!("{e}"))
+        };
+        let lines = serde_json::json!("/srv/My Files\n/etc\n");
+        let multi = spec(serde_json::json!({ "multiline": true }));
+        assert_eq!(multi.check_decl(), Ok(()));
+        assert_eq!(multi.validate(&lines), Ok(lines.clone()));
+        for bad in ["/a\tb", "/a\rb", "/a\u{1b}b"] {
+            assert!(multi.validate(&serde_json::json!(bad)).is_err(), "{bad:?}");
+        }
+        let single = spec(serde_json::json!({}));
+        assert!(
+            single
+                .validate(&lines)
+                .is_err_and(|e| e.contains("control"))
+        );
+        let secret = spec(serde_json::json!({ "multiline": true, "secret": true }));
+        assert!(secret.check_decl().is_err_and(|e| e.contains("multiline")));
     }
 
     #[test]

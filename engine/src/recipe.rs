@@ -183,7 +183,7 @@ fn read_meta(file: &str, ast: &rhai::AST) -> Result<RecipeMeta, EngineError> {
         .map_err(|e| meta_err(file, format!("RECIPE: {}", e.to_string().trim())))
 }
 
-fn check_meta(file: &str, m: &RecipeMeta) -> Result<(), EngineError> {
+pub(crate) fn check_meta(file: &str, m: &RecipeMeta) -> Result<(), EngineError> {
     let bad = |msg: String| Err(meta_err(file, msg));
     if !crate::params::is_recipe_id(&m.id) {
         return bad(format!(

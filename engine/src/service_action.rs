@@ -39,6 +39,7 @@ pub fn spec(services: &[String]) -> ActionSpec {
         max: None,
         max_len: None,
         secret: false,
+        multiline: false,
     };
     ActionSpec {
         name: NAME.to_owned(),

@@ -23,14 +23,14 @@ pub fn declarations() -> String {
     let cfg = Config::new().with_large_int("number");
     let decls = declarations![&cfg;
         Message, Hello, ChallengePurpose, AuthChallenge, AuthResponse, AuthOk, EnrollRequest,
-        EnrollResponse, GetServerStatus, ServerStatus, RuntimeInfo, Installation, DatabaseInfo, DbDatabase, DbUser, BackupInfo,
+        EnrollResponse, GetServerStatus, ServerStatus, RuntimeInfo, Installation, DatabaseInfo, DbDatabase, DbUser, BackupInfo, BackupSnapshot, BackupDrill, BackupSettings,
         ServiceState, ServiceInfo, GetServiceLog, ServiceLog, LogProblem,
         SystemInfo, CpuInfo, Usage, InstallRuntime, ConfigureDatabase, ConfigureBackup,
         PlanRequest, CancelJob, LogAck, JobStarted, LogStream, InfrastructureLog, JobStep,
-        JobProgress, WaitReason, JobWaiting, RuntimeInstalled, DatabaseConfigured, BackupConfigured,
+        JobProgress, WaitReason, JobWaiting, TimedPart, CountedPart, JobTimings, RuntimeInstalled, DatabaseConfigured, BackupConfigured,
         PlannedStep, PlanResult, PackageAction, PackageChange, ServiceChange, FileChange,
         PlanSummary, PlanBasis, FailureKind, JobFailed, ErrorCode, ErrorMessage, SignedBundle,
-        Capabilities,
+        Capabilities, Metrics, MetricsAck, Sample, DiskSample, NetSample, ServiceSample,
         DashboardCommand, RuntimeJobRequest, DatabaseJobRequest, BackupJobRequest,
         PlanJobRequest, ActionJobRequest, CancelJobRequest, DashboardEvent, DashboardEventBody, JobCreated,
         NodeStatus, DashboardError, Said, JobFailedEvent, AgentErrorEvent, LogLineEvent, Node, JobKind, JobStatus,

@@ -8,7 +8,14 @@
 //! cargo bench -p cairn-e2e --bench agents              # 10,000 agents
 //! CAIRN_E2E_AGENTS=1000 cargo bench -p cairn-e2e --bench agents
 //! CAIRN_E2E_NO_RECIPES=1 cargo bench -p cairn-e2e --bench agents   # no detector bundles
+//! CAIRN_E2E_METRICS_EVERY=0 cargo bench -p cairn-e2e --bench agents  # agents send no metrics
 //! ```
+//!
+//! Every simulated agent sends one `METRICS` sample every 10 s (`CAIRN_E2E_METRICS_EVERY`
+//! seconds, 0: none) while connected, as real agents do (issue 19), so the fan-out and the storm
+//! are measured with that traffic; after connecting, a window of `CAIRN_E2E_METRICS_WINDOW`
+//! seconds (120) measures the metrics alone: the control plane's CPU, the samples stored per
+//! second, and the store's growth per node per day.
 //!
 //! The simulated agents ([`cairn_e2e::sim`]) all live in this process, spread over 250 loopback
 //! source addresses (40 each for 10,000: under the control plane's 64 unauthenticated
@@ -186,6 +193,13 @@ async fn main() {
 
     // 3. Everyone connects and authenticates at once.
     let stats = Arc::new(Stats::default());
+    let metrics_every: u64 = std::env::var("CAIRN_E2E_METRICS_EVERY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    stats
+        .metrics_every_ms
+        .store(metrics_every * 1000, Ordering::Relaxed);
     let (drop_tx, drop_rx) = watch::channel(0u64);
     let (stop_tx, stop_rx) = watch::channel(false);
     let tasks: Vec<_> = agents
@@ -216,6 +230,28 @@ async fn main() {
     // Let the control plane store the connect-time statuses and settle.
     tokio::time::sleep(Duration::from_secs(5)).await;
     let (rss_connected, hwm_connected) = cp_memory(pid).await;
+
+    // 3b. Metrics alone: every agent's samples over a window.
+    let window: u64 = std::env::var("CAIRN_E2E_METRICS_WINDOW")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(120);
+    let (cpu0, sent0, acked0, size0) = (
+        cpu_secs(pid),
+        stats.metrics_sent.load(Ordering::Relaxed),
+        stats.metrics_acked.load(Ordering::Relaxed),
+        dir_bytes(dir.path()),
+    );
+    if metrics_every > 0 {
+        tokio::time::sleep(Duration::from_secs(window)).await;
+    }
+    let metrics_cpu = cpu_secs(pid) - cpu0;
+    let metrics_sent = stats.metrics_sent.load(Ordering::Relaxed) - sent0;
+    let metrics_acked = stats.metrics_acked.load(Ordering::Relaxed) - acked0;
+    let grown = dir_bytes(dir.path()).saturating_sub(size0);
+    eprintln!(
+        "metrics: {metrics_sent} sent, {metrics_acked} acknowledged, {metrics_cpu:.1} CPU s, {grown} bytes in {window} s"
+    );
 
     // 4. Status fan-out, three times.
     let mut fan = Vec::new();
@@ -280,6 +316,22 @@ async fn main() {
         "| control plane VmHWM after connecting | {} |",
         mib(hwm_connected)
     );
+    if metrics_every > 0 {
+        let secs = window as f64;
+        println!(
+            "| metrics, {window} s with every agent sending a sample every {metrics_every} s: samples sent / acknowledged (stored) | {metrics_sent} / {metrics_acked} ({:.0} samples/s stored) |",
+            metrics_acked as f64 / secs
+        );
+        println!(
+            "| metrics: control plane CPU over the window | {metrics_cpu:.1} s ({:.0} % of one core) |",
+            100.0 * metrics_cpu / secs
+        );
+        println!(
+            "| metrics: data directory growth over the window (SQLite + WAL) → per node per day | {:.1} MiB → {:.1} MB |",
+            grown as f64 / 1048576.0,
+            grown as f64 / n as f64 / secs * 86400.0 / 1e6
+        );
+    }
     for (i, (took, body)) in fan.iter().enumerate() {
         println!(
             "| status fan-out {}: `POST /api/nodes/status` → last answer (answered/asked; CPU s used by the control plane / the simulated agents; agents got the first / last request, sent the last answer at, ms) | {:.2} s ({}/{}; {:.2} / {:.2}; {} / {} / {}) |",
@@ -322,6 +374,20 @@ async fn main() {
         after_body["requested"]
     );
     println!();
+}
+
+/// Bytes of every file under `dir` (the control plane's data directory: SQLite, its WAL, keys).
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .flatten()
+            .map(|e| match e.file_type() {
+                Ok(t) if t.is_dir() => dir_bytes(&e.path()),
+                Ok(_) => e.metadata().map_or(0, |m| m.len()),
+                Err(_) => 0,
+            })
+            .sum()
+    })
 }
 
 async fn wait_online(cp: &ControlPlane, cookie: &str, n: usize, limit: Duration) -> usize {

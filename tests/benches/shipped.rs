@@ -6,6 +6,8 @@
 //!   time) and 10 real jobs, then the agent's VmRSS sampled once a second for 30 s: the
 //!   process the bench started (the supervisor, after the split) and its whole process tree
 //!   (supervisor + any live worker), with the RSS-by-mapping tables of `/proc/PID/smaps`.
+//! - `metrics` (issue 19): the supervisor's CPU time per metrics sample (taken, appended to its
+//!   buffer, sent, acknowledged and deleted), with one sample a second for 60 s.
 //! - `status`: the `GET_SERVER_STATUS` → `SERVER_STATUS` round trip, median and p95, against
 //!   each shipped detector run alone by `cairn-recipe detect FILE` (the slowest, and their sum).
 //!
@@ -24,7 +26,7 @@ use std::time::{Duration, Instant};
 use cairn_e2e::memory::{
     load_average, median, mib, percentile, sample_tree, smaps_by_kind, smaps_by_mapping,
 };
-use cairn_e2e::{Cluster, Dashboard, bin, repo_root, rss_kb};
+use cairn_e2e::{Cluster, Dashboard, bin, cpu_secs, repo_root, rss_kb};
 use serde_json::{Value, json};
 
 /// The jobs the `memory` case runs: installs of shipped recipes whose packages are all
@@ -355,6 +357,33 @@ async fn status(c: &Cluster, ids: &[String]) {
     println!("{rows}");
 }
 
+async fn metrics(c: &Cluster) {
+    const SECS: u64 = 60;
+    let path = format!("/api/nodes/{}/metrics?range=1h", c.node_id);
+    let count = |v: &Value| v["timestamps"].as_array().map_or(0, Vec::len);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let pid = c.agent.pid();
+    let (cpu0, n0) = (cpu_secs(pid), count(&c.cp.get_json(&c.cookie, &path).await));
+    tokio::time::sleep(Duration::from_secs(SECS)).await;
+    let (cpu1, n1) = (cpu_secs(pid), count(&c.cp.get_json(&c.cookie, &path).await));
+    let samples = n1.saturating_sub(n0).max(1);
+    println!("## Metrics sampling (issue 19)\n");
+    println!("| what | value |\n|---|---:|");
+    println!("| samples stored in {SECS} s (`--metrics-interval 1`) | {samples} |");
+    println!(
+        "| supervisor CPU time in those {SECS} s (user + system) | {:.0} ms |",
+        (cpu1 - cpu0) * 1000.0
+    );
+    println!(
+        "| supervisor CPU time per sample (taken, buffered, sent, acknowledged) | {:.2} ms |",
+        (cpu1 - cpu0) * 1000.0 / samples as f64
+    );
+    println!(
+        "| the same at the 10 s default, share of one core | {:.3} % |\n",
+        (cpu1 - cpu0) * 1000.0 / samples as f64 / 10_000.0 * 100.0
+    );
+}
+
 fn main() {
     let filters = cairn_e2e::bench::cases();
     let want = |name: &str| cairn_e2e::bench::wants(&filters, name);
@@ -375,8 +404,16 @@ fn main() {
         // A fresh installation per case: the status case must not inherit the memory case's
         // heap, nor the memory case the status case's requests.
         if want("memory") {
-            let c = Cluster::start(&names).await;
+            // CAIRN_E2E_AGENT_ARGS: more arguments for `cairn-agent run` (A/B runs, e.g.
+            // `--metrics-interval 3600` for an agent that samples once).
+            let extra = std::env::var("CAIRN_E2E_AGENT_ARGS").unwrap_or_default();
+            let extra: Vec<&str> = extra.split_whitespace().collect();
+            let c = Cluster::start_with(&names, &extra).await;
             memory(&c, &ids).await;
+        }
+        if want("metrics") {
+            let c = Cluster::start_with(&names, &["--metrics-interval", "1"]).await;
+            metrics(&c).await;
         }
         if want("status") {
             let c = Cluster::start(&names).await;

@@ -185,8 +185,9 @@ fn inside(deb: &Debian11, case: &Case, script: &str) -> Run {
 /// `cairn-recipe run` inside; must succeed. Returns the run, its JSON result and seconds.
 fn run(deb: &Debian11, case: &Case) -> (Run, Value, f64) {
     let start = Instant::now();
-    let r = inside(deb, case, &recipe_cmd("run", case, ""));
+    let r = inside(deb, case, &recipe_cmd("run", case, "--timings"));
     let secs = start.elapsed().as_secs_f64();
+    keep_timings(case.recipe, &r.stderr);
     assert!(
         r.ok,
         "cairn-recipe run {} failed:\n{}",
@@ -356,6 +357,26 @@ fn suite(recipe: &str) {
     // 4. The same apt-get work without Cairn, for BENCHMARKS.md.
     let (bare_secs, apt) = bare_apt_seconds(case);
     record(recipe, version, cairn_secs, bare_secs, &apt);
+}
+
+/// Where a run's time went (`--timings`, on stderr): printed, and appended to
+/// `target/debian11-timings.md` (or `$CAIRN_DEBIAN11_TIMINGS`), first run then second, for
+/// BENCHMARKS.md (issue 21).
+fn keep_timings(recipe: &str, stderr: &str) {
+    let Some(at) = stderr.find("Timing: ") else {
+        return;
+    };
+    let summary = &stderr[at..];
+    eprintln!("{summary}");
+    let out = std::env::var_os("CAIRN_DEBIAN11_TIMINGS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/debian11-timings.md"));
+    let mut text = std::fs::read_to_string(&out).unwrap_or_default();
+    text.push_str(&format!(
+        "### {recipe}\n\n```text\n{}\n```\n\n",
+        summary.trim_end()
+    ));
+    std::fs::write(&out, text).expect("write timings");
 }
 
 /// One row of the figures: printed, and appended to `target/debian11-figures.md` (or

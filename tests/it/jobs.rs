@@ -35,10 +35,26 @@ async fn five_hundred_lines_reach_the_dashboard_in_order() {
     assert_complete(&events, "RUNTIME_INSTALLED");
     assert_eq!(lines(&events, "stdout"), numbers(500));
     assert_eq!(lines(&events, "command"), vec!["$ seq 1 500".to_owned()]);
+    // Where the time went comes just before the end, naming the one program the job ran.
+    let timings = &events[events.len() - 2];
+    assert_eq!(timings["type"], "JOB_TIMINGS", "{timings}");
+    assert_eq!(
+        timings["payload"]["programs"][0]["what"], "seq",
+        "{timings}"
+    );
+    assert_eq!(timings["payload"]["programs"][0]["count"], 1, "{timings}");
+    assert!(
+        timings["payload"]["totalMs"].as_u64().is_some(),
+        "{timings}"
+    );
 
     // The job history holds the same story.
     let stored = c.stored_events(&job).await;
     assert_eq!(seqs(&stored), seqs(&events));
+    assert!(
+        stored.iter().any(|e| e["type"] == "JOB_TIMINGS"),
+        "not stored"
+    );
     assert_eq!(lines(&stored, "stdout"), numbers(500));
     let j = c.cp.wait_job_done(&c.cookie, &job).await;
     assert_eq!(j["status"], "succeeded", "{j}");

@@ -3,6 +3,7 @@
 //! crate's library (`tests/src/lib.rs`).
 
 mod actions;
+mod alerts;
 mod backup;
 mod connections;
 mod disk_full;
@@ -10,8 +11,10 @@ mod dpkg_lock;
 mod install;
 mod jobs;
 mod login_flood;
+mod metrics;
 mod module_loops;
 mod network;
+mod nodes;
 mod plan_only;
 mod plans;
 mod recovery;

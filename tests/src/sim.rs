@@ -64,6 +64,12 @@ pub struct Stats {
     pub first_request_us: AtomicU64,
     pub last_request_us: AtomicU64,
     pub last_answer_us: AtomicU64,
+    /// Every agent sends one `METRICS` sample this often (ms) while connected; 0: never.
+    /// Read at each connection, so it can be switched on while they run.
+    pub metrics_every_ms: AtomicU64,
+    /// `METRICS` samples sent, and `METRICS_ACK`s received.
+    pub metrics_sent: AtomicU64,
+    pub metrics_acked: AtomicU64,
 }
 
 /// Microseconds since the unix epoch.
@@ -172,6 +178,43 @@ impl SimAgent {
         }
     }
 
+    /// Sends `messages` in one signed frame of `session`, then returns every message of the
+    /// next frame that is not a `GET_SERVER_STATUS` (the control plane's first request).
+    pub async fn exchange(
+        &self,
+        ws: &mut SimWs,
+        verifier: &mut FrameVerifier,
+        session: &str,
+        messages: Vec<Message>,
+    ) -> Result<Vec<Message>, String> {
+        let text = self
+            .signer
+            .sign("control-plane", Some(session), messages, unix_now())
+            .map_err(|e| err("sign", e))?;
+        ws.send(WsMessage::text(text))
+            .await
+            .map_err(|e| err("send", e))?;
+        loop {
+            let m = tokio::time::timeout(std::time::Duration::from_secs(60), ws.next())
+                .await
+                .map_err(|_| "no answer within 60 s".to_owned())?
+                .ok_or("closed")?
+                .map_err(|e| err("read", e))?;
+            let WsMessage::Text(t) = m else { continue };
+            let frame = verifier
+                .verify(t.as_bytes(), unix_now())
+                .map_err(|e| err("verify", e))?;
+            let answer: Vec<Message> = frame
+                .messages
+                .into_iter()
+                .filter(|m| !matches!(m, Message::GetServerStatus(_)))
+                .collect();
+            if !answer.is_empty() {
+                return Ok(answer);
+            }
+        }
+    }
+
     fn held(&self) -> Option<String> {
         self.detectors
             .lock()
@@ -267,6 +310,63 @@ impl SimAgent {
         })
     }
 
+    /// A plausible 10 s sample of a small server: CPU, memory, swap, load, two file systems,
+    /// two interfaces and three services, counters growing with `n`.
+    pub fn sample(index: usize, n: u64) -> cairn_protocol::messages::Sample {
+        use cairn_protocol::messages::{DiskSample, NetSample, Sample, ServiceSample};
+        let gib = 1u64 << 30;
+        let wobble = ((index as u64 * 7 + n * 13) % 100) as f64;
+        Sample {
+            t: unix_now(),
+            cpu: Some(wobble / 3.0),
+            mem: [gib + (wobble as u64) * (1 << 20), 4 * gib],
+            swap: [0, gib],
+            load: [wobble / 50.0, 0.5, 0.4],
+            disks: vec![
+                DiskSample {
+                    m: "/".into(),
+                    u: 20 * gib,
+                    s: 80 * gib,
+                    r: n * 40_960,
+                    w: n * 409_600,
+                },
+                DiskSample {
+                    m: "/srv".into(),
+                    u: 5 * gib,
+                    s: 200 * gib,
+                    r: n * 4_096,
+                    w: n * 81_920,
+                },
+            ],
+            nets: vec![
+                NetSample {
+                    i: "eth0".into(),
+                    rx: n * 1_000_000,
+                    tx: n * 250_000,
+                },
+                NetSample {
+                    i: "eth1".into(),
+                    rx: n * 10_000,
+                    tx: n * 10_000,
+                },
+            ],
+            svcs: vec![
+                ServiceSample {
+                    n: "redis-server".into(),
+                    up: true,
+                },
+                ServiceSample {
+                    n: "postgresql".into(),
+                    up: true,
+                },
+                ServiceSample {
+                    n: "cron".into(),
+                    up: true,
+                },
+            ],
+        }
+    }
+
     /// Serves an authenticated connection: every `GET_SERVER_STATUS` gets a signed
     /// `SERVER_STATUS` echoing its request id. Returns when the connection ends (`Err`) or
     /// `drop_now` changes (`Ok`: the socket is dropped without a close handshake, as a
@@ -279,14 +379,39 @@ impl SimAgent {
         stats: &Stats,
         drop_now: &mut watch::Receiver<u64>,
     ) -> Result<(), String> {
+        let every = stats.metrics_every_ms.load(Ordering::Relaxed);
+        // Each agent at its own moment of the interval, as real ones are.
+        let period = std::time::Duration::from_millis(every.max(1));
+        let offset = period.mul_f64((self.index % 997) as f64 / 997.0);
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + offset, period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut batch = 0u64;
         loop {
             tokio::select! {
                 _ = drop_now.changed() => return Ok(()),
+                _ = tick.tick(), if every > 0 => {
+                    batch += 1;
+                    let m = Message::Metrics(cairn_protocol::messages::Metrics {
+                        batch,
+                        samples: vec![Self::sample(self.index, batch)],
+                        dropped: 0,
+                    });
+                    let text = self
+                        .signer
+                        .sign("control-plane", Some(session), vec![m], unix_now())
+                        .map_err(|e| err("sign", e))?;
+                    ws.send(WsMessage::text(text)).await.map_err(|e| err("send", e))?;
+                    stats.metrics_sent.fetch_add(1, Ordering::Relaxed);
+                }
                 m = ws.next() => {
                     let m = m.ok_or("closed by the control plane")?.map_err(|e| err("read", e))?;
                     let WsMessage::Text(t) = m else { continue };
                     let frame = verifier.verify(t.as_bytes(), unix_now()).map_err(|e| err("verify", e))?;
                     for msg in frame.messages {
+                        if let Message::MetricsAck(_) = msg {
+                            stats.metrics_acked.fetch_add(1, Ordering::Relaxed);
+                            continue;
+                        }
                         if let Message::GetServerStatus(req) = msg {
                             let at = now_us();
                             stats.first_request_us.fetch_min(at, Ordering::Relaxed);

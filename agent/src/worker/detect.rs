@@ -18,8 +18,15 @@ pub fn run(recipes: Vec<VerifiedRecipe>, timeout: Duration, engine_memory: Optio
                     Ok(recipe) => {
                         let result = detect(&recipe, timeout, engine_memory);
                         let mut reply = detected(index, &recipe, result);
-                        if let Reply::Detected { services, .. } = &mut reply {
+                        if let Reply::Detected {
+                            services,
+                            pid_files,
+                            ..
+                        } = &mut reply
+                        {
                             *services = super::services::reports(&recipe, &v.capabilities.services);
+                            *pid_files =
+                                super::services::pid_files(&recipe, &v.capabilities.services);
                         }
                         reply
                     }
@@ -30,6 +37,7 @@ pub fn run(recipes: Vec<VerifiedRecipe>, timeout: Duration, engine_memory: Optio
                         estimated_size_mb: None,
                         result: Err(e),
                         services: Vec::new(),
+                        pid_files: Default::default(),
                     },
                 };
                 super::reply(&reply);
@@ -73,5 +81,6 @@ fn detected(index: usize, recipe: &Recipe, result: Result<Found, String>) -> Rep
         estimated_size_mb: Some(recipe.meta.estimated_size_mb),
         result,
         services: Vec::new(),
+        pid_files: Default::default(),
     }
 }

@@ -364,6 +364,37 @@ fn queue(out: &mut Spool, event: Event, job_id: &str) -> bool {
             }),
             holder,
         })),
+        Event::Timings { timings: t } => {
+            let timed = |v: Vec<cairn_engine::timing::Timed>| {
+                v.into_iter()
+                    .map(|t| messages::TimedPart {
+                        what: t.what,
+                        start_ms: t.start_ms,
+                        ms: t.ms,
+                    })
+                    .collect()
+            };
+            let counted = |v: Vec<cairn_engine::timing::Counted>| {
+                v.into_iter()
+                    .map(|c| messages::CountedPart {
+                        what: c.what,
+                        count: c.count,
+                        ms: c.ms,
+                    })
+                    .collect()
+            };
+            out.event(Message::JobTimings(messages::JobTimings {
+                job_id,
+                seq: 0,
+                total_ms: t.total_ms,
+                script_ms: t.script_ms,
+                steps: timed(t.steps),
+                calls: counted(t.calls),
+                processes: timed(t.processes),
+                programs: counted(t.programs),
+                waits: counted(t.waits),
+            }))
+        }
         Event::Finished { .. } => return true,
     }
     false

@@ -32,6 +32,17 @@ pub fn reports(recipe: &Recipe, declared: &[String]) -> Vec<ServiceInfo> {
         .collect()
 }
 
+/// The pid file `recipe` declares for each of `declared` that has one.
+pub fn pid_files(
+    recipe: &Recipe,
+    declared: &[String],
+) -> std::collections::BTreeMap<String, String> {
+    declared
+        .iter()
+        .filter_map(|name| Some((name.clone(), recipe.meta.services.get(name)?.pid.clone()?)))
+        .collect()
+}
+
 /// Writes the [`Reply::ServiceLog`] for `service`: the journal with systemd, else the log file
 /// the first of `recipes` that declares one names.
 pub fn log(recipes: &[VerifiedRecipe], service: String, request_id: String) {

@@ -178,6 +178,67 @@ fn run_exits_0_only_on_success_and_hides_the_parent_environment() {
     );
 }
 
+/// Seconds of a `--timings` line such as `  step         1.03 s  Wait`.
+fn seconds_of(line: &str) -> f64 {
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no seconds in {line:?}"))
+}
+
+#[test]
+fn run_with_timings_says_where_the_time_went_and_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let recipe = write_recipe(
+        dir.path(),
+        "slow.rhai",
+        r#"["printenv"]"#,
+        r#"step("Wait"); sleep(1); step("Env"); run("printenv", []); run("printenv", ["PATH"]); #{ message: "fine" }"#,
+    );
+    let out = bin()
+        .args(["run", "--timings"])
+        .arg(&recipe)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    // The summary goes to stderr: stdout stays the console and the result's JSON.
+    assert!(!stdout.contains("Timing:"), "{stdout}");
+    let line = |prefix: &str, what: &str| {
+        stderr
+            .lines()
+            .find(|l| l.trim_start().starts_with(prefix) && l.contains(what))
+            .unwrap_or_else(|| panic!("no {prefix} line for {what}: {stderr}"))
+            .to_owned()
+    };
+    assert!(stderr.starts_with("Timing: "), "{stderr}");
+    let total = stderr
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse::<f64>().ok())
+        .unwrap();
+    // The one-second sleep is in its step, in the `sleep` call and in the waits; the whole run
+    // lasted at least that long.
+    assert!(seconds_of(&line("step", "Wait")) >= 1.0, "{stderr}");
+    assert!(seconds_of(&line("call", "sleep ×1")) >= 1.0, "{stderr}");
+    assert!(seconds_of(&line("wait", "sleep ×1")) >= 1.0, "{stderr}");
+    assert!(total >= 1.0, "{stderr}");
+    assert!(line("call", "run ×2").contains("run ×2"));
+    assert!(line("program", "printenv ×2").contains("printenv ×2"));
+    assert!(
+        line("process", "printenv PATH").contains(" at "),
+        "{stderr}"
+    );
+
+    let out = bin().arg("run").arg(&recipe).output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success());
+    assert!(
+        !stderr.contains("Timing:") && !stdout.contains("Timing:"),
+        "{stdout}{stderr}"
+    );
+}
+
 #[test]
 fn run_shows_escape_sequences_inert() {
     let dir = tempfile::tempdir().unwrap();

@@ -12,6 +12,10 @@
 mod common;
 
 mod actions;
+mod backup_drills;
+mod backup_restore;
+mod backup_restore_db;
+mod check_diagnostics;
 mod cli;
 mod db_actions_mysql_redis;
 mod db_actions_postgresql;

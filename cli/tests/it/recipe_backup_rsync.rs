@@ -11,8 +11,8 @@
 use crate::common;
 
 use common::backup::{
-    SSH_USER as USER, assert_same_files, authorize_key, ensure_ssh_user, free_port, mode, reset,
-    run_as_cron, run_fails, snapshots, source_tree, ssh_target_dir, start_sshd,
+    SSH_USER as USER, assert_same_files, authorize_key, mode, reset, rsync_bed, run_as_cron,
+    run_fails, snapshots,
 };
 use common::*;
 use std::path::PathBuf;
@@ -24,20 +24,9 @@ fn rsync_backs_up_over_ssh_and_proves_the_restore() {
         return;
     }
     reset("rsync");
-    if !dpkg_installed("openssh-server") {
-        apt_get(&["install", "-y", "--no-install-recommends", "openssh-server"]);
-    }
-    ensure_ssh_user();
-    let tmp = tempfile::Builder::new()
-        .prefix("cairn-rsync-e2e")
-        .tempdir_in("/var/tmp")
-        .unwrap();
-    let port = free_port();
-    let _sshd = start_sshd(tmp.path(), port);
-    let source = tmp.path().join("source");
-    let files = source_tree(&source);
-    let target = tmp.path().join("target");
-    ssh_target_dir(&target);
+    let bed = rsync_bed("cairn-rsync-e2e");
+    let (tmp, port, source, files, target) =
+        (&bed.tmp, bed.port, &bed.source, &bed.files, &bed.target);
     let target_dir = target.join("web-1");
 
     let target_param = format!("target={USER}@127.0.0.1:{}", target_dir.display());
@@ -104,7 +93,7 @@ fn rsync_backs_up_over_ssh_and_proves_the_restore() {
             .join(snap)
             .join(source.strip_prefix("/").unwrap())
     };
-    assert_same_files(&source, &copy(&snaps[0]), &files);
+    assert_same_files(source, &copy(&snaps[0]), files);
     assert!(copy(&snaps[0]).join("link-to-conf").is_symlink());
 
     // 3. detect() and the schedule.
@@ -142,7 +131,7 @@ fn rsync_backs_up_over_ssh_and_proves_the_restore() {
     assert_eq!(snaps.len(), 2, "retention keeps 2: {snaps:?}");
     assert_eq!(now2.result["snapshot"], snaps[1].as_str());
     assert!(now2.stdout.contains("Removing snapshot"), "{}", now2.stdout);
-    assert_same_files(&source, &copy(&snaps[1]), &files);
+    assert_same_files(source, &copy(&snaps[1]), files);
     // The schedule's job, run as cron runs it: one more snapshot, retention still 2.
     let cron_log = run_as_cron("rsync");
     assert!(
@@ -156,7 +145,7 @@ fn rsync_backs_up_over_ssh_and_proves_the_restore() {
         snaps[0].as_str(),
         "the oldest went"
     );
-    assert_same_files(&source, &copy(&snaps[1]), &files);
+    assert_same_files(source, &copy(&snaps[1]), files);
     let restored = run("rsync", &["action=restore_test"]);
     assert_eq!(restored.result["last_restore_test_ok"], true);
 

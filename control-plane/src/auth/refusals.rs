@@ -80,6 +80,8 @@ type Key = (String, String);
 #[derive(Debug, Default)]
 pub struct RefusalLog {
     open: Mutex<HashMap<Key, Tally>>,
+    /// Refused sign-ins since the control plane started (`GET /metrics`).
+    total: std::sync::atomic::AtomicU64,
 }
 
 impl RefusalLog {
@@ -89,6 +91,8 @@ impl RefusalLog {
 
     /// Counts one refused sign-in of `who` from `addr`.
     pub fn record(&self, who: &str, addr: IpAddr, reason: Reason, now: u64) {
+        self.total
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut open = self.lock();
         let mut key = (who.to_owned(), addr.to_string());
         if !open.contains_key(&key) && open.len() >= MAX_OPEN {
@@ -106,6 +110,11 @@ impl RefusalLog {
         tally.counts[i] += 1;
         tally.last_at = now;
         tally.dirty = true;
+    }
+
+    /// Refused sign-ins since the control plane started.
+    pub fn total(&self) -> u64 {
+        self.total.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The rows to write now (marked clean), and closes idle tallies that are written.

@@ -9,7 +9,7 @@ use warp::Reply;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::{Request, RouteId, login, settings};
+use super::{Request, RouteId, alert_channels, alerts, fleet, login, metrics, nodes, settings};
 use crate::app::App;
 use crate::store::{self, NewToken};
 use crate::web::{Session, install_base, internal, json_error};
@@ -42,7 +42,11 @@ pub async fn handle(
         (RouteId::Me, Some(s)) => ok_json(&json!({"username": s.username})),
         (RouteId::Nodes, Some(_)) => nodes(&app).await,
         (RouteId::NodesStatus, Some(_)) => status_all(&app, &req).await,
+        (RouteId::ChangeNode, Some(s)) => nodes::change(&app, s, req).await,
+        (RouteId::RemoveNode, Some(s)) => nodes::remove(&app, s, req).await,
         (RouteId::CreateToken, Some(s)) => create_token(&app, s, req).await,
+        (RouteId::Tokens, Some(_)) => nodes::tokens(&app).await,
+        (RouteId::RevokeToken, Some(s)) => nodes::revoke_token(&app, s, req).await,
         (RouteId::Recipes, Some(_)) => ok_json(&app.registry().catalogue),
         (RouteId::ReloadRecipes, Some(s)) => reload(&app, s).await,
         (RouteId::Jobs, Some(_)) => jobs(&app, req).await,
@@ -51,6 +55,20 @@ pub async fn handle(
         (RouteId::Audit, Some(_)) => audit(&app).await,
         (RouteId::Settings, Some(_)) => settings::show(&app, &req),
         (RouteId::ChangeSettings, Some(s)) => settings::change(&app, s, req).await,
+        (RouteId::Alerts, Some(_)) => alerts::list(&app, req).await,
+        (RouteId::AlertRules, Some(_)) => alerts::rules(&app).await,
+        (RouteId::ChangeAlertRule, Some(s)) => alerts::change_rule(&app, s, req).await,
+        (RouteId::AlertOverride, Some(s)) => alerts::change_override(&app, s, req).await,
+        (RouteId::MuteAlerts, Some(s)) => alerts::mute(&app, s, req).await,
+        (RouteId::UnmuteAlerts, Some(s)) => alerts::unmute(&app, s, req).await,
+        (RouteId::AlertChannels, Some(_)) => alert_channels::list(&app).await,
+        (RouteId::CreateAlertChannel, Some(s)) => alert_channels::create(&app, s, req).await,
+        (RouteId::ChangeAlertChannel, Some(s)) => alert_channels::change(&app, s, req).await,
+        (RouteId::DeleteAlertChannel, Some(s)) => alert_channels::delete(&app, s, req).await,
+        (RouteId::TestAlertChannel, Some(s)) => alert_channels::test(&app, s, req).await,
+        (RouteId::NodeMetrics, Some(_)) => metrics::node_metrics(&app, req).await,
+        (RouteId::MetricsOverview, Some(_)) => fleet::overview(&app).await,
+        (RouteId::Prometheus, _) => metrics::prometheus(&app, &req).await,
         // Sockets are handled by the router; a private route without a session never gets here.
         _ => json_error(StatusCode::UNAUTHORIZED, "sign in first"),
     }
@@ -137,6 +155,7 @@ async fn nodes(app: &App) -> Response {
                     enrolled_at: n.enrolled_at,
                     last_seen: n.last_seen,
                     last_status: n.last_status,
+                    tags: n.tags,
                 })
                 .collect();
             ok_json(&list)

@@ -5,18 +5,26 @@
 //!
 //! In front of every route, [`csrf`] refuses cross-site and non-JSON state-changing requests
 //! (threats.md 33); after every route, [`headers`] adds the security headers (policy, framing,
-//! caching, HSTS). [`login`] is sign-in and sign-out, [`handlers`] the other REST routes,
+//! caching, HSTS). [`login`] is sign-in and sign-out, [`nodes`] renaming, tagging and removing
+//! nodes and revoking enrollment tokens, [`alerts`] and [`alert_channels`] the alert rules,
+//! mutes, alerts and channels, [`handlers`] the other REST routes,
 //! [`dashboard_files`] the dashboard's files. What the handlers share with the sockets (the
 //! session, JSON errors, the origin) is in [`crate::web`].
 
+mod alert_channels;
+mod alerts;
 mod csrf;
 mod dashboard_files;
+mod fleet;
 mod handlers;
 mod headers;
 mod login;
+mod metrics;
+mod nodes;
 mod routes;
 mod settings;
 
+pub use nodes::{MAX_TAGS, check_name, check_tags};
 pub use routes::{ROUTES, Route, RouteId};
 
 use std::net::SocketAddr;
@@ -75,6 +83,8 @@ fn method_filter(method: &'static str) -> BoxedFilter<()> {
     match method {
         "POST" => warp::post().boxed(),
         "PUT" => warp::put().boxed(),
+        "PATCH" => warp::patch().boxed(),
+        "DELETE" => warp::delete().boxed(),
         _ => get_or_head(),
     }
 }
@@ -134,7 +144,7 @@ fn request_parts(
         .map(Some)
         .or(warp::any().map(|| None))
         .unify();
-    let body = if method == "POST" || method == "PUT" {
+    let body = if matches!(method, "POST" | "PUT" | "PATCH" | "DELETE") {
         warp::body::content_length_limit(MAX_BODY_BYTES)
             .and(warp::body::bytes())
             .boxed()

@@ -9,6 +9,9 @@
 //! and tokens as hashes, and job results and events already masked (see [`crate::mask`]).
 
 mod audit_sql;
+pub mod metric_series;
+mod metrics_sql;
+mod nodes_sql;
 mod settings_sql;
 mod sql;
 mod sqlite;
@@ -19,7 +22,29 @@ use serde::Serialize;
 
 /// Jobs and their stored events are kept as the dashboard receives them.
 pub use cairn_protocol::dashboard::{Job, JobEvent, JobStatus};
+pub use metrics_sql::Downsampled;
 pub use sqlite::SqliteStore;
+
+/// How long metrics are kept at each resolution, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricRetention {
+    /// Every sample.
+    pub samples: u64,
+    /// 1-minute summaries.
+    pub minutes: u64,
+    /// 1-hour summaries.
+    pub hours: u64,
+}
+
+impl Default for MetricRetention {
+    fn default() -> Self {
+        Self {
+            samples: 86_400,
+            minutes: 30 * 86_400,
+            hours: 365 * 86_400,
+        }
+    }
+}
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +115,42 @@ pub struct Node {
     pub enrolled_at: u64,
     pub last_seen: Option<u64>,
     pub last_status: Option<serde_json::Value>,
+    /// The tags set in the dashboard (`[a-z0-9][a-z0-9-]{0,31}`, at most 10).
+    pub tags: Vec<String>,
+    /// When it was removed from Cairn (its key revoked); a removed node is not listed.
+    pub removed_at: Option<u64>,
+    /// Who removed it.
+    pub removed_by: Option<String>,
+}
+
+/// What `PATCH /api/nodes/{id}` changes (checked by the handler): `None` keeps the value.
+#[derive(Debug, Clone, Default)]
+pub struct NodeChange {
+    pub name: Option<String>,
+    pub tags: Option<Vec<String>>,
+}
+
+/// An enrollment token not used and not revoked, as `GET /api/enrollment-tokens` lists it:
+/// never the token (only its hash is stored anyway). Its id is the node id it was issued for.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingToken {
+    pub id: String,
+    pub name: String,
+    pub created_by: String,
+    pub created_at: u64,
+    pub expires_at: u64,
+}
+
+/// What became of a request to revoke a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenRevoked {
+    Revoked,
+    /// It was revoked before.
+    Already,
+    /// It was used to enroll its node: remove the node instead.
+    Used,
+    Unknown,
 }
 
 /// What [`Store::node_updates`] writes for one node: when it was last seen and, if one came,
@@ -171,6 +232,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     fn node(&self, node_id: &str) -> StoreResult<Option<Node>>;
     fn nodes(&self) -> StoreResult<Vec<Node>>;
+    /// Renames and/or retags a node; `false` when there is no such node (or it was removed).
+    fn change_node(&self, node_id: &str, change: &NodeChange) -> StoreResult<bool>;
+    /// Removes a node: its key is refused from now on, its row and jobs stay for the history;
+    /// `false` when there is no such node (or it was already removed).
+    fn remove_node(&self, node_id: &str, by: &str, now: u64) -> StoreResult<bool>;
+    /// Tokens neither used nor revoked whose expiry is at or after `since`.
+    fn pending_tokens(&self, since: u64) -> StoreResult<Vec<PendingToken>>;
+    /// Revokes the token issued for node `id` (the token's id in the API).
+    fn revoke_token(&self, id: &str, by: &str, now: u64) -> StoreResult<TokenRevoked>;
     fn node_seen(&self, node_id: &str, now: u64) -> StoreResult<()>;
     fn node_status(&self, node_id: &str, status: &serde_json::Value, now: u64) -> StoreResult<()>;
     /// Many nodes' `last_seen` and `last_status` in one transaction (one disk sync for a
@@ -223,6 +293,33 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     fn setting(&self, key: &str) -> StoreResult<Option<String>>;
     /// Sets a setting, or removes it with `None`.
     fn set_setting(&self, key: &str, value: Option<&str>) -> StoreResult<()>;
+
+    /// Stores the samples of several nodes in one transaction, idempotently by `(node, t)`;
+    /// returns how many were new.
+    fn store_metrics(
+        &self,
+        batches: &[(String, Vec<cairn_protocol::messages::Sample>)],
+    ) -> StoreResult<u64>;
+    /// A node's samples with `from <= t < to`, oldest first.
+    fn metric_samples(
+        &self,
+        node_id: &str,
+        from: u64,
+        to: u64,
+    ) -> StoreResult<Vec<cairn_protocol::messages::Sample>>;
+    /// A node's summaries of `width` seconds (60 or 3600) with `from <= t < to`.
+    fn metric_summaries(
+        &self,
+        node_id: &str,
+        width: u64,
+        from: u64,
+        to: u64,
+    ) -> StoreResult<Vec<(u64, metric_series::Summary)>>;
+    /// Every node's newest sample.
+    fn latest_metrics(&self) -> StoreResult<Vec<(String, cairn_protocol::messages::Sample)>>;
+    /// Summarises the complete minutes and hours that have new samples, then prunes what
+    /// `keep` no longer keeps.
+    fn downsample_metrics(&self, now: u64, keep: &MetricRetention) -> StoreResult<Downsampled>;
 }
 
 /// A shared store.

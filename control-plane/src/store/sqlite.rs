@@ -12,9 +12,9 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use super::sql::{from_i64, job_kind, job_status, json_col, to_i64};
 use super::{
     Appended, AuditCount, AuditEntry, Enrollment, Job, JobEvent, JobStatus, NewToken, Node,
-    NodeUpdate, Store, StoreError, StoreResult, User,
+    NodeChange, NodeUpdate, PendingToken, Store, StoreError, StoreResult, TokenRevoked, User,
 };
-use super::{audit_sql, settings_sql};
+use super::{audit_sql, metrics_sql, nodes_sql, settings_sql};
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS users (
@@ -99,6 +99,8 @@ impl SqliteStore {
         add_job_column(&conn, "action")?;
         audit_sql::migrate(&conn)?;
         settings_sql::migrate(&conn)?;
+        nodes_sql::migrate(&conn)?;
+        metrics_sql::migrate(&conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
         })
@@ -134,11 +136,15 @@ fn node_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Node> {
         enrolled_at: from_i64(r.get(5)?),
         last_seen: r.get::<_, Option<i64>>(6)?.map(from_i64),
         last_status: json_col(r.get(7)?),
+        tags: json_col(r.get(8)?)
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default(),
+        removed_at: r.get::<_, Option<i64>>(9)?.map(from_i64),
+        removed_by: r.get(10)?,
     })
 }
 
-const NODE_COLS: &str =
-    "id, name, public_key, key_id, hostname, enrolled_at, last_seen, last_status";
+const NODE_COLS: &str = "id, name, public_key, key_id, hostname, enrolled_at, last_seen, last_status, tags, removed_at, removed_by";
 const JOB_COLS: &str = "id, node_id, recipe, kind, requested_by, status, created_at, finished_at, result, params, action";
 
 fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
@@ -262,6 +268,11 @@ impl Store for SqliteStore {
                     .into(),
             ));
         }
+        if let Some(by) = nodes_sql::revoked_by(&tx, &e.token_hash)? {
+            return Err(StoreError::Refused(format!(
+                "this enrollment token was revoked by {by}; create a new one in the dashboard"
+            )));
+        }
         if from_i64(expires_at) <= e.now {
             return Err(StoreError::Refused(
                 "this enrollment token has expired; create a new one in the dashboard".into(),
@@ -287,7 +298,7 @@ impl Store for SqliteStore {
         }
         let updated = tx.execute(
             "UPDATE enrollment_tokens SET used_at = ?1
-             WHERE token_hash = ?2 AND used_at IS NULL AND expires_at > ?1 AND node_id = ?3",
+             WHERE token_hash = ?2 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?1 AND node_id = ?3",
             params![to_i64(e.now), e.token_hash, e.node_id],
         )?;
         if updated != 1 {
@@ -318,6 +329,9 @@ impl Store for SqliteStore {
             enrolled_at: e.now,
             last_seen: None,
             last_status: None,
+            tags: Vec::new(),
+            removed_at: None,
+            removed_by: None,
         })
     }
 
@@ -334,9 +348,27 @@ impl Store for SqliteStore {
 
     fn nodes(&self) -> StoreResult<Vec<Node>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(&format!("SELECT {NODE_COLS} FROM nodes ORDER BY name, id"))?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {NODE_COLS} FROM nodes WHERE removed_at IS NULL ORDER BY name, id"
+        ))?;
         let rows = stmt.query_map([], node_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn change_node(&self, node_id: &str, change: &NodeChange) -> StoreResult<bool> {
+        nodes_sql::change_node(&self.conn(), node_id, change)
+    }
+
+    fn remove_node(&self, node_id: &str, by: &str, now: u64) -> StoreResult<bool> {
+        nodes_sql::remove_node(&self.conn(), node_id, by, now)
+    }
+
+    fn pending_tokens(&self, since: u64) -> StoreResult<Vec<PendingToken>> {
+        nodes_sql::pending_tokens(&self.conn(), since)
+    }
+
+    fn revoke_token(&self, id: &str, by: &str, now: u64) -> StoreResult<TokenRevoked> {
+        nodes_sql::revoke_token(&mut self.conn(), id, by, now)
     }
 
     fn node_seen(&self, node_id: &str, now: u64) -> StoreResult<()> {
@@ -494,6 +526,44 @@ impl Store for SqliteStore {
 
     fn set_setting(&self, key: &str, value: Option<&str>) -> StoreResult<()> {
         settings_sql::set_setting(&self.conn(), key, value)
+    }
+
+    fn store_metrics(
+        &self,
+        batches: &[(String, Vec<cairn_protocol::messages::Sample>)],
+    ) -> StoreResult<u64> {
+        metrics_sql::store(&mut self.conn(), batches)
+    }
+
+    fn metric_samples(
+        &self,
+        node_id: &str,
+        from: u64,
+        to: u64,
+    ) -> StoreResult<Vec<cairn_protocol::messages::Sample>> {
+        metrics_sql::samples(&self.conn(), node_id, from, to)
+    }
+
+    fn metric_summaries(
+        &self,
+        node_id: &str,
+        width: u64,
+        from: u64,
+        to: u64,
+    ) -> StoreResult<Vec<(u64, super::metric_series::Summary)>> {
+        metrics_sql::summaries(&self.conn(), node_id, width, from, to)
+    }
+
+    fn latest_metrics(&self) -> StoreResult<Vec<(String, cairn_protocol::messages::Sample)>> {
+        metrics_sql::latest(&self.conn())
+    }
+
+    fn downsample_metrics(
+        &self,
+        now: u64,
+        keep: &super::MetricRetention,
+    ) -> StoreResult<super::Downsampled> {
+        metrics_sql::downsample(&mut self.conn(), now, keep)
     }
 }
 

@@ -16,6 +16,15 @@ use crate::app::App;
 use crate::gate::Conn;
 use crate::store::{self, Enrollment, StoreError};
 
+/// What a removed node's agent is told (and logs) when it connects: what happened and the two
+/// ways out.
+pub(crate) fn removed_sentence(node_id: &str, by: Option<&str>) -> String {
+    let by = by.map(|b| format!(" by {b}")).unwrap_or_default();
+    format!(
+        "this server was removed from Cairn{by} (node {node_id}): enroll it again with a new token or uninstall the agent"
+    )
+}
+
 async fn challenge(
     app: &App,
     ws: &mut Socket,
@@ -203,6 +212,17 @@ pub(super) async fn authenticate(
         )
         .await);
     };
+    if node.removed_at.is_some() {
+        let why = removed_sentence(&node_id, node.removed_by.as_deref());
+        app.audit(
+            &format!("agent:{node_id}"),
+            "node.auth",
+            &node_id,
+            &format!("refused: {why}"),
+        )
+        .await;
+        return Err(refuse(app, ws, &node_id, ErrorCode::NodeRemoved, &why).await);
+    }
     if node.key_id != key_id {
         let why = format!(
             "node {node_id} is enrolled with key {}; refusing key {key_id}",

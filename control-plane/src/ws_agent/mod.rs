@@ -20,6 +20,7 @@
 //! request carries is [`crate::detectors`].
 
 mod handshake;
+mod metrics;
 mod relay;
 mod session;
 mod socket;
@@ -33,6 +34,7 @@ use cairn_protocol::{Message, PublicKey, parse_bare_message, unix_now};
 use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
+pub(crate) use handshake::removed_sentence;
 pub use socket::upgrade;
 use socket::{Socket, send_text};
 

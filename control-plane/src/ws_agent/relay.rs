@@ -176,12 +176,16 @@ pub(super) async fn handle_frame(
     for msg in others {
         match msg {
             Message::ServerStatus(status) if status.system_only => {
+                let obs = crate::alerts::Observation::from_status(&status, unix_now());
+                app.alerts.observe(node_id, obs);
                 // The machine's facts alone: shown, never stored as the node's status (whose
                 // detections it would blank).
                 let body = DashboardEventBody::ServerStatus(status);
                 app.hub.broadcast(&DashboardEvent::new(node_id, None, body));
             }
             Message::ServerStatus(status) => {
+                let obs = crate::alerts::Observation::from_status(&status, unix_now());
+                app.alerts.observe(node_id, obs);
                 // Serialized once for the store, in a batch with other nodes' statuses (a
                 // fan-out brings 10,000 of these within seconds); shown and counted once stored,
                 // written for the dashboards only if one watches the node.
@@ -198,6 +202,7 @@ pub(super) async fn handle_frame(
                 });
                 app.node_writes.status(node_id, text, unix_now(), after);
             }
+            Message::Metrics(m) => replies.extend(super::metrics::receive(app, node_id, m).await?),
             // Shown to the page that asked; never stored, never logged (it may hold secrets).
             Message::ServiceLog(log) => app.hub.forward_service_log(node_id, log),
             Message::Error(e) => {

@@ -31,8 +31,17 @@ pub(super) async fn connected(
     verifier.set_session(Some(session.to_owned()));
     let conn = app.hub.next_conn();
     let (tx, mut rx) = mpsc::channel::<Arc<[Message]>>(AGENT_QUEUE);
-    app.hub.register_agent(node_id, conn, tx);
+    if !app.hub.register_agent(node_id, conn, tx) {
+        let why = super::handshake::removed_sentence(node_id, None);
+        let refusal = error_message(ErrorCode::NodeRemoved, why.clone());
+        let _ = send_signed(app, ws, node_id, Some(session), &[refusal]).await;
+        bail!("{why}");
+    }
     tracing::info!(node_id = %node_id, "agent connected");
+    app.alerts.observe(
+        node_id,
+        crate::alerts::Observation::online(unix_now(), true),
+    );
     let result = connected_loop(
         app,
         ws,
@@ -44,6 +53,14 @@ pub(super) async fn connected(
     )
     .await;
     app.hub.unregister_agent(node_id, conn);
+    // A newer connection of the node may have taken over: only then is it still online.
+    // A removed node's alerts were closed with it.
+    if !app.hub.is_online(node_id) && !app.hub.was_removed(node_id) {
+        app.alerts.observe(
+            node_id,
+            crate::alerts::Observation::online(unix_now(), false),
+        );
+    }
     app.node_writes.seen(node_id, unix_now());
     tracing::info!(node_id = %node_id, "agent disconnected");
     result
@@ -60,8 +77,12 @@ async fn connected_loop(
 ) -> anyhow::Result<()> {
     app.node_writes.seen(node_id, unix_now());
     // The detector bundles the agent holds: what it named in HELLO, then what it was sent.
-    let first = first_request(app, &mut detectors_held);
-    send_signed(app, ws, node_id, Some(session), &[first]).await?;
+    {
+        // Dropped once sent: with the bundles it is hundreds of kB, and held for the
+        // connection's life it cost that much per connected agent (BENCHMARKS.md, issue 19).
+        let first = first_request(app, &mut detectors_held);
+        send_signed(app, ws, node_id, Some(session), &[first]).await?;
+    }
     let mut shutdown = app.shutdown.clone();
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut last_heard = tokio::time::Instant::now();
@@ -74,6 +95,7 @@ async fn connected_loop(
                     Some(full) => send_signed(app, ws, node_id, Some(session), &full).await?,
                     None => send_signed(app, ws, node_id, Some(session), &messages).await?,
                 },
+                None if app.hub.was_removed(node_id) => bail!("node {node_id} was removed from Cairn; its connection is closed"),
                 None => bail!("a newer connection of this node replaced this one"),
             },
             _ = ping.tick() => {

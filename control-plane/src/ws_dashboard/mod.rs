@@ -131,6 +131,7 @@ async fn node_exists(app: &App, node_id: &str) -> Result<store::Node, String> {
     store::blocking(&app.store, move |s| s.node(&lookup))
         .await
         .map_err(|e| e.to_string())?
+        .filter(|n| n.removed_at.is_none())
         .ok_or_else(|| format!("there is no node \"{node_id}\""))
 }
 

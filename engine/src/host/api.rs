@@ -166,6 +166,7 @@ fn register_commands(engine: &mut Engine, host: &Rc<Host>) {
     };
     let h = host.clone();
     engine.register_fn("run", move |program: &str, args: Array| {
+        let _t = h.timings.call("run");
         run(
             &h,
             program,
@@ -178,6 +179,7 @@ fn register_commands(engine: &mut Engine, host: &Rc<Host>) {
     });
     let h = host.clone();
     engine.register_fn("run", move |program: &str, args: Array, opts: Map| {
+        let _t = h.timings.call("run");
         run(&h, program, args, exec_options(opts)?)
     });
     let detect = |h: &Host, program: &str, args: Array, pattern: &str, opts: ExecOptions| {
@@ -202,6 +204,7 @@ fn register_commands(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "detect",
         move |program: &str, args: Array, pattern: &str| -> Res<Dynamic> {
+            let _t = h.timings.call("detect");
             detect(&h, program, args, pattern, ExecOptions::default())
         },
     );
@@ -209,6 +212,7 @@ fn register_commands(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "detect",
         move |program: &str, args: Array, pattern: &str, opts: Map| -> Res<Dynamic> {
+            let _t = h.timings.call("detect");
             detect(&h, program, args, pattern, query_options(opts)?)
         },
     );
@@ -216,6 +220,7 @@ fn register_commands(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "wait_for",
         move |program: &str, args: Array, pattern: &str, secs: i64| -> Res<Dynamic> {
+            let _t = h.timings.call("wait_for");
             let args = strings("wait_for(): the arguments", args)?;
             check_call(&h, program, &args, &ExecOptions::default(), true)?;
             if !(1..=600).contains(&secs) {
@@ -240,10 +245,13 @@ fn register_commands(engine: &mut Engine, host: &Rc<Host>) {
                         crate::plan::shell_words(program, &args)
                     )));
                 }
+                let paused = std::time::Instant::now();
                 for _ in 0..10 {
                     h.stopped().map_err(err)?;
                     std::thread::sleep(Duration::from_millis(50));
                 }
+                h.timings
+                    .waited("wait_for, between tries", paused.elapsed());
             }
         },
     );
@@ -288,6 +296,7 @@ fn register_console(engine: &mut Engine, host: &Rc<Host>) {
     engine.on_debug(move |msg, _, _| h.sink.log(Stream::Info, msg));
     let h = host.clone();
     engine.register_fn("step", move |title: &str| {
+        h.timings.step(title);
         let index = h.steps.get() + 1;
         h.steps.set(index);
         h.sink.send(Event::Step {
@@ -310,11 +319,14 @@ fn register_console(engine: &mut Engine, host: &Rc<Host>) {
         if h.plan_mode() {
             return Ok(());
         }
-        let until = std::time::Instant::now() + Duration::from_secs(secs as u64);
+        let _t = h.timings.call("sleep");
+        let started = std::time::Instant::now();
+        let until = started + Duration::from_secs(secs as u64);
         while std::time::Instant::now() < until {
             h.stopped().map_err(err)?;
             std::thread::sleep(Duration::from_millis(50));
         }
+        h.timings.waited("sleep", started.elapsed());
         Ok(())
     });
 }
@@ -421,11 +433,13 @@ fn register_helpers(engine: &mut Engine, host: &Rc<Host>) {
     let apt_cap = |h: &Host| h.caps.check_program("apt-get").map_err(err);
     let h = host.clone();
     engine.register_fn("apt_update", move || -> Res<()> {
+        let _t = h.timings.call("apt_update");
         apt_cap(&h)?;
         apt::update(&*h).map_err(err)
     });
     let h = host.clone();
     engine.register_fn("apt_install", move |packages: Array| -> Res<Map> {
+        let _t = h.timings.call("apt_install");
         apt_cap(&h)?;
         let packages = strings("apt_install(): the packages", packages)?;
         let report = apt::install(&*h, &packages).map_err(err)?;
@@ -461,6 +475,7 @@ fn register_helpers(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "apt_install",
         move |packages: Array, options: Map| -> Res<Map> {
+            let _t = h.timings.call("apt_install");
             apt_cap(&h)?;
             let packages = strings("apt_install(): the packages", packages)?;
             let mut from = None;
@@ -489,12 +504,14 @@ fn register_helpers(engine: &mut Engine, host: &Rc<Host>) {
     );
     let h = host.clone();
     engine.register_fn("apt_upgrade", move |packages: Array| -> Res<Map> {
+        let _t = h.timings.call("apt_upgrade");
         apt_cap(&h)?;
         let packages = strings("apt_upgrade(): the packages", packages)?;
         Ok(switched(apt::upgrade(&*h, &packages).map_err(err)?))
     });
     let h = host.clone();
     engine.register_fn("apt_remove", move |packages: Array| -> Res<Map> {
+        let _t = h.timings.call("apt_remove");
         apt_cap(&h)?;
         let packages = strings("apt_remove(): the packages", packages)?;
         Ok(removed(apt::remove(&*h, &packages).map_err(err)?))
@@ -503,6 +520,7 @@ fn register_helpers(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "apt_remove",
         move |packages: Array, opts: Map| -> Res<Map> {
+            let _t = h.timings.call("apt_remove");
             apt_cap(&h)?;
             let packages = strings("apt_remove(): the packages", packages)?;
             let mut purge = false;
@@ -529,12 +547,14 @@ fn register_helpers(engine: &mut Engine, host: &Rc<Host>) {
     );
     let h = host.clone();
     engine.register_fn("apt_installed", move |package: &str| -> Res<Dynamic> {
+        let _t = h.timings.call("apt_installed");
         Ok(apt::installed_version(&*h, package)
             .map_err(err)?
             .map_or(Dynamic::UNIT, Dynamic::from))
     });
     let h = host.clone();
     engine.register_fn("apt_version", move |package: &str| -> Res<Dynamic> {
+        let _t = h.timings.call("apt_version");
         Ok(apt::installed_version(&*h, package)
             .map_err(err)?
             .map_or(Dynamic::UNIT, |v| {
@@ -551,12 +571,14 @@ fn register_helpers(engine: &mut Engine, host: &Rc<Host>) {
     ] {
         let h = host.clone();
         engine.register_fn(name, move |svc: &str| -> Res<()> {
+            let _t = h.timings.call(name);
             h.caps.check_service(svc).map_err(err)?;
             action(&*h, svc).map_err(err)
         });
     }
     let h = host.clone();
     engine.register_fn("service_running", move |svc: &str| -> Res<bool> {
+        let _t = h.timings.call("service_running");
         h.caps.check_service(svc).map_err(err)?;
         service::is_running(&*h, svc).map_err(err)
     });
@@ -588,6 +610,7 @@ fn register_helpers(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "download",
         move |url: &str, dest: &str, sha256: &str| -> Res<()> {
+            let _t = h.timings.call("download");
             let p = checked_path(&h, dest)?;
             download::download(&*h, url, &p, sha256).map_err(err)
         },

@@ -4,6 +4,8 @@
 //! The state file is the convention of the shipped backup scripts (docs/recipes.md, "Backup
 //! recipes"): `KEY='value'` lines with `last_run_at` and `last_restore_test_at` in Unix
 //! seconds, `last_run_ok` and `last_restore_test_ok` as `true`/`false`, and `last_snapshot`.
+//! Their history file (`history` beside it) has one line per snapshot still kept, appended
+//! after each backup: `ID TIME SIZE_BYTES FILES DURATION_S`, separated by blanks.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,26 +13,39 @@ use std::path::Path;
 /// The most paths one list may name.
 pub const MAX_PATHS: usize = 1000;
 
-/// `text` (absolute paths separated by blanks) as a single-spaced list, or a sentence naming
-/// the first path that cannot be backed up. `exists` says whether a path exists on the server.
+/// `text` as the list of paths to back up, or a sentence naming the first path that cannot be
+/// backed up. `exists` says whether a path exists on the server.
 ///
-/// Backup scripts read the list unquoted as words (`for p in $PATHS`, `rsync $PATHS`), so a
-/// path may contain only characters that are text to the shell: no blank, glob or quote.
+/// `text` holds one absolute path a line (blanks around a line and empty lines ignored); a text
+/// without a line break is read as paths separated by blanks, as the settings written before
+/// paths could hold a space. The list comes back one path a line; the backup scripts read it
+/// line by line and quote every path.
 pub fn paths(text: &str, exists: impl Fn(&Path) -> bool) -> Result<String, String> {
+    let items: Vec<&str> = if text.contains('\n') {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect()
+    } else {
+        text.split_ascii_whitespace().collect()
+    };
     let mut out = Vec::new();
-    for p in text.split_ascii_whitespace() {
+    for p in items {
         if !p.starts_with('/') || p.trim_matches('/').is_empty() {
             return Err(format!(
                 "`{p}` cannot be backed up: give absolute folders or files below /"
             ));
         }
+        // Quoted in the scripts, a path could hold anything but a line break; the other
+        // characters cron, the state files and the sentences quoting a path read specially
+        // are still refused.
         if !p
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-+@/".contains(c))
+            .all(|c| c.is_alphanumeric() || "._-+@/ ,=:~()&".contains(c))
         {
             return Err(format!(
-                "`{p}` cannot be backed up: a path may contain only letters, digits and . _ - + @ / \
-                 (the backup script reads the list as words)"
+                "`{p}` cannot be backed up: a path may contain only letters, digits, spaces and \
+                 . _ - + @ / , = : ~ ( ) &"
             ));
         }
         if p.split('/').any(|c| c == "." || c == "..") {
@@ -51,7 +66,7 @@ pub fn paths(text: &str, exists: impl Fn(&Path) -> bool) -> Result<String, Strin
     if out.is_empty() {
         return Err("nothing to back up: give at least one absolute path".into());
     }
-    Ok(out.join(" "))
+    Ok(out.join("\n"))
 }
 
 /// The state of a backup as its script last recorded it; `None` for what is missing or not of
@@ -85,6 +100,46 @@ impl State {
     }
 }
 
+/// The most snapshots [`snapshots`] returns.
+pub const MAX_SNAPSHOTS: usize = 50;
+
+/// One snapshot of a backup's history file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub id: String,
+    /// Unix seconds when the backup that made it started.
+    pub time: i64,
+    /// The bytes of the files it holds (their sizes as backed up, not what the target stores).
+    pub size_bytes: i64,
+    pub files: i64,
+    pub duration_s: i64,
+}
+
+/// The snapshots of a history file, newest first (the script appends), at most
+/// [`MAX_SNAPSHOTS`]. A line that is not five fields (a run cut short while writing) is skipped
+/// rather than failing the whole detection.
+pub fn snapshots(text: &str) -> Vec<Snapshot> {
+    text.lines()
+        .rev()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_ascii_whitespace().collect();
+            let [id, time, size, files, duration] = f.as_slice() else {
+                return None;
+            };
+            let ok_id =
+                !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric());
+            Some(Snapshot {
+                id: ok_id.then(|| (*id).to_owned())?,
+                time: time.parse().ok()?,
+                size_bytes: size.parse().ok()?,
+                files: files.parse().ok()?,
+                duration_s: duration.parse().ok()?,
+            })
+        })
+        .take(MAX_SNAPSHOTS)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -93,7 +148,10 @@ mod tests {
     #[test]
     fn paths_are_normalised_and_each_refusal_names_the_path() {
         let yes = |_: &Path| true;
-        assert_eq!(paths("  /etc   /home/a-b ", yes).unwrap(), "/etc /home/a-b");
+        assert_eq!(
+            paths("  /etc   /home/a-b ", yes).unwrap(),
+            "/etc\n/home/a-b"
+        );
         for (bad, why) in [
             ("etc", "absolute"),
             ("/", "absolute"),
@@ -101,6 +159,8 @@ mod tests {
             ("/etc/../root", ". or .."),
             ("/etc/./x", ". or .."),
             ("/etc/*", "only letters"),
+            ("/a\tb\n/c", "only letters"),
+            ("/a\"b", "only letters"),
             ("/etc/$(id)", "only letters"),
             ("/a'b", "only letters"),
             ("", "nothing to back up"),
@@ -108,6 +168,11 @@ mod tests {
             let e = paths(bad, yes).unwrap_err();
             assert!(e.contains(why), "{bad}: {e}");
         }
+        // One a line, a path may hold spaces.
+        assert_eq!(
+            paths(" /srv/My Files \n\n/etc\n", yes).unwrap(),
+            "/srv/My Files\n/etc"
+        );
         let e = paths("/etc /gone", |p: &Path| p != Path::new("/gone")).unwrap_err();
         assert!(e.contains("`/gone` does not exist"), "{e}");
     }
@@ -131,5 +196,24 @@ mod tests {
         assert_eq!(s.last_restore_test_ok, None);
         assert_eq!(s.snapshot.as_deref(), Some("20241126T030000Z"));
         assert_eq!(State::from_kv(&BTreeMap::new()), State::default());
+    }
+
+    #[test]
+    fn the_history_is_read_newest_first_at_most_fifty_and_odd_lines_are_skipped() {
+        let mut text = String::from("20241126T030000Z 1732590000 2048 3 1\nhalf a line\n");
+        text.push_str("a1b2c3d4 1732593600 4096 5 2\n");
+        let s = snapshots(&text);
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].id, "a1b2c3d4");
+        assert_eq!(
+            (s[0].time, s[0].size_bytes, s[0].files, s[0].duration_s),
+            (1732593600, 4096, 5, 2)
+        );
+        assert_eq!(s[1].id, "20241126T030000Z");
+        let many: String = (0..60).map(|i| format!("s{i} {i} 1 1 0\n")).collect();
+        let s = snapshots(&many);
+        assert_eq!(s.len(), MAX_SNAPSHOTS);
+        assert_eq!(s[0].id, "s59");
+        assert!(snapshots("x;rm 1 1 1 1\n").is_empty());
     }
 }

@@ -114,6 +114,7 @@ fn register_files(engine: &mut Engine, host: &Rc<Host>) {
     });
     let h = host.clone();
     engine.register_fn("backup_state", move |path: &str| -> Res<Map> {
+        let _t = h.timings.call("backup_state");
         let s = backup::State::from_kv(&read_kv(&h, "backup_state()", path)?);
         let mut m = Map::new();
         let or_unit = |v: Option<Dynamic>| v.unwrap_or(Dynamic::UNIT);
@@ -135,6 +136,33 @@ fn register_files(engine: &mut Engine, host: &Rc<Host>) {
         );
         m.insert("snapshot".into(), or_unit(s.snapshot.map(Dynamic::from)));
         Ok(m)
+    });
+    let h = host.clone();
+    engine.register_fn("backup_snapshots", move |path: &str| -> Res<Array> {
+        let p = checked_path(&h, path)?;
+        let text = files::read_file_if_exists(&p)
+            .map_err(err)?
+            .unwrap_or_default();
+        Ok(backup::snapshots(&text)
+            .into_iter()
+            .map(|s| {
+                let mut m = Map::new();
+                m.insert("id".into(), Dynamic::from(s.id));
+                m.insert("time".into(), Dynamic::from(s.time));
+                m.insert("size_bytes".into(), Dynamic::from(s.size_bytes));
+                m.insert("files".into(), Dynamic::from(s.files));
+                m.insert("duration_s".into(), Dynamic::from(s.duration_s));
+                Dynamic::from(m)
+            })
+            .collect())
+    });
+    // Like file_exists(), a question about the server needing no capability: whether a restore
+    // may go into `path` (missing, or an empty folder).
+    engine.register_fn("dir_is_empty", |path: &str| -> bool {
+        match std::fs::read_dir(path) {
+            Ok(mut entries) => entries.next().is_none(),
+            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        }
     });
 }
 
@@ -199,6 +227,7 @@ fn register_cron(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "cron_schedule_of",
         move |path: &str, program: &str| -> Res<Dynamic> {
+            let _t = h.timings.call("cron_schedule_of");
             let p = checked_path(&h, path)?;
             let text = files::read_file_if_exists(&p).map_err(err)?;
             Ok(text
@@ -211,6 +240,7 @@ fn register_cron(engine: &mut Engine, host: &Rc<Host>) {
 fn register_running(engine: &mut Engine, host: &Rc<Host>) {
     let h = host.clone();
     engine.register_fn("service_ensure_running", move |svc: &str| -> Res<bool> {
+        let _t = h.timings.call("service_ensure_running");
         h.caps.check_service(svc).map_err(err)?;
         if service::is_running(&*h, svc).map_err(err)? {
             h.sink
@@ -224,6 +254,7 @@ fn register_running(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "run_with_state",
         move |program: &str, args: Array, state: &str, error_key: &str| -> Res<Map> {
+            let _t = h.timings.call("run_with_state");
             let args = strings("run_with_state(): the arguments", args)?;
             check_call(&h, program, &args, &ExecOptions::default(), false)?;
             checked_path(&h, state)?;

@@ -86,6 +86,8 @@ pub struct Host {
     /// Where `os_release()` reads from (tests and plans use recorded files).
     pub os_release_path: PathBuf,
     pub steps: Cell<u32>,
+    /// Where the job's time goes (`crate::timing`): steps, host calls, processes, waits.
+    pub timings: std::rc::Rc<crate::timing::Timings>,
 }
 
 impl Host {
@@ -179,10 +181,12 @@ impl Exec for Host {
             &opts.env,
             self.timeout(opts.timeout),
         )?;
+        let started = std::time::Instant::now();
         let out = process::run(&spec, &self.stop, &mut |stream, line| {
             self.sink.log(stream, line);
-        })
-        .map_err(|e| self.process_error(command.clone(), e))?;
+        });
+        self.timings.process(program, args, started.elapsed());
+        let out = out.map_err(|e| self.process_error(command.clone(), e))?;
         let code = out.code.unwrap_or(-1);
         if opts.check && code != 0 {
             return Err(HostError::CommandFailed {
@@ -236,6 +240,10 @@ impl Exec for Host {
     }
 
     fn waiting(&self, reason: Option<WaitReason>, holder: Option<&str>) {
+        self.timings.waiting(reason.map(|r| match r {
+            WaitReason::PackageManager => "dpkg lock",
+            WaitReason::CairnJob => "Cairn's package lock",
+        }));
         self.sink.send(Event::Waiting {
             reason,
             holder: holder.map(str::to_owned),
@@ -272,8 +280,11 @@ impl Host {
             }
             Err(e) => return Err(e),
         };
-        let out = process::run(&spec, &self.stop, &mut |_, _| {})
-            .map_err(|e| self.process_error(crate::plan::shell_words(program, args), e))?;
+        let started = std::time::Instant::now();
+        let out = process::run(&spec, &self.stop, &mut |_, _| {});
+        self.timings.process(program, args, started.elapsed());
+        let out =
+            out.map_err(|e| self.process_error(crate::plan::shell_words(program, args), e))?;
         Ok(ExecOutput {
             code: out.code.unwrap_or(-1),
             stdout: out.stdout,

@@ -241,7 +241,7 @@ pub(crate) fn is_start_link(file: &str, name: &str) -> bool {
 }
 
 /// A pattern's newest match (a `*` in the file name), or the path itself when it has none.
-pub(crate) fn newest_match(path: &Path) -> Option<PathBuf> {
+pub fn newest_match(path: &Path) -> Option<PathBuf> {
     let file = path.file_name()?.to_string_lossy().into_owned();
     let Some((prefix, suffix)) = file.split_once('*') else {
         return path.exists().then(|| path.to_owned());

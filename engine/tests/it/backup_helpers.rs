@@ -327,7 +327,15 @@ fn backup_paths_normalises_the_list_and_names_the_first_path_it_refuses() {
     let list = format!("  {}   {}\t", a.display(), b.display());
     assert_eq!(
         call(&list).value(),
-        &format!("{} {}", a.display(), b.display())
+        &format!("{}\n{}", a.display(), b.display())
+    );
+    // One a line, a path may hold a space (the scripts quote it).
+    let spaced = dir.path().join("My Files");
+    std::fs::create_dir_all(&spaced).unwrap();
+    let list = format!("{}\n\n  {}\n", spaced.display(), a.display());
+    assert_eq!(
+        call(&list).value(),
+        &format!("{}\n{}", spaced.display(), a.display())
     );
     let gone = dir.path().join("gone");
     for (text, why) in [

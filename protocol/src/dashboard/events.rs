@@ -12,7 +12,8 @@ use ts_rs::TS;
 use crate::Message;
 use crate::messages::{
     BackupConfigured, DatabaseConfigured, ErrorMessage, InfrastructureLog, JobFailed, JobProgress,
-    JobStarted, JobStep, JobWaiting, PlanResult, RuntimeInstalled, ServerStatus, ServiceLog,
+    JobStarted, JobStep, JobTimings, JobWaiting, PlanResult, RuntimeInstalled, ServerStatus,
+    ServiceLog,
 };
 
 /// One message to the page: `{type, nodeId, jobId?, payload}`.
@@ -71,6 +72,7 @@ pub enum DashboardEventBody {
     JobStep(JobStep),
     JobProgress(JobProgress),
     JobWaiting(JobWaiting),
+    JobTimings(JobTimings),
     RuntimeInstalled(RuntimeInstalled),
     DatabaseConfigured(DatabaseConfigured),
     BackupConfigured(BackupConfigured),
@@ -96,6 +98,7 @@ impl TryFrom<Message> for DashboardEventBody {
             Message::JobStep(m) => Self::JobStep(m),
             Message::JobProgress(m) => Self::JobProgress(m),
             Message::JobWaiting(m) => Self::JobWaiting(m),
+            Message::JobTimings(m) => Self::JobTimings(m),
             Message::RuntimeInstalled(m) => Self::RuntimeInstalled(m),
             Message::DatabaseConfigured(m) => Self::DatabaseConfigured(m),
             Message::BackupConfigured(m) => Self::BackupConfigured(m),

@@ -20,6 +20,9 @@ pub struct Node {
     /// The last `SERVER_STATUS` payload its agent sent, as stored (`null` before the first).
     #[ts(as = "Option<crate::messages::ServerStatus>")]
     pub last_status: Option<Value>,
+    /// Its tags, set in the dashboard (`[a-z0-9][a-z0-9-]{0,31}`, at most 10).
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 /// What a job does: the dashboard command that created it.

@@ -81,6 +81,42 @@ pub struct JobWaiting {
     pub holder: Option<String>,
 }
 
+/// One timed thing of a job (`JOB_TIMINGS`): a step, or a child process (its program and
+/// first arguments); when it started (ms after the job did) and how long it took.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct TimedPart {
+    pub what: String,
+    pub start_ms: u64,
+    pub ms: u64,
+}
+
+/// Calls of one host function, runs of one program, or waits of one kind: how many, how long.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct CountedPart {
+    pub what: String,
+    pub count: u64,
+    pub ms: u64,
+}
+
+/// `JOB_TIMINGS`: where a run's time went, sent once just before its end (never by a plan).
+/// The console shows it on request; `cairn-recipe run --timings` prints the same.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct JobTimings {
+    pub job_id: String,
+    pub seq: u64,
+    pub total_ms: u64,
+    /// Outside every timed host call: the interpreter and the quick host functions.
+    pub script_ms: u64,
+    pub steps: Vec<TimedPart>,
+    pub calls: Vec<CountedPart>,
+    pub processes: Vec<TimedPart>,
+    pub programs: Vec<CountedPart>,
+    pub waits: Vec<CountedPart>,
+}
+
 /// `RUNTIME_INSTALLED`: an `INSTALL_RUNTIME` job ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod events;
 pub mod jobs;
+pub mod metrics;
 pub mod plans;
 pub mod services;
 pub mod status;
@@ -17,18 +18,19 @@ pub use auth::{
     AuthChallenge, AuthOk, AuthResponse, ChallengePurpose, EnrollRequest, EnrollResponse, Hello,
 };
 pub use events::{
-    BackupConfigured, DatabaseConfigured, FailureKind, InfrastructureLog, JobFailed, JobProgress,
-    JobStarted, JobStep, JobWaiting, LogStream, PlanResult, PlannedStep, RuntimeInstalled,
-    WaitReason,
+    BackupConfigured, CountedPart, DatabaseConfigured, FailureKind, InfrastructureLog, JobFailed,
+    JobProgress, JobStarted, JobStep, JobTimings, JobWaiting, LogStream, PlanResult, PlannedStep,
+    RuntimeInstalled, TimedPart, WaitReason,
 };
 pub use jobs::{
     CancelJob, ConfigureBackup, ConfigureDatabase, InstallRuntime, LogAck, PlanRequest,
 };
+pub use metrics::{DiskSample, Metrics, MetricsAck, NetSample, Sample, ServiceSample};
 pub use plans::{FileChange, PackageAction, PackageChange, PlanBasis, PlanSummary, ServiceChange};
 pub use services::{GetServiceLog, LogProblem, ServiceInfo, ServiceLog, ServiceState};
 pub use status::{
-    BackupInfo, CpuInfo, DatabaseInfo, DbDatabase, DbUser, GetServerStatus, Installation,
-    RuntimeInfo, ServerStatus, SystemInfo, Usage,
+    BackupDrill, BackupInfo, BackupSettings, BackupSnapshot, CpuInfo, DatabaseInfo, DbDatabase,
+    DbUser, GetServerStatus, Installation, RuntimeInfo, ServerStatus, SystemInfo, Usage,
 };
 
 /// Version of this protocol, sent in `HELLO`.
@@ -63,6 +65,7 @@ pub enum Message {
     JobStep(JobStep),
     JobProgress(JobProgress),
     JobWaiting(JobWaiting),
+    JobTimings(JobTimings),
     RuntimeInstalled(RuntimeInstalled),
     DatabaseConfigured(DatabaseConfigured),
     BackupConfigured(BackupConfigured),
@@ -70,6 +73,9 @@ pub enum Message {
     JobFailed(JobFailed),
     // Either direction.
     Error(ErrorMessage),
+    // Metrics.
+    Metrics(Metrics),
+    MetricsAck(MetricsAck),
 }
 
 /// Who may send a message.
@@ -117,12 +123,15 @@ impl Message {
         "JOB_STEP",
         "JOB_PROGRESS",
         "JOB_WAITING",
+        "JOB_TIMINGS",
         "RUNTIME_INSTALLED",
         "DATABASE_CONFIGURED",
         "BACKUP_CONFIGURED",
         "PLAN_RESULT",
         "JOB_FAILED",
         "ERROR",
+        "METRICS",
+        "METRICS_ACK",
     ];
 
     /// The message's `"type"`.
@@ -149,12 +158,15 @@ impl Message {
             Self::JobStep(_) => "JOB_STEP",
             Self::JobProgress(_) => "JOB_PROGRESS",
             Self::JobWaiting(_) => "JOB_WAITING",
+            Self::JobTimings(_) => "JOB_TIMINGS",
             Self::RuntimeInstalled(_) => "RUNTIME_INSTALLED",
             Self::DatabaseConfigured(_) => "DATABASE_CONFIGURED",
             Self::BackupConfigured(_) => "BACKUP_CONFIGURED",
             Self::PlanResult(_) => "PLAN_RESULT",
             Self::JobFailed(_) => "JOB_FAILED",
             Self::Error(_) => "ERROR",
+            Self::Metrics(_) => "METRICS",
+            Self::MetricsAck(_) => "METRICS_ACK",
         }
     }
 
@@ -172,7 +184,8 @@ impl Message {
             | Self::ConfigureBackup(_)
             | Self::PlanRequest(_)
             | Self::CancelJob(_)
-            | Self::LogAck(_) => Direction::ToAgent,
+            | Self::LogAck(_)
+            | Self::MetricsAck(_) => Direction::ToAgent,
             Self::Error(_) => Direction::Both,
             _ => Direction::ToControlPlane,
         }
@@ -186,6 +199,7 @@ impl Message {
             Self::JobStep(m) => Some((&m.job_id, m.seq)),
             Self::JobProgress(m) => Some((&m.job_id, m.seq)),
             Self::JobWaiting(m) => Some((&m.job_id, m.seq)),
+            Self::JobTimings(m) => Some((&m.job_id, m.seq)),
             Self::RuntimeInstalled(m) => Some((&m.job_id, m.seq)),
             Self::DatabaseConfigured(m) => Some((&m.job_id, m.seq)),
             Self::BackupConfigured(m) => Some((&m.job_id, m.seq)),
@@ -204,6 +218,7 @@ impl Message {
             Self::JobStep(m) => Some((&mut m.job_id, &mut m.seq)),
             Self::JobProgress(m) => Some((&mut m.job_id, &mut m.seq)),
             Self::JobWaiting(m) => Some((&mut m.job_id, &mut m.seq)),
+            Self::JobTimings(m) => Some((&mut m.job_id, &mut m.seq)),
             Self::RuntimeInstalled(m) => Some((&mut m.job_id, &mut m.seq)),
             Self::DatabaseConfigured(m) => Some((&mut m.job_id, &mut m.seq)),
             Self::BackupConfigured(m) => Some((&mut m.job_id, &mut m.seq)),
@@ -239,6 +254,9 @@ pub enum ErrorCode {
     Busy,
     /// Anything else; `message` says what.
     Internal,
+    /// The node was removed from Cairn (its key revoked): the agent stops dialing often and
+    /// logs the sentence, which says to enroll again or uninstall.
+    NodeRemoved,
     /// A code this version does not know (sent by a newer peer).
     #[serde(other)]
     Unknown,

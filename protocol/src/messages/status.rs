@@ -187,8 +187,125 @@ pub struct BackupInfo {
     /// on the server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_key: Option<String>,
+    /// The snapshots kept, newest first, at most 50 (issue 18).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<Vec<BackupSnapshot>>", optional)]
+    pub snapshots: Vec<BackupSnapshot>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The restore drills: the restore test cron runs on its own schedule, and its last result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub drill: Option<BackupDrill>,
+    /// The current configuration, for the Change form (never a secret key or password).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub settings: Option<BackupSettings>,
+}
+
+/// A backup's restore drills (see [`BackupInfo::drill`]). A drill is the restore test run by
+/// cron; a restore test asked for by hand counts as a verified restore too, so `last_*` are
+/// the last restore test's. (The engine's detection spells the fields in snake_case; the
+/// aliases read it.)
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupDrill {
+    /// The drills' cron expression; absent when none is scheduled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub schedule: Option<String>,
+    /// A verified restore older than this many days is overdue.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "max_age_days"
+    )]
+    #[ts(optional)]
+    pub max_age_days: Option<u32>,
+    /// Unix seconds of the last restore test.
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "last_at")]
+    #[ts(optional)]
+    pub last_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "last_ok")]
+    #[ts(optional)]
+    pub last_ok: Option<bool>,
+    /// Why the last restore test failed, in a sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "last_error")]
+    #[ts(optional)]
+    pub last_error: Option<String>,
+}
+
+/// A backup's current configuration (see [`BackupInfo::settings`]): what the Change form
+/// starts from. Never a secret: the S3 secret key and the repository password stay on the
+/// server.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupSettings {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<Vec<String>>", optional)]
+    pub paths: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub schedule: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub keep: Option<u32>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "drill_schedule"
+    )]
+    #[ts(optional)]
+    pub drill_schedule: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "drill_max_age_days"
+    )]
+    #[ts(optional)]
+    pub drill_max_age_days: Option<u32>,
+    /// rsync: `user@host:/path` and the SSH port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub target: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub port: Option<u32>,
+    /// s3: where the repository is, and the access key id (not the secret key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub bucket: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub region: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "access_key_id"
+    )]
+    #[ts(optional)]
+    pub access_key_id: Option<String>,
+}
+
+/// One snapshot of a backup (see [`BackupInfo::snapshots`]). (`size_bytes` and `duration_s`
+/// are how the engine's detection, which the agent reads into this type, spells them.)
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupSnapshot {
+    /// The snapshot's name at the target: rsync's UTC time, restic's short id.
+    pub id: String,
+    /// Unix seconds when its backup started.
+    pub time: u64,
+    /// The bytes of the files it holds, as they were on the server.
+    #[serde(alias = "size_bytes")]
+    pub size_bytes: u64,
+    pub files: u64,
+    /// How long its backup took, in seconds.
+    #[serde(alias = "duration_s")]
+    pub duration_s: u64,
 }
 
 /// The machine.

@@ -12,6 +12,7 @@ import type {
   Node,
 } from './protocol.generated';
 import { said, t } from './i18n.svelte';
+import type { MetricsAnswer, NodeOverview, Range } from './metrics';
 
 // The wire's types are generated from the Rust ones (`protocol/src/dashboard/`); pages take them
 // from here with the client.
@@ -37,6 +38,8 @@ export type ParamSpec = {
   max_len?: number | null;
   /** A credential: typed in a password field, never kept by the page. */
   secret?: boolean;
+  /** `string`: may hold line breaks, one item a line (a text area). */
+  multiline?: boolean;
   /** `choice`: where each option comes from, in the recipe's words (by option). */
   option_notes?: Record<string, string>;
 };
@@ -58,6 +61,26 @@ export type EnrollmentToken = {
   name: string;
   expiresAt: number;
   installCommand: string;
+};
+
+/** An enrollment token not used yet (`GET /api/enrollment-tokens`): never the token itself. */
+export type PendingToken = {
+  /** The node id it was issued for. */
+  id: string;
+  name: string;
+  createdBy: string;
+  createdAt: number;
+  expiresAt: number;
+  /** Past its expiry: an agent enrolling with it is refused. */
+  expired: boolean;
+};
+
+/** What `DELETE /api/nodes/{id}` answers: the command that uninstalls the agent there. */
+export type RemovedNode = {
+  id: string;
+  name: string;
+  wasOnline: boolean;
+  uninstallCommand: string;
 };
 
 /** The control plane's settings (`GET /api/settings`). */
@@ -205,6 +228,88 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
 
 const enc = encodeURIComponent;
 
+/** An alert rule's name (`docs/api.md`, "Alerts"). */
+export type AlertRuleId = 'offline' | 'disk' | 'memory' | 'load' | 'service' | 'backup' | 'drill';
+
+/** A rule as set (`GET /api/alert-rules`). */
+export type AlertRule = {
+  id: AlertRuleId;
+  enabled: boolean;
+  /** Percent (disk, memory), × cores (load), days (drill). */
+  threshold: number;
+  durationSecs: number;
+  hasThreshold: boolean;
+};
+
+export type AlertOverride = {
+  rule: AlertRuleId;
+  nodeId: string;
+  enabled: boolean | null;
+  threshold: number | null;
+};
+
+export type AlertMute = {
+  id: number;
+  rule: AlertRuleId;
+  /** null: every node. */
+  nodeId: string | null;
+  until: number;
+  by: string;
+};
+
+/** An alert, firing or past (`GET /api/alerts`). */
+export type Alert = {
+  id: number;
+  rule: AlertRuleId;
+  nodeId: string;
+  nodeName: string;
+  /** The mount, service or backup it is about; empty for the whole node. */
+  subject: string;
+  state: 'firing' | 'resolved' | 'closed';
+  value: number;
+  threshold: number;
+  firedAt: number;
+  resolvedAt: number | null;
+  notified: boolean;
+  muted: boolean;
+  deliveryError: string | null;
+};
+
+export type ChannelKind = 'email' | 'webhook' | 'slack' | 'discord' | 'ntfy';
+
+/** A channel as answered: its secrets only as "set" (`url` masked). */
+export type AlertChannel = {
+  id: number;
+  kind: ChannelKind;
+  name: string;
+  host: string | null;
+  port: number | null;
+  username: string | null;
+  from: string | null;
+  to: string[];
+  url: string | null;
+  secret: 'set' | null;
+  password: 'set' | null;
+  token: 'set' | null;
+  createdAt: number;
+  lastError: string | null;
+};
+
+/** What adding a channel sends; secrets go once and never come back. */
+export type ChannelInput = {
+  kind: ChannelKind;
+  name: string;
+  url?: string;
+  secret?: string;
+  token?: string;
+  host?: string;
+  port?: number;
+  username?: string;
+  password?: string;
+  from?: string;
+  to?: string[];
+};
+
 export const api = {
   login: (username: string, password: string) =>
     call<{ username: string }>('POST', '/api/login', { username, password }),
@@ -213,6 +318,16 @@ export const api = {
   nodes: () => call<Node[]>('GET', '/api/nodes'),
   createEnrollmentToken: (name: string) =>
     call<EnrollmentToken>('POST', '/api/enrollment-tokens', { name }),
+  enrollmentTokens: () => call<PendingToken[]>('GET', '/api/enrollment-tokens'),
+  revokeToken: (id: string) =>
+    call<{ id: string; revoked: boolean }>('DELETE', `/api/enrollment-tokens/${enc(id)}`),
+  changeNode: (id: string, change: { name?: string; tags?: string[] }) =>
+    call<{ id: string; name: string; tags: string[] }>('PATCH', `/api/nodes/${enc(id)}`, change),
+  removeNode: (id: string, confirm: string) =>
+    call<RemovedNode>('DELETE', `/api/nodes/${enc(id)}`, { confirm }),
+  metricsOverview: () => call<NodeOverview[]>('GET', '/api/metrics/overview'),
+  metrics: (id: string, range: Range) =>
+    call<MetricsAnswer>('GET', `/api/nodes/${enc(id)}/metrics?range=${enc(range)}`),
   recipes: () => call<Recipe[]>('GET', '/api/recipes'),
   reloadRecipes: () => call<Recipe[]>('POST', '/api/recipes/reload'),
   jobs: (nodeId?: string) =>
@@ -222,6 +337,33 @@ export const api = {
   audit: () => call<AuditEntry[]>('GET', '/api/audit'),
   settings: () => call<Settings>('GET', '/api/settings'),
   setPublicUrl: (publicUrl: string) => call<Settings>('PUT', '/api/settings', { publicUrl }),
+  alerts: (q: { node?: string; state?: Alert['state'] } = {}) => {
+    const p = new URLSearchParams(Object.entries(q).filter(([, v]) => v) as [string, string][]);
+    return call<Alert[]>('GET', `/api/alerts${p.size ? `?${p}` : ''}`);
+  },
+  alertRules: () =>
+    call<{ rules: AlertRule[]; overrides: AlertOverride[]; mutes: AlertMute[] }>(
+      'GET',
+      '/api/alert-rules',
+    ),
+  changeAlertRule: (
+    id: AlertRuleId,
+    change: { enabled?: boolean; threshold?: number; durationSecs?: number },
+  ) => call<AlertRule>('PUT', `/api/alert-rules/${enc(id)}`, change),
+  setAlertOverride: (
+    id: AlertRuleId,
+    nodeId: string,
+    o: { enabled: boolean | null; threshold: number | null },
+  ) => call<AlertOverride>('PUT', `/api/alert-rules/${enc(id)}/nodes/${enc(nodeId)}`, o),
+  muteAlerts: (rule: AlertRuleId, nodeId: string | null, minutes: number) =>
+    call<AlertMute>('POST', '/api/alert-mutes', { rule, nodeId, minutes }),
+  unmuteAlerts: (id: number) => call<{ id: number }>('DELETE', `/api/alert-mutes/${id}`),
+  alertChannels: () => call<AlertChannel[]>('GET', '/api/alert-channels'),
+  createAlertChannel: (input: ChannelInput) =>
+    call<AlertChannel>('POST', '/api/alert-channels', input),
+  deleteAlertChannel: (id: number) => call<{ id: number }>('DELETE', `/api/alert-channels/${id}`),
+  testAlertChannel: (id: number) =>
+    call<{ id: number; sent: boolean }>('POST', `/api/alert-channels/${id}/test`),
 };
 
 export type SocketState = 'connecting' | 'open' | 'closed';

@@ -83,6 +83,27 @@ export function auditWords(e: AuditEntry, names: Names): AuditWords {
       return { group: 'servers', action: t('auditWords.auth'), node: node(e.target), detail: '' };
     case 'enrollment-token.create':
       return { group: 'servers', action: t('auditWords.token'), node: node(e.target), detail: '' };
+    case 'enrollment-token.revoke':
+      return {
+        group: 'servers',
+        action: t('auditWords.tokenRevoke'),
+        node: node(e.target),
+        detail: '',
+      };
+    case 'node.change':
+      return {
+        group: 'servers',
+        action: t('auditWords.nodeChange'),
+        node: node(e.target),
+        detail: '',
+      };
+    case 'node.remove':
+      return {
+        group: 'servers',
+        action: t('auditWords.nodeRemove'),
+        node: node(e.target),
+        detail: '',
+      };
     case 'recipes.reload':
       return { group: 'recipes', action: t('auditWords.reload'), node: '', detail: '' };
     case 'settings.public-url':

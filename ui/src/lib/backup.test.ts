@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  agoOf,
+  drillView,
   checkPaths,
   checkSchedule,
   configOf,
@@ -64,15 +66,19 @@ describe('backup form validation (as recipes/rsync.rhai and s3.rhai check)', () 
     expect(v('22', '-1').keep).toBeTruthy();
   });
 
-  it('checks paths: absolute, no . or .., allowed characters, 1024 at most', () => {
-    expect(checkPaths('/etc /home /root')).toBeNull();
-    expect(checkPaths('/var/lib/app-data /srv/x_y.z')).toBeNull();
+  it('checks paths: one a line, absolute, spaces allowed, no . or .., 4096 at most', () => {
+    expect(checkPaths('/etc\n/home\n/root')).toBeNull();
+    expect(checkPaths('  /var/lib/app-data \n\n/srv/x_y.z\n')).toBeNull();
+    expect(checkPaths('/home/My Files\n/srv/Été (2026)')).toBeNull();
     expect(checkPaths('etc')).not.toBeNull();
+    expect(checkPaths('/etc\nhome')).not.toBeNull();
     expect(checkPaths('/etc/../root')).not.toBeNull();
     expect(checkPaths('/etc/./x')).not.toBeNull();
-    expect(checkPaths('/home/my files')).not.toBeNull(); // "files" is not absolute
     expect(checkPaths('/etc;rm')).not.toBeNull();
-    expect(checkPaths('/' + 'a'.repeat(1024))).toEqual({ key: 'backup.err.pathsLong' });
+    expect(checkPaths('/a"b')).not.toBeNull();
+    expect(checkPaths('/')).not.toBeNull();
+    expect(checkPaths('\n \n')).not.toBeNull();
+    expect(checkPaths('/' + 'a'.repeat(4096))).toEqual({ key: 'backup.err.pathsLong' });
   });
 
   it('checks cron schedules: five fields, ranges, steps, no names', () => {
@@ -139,10 +145,16 @@ describe('what a backup form sends', () => {
       action: 'configure',
       target: 'a@b:/c',
       port: '22',
-      paths: '/etc /home /root',
+      // One a line, ending with a line break: one path with a space stays one path.
+      paths: '/etc\n/home\n/root\n',
       schedule: '0 3 * * *',
       keep: '7',
+      drill_schedule: '30 4 * * 0',
+      drill_max_age_days: '8',
     });
+    expect(configOf('rsync', { ...defaults('rsync'), paths: ' /srv/My Files ' }).paths).toBe(
+      '/srv/My Files\n',
+    );
   });
 
   it('leaves empty S3 keys out, and never puts the secret in a plan request', () => {
@@ -159,5 +171,88 @@ describe('what a backup form sends', () => {
     expect(plan.secret_access_key).toBe(PLAN_PLACEHOLDER);
     expect(JSON.stringify(plan)).not.toContain('REALsecret');
     expect(plan.bucket).toBe('b1k');
+  });
+});
+
+describe('restore drills on the card', () => {
+  const now = 1_800_000_000;
+  const configured = { provider: 'rsync', configured: true } as const;
+
+  it('is good while the last drill passed within its limit, bad once older or failed', () => {
+    const drill = { schedule: '30 4 * * 0', maxAgeDays: 8, lastAt: now - 3 * 3600, lastOk: true };
+    expect(drillView({ ...configured, drill }, now)?.state).toBe('ok');
+    const old = { ...drill, lastAt: now - 9 * 86400 };
+    expect(drillView({ ...configured, drill: old }, now)).toMatchObject({
+      state: 'overdue',
+      maxAgeDays: 8,
+    });
+    const failed = { ...drill, lastOk: false, lastError: '1 of 6 files differ' };
+    expect(drillView({ ...configured, drill: failed }, now)).toMatchObject({
+      state: 'failed',
+      error: '1 of 6 files differ',
+    });
+    expect(drillView({ ...configured, drill: { maxAgeDays: 8 } }, now)?.state).toBe('never');
+    expect(drillView({ provider: 'rsync', configured: false }, now)).toBeNull();
+  });
+
+  it('reads an agent without drills from its last restore test, and is never overdue there', () => {
+    const v = drillView(
+      { ...configured, lastRestoreTestAt: now - 30 * 86400, lastRestoreTestOk: true },
+      now,
+    );
+    expect(v).toMatchObject({ state: 'ok', schedule: null, maxAgeDays: null });
+  });
+
+  it('says how long ago in the largest whole unit', () => {
+    expect(agoOf(now - 20, now)).toEqual({ key: 'backup.ago.now', n: 0 });
+    expect(agoOf(now - 5 * 60, now)).toEqual({ key: 'backup.ago.minutes', n: 5 });
+    expect(agoOf(now - 3 * 3600 - 59, now)).toEqual({ key: 'backup.ago.hours', n: 3 });
+    expect(agoOf(now - 9 * 86400, now)).toEqual({ key: 'backup.ago.days', n: 9 });
+  });
+});
+
+describe('the Change form starts from the configuration', () => {
+  it('fills every field from settings, paths one a line, and never a secret', () => {
+    const v = defaults('s3', {
+      provider: 's3',
+      configured: true,
+      schedule: '0 * * * *',
+      settings: {
+        paths: ['/srv/My Files', '/etc'],
+        schedule: '0 * * * *',
+        keep: 14,
+        drillSchedule: '30 4 * * *',
+        drillMaxAgeDays: 3,
+        endpoint: 'http://127.0.0.1:9000',
+        bucket: 'b1k',
+        region: 'eu-west-1',
+        accessKeyId: 'AKIA1',
+      },
+    });
+    expect(v).toEqual({
+      endpoint: 'http://127.0.0.1:9000',
+      bucket: 'b1k',
+      region: 'eu-west-1',
+      access_key_id: 'AKIA1',
+      secret_access_key: '',
+      paths: '/srv/My Files\n/etc',
+      schedule: '0 * * * *',
+      keep: '14',
+      drill_schedule: '30 4 * * *',
+      drill_max_age_days: '3',
+    });
+  });
+
+  it('leaves the drill schedule empty for a backup configured before drills', () => {
+    const v = defaults('rsync', {
+      provider: 'rsync',
+      configured: true,
+      settings: { paths: ['/etc'], target: 'a@b:/c', port: 2222 },
+    });
+    expect(v.drill_schedule).toBe('');
+    expect(v.port).toBe('2222');
+    expect(validate('rsync', v, false).drill_schedule).toEqual({
+      key: 'backup.err.scheduleEmpty',
+    });
   });
 });

@@ -15,7 +15,7 @@ export type BackupStatus = BackupInfo;
 /** The terminal event of a backup job. */
 export type BackupResult = BackupConfigured;
 
-export type FieldKind = 'text' | 'secret' | 'integer' | 'schedule';
+export type FieldKind = 'text' | 'secret' | 'integer' | 'schedule' | 'lines';
 
 export type Field = {
   key: string;
@@ -27,9 +27,11 @@ export type Field = {
 };
 
 const COMMON: Field[] = [
-  { key: 'paths', kind: 'text', default: '/etc /home /root' },
-  { key: 'schedule', kind: 'schedule', default: '0 3 * * *' },
+  { key: 'paths', kind: 'lines', default: '/etc\n/home\n/root', required: 'always' },
+  { key: 'schedule', kind: 'schedule', default: '0 3 * * *', required: 'always' },
   { key: 'keep', kind: 'integer', default: '7' },
+  { key: 'drill_schedule', kind: 'schedule', default: '30 4 * * 0', required: 'always' },
+  { key: 'drill_max_age_days', kind: 'integer', default: '8' },
 ];
 
 export const FIELDS: Record<Provider, Field[]> = {
@@ -64,13 +66,52 @@ export const SCHEDULES = {
   weekly: '0 3 * * 0',
 } as const;
 
+/** The restore drill's schedules offered by name (weekly is the recipes' default). */
+export const DRILL_SCHEDULES = {
+  weekly: '30 4 * * 0',
+  daily: '30 4 * * *',
+} as const;
+
+/** The named schedules of a schedule field. */
+export function presetsOf(key: string): Record<string, string> {
+  return key === 'drill_schedule' ? DRILL_SCHEDULES : SCHEDULES;
+}
+
 export function isProvider(id: string): id is Provider {
   return id === 'rsync' || id === 's3';
 }
 
+/**
+ * The form's starting values: the recipe's defaults, then what the server reports of the
+ * current configuration (`settings`; never a secret, which stays empty: an empty secret keeps
+ * the stored one).
+ */
 export function defaults(provider: Provider, current?: BackupStatus): Record<string, string> {
   const v = Object.fromEntries(FIELDS[provider].map((f) => [f.key, f.default]));
   if (current?.schedule) v.schedule = current.schedule;
+  const s = current?.configured ? current.settings : undefined;
+  if (s) {
+    const known: Record<string, string | number | null | undefined> = {
+      schedule: s.schedule,
+      keep: s.keep,
+      drill_schedule: s.drillSchedule,
+      drill_max_age_days: s.drillMaxAgeDays,
+      target: s.target,
+      port: s.port,
+      endpoint: s.endpoint,
+      bucket: s.bucket,
+      region: s.region,
+      access_key_id: s.accessKeyId,
+    };
+    for (const f of FIELDS[provider]) {
+      const value = known[f.key];
+      if (value != null && !SECRET_KEYS.has(f.key)) v[f.key] = String(value);
+    }
+    if (s.paths?.length) v.paths = s.paths.join('\n');
+    // Configured before drills existed: none is scheduled, and the form says so by an empty
+    // field rather than pretending the default is in place.
+    if (s.drillSchedule == null) v.drill_schedule = '';
+  }
   return v;
 }
 
@@ -81,6 +122,7 @@ export type ProblemKey =
   | 'backup.err.paths'
   | 'backup.err.pathsLong'
   | 'backup.err.schedule'
+  | 'backup.err.scheduleEmpty'
   | 'backup.err.range'
   | 'backup.err.target'
   | 'backup.err.endpoint'
@@ -103,19 +145,32 @@ function integer(v: string, min: number, max: number): Problem {
   return null;
 }
 
-/** Space-separated absolute paths, no `.` or `..` component, at most 1024 characters. */
+/** The paths of the field: one a line, blanks around each and empty lines left out. */
+export function pathLines(v: string): string[] {
+  return v
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+}
+
+/**
+ * Absolute paths, one a line (spaces allowed, as the recipes' `backup_paths` takes them:
+ * letters, digits, spaces and . _ - + @ / , = : ~ ( ) &), no `.` or `..` component, at most
+ * 4096 characters.
+ */
 export function checkPaths(v: string): Problem {
-  if (v.length > 1024) return { key: 'backup.err.pathsLong' };
-  const paths = v.trim().split(/ +/);
+  if (v.length > 4096) return { key: 'backup.err.pathsLong' };
+  const paths = pathLines(v);
   const ok = paths.every(
     (p) =>
-      /^\/[A-Za-z0-9._/-]*$/.test(p) &&
+      /^\/[\p{L}\p{N}._/ ,=:~()&+@-]*$/u.test(p) &&
+      p.replace(/\/+$/, '') !== '' &&
       p
         .split('/')
         .slice(1)
         .every((c) => c !== '.' && c !== '..'),
   );
-  return v.trim() && ok ? null : { key: 'backup.err.paths' };
+  return paths.length && ok ? null : { key: 'backup.err.paths' };
 }
 
 const CRON_RANGES: [number, number][] = [
@@ -159,7 +214,10 @@ export function validate(
     const v = (values[f.key] ?? '').trim();
     let p: Problem = null;
     if (v === '') {
-      if (f.required === 'always' || (f.required === 'first' && firstTime)) {
+      if (f.kind === 'schedule') {
+        // Never replaced by a default: the person chooses one.
+        p = { key: 'backup.err.scheduleEmpty' };
+      } else if (f.required === 'always' || (f.required === 'first' && firstTime)) {
         p = { key: 'backup.err.required' };
       }
     } else {
@@ -175,9 +233,12 @@ function check(key: string, v: string): Problem {
     case 'paths':
       return checkPaths(v);
     case 'schedule':
+    case 'drill_schedule':
       return checkSchedule(v);
     case 'keep':
       return integer(v, 1, 365);
+    case 'drill_max_age_days':
+      return integer(v, 1, 366);
     case 'port':
       return integer(v, 1, 65535);
     case 'target':
@@ -207,12 +268,18 @@ export function planConfig(config: Record<string, string>): Record<string, strin
   );
 }
 
-/** The `config` a configure sends: every field as typed (empty S3 keys keep the stored ones). */
+/**
+ * The `config` a configure sends: every field as typed (empty S3 keys keep the stored ones).
+ * Paths go one a line and end with a line break, so that one path holding a space is not read
+ * as several (the recipes read a value without a line break as space-separated paths).
+ */
 export function configOf(provider: Provider, values: Record<string, string>) {
   const config: Record<string, string> = { action: 'configure' };
   for (const f of FIELDS[provider]) {
     const v = (values[f.key] ?? '').trim();
-    if (v !== '') config[f.key] = f.key === 'paths' || f.key === 'schedule' ? squash(v) : v;
+    if (v === '') continue;
+    if (f.kind === 'lines') config[f.key] = pathLines(v).join('\n') + '\n';
+    else config[f.key] = f.kind === 'schedule' ? squash(v) : v;
   }
   return config;
 }
@@ -220,3 +287,42 @@ export function configOf(provider: Provider, values: Record<string, string>) {
 function squash(v: string) {
   return v.split(/ +/).join(' ');
 }
+
+/** What the card says about the restore drills: the last verified restore and whether it is bad. */
+export type DrillView = {
+  /** Unix seconds of the last restore test, if any. */
+  lastAt: number | null;
+  state: 'ok' | 'failed' | 'overdue' | 'never';
+  /** failed: the recipe's sentence; overdue: the limit in days. */
+  error: string;
+  maxAgeDays: number | null;
+  schedule: string | null;
+};
+
+/**
+ * The drill line of a configured backup at `now` (Unix seconds): bad when the last restore
+ * test failed, when it is older than `drill_max_age_days`, or when none ever passed.
+ */
+export function drillView(info: BackupStatus | undefined, now: number): DrillView | null {
+  if (!info?.configured) return null;
+  const d = info.drill;
+  const lastAt = d?.lastAt ?? info.lastRestoreTestAt ?? null;
+  const lastOk = d?.lastOk ?? info.lastRestoreTestOk ?? null;
+  const maxAgeDays = d?.maxAgeDays ?? null;
+  const base = { lastAt, maxAgeDays, schedule: d?.schedule ?? null, error: '' };
+  if (lastAt == null) return { ...base, state: 'never' };
+  if (lastOk === false) return { ...base, state: 'failed', error: d?.lastError ?? '' };
+  if (maxAgeDays != null && now - lastAt > maxAgeDays * 86400) return { ...base, state: 'overdue' };
+  return { ...base, state: lastOk ? 'ok' : 'never' };
+}
+
+/** "3 h ago" and the like: the largest whole unit, as an i18n key and its count. */
+export function agoOf(then: number, now: number): { key: AgoKey; n: number } {
+  const s = Math.max(0, now - then);
+  if (s < 60) return { key: 'backup.ago.now', n: 0 };
+  if (s < 3600) return { key: 'backup.ago.minutes', n: Math.floor(s / 60) };
+  if (s < 86400) return { key: 'backup.ago.hours', n: Math.floor(s / 3600) };
+  return { key: 'backup.ago.days', n: Math.floor(s / 86400) };
+}
+export type AgoKey =
+  'backup.ago.now' | 'backup.ago.minutes' | 'backup.ago.hours' | 'backup.ago.days';

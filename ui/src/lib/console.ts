@@ -101,6 +101,9 @@ export function rowsForEvent(
       ];
     case 'JOB_STEP':
       return [eventRow(jobId, 'step', stepTitle(recipe, str('title')))];
+    case 'JOB_TIMINGS':
+      // Not a console line: the job's page shows it, folded (`JobTimings.svelte`).
+      return [];
     case 'RUNTIME_INSTALLED':
       return [
         payload.success

@@ -37,7 +37,7 @@ export function setLang(lang: Lang) {
 
 /** Keys built from a state name (`status.${state}`) are checked by the tests, not by tsc. */
 type DynamicKey =
-  `${'status' | 'jobStatus' | 'socket' | 'ident' | 'backup.field' | 'backup.help' | 'category' | 'auditGroup'}.${string}`;
+  `${'status' | 'jobStatus' | 'socket' | 'ident' | 'backup.field' | 'backup.help' | 'category' | 'auditGroup' | 'alertRule' | 'alertWhat' | 'alertFine' | 'alertState' | 'channelKind'}.${string}`;
 
 export function t(key: Key | DynamicKey, vars: Record<string, string | number> = {}): string {
   const k = key as Key;

@@ -1,7 +1,7 @@
 // Generated from the cairn-protocol crate by protocol/src/typescript.rs. Do not edit:
 // change the Rust types, then run `CAIRN_UPDATE_TS=1 cargo test -p cairn-protocol typescript`.
 
-export type Message = { "type": "HELLO", "payload": Hello } | { "type": "AUTH_CHALLENGE", "payload": AuthChallenge } | { "type": "AUTH_RESPONSE", "payload": AuthResponse } | { "type": "AUTH_OK", "payload": AuthOk } | { "type": "ENROLL_REQUEST", "payload": EnrollRequest } | { "type": "ENROLL_RESPONSE", "payload": EnrollResponse } | { "type": "GET_SERVER_STATUS", "payload": GetServerStatus } | { "type": "SERVER_STATUS", "payload": ServerStatus } | { "type": "GET_SERVICE_LOG", "payload": GetServiceLog } | { "type": "SERVICE_LOG", "payload": ServiceLog } | { "type": "INSTALL_RUNTIME", "payload": InstallRuntime } | { "type": "CONFIGURE_DATABASE", "payload": ConfigureDatabase } | { "type": "CONFIGURE_BACKUP", "payload": ConfigureBackup } | { "type": "PLAN_REQUEST", "payload": PlanRequest } | { "type": "CANCEL_JOB", "payload": CancelJob } | { "type": "LOG_ACK", "payload": LogAck } | { "type": "JOB_STARTED", "payload": JobStarted } | { "type": "INFRASTRUCTURE_LOG", "payload": InfrastructureLog } | { "type": "JOB_STEP", "payload": JobStep } | { "type": "JOB_PROGRESS", "payload": JobProgress } | { "type": "JOB_WAITING", "payload": JobWaiting } | { "type": "RUNTIME_INSTALLED", "payload": RuntimeInstalled } | { "type": "DATABASE_CONFIGURED", "payload": DatabaseConfigured } | { "type": "BACKUP_CONFIGURED", "payload": BackupConfigured } | { "type": "PLAN_RESULT", "payload": PlanResult } | { "type": "JOB_FAILED", "payload": JobFailed } | { "type": "ERROR", "payload": ErrorMessage };
+export type Message = { "type": "HELLO", "payload": Hello } | { "type": "AUTH_CHALLENGE", "payload": AuthChallenge } | { "type": "AUTH_RESPONSE", "payload": AuthResponse } | { "type": "AUTH_OK", "payload": AuthOk } | { "type": "ENROLL_REQUEST", "payload": EnrollRequest } | { "type": "ENROLL_RESPONSE", "payload": EnrollResponse } | { "type": "GET_SERVER_STATUS", "payload": GetServerStatus } | { "type": "SERVER_STATUS", "payload": ServerStatus } | { "type": "GET_SERVICE_LOG", "payload": GetServiceLog } | { "type": "SERVICE_LOG", "payload": ServiceLog } | { "type": "INSTALL_RUNTIME", "payload": InstallRuntime } | { "type": "CONFIGURE_DATABASE", "payload": ConfigureDatabase } | { "type": "CONFIGURE_BACKUP", "payload": ConfigureBackup } | { "type": "PLAN_REQUEST", "payload": PlanRequest } | { "type": "CANCEL_JOB", "payload": CancelJob } | { "type": "LOG_ACK", "payload": LogAck } | { "type": "JOB_STARTED", "payload": JobStarted } | { "type": "INFRASTRUCTURE_LOG", "payload": InfrastructureLog } | { "type": "JOB_STEP", "payload": JobStep } | { "type": "JOB_PROGRESS", "payload": JobProgress } | { "type": "JOB_WAITING", "payload": JobWaiting } | { "type": "JOB_TIMINGS", "payload": JobTimings } | { "type": "RUNTIME_INSTALLED", "payload": RuntimeInstalled } | { "type": "DATABASE_CONFIGURED", "payload": DatabaseConfigured } | { "type": "BACKUP_CONFIGURED", "payload": BackupConfigured } | { "type": "PLAN_RESULT", "payload": PlanResult } | { "type": "JOB_FAILED", "payload": JobFailed } | { "type": "ERROR", "payload": ErrorMessage } | { "type": "METRICS", "payload": Metrics } | { "type": "METRICS_ACK", "payload": MetricsAck };
 
 export type Hello = { nodeId: string, 
 /**
@@ -189,7 +189,65 @@ lastRestoreTestAt?: number | null, lastRestoreTestOk?: boolean | null,
  * The public key the backup target must accept (rsync over SSH); the private half stays
  * on the server.
  */
-publicKey?: string | null, error?: string | null, };
+publicKey?: string | null, 
+/**
+ * The snapshots kept, newest first, at most 50 (issue 18).
+ */
+snapshots?: Array<BackupSnapshot>, error?: string | null, 
+/**
+ * The restore drills: the restore test cron runs on its own schedule, and its last result.
+ */
+drill?: BackupDrill, 
+/**
+ * The current configuration, for the Change form (never a secret key or password).
+ */
+settings?: BackupSettings, };
+
+export type BackupSnapshot = { 
+/**
+ * The snapshot's name at the target: rsync's UTC time, restic's short id.
+ */
+id: string, 
+/**
+ * Unix seconds when its backup started.
+ */
+time: number, 
+/**
+ * The bytes of the files it holds, as they were on the server.
+ */
+sizeBytes: number, files: number, 
+/**
+ * How long its backup took, in seconds.
+ */
+durationS: number, };
+
+export type BackupDrill = { 
+/**
+ * The drills' cron expression; absent when none is scheduled.
+ */
+schedule?: string, 
+/**
+ * A verified restore older than this many days is overdue.
+ */
+maxAgeDays?: number, 
+/**
+ * Unix seconds of the last restore test.
+ */
+lastAt?: number, lastOk?: boolean, 
+/**
+ * Why the last restore test failed, in a sentence.
+ */
+lastError?: string, };
+
+export type BackupSettings = { paths?: Array<string>, schedule?: string, keep?: number, drillSchedule?: string, drillMaxAgeDays?: number, 
+/**
+ * rsync: `user@host:/path` and the SSH port.
+ */
+target?: string, port?: number, 
+/**
+ * s3: where the repository is, and the access key id (not the secret key).
+ */
+endpoint?: string, bucket?: string, region?: string, accessKeyId?: string, };
 
 export type ServiceState = "running" | "stopped" | "not_installed";
 
@@ -379,6 +437,16 @@ export type JobWaiting = { jobId: string, seq: number, reason: WaitReason | null
  */
 holder?: string, };
 
+export type TimedPart = { what: string, startMs: number, ms: number, };
+
+export type CountedPart = { what: string, count: number, ms: number, };
+
+export type JobTimings = { jobId: string, seq: number, totalMs: number, 
+/**
+ * Outside every timed host call: the interpreter and the quick host functions.
+ */
+scriptMs: number, steps: Array<TimedPart>, calls: Array<CountedPart>, processes: Array<TimedPart>, programs: Array<CountedPart>, waits: Array<CountedPart>, };
+
 export type RuntimeInstalled = { jobId: string, seq: number, type: string, version?: string | null, success: boolean, };
 
 export type DatabaseConfigured = { jobId: string, seq: number, type: string, connectionString?: string | null, success: boolean, };
@@ -441,7 +509,7 @@ message: string,
  */
 location?: string, };
 
-export type ErrorCode = "bad_frame" | "unauthenticated" | "enrollment_refused" | "unknown_job" | "busy" | "internal" | "unknown";
+export type ErrorCode = "bad_frame" | "unauthenticated" | "enrollment_refused" | "unknown_job" | "busy" | "internal" | "node_removed" | "unknown";
 
 export type ErrorMessage = { code: ErrorCode, 
 /**
@@ -484,6 +552,101 @@ paths: Array<string>,
  * Services the recipe may start, stop or enable.
  */
 services: Array<string>, };
+
+export type Metrics = { 
+/**
+ * Echoed by `METRICS_ACK`; grows by one per batch the agent sends.
+ */
+batch: number, samples: Array<Sample>, 
+/**
+ * Samples the agent dropped (oldest first) because its buffer was full since its last
+ * acknowledged batch.
+ */
+dropped?: number, };
+
+export type MetricsAck = { batch: number, };
+
+export type Sample = { 
+/**
+ * The agent's unix time, seconds.
+ */
+t: number, 
+/**
+ * CPU busy since the previous sample, percent of all cores; absent for the first.
+ */
+cpu?: number, 
+/**
+ * Memory `[used, total]`, bytes (used = total − available).
+ */
+mem: [number, number], 
+/**
+ * Swap `[used, total]`, bytes.
+ */
+swap: [number, number], 
+/**
+ * Load averages over 1, 5 and 15 minutes.
+ */
+load: [number, number, number], 
+/**
+ * Each real file system.
+ */
+disks: Array<DiskSample>, 
+/**
+ * Each network interface but loopback.
+ */
+nets: Array<NetSample>, 
+/**
+ * Each service the last status's detections declared.
+ */
+svcs: Array<ServiceSample>, };
+
+export type DiskSample = { 
+/**
+ * Its mount point.
+ */
+m: string, 
+/**
+ * Used bytes, as `df` counts them.
+ */
+u: number, 
+/**
+ * The size its share in use is counted against, in bytes, as `df` counts it: used plus
+ * what is available to users (the blocks reserved for root left out), so that `u / s` is
+ * df's Use% and the status card's.
+ */
+s: number, 
+/**
+ * Bytes read from its device since boot (a counter).
+ */
+r: number, 
+/**
+ * Bytes written to its device since boot (a counter).
+ */
+w: number, };
+
+export type NetSample = { 
+/**
+ * Its name (`eth0`).
+ */
+i: string, 
+/**
+ * Bytes received since boot (a counter).
+ */
+rx: number, 
+/**
+ * Bytes sent since boot (a counter).
+ */
+tx: number, };
+
+export type ServiceSample = { 
+/**
+ * Its unit or init script name.
+ */
+n: string, 
+/**
+ * Whether it runs.
+ */
+up: boolean, };
 
 export type DashboardCommand = { "type": "SUBSCRIBE", nodeId: string, } | { "type": "GET_SERVER_STATUS", nodeId: string, systemOnly?: boolean, } | { "type": "GET_SERVICE_LOG", nodeId: string, service: string, } | { "type": "INSTALL_RUNTIME", nodeId: string, payload: RuntimeJobRequest, } | { "type": "CONFIGURE_DATABASE", nodeId: string, payload: DatabaseJobRequest, } | { "type": "CONFIGURE_BACKUP", nodeId: string, payload: BackupJobRequest, } | { "type": "RUN_ACTION", nodeId: string, payload: ActionJobRequest, } | { "type": "PLAN_REQUEST", nodeId: string, payload: PlanJobRequest, } | { "type": "CANCEL_JOB", nodeId: string, jobId?: string, payload?: CancelJobRequest, };
 
@@ -588,9 +751,9 @@ nodeId: string,
 /**
  * The job it is about, on a job's messages only.
  */
-jobId?: string, } & ({ "type": "JOB_CREATED", "payload": JobCreated } | { "type": "NODE_STATUS", "payload": NodeStatus } | { "type": "SERVER_STATUS", "payload": ServerStatus } | { "type": "SERVICE_LOG", "payload": ServiceLog } | { "type": "JOB_STARTED", "payload": JobStarted } | { "type": "INFRASTRUCTURE_LOG", "payload": LogLineEvent } | { "type": "JOB_STEP", "payload": JobStep } | { "type": "JOB_PROGRESS", "payload": JobProgress } | { "type": "JOB_WAITING", "payload": JobWaiting } | { "type": "RUNTIME_INSTALLED", "payload": RuntimeInstalled } | { "type": "DATABASE_CONFIGURED", "payload": DatabaseConfigured } | { "type": "BACKUP_CONFIGURED", "payload": BackupConfigured } | { "type": "PLAN_RESULT", "payload": PlanResult } | { "type": "JOB_FAILED", "payload": JobFailedEvent } | { "type": "AGENT_ERROR", "payload": AgentErrorEvent } | { "type": "ERROR", "payload": DashboardError });
+jobId?: string, } & ({ "type": "JOB_CREATED", "payload": JobCreated } | { "type": "NODE_STATUS", "payload": NodeStatus } | { "type": "SERVER_STATUS", "payload": ServerStatus } | { "type": "SERVICE_LOG", "payload": ServiceLog } | { "type": "JOB_STARTED", "payload": JobStarted } | { "type": "INFRASTRUCTURE_LOG", "payload": LogLineEvent } | { "type": "JOB_STEP", "payload": JobStep } | { "type": "JOB_PROGRESS", "payload": JobProgress } | { "type": "JOB_WAITING", "payload": JobWaiting } | { "type": "JOB_TIMINGS", "payload": JobTimings } | { "type": "RUNTIME_INSTALLED", "payload": RuntimeInstalled } | { "type": "DATABASE_CONFIGURED", "payload": DatabaseConfigured } | { "type": "BACKUP_CONFIGURED", "payload": BackupConfigured } | { "type": "PLAN_RESULT", "payload": PlanResult } | { "type": "JOB_FAILED", "payload": JobFailedEvent } | { "type": "AGENT_ERROR", "payload": AgentErrorEvent } | { "type": "ERROR", "payload": DashboardError });
 
-export type DashboardEventBody = { "type": "JOB_CREATED", "payload": JobCreated } | { "type": "NODE_STATUS", "payload": NodeStatus } | { "type": "SERVER_STATUS", "payload": ServerStatus } | { "type": "SERVICE_LOG", "payload": ServiceLog } | { "type": "JOB_STARTED", "payload": JobStarted } | { "type": "INFRASTRUCTURE_LOG", "payload": LogLineEvent } | { "type": "JOB_STEP", "payload": JobStep } | { "type": "JOB_PROGRESS", "payload": JobProgress } | { "type": "JOB_WAITING", "payload": JobWaiting } | { "type": "RUNTIME_INSTALLED", "payload": RuntimeInstalled } | { "type": "DATABASE_CONFIGURED", "payload": DatabaseConfigured } | { "type": "BACKUP_CONFIGURED", "payload": BackupConfigured } | { "type": "PLAN_RESULT", "payload": PlanResult } | { "type": "JOB_FAILED", "payload": JobFailedEvent } | { "type": "AGENT_ERROR", "payload": AgentErrorEvent } | { "type": "ERROR", "payload": DashboardError };
+export type DashboardEventBody = { "type": "JOB_CREATED", "payload": JobCreated } | { "type": "NODE_STATUS", "payload": NodeStatus } | { "type": "SERVER_STATUS", "payload": ServerStatus } | { "type": "SERVICE_LOG", "payload": ServiceLog } | { "type": "JOB_STARTED", "payload": JobStarted } | { "type": "INFRASTRUCTURE_LOG", "payload": LogLineEvent } | { "type": "JOB_STEP", "payload": JobStep } | { "type": "JOB_PROGRESS", "payload": JobProgress } | { "type": "JOB_WAITING", "payload": JobWaiting } | { "type": "JOB_TIMINGS", "payload": JobTimings } | { "type": "RUNTIME_INSTALLED", "payload": RuntimeInstalled } | { "type": "DATABASE_CONFIGURED", "payload": DatabaseConfigured } | { "type": "BACKUP_CONFIGURED", "payload": BackupConfigured } | { "type": "PLAN_RESULT", "payload": PlanResult } | { "type": "JOB_FAILED", "payload": JobFailedEvent } | { "type": "AGENT_ERROR", "payload": AgentErrorEvent } | { "type": "ERROR", "payload": DashboardError };
 
 export type JobCreated = { jobId: string, nodeId: string, 
 /**
@@ -642,7 +805,11 @@ online: boolean, lastSeen: number | null,
 /**
  * The last `SERVER_STATUS` payload its agent sent, as stored (`null` before the first).
  */
-lastStatus: ServerStatus | null, };
+lastStatus: ServerStatus | null, 
+/**
+ * Its tags, set in the dashboard (`[a-z0-9][a-z0-9-]{0,31}`, at most 10).
+ */
+tags: Array<string>, };
 
 export type JobKind = "INSTALL_RUNTIME" | "CONFIGURE_DATABASE" | "CONFIGURE_BACKUP" | "PLAN_REQUEST";
 

@@ -130,14 +130,14 @@ export async function startControlPlane({ password, recipes }) {
  * Enrolls a real agent with `token` (`NODEID.SECRET`) and starts it. It starts its worker,
  * `cairn-agent-worker`, from its own directory: without it no job or detector would run.
  */
-export function startAgent({ base, token, dir }) {
+export function startAgent({ base, token, dir, args = [] }) {
   if (!existsSync(bin('cairn-agent-worker'))) {
     throw new Error(
       `${bin('cairn-agent-worker')} does not exist: build it with the agent (cargo build -p cairn-agent)`,
     );
   }
   run(bin('cairn-agent'), ['enroll', '--url', base, '--token', token, '--config', dir]);
-  return start(bin('cairn-agent'), ['run', '--config', dir], { CAIRN_LOG: 'warn' });
+  return start(bin('cairn-agent'), ['run', '--config', dir, ...args], { CAIRN_LOG: 'warn' });
 }
 
 export function launchBrowser() {
@@ -171,6 +171,25 @@ export async function clickInstall(page, button) {
 }
 
 /** Signs in through the login page. */
+/**
+ * Calls the control plane's API from `page` (its session cookie, its origin):
+ * `api(method, path, body)` resolves to `{ status, body }`, the body parsed as JSON.
+ */
+export function pageApi(page) {
+  return (method, path, body) =>
+    page.evaluate(
+      async ({ method, path, body }) => {
+        const r = await fetch(path, {
+          method,
+          headers: { 'content-type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        return { status: r.status, body: await r.json() };
+      },
+      { method, path, body },
+    );
+}
+
 export async function signIn(page, base, password) {
   await page.goto(`${base}/login`);
   await page.getByLabel('Password').fill(password);

@@ -28,6 +28,7 @@ import {
 } from './harness.mjs';
 import { actionsFlow } from './actions.mjs';
 import { backupFlow } from './backups.mjs';
+import { backupDay2Flow } from './backupday2.mjs';
 import { connectFlow } from './connect.mjs';
 import { dbContentsFlow } from './dbcontents.mjs';
 import { dbDay2Flow } from './dbday2.mjs';
@@ -35,11 +36,15 @@ import { detectionFlow } from './detection.mjs';
 import { errorFlow } from './errors.mjs';
 import { frenchFlow, frenchServerFlow } from './french.mjs';
 import { hardeningFlow } from './hardening.mjs';
+import { nodesFlow } from './nodes.mjs';
 import { planFlow } from './plans.mjs';
 import { purgeRuntimes, runtimeFlow } from './runtimes.mjs';
 import { redisFlow } from './redis.mjs';
+import { restoreFlow } from './restore.mjs';
 import { servicesFlow } from './services.mjs';
 import { statesFlow } from './states.mjs';
+import { alertsFlow } from './alerts.mjs';
+import { metricsFlow } from './metrics.mjs';
 
 const password = 'e2e-' + Math.random().toString(36).slice(2) + '-Passw0rd';
 const withAgent = process.env.CAIRN_E2E_AGENT === '1';
@@ -202,6 +207,11 @@ await servicesFlow({ browser, step, withAgent });
 await dbDay2Flow({ browser, step, withAgent });
 await frenchServerFlow({ browser, step, withAgent });
 await actionsFlow({ browser, step, withAgent });
+await nodesFlow({ browser, step, withAgent });
+await restoreFlow({ browser, step, withAgent });
+await backupDay2Flow({ browser, step, withAgent });
+await alertsFlow({ browser, step, withAgent });
+await metricsFlow({ browser, step, withAgent });
 
 if (withAgent) {
   await agentFlow();

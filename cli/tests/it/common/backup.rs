@@ -72,3 +72,47 @@ pub fn run_fails(name: &str, params: &[&str]) -> (String, String) {
     );
     (stdout, stderr)
 }
+
+/// What every rsync test stands on: openssh-server (installed if missing) and its test account,
+/// a folder under /var/tmp, an sshd on a free loopback port, a source tree to back up, and an
+/// empty target folder the account may write. Dropping it stops the sshd, then removes the
+/// folder.
+pub struct RsyncBed {
+    _sshd: cairn_test_support::process::Daemon,
+    pub port: u16,
+    pub source: std::path::PathBuf,
+    /// The source tree's files.
+    pub files: Vec<std::path::PathBuf>,
+    pub target: std::path::PathBuf,
+    pub tmp: tempfile::TempDir,
+}
+
+pub fn rsync_bed(prefix: &str) -> RsyncBed {
+    if !cairn_test_support::apt::dpkg_installed("openssh-server") {
+        cairn_test_support::apt::apt_get(&[
+            "install",
+            "-y",
+            "--no-install-recommends",
+            "openssh-server",
+        ]);
+    }
+    ensure_ssh_user();
+    let tmp = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in("/var/tmp")
+        .unwrap();
+    let port = free_port();
+    let sshd = start_sshd(tmp.path(), port);
+    let source = tmp.path().join("source");
+    let files = source_tree(&source);
+    let target = tmp.path().join("target");
+    ssh_target_dir(&target);
+    RsyncBed {
+        _sshd: sshd,
+        port,
+        source,
+        files,
+        target,
+        tmp,
+    }
+}

@@ -63,9 +63,11 @@ describe('BackupForm', () => {
       action: 'configure',
       target: 'backup@nas.lan:/srv/backups',
       port: '22',
-      paths: '/etc /home /root',
+      paths: '/etc\n/home\n/root\n',
       schedule: '30 2 * * 1-5',
       keep: '14',
+      drill_schedule: '30 4 * * 0',
+      drill_max_age_days: '8',
     });
   });
 

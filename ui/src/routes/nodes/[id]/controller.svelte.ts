@@ -52,6 +52,10 @@ export type Task = {
   message: string;
   /** A database's connection string, held only in this page's memory, shown once. */
   secret: string;
+  /** The declared action the job runs, when it runs one (`make_key`, `test_connection`, …). */
+  action: string;
+  /** A backup's public key, as the job's result reports it (rsync's `make_key`). */
+  publicKey: string;
 };
 
 /**
@@ -103,6 +107,8 @@ function newTask(purpose: Task['purpose'], jobId: string | null, status: Task['s
     version: '',
     message: '',
     secret: '',
+    action: '',
+    publicKey: '',
   };
 }
 
@@ -148,6 +154,7 @@ const JOB_EVENTS = new Set([
   'JOB_STEP',
   'JOB_PROGRESS',
   'JOB_WAITING',
+  'JOB_TIMINGS',
   ...TERMINAL,
 ]);
 
@@ -476,8 +483,23 @@ export class NodeController {
     this.plan = null;
     this.planPayload = null;
     this.tasks[plan.recipe] = newTask(plan.purpose, null, 'requesting');
+    this.tasks[plan.recipe].action = plan.action?.name ?? '';
     const confirm = plan.action?.destructive ? { confirm: typed ?? '' } : {};
     this.request(plan.purpose, plan.recipe, { ...payload, ...confirm, planId: plan.jobId });
+  }
+
+  /**
+   * Runs one of `recipe`'s declared actions at once, without a preview: only for the backup
+   * form's setup steps (`make_key`, `test_connection`), which change nothing but this server's
+   * key and the script that checks the connection. Destructive actions always go through
+   * `previewAction`.
+   */
+  runAction(recipe: Recipe, action: ActionSpec, params: Record<string, unknown>) {
+    if (action.destructive) return;
+    const task = newTask('action', null, 'requesting');
+    task.action = action.name;
+    this.tasks[recipe.id] = task;
+    this.request('action', recipe.id, { type: recipe.id, action: action.name, params });
   }
 
   cancelPlan() {
@@ -691,6 +713,7 @@ export class NodeController {
         task.status = p.success ? 'succeeded' : 'failed';
         task.version = typeof p.version === 'string' ? p.version : '';
         task.message = typeof p.message === 'string' ? p.message : '';
+        task.publicKey = typeof p.publicKey === 'string' ? p.publicKey : '';
         if (typeof p.connectionString === 'string') task.secret = p.connectionString;
         break;
       case 'JOB_FAILED': {

@@ -9,8 +9,39 @@
 
 use cairn_protocol::Message;
 use cairn_protocol::messages::GetServerStatus;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::app::App;
+
+/// Status requests carrying the bundles that may be built and sent at once, all connections
+/// together. Such a frame is the whole catalogue encoded twice (the bundles' JSON, then the
+/// frame's base64 body: about 450 kB with the shipped recipes), made for one session; 2,000
+/// agents connecting at once had 868 MB of them alive at the peak, and the allocator kept much
+/// of that after they were sent (BENCHMARKS.md, issue 19). With this bound the peak is about
+/// `FULL_AT_ONCE` frames. A connection waits its turn only when its agent lacks the current
+/// bundles; `sameDetectors` requests (every fan-out, every reconnection of an agent that kept
+/// its bundles) never wait. A turn lasts at most the send's own timeout, so an agent that
+/// stops reading holds one turn for that long and then loses its connection.
+const FULL_AT_ONCE: usize = 32;
+static FULL_REQUESTS: Semaphore = Semaphore::const_new(FULL_AT_ONCE);
+
+/// Waits for a turn to build and send status requests with the bundles, when the connection's
+/// agent (holding the bundles hashed `held`) needs them to answer `messages` — its first
+/// request when `messages` is `None`. `None`: no bundles will travel, no turn is needed. Hold
+/// the permit until the frame is sent.
+pub async fn turn_for_bundles(
+    app: &App,
+    held: Option<&str>,
+    messages: Option<&[Message]>,
+) -> Option<SemaphorePermit<'static>> {
+    let needs = messages.is_none_or(|m| m.iter().any(is_same))
+        && held != Some(app.registry().detectors_hash.as_str());
+    if !needs {
+        return None;
+    }
+    // The semaphore is never closed.
+    FULL_REQUESTS.acquire().await.ok()
+}
 
 /// `GET_SERVER_STATUS` with the published recipes' bundles, and their hash.
 pub fn status_request(app: &App, request_id: Option<String>) -> (Message, String) {

@@ -16,7 +16,7 @@ use super::{
     stalled,
 };
 use crate::app::{App, CONTROL_PLANE_ID};
-use crate::detectors::{first_request, with_current_detectors};
+use crate::detectors::{first_request, turn_for_bundles, with_current_detectors};
 use crate::hub::AGENT_QUEUE;
 
 pub(super) async fn connected(
@@ -80,6 +80,7 @@ async fn connected_loop(
     {
         // Dropped once sent: with the bundles it is hundreds of kB, and held for the
         // connection's life it cost that much per connected agent (BENCHMARKS.md, issue 19).
+        let _turn = turn_for_bundles(app, detectors_held.as_deref(), None).await;
         let first = first_request(app, &mut detectors_held);
         send_signed(app, ws, node_id, Some(session), &[first]).await?;
     }
@@ -91,10 +92,13 @@ async fn connected_loop(
         tokio::select! {
             _ = shutdown.changed() => return Ok(()),
             cmd = rx.recv() => match cmd {
-                Some(messages) => match with_current_detectors(app, &messages, &mut detectors_held) {
-                    Some(full) => send_signed(app, ws, node_id, Some(session), &full).await?,
-                    None => send_signed(app, ws, node_id, Some(session), &messages).await?,
-                },
+                Some(messages) => {
+                    let _turn = turn_for_bundles(app, detectors_held.as_deref(), Some(&messages)).await;
+                    match with_current_detectors(app, &messages, &mut detectors_held) {
+                        Some(full) => send_signed(app, ws, node_id, Some(session), &full).await?,
+                        None => send_signed(app, ws, node_id, Some(session), &messages).await?,
+                    }
+                }
                 None if app.hub.was_removed(node_id) => bail!("node {node_id} was removed from Cairn; its connection is closed"),
                 None => bail!("a newer connection of this node replaced this one"),
             },

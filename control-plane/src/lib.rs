@@ -27,6 +27,7 @@ pub mod auth;
 pub(crate) mod config;
 pub(crate) mod detectors;
 pub(crate) mod gate;
+pub(crate) mod heap_trim;
 pub mod http;
 pub(crate) mod hub;
 pub mod install;
@@ -80,6 +81,7 @@ pub async fn run(
     tracing::info!(limits = ?config.limits, open_files, "connection limits");
     let (stop_tx, stop_rx) = watch::channel(false);
     let app = Arc::new(setup::prepare(config, stop_rx).await?);
+    heap_trim::spawn(app.shutdown.clone());
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, tls = app.tls(), "control plane listening");
     // Refused sign-ins are written once a second, and once more when the server has stopped

@@ -6,7 +6,9 @@
 //! pages stay resident. The agent's supervisor has exactly such bursts — a status answer builds
 //! and frees a few hundred KB of JSON, a job's request and journal buffers come and go — and it
 //! stays resident on every server, so after each burst it calls [`give_back`]: measured with the
-//! shipped catalogue, its heap goes from 1.6 to 0.7 MiB resident (BENCHMARKS.md, issue 16).
+//! shipped catalogue, its heap goes from 1.6 to 0.7 MiB resident (BENCHMARKS.md, issue 16). The
+//! control plane calls it every 30 s: its bursts are thousands of agents connecting at once
+//! (BENCHMARKS.md, issue 19).
 //!
 //! `malloc_trim(0)` walks every arena under its lock and `madvise`s the whole free pages away,
 //! also in the middle of the heap. It costs tens of microseconds on a heap this size and takes no

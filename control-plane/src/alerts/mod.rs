@@ -8,7 +8,8 @@
 //! bounded number of times with each failure recorded on the alert.
 //!
 //! - [`rules`]: the rules, their defaults, nodes' overrides, mutes.
-//! - [`db`]: their tables; [`seal`]: channel secrets sealed at rest; [`channels`]: channels
+//! - [`db`]: their tables; [`seal`]: channel secrets sealed at rest; [`queue`]: the bounded
+//!   queues between the threads, allocated as they fill; [`channels`]: channels
 //!   checked and shown masked; [`notice`]: what a notification says.
 
 pub mod channels;
@@ -17,12 +18,13 @@ mod deliver;
 mod engine;
 mod notice;
 mod observation;
+mod queue;
 pub mod rules;
 mod seal;
 mod worker;
 
 use std::path::Path;
-use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::mpsc::TrySendError;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -49,7 +51,7 @@ enum Cmd {
 #[derive(Debug)]
 pub struct Alerts {
     pub db: Arc<db::Db>,
-    tx: SyncSender<Cmd>,
+    tx: queue::Sender<Cmd>,
     /// The rule set the worker evaluates with (the API reads it too).
     pub rules: Arc<RwLock<rules::RuleSet>>,
 }

@@ -2,12 +2,13 @@
 //! evaluates every node each tick) and the sender (delivers notices to every channel, retrying
 //! each failed delivery a bounded number of times, the last failure recorded on the alert).
 
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use super::db::{AlertRow, Db};
 use super::engine::{Engine, Open, Transition};
+use super::queue::{self, Receiver, Sender};
 use super::rules::RuleSet;
 use super::{Cmd, QUEUE, deliver, notice, read};
 use crate::store::SharedStore;
@@ -29,9 +30,9 @@ pub(super) fn spawn(
     rules: Arc<RwLock<RuleSet>>,
     tick: Duration,
     nodes: &[String],
-) -> anyhow::Result<SyncSender<Cmd>> {
-    let (tx, rx) = sync_channel(QUEUE);
-    let (send_tx, send_rx) = sync_channel::<Job>(QUEUE);
+) -> anyhow::Result<Sender<Cmd>> {
+    let (tx, rx) = queue::bounded(QUEUE);
+    let (send_tx, send_rx) = queue::bounded::<Job>(QUEUE);
     let mut engine = Engine::default();
     // Alerts firing when the control plane stopped stay firing, without a second notice.
     for a in db.firing()? {
@@ -62,7 +63,7 @@ fn evaluate_loop(
     db: &Db,
     rules: &RwLock<RuleSet>,
     tick: Duration,
-    send: &SyncSender<Job>,
+    send: &Sender<Job>,
 ) {
     let mut last_tick = Instant::now();
     let mut last_prune: Option<Instant> = None;
@@ -124,7 +125,7 @@ fn apply(
     set: &RuleSet,
     changes: Vec<Transition>,
     now: u64,
-    send: &SyncSender<Job>,
+    send: &Sender<Job>,
 ) {
     for t in changes {
         let result = match t {
@@ -176,7 +177,7 @@ fn apply(
     }
 }
 
-fn queue(send: &SyncSender<Job>, job: Job) {
+fn queue(send: &Sender<Job>, job: Job) {
     if send.try_send(job).is_err() {
         tracing::error!("the alert sender is behind; a notice was not queued");
     }

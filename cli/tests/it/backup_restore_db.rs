@@ -28,7 +28,13 @@ struct Engine {
 }
 
 fn psql(db: &str, sql: &str) -> String {
+    // As the postgres account (peer authentication), whatever Cairn's login map says yet: a
+    // machine where PostgreSQL was installed before any recipe ran has none.
     let args = [
+        "-u",
+        "postgres",
+        "--",
+        "psql",
         "-X",
         "-h",
         "/run/postgresql",
@@ -40,7 +46,7 @@ fn psql(db: &str, sql: &str) -> String {
         "-c",
         sql,
     ];
-    let (ok, out) = sh("psql", &args);
+    let (ok, out) = sh("runuser", &args);
     assert!(ok, "{db}: {sql}: {out}");
     out.trim().to_owned()
 }

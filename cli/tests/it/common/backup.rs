@@ -73,7 +73,7 @@ pub fn run_fails(name: &str, params: &[&str]) -> (String, String) {
     (stdout, stderr)
 }
 
-/// What every rsync test stands on: openssh-server (installed if missing) and its test account,
+/// What every rsync test stands on: openssh-server and rsync (installed if missing) and its test account,
 /// a folder under /var/tmp, an sshd on a free loopback port, a source tree to back up, and an
 /// empty target folder the account may write. Dropping it stops the sshd, then removes the
 /// folder.
@@ -88,13 +88,16 @@ pub struct RsyncBed {
 }
 
 pub fn rsync_bed(prefix: &str) -> RsyncBed {
-    if !cairn_test_support::apt::dpkg_installed("openssh-server") {
-        cairn_test_support::apt::apt_get(&[
-            "install",
-            "-y",
-            "--no-install-recommends",
-            "openssh-server",
-        ]);
+    // The target is a server of its own in real use: it needs sshd and rsync (what "Test
+    // connection" checks), whether or not this machine's backup was set up yet.
+    let missing: Vec<&str> = ["openssh-server", "rsync"]
+        .into_iter()
+        .filter(|p| !cairn_test_support::apt::dpkg_installed(p))
+        .collect();
+    if !missing.is_empty() {
+        let mut args = vec!["install", "-y", "--no-install-recommends"];
+        args.extend(missing);
+        cairn_test_support::apt::apt_get(&args);
     }
     ensure_ssh_user();
     let tmp = tempfile::Builder::new()

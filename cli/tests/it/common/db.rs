@@ -99,7 +99,13 @@ impl Drop for Server {
 /// SQL as PostgreSQL's superuser over the local socket (the recipe's peer map lets root in):
 /// its unaligned output, trimmed. Panics when psql fails.
 pub fn pg_superuser(sql: &str) -> String {
+    // As the postgres account (peer authentication), whatever Cairn's login map says yet: a
+    // machine where PostgreSQL was installed before any recipe ran has none.
     let args = [
+        "-u",
+        "postgres",
+        "--",
+        "psql",
         "-X",
         "-h",
         "/run/postgresql",
@@ -111,7 +117,7 @@ pub fn pg_superuser(sql: &str) -> String {
         "-c",
         sql,
     ];
-    let (ok, out) = super::sh("psql", &args);
+    let (ok, out) = super::sh("runuser", &args);
     assert!(ok, "{sql}: {out}");
     out.trim().to_owned()
 }

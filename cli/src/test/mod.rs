@@ -51,12 +51,6 @@ pub fn run(
     binary: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     let n = release.number();
-    if !is_root() {
-        bail!(
-            "cairn-recipe test makes a Debian system with debootstrap and enters it with chroot, \
-             which need root; run it again with sudo"
-        );
-    }
     let recipe = Recipe::load(file)?;
     let supported = recipe
         .meta
@@ -70,10 +64,23 @@ pub fn run(
             file.display()
         );
     }
+    if !is_root() {
+        bail!(
+            "cairn-recipe test makes a Debian system with debootstrap and enters it with chroot, \
+             which need root; run it again with sudo"
+        );
+    }
     let binary = match binary {
         Some(b) => b,
         None => std::env::current_exe().context("cannot find this cairn-recipe's own file")?,
     };
+    if !binary.is_file() {
+        bail!(
+            "{} does not exist; give --binary a cairn-recipe built for Debian {n} \
+             (scripts/build-agent-glibc231 cairn-recipe builds one for Debian 11)",
+            binary.display()
+        );
+    }
     let name = file
         .file_name()
         .context("the recipe's path names no file")?
@@ -92,6 +99,10 @@ pub fn run(
         }
     ));
     let sys = System::create(n, own_network)?;
+    console::out(&format!(
+        "    a copy of the cached system at {}",
+        sys.root.display()
+    ));
     setup(&sys, &binary, file, &name, params)?;
     check_binary(&sys, &binary, n)?;
     let param_args = param_args(params);

@@ -19,6 +19,9 @@ use anyhow::{Context, bail};
 /// The script that makes and caches the root file system (`scripts/debian-root`).
 const DEBIAN_ROOT: &str = include_str!("../../../scripts/debian-root");
 
+/// The copies' names in the temporary folder: `PREFIX<pid>-<nanoseconds>`.
+const PREFIX: &str = "cairn-recipe-test-";
+
 /// PATH inside, as a root login shell has it.
 const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -36,8 +39,9 @@ impl System {
     /// Extracts a fresh copy of Debian `release` (11 or 12; the archive is made first if it is
     /// not cached) and starts the namespaces' holder.
     pub fn create(release: u8, own_network: bool) -> anyhow::Result<Self> {
+        sweep();
         let root = std::env::temp_dir().join(format!(
-            "cairn-recipe-test-{}-{}",
+            "{PREFIX}{}-{}",
             std::process::id(),
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -161,43 +165,76 @@ impl System {
         self.own_network
     }
 
-    /// The pids of every process whose root is this system (daemons a recipe started).
-    fn processes(&self) -> Vec<u32> {
-        let Ok(root) = self.root.canonicalize() else {
-            return Vec::new();
-        };
-        let mut found = Vec::new();
-        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-                continue;
-            };
-            if std::fs::read_link(entry.path().join("root"))
-                .ok()
-                .as_deref()
-                == Some(&*root)
-            {
-                found.push(pid);
-            }
-        }
-        found
-    }
-
-    /// SIGKILLs every process inside until none is left (at most 10 s).
+    /// SIGKILLs every process inside (daemons a recipe started) until none is left.
     fn kill_all(&self) {
-        let start = Instant::now();
-        loop {
-            let left = self.processes();
-            if left.is_empty() || start.elapsed() > Duration::from_secs(10) {
-                return;
-            }
-            for pid in left {
-                let _ = Command::new("kill")
-                    .args(["-9", &pid.to_string()])
-                    .stderr(Stdio::null())
-                    .status();
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        kill_all(&self.root);
+    }
+}
+
+/// Removes the systems that runs killed before they could clean up (Ctrl-C kills this
+/// process with its children): a copy whose pid is gone, with every process still inside it.
+fn sweep() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(PREFIX)
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
         }
+        let root = entry.path();
+        eprintln!(
+            "cairn-recipe test: removing {}, left by a test that was interrupted",
+            root.display()
+        );
+        kill_all(&root);
+        let _ = remove(&root);
+    }
+}
+
+/// The pids of every process whose root is `root`.
+fn processes(root: &Path) -> Vec<u32> {
+    let Ok(root) = root.canonicalize() else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if std::fs::read_link(entry.path().join("root"))
+            .ok()
+            .as_deref()
+            == Some(&*root)
+        {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// SIGKILLs every process whose root is `root` until none is left (at most 10 s).
+fn kill_all(root: &Path) {
+    let start = Instant::now();
+    loop {
+        let left = processes(root);
+        if left.is_empty() || start.elapsed() > Duration::from_secs(10) {
+            return;
+        }
+        for pid in left {
+            let _ = Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .stderr(Stdio::null())
+                .status();
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 

@@ -74,8 +74,7 @@ fn counts(done: &[DoneAction]) -> String {
     }
     let n = |k: usize, one: &str, many: &str| match k {
         0 => format!("no {one}"),
-        1 => format!("1 {one}"),
-        k => format!("{k} {many}"),
+        k => plural(k, one, many),
     };
     format!(
         "{}, {}, {}",
@@ -83,6 +82,14 @@ fn counts(done: &[DoneAction]) -> String {
         n(writes, "file written", "files written"),
         n(downloads, "download", "downloads")
     )
+}
+
+fn plural(k: usize, one: &str, many: &str) -> String {
+    if k == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{k} {many}")
+    }
 }
 
 /// The processes a run started that were read-only queries (timings count every process;
@@ -105,9 +112,13 @@ fn queries(run: &RunRecord) -> u64 {
 pub fn install(first: &RunRecord, secs: f64) -> Finding {
     if first.succeeded {
         Finding::pass(format!(
-            "install: succeeded in {secs:.1} s ({}; {} read-only queries)",
+            "install: succeeded in {secs:.1} s ({}; {})",
             counts(&first.done.actions),
-            queries(first)
+            plural(
+                queries(first) as usize,
+                "read-only query",
+                "read-only queries"
+            )
         ))
     } else {
         Finding::fail(
@@ -169,8 +180,12 @@ pub fn second_run(second: &RunRecord) -> Finding {
     }
     if why.is_empty() {
         Finding::pass(format!(
-            "second run: changed nothing (no command, no file written, no download; {} read-only queries)",
-            queries(second)
+            "second run: changed nothing (no command, no file written, no download; {})",
+            plural(
+                queries(second) as usize,
+                "read-only query",
+                "read-only queries"
+            )
         ))
     } else {
         Finding::fail(
@@ -222,7 +237,8 @@ pub fn plan_covered(plan: &[PlannedAction], first: &RunRecord) -> Finding {
     let done = first.done.actions.len();
     if unplanned.is_empty() && first.done.left_out == 0 {
         let mut line = format!(
-            "plan: named every command the install ran ({done} side effects, {} planned)",
+            "plan: named every command the install ran ({}, {} planned)",
+            plural(done, "side effect", "side effects"),
             plan.len()
         );
         if !left.is_empty() {

@@ -108,7 +108,7 @@ fn queries(run: &RunRecord) -> u64 {
     all.saturating_sub(commands)
 }
 
-/// 1. The first run succeeded.
+/// Finding 1: the first run succeeded.
 pub fn install(first: &RunRecord, secs: f64) -> Finding {
     if first.succeeded {
         Finding::pass(format!(
@@ -128,8 +128,8 @@ pub fn install(first: &RunRecord, secs: f64) -> Finding {
     }
 }
 
-/// 2. detect() says installed, with a version, and the version the run's result names (when
-/// it names one).
+/// Finding 2: detect() says installed, with a version, and the version the run's result
+/// names (when it names one).
 pub fn detect(before: &Detection, after: &Result<Detection, String>, first: &RunRecord) -> Finding {
     let after = match after {
         Ok(d) => d,
@@ -163,7 +163,7 @@ pub fn detect(before: &Detection, after: &Result<Detection, String>, first: &Run
     Finding::pass(line)
 }
 
-/// 3. The second run succeeded and changed nothing.
+/// Finding 3: the second run succeeded and changed nothing.
 pub fn second_run(second: &RunRecord) -> Finding {
     if !second.succeeded {
         return Finding::fail(
@@ -221,8 +221,8 @@ fn names(planned: &PlannedAction, done: &PlannedAction) -> bool {
     }
 }
 
-/// 4. Every side effect of the first run was in the plan made before it (each planned one
-/// names at most one done).
+/// Finding 4: every side effect of the first run was in the plan made before it (each
+/// planned one names at most one done).
 pub fn plan_covered(plan: &[PlannedAction], first: &RunRecord) -> Finding {
     let mut left: Vec<&PlannedAction> = plan.iter().collect();
     let mut unplanned = Vec::new();

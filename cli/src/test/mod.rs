@@ -64,12 +64,6 @@ pub fn run(
             file.display()
         );
     }
-    if !is_root() {
-        bail!(
-            "cairn-recipe test makes a Debian system with debootstrap and enters it with chroot, \
-             which need root; run it again with sudo"
-        );
-    }
     let binary = match binary {
         Some(b) => b,
         None => std::env::current_exe().context("cannot find this cairn-recipe's own file")?,
@@ -79,6 +73,12 @@ pub fn run(
             "{} does not exist; give --binary a cairn-recipe built for Debian {n} \
              (scripts/build-agent-glibc231 cairn-recipe builds one for Debian 11)",
             binary.display()
+        );
+    }
+    if !is_root() {
+        bail!(
+            "cairn-recipe test makes a Debian system with debootstrap and enters it with chroot, \
+             which need root; run it again with sudo"
         );
     }
     let name = file

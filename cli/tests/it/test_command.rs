@@ -180,3 +180,25 @@ fn a_recipe_that_does_not_declare_the_release_is_refused_before_any_system_is_ma
     );
     assert!(String::from_utf8_lossy(&out.stdout).is_empty());
 }
+
+#[test]
+fn a_missing_inner_binary_is_refused_with_what_to_build_before_any_system_is_made() {
+    let missing = std::env::temp_dir().join("cairn-recipe-nowhere/cairn-recipe");
+    let path = recipe("redis");
+    let out = Command::new(env!("CARGO_BIN_EXE_cairn-recipe"))
+        .args(["test", path.to_str().unwrap(), "--binary"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{} does not exist; give --binary a cairn-recipe built for Debian 11 \
+             (scripts/build-agent-glibc231 cairn-recipe builds one for Debian 11)",
+            missing.display()
+        )),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).is_empty());
+}

@@ -4,7 +4,9 @@
 mod check;
 mod console;
 mod definitions;
+mod record;
 mod scaffold;
+mod test;
 mod trust;
 
 use std::path::{Path, PathBuf};
@@ -55,6 +57,29 @@ enum Command {
         /// on standard error.
         #[arg(long)]
         timings: bool,
+        /// After the run, write what it did to FILE as JSON: how it ended, its result (secret
+        /// fields masked), every command it started, file it wrote and download it kept, each
+        /// with its step, and where its time went.
+        #[arg(long, value_name = "FILE")]
+        record: Option<PathBuf>,
+    },
+    /// Test a recipe in a fresh Debian system (as root): it installs, detect() agrees, a
+    /// second run changes nothing, and the plan made first named every command that ran.
+    Test {
+        file: PathBuf,
+        /// The Debian release to test on.
+        #[arg(long, value_name = "11|12", default_value = "11")]
+        debian: test::Release,
+        /// A parameter, as name=value; repeat for several.
+        #[arg(long = "param", value_name = "K=V")]
+        params: Vec<String>,
+        /// A parameter whose value is the content of a file, as name=path.
+        #[arg(long = "param-file", value_name = "K=PATH")]
+        param_files: Vec<String>,
+        /// The cairn-recipe to run inside (default: this one). Debian 11 needs one built for
+        /// its glibc 2.31: `scripts/build-agent-glibc231 cairn-recipe`.
+        #[arg(long, value_name = "FILE", env = "CAIRN_RECIPE_INSIDE")]
+        binary: Option<PathBuf>,
     },
     /// Print each recipe's detection result as JSON.
     Detect {
@@ -174,7 +199,27 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Check { files, json } => check::run(&files, json),
         Command::Plan { file, job, json } => plan(&file, &job, json),
-        Command::Run { file, job, timings } => run(&file, &job, timings),
+        Command::Run {
+            file,
+            job,
+            timings,
+            record,
+        } => run(&file, &job, timings, record.as_deref()),
+        Command::Test {
+            file,
+            debian,
+            params,
+            param_files,
+            binary,
+        } => {
+            let job = JobArgs {
+                params,
+                param_files,
+                os_release: None,
+                action: None,
+            };
+            test::run(&file, debian, &job.params()?, binary)
+        }
         Command::Detect { files, os_release } => detect(&files, os_release),
         Command::Keygen { dir } => {
             trust::keygen(&dir)?;
@@ -257,7 +302,12 @@ fn plan(file: &Path, args: &JobArgs, json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run(file: &Path, args: &JobArgs, timings: bool) -> anyhow::Result<ExitCode> {
+fn run(
+    file: &Path,
+    args: &JobArgs,
+    timings: bool,
+    record: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
     let recipe = load(file)?;
     let params = args.params()?;
     let opts = args.options(Mode::Execute);
@@ -266,12 +316,19 @@ fn run(file: &Path, args: &JobArgs, timings: bool) -> anyhow::Result<ExitCode> {
     let worker = std::thread::spawn(move || job::run(&recipe, action, &params, &opts, Some(tx)));
     let mut printer = console::Printer::new();
     printer.timings = timings;
+    let mut summary = None;
     for event in rx {
+        if let cairn_engine::Event::Timings { timings } = &event {
+            summary = Some(timings.clone());
+        }
         printer.print(&event);
     }
     let report = worker
         .join()
         .map_err(|_| anyhow::anyhow!("the recipe runner crashed"))?;
+    if let Some(path) = record {
+        record::RunRecord::new(&report, summary).write(path)?;
+    }
     Ok(match report.outcome {
         Outcome::Succeeded { .. } => ExitCode::SUCCESS,
         Outcome::Failed { .. } => ExitCode::FAILURE,

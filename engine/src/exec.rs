@@ -67,6 +67,10 @@ pub trait Exec {
     /// Records a side effect that is not a command (used by `download`) in plan mode.
     fn record(&self, action: PlannedAction);
 
+    /// Records a side effect that is not a command once it is made (execute mode): the run's
+    /// own record of what it did ([`crate::plan::Done`]), in a plan's terms.
+    fn did(&self, _action: PlannedAction) {}
+
     /// Announces a change a plan would make, for its summary in words (a package with its
     /// sizes, a user, a database). Nothing outside plan mode.
     fn note(&self, _change: Change) {}

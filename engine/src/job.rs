@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::cancel::{CancelToken, Stop};
 use crate::event::{Event, EventSink, EventTx, Outcome};
 use crate::host::{Host, api};
-use crate::plan::PlannedAction;
+use crate::plan::{Done, DoneAction, PlannedAction};
 use crate::recipe::Recipe;
 use crate::redact::Redactor;
 use crate::sandbox::{self, Limits};
@@ -73,6 +73,8 @@ pub struct JobReport {
     pub plan: Vec<PlannedAction>,
     /// In plan mode, what the plan would change, in words; empty otherwise.
     pub summary: PlanSummary,
+    /// Outside plan mode, the side effects the run made (also when it then failed), redacted.
+    pub done: Done,
 }
 
 /// What `detect()` reports about a recipe on this server.
@@ -244,42 +246,44 @@ pub fn run(
     };
     let timings = Rc::new(crate::timing::Timings::new());
     let timed = opts.mode != Mode::Plan && action != Action::Detect;
-    let (outcome, plan, summary) = match execute(recipe, action, params, opts, &sink, &timings) {
-        Ok((value, (plan, changes))) => {
-            let plan = redact_plan(plan, &redactor);
-            let changes = redact_changes(changes, &redactor);
-            let summary = if opts.mode == Mode::Plan {
-                PlanSummary::build(&plan, &changes)
-            } else {
-                PlanSummary::default()
-            };
-            let secret_fields = match &value {
-                serde_json::Value::Object(m) => m
-                    .iter()
-                    .filter(|(_, v)| redactor.contains_secret(&v.to_string()))
-                    .map(|(k, _)| k.clone())
-                    .collect(),
-                other if redactor.contains_secret(&other.to_string()) => vec![String::new()],
-                _ => Vec::new(),
-            };
-            (
-                Outcome::Succeeded {
-                    value,
-                    secret_fields,
+    let done = Rc::new(RefCell::new(Done::default()));
+    let (outcome, plan, summary) =
+        match execute(recipe, action, params, opts, &sink, &timings, &done) {
+            Ok((value, (plan, changes))) => {
+                let plan = redact_plan(plan, &redactor);
+                let changes = redact_changes(changes, &redactor);
+                let summary = if opts.mode == Mode::Plan {
+                    PlanSummary::build(&plan, &changes)
+                } else {
+                    PlanSummary::default()
+                };
+                let secret_fields = match &value {
+                    serde_json::Value::Object(m) => m
+                        .iter()
+                        .filter(|(_, v)| redactor.contains_secret(&v.to_string()))
+                        .map(|(k, _)| k.clone())
+                        .collect(),
+                    other if redactor.contains_secret(&other.to_string()) => vec![String::new()],
+                    _ => Vec::new(),
+                };
+                (
+                    Outcome::Succeeded {
+                        value,
+                        secret_fields,
+                    },
+                    plan,
+                    summary,
+                )
+            }
+            Err(Failure { error, location }) => (
+                Outcome::Failed {
+                    error: redactor.redact(&error),
+                    location,
                 },
-                plan,
-                summary,
-            )
-        }
-        Err(Failure { error, location }) => (
-            Outcome::Failed {
-                error: redactor.redact(&error),
-                location,
-            },
-            Vec::new(),
-            PlanSummary::default(),
-        ),
-    };
+                Vec::new(),
+                PlanSummary::default(),
+            ),
+        };
     if timed {
         sink.send(Event::Timings {
             timings: timings.summary(),
@@ -288,10 +292,21 @@ pub fn run(
     sink.send(Event::Finished {
         outcome: outcome.clone(),
     });
+    let mut done = done.take();
+    done.actions = done
+        .actions
+        .into_iter()
+        .map(|a| DoneAction {
+            step_title: redactor.redact(&a.step_title),
+            action: redact_action(a.action, &redactor),
+            ..a
+        })
+        .collect();
     JobReport {
         outcome,
         plan,
         summary,
+        done,
     }
 }
 
@@ -317,29 +332,35 @@ fn redact_plan(plan: Vec<PlannedAction>, r: &Redactor) -> Vec<PlannedAction> {
     if r.is_empty() {
         return plan;
     }
-    plan.into_iter()
-        .map(|a| match a {
-            PlannedAction::Run {
-                program,
-                args,
-                stdin,
-            } => PlannedAction::Run {
-                program: r.redact(&program),
-                args: args.iter().map(|x| r.redact(x)).collect(),
-                stdin,
-            },
-            PlannedAction::WriteFile { path, mode, bytes } => PlannedAction::WriteFile {
-                path: r.redact(&path),
-                mode,
-                bytes,
-            },
-            PlannedAction::Download { url, dest, sha256 } => PlannedAction::Download {
-                url: r.redact(&url),
-                dest: r.redact(&dest),
-                sha256,
-            },
-        })
-        .collect()
+    plan.into_iter().map(|a| redact_action(a, r)).collect()
+}
+
+/// One side effect with every secret masked.
+fn redact_action(a: PlannedAction, r: &Redactor) -> PlannedAction {
+    if r.is_empty() {
+        return a;
+    }
+    match a {
+        PlannedAction::Run {
+            program,
+            args,
+            stdin,
+        } => PlannedAction::Run {
+            program: r.redact(&program),
+            args: args.iter().map(|x| r.redact(x)).collect(),
+            stdin,
+        },
+        PlannedAction::WriteFile { path, mode, bytes } => PlannedAction::WriteFile {
+            path: r.redact(&path),
+            mode,
+            bytes,
+        },
+        PlannedAction::Download { url, dest, sha256 } => PlannedAction::Download {
+            url: r.redact(&url),
+            dest: r.redact(&dest),
+            sha256,
+        },
+    }
 }
 
 /// Plans `apply` with `params`: the ordered side effects it would make on this server.
@@ -417,6 +438,7 @@ fn execute(
     opts: &JobOptions,
     sink: &EventSink,
     timings: &Rc<crate::timing::Timings>,
+    done: &Rc<RefCell<Done>>,
 ) -> Result<(serde_json::Value, Planned), Failure> {
     let stop = Stop::new(opts.cancel.clone(), opts.limits.deadline);
     // Detection is read-only by contract: whatever side effect a `detect()` attempts is recorded
@@ -432,6 +454,8 @@ fn execute(
         os_release_path: opts.os_release_path.clone(),
         steps: Cell::new(0),
         timings: timings.clone(),
+        // Shared with `run`, which reads it also when the job fails.
+        done: done.clone(),
     });
     let mut engine = sandbox::runtime(&opts.limits, stop);
     crate::host::register(&mut engine, &host);

@@ -70,3 +70,55 @@ pub fn shell_words(program: &str, args: &[String]) -> String {
     }
     out
 }
+
+/// The most side effects a run's [`Done`] lists; later ones are only counted.
+pub const MAX_DONE: usize = 1000;
+
+/// One side effect a run made, in a plan's own terms, with the step it happened in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoneAction {
+    /// The step's index (from 1; 0 before the first `step()`) and title.
+    pub step: u32,
+    pub step_title: String,
+    #[serde(flatten)]
+    pub action: PlannedAction,
+}
+
+/// What a run did (execute mode): every command started through a side-effecting host call
+/// (whether it then succeeded or not), every file written, every download kept, in order.
+/// Read-only queries are not in it, as they are not in a plan. `cairn-recipe test` compares it
+/// with the plan made before the run, and holds a second run to an empty one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Done {
+    pub actions: Vec<DoneAction>,
+    /// Side effects past [`MAX_DONE`], counted only (a recipe looping on a command).
+    #[serde(default)]
+    pub left_out: u64,
+    #[serde(skip)]
+    step: (u32, String),
+}
+
+impl Done {
+    /// A step started: what follows happened in it.
+    pub fn step(&mut self, index: u32, title: &str) {
+        self.step = (index, title.to_owned());
+    }
+
+    /// A side effect was made.
+    pub fn push(&mut self, action: PlannedAction) {
+        if self.actions.len() >= MAX_DONE {
+            self.left_out += 1;
+            return;
+        }
+        self.actions.push(DoneAction {
+            step: self.step.0,
+            step_title: self.step.1.clone(),
+            action,
+        });
+    }
+
+    /// Whether the run made no side effect at all.
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty() && self.left_out == 0
+    }
+}

@@ -40,4 +40,5 @@ mod recipe_redis;
 mod recipe_ruby;
 mod recipe_rust;
 mod redis;
+mod test_command;
 mod trust;

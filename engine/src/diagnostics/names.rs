@@ -66,6 +66,7 @@ pub fn host_engine() -> rhai::Engine {
         os_release_path: "/etc/os-release".into(),
         steps: Cell::new(0),
         timings: Rc::new(crate::timing::Timings::new()),
+        done: Rc::new(RefCell::new(crate::plan::Done::default())),
     });
     let mut engine = sandbox::runtime(&limits, stop);
     crate::host::register(&mut engine, &host);

@@ -299,6 +299,7 @@ fn register_console(engine: &mut Engine, host: &Rc<Host>) {
         h.timings.step(title);
         let index = h.steps.get() + 1;
         h.steps.set(index);
+        h.done.borrow_mut().step(index, title);
         h.sink.send(Event::Step {
             index,
             title: title.to_owned(),
@@ -386,6 +387,11 @@ pub(super) fn write_checked(h: &Host, func: &str, path: &str, content: &str, mod
     }
     h.stopped().map_err(err)?;
     files::write_file(&p, content.as_bytes(), bits).map_err(err)?;
+    h.did(PlannedAction::WriteFile {
+        path: path.to_owned(),
+        mode: bits,
+        bytes: content.len(),
+    });
     h.sink.log(
         Stream::Info,
         &format!("wrote {path} ({} bytes, mode {mode:04o})", content.len()),

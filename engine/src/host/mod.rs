@@ -88,6 +88,8 @@ pub struct Host {
     pub steps: Cell<u32>,
     /// Where the job's time goes (`crate::timing`): steps, host calls, processes, waits.
     pub timings: std::rc::Rc<crate::timing::Timings>,
+    /// Outside plan mode, the side effects made ([`crate::plan::Done`]).
+    pub done: std::rc::Rc<RefCell<crate::plan::Done>>,
 }
 
 impl Host {
@@ -174,6 +176,12 @@ impl Exec for Host {
         }
         let command = crate::plan::shell_words(program, args);
         self.sink.log(Stream::Command, &format!("$ {command}"));
+        // Recorded before it starts: a command that fails has still been run.
+        self.did(PlannedAction::Run {
+            program: program.to_owned(),
+            args: args.to_vec(),
+            stdin: opts.stdin.is_some(),
+        });
         let spec = self.spec(
             program,
             args,
@@ -222,6 +230,12 @@ impl Exec for Host {
     fn record(&self, action: PlannedAction) {
         if let Some(plan) = &self.plan {
             plan.borrow_mut().push(action);
+        }
+    }
+
+    fn did(&self, action: PlannedAction) {
+        if self.plan.is_none() {
+            self.done.borrow_mut().push(action);
         }
     }
 

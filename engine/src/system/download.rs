@@ -76,7 +76,13 @@ pub fn download_limited(
             actual,
         });
     }
-    out.commit()
+    out.commit()?;
+    exec.did(PlannedAction::Download {
+        url: url.to_owned(),
+        dest: dest.display().to_string(),
+        sha256: expected,
+    });
+    Ok(())
 }
 
 /// Streams the body of `url` into `file`, returning its sha256 (lower-case hex).

@@ -79,6 +79,11 @@ pub fn bind_at(exec: &dyn Exec, address: Option<&str>, path: &Path) -> Result<bo
         .write_all(text.as_bytes())
         .map_err(|e| HostError::io(format!("failed to write {}", path.display()), e))?;
     file.commit()?;
+    exec.did(PlannedAction::WriteFile {
+        path: path.display().to_string(),
+        mode: 0o644,
+        bytes: text.len(),
+    });
     exec.log(
         crate::event::Stream::Info,
         &format!("Wrote {} (bind-address = {address})", path.display()),

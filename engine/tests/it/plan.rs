@@ -195,3 +195,79 @@ fn a_plan_summary_names_the_services_it_starts_and_the_files_it_writes() {
     assert_eq!(ran.summary.files[0].mode, 0o640);
     assert!(!file.exists());
 }
+
+/// The run's own record of what it did (`JobReport::done`, what `cairn-recipe test` compares
+/// with the plan): the same actions as the plan, in order, each with its step; queries not in
+/// it; a command that failed still in it; the job's secrets masked.
+#[test]
+fn a_run_records_its_side_effects_in_the_plans_terms_with_their_steps() {
+    let dir = util::tempdir();
+    let file = dir.path().join("app/config");
+    let marker = dir.path().join("touched");
+    let r = recipe(
+        r#"["touch", "printf", "cat", "false"]"#,
+        &format!(
+            r#"["{}/app", "{}"]"#,
+            dir.path().display(),
+            marker.display()
+        ),
+        &format!(
+            r#"let v = detect("printf", ["v1.2.3"], "v([0-9.]+)");
+               run("touch", ["{marker}"]);
+               step("Configure");
+               let pw = secret(20);
+               write_file("{file}", "version=" + v, 0o600);
+               run("printf", [pw]);
+               run("cat", [], #{{ stdin: "secret" }});
+               step("Fail");
+               run("false", []);
+               v"#,
+            marker = marker.display(),
+            file = file.display()
+        ),
+    );
+    let planned = plan(&r, serde_json::json!({}));
+    assert!(
+        planned.done.is_empty(),
+        "a plan did nothing: {:?}",
+        planned.done
+    );
+    let ran = util::run(&r, serde_json::json!({}));
+    assert!(ran.error().contains("false"), "{}", ran.error());
+    assert!(marker.exists() && file.exists());
+    let done: Vec<(u32, &str, &PlannedAction)> = ran
+        .done
+        .actions
+        .iter()
+        .map(|a| (a.step, a.step_title.as_str(), &a.action))
+        .collect();
+    let run = |program: &str, args: &[&str], stdin: bool| PlannedAction::Run {
+        program: program.into(),
+        args: args.iter().map(|a| (*a).to_owned()).collect(),
+        stdin,
+    };
+    let marker = marker.display().to_string();
+    assert_eq!(
+        done,
+        vec![
+            (0, "", &run("touch", &[&marker], false)),
+            (
+                1,
+                "Configure",
+                &PlannedAction::WriteFile {
+                    path: file.display().to_string(),
+                    mode: 0o600,
+                    bytes: "version=1.2.3".len()
+                }
+            ),
+            (
+                1,
+                "Configure",
+                &run("printf", &[cairn_engine::redact::MASK], false)
+            ),
+            (1, "Configure", &run("cat", &[], true)),
+            (2, "Fail", &run("false", &[], false)),
+        ]
+    );
+    assert_eq!(ran.done.left_out, 0);
+}

@@ -104,6 +104,11 @@ pub fn enable(exec: &dyn Exec) -> Result<Enabled, HostError> {
             .write_all(text.as_bytes())
             .map_err(|e| HostError::io(format!("failed to write {path}"), e))?;
         file.commit()?;
+        exec.did(PlannedAction::WriteFile {
+            path: path.to_owned(),
+            mode: 0o644,
+            bytes: text.len(),
+        });
         exec.log(
             crate::event::Stream::Info,
             &format!("Wrote {path} ({suite}, from the system's own Debian source)"),

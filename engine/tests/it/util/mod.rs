@@ -52,6 +52,8 @@ pub struct Ran {
     pub outcome: Outcome,
     pub plan: Vec<PlannedAction>,
     pub summary: cairn_engine::PlanSummary,
+    /// What a run did (`JobReport::done`); empty for a plan.
+    pub done: cairn_engine::Done,
 }
 
 impl Ran {
@@ -107,6 +109,7 @@ pub fn run_opts(recipe: &Recipe, params: serde_json::Value, opts: &JobOptions) -
         outcome: report.outcome,
         plan: report.plan,
         summary: report.summary,
+        done: report.done,
     }
 }
 

@@ -39,7 +39,12 @@ pub async fn handle(
         }
         (RouteId::Login, _) => login::login(&app, req).await,
         (RouteId::Logout, Some(s)) => login::logout(&app, s).await,
-        (RouteId::Me, Some(s)) => ok_json(&json!({"username": s.username})),
+        (RouteId::Me, Some(s)) => ok_json(&json!({
+            "username": s.username,
+            "role": s.access.role,
+            "groups": s.access.groups,
+            "mayDestroy": s.access.may_destroy(),
+        })),
         (RouteId::Nodes, Some(_)) => nodes(&app).await,
         (RouteId::NodesStatus, Some(_)) => status_all(&app, &req).await,
         (RouteId::ChangeNode, Some(s)) => nodes::change(&app, s, req).await,

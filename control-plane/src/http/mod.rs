@@ -109,7 +109,11 @@ pub async fn session_of(app: &App, headers: &HeaderMap) -> Option<Session> {
     let lookup = id_hash.clone();
     let now = cairn_protocol::unix_now();
     match store::blocking(&app.store, move |s| s.session_user(&lookup, now)).await {
-        Ok(Some(username)) => Some(Session { username, id_hash }),
+        Ok(Some(user)) => Some(Session {
+            username: user.username,
+            access: user.access,
+            id_hash,
+        }),
         Ok(None) => None,
         Err(error) => {
             tracing::error!(%error, "session lookup failed");

@@ -15,10 +15,13 @@ mod nodes_sql;
 mod settings_sql;
 mod sql;
 mod sqlite;
+mod users_sql;
 
 use std::sync::Arc;
 
 use serde::Serialize;
+
+use crate::roles::Access;
 
 /// Jobs and their stored events are kept as the dashboard receives them.
 pub use cairn_protocol::dashboard::{Job, JobEvent, JobStatus};
@@ -79,6 +82,20 @@ pub struct User {
     pub username: String,
     /// argon2 PHC string.
     pub password_hash: String,
+    /// Role, node groups and grant (`crate::roles`).
+    pub access: Access,
+    /// A disabled user cannot sign in and has no live session.
+    pub disabled: bool,
+    pub created_at: u64,
+    /// Sessions made before this are refused.
+    pub password_changed_at: u64,
+}
+
+/// Who a live session belongs to, and what they may do.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub username: String,
+    pub access: Access,
 }
 
 /// An enrollment token as stored: only the hash of its secret.
@@ -213,6 +230,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     fn user(&self, username: &str) -> StoreResult<Option<User>>;
     fn user_count(&self) -> StoreResult<u64>;
     fn create_user(&self, user: &User, now: u64) -> StoreResult<()>;
+    /// Every user, oldest first.
+    fn users(&self) -> StoreResult<Vec<User>>;
+    /// Changes a user's role, groups and grant; `false` when there is no such user.
+    fn set_user_access(&self, username: &str, access: &Access) -> StoreResult<bool>;
+    /// Disables a user, ending their sessions in the same step, or enables them again.
+    fn set_user_disabled(&self, username: &str, disabled: bool) -> StoreResult<bool>;
+    /// Sets a user's password and ends every session they had.
+    fn set_user_password(&self, username: &str, password_hash: &str, now: u64)
+    -> StoreResult<bool>;
 
     fn create_session(
         &self,
@@ -221,8 +247,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         now: u64,
         expires_at: u64,
     ) -> StoreResult<()>;
-    /// The user of a live session.
-    fn session_user(&self, id_hash: &str, now: u64) -> StoreResult<Option<String>>;
+    /// The user of a live session: unexpired, its user enabled, made at or after the user's
+    /// last password change.
+    fn session_user(&self, id_hash: &str, now: u64) -> StoreResult<Option<SessionUser>>;
     fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
 
     fn create_token(&self, token: &NewToken) -> StoreResult<()>;

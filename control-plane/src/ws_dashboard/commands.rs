@@ -48,6 +48,8 @@ pub(super) async fn read_loop(
     End::Gone
 }
 
+/// Whether the session is still live (not logged out, its user not disabled, no password
+/// change since it was made).
 async fn session_is_live(app: &App, session: &Session) -> bool {
     let hash = session.id_hash.clone();
     let now = cairn_protocol::unix_now();

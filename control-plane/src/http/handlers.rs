@@ -45,7 +45,7 @@ pub async fn handle(
             "groups": s.access.groups,
             "mayDestroy": s.access.may_destroy(),
         })),
-        (RouteId::Nodes, Some(_)) => nodes(&app).await,
+        (RouteId::Nodes, Some(_)) => nodes(&app, &req.reach).await,
         (RouteId::NodesStatus, Some(_)) => status_all(&app, &req).await,
         (RouteId::ChangeNode, Some(s)) => nodes::change(&app, s, req).await,
         (RouteId::RemoveNode, Some(s)) => nodes::remove(&app, s, req).await,
@@ -72,7 +72,7 @@ pub async fn handle(
         (RouteId::DeleteAlertChannel, Some(s)) => alert_channels::delete(&app, s, req).await,
         (RouteId::TestAlertChannel, Some(s)) => alert_channels::test(&app, s, req).await,
         (RouteId::NodeMetrics, Some(_)) => metrics::node_metrics(&app, req).await,
-        (RouteId::MetricsOverview, Some(_)) => fleet::overview(&app).await,
+        (RouteId::MetricsOverview, Some(_)) => fleet::overview(&app, req.reach).await,
         (RouteId::Prometheus, _) => metrics::prometheus(&app, &req).await,
         // Sockets are handled by the router; a private route without a session never gets here.
         _ => json_error(StatusCode::UNAUTHORIZED, "sign in first"),
@@ -146,11 +146,12 @@ async fn checksum(app: &Arc<App>, part: install::Part) -> Response {
     }
 }
 
-async fn nodes(app: &App) -> Response {
+async fn nodes(app: &App, reach: &super::Reach) -> Response {
     match store::blocking(&app.store, |s| s.nodes()).await {
         Ok(nodes) => {
             let list: Vec<Node> = nodes
                 .into_iter()
+                .filter(|n| reach.has(&n.id))
                 .map(|n| Node {
                     online: app.hub.is_online(&n.id),
                     id: n.id,
@@ -297,7 +298,10 @@ fn query_param(query: Option<&str>, name: &str) -> Option<String> {
 async fn jobs(app: &App, req: Request) -> Response {
     let node = query_param(req.query.as_deref(), "node");
     match store::blocking(&app.store, move |s| s.jobs(node.as_deref())).await {
-        Ok(jobs) => ok_json(&jobs),
+        Ok(mut jobs) => {
+            jobs.retain(|j| req.reach.has(&j.node_id));
+            ok_json(&jobs)
+        }
         Err(e) => internal(e),
     }
 }

@@ -6,7 +6,8 @@
 //! - This module: the upgrade, and the socket's life: its queue registered with the hub, its
 //!   reader and writer side by side, its last words; and what commands share (the node must
 //!   exist, or be online; a command queued for the agent, or the sentence saying why not).
-//! - [`commands`]: commands in, each answered through the hub (an `ERROR` when it fails).
+//! - [`commands`]: commands in, each answered through the hub (an `ERROR` when it fails);
+//!   [`access`]: the least role each command needs, checked for every command before it runs.
 //! - [`jobs`]: the commands that become jobs: a `jobs` row and an audit entry, `JOB_CREATED` to
 //!   the requester (subscribed to the node, so it sees the job's events), then the signed
 //!   command with the signed bundle to the agent.
@@ -14,6 +15,7 @@
 //!
 //! [`DashboardCommand`]: cairn_protocol::dashboard::DashboardCommand
 
+mod access;
 mod actions;
 mod commands;
 mod events;

@@ -9,7 +9,9 @@ use warp::Reply;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::{Request, RouteId, alert_channels, alerts, fleet, login, metrics, nodes, settings};
+use super::{
+    Request, RouteId, alert_channels, alerts, fleet, login, metrics, nodes, settings, users,
+};
 use crate::app::App;
 use crate::store::{self, NewToken};
 use crate::web::{Session, install_base, internal, json_error};
@@ -57,7 +59,7 @@ pub async fn handle(
         (RouteId::Jobs, Some(_)) => jobs(&app, req).await,
         (RouteId::Job, Some(_)) => job(&app, req).await,
         (RouteId::JobEvents, Some(_)) => job_events(&app, req).await,
-        (RouteId::Audit, Some(_)) => audit(&app).await,
+        (RouteId::Audit, Some(_)) => audit(&app, &req).await,
         (RouteId::Settings, Some(_)) => settings::show(&app, &req),
         (RouteId::ChangeSettings, Some(s)) => settings::change(&app, s, req).await,
         (RouteId::Alerts, Some(_)) => alerts::list(&app, req).await,
@@ -74,6 +76,12 @@ pub async fn handle(
         (RouteId::NodeMetrics, Some(_)) => metrics::node_metrics(&app, req).await,
         (RouteId::MetricsOverview, Some(_)) => fleet::overview(&app, req.reach).await,
         (RouteId::Prometheus, _) => metrics::prometheus(&app, &req).await,
+        (RouteId::Users, Some(_)) => users::list(&app).await,
+        (RouteId::InviteUser, Some(s)) => users::invite(&app, s, req).await,
+        (RouteId::ChangeUser, Some(s)) => users::change(&app, s, req).await,
+        (RouteId::ResetUser, Some(s)) => users::reset(&app, s, req).await,
+        (RouteId::AcceptInvite, _) => users::accept(&app, req).await,
+        (RouteId::ChangePassword, Some(s)) => users::change_own_password(&app, s, req).await,
         // Sockets are handled by the router; a private route without a session never gets here.
         _ => json_error(StatusCode::UNAUTHORIZED, "sign in first"),
     }
@@ -329,7 +337,10 @@ async fn job_events(app: &App, req: Request) -> Response {
     }
 }
 
-async fn audit(app: &App) -> Response {
+/// `GET /api/audit`, or one user's entries with `?user=NAME`.
+async fn audit(app: &App, req: &Request) -> Response {
+    // Usernames are plain ASCII (`users::check_username`): no decoding needed.
+    let who = query_param(req.query.as_deref(), "user");
     /// An entry, with its result's sentences and their codes when it is made of known ones
     /// ("3 × wrong username or password; 1 × refused unchecked: address locked out"), for the
     /// page to say it in its language.
@@ -347,7 +358,7 @@ async fn audit(app: &App) -> Response {
         #[serde(flatten)]
         said: cairn_protocol::dashboard::Said,
     }
-    match store::blocking(&app.store, |s| s.audit_log(500)).await {
+    match store::blocking(&app.store, move |s| s.audit_log(500, who.as_deref())).await {
         Ok(entries) => {
             let said: Vec<Said<'_>> = entries
                 .iter()

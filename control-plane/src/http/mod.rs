@@ -5,7 +5,8 @@
 //!
 //! In front of every route, [`csrf`] refuses cross-site and non-JSON state-changing requests
 //! (threats.md 33); after every route, [`headers`] adds the security headers (policy, framing,
-//! caching, HSTS). [`login`] is sign-in and sign-out, [`nodes`] renaming, tagging and removing
+//! caching, HSTS). [`login`] is sign-in and sign-out, [`users`] the owner's users, invitations and
+//! password changes, [`access`] the one check of every private route's role and node groups, [`nodes`] renaming, tagging and removing
 //! nodes and revoking enrollment tokens, [`alerts`] and [`alert_channels`] the alert rules,
 //! mutes, alerts and channels, [`handlers`] the other REST routes,
 //! [`dashboard_files`] the dashboard's files. What the handlers share with the sockets (the
@@ -24,6 +25,7 @@ mod metrics;
 mod nodes;
 mod routes;
 mod settings;
+mod users;
 
 pub use access::Reach;
 pub use nodes::{MAX_TAGS, check_name, check_tags};

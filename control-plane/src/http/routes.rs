@@ -50,6 +50,12 @@ pub enum RouteId {
     NodeMetrics,
     MetricsOverview,
     Prometheus,
+    Users,
+    InviteUser,
+    ChangeUser,
+    ResetUser,
+    AcceptInvite,
+    ChangePassword,
 }
 
 /// Which nodes a private route's answer is about, for the node groups that scope operators and
@@ -346,6 +352,43 @@ pub const ROUTES: &[Route] = &[
         Role::Viewer,
         Scope::Filtered,
         RouteId::MetricsOverview,
+    ),
+    private(
+        "GET",
+        "/api/users",
+        Role::Owner,
+        Scope::None,
+        RouteId::Users,
+    ),
+    private(
+        "POST",
+        "/api/users",
+        Role::Owner,
+        Scope::None,
+        RouteId::InviteUser,
+    ),
+    private(
+        "PATCH",
+        "/api/users/{id}",
+        Role::Owner,
+        Scope::None,
+        RouteId::ChangeUser,
+    ),
+    private(
+        "POST",
+        "/api/users/{id}/reset",
+        Role::Owner,
+        Scope::None,
+        RouteId::ResetUser,
+    ),
+    // The link's secret is the credential; throttled per address like a sign-in.
+    public("POST", "/api/invites/accept", RouteId::AcceptInvite),
+    private(
+        "PUT",
+        "/api/me/password",
+        Role::Viewer,
+        Scope::None,
+        RouteId::ChangePassword,
     ),
     // Public as far as sessions go: Prometheus sends its bearer token instead.
     public("GET", "/metrics", RouteId::Prometheus),

@@ -9,6 +9,7 @@
 //! and tokens as hashes, and job results and events already masked (see [`crate::mask`]).
 
 mod audit_sql;
+mod invites_sql;
 pub mod metric_series;
 mod metrics_sql;
 mod nodes_sql;
@@ -89,6 +90,21 @@ pub struct User {
     pub created_at: u64,
     /// Sessions made before this are refused.
     pub password_changed_at: u64,
+}
+
+/// A one-time link as stored: an invitation (a new user) or a password reset.
+#[derive(Debug, Clone)]
+pub struct Invite {
+    /// The sha256 of the link's secret (`auth::hash_invite_token`).
+    pub token_hash: String,
+    pub username: String,
+    /// A reset of an existing user's password, not a new user.
+    pub reset: bool,
+    /// What the new user may do (unused by a reset).
+    pub access: Access,
+    pub created_by: String,
+    pub created_at: u64,
+    pub expires_at: u64,
 }
 
 /// Who a live session belongs to, and what they may do.
@@ -239,6 +255,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Sets a user's password and ends every session they had.
     fn set_user_password(&self, username: &str, password_hash: &str, now: u64)
     -> StoreResult<bool>;
+    /// Stores a one-time link; earlier unused ones for the same user stop working.
+    fn create_invite(&self, invite: &Invite) -> StoreResult<()>;
+    /// The unused, unexpired link with this hash.
+    fn invite(&self, token_hash: &str, now: u64) -> StoreResult<Option<Invite>>;
+    /// Consumes the link and makes its user or sets their password, in one transaction; the
+    /// user's name, or `Refused` with a sentence.
+    fn accept_invite(&self, token_hash: &str, password_hash: &str, now: u64)
+    -> StoreResult<String>;
 
     fn create_session(
         &self,
@@ -308,7 +332,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     fn audit_counts(&self, rows: &[AuditCount]) -> StoreResult<Vec<i64>>;
     /// The newest `limit` entries, newest first, of which at most [`AUDIT_REFUSED_SHOWN`] are
     /// tallies of refused sign-ins (`login.refused`).
-    fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+    /// The newest entries, of one user's doing only when `who` is given.
+    fn audit_log(&self, limit: u32, who: Option<&str>) -> StoreResult<Vec<AuditEntry>>;
 
     /// Records that `username` signed in from `address` (a client address as the login
     /// throttle counts it) at `at`.

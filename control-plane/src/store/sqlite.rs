@@ -11,11 +11,11 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::sql::{from_i64, job_kind, job_status, json_col, to_i64};
 use super::{
-    Appended, AuditCount, AuditEntry, Enrollment, Job, JobEvent, JobStatus, NewToken, Node,
+    Appended, AuditCount, AuditEntry, Enrollment, Invite, Job, JobEvent, JobStatus, NewToken, Node,
     NodeChange, NodeUpdate, PendingToken, SessionUser, Store, StoreError, StoreResult,
     TokenRevoked, User,
 };
-use super::{audit_sql, metrics_sql, nodes_sql, settings_sql, users_sql};
+use super::{audit_sql, invites_sql, metrics_sql, nodes_sql, settings_sql, users_sql};
 use crate::roles::Access;
 
 const SCHEMA: &str = r#"
@@ -101,6 +101,7 @@ impl SqliteStore {
         add_job_column(&conn, "action")?;
         audit_sql::migrate(&conn)?;
         users_sql::migrate(&conn)?;
+        invites_sql::migrate(&conn)?;
         settings_sql::migrate(&conn)?;
         nodes_sql::migrate(&conn)?;
         metrics_sql::migrate(&conn)?;
@@ -201,6 +202,23 @@ impl Store for SqliteStore {
         now: u64,
     ) -> StoreResult<bool> {
         users_sql::set_password(&mut self.conn(), username, password_hash, now)
+    }
+
+    fn create_invite(&self, invite: &Invite) -> StoreResult<()> {
+        invites_sql::create_invite(&mut self.conn(), invite)
+    }
+
+    fn invite(&self, token_hash: &str, now: u64) -> StoreResult<Option<Invite>> {
+        invites_sql::invite(&self.conn(), token_hash, now)
+    }
+
+    fn accept_invite(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        now: u64,
+    ) -> StoreResult<String> {
+        invites_sql::accept_invite(&mut self.conn(), token_hash, password_hash, now)
     }
 
     fn create_session(
@@ -509,8 +527,8 @@ impl Store for SqliteStore {
         audit_sql::audit_counts(&mut self.conn(), rows)
     }
 
-    fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        audit_sql::audit_log(&self.conn(), limit)
+    fn audit_log(&self, limit: u32, who: Option<&str>) -> StoreResult<Vec<AuditEntry>> {
+        audit_sql::audit_log(&self.conn(), limit, who)
     }
 
     fn remember_login_address(&self, username: &str, address: &str, at: u64) -> StoreResult<()> {

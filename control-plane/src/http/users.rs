@@ -1,0 +1,506 @@
+//! Users (issue 20): the owner lists, invites, changes, disables and resets users; anyone with
+//! the link accepts an invitation or a reset; a signed-in user changes their own password.
+//!
+//! - `GET /api/users`, `POST /api/users` (an invitation: a one-time link, shown once, expiring
+//!   after [`auth::INVITE_TTL_SECS`], stored hashed), `PATCH /api/users/{id}` (role, groups,
+//!   grant, disabled; disabling ends the user's sessions at once), `POST /api/users/{id}/reset`
+//!   (a new one-time link; the user's sessions and old password end now): owner only, by the
+//!   route table.
+//! - `POST /api/invites/accept` (public): the link's secret and a new password; throttled per
+//!   address like sign-ins (`auth::throttle`), the secret checked before any password is hashed.
+//! - `PUT /api/me/password`: the current password and a new one; the user's other sessions end,
+//!   this one is replaced by a new session.
+//!
+//! Every change is audited under the acting user's name.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use serde::Deserialize;
+use serde_json::json;
+use warp::Reply;
+use warp::http::StatusCode;
+use warp::reply::Response;
+
+use super::Request;
+use crate::app::App;
+use crate::auth::throttle::now_ms;
+use crate::auth::{self, AddressKey, Refusal};
+use crate::roles::{Access, Role};
+use crate::store::{self, Invite, StoreError, User};
+use crate::web::{Session, install_base, internal, json_error};
+
+/// Shortest password accepted for a new or changed password.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+const MAX_PASSWORD_CHARS: usize = 1024;
+/// Most node groups a user may have.
+const MAX_GROUPS: usize = 32;
+/// A reset link leaves this in place of the password: no password matches it.
+const NO_PASSWORD: &str = "!reset";
+
+fn bad(message: &str) -> Response {
+    json_error(StatusCode::BAD_REQUEST, message)
+}
+
+/// A username: 1 to 32 lowercase letters, digits, dots, dashes or underscores, starting with a
+/// letter.
+pub fn check_username(name: &str) -> Result<(), String> {
+    let ok = (1..=32).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "\"{name}\" is not a username: use 1 to 32 lowercase letters, digits, dots, dashes \
+             or underscores, starting with a letter"
+        ))
+    }
+}
+
+fn check_password(password: &str) -> Result<(), String> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD_CHARS {
+        return Err(format!(
+            "a password has at least {MIN_PASSWORD_CHARS} characters; choose a longer one"
+        ));
+    }
+    if n > MAX_PASSWORD_CHARS {
+        return Err(format!(
+            "a password has at most {MAX_PASSWORD_CHARS} characters"
+        ));
+    }
+    Ok(())
+}
+
+fn check_groups(groups: &[String]) -> Result<Vec<String>, String> {
+    if groups.len() > MAX_GROUPS {
+        return Err(format!("a user has at most {MAX_GROUPS} groups"));
+    }
+    // Groups are node tags: the same rules.
+    let mut out = super::check_tags(groups).map_err(|e| e.replace("tag", "group"))?;
+    out.sort();
+    Ok(out)
+}
+
+fn user_json(u: &User) -> serde_json::Value {
+    json!({
+        "username": u.username,
+        "role": u.access.role,
+        "groups": u.access.groups,
+        "mayDestroy": u.access.may_destroy(),
+        "disabled": u.disabled,
+        "createdAt": u.created_at,
+        "passwordChangedAt": u.password_changed_at,
+    })
+}
+
+async fn hash(app: &App, password: String) -> Result<String, Response> {
+    let params = app.config.argon2_params.clone();
+    match tokio::task::spawn_blocking(move || auth::hash_password(&password, &params)).await {
+        Ok(Ok(h)) => Ok(h),
+        Ok(Err(e)) => Err(internal(e)),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+/// `GET /api/users`.
+pub(super) async fn list(app: &App) -> Response {
+    match store::blocking(&app.store, |s| s.users()).await {
+        Ok(users) => {
+            warp::reply::json(&users.iter().map(user_json).collect::<Vec<_>>()).into_response()
+        }
+        Err(e) => internal(e),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct InviteBody {
+    username: String,
+    role: Role,
+    #[serde(default)]
+    groups: Vec<String>,
+    #[serde(default)]
+    may_destroy: bool,
+}
+
+/// A new one-time link for `username`; its secret is in the answer only.
+async fn link(
+    app: &App,
+    s: &Session,
+    req: &Request,
+    username: &str,
+    reset: bool,
+    access: Access,
+) -> Response {
+    let secret = match cairn_protocol::new_token() {
+        Ok(t) => t,
+        Err(e) => return internal(e),
+    };
+    let now = cairn_protocol::unix_now();
+    let invite = Invite {
+        token_hash: auth::hash_invite_token(&secret),
+        username: username.to_owned(),
+        reset,
+        access,
+        created_by: s.username.clone(),
+        created_at: now,
+        expires_at: now + auth::INVITE_TTL_SECS,
+    };
+    let expires_at = invite.expires_at;
+    if let Err(e) = store::blocking(&app.store, move |st| st.create_invite(&invite)).await {
+        return internal(e);
+    }
+    // The secret after `#`: a browser never sends it to a server, so no log keeps it.
+    let url = format!("{}/invite#{secret}", install_base(app, &req.headers));
+    warp::reply::with_status(
+        warp::reply::json(&json!({
+            "username": username,
+            "token": secret,
+            "link": url,
+            "expiresAt": expires_at,
+        })),
+        StatusCode::CREATED,
+    )
+    .into_response()
+}
+
+/// `POST /api/users`: an invitation.
+pub(super) async fn invite(app: &App, s: Session, req: Request) -> Response {
+    let Ok(body) = serde_json::from_slice::<InviteBody>(&req.body) else {
+        return bad(
+            "send {\"username\": \"ana\", \"role\": \"operator\", \"groups\": [\"web\"]} as JSON; \
+             the role is owner, admin, operator or viewer",
+        );
+    };
+    if let Err(why) = check_username(&body.username) {
+        return bad(&why);
+    }
+    let groups = match check_groups(&body.groups) {
+        Ok(g) => g,
+        Err(why) => return bad(&why),
+    };
+    let lookup = body.username.clone();
+    match store::blocking(&app.store, move |st| st.user(&lookup)).await {
+        Ok(Some(_)) => {
+            return json_error(
+                StatusCode::CONFLICT,
+                &format!(
+                    "there is already a user \"{}\"; choose another name, or reset their password",
+                    body.username
+                ),
+            );
+        }
+        Ok(None) => {}
+        Err(e) => return internal(e),
+    }
+    let access = Access {
+        role: body.role,
+        groups,
+        destroy: body.may_destroy,
+    };
+    let target = format!(
+        "{} {} [{}]",
+        body.username,
+        access.role,
+        access.groups.join(", ")
+    );
+    let reply = link(app, &s, &req, &body.username, false, access).await;
+    if reply.status() == StatusCode::CREATED {
+        app.audit(&s.username, "user.invite", &target, "ok").await;
+    }
+    reply
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ChangeBody {
+    role: Option<Role>,
+    groups: Option<Vec<String>>,
+    may_destroy: Option<bool>,
+    disabled: Option<bool>,
+}
+
+/// `PATCH /api/users/{id}`.
+pub(super) async fn change(app: &App, s: Session, req: Request) -> Response {
+    let name = req.params.first().cloned().unwrap_or_default();
+    let Ok(body) = serde_json::from_slice::<ChangeBody>(&req.body) else {
+        return bad(
+            "send any of {\"role\": \"viewer\", \"groups\": [\"web\"], \"mayDestroy\": false, \
+             \"disabled\": true} as JSON",
+        );
+    };
+    if body.role.is_none()
+        && body.groups.is_none()
+        && body.may_destroy.is_none()
+        && body.disabled.is_none()
+    {
+        return bad("nothing to change: send a role, groups, mayDestroy or disabled");
+    }
+    if name == s.username && (body.role.is_some() || body.disabled == Some(true)) {
+        return json_error(
+            StatusCode::CONFLICT,
+            "you cannot change your own role or disable yourself: another owner has to, so the \
+             control plane always keeps an owner",
+        );
+    }
+    let groups = match body.groups.as_deref().map(check_groups).transpose() {
+        Ok(g) => g,
+        Err(why) => return bad(&why),
+    };
+    let lookup = name.clone();
+    let user = match store::blocking(&app.store, move |st| st.user(&lookup)).await {
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            return json_error(
+                StatusCode::NOT_FOUND,
+                &format!("there is no user \"{name}\""),
+            );
+        }
+        Err(e) => return internal(e),
+    };
+    let access = Access {
+        role: body.role.unwrap_or(user.access.role),
+        groups: groups.unwrap_or(user.access.groups.clone()),
+        destroy: body.may_destroy.unwrap_or(user.access.destroy),
+    };
+    let (who, a, disabled) = (name.clone(), access.clone(), body.disabled);
+    let changed = store::blocking(&app.store, move |st| {
+        st.set_user_access(&who, &a)?;
+        if let Some(d) = disabled {
+            st.set_user_disabled(&who, d)?;
+        }
+        st.user(&who)
+    })
+    .await;
+    let user = match changed {
+        Ok(Some(u)) => u,
+        Ok(None) => return json_error(StatusCode::NOT_FOUND, "the user was removed meanwhile"),
+        Err(e) => return internal(e),
+    };
+    let mut what = vec![format!(
+        "role {} groups [{}] mayDestroy {}",
+        access.role,
+        access.groups.join(", "),
+        access.destroy
+    )];
+    if let Some(d) = body.disabled {
+        what.push(if d { "disabled" } else { "enabled" }.to_owned());
+    }
+    let action = match body.disabled {
+        Some(true) => "user.disable",
+        Some(false) => "user.enable",
+        None => "user.change",
+    };
+    app.audit(
+        &s.username,
+        action,
+        &format!("{name}: {}", what.join(", ")),
+        "ok",
+    )
+    .await;
+    warp::reply::json(&user_json(&user)).into_response()
+}
+
+/// `POST /api/users/{id}/reset`: a new one-time link; the user's password and sessions end now.
+pub(super) async fn reset(app: &App, s: Session, req: Request) -> Response {
+    let name = req.params.first().cloned().unwrap_or_default();
+    let (who, now) = (name.clone(), cairn_protocol::unix_now());
+    let user = match store::blocking(&app.store, move |st| {
+        let user = st.user(&who)?;
+        if user.is_some() {
+            st.set_user_password(&who, NO_PASSWORD, now)?;
+        }
+        Ok(user)
+    })
+    .await
+    {
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            return json_error(
+                StatusCode::NOT_FOUND,
+                &format!("there is no user \"{name}\""),
+            );
+        }
+        Err(e) => return internal(e),
+    };
+    let reply = link(app, &s, &req, &name, true, user.access).await;
+    if reply.status() == StatusCode::CREATED {
+        app.audit(&s.username, "user.reset", &name, "ok").await;
+    }
+    reply
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AcceptBody {
+    token: String,
+    password: String,
+}
+
+/// `POST /api/invites/accept` (public).
+pub(super) async fn accept(app: &App, req: Request) -> Response {
+    let Ok(body) = serde_json::from_slice::<AcceptBody>(&req.body) else {
+        return bad("send {\"token\": \"…\", \"password\": \"…\"} as JSON");
+    };
+    if let Err(why) = check_password(&body.password) {
+        return bad(&why);
+    }
+    let ip = req
+        .peer
+        .map(|p| p.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let addr = AddressKey::of(ip);
+    // Counted per address like a sign-in (the "account" is the link itself, so guessing many
+    // links from many addresses is held by each address's own record).
+    let token_hash = auth::hash_invite_token(&body.token);
+    let account = format!("invite:{}", &token_hash[..16]);
+    if let Err(r) = app.throttle.reserve(&account, addr, false, now_ms()) {
+        let secs = match r {
+            Refusal::Address(s) | Refusal::Account(s) => s,
+        };
+        let mut reply = json_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!("too many invalid links from your address; try again in {secs} seconds"),
+        );
+        reply
+            .headers_mut()
+            .insert(warp::http::header::RETRY_AFTER, secs.max(1).into());
+        return reply;
+    }
+    let now = cairn_protocol::unix_now();
+    let lookup = token_hash.clone();
+    let valid = match store::blocking(&app.store, move |st| st.invite(&lookup, now)).await {
+        Ok(v) => v.is_some(),
+        Err(e) => return internal(e),
+    };
+    let invalid = "this link is not valid: it was used already, it expired or it was replaced by \
+                   a newer one; ask the owner for a new link";
+    if !valid {
+        return json_error(StatusCode::NOT_FOUND, invalid);
+    }
+    let password_hash = match hash(app, body.password).await {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    let accepted = store::blocking(&app.store, move |st| {
+        st.accept_invite(&token_hash, &password_hash, now)
+    })
+    .await;
+    match accepted {
+        Ok(username) => {
+            app.throttle.succeeded(&account, addr, false);
+            app.audit(&username, "user.accept", &ip.to_string(), "ok")
+                .await;
+            warp::reply::json(&json!({"username": username})).into_response()
+        }
+        Err(StoreError::Refused(why)) => json_error(StatusCode::CONFLICT, &why),
+        Err(e) => internal(e),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PasswordBody {
+    current: String,
+    new: String,
+}
+
+/// `PUT /api/me/password`.
+pub(super) async fn change_own_password(app: &App, s: Session, req: Request) -> Response {
+    let Ok(body) = serde_json::from_slice::<PasswordBody>(&req.body) else {
+        return bad("send {\"current\": \"…\", \"new\": \"…\"} as JSON");
+    };
+    if let Err(why) = check_password(&body.new) {
+        return bad(&why);
+    }
+    let ip = req
+        .peer
+        .map(|p| p.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let addr = AddressKey::of(ip);
+    // A stolen session must not try current passwords without limit: counted like sign-ins.
+    if let Err(r) = app.throttle.reserve(&s.username, addr, true, now_ms()) {
+        let secs = match r {
+            Refusal::Address(s) | Refusal::Account(s) => s,
+        };
+        return json_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!("too many wrong passwords; try again in {secs} seconds"),
+        );
+    }
+    let lookup = s.username.clone();
+    let stored = match store::blocking(&app.store, move |st| st.user(&lookup)).await {
+        Ok(Some(u)) => u.password_hash,
+        Ok(None) => return json_error(StatusCode::UNAUTHORIZED, "sign in first"),
+        Err(e) => return internal(e),
+    };
+    let current = body.current;
+    let matches = tokio::task::spawn_blocking(move || auth::verify_password(&current, &stored))
+        .await
+        .unwrap_or(false);
+    if !matches {
+        app.audit(
+            &s.username,
+            "user.password",
+            &s.username,
+            "refused: wrong current password",
+        )
+        .await;
+        return json_error(
+            StatusCode::FORBIDDEN,
+            "the current password is wrong; nothing was changed",
+        );
+    }
+    app.throttle.succeeded(&s.username, addr, true);
+    let new_hash = match hash(app, body.new).await {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    let id = match auth::new_session_id() {
+        Ok(id) => id,
+        Err(e) => return internal(e),
+    };
+    let id_hash = auth::hash_session_id(&id);
+    let (who, now) = (s.username.clone(), cairn_protocol::unix_now());
+    // Every session ends with the change; this browser gets a new one at once.
+    if let Err(e) = store::blocking(&app.store, move |st| {
+        st.set_user_password(&who, &new_hash, now)?;
+        st.create_session(&id_hash, &who, now, now + auth::SESSION_TTL_SECS)
+    })
+    .await
+    {
+        return internal(e);
+    }
+    app.audit(&s.username, "user.password", &s.username, "ok")
+        .await;
+    warp::reply::with_header(
+        warp::reply::json(&json!({"ok": true})),
+        "set-cookie",
+        auth::session_cookie(&id, app.https()),
+    )
+    .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_plain_lowercase_words() {
+        assert!(check_username("ana").is_ok());
+        assert!(check_username("ana.b-c_1").is_ok());
+        for bad in ["", "Ana", "1ana", "ana b", "ana/..", &"a".repeat(33)] {
+            assert!(check_username(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_short_password_is_refused_with_a_sentence() {
+        let why = check_password("short").unwrap_err();
+        assert!(why.contains("at least 10"), "{why}");
+        assert!(check_password("long enough pass").is_ok());
+    }
+}

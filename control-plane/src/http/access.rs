@@ -78,8 +78,8 @@ pub(super) async fn check(
         return Ok(Reach::All);
     }
     let param = |i: usize| params.get(i).cloned().unwrap_or_default();
-    let found = match route.scope {
-        Scope::None => return Ok(Reach::All),
+    match route.scope {
+        Scope::None => Ok(Reach::All),
         Scope::Node(i) => {
             let id = param(i);
             let lookup = id.clone();
@@ -118,6 +118,5 @@ pub(super) async fn check(
             )),
             Err(e) => Err(failed(e)),
         },
-    };
-    found
+    }
 }

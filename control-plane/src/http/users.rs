@@ -499,7 +499,7 @@ mod tests {
 
     #[test]
     fn a_short_password_is_refused_with_a_sentence() {
-        let why = check_password("short").unwrap_err();
+        let why = check_password("short").expect_err("a short password is refused");
         assert!(why.contains("at least 10"), "{why}");
         assert!(check_password("long enough pass").is_ok());
     }

@@ -10,7 +10,8 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::{
-    Request, RouteId, alert_channels, alerts, fleet, login, metrics, nodes, settings, users,
+    Request, RouteId, alert_channels, alerts, fleet, login, metrics, nodes, passwords, settings,
+    users,
 };
 use crate::app::App;
 use crate::store::{self, NewToken};
@@ -80,8 +81,8 @@ pub async fn handle(
         (RouteId::InviteUser, Some(s)) => users::invite(&app, s, req).await,
         (RouteId::ChangeUser, Some(s)) => users::change(&app, s, req).await,
         (RouteId::ResetUser, Some(s)) => users::reset(&app, s, req).await,
-        (RouteId::AcceptInvite, _) => users::accept(&app, req).await,
-        (RouteId::ChangePassword, Some(s)) => users::change_own_password(&app, s, req).await,
+        (RouteId::AcceptInvite, _) => passwords::accept(&app, req).await,
+        (RouteId::ChangePassword, Some(s)) => passwords::change_own_password(&app, s, req).await,
         // Sockets are handled by the router; a private route without a session never gets here.
         _ => json_error(StatusCode::UNAUTHORIZED, "sign in first"),
     }

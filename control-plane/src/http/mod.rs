@@ -5,8 +5,8 @@
 //!
 //! In front of every route, [`csrf`] refuses cross-site and non-JSON state-changing requests
 //! (threats.md 33); after every route, [`headers`] adds the security headers (policy, framing,
-//! caching, HSTS). [`login`] is sign-in and sign-out, [`users`] the owner's users, invitations and
-//! password changes, [`access`] the one check of every private route's role and node groups, [`nodes`] renaming, tagging and removing
+//! caching, HSTS). [`login`] is sign-in and sign-out, [`users`] the owner's users and invitations,
+//! [`passwords`] accepting a link and changing one's own password, [`access`] the one check of every private route's role and node groups, [`nodes`] renaming, tagging and removing
 //! nodes and revoking enrollment tokens, [`alerts`] and [`alert_channels`] the alert rules,
 //! mutes, alerts and channels, [`handlers`] the other REST routes,
 //! [`dashboard_files`] the dashboard's files. What the handlers share with the sockets (the
@@ -23,6 +23,7 @@ mod headers;
 mod login;
 mod metrics;
 mod nodes;
+mod passwords;
 mod routes;
 mod settings;
 mod users;

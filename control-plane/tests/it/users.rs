@@ -181,3 +181,92 @@ async fn an_operator_is_refused_a_destructive_action_on_the_socket_and_it_is_aud
     );
     srv.stop().await;
 }
+
+#[tokio::test]
+async fn a_job_of_a_node_outside_a_viewers_groups_is_neither_listed_nor_shown() {
+    let mut srv = TestServer::start().await;
+    let owner = srv.login().await;
+    let (_agent, conn) = enrolled_agent(&srv, &owner, "web-1").await;
+    let node_id = conn.node_id.clone();
+    let r = http(
+        srv.addr,
+        "PATCH",
+        &format!("/api/nodes/{node_id}"),
+        Some(&owner),
+        Some(r#"{"tags": ["web"]}"#),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut ws = dashboard(srv.addr, Some(&owner), &srv.origin())
+        .await
+        .expect("socket");
+    send_json(
+        &mut ws,
+        json!({"type": "INSTALL_RUNTIME", "nodeId": node_id, "payload": {"type": "hello"}}),
+    )
+    .await;
+    let created = recv_type(&mut ws, "JOB_CREATED").await;
+    let job_id = created["payload"]["jobId"]
+        .as_str()
+        .expect("a job id")
+        .to_owned();
+    let token = invite(&srv, &owner, "vic", "viewer").await;
+    let (status, _) = post(
+        &srv,
+        None,
+        "/api/invites/accept",
+        json!({"token": token, "password": "vic-password"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let vic = login(srv.addr, "vic", "vic-password")
+        .await
+        .expect("vic signs in");
+    // Outside the node's groups: nothing listed, the job and its events are 404.
+    let jobs = http(srv.addr, "GET", "/api/jobs", Some(&vic), None).await;
+    assert_eq!(jobs.json(), json!([]), "{}", jobs.body);
+    for path in [
+        format!("/api/jobs/{job_id}"),
+        format!("/api/jobs/{job_id}/events"),
+    ] {
+        let r = http(srv.addr, "GET", &path, Some(&vic), None).await;
+        assert_eq!(r.status, 404, "{path}: {}", r.body);
+    }
+    // In the group: listed and shown, and still refused anything that starts a job.
+    let r = http(
+        srv.addr,
+        "PATCH",
+        "/api/users/vic",
+        Some(&owner),
+        Some(r#"{"groups": ["web"]}"#),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let jobs = http(srv.addr, "GET", "/api/jobs", Some(&vic), None).await;
+    assert_eq!(jobs.json()[0]["id"], json!(job_id), "{}", jobs.body);
+    let r = http(
+        srv.addr,
+        "GET",
+        &format!("/api/jobs/{job_id}/events"),
+        Some(&vic),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut page = dashboard(srv.addr, Some(&vic), &srv.origin())
+        .await
+        .expect("socket");
+    send_json(
+        &mut page,
+        json!({"type": "INSTALL_RUNTIME", "nodeId": node_id, "payload": {"type": "hello"}}),
+    )
+    .await;
+    let refused = recv_type(&mut page, "ERROR").await;
+    assert!(
+        refused["payload"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("may not send INSTALL_RUNTIME")),
+        "{refused}"
+    );
+    srv.stop().await;
+}

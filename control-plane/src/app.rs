@@ -42,6 +42,9 @@ pub struct App {
     pub shutdown: watch::Receiver<bool>,
     /// Alert rules, their states and channels; fed with [`alerts::Alerts::observe`].
     pub alerts: alerts::Alerts,
+    /// Users some of whose sessions just ended (disabled, password changed or reset, signed
+    /// out): each dashboard socket of theirs checks its session at once and closes if it ended.
+    pub session_ends: tokio::sync::broadcast::Sender<String>,
 }
 
 impl App {
@@ -61,6 +64,12 @@ impl App {
     /// Whether browsers reach the dashboard over https ([`Config::https`]).
     pub fn https(&self) -> bool {
         self.config.https()
+    }
+
+    /// Tells `username`'s dashboard sockets that some of their sessions ended.
+    pub fn sessions_ended(&self, username: &str) {
+        // No socket listening is no error.
+        let _ = self.session_ends.send(username.to_owned());
     }
 
     /// The current registry, for reading.

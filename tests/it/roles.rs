@@ -330,7 +330,8 @@ async fn groups_hide_other_nodes_and_a_disabled_or_stale_session_gets_nothing() 
     let nodes = c.cp.get_json(&otto, "/api/nodes").await;
     assert_eq!(nodes.as_array().map(Vec::len), Some(1), "{nodes}");
 
-    // Disabled: every session ends at once, the socket at its next command, sign-in refused.
+    // Disabled: every session ends at once, its open socket too (told so, without sending
+    // anything), sign-in refused.
     let (status, body) = send(
         &c.cp,
         Some(&c.cookie),
@@ -340,9 +341,6 @@ async fn groups_hide_other_nodes_and_a_disabled_or_stale_session_gets_nothing() 
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    all_unauthorized(&c.cp, &otto, "a disabled user").await;
-    page.send(json!({"type": "SUBSCRIBE", "nodeId": c.node_id}))
-        .await;
     let ended = page
         .recv_until(|v| {
             v["type"] == "ERROR"
@@ -352,6 +350,8 @@ async fn groups_hide_other_nodes_and_a_disabled_or_stale_session_gets_nothing() 
         })
         .await;
     assert_eq!(ended["type"], "ERROR");
+    assert!(page.next().await.is_none(), "the socket stayed open");
+    all_unauthorized(&c.cp, &otto, "a disabled user").await;
     let r =
         c.cp.request(
             "POST",

@@ -269,6 +269,9 @@ pub(super) async fn change(app: &App, s: Session, req: Request) -> Response {
         st.user(&who)
     })
     .await;
+    if body.disabled == Some(true) {
+        app.sessions_ended(&name);
+    }
     let user = match changed {
         Ok(Some(u)) => u,
         Ok(None) => return json_error(StatusCode::NOT_FOUND, "the user was removed meanwhile"),
@@ -320,6 +323,7 @@ pub(super) async fn reset(app: &App, s: Session, req: Request) -> Response {
         }
         Err(e) => return internal(e),
     };
+    app.sessions_ended(&name);
     let reply = link(app, &s, &req, &name, true, user.access).await;
     if reply.status() == StatusCode::CREATED {
         app.audit(&s.username, "user.reset", &name, "ok").await;

@@ -55,7 +55,7 @@ pub(super) async fn read_loop(
 
 /// The session as it is now (its user's current role and groups), if it is still live: not
 /// logged out, its user not disabled, no password change since it was made.
-async fn live(app: &App, session: &Session) -> Option<Session> {
+pub(super) async fn live(app: &App, session: &Session) -> Option<Session> {
     let hash = session.id_hash.clone();
     let now = cairn_protocol::unix_now();
     let user = store::blocking(&app.store, move |s| s.session_user(&hash, now))

@@ -63,7 +63,8 @@ enum End {
     Gone,
     /// Its queue overflowed or its oldest message waited too long (threats.md 35).
     Behind,
-    /// Its session was ended (logout): told so, then closed.
+    /// Its session was ended (logout, its user disabled, a password change or reset): told
+    /// so, then closed.
     LoggedOut,
     Shutdown,
 }
@@ -81,6 +82,7 @@ async fn serve(socket: WebSocket, app: Arc<App>, session: Session) {
         _ = shutdown.changed() => End::Shutdown,
         ended = events::write_loop(&mut sink, &mut rx, limits.dashboard_max_lag) => ended,
         ended = commands::read_loop(&mut stream, &app, conn, &session) => ended,
+        ended = session_ended(&app, &session) => ended,
     };
     app.hub.unregister_dashboard(conn);
     drop(rx);
@@ -111,6 +113,27 @@ async fn serve(socket: WebSocket, app: Arc<App>, session: Session) {
         sink.close().await
     })
     .await;
+}
+
+/// Resolves once this socket's session has ended (its user disabled, their password changed or
+/// reset, or signed out), told by [`App::sessions_ended`]: the socket closes at once, not at
+/// its next command.
+async fn session_ended(app: &App, session: &Session) -> End {
+    let mut ends = app.session_ends.subscribe();
+    loop {
+        match ends.recv().await {
+            Ok(user) if user != session.username => continue,
+            // Ours, or missed among too many: look at the session itself.
+            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                if commands::live(app, session).await.is_none() {
+                    return End::LoggedOut;
+                }
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
 }
 
 fn offline(node_id: &str) -> String {

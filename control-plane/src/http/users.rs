@@ -304,6 +304,13 @@ pub(super) async fn change(app: &App, s: Session, req: Request) -> Response {
 /// `POST /api/users/{id}/reset`: a new one-time link; the user's password and sessions end now.
 pub(super) async fn reset(app: &App, s: Session, req: Request) -> Response {
     let name = req.params.first().cloned().unwrap_or_default();
+    if name == s.username {
+        return json_error(
+            StatusCode::CONFLICT,
+            "a reset would sign you out with no password until the link is used; change your \
+             own password on your account page instead",
+        );
+    }
     let (who, now) = (name.clone(), cairn_protocol::unix_now());
     let user = match store::blocking(&app.store, move |st| {
         let user = st.user(&who)?;

@@ -51,6 +51,23 @@ async fn invitation_links_are_throttled_like_sign_ins_and_bad_input_changes_noth
         users.body
     );
 
+    // The owner cannot lock themselves out: no reset, no disabling, no demotion of their own.
+    let (status, body) = post(&srv, Some(&owner), "/api/users/admin/reset", json!({})).await;
+    assert_eq!(status, 409, "{body}");
+    for change in [r#"{"disabled": true}"#, r#"{"role": "viewer"}"#] {
+        let r = http(
+            srv.addr,
+            "PATCH",
+            "/api/users/admin",
+            Some(&owner),
+            Some(change),
+        )
+        .await;
+        assert_eq!(r.status, 409, "{change}: {}", r.body);
+    }
+    let me = http(srv.addr, "GET", "/api/me", Some(&owner), None).await;
+    assert_eq!(me.json()["role"], "owner", "{}", me.body);
+
     let token = invite(&srv, &owner, "ana", "viewer").await;
     // Too short a password: refused, the link still works afterwards.
     let (status, body) = post(

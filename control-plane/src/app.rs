@@ -43,8 +43,9 @@ pub struct App {
     /// Alert rules, their states and channels; fed with [`alerts::Alerts::observe`].
     pub alerts: alerts::Alerts,
     /// Users some of whose sessions just ended (disabled, password changed or reset, signed
-    /// out): each dashboard socket of theirs checks its session at once and closes if it ended.
-    pub session_ends: tokio::sync::broadcast::Sender<String>,
+    /// out) or whose role or groups changed: each dashboard socket of theirs looks at its
+    /// session at once, closes if it ended, and stops watching nodes now out of reach.
+    pub session_changes: tokio::sync::broadcast::Sender<String>,
 }
 
 impl App {
@@ -66,10 +67,10 @@ impl App {
         self.config.https()
     }
 
-    /// Tells `username`'s dashboard sockets that some of their sessions ended.
-    pub fn sessions_ended(&self, username: &str) {
+    /// Tells `username`'s dashboard sockets that their sessions ended or changed.
+    pub fn sessions_changed(&self, username: &str) {
         // No socket listening is no error.
-        let _ = self.session_ends.send(username.to_owned());
+        let _ = self.session_changes.send(username.to_owned());
     }
 
     /// The current registry, for reading.

@@ -163,7 +163,7 @@ pub async fn prepare(config: Config, shutdown: watch::Receiver<bool>) -> anyhow:
         known,
         verifier,
         refusals: auth::RefusalLog::default(),
-        session_ends: tokio::sync::broadcast::channel(64).0,
+        session_changes: tokio::sync::broadcast::channel(64).0,
         public_address,
         shutdown,
         alerts,

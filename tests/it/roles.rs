@@ -329,6 +329,47 @@ async fn groups_hide_other_nodes_and_a_disabled_or_stale_session_gets_nothing() 
     assert_eq!(status, 200);
     let nodes = c.cp.get_json(&otto, "/api/nodes").await;
     assert_eq!(nodes.as_array().map(Vec::len), Some(1), "{nodes}");
+    // Watching the node, his page gets its status; once the group is taken away, no more.
+    page.send(json!({"type": "SUBSCRIBE", "nodeId": c.node_id}))
+        .await;
+    page.recv_until(|v| v["type"] == "NODE_STATUS").await;
+    let mut owner_page = Dashboard::connect(c.cp.addr, Some(&c.cookie), &c.cp.origin())
+        .await
+        .expect("the owner's socket");
+    let ask = json!({"type": "GET_SERVER_STATUS", "nodeId": c.node_id, "systemOnly": true});
+    owner_page.send(ask.clone()).await;
+    let seen = page.seen.len();
+    page.recv_from(seen, |v| v["type"] == "SERVER_STATUS").await;
+    let (status, _) = send(
+        &c.cp,
+        Some(&c.cookie),
+        "PATCH",
+        "/api/users/otto",
+        json!({"groups": ["db"]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // Let his socket take the change in before the next status goes out.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let before = owner_page.seen.len();
+    owner_page.send(ask).await;
+    owner_page
+        .recv_from(before, |v| v["type"] == "SERVER_STATUS")
+        .await;
+    let late = tokio::time::timeout(std::time::Duration::from_secs(3), async {
+        loop {
+            match page.next().await {
+                Some(v) if v["type"] == "SERVER_STATUS" => return v,
+                Some(_) => continue,
+                None => std::future::pending::<()>().await,
+            }
+        }
+    })
+    .await;
+    assert!(
+        late.is_err(),
+        "a node out of his groups still reached him: {late:?}"
+    );
 
     // Disabled: every session ends at once, its open socket too (told so, without sending
     // anything), sign-in refused.

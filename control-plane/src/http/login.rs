@@ -162,7 +162,7 @@ pub async fn logout(app: &App, s: Session) -> Response {
     if let Err(e) = store::blocking(&app.store, move |st| st.delete_session(&hash)).await {
         return internal(e);
     }
-    app.sessions_ended(&s.username);
+    app.sessions_changed(&s.username);
     app.audit(&s.username, "logout", "", "ok").await;
     warp::reply::with_header(
         warp::reply::json(&json!({"ok": true})),

@@ -164,7 +164,7 @@ pub(super) async fn change_own_password(app: &App, s: Session, req: Request) -> 
     {
         return internal(e);
     }
-    app.sessions_ended(&s.username);
+    app.sessions_changed(&s.username);
     app.audit(&s.username, "user.password", &s.username, "ok")
         .await;
     warp::reply::with_header(

@@ -269,9 +269,8 @@ pub(super) async fn change(app: &App, s: Session, req: Request) -> Response {
         st.user(&who)
     })
     .await;
-    if body.disabled == Some(true) {
-        app.sessions_ended(&name);
-    }
+    // Disabled: its sockets close; otherwise they stop watching nodes now out of reach.
+    app.sessions_changed(&name);
     let user = match changed {
         Ok(Some(u)) => u,
         Ok(None) => return json_error(StatusCode::NOT_FOUND, "the user was removed meanwhile"),
@@ -330,7 +329,7 @@ pub(super) async fn reset(app: &App, s: Session, req: Request) -> Response {
         }
         Err(e) => return internal(e),
     };
-    app.sessions_ended(&name);
+    app.sessions_changed(&name);
     let reply = link(app, &s, &req, &name, true, user.access).await;
     if reply.status() == StatusCode::CREATED {
         app.audit(&s.username, "user.reset", &name, "ok").await;

@@ -82,7 +82,7 @@ async fn serve(socket: WebSocket, app: Arc<App>, session: Session) {
         _ = shutdown.changed() => End::Shutdown,
         ended = events::write_loop(&mut sink, &mut rx, limits.dashboard_max_lag) => ended,
         ended = commands::read_loop(&mut stream, &app, conn, &session) => ended,
-        ended = session_ended(&app, &session) => ended,
+        ended = session_ended(&app, &session, conn) => ended,
     };
     app.hub.unregister_dashboard(conn);
     drop(rx);
@@ -116,17 +116,29 @@ async fn serve(socket: WebSocket, app: Arc<App>, session: Session) {
 }
 
 /// Resolves once this socket's session has ended (its user disabled, their password changed or
-/// reset, or signed out), told by [`App::sessions_ended`]: the socket closes at once, not at
-/// its next command.
-async fn session_ended(app: &App, session: &Session) -> End {
-    let mut ends = app.session_ends.subscribe();
+/// reset, or signed out), told by [`App::sessions_changed`]: the socket closes at once, not at
+/// its next command. When the user's role or groups changed instead, the socket stops watching
+/// the nodes now out of their reach.
+async fn session_ended(app: &App, session: &Session, conn: u64) -> End {
+    let mut changes = app.session_changes.subscribe();
     loop {
-        match ends.recv().await {
+        match changes.recv().await {
             Ok(user) if user != session.username => continue,
             // Ours, or missed among too many: look at the session itself.
             Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                if commands::live(app, session).await.is_none() {
+                let Some(now) = commands::live(app, session).await else {
                     return End::LoggedOut;
+                };
+                if now.access.role.scoped() {
+                    let nodes = store::blocking(&app.store, |s| s.nodes()).await;
+                    let reach: std::collections::HashSet<String> = nodes
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|n| now.access.sees(&n.tags))
+                        .map(|n| n.id)
+                        .collect();
+                    app.hub
+                        .unwatch_unless(conn, |node_id| reach.contains(node_id));
                 }
             }
             Err(tokio::sync::broadcast::error::RecvError::Closed) => {

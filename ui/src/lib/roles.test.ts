@@ -5,6 +5,7 @@ import {
   mayManageUsers,
   mayStartJobs,
   navFor,
+  offeredActions,
   parseGroups,
   tokenFromHash,
 } from './roles';
@@ -44,5 +45,11 @@ describe('roles', () => {
   it('reads groups typed with commas or spaces, once each', () => {
     expect(parseGroups(' Web, db  web,prod ')).toEqual(['web', 'db', 'prod']);
     expect(parseGroups('')).toEqual([]);
+  });
+
+  it('offers destructive actions only to whom may run them', () => {
+    const actions = [{ name: 'rotate' }, { name: 'drop', destructive: true }];
+    expect(offeredActions(actions, false).map((a) => a.name)).toEqual(['rotate']);
+    expect(offeredActions(actions, true).map((a) => a.name)).toEqual(['rotate', 'drop']);
   });
 });

@@ -51,3 +51,15 @@ export function parseGroups(text: string): string[] {
   }
   return out;
 }
+
+/**
+ * A recipe's declared actions this user is offered: a destructive one (uninstall, drop, remove,
+ * restore over) only to whom may run it (`GET /api/me`'s `mayDestroy`: admins, owners, operators
+ * granted it).
+ */
+export function offeredActions<A extends { destructive?: boolean }>(
+  actions: readonly A[],
+  mayDestroy: boolean,
+): A[] {
+  return actions.filter((a) => mayDestroy || !a.destructive);
+}

@@ -9,10 +9,13 @@ export const session = $state<{
   username: string | null;
   role: Role | null;
   groups: string[];
+  /** May run destructive actions (admins, owners, operators granted it). */
+  mayDestroy: boolean;
   checked: boolean;
 }>({
   username: null,
   role: null,
   groups: [],
+  mayDestroy: false,
   checked: false,
 });

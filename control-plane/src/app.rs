@@ -42,6 +42,10 @@ pub struct App {
     pub shutdown: watch::Receiver<bool>,
     /// Alert rules, their states and channels; fed with [`alerts::Alerts::observe`].
     pub alerts: alerts::Alerts,
+    /// Users some of whose sessions just ended (disabled, password changed or reset, signed
+    /// out) or whose role or groups changed: each dashboard socket of theirs looks at its
+    /// session at once, closes if it ended, and stops watching nodes now out of reach.
+    pub session_changes: tokio::sync::broadcast::Sender<String>,
 }
 
 impl App {
@@ -61,6 +65,12 @@ impl App {
     /// Whether browsers reach the dashboard over https ([`Config::https`]).
     pub fn https(&self) -> bool {
         self.config.https()
+    }
+
+    /// Tells `username`'s dashboard sockets that their sessions ended or changed.
+    pub fn sessions_changed(&self, username: &str) {
+        // No socket listening is no error.
+        let _ = self.session_changes.send(username.to_owned());
     }
 
     /// The current registry, for reading.

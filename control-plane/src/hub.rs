@@ -225,6 +225,18 @@ impl Hub {
         st.watchers.retain(|_, s| !s.is_empty());
     }
 
+    /// Stops sending dashboard connection `conn` the events of the nodes `keep` refuses (its
+    /// user's role or groups no longer reach them).
+    pub fn unwatch_unless(&self, conn: u64, keep: impl Fn(&str) -> bool) {
+        let mut st = self.lock();
+        for (node_id, set) in st.watchers.iter_mut() {
+            if !keep(node_id) {
+                set.remove(&conn);
+            }
+        }
+        st.watchers.retain(|_, s| !s.is_empty());
+    }
+
     /// Makes dashboard connection `conn` receive every event of `node_id`.
     pub fn subscribe(&self, conn: u64, node_id: &str) {
         self.lock()

@@ -17,6 +17,7 @@
 //! - [`registry`]: recipes checked with the engine and signed into bundles.
 //! - [`install`]: `install.sh` (minijinja template) and the agent binary new servers download.
 //! - [`auth`], [`mask`]: passwords, sessions and the sign-in defences; secret masking.
+//! - [`roles`]: the users' roles and node groups, which every route and command is checked against.
 //! - [`alerts`]: alert rules evaluated on what nodes are observed to be, notices to channels.
 //! - [`setup`]: the data directory, key, database and admin account on start; [`settings`]: what
 //!   the dashboard can change about the control plane (its public address).
@@ -39,6 +40,7 @@ pub(crate) mod outbox;
 pub(crate) mod plans;
 pub(crate) mod prometheus;
 pub(crate) mod registry;
+pub mod roles;
 pub(crate) mod said;
 pub(crate) mod server;
 pub(crate) mod settings;

@@ -12,6 +12,7 @@ use tokio::sync::watch;
 
 use crate::app::{App, CONTROL_PLANE_ID};
 use crate::config::Config;
+use crate::roles::{Access, Role};
 use crate::store::{SqliteStore, User};
 use crate::{auth, hub, install, node_writes, registry, settings, store};
 
@@ -76,9 +77,18 @@ pub async fn prepare(config: Config, shutdown: watch::Receiver<bool>) -> anyhow:
             _ => (cairn_protocol::new_token()?[..24].to_owned(), true),
         };
         let hash = auth::hash_password(&password, &config.argon2_params)?;
+        // The first account, as before issue 20, is the owner: every right.
         let user = User {
             username: "admin".to_owned(),
             password_hash: hash,
+            access: Access {
+                role: Role::Owner,
+                groups: Vec::new(),
+                destroy: false,
+            },
+            disabled: false,
+            created_at: 0,
+            password_changed_at: 0,
         };
         let now = cairn_protocol::unix_now();
         store::blocking(&store, move |s| s.create_user(&user, now)).await?;
@@ -153,6 +163,7 @@ pub async fn prepare(config: Config, shutdown: watch::Receiver<bool>) -> anyhow:
         known,
         verifier,
         refusals: auth::RefusalLog::default(),
+        session_changes: tokio::sync::broadcast::channel(64).0,
         public_address,
         shutdown,
         alerts,

@@ -18,6 +18,7 @@ mod nodes;
 mod plan_only;
 mod plans;
 mod recovery;
+mod roles;
 mod secrets;
 mod service_log;
 mod services;

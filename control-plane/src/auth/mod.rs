@@ -66,6 +66,17 @@ pub fn hash_session_id(id: &str) -> String {
     hex::encode(h.finalize())
 }
 
+/// How long an invitation or password-reset link works, in seconds.
+pub const INVITE_TTL_SECS: u64 = 48 * 3600;
+
+/// The stored form of an invitation or password-reset link's secret.
+pub fn hash_invite_token(token: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"cairn-invite-v1\0");
+    h.update(token.as_bytes());
+    hex::encode(h.finalize())
+}
+
 /// The `Set-Cookie` value for a new session; `secure` whenever the dashboard is reached over
 /// https (own TLS or an https public URL behind a proxy).
 pub fn session_cookie(id: &str, secure: bool) -> String {

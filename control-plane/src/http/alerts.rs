@@ -69,6 +69,7 @@ pub(super) async fn list(app: &App, req: Request) -> Response {
     let now = cairn_protocol::unix_now();
     let out: Vec<_> = rows
         .into_iter()
+        .filter(|a| req.reach.has(&a.node_id))
         .map(|a| {
             let mut v = serde_json::to_value(&a).unwrap_or_default();
             v["nodeName"] = names

@@ -37,7 +37,7 @@ fn percent(used: u64, total: u64) -> Option<f64> {
 }
 
 /// `GET /api/metrics/overview`.
-pub async fn overview(app: &Arc<App>) -> Response {
+pub async fn overview(app: &Arc<App>, reach: crate::http::Reach) -> Response {
     let now = cairn_protocol::unix_now();
     // The last complete minutes: the summaries of the minute under way are not made yet.
     let to = now - now % 60;
@@ -45,7 +45,7 @@ pub async fn overview(app: &Arc<App>) -> Response {
     let read = store::blocking(&app.store, move |s| {
         let latest: BTreeMap<String, _> = s.latest_metrics()?.into_iter().collect();
         let mut out = Vec::new();
-        for node in s.nodes()? {
+        for node in s.nodes()?.into_iter().filter(|n| reach.has(&n.id)) {
             let minutes = s.metric_summaries(&node.id, 60, from, to)?;
             let mut cpu_last_hour = vec![None; MINUTES as usize];
             for (t, summary) in minutes {

@@ -9,7 +9,10 @@ use warp::Reply;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::{Request, RouteId, alert_channels, alerts, fleet, login, metrics, nodes, settings};
+use super::{
+    Request, RouteId, alert_channels, alerts, fleet, login, metrics, nodes, passwords, settings,
+    users,
+};
 use crate::app::App;
 use crate::store::{self, NewToken};
 use crate::web::{Session, install_base, internal, json_error};
@@ -39,8 +42,13 @@ pub async fn handle(
         }
         (RouteId::Login, _) => login::login(&app, req).await,
         (RouteId::Logout, Some(s)) => login::logout(&app, s).await,
-        (RouteId::Me, Some(s)) => ok_json(&json!({"username": s.username})),
-        (RouteId::Nodes, Some(_)) => nodes(&app).await,
+        (RouteId::Me, Some(s)) => ok_json(&json!({
+            "username": s.username,
+            "role": s.access.role,
+            "groups": s.access.groups,
+            "mayDestroy": s.access.may_destroy(),
+        })),
+        (RouteId::Nodes, Some(_)) => nodes(&app, &req.reach).await,
         (RouteId::NodesStatus, Some(_)) => status_all(&app, &req).await,
         (RouteId::ChangeNode, Some(s)) => nodes::change(&app, s, req).await,
         (RouteId::RemoveNode, Some(s)) => nodes::remove(&app, s, req).await,
@@ -52,7 +60,7 @@ pub async fn handle(
         (RouteId::Jobs, Some(_)) => jobs(&app, req).await,
         (RouteId::Job, Some(_)) => job(&app, req).await,
         (RouteId::JobEvents, Some(_)) => job_events(&app, req).await,
-        (RouteId::Audit, Some(_)) => audit(&app).await,
+        (RouteId::Audit, Some(_)) => audit(&app, &req).await,
         (RouteId::Settings, Some(_)) => settings::show(&app, &req),
         (RouteId::ChangeSettings, Some(s)) => settings::change(&app, s, req).await,
         (RouteId::Alerts, Some(_)) => alerts::list(&app, req).await,
@@ -67,8 +75,14 @@ pub async fn handle(
         (RouteId::DeleteAlertChannel, Some(s)) => alert_channels::delete(&app, s, req).await,
         (RouteId::TestAlertChannel, Some(s)) => alert_channels::test(&app, s, req).await,
         (RouteId::NodeMetrics, Some(_)) => metrics::node_metrics(&app, req).await,
-        (RouteId::MetricsOverview, Some(_)) => fleet::overview(&app).await,
+        (RouteId::MetricsOverview, Some(_)) => fleet::overview(&app, req.reach).await,
         (RouteId::Prometheus, _) => metrics::prometheus(&app, &req).await,
+        (RouteId::Users, Some(_)) => users::list(&app).await,
+        (RouteId::InviteUser, Some(s)) => users::invite(&app, s, req).await,
+        (RouteId::ChangeUser, Some(s)) => users::change(&app, s, req).await,
+        (RouteId::ResetUser, Some(s)) => users::reset(&app, s, req).await,
+        (RouteId::AcceptInvite, _) => passwords::accept(&app, req).await,
+        (RouteId::ChangePassword, Some(s)) => passwords::change_own_password(&app, s, req).await,
         // Sockets are handled by the router; a private route without a session never gets here.
         _ => json_error(StatusCode::UNAUTHORIZED, "sign in first"),
     }
@@ -141,11 +155,12 @@ async fn checksum(app: &Arc<App>, part: install::Part) -> Response {
     }
 }
 
-async fn nodes(app: &App) -> Response {
+async fn nodes(app: &App, reach: &super::Reach) -> Response {
     match store::blocking(&app.store, |s| s.nodes()).await {
         Ok(nodes) => {
             let list: Vec<Node> = nodes
                 .into_iter()
+                .filter(|n| reach.has(&n.id))
                 .map(|n| Node {
                     online: app.hub.is_online(&n.id),
                     id: n.id,
@@ -292,7 +307,10 @@ fn query_param(query: Option<&str>, name: &str) -> Option<String> {
 async fn jobs(app: &App, req: Request) -> Response {
     let node = query_param(req.query.as_deref(), "node");
     match store::blocking(&app.store, move |s| s.jobs(node.as_deref())).await {
-        Ok(jobs) => ok_json(&jobs),
+        Ok(mut jobs) => {
+            jobs.retain(|j| req.reach.has(&j.node_id));
+            ok_json(&jobs)
+        }
         Err(e) => internal(e),
     }
 }
@@ -320,7 +338,10 @@ async fn job_events(app: &App, req: Request) -> Response {
     }
 }
 
-async fn audit(app: &App) -> Response {
+/// `GET /api/audit`, or one user's entries with `?user=NAME`.
+async fn audit(app: &App, req: &Request) -> Response {
+    // Usernames are plain ASCII (`users::check_username`): no decoding needed.
+    let who = query_param(req.query.as_deref(), "user");
     /// An entry, with its result's sentences and their codes when it is made of known ones
     /// ("3 × wrong username or password; 1 × refused unchecked: address locked out"), for the
     /// page to say it in its language.
@@ -338,7 +359,7 @@ async fn audit(app: &App) -> Response {
         #[serde(flatten)]
         said: cairn_protocol::dashboard::Said,
     }
-    match store::blocking(&app.store, |s| s.audit_log(500)).await {
+    match store::blocking(&app.store, move |s| s.audit_log(500, who.as_deref())).await {
         Ok(entries) => {
             let said: Vec<Said<'_>> = entries
                 .iter()

@@ -99,6 +99,7 @@ pub async fn login(app: &App, req: Request) -> Response {
         Ok(u) => u,
         Err(e) => return internal(e),
     };
+    let disabled = user.as_ref().is_some_and(|u| u.disabled);
     // An unknown user is checked against a stand-in hash: the same time and memory.
     if !turn
         .check(body.password, user.map(|u| u.password_hash))
@@ -113,6 +114,20 @@ pub async fn login(app: &App, req: Request) -> Response {
         return json_error(StatusCode::UNAUTHORIZED, "wrong username or password");
     }
     app.throttle.succeeded(&account, addr, known);
+    // Told only to whoever knows the password: a disabled account is not revealed otherwise.
+    if disabled {
+        app.audit(
+            &account,
+            "login",
+            &ip.to_string(),
+            "refused: the account is disabled",
+        )
+        .await;
+        return json_error(
+            StatusCode::FORBIDDEN,
+            "this account is disabled; ask the owner of this control plane to enable it",
+        );
+    }
     signed_in(app, &account, addr, ip).await
 }
 
@@ -147,6 +162,7 @@ pub async fn logout(app: &App, s: Session) -> Response {
     if let Err(e) = store::blocking(&app.store, move |st| st.delete_session(&hash)).await {
         return internal(e);
     }
+    app.sessions_changed(&s.username);
     app.audit(&s.username, "logout", "", "ok").await;
     warp::reply::with_header(
         warp::reply::json(&json!({"ok": true})),

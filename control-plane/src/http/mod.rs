@@ -5,12 +5,14 @@
 //!
 //! In front of every route, [`csrf`] refuses cross-site and non-JSON state-changing requests
 //! (threats.md 33); after every route, [`headers`] adds the security headers (policy, framing,
-//! caching, HSTS). [`login`] is sign-in and sign-out, [`nodes`] renaming, tagging and removing
+//! caching, HSTS). [`login`] is sign-in and sign-out, [`users`] the owner's users and invitations,
+//! [`passwords`] accepting a link and changing one's own password, [`access`] the one check of every private route's role and node groups, [`nodes`] renaming, tagging and removing
 //! nodes and revoking enrollment tokens, [`alerts`] and [`alert_channels`] the alert rules,
 //! mutes, alerts and channels, [`handlers`] the other REST routes,
 //! [`dashboard_files`] the dashboard's files. What the handlers share with the sockets (the
 //! session, JSON errors, the origin) is in [`crate::web`].
 
+mod access;
 mod alert_channels;
 mod alerts;
 mod csrf;
@@ -21,11 +23,14 @@ mod headers;
 mod login;
 mod metrics;
 mod nodes;
+mod passwords;
 mod routes;
 mod settings;
+mod users;
 
+pub use access::Reach;
 pub use nodes::{MAX_TAGS, check_name, check_tags};
-pub use routes::{ROUTES, Route, RouteId};
+pub use routes::{ROUTES, Route, RouteId, Scope};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -52,6 +57,9 @@ pub struct Request {
     pub query: Option<String>,
     pub body: Bytes,
     pub peer: Option<SocketAddr>,
+    /// The nodes the answer may be about (an operator's or viewer's groups), from the access
+    /// check; a list route keeps only these.
+    pub reach: Reach,
 }
 
 #[derive(Debug)]
@@ -109,7 +117,11 @@ pub async fn session_of(app: &App, headers: &HeaderMap) -> Option<Session> {
     let lookup = id_hash.clone();
     let now = cairn_protocol::unix_now();
     match store::blocking(&app.store, move |s| s.session_user(&lookup, now)).await {
-        Ok(Some(username)) => Some(Session { username, id_hash }),
+        Ok(Some(user)) => Some(Session {
+            username: user.username,
+            access: user.access,
+            id_hash,
+        }),
         Ok(None) => None,
         Err(error) => {
             tracing::error!(%error, "session lookup failed");
@@ -158,13 +170,38 @@ fn request_parts(
         .boxed()
 }
 
+/// The route's parameters, its session (none for a public route) and the nodes within reach,
+/// once the session passed the access check of the route's row (`access`, the one place roles
+/// and node groups are checked for every private route).
+fn guarded(
+    r: &'static Route,
+    app: &Arc<App>,
+) -> BoxedFilter<(Vec<String>, Option<Session>, Reach)> {
+    let base = path_filter(r.path).and(method_filter(r.method));
+    if r.public {
+        return base
+            .map(|params: Vec<String>| (params, None, Reach::All))
+            .untuple_one()
+            .boxed();
+    }
+    let app = Arc::clone(app);
+    base.and(with_session(Arc::clone(&app)))
+        .and_then(move |params: Vec<String>, session: Session| {
+            let app = Arc::clone(&app);
+            async move {
+                match access::check(&app, r, &session, &params).await {
+                    Ok(reach) => Ok((params, Some(session), reach)),
+                    Err(refused) => Err(warp::reject::custom(refused)),
+                }
+            }
+        })
+        .untuple_one()
+        .boxed()
+}
+
 fn build_route(r: &'static Route, app: Arc<App>) -> BoxedFilter<(Response,)> {
     let base = path_filter(r.path).and(method_filter(r.method));
-    let session: BoxedFilter<(Option<Session>,)> = if r.public {
-        warp::any().map(|| None).boxed()
-    } else {
-        with_session(Arc::clone(&app)).map(Some).boxed()
-    };
+    let guard = guarded(r, &app);
     let download = app.download(match r.id {
         RouteId::WorkerDownload => install::Part::Worker,
         _ => install::Part::Agent,
@@ -214,16 +251,15 @@ fn build_route(r: &'static Route, app: Arc<App>) -> BoxedFilter<(Response,)> {
                 },
             )
             .boxed(),
-        RouteId::DashboardSocket => base
-            .and(session)
+        RouteId::DashboardSocket => guard
+            .map(|_params: Vec<String>, session: Option<Session>, _reach: Reach| session)
             .and(warp::header::headers_cloned())
             // warp's upgrade filter takes GET only: a HEAD (or a GET without upgrade) gets the
             // same sentence.
             .and(warp::ws().map(Some).or(warp::any().map(|| None)).unify())
             .and(app_f)
             .map(
-                |_,
-                 session: Option<Session>,
+                |session: Option<Session>,
                  headers: HeaderMap,
                  ws: Option<warp::ws::Ws>,
                  app: Arc<App>| {
@@ -238,13 +274,13 @@ fn build_route(r: &'static Route, app: Arc<App>) -> BoxedFilter<(Response,)> {
                 },
             )
             .boxed(),
-        id => base
-            .and(session)
+        id => guard
             .and(request_parts(r.method))
             .and(app_f)
             .then(
                 move |params: Vec<String>,
                       session: Option<Session>,
+                      reach: Reach,
                       headers,
                       query,
                       body,
@@ -256,6 +292,7 @@ fn build_route(r: &'static Route, app: Arc<App>) -> BoxedFilter<(Response,)> {
                         query,
                         body,
                         peer,
+                        reach,
                     };
                     handlers::handle(id, app, session, req).await
                 },
@@ -298,6 +335,9 @@ async fn recover(rejection: Rejection) -> Result<Response, std::convert::Infalli
             csrf::Refused::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         };
         return Ok(json_error(status, &refused.sentence()));
+    }
+    if let Some(refused) = rejection.find::<access::Refused>() {
+        return Ok(json_error(refused.status, &refused.message));
     }
     let (status, message) = if rejection.find::<Unauthorized>().is_some() {
         (

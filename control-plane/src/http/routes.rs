@@ -1,6 +1,10 @@
 //! The route table: every HTTP route the control plane serves, one row each ([`ROUTES`]). The
 //! router is built from it and the tests walk it, so a route cannot be served without being
-//! listed (and checked: "every route without a session → 401", threats.md 21).
+//! listed (and checked: "every route without a session → 401", threats.md 21). Each private row
+//! also names the least [`Role`] it needs and its [`Scope`] (which nodes it is about), which
+//! `super::access` checks for every request before any handler runs (issue 20).
+
+use crate::roles::Role;
 
 /// What a route does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +50,27 @@ pub enum RouteId {
     NodeMetrics,
     MetricsOverview,
     Prometheus,
+    Users,
+    InviteUser,
+    ChangeUser,
+    ResetUser,
+    AcceptInvite,
+    ChangePassword,
+}
+
+/// Which nodes a private route's answer is about, for the node groups that scope operators and
+/// viewers (`crate::roles`). Checked in one place, `super::access`, before the handler runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Not about nodes (or only for roles that see every node).
+    None,
+    /// The path's parameter at this index is a node: one outside the user's groups is a 404.
+    Node(usize),
+    /// The path's first parameter is a job: its node must be in the user's groups.
+    Job,
+    /// A list: the handler keeps only the nodes the check found within reach
+    /// (`Request::reach`).
+    Filtered,
 }
 
 /// One row of the route table. `{id}` in a path is a parameter.
@@ -55,140 +80,316 @@ pub struct Route {
     pub path: &'static str,
     /// Reachable without a session.
     pub public: bool,
+    /// The least role a session needs (meaningless for a public route).
+    pub role: Role,
+    /// Which nodes the route is about, for operators and viewers.
+    pub scope: Scope,
     pub id: RouteId,
 }
 
-const fn route(method: &'static str, path: &'static str, public: bool, id: RouteId) -> Route {
+const fn public(method: &'static str, path: &'static str, id: RouteId) -> Route {
     Route {
         method,
         path,
-        public,
+        public: true,
+        role: Role::Viewer,
+        scope: Scope::None,
+        id,
+    }
+}
+
+const fn private(
+    method: &'static str,
+    path: &'static str,
+    role: Role,
+    scope: Scope,
+    id: RouteId,
+) -> Route {
+    Route {
+        method,
+        path,
+        public: false,
+        role,
+        scope,
         id,
     }
 }
 
 /// Every HTTP route the control plane serves (besides the dashboard's static files).
 pub const ROUTES: &[Route] = &[
-    route("GET", "/healthz", true, RouteId::Healthz),
-    route("GET", "/install.sh", true, RouteId::InstallScript),
-    route(
+    public("GET", "/healthz", RouteId::Healthz),
+    public("GET", "/install.sh", RouteId::InstallScript),
+    public(
         "GET",
         "/downloads/cairn-agent-x86_64-linux-gnu",
-        true,
         RouteId::AgentDownload,
     ),
-    route(
+    public(
         "GET",
         "/downloads/cairn-agent-x86_64-linux-gnu.sha256",
-        true,
         RouteId::AgentChecksum,
     ),
-    route(
+    public(
         "GET",
         "/downloads/cairn-agent-worker-x86_64-linux-gnu",
-        true,
         RouteId::WorkerDownload,
     ),
-    route(
+    public(
         "GET",
         "/downloads/cairn-agent-worker-x86_64-linux-gnu.sha256",
-        true,
         RouteId::WorkerChecksum,
     ),
-    route(
-        "GET",
-        "/api/control-plane-key",
-        true,
-        RouteId::ControlPlaneKey,
+    public("GET", "/api/control-plane-key", RouteId::ControlPlaneKey),
+    public("POST", "/api/login", RouteId::Login),
+    public("GET", "/ws/agent", RouteId::AgentSocket),
+    private(
+        "POST",
+        "/api/logout",
+        Role::Viewer,
+        Scope::None,
+        RouteId::Logout,
     ),
-    route("POST", "/api/login", true, RouteId::Login),
-    route("GET", "/ws/agent", true, RouteId::AgentSocket),
-    route("POST", "/api/logout", false, RouteId::Logout),
-    route("GET", "/api/me", false, RouteId::Me),
-    route("GET", "/api/nodes", false, RouteId::Nodes),
-    route("POST", "/api/nodes/status", false, RouteId::NodesStatus),
-    route("PATCH", "/api/nodes/{id}", false, RouteId::ChangeNode),
-    route("DELETE", "/api/nodes/{id}", false, RouteId::RemoveNode),
-    route(
+    private("GET", "/api/me", Role::Viewer, Scope::None, RouteId::Me),
+    private(
+        "GET",
+        "/api/nodes",
+        Role::Viewer,
+        Scope::Filtered,
+        RouteId::Nodes,
+    ),
+    private(
+        "POST",
+        "/api/nodes/status",
+        Role::Admin,
+        Scope::None,
+        RouteId::NodesStatus,
+    ),
+    private(
+        "PATCH",
+        "/api/nodes/{id}",
+        Role::Admin,
+        Scope::None,
+        RouteId::ChangeNode,
+    ),
+    private(
+        "DELETE",
+        "/api/nodes/{id}",
+        Role::Admin,
+        Scope::None,
+        RouteId::RemoveNode,
+    ),
+    private(
         "POST",
         "/api/enrollment-tokens",
-        false,
+        Role::Admin,
+        Scope::None,
         RouteId::CreateToken,
     ),
-    route("GET", "/api/enrollment-tokens", false, RouteId::Tokens),
-    route(
+    private(
+        "GET",
+        "/api/enrollment-tokens",
+        Role::Admin,
+        Scope::None,
+        RouteId::Tokens,
+    ),
+    private(
         "DELETE",
         "/api/enrollment-tokens/{id}",
-        false,
+        Role::Admin,
+        Scope::None,
         RouteId::RevokeToken,
     ),
-    route("GET", "/api/recipes", false, RouteId::Recipes),
-    route("POST", "/api/recipes/reload", false, RouteId::ReloadRecipes),
-    route("GET", "/api/jobs", false, RouteId::Jobs),
-    route("GET", "/api/jobs/{id}", false, RouteId::Job),
-    route("GET", "/api/jobs/{id}/events", false, RouteId::JobEvents),
-    route("GET", "/api/audit", false, RouteId::Audit),
-    route("GET", "/api/settings", false, RouteId::Settings),
-    route("PUT", "/api/settings", false, RouteId::ChangeSettings),
-    route("GET", "/ws/dashboard", false, RouteId::DashboardSocket),
-    route("GET", "/api/alerts", false, RouteId::Alerts),
-    route("GET", "/api/alert-rules", false, RouteId::AlertRules),
-    route(
+    private(
+        "GET",
+        "/api/recipes",
+        Role::Viewer,
+        Scope::None,
+        RouteId::Recipes,
+    ),
+    private(
+        "POST",
+        "/api/recipes/reload",
+        Role::Admin,
+        Scope::None,
+        RouteId::ReloadRecipes,
+    ),
+    private(
+        "GET",
+        "/api/jobs",
+        Role::Viewer,
+        Scope::Filtered,
+        RouteId::Jobs,
+    ),
+    private(
+        "GET",
+        "/api/jobs/{id}",
+        Role::Viewer,
+        Scope::Job,
+        RouteId::Job,
+    ),
+    private(
+        "GET",
+        "/api/jobs/{id}/events",
+        Role::Viewer,
+        Scope::Job,
+        RouteId::JobEvents,
+    ),
+    private(
+        "GET",
+        "/api/audit",
+        Role::Admin,
+        Scope::None,
+        RouteId::Audit,
+    ),
+    private(
+        "GET",
+        "/api/settings",
+        Role::Admin,
+        Scope::None,
+        RouteId::Settings,
+    ),
+    private(
+        "PUT",
+        "/api/settings",
+        Role::Owner,
+        Scope::None,
+        RouteId::ChangeSettings,
+    ),
+    private(
+        "GET",
+        "/ws/dashboard",
+        Role::Viewer,
+        Scope::None,
+        RouteId::DashboardSocket,
+    ),
+    private(
+        "GET",
+        "/api/alerts",
+        Role::Viewer,
+        Scope::Filtered,
+        RouteId::Alerts,
+    ),
+    private(
+        "GET",
+        "/api/alert-rules",
+        Role::Admin,
+        Scope::None,
+        RouteId::AlertRules,
+    ),
+    private(
         "PUT",
         "/api/alert-rules/{id}",
-        false,
+        Role::Admin,
+        Scope::None,
         RouteId::ChangeAlertRule,
     ),
-    route(
+    private(
         "PUT",
         "/api/alert-rules/{id}/nodes/{node}",
-        false,
+        Role::Admin,
+        Scope::None,
         RouteId::AlertOverride,
     ),
-    route("POST", "/api/alert-mutes", false, RouteId::MuteAlerts),
-    route(
+    private(
+        "POST",
+        "/api/alert-mutes",
+        Role::Admin,
+        Scope::None,
+        RouteId::MuteAlerts,
+    ),
+    private(
         "DELETE",
         "/api/alert-mutes/{id}",
-        false,
+        Role::Admin,
+        Scope::None,
         RouteId::UnmuteAlerts,
     ),
-    route("GET", "/api/alert-channels", false, RouteId::AlertChannels),
-    route(
+    private(
+        "GET",
+        "/api/alert-channels",
+        Role::Admin,
+        Scope::None,
+        RouteId::AlertChannels,
+    ),
+    private(
         "POST",
         "/api/alert-channels",
-        false,
+        Role::Admin,
+        Scope::None,
         RouteId::CreateAlertChannel,
     ),
-    route(
+    private(
         "PUT",
         "/api/alert-channels/{id}",
-        false,
+        Role::Admin,
+        Scope::None,
         RouteId::ChangeAlertChannel,
     ),
-    route(
+    private(
         "DELETE",
         "/api/alert-channels/{id}",
-        false,
+        Role::Admin,
+        Scope::None,
         RouteId::DeleteAlertChannel,
     ),
-    route(
+    private(
         "POST",
         "/api/alert-channels/{id}/test",
-        false,
+        Role::Admin,
+        Scope::None,
         RouteId::TestAlertChannel,
     ),
-    route(
+    private(
         "GET",
         "/api/nodes/{id}/metrics",
-        false,
+        Role::Viewer,
+        Scope::Node(0),
         RouteId::NodeMetrics,
     ),
-    route(
+    private(
         "GET",
         "/api/metrics/overview",
-        false,
+        Role::Viewer,
+        Scope::Filtered,
         RouteId::MetricsOverview,
     ),
+    private(
+        "GET",
+        "/api/users",
+        Role::Owner,
+        Scope::None,
+        RouteId::Users,
+    ),
+    private(
+        "POST",
+        "/api/users",
+        Role::Owner,
+        Scope::None,
+        RouteId::InviteUser,
+    ),
+    private(
+        "PATCH",
+        "/api/users/{id}",
+        Role::Owner,
+        Scope::None,
+        RouteId::ChangeUser,
+    ),
+    private(
+        "POST",
+        "/api/users/{id}/reset",
+        Role::Owner,
+        Scope::None,
+        RouteId::ResetUser,
+    ),
+    // The link's secret is the credential; throttled per address like a sign-in.
+    public("POST", "/api/invites/accept", RouteId::AcceptInvite),
+    private(
+        "PUT",
+        "/api/me/password",
+        Role::Viewer,
+        Scope::None,
+        RouteId::ChangePassword,
+    ),
     // Public as far as sessions go: Prometheus sends its bearer token instead.
-    route("GET", "/metrics", true, RouteId::Prometheus),
+    public("GET", "/metrics", RouteId::Prometheus),
 ];

@@ -69,18 +69,25 @@ pub(super) fn audit_counts(conn: &mut Connection, rows: &[AuditCount]) -> StoreR
     Ok(ids)
 }
 
-pub(super) fn audit_log(conn: &Connection, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+pub(super) fn audit_log(
+    conn: &Connection,
+    limit: u32,
+    who: Option<&str>,
+) -> StoreResult<Vec<AuditEntry>> {
     // The newest entries of every other kind, and the newest tallies of refused sign-ins (at
-    // most AUDIT_REFUSED_SHOWN), merged: a flood of refusals cannot push the rest out.
+    // most AUDIT_REFUSED_SHOWN), merged: a flood of refusals cannot push the rest out. `?4`:
+    // one user's entries only (NULL: everyone's).
     let mut stmt = conn.prepare(
         "SELECT id, at, who, what, target, result, count, last_at FROM (
-             SELECT * FROM (SELECT * FROM audit WHERE what != ?2 ORDER BY id DESC LIMIT ?1)
+             SELECT * FROM (SELECT * FROM audit WHERE what != ?2 AND (?4 IS NULL OR who = ?4)
+                            ORDER BY id DESC LIMIT ?1)
              UNION ALL
-             SELECT * FROM (SELECT * FROM audit WHERE what = ?2 ORDER BY id DESC LIMIT ?3)
+             SELECT * FROM (SELECT * FROM audit WHERE what = ?2 AND (?4 IS NULL OR who = ?4)
+                            ORDER BY id DESC LIMIT ?3)
          ) ORDER BY id DESC LIMIT ?1",
     )?;
     let rows = stmt.query_map(
-        params![limit, AUDIT_REFUSED, AUDIT_REFUSED_SHOWN.min(limit)],
+        params![limit, AUDIT_REFUSED, AUDIT_REFUSED_SHOWN.min(limit), who],
         |r| {
             Ok(AuditEntry {
                 id: r.get(0)?,

@@ -9,16 +9,20 @@
 //! and tokens as hashes, and job results and events already masked (see [`crate::mask`]).
 
 mod audit_sql;
+mod invites_sql;
 pub mod metric_series;
 mod metrics_sql;
 mod nodes_sql;
 mod settings_sql;
 mod sql;
 mod sqlite;
+mod users_sql;
 
 use std::sync::Arc;
 
 use serde::Serialize;
+
+use crate::roles::Access;
 
 /// Jobs and their stored events are kept as the dashboard receives them.
 pub use cairn_protocol::dashboard::{Job, JobEvent, JobStatus};
@@ -79,6 +83,35 @@ pub struct User {
     pub username: String,
     /// argon2 PHC string.
     pub password_hash: String,
+    /// Role, node groups and grant (`crate::roles`).
+    pub access: Access,
+    /// A disabled user cannot sign in and has no live session.
+    pub disabled: bool,
+    pub created_at: u64,
+    /// Sessions made before this are refused.
+    pub password_changed_at: u64,
+}
+
+/// A one-time link as stored: an invitation (a new user) or a password reset.
+#[derive(Debug, Clone)]
+pub struct Invite {
+    /// The sha256 of the link's secret (`auth::hash_invite_token`).
+    pub token_hash: String,
+    pub username: String,
+    /// A reset of an existing user's password, not a new user.
+    pub reset: bool,
+    /// What the new user may do (unused by a reset).
+    pub access: Access,
+    pub created_by: String,
+    pub created_at: u64,
+    pub expires_at: u64,
+}
+
+/// Who a live session belongs to, and what they may do.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub username: String,
+    pub access: Access,
 }
 
 /// An enrollment token as stored: only the hash of its secret.
@@ -213,6 +246,23 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     fn user(&self, username: &str) -> StoreResult<Option<User>>;
     fn user_count(&self) -> StoreResult<u64>;
     fn create_user(&self, user: &User, now: u64) -> StoreResult<()>;
+    /// Every user, oldest first.
+    fn users(&self) -> StoreResult<Vec<User>>;
+    /// Changes a user's role, groups and grant; `false` when there is no such user.
+    fn set_user_access(&self, username: &str, access: &Access) -> StoreResult<bool>;
+    /// Disables a user, ending their sessions in the same step, or enables them again.
+    fn set_user_disabled(&self, username: &str, disabled: bool) -> StoreResult<bool>;
+    /// Sets a user's password and ends every session they had.
+    fn set_user_password(&self, username: &str, password_hash: &str, now: u64)
+    -> StoreResult<bool>;
+    /// Stores a one-time link; earlier unused ones for the same user stop working.
+    fn create_invite(&self, invite: &Invite) -> StoreResult<()>;
+    /// The unused, unexpired link with this hash.
+    fn invite(&self, token_hash: &str, now: u64) -> StoreResult<Option<Invite>>;
+    /// Consumes the link and makes its user or sets their password, in one transaction; the
+    /// user's name, or `Refused` with a sentence.
+    fn accept_invite(&self, token_hash: &str, password_hash: &str, now: u64)
+    -> StoreResult<String>;
 
     fn create_session(
         &self,
@@ -221,8 +271,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         now: u64,
         expires_at: u64,
     ) -> StoreResult<()>;
-    /// The user of a live session.
-    fn session_user(&self, id_hash: &str, now: u64) -> StoreResult<Option<String>>;
+    /// The user of a live session: unexpired, its user enabled, made at or after the user's
+    /// last password change.
+    fn session_user(&self, id_hash: &str, now: u64) -> StoreResult<Option<SessionUser>>;
     fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
 
     fn create_token(&self, token: &NewToken) -> StoreResult<()>;
@@ -281,7 +332,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     fn audit_counts(&self, rows: &[AuditCount]) -> StoreResult<Vec<i64>>;
     /// The newest `limit` entries, newest first, of which at most [`AUDIT_REFUSED_SHOWN`] are
     /// tallies of refused sign-ins (`login.refused`).
-    fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+    /// The newest entries, of one user's doing only when `who` is given.
+    fn audit_log(&self, limit: u32, who: Option<&str>) -> StoreResult<Vec<AuditEntry>>;
 
     /// Records that `username` signed in from `address` (a client address as the login
     /// throttle counts it) at `at`.

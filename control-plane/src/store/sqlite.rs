@@ -11,10 +11,12 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::sql::{from_i64, job_kind, job_status, json_col, to_i64};
 use super::{
-    Appended, AuditCount, AuditEntry, Enrollment, Job, JobEvent, JobStatus, NewToken, Node,
-    NodeChange, NodeUpdate, PendingToken, Store, StoreError, StoreResult, TokenRevoked, User,
+    Appended, AuditCount, AuditEntry, Enrollment, Invite, Job, JobEvent, JobStatus, NewToken, Node,
+    NodeChange, NodeUpdate, PendingToken, SessionUser, Store, StoreError, StoreResult,
+    TokenRevoked, User,
 };
-use super::{audit_sql, metrics_sql, nodes_sql, settings_sql};
+use super::{audit_sql, invites_sql, metrics_sql, nodes_sql, settings_sql, users_sql};
+use crate::roles::Access;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS users (
@@ -98,6 +100,8 @@ impl SqliteStore {
         add_job_column(&conn, "params")?;
         add_job_column(&conn, "action")?;
         audit_sql::migrate(&conn)?;
+        users_sql::migrate(&conn)?;
+        invites_sql::migrate(&conn)?;
         settings_sql::migrate(&conn)?;
         nodes_sql::migrate(&conn)?;
         metrics_sql::migrate(&conn)?;
@@ -165,19 +169,7 @@ fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
 
 impl Store for SqliteStore {
     fn user(&self, username: &str) -> StoreResult<Option<User>> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT username, password_hash FROM users WHERE username = ?1",
-                params![username],
-                |r| {
-                    Ok(User {
-                        username: r.get(0)?,
-                        password_hash: r.get(1)?,
-                    })
-                },
-            )
-            .optional()?)
+        users_sql::user(&self.conn(), username)
     }
 
     fn user_count(&self) -> StoreResult<u64> {
@@ -188,11 +180,45 @@ impl Store for SqliteStore {
     }
 
     fn create_user(&self, user: &User, now: u64) -> StoreResult<()> {
-        self.conn().execute(
-            "INSERT INTO users (username, password_hash, created_at) VALUES (?1, ?2, ?3)",
-            params![user.username, user.password_hash, to_i64(now)],
-        )?;
-        Ok(())
+        users_sql::create_user(&self.conn(), user, now)
+    }
+
+    fn users(&self) -> StoreResult<Vec<User>> {
+        users_sql::users(&self.conn())
+    }
+
+    fn set_user_access(&self, username: &str, access: &Access) -> StoreResult<bool> {
+        users_sql::set_access(&self.conn(), username, access)
+    }
+
+    fn set_user_disabled(&self, username: &str, disabled: bool) -> StoreResult<bool> {
+        users_sql::set_disabled(&mut self.conn(), username, disabled)
+    }
+
+    fn set_user_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+        now: u64,
+    ) -> StoreResult<bool> {
+        users_sql::set_password(&mut self.conn(), username, password_hash, now)
+    }
+
+    fn create_invite(&self, invite: &Invite) -> StoreResult<()> {
+        invites_sql::create_invite(&mut self.conn(), invite)
+    }
+
+    fn invite(&self, token_hash: &str, now: u64) -> StoreResult<Option<Invite>> {
+        invites_sql::invite(&self.conn(), token_hash, now)
+    }
+
+    fn accept_invite(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        now: u64,
+    ) -> StoreResult<String> {
+        invites_sql::accept_invite(&mut self.conn(), token_hash, password_hash, now)
     }
 
     fn create_session(
@@ -214,15 +240,8 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn session_user(&self, id_hash: &str, now: u64) -> StoreResult<Option<String>> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT username FROM sessions WHERE id_hash = ?1 AND expires_at >= ?2",
-                params![id_hash, to_i64(now)],
-                |r| r.get(0),
-            )
-            .optional()?)
+    fn session_user(&self, id_hash: &str, now: u64) -> StoreResult<Option<SessionUser>> {
+        users_sql::session_user(&self.conn(), id_hash, now)
     }
 
     fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
@@ -508,8 +527,8 @@ impl Store for SqliteStore {
         audit_sql::audit_counts(&mut self.conn(), rows)
     }
 
-    fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        audit_sql::audit_log(&self.conn(), limit)
+    fn audit_log(&self, limit: u32, who: Option<&str>) -> StoreResult<Vec<AuditEntry>> {
+        audit_sql::audit_log(&self.conn(), limit, who)
     }
 
     fn remember_login_address(&self, username: &str, address: &str, at: u64) -> StoreResult<()> {

@@ -17,6 +17,8 @@ pub use origin::{install_base, origin_allowed};
 #[derive(Debug, Clone)]
 pub struct Session {
     pub username: String,
+    /// The user's role and node groups, read with the session on every request.
+    pub access: crate::roles::Access,
     /// The stored hash of the session id (never the id itself).
     pub id_hash: String,
 }

@@ -11,6 +11,7 @@ use futures_util::StreamExt;
 use futures_util::stream::SplitStream;
 use warp::ws::WebSocket;
 
+use super::access;
 use super::jobs::{self, JobRequest};
 use super::{End, delivered, node_exists, node_online};
 use crate::app::App;
@@ -31,12 +32,16 @@ pub(super) async fn read_loop(
         if !msg.is_text() {
             continue;
         }
-        // A session ended by logout closes its sockets at their next command.
-        if !session_is_live(app, session).await {
+        // A session ended (logout, its user disabled or their password changed) closes its
+        // sockets at their next command; a changed role applies from the next command on.
+        let Some(session) = live(app, session).await else {
             return End::LoggedOut;
-        }
+        };
         let reply = match serde_json::from_slice::<DashboardCommand>(msg.as_bytes()) {
-            Ok(command) => handle(app, conn, session, command).await,
+            Ok(command) => match access::check(app, &session, &command).await {
+                Ok(()) => handle(app, conn, &session, command).await,
+                Err(refused) => Err(refused),
+            },
             Err(e) => Err(format!("the message could not be read: {e}")),
         };
         if let Err(why) = reply {
@@ -48,14 +53,20 @@ pub(super) async fn read_loop(
     End::Gone
 }
 
-async fn session_is_live(app: &App, session: &Session) -> bool {
+/// The session as it is now (its user's current role and groups), if it is still live: not
+/// logged out, its user not disabled, no password change since it was made.
+pub(super) async fn live(app: &App, session: &Session) -> Option<Session> {
     let hash = session.id_hash.clone();
     let now = cairn_protocol::unix_now();
-    store::blocking(&app.store, move |s| s.session_user(&hash, now))
+    let user = store::blocking(&app.store, move |s| s.session_user(&hash, now))
         .await
         .ok()
-        .flatten()
-        .is_some()
+        .flatten()?;
+    Some(Session {
+        username: user.username,
+        access: user.access,
+        id_hash: session.id_hash.clone(),
+    })
 }
 
 async fn handle(

@@ -251,6 +251,20 @@ pub(super) async fn create(
         ));
     }
     node_online(app, node_id).await?;
+    // A destructive action (uninstall, drop, remove, restore over) needs more than the
+    // operator's role (`access.rs`); previewing one changes nothing and stays allowed.
+    if let (JobRequest::Action(r), Some(spec)) = (&request, &action)
+        && spec.destructive
+        && !session.access.may_destroy()
+    {
+        let target = (node_id, "-", recipe_id.as_str());
+        actions::audit(app, session, target, spec, &r.params, "refused: role").await;
+        return Err(format!(
+            "your role ({}) may not run \"{}\": it cannot be undone, and only admins, owners \
+             and operators granted destructive actions may run it; nothing was run",
+            session.access.role, spec.title
+        ));
+    }
     if let (JobRequest::Action(r), Some(spec)) = (&request, &action)
         && let Err(refused) = actions::check_confirmation(spec, r)
     {

@@ -6,7 +6,8 @@
 //! - This module: the upgrade, and the socket's life: its queue registered with the hub, its
 //!   reader and writer side by side, its last words; and what commands share (the node must
 //!   exist, or be online; a command queued for the agent, or the sentence saying why not).
-//! - [`commands`]: commands in, each answered through the hub (an `ERROR` when it fails).
+//! - [`commands`]: commands in, each answered through the hub (an `ERROR` when it fails);
+//!   [`access`]: the least role each command needs, checked for every command before it runs.
 //! - [`jobs`]: the commands that become jobs: a `jobs` row and an audit entry, `JOB_CREATED` to
 //!   the requester (subscribed to the node, so it sees the job's events), then the signed
 //!   command with the signed bundle to the agent.
@@ -14,6 +15,7 @@
 //!
 //! [`DashboardCommand`]: cairn_protocol::dashboard::DashboardCommand
 
+mod access;
 mod actions;
 mod commands;
 mod events;
@@ -61,7 +63,8 @@ enum End {
     Gone,
     /// Its queue overflowed or its oldest message waited too long (threats.md 35).
     Behind,
-    /// Its session was ended (logout): told so, then closed.
+    /// Its session was ended (logout, its user disabled, a password change or reset): told
+    /// so, then closed.
     LoggedOut,
     Shutdown,
 }
@@ -79,6 +82,7 @@ async fn serve(socket: WebSocket, app: Arc<App>, session: Session) {
         _ = shutdown.changed() => End::Shutdown,
         ended = events::write_loop(&mut sink, &mut rx, limits.dashboard_max_lag) => ended,
         ended = commands::read_loop(&mut stream, &app, conn, &session) => ended,
+        ended = session_ended(&app, &session, conn) => ended,
     };
     app.hub.unregister_dashboard(conn);
     drop(rx);
@@ -109,6 +113,39 @@ async fn serve(socket: WebSocket, app: Arc<App>, session: Session) {
         sink.close().await
     })
     .await;
+}
+
+/// Resolves once this socket's session has ended (its user disabled, their password changed or
+/// reset, or signed out), told by [`App::sessions_changed`]: the socket closes at once, not at
+/// its next command. When the user's role or groups changed instead, the socket stops watching
+/// the nodes now out of their reach.
+async fn session_ended(app: &App, session: &Session, conn: u64) -> End {
+    let mut changes = app.session_changes.subscribe();
+    loop {
+        match changes.recv().await {
+            Ok(user) if user != session.username => continue,
+            // Ours, or missed among too many: look at the session itself.
+            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                let Some(now) = commands::live(app, session).await else {
+                    return End::LoggedOut;
+                };
+                if now.access.role.scoped() {
+                    let nodes = store::blocking(&app.store, |s| s.nodes()).await;
+                    let reach: std::collections::HashSet<String> = nodes
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|n| now.access.sees(&n.tags))
+                        .map(|n| n.id)
+                        .collect();
+                    app.hub
+                        .unwatch_unless(conn, |node_id| reach.contains(node_id));
+                }
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
 }
 
 fn offline(node_id: &str) -> String {

@@ -28,6 +28,8 @@ fn body_for(r: &Route) -> String {
         RouteId::CreateAlertChannel => {
             r#"{"kind": "slack", "name": "csrf", "url": "http://127.0.0.1:9/x"}"#.to_owned()
         }
+        RouteId::InviteUser => r#"{"username": "csrf", "role": "viewer"}"#.to_owned(),
+        RouteId::ChangeUser => r#"{"role": "viewer"}"#.to_owned(),
         _ => "{}".to_owned(),
     }
 }
@@ -44,7 +46,13 @@ fn status_for(r: &Route) -> u16 {
         | RouteId::UnmuteAlerts
         | RouteId::ChangeAlertChannel
         | RouteId::DeleteAlertChannel
-        | RouteId::TestAlertChannel => 404,
+        | RouteId::TestAlertChannel
+        | RouteId::ChangeUser
+        | RouteId::ResetUser => 404,
+        // A new invitation (again: the unused link is replaced).
+        RouteId::InviteUser => 201,
+        // Reached the handler, which asks for the fields (no link or password guessed here).
+        RouteId::AcceptInvite | RouteId::ChangePassword => 400,
         _ => 200,
     }
 }

@@ -13,4 +13,5 @@ mod said;
 mod settings;
 mod states;
 mod system_status;
+mod users;
 mod util;

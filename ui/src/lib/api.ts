@@ -13,6 +13,7 @@ import type {
 } from './protocol.generated';
 import { said, t } from './i18n.svelte';
 import type { MetricsAnswer, NodeOverview, Range } from './metrics';
+import type { Role } from './roles';
 
 // The wire's types are generated from the Rust ones (`protocol/src/dashboard/`); pages take them
 // from here with the client.
@@ -310,11 +311,40 @@ export type ChannelInput = {
   to?: string[];
 };
 
+/** `GET /api/me`: who is signed in and what their role lets them do. */
+export type Me = { username: string; role: Role; groups: string[]; mayDestroy: boolean };
+
+/** A user as the owner sees them (`GET /api/users`). */
+export type User = {
+  username: string;
+  role: Role;
+  groups: string[];
+  mayDestroy: boolean;
+  disabled: boolean;
+  createdAt: number;
+  passwordChangedAt: number;
+};
+
+/** A one-time link (an invitation or a password reset), shown once. */
+export type InviteLink = { username: string; token: string; link: string; expiresAt: number };
+
 export const api = {
   login: (username: string, password: string) =>
     call<{ username: string }>('POST', '/api/login', { username, password }),
   logout: () => call<{ ok: boolean }>('POST', '/api/logout'),
-  me: () => call<{ username: string }>('GET', '/api/me'),
+  me: () => call<Me>('GET', '/api/me'),
+  changePassword: (current: string, next: string) =>
+    call<{ ok: boolean }>('PUT', '/api/me/password', { current, new: next }),
+  users: () => call<User[]>('GET', '/api/users'),
+  inviteUser: (invite: { username: string; role: Role; groups: string[]; mayDestroy?: boolean }) =>
+    call<InviteLink>('POST', '/api/users', invite),
+  changeUser: (
+    name: string,
+    change: { role?: Role; groups?: string[]; mayDestroy?: boolean; disabled?: boolean },
+  ) => call<User>('PATCH', `/api/users/${enc(name)}`, change),
+  resetUser: (name: string) => call<InviteLink>('POST', `/api/users/${enc(name)}/reset`),
+  acceptInvite: (token: string, password: string) =>
+    call<{ username: string }>('POST', '/api/invites/accept', { token, password }),
   nodes: () => call<Node[]>('GET', '/api/nodes'),
   createEnrollmentToken: (name: string) =>
     call<EnrollmentToken>('POST', '/api/enrollment-tokens', { name }),

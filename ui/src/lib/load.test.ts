@@ -52,3 +52,20 @@ describe('a page load through the API', () => {
     expect(await thrown(async () => Promise.reject(fault))).toBe(fault);
   });
 });
+
+describe('a call a role may be refused', () => {
+  it('is null when refused with 403, and its answer otherwise', async () => {
+    const { unlessRefused } = await import('./load');
+    await expect(unlessRefused(Promise.resolve([1]))).resolves.toEqual([1]);
+    await expect(unlessRefused(Promise.reject(new ApiError(403, 'your role…')))).resolves.toBe(
+      null,
+    );
+  });
+
+  it('lets any other failure through', async () => {
+    const { unlessRefused } = await import('./load');
+    await expect(unlessRefused(Promise.reject(new ApiError(500, 'failed')))).rejects.toThrow(
+      'failed',
+    );
+  });
+});

@@ -28,3 +28,16 @@ export async function fromApi<T>(url: URL, read: () => Promise<T>): Promise<T> {
     error(e.status >= 400 && e.status <= 599 ? e.status : 503, { message: e.message });
   }
 }
+
+/**
+ * A call a lower role is refused (403): its answer, or null, so a page shows what the role may
+ * read and leaves out the rest instead of failing whole (issue 20).
+ */
+export async function unlessRefused<T>(call: Promise<T>): Promise<T | null> {
+  try {
+    return await call;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 403) return null;
+    throw e;
+  }
+}

@@ -1,5 +1,5 @@
 import { api } from '$lib/api';
-import { fromApi } from '$lib/load';
+import { fromApi, unlessRefused } from '$lib/load';
 import type { PageLoad } from './$types';
 
 /** Alerts: those firing and past ones, the rules with their mutes, and the channels. */
@@ -7,8 +7,9 @@ export const load = (({ url }) =>
   fromApi(url, async () => {
     const [alerts, rules, channels] = await Promise.all([
       api.alerts(),
-      api.alertRules(),
-      api.alertChannels(),
+      // Rules and channels are an admin's: a viewer or operator sees the alerts alone.
+      unlessRefused(api.alertRules()),
+      unlessRefused(api.alertChannels()),
     ]);
     return { alerts, rules, channels };
   })) satisfies PageLoad;

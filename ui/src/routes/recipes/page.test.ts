@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { api, ApiError, type Recipe } from '$lib/api';
 import { en } from '$lib/i18n/en';
 import { locale } from '$lib/i18n.svelte';
+import { session } from '$lib/session.svelte';
 import type { PageLoadEvent as LoadEvent } from './$types';
 
 const go: Recipe = {
@@ -96,7 +97,16 @@ describe('recipe catalogue (threats.md row 30)', () => {
     locale.lang = 'en';
   });
 
+  it('offers "Reload from disk" to admins only (issue 20)', async () => {
+    session.role = 'operator';
+    const target = await showPage();
+    const labels = [...target.querySelectorAll('button')].map((b) => b.textContent);
+    expect(labels).not.toContain(en['recipes.reload']);
+    expect(target.querySelectorAll('article.recipe')).toHaveLength(1);
+  });
+
   it('keeps the catalogue when "Reload from disk" fails, and says why next to the button', async () => {
+    session.role = 'admin';
     const target = await showPage();
     const sentence = 'The control plane cannot be reached; check that it is running.';
     vi.spyOn(api, 'reloadRecipes').mockRejectedValue(new ApiError(0, sentence));

@@ -297,3 +297,21 @@ async fn a_token_is_checked_like_a_session_of_its_role_and_never_exceeds_its_use
     }
     assert!(db.contains("api_tokens"), "the database was not read");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_is_served_without_a_session_and_lists_every_route() {
+    let c = Cluster::start(&[]).await;
+    let r = c.cp.request("GET", "/api/openapi.json", None, None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let doc: Value = serde_json::from_str(&r.body).expect("JSON");
+    assert_eq!(doc["openapi"], "3.1.0");
+    for route in ROUTES {
+        let op = &doc["paths"][route.path][route.method.to_ascii_lowercase()];
+        let role = if route.public {
+            "public"
+        } else {
+            route.role.as_str()
+        };
+        assert_eq!(op["x-cairn-role"], role, "{} {}", route.method, route.path);
+    }
+}

@@ -15,9 +15,8 @@ pub(crate) fn least_role(id: RouteId) -> Option<Role> {
     use RouteId::*;
     match id {
         Healthz | InstallScript | AgentDownload | AgentChecksum | WorkerDownload
-        | WorkerChecksum | ControlPlaneKey | Login | AgentSocket | Prometheus | AcceptInvite => {
-            None
-        }
+        | WorkerChecksum | ControlPlaneKey | Login | AgentSocket | Prometheus | AcceptInvite
+        | OpenApi => None,
         Logout | Me | Nodes | Recipes | Jobs | Job | JobEvents | DashboardSocket | Alerts
         | NodeMetrics | MetricsOverview | ChangePassword | MyApiTokens | CreateApiToken
         | RevokeMyApiToken => Some(Role::Viewer),

@@ -83,6 +83,7 @@ pub async fn handle(
         (RouteId::ResetUser, Some(s)) => users::reset(&app, s, req).await,
         (RouteId::AcceptInvite, _) => passwords::accept(&app, req).await,
         (RouteId::ChangePassword, Some(s)) => passwords::change_own_password(&app, s, req).await,
+        (RouteId::OpenApi, _) => ok_json(&super::openapi::document()),
         (RouteId::MyApiTokens, Some(s)) => api_tokens::list(&app, Some(s)).await,
         (RouteId::ApiTokens, Some(_)) => api_tokens::list(&app, None).await,
         (RouteId::CreateApiToken, Some(s)) => api_tokens::create(&app, s, req).await,

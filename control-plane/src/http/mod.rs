@@ -7,7 +7,7 @@
 //! (threats.md 33); after every route, [`headers`] adds the security headers (policy, framing,
 //! caching, HSTS). [`login`] is sign-in and sign-out, [`users`] the owner's users and invitations,
 //! [`passwords`] accepting a link and changing one's own password, [`api_tokens`] API tokens and
-//! bearer requests, [`access`] the one check of every private route's role and node groups, [`nodes`] renaming, tagging and removing
+//! bearer requests, [`openapi`] the OpenAPI document generated from the route table, [`access`] the one check of every private route's role and node groups, [`nodes`] renaming, tagging and removing
 //! nodes and revoking enrollment tokens, [`alerts`] and [`alert_channels`] the alert rules,
 //! mutes, alerts and channels, [`handlers`] the other REST routes,
 //! [`dashboard_files`] the dashboard's files. What the handlers share with the sockets (the
@@ -25,6 +25,7 @@ mod headers;
 mod login;
 mod metrics;
 mod nodes;
+pub mod openapi;
 mod passwords;
 mod routes;
 mod settings;

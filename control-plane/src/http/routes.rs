@@ -61,6 +61,7 @@ pub enum RouteId {
     RevokeMyApiToken,
     ApiTokens,
     RevokeApiToken,
+    OpenApi,
 }
 
 /// Which nodes a private route's answer is about, for the node groups that scope operators and
@@ -445,6 +446,8 @@ pub const ROUTES: &[Route] = &[
         Scope::None,
         RouteId::RevokeApiToken,
     ),
+    // Describes the routes only, as docs/api.md does: no data behind it.
+    public("GET", "/api/openapi.json", RouteId::OpenApi),
     // Public as far as sessions go: Prometheus sends its bearer token instead.
     public("GET", "/metrics", RouteId::Prometheus),
 ];

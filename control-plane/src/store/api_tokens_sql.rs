@@ -142,3 +142,70 @@ pub(super) fn lookup(
     }
     Ok(Some((token, user)))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::super::{ApiToken, SqliteStore, Store, User};
+    use crate::roles::{Access, Role};
+
+    #[test]
+    fn last_use_is_written_at_most_once_a_minute_and_revoking_is_per_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("cairn.db")).unwrap();
+        let ana = User {
+            username: "ana".into(),
+            password_hash: "$argon2id$stand-in".into(),
+            access: Access {
+                role: Role::Admin,
+                groups: vec![],
+                destroy: false,
+            },
+            disabled: false,
+            created_at: 0,
+            password_changed_at: 0,
+        };
+        store.create_user(&ana, 0).unwrap();
+        let token = ApiToken {
+            id: "t1".into(),
+            username: "ana".into(),
+            name: "deploy".into(),
+            role: Role::Viewer,
+            groups: vec!["web".into()],
+            created_at: 0,
+            expires_at: 10_000,
+            last_used_at: None,
+            revoked_at: None,
+        };
+        store.create_api_token(&token, "hash-1").unwrap();
+        let used = |now| {
+            store.api_token_user("hash-1", now).unwrap();
+            store.api_tokens(Some("ana")).unwrap()[0].last_used_at
+        };
+        assert_eq!(used(100), Some(100));
+        assert_eq!(used(159), Some(100), "written again within a minute");
+        assert_eq!(used(160), Some(160));
+        assert!(store.api_token_user("hash-2", 200).unwrap().is_none());
+        // Another user cannot revoke it; its owner (or the owner of all, None) can.
+        assert!(
+            store
+                .revoke_api_token("t1", Some("bob"), 300)
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .revoke_api_token("t1", Some("ana"), 300)
+                .unwrap()
+                .is_some()
+        );
+        let (t, _) = store.api_token_user("hash-1", 400).unwrap().unwrap();
+        assert_eq!(t.revoked_at, Some(300));
+        assert_eq!(
+            t.last_used_at,
+            Some(160),
+            "a revoked token's use is not recorded"
+        );
+    }
+}

@@ -259,7 +259,30 @@ async fn a_token_is_checked_like_a_session_of_its_role_and_never_exceeds_its_use
     .await;
     assert_eq!(status, 403, "{body}");
 
-    // A disabled user's token: refused everywhere.
+    // The owner revokes anyone's token.
+    let ci = make(
+        &c.cp,
+        &alice,
+        json!({"name": "ci", "role": "admin", "expiresIn": 3600}),
+    )
+    .await;
+    let ci_secret = ci["token"].as_str().expect("a secret").to_owned();
+    let (status, body) = bearer(&c.cp, &ci_secret, "GET", "/api/me", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let ci_id = ci["id"].as_str().expect("an id");
+    let (status, body) = send(
+        &c.cp,
+        Some(&c.cookie),
+        "DELETE",
+        &format!("/api/api-tokens/{ci_id}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    all_refused(&c.cp, &ci_secret, "revoked").await;
+
+    // A disabled user's token: refused everywhere, and revoked for good (enabling the user
+    // again does not revive it).
     let (status, _) = send(
         &c.cp,
         Some(&c.cookie),
@@ -270,22 +293,28 @@ async fn a_token_is_checked_like_a_session_of_its_role_and_never_exceeds_its_use
     .await;
     assert_eq!(status, 200);
     all_refused(&c.cp, &a_secret, "disabled").await;
-    // The owner revokes anyone's token.
-    let a_id = admin["id"].as_str().expect("an id");
-    let (status, body) = send(
+    let (status, _) = send(
         &c.cp,
         Some(&c.cookie),
-        "DELETE",
-        &format!("/api/api-tokens/{a_id}"),
-        json!({}),
+        "PATCH",
+        "/api/users/alice",
+        json!({"disabled": false}),
     )
     .await;
-    assert_eq!(status, 200, "{body}");
+    assert_eq!(status, 200);
+    let (status, body) = bearer(&c.cp, &a_secret, "GET", "/api/me", json!({})).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("revoked")),
+        "{body}"
+    );
 
     // The secrets are nowhere at rest or in the log: only their hashes are stored.
     let db = String::from_utf8_lossy(&c.cp.db_bytes()).into_owned();
     let logs = c.cp.logs();
-    for secret in [&v_secret, &a_secret, &short] {
+    for secret in [&v_secret, &a_secret, &short, &ci_secret] {
         assert!(
             !db.contains(&secret[6..]),
             "a token's secret is in the database"

@@ -65,6 +65,12 @@ pub fn effective(token: &ApiToken, user: &Access) -> Access {
 
 /// Why a token found by its hash may not be used now, as a sentence; `None` when it may.
 pub fn unusable(token: &ApiToken, user: &User, now: u64) -> Option<String> {
+    if user.disabled {
+        return Some(format!(
+            "the user \"{}\" is disabled, and so are their API tokens; ask the owner",
+            user.username
+        ));
+    }
     if token.revoked_at.is_some() {
         return Some(format!(
             "the API token \"{}\" was revoked; create a new one on your account page",
@@ -75,12 +81,6 @@ pub fn unusable(token: &ApiToken, user: &User, now: u64) -> Option<String> {
         return Some(format!(
             "the API token \"{}\" has expired; create a new one on your account page",
             token.name
-        ));
-    }
-    if user.disabled {
-        return Some(format!(
-            "the user \"{}\" is disabled, and so are their API tokens; ask the owner",
-            user.username
         ));
     }
     None

@@ -4,6 +4,7 @@
 
 mod actions;
 mod alerts;
+mod api_tokens;
 mod backup;
 mod connections;
 mod disk_full;

@@ -11,20 +11,21 @@ use cairn_protocol::dashboard::DashboardCommand;
 use serde_json::{Value, json};
 
 /// The least role each route needs, as issue 20 asks.
-fn least_role(id: RouteId) -> Option<Role> {
+pub(crate) fn least_role(id: RouteId) -> Option<Role> {
     use RouteId::*;
     match id {
         Healthz | InstallScript | AgentDownload | AgentChecksum | WorkerDownload
-        | WorkerChecksum | ControlPlaneKey | Login | AgentSocket | Prometheus | AcceptInvite => {
-            None
-        }
+        | WorkerChecksum | ControlPlaneKey | Login | AgentSocket | Prometheus | AcceptInvite
+        | OpenApi => None,
         Logout | Me | Nodes | Recipes | Jobs | Job | JobEvents | DashboardSocket | Alerts
-        | NodeMetrics | MetricsOverview | ChangePassword => Some(Role::Viewer),
+        | NodeMetrics | MetricsOverview | ChangePassword | MyApiTokens | CreateApiToken
+        | RevokeMyApiToken => Some(Role::Viewer),
         NodesStatus | ChangeNode | RemoveNode | CreateToken | Tokens | RevokeToken
         | ReloadRecipes | Audit | Settings | AlertRules | ChangeAlertRule | AlertOverride
         | MuteAlerts | UnmuteAlerts | AlertChannels | CreateAlertChannel | ChangeAlertChannel
         | DeleteAlertChannel | TestAlertChannel => Some(Role::Admin),
-        ChangeSettings | Users | InviteUser | ChangeUser | ResetUser => Some(Role::Owner),
+        ChangeSettings | Users | InviteUser | ChangeUser | ResetUser | ApiTokens
+        | RevokeApiToken => Some(Role::Owner),
     }
 }
 
@@ -87,7 +88,7 @@ fn commands(node: &str) -> Vec<DashboardCommand> {
     ]
 }
 
-async fn send(
+pub(crate) async fn send(
     cp: &ControlPlane,
     cookie: Option<&str>,
     method: &str,
@@ -102,7 +103,7 @@ async fn send(
 }
 
 /// Invites `name` as the owner and accepts the link; the new user's session cookie.
-async fn user(c: &Cluster, name: &str, role: Role, groups: &[&str]) -> String {
+pub(crate) async fn user(c: &Cluster, name: &str, role: Role, groups: &[&str]) -> String {
     let (status, link) = send(
         &c.cp,
         Some(&c.cookie),
@@ -131,7 +132,7 @@ async fn user(c: &Cluster, name: &str, role: Role, groups: &[&str]) -> String {
     login(&c.cp, name, &password).await
 }
 
-async fn login(cp: &ControlPlane, name: &str, password: &str) -> String {
+pub(crate) async fn login(cp: &ControlPlane, name: &str, password: &str) -> String {
     let body = json!({"username": name, "password": password}).to_string();
     let r = cp.request("POST", "/api/login", None, Some(&body)).await;
     assert_eq!(r.status, 200, "{name} login: {}", r.body);
@@ -140,7 +141,7 @@ async fn login(cp: &ControlPlane, name: &str, password: &str) -> String {
 
 /// The route's path with harmless parameters: nodes, jobs, users, rules and channels that do
 /// not exist, so an allowed request is answered by its handler without changing anything.
-fn path_of(path: &str) -> String {
+pub(crate) fn path_of(path: &str) -> String {
     path.replace("/api/alert-rules/{id}", "/api/alert-rules/disk")
         .replace("{node}", "node-nope")
         .replace("{id}", "nope")

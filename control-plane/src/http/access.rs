@@ -6,7 +6,9 @@
 //! - a role below the row's is refused with 403 and a sentence naming both roles;
 //! - for an operator or viewer, a node (or a job of a node) outside their groups is a 404 worded
 //!   as for a node that does not exist, and a list is cut down to the nodes within reach
-//!   ([`Reach`], which the handler applies).
+//!   ([`Reach`], which the handler applies);
+//! - a request made with an API token is checked the same way, with the token's access (capped
+//!   by its user's, `super::api_tokens`); the few session-only routes refuse it with 403.
 
 use std::collections::HashSet;
 
@@ -68,6 +70,15 @@ pub(super) async fn check(
     params: &[String],
 ) -> Result<Reach, Refused> {
     let access = &session.access;
+    if session.token.is_some() && route.id.session_only() {
+        return Err(refused(
+            StatusCode::FORBIDDEN,
+            format!(
+                "an API token may not use {} {}: sign in to the dashboard for this",
+                route.method, route.path
+            ),
+        ));
+    }
     if !access.allows(route.role) {
         return Err(refused(
             StatusCode::FORBIDDEN,

@@ -77,7 +77,7 @@ pub(super) async fn create(app: &App, s: Session, req: Request) -> Response {
     ch.id = id;
     let kind = ch.view()["kind"].as_str().unwrap_or("").to_owned();
     app.audit(
-        &s.username,
+        &s.who(),
         "alert.channel.create",
         &format!("{id}"),
         &format!("ok: {kind} \"{}\"", ch.name),
@@ -103,7 +103,7 @@ pub(super) async fn change(app: &App, s: Session, req: Request) -> Response {
         return internal(e);
     }
     app.audit(
-        &s.username,
+        &s.who(),
         "alert.channel.change",
         &ch.id.to_string(),
         &format!("ok: \"{}\"", ch.name),
@@ -122,7 +122,7 @@ pub(super) async fn delete(app: &App, s: Session, req: Request) -> Response {
         return internal(e);
     }
     app.audit(
-        &s.username,
+        &s.who(),
         "alert.channel.delete",
         &id.to_string(),
         &format!("ok: \"{}\"", ch.name),
@@ -146,7 +146,7 @@ pub(super) async fn test(app: &App, s: Session, req: Request) -> Response {
         Ok(()) => "ok: sent".to_owned(),
         Err(e) => format!("failed: {e}"),
     };
-    app.audit(&s.username, "alert.channel.test", &id.to_string(), &outcome)
+    app.audit(&s.who(), "alert.channel.test", &id.to_string(), &outcome)
         .await;
     match result {
         Ok(()) => ok_json(&json!({"id": id, "sent": true})),

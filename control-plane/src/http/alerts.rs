@@ -161,7 +161,7 @@ pub(super) async fn change_rule(app: &App, s: Session, req: Request) -> Response
         rule.threshold,
         rule.duration_secs
     );
-    app.audit(&s.username, "alert.rule", id.name(), &what).await;
+    app.audit(&s.who(), "alert.rule", id.name(), &what).await;
     ok_json(
         &json!({"id": id, "enabled": rule.enabled, "threshold": rule.threshold,
                     "durationSecs": rule.duration_secs, "hasThreshold": id.has_threshold()}),
@@ -215,7 +215,7 @@ pub(super) async fn change_override(app: &App, s: Session, req: Request) -> Resp
     app.alerts.reload();
     let what = format!("ok: enabled {:?}, threshold {:?}", o.enabled, o.threshold);
     app.audit(
-        &s.username,
+        &s.who(),
         "alert.override",
         &format!("{}/{node_id}", id.name()),
         &what,
@@ -257,7 +257,7 @@ pub(super) async fn mute(app: &App, s: Session, req: Request) -> Response {
         rule,
         node_id: body.node_id.filter(|n| !n.is_empty()),
         until: now + body.minutes * 60,
-        by: s.username.clone(),
+        by: s.who(),
     };
     let saved = m.clone();
     match db(app, move |d| d.add_mute(&saved, now)).await {
@@ -267,7 +267,7 @@ pub(super) async fn mute(app: &App, s: Session, req: Request) -> Response {
     app.alerts.reload();
     let target = format!("{}/{}", rule.name(), m.node_id.as_deref().unwrap_or("*"));
     app.audit(
-        &s.username,
+        &s.who(),
         "alert.mute",
         &target,
         &format!("ok: until {}", m.until),
@@ -295,7 +295,7 @@ pub(super) async fn unmute(app: &App, s: Session, req: Request) -> Response {
         Err(e) => return internal(e),
     }
     app.alerts.reload();
-    app.audit(&s.username, "alert.unmute", &id.to_string(), "ok")
+    app.audit(&s.who(), "alert.unmute", &id.to_string(), "ok")
         .await;
     ok_json(&json!({"id": id}))
 }

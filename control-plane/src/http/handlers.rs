@@ -10,8 +10,8 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::{
-    Request, RouteId, alert_channels, alerts, fleet, login, metrics, nodes, passwords, settings,
-    users,
+    Request, RouteId, alert_channels, alerts, api_tokens, fleet, login, metrics, nodes, passwords,
+    settings, users,
 };
 use crate::app::App;
 use crate::store::{self, NewToken};
@@ -83,6 +83,12 @@ pub async fn handle(
         (RouteId::ResetUser, Some(s)) => users::reset(&app, s, req).await,
         (RouteId::AcceptInvite, _) => passwords::accept(&app, req).await,
         (RouteId::ChangePassword, Some(s)) => passwords::change_own_password(&app, s, req).await,
+        (RouteId::OpenApi, _) => ok_json(&super::openapi::document()),
+        (RouteId::MyApiTokens, Some(s)) => api_tokens::list(&app, Some(s)).await,
+        (RouteId::ApiTokens, Some(_)) => api_tokens::list(&app, None).await,
+        (RouteId::CreateApiToken, Some(s)) => api_tokens::create(&app, s, req).await,
+        (RouteId::RevokeMyApiToken, Some(s)) => api_tokens::revoke(&app, s, req, true).await,
+        (RouteId::RevokeApiToken, Some(s)) => api_tokens::revoke(&app, s, req, false).await,
         // Sockets are handled by the router; a private route without a session never gets here.
         _ => json_error(StatusCode::UNAUTHORIZED, "sign in first"),
     }
@@ -260,7 +266,7 @@ async fn create_token(app: &App, s: Session, req: Request) -> Response {
     if let Err(e) = store::blocking(&app.store, move |st| st.create_token(&row)).await {
         return internal(e);
     }
-    app.audit(&s.username, "enrollment-token.create", &node_id, "ok")
+    app.audit(&s.who(), "enrollment-token.create", &node_id, "ok")
         .await;
     let token = format!("{node_id}.{secret}");
     let base = install_base(app, &req.headers);
@@ -288,7 +294,7 @@ async fn reload(app: &Arc<App>, s: Session) -> Response {
     *app.registry.write().unwrap_or_else(|e| e.into_inner()) = reg;
     let published = catalogue.iter().filter(|e| e.published).count();
     app.audit(
-        &s.username,
+        &s.who(),
         "recipes.reload",
         "",
         &format!("{published} of {} published", catalogue.len()),

@@ -163,7 +163,7 @@ pub async fn logout(app: &App, s: Session) -> Response {
         return internal(e);
     }
     app.sessions_changed(&s.username);
-    app.audit(&s.username, "logout", "", "ok").await;
+    app.audit(&s.who(), "logout", "", "ok").await;
     warp::reply::with_header(
         warp::reply::json(&json!({"ok": true})),
         "set-cookie",

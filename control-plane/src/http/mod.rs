@@ -6,7 +6,8 @@
 //! In front of every route, [`csrf`] refuses cross-site and non-JSON state-changing requests
 //! (threats.md 33); after every route, [`headers`] adds the security headers (policy, framing,
 //! caching, HSTS). [`login`] is sign-in and sign-out, [`users`] the owner's users and invitations,
-//! [`passwords`] accepting a link and changing one's own password, [`access`] the one check of every private route's role and node groups, [`nodes`] renaming, tagging and removing
+//! [`passwords`] accepting a link and changing one's own password, [`api_tokens`] API tokens and
+//! bearer requests, [`openapi`] the OpenAPI document generated from the route table, [`access`] the one check of every private route's role and node groups, [`nodes`] renaming, tagging and removing
 //! nodes and revoking enrollment tokens, [`alerts`] and [`alert_channels`] the alert rules,
 //! mutes, alerts and channels, [`handlers`] the other REST routes,
 //! [`dashboard_files`] the dashboard's files. What the handlers share with the sockets (the
@@ -15,6 +16,7 @@
 mod access;
 mod alert_channels;
 mod alerts;
+pub mod api_tokens;
 mod csrf;
 mod dashboard_files;
 mod fleet;
@@ -23,6 +25,7 @@ mod headers;
 mod login;
 mod metrics;
 mod nodes;
+pub mod openapi;
 mod passwords;
 mod routes;
 mod settings;
@@ -121,6 +124,7 @@ pub async fn session_of(app: &App, headers: &HeaderMap) -> Option<Session> {
             username: user.username,
             access: user.access,
             id_hash,
+            token: None,
         }),
         Ok(None) => None,
         Err(error) => {
@@ -136,9 +140,19 @@ fn with_session(app: Arc<App>) -> BoxedFilter<(Session,)> {
         .and_then(move |headers: HeaderMap, conn: Option<Conn>| {
             let app = Arc::clone(&app);
             async move {
-                let session = session_of(&app, &headers)
-                    .await
-                    .ok_or_else(|| warp::reject::custom(Unauthorized))?;
+                // A bearer token, when sent, is the only credential looked at.
+                let session = match api_tokens::bearer_session(&app, &headers).await {
+                    Some(Ok(session)) => session,
+                    Some(Err(why)) => {
+                        return Err(warp::reject::custom(access::Refused {
+                            status: StatusCode::UNAUTHORIZED,
+                            message: why,
+                        }));
+                    }
+                    None => session_of(&app, &headers)
+                        .await
+                        .ok_or_else(|| warp::reject::custom(Unauthorized))?,
+                };
                 // A live session proves the connection: no longer a stranger (threats.md 34).
                 if let Some(conn) = conn {
                     conn.trust();

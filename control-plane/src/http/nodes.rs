@@ -118,7 +118,7 @@ pub(super) async fn change(app: &App, s: Session, req: Request) -> Response {
     {
         Ok(Some(node)) => {
             app.audit(
-                &s.username,
+                &s.who(),
                 "node.change",
                 &id,
                 &format!("ok: {}", what.join(", ")),
@@ -159,7 +159,7 @@ pub(super) async fn remove(app: &App, s: Session, req: Request) -> Response {
             ),
         );
     }
-    let (rid, by, now) = (id.clone(), s.username.clone(), cairn_protocol::unix_now());
+    let (rid, by, now) = (id.clone(), s.who(), cairn_protocol::unix_now());
     match store::blocking(&app.store, move |st| st.remove_node(&rid, &by, now)).await {
         Ok(true) => {}
         Ok(false) => return no_node(&id),
@@ -178,7 +178,7 @@ pub(super) async fn remove(app: &App, s: Session, req: Request) -> Response {
     );
     app.alerts.forget(&id);
     app.audit(
-        &s.username,
+        &s.who(),
         "node.remove",
         &id,
         &format!("ok: \"{}\" removed, key {} revoked", node.name, node.key_id),
@@ -215,7 +215,7 @@ pub(super) async fn tokens(app: &Arc<App>) -> Response {
 
 pub(super) async fn revoke_token(app: &App, s: Session, req: Request) -> Response {
     let id = req.params.first().cloned().unwrap_or_default();
-    let (rid, by, now) = (id.clone(), s.username.clone(), cairn_protocol::unix_now());
+    let (rid, by, now) = (id.clone(), s.who(), cairn_protocol::unix_now());
     let outcome = match store::blocking(&app.store, move |st| st.revoke_token(&rid, &by, now)).await
     {
         Ok(o) => o,
@@ -223,7 +223,7 @@ pub(super) async fn revoke_token(app: &App, s: Session, req: Request) -> Respons
     };
     match outcome {
         TokenRevoked::Revoked => {
-            app.audit(&s.username, "enrollment-token.revoke", &id, "ok")
+            app.audit(&s.who(), "enrollment-token.revoke", &id, "ok")
                 .await;
             ok_json(&json!({"id": id, "revoked": true}))
         }

@@ -133,7 +133,7 @@ pub(super) async fn change_own_password(app: &App, s: Session, req: Request) -> 
         .unwrap_or(false);
     if !matches {
         app.audit(
-            &s.username,
+            &s.who(),
             "user.password",
             &s.username,
             "refused: wrong current password",
@@ -165,7 +165,7 @@ pub(super) async fn change_own_password(app: &App, s: Session, req: Request) -> 
         return internal(e);
     }
     app.sessions_changed(&s.username);
-    app.audit(&s.username, "user.password", &s.username, "ok")
+    app.audit(&s.who(), "user.password", &s.username, "ok")
         .await;
     warp::reply::with_header(
         warp::reply::json(&json!({"ok": true})),

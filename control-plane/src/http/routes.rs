@@ -56,6 +56,12 @@ pub enum RouteId {
     ResetUser,
     AcceptInvite,
     ChangePassword,
+    MyApiTokens,
+    CreateApiToken,
+    RevokeMyApiToken,
+    ApiTokens,
+    RevokeApiToken,
+    OpenApi,
 }
 
 /// Which nodes a private route's answer is about, for the node groups that scope operators and
@@ -85,6 +91,21 @@ pub struct Route {
     /// Which nodes the route is about, for operators and viewers.
     pub scope: Scope,
     pub id: RouteId,
+}
+
+impl RouteId {
+    /// Routes only a signed-in person may use, never an API token: making tokens (a token
+    /// cannot make a longer-lived one), changing the password, signing out, the dashboard
+    /// socket (which re-reads its session at every command).
+    pub fn session_only(self) -> bool {
+        matches!(
+            self,
+            RouteId::CreateApiToken
+                | RouteId::ChangePassword
+                | RouteId::Logout
+                | RouteId::DashboardSocket
+        )
+    }
 }
 
 const fn public(method: &'static str, path: &'static str, id: RouteId) -> Route {
@@ -390,6 +411,43 @@ pub const ROUTES: &[Route] = &[
         Scope::None,
         RouteId::ChangePassword,
     ),
+    private(
+        "GET",
+        "/api/me/tokens",
+        Role::Viewer,
+        Scope::None,
+        RouteId::MyApiTokens,
+    ),
+    private(
+        "POST",
+        "/api/me/tokens",
+        Role::Viewer,
+        Scope::None,
+        RouteId::CreateApiToken,
+    ),
+    private(
+        "DELETE",
+        "/api/me/tokens/{id}",
+        Role::Viewer,
+        Scope::None,
+        RouteId::RevokeMyApiToken,
+    ),
+    private(
+        "GET",
+        "/api/api-tokens",
+        Role::Owner,
+        Scope::None,
+        RouteId::ApiTokens,
+    ),
+    private(
+        "DELETE",
+        "/api/api-tokens/{id}",
+        Role::Owner,
+        Scope::None,
+        RouteId::RevokeApiToken,
+    ),
+    // Describes the routes only, as docs/api.md does: no data behind it.
+    public("GET", "/api/openapi.json", RouteId::OpenApi),
     // Public as far as sessions go: Prometheus sends its bearer token instead.
     public("GET", "/metrics", RouteId::Prometheus),
 ];

@@ -75,7 +75,7 @@ pub async fn change(app: &App, s: Session, req: Request) -> Response {
     let target = value
         .as_deref()
         .unwrap_or("the address the dashboard is opened at");
-    app.audit(&s.username, "settings.public-url", target, "ok")
+    app.audit(&s.who(), "settings.public-url", target, "ok")
         .await;
     show(app, &req)
 }

@@ -203,7 +203,7 @@ pub(super) async fn invite(app: &App, s: Session, req: Request) -> Response {
     );
     let reply = link(app, &s, &req, &body.username, false, access).await;
     if reply.status() == StatusCode::CREATED {
-        app.audit(&s.username, "user.invite", &target, "ok").await;
+        app.audit(&s.who(), "user.invite", &target, "ok").await;
     }
     reply
 }
@@ -291,7 +291,7 @@ pub(super) async fn change(app: &App, s: Session, req: Request) -> Response {
         None => "user.change",
     };
     app.audit(
-        &s.username,
+        &s.who(),
         action,
         &format!("{name}: {}", what.join(", ")),
         "ok",
@@ -332,7 +332,7 @@ pub(super) async fn reset(app: &App, s: Session, req: Request) -> Response {
     app.sessions_changed(&name);
     let reply = link(app, &s, &req, &name, true, user.access).await;
     if reply.status() == StatusCode::CREATED {
-        app.audit(&s.username, "user.reset", &name, "ok").await;
+        app.audit(&s.who(), "user.reset", &name, "ok").await;
     }
     reply
 }

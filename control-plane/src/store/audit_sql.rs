@@ -76,13 +76,16 @@ pub(super) fn audit_log(
 ) -> StoreResult<Vec<AuditEntry>> {
     // The newest entries of every other kind, and the newest tallies of refused sign-ins (at
     // most AUDIT_REFUSED_SHOWN), merged: a flood of refusals cannot push the rest out. `?4`:
-    // one user's entries only (NULL: everyone's).
+    // one user's entries only, those made with their API tokens (`ana (token deploy)`) included
+    // (NULL: everyone's).
     let mut stmt = conn.prepare(
         "SELECT id, at, who, what, target, result, count, last_at FROM (
-             SELECT * FROM (SELECT * FROM audit WHERE what != ?2 AND (?4 IS NULL OR who = ?4)
+             SELECT * FROM (SELECT * FROM audit WHERE what != ?2
+                              AND (?4 IS NULL OR who = ?4 OR substr(who, 1, length(?4) + 8) = ?4 || ' (token ')
                             ORDER BY id DESC LIMIT ?1)
              UNION ALL
-             SELECT * FROM (SELECT * FROM audit WHERE what = ?2 AND (?4 IS NULL OR who = ?4)
+             SELECT * FROM (SELECT * FROM audit WHERE what = ?2
+                              AND (?4 IS NULL OR who = ?4 OR substr(who, 1, length(?4) + 8) = ?4 || ' (token ')
                             ORDER BY id DESC LIMIT ?3)
          ) ORDER BY id DESC LIMIT ?1",
     )?;

@@ -8,6 +8,7 @@
 //! Nothing secret is ever handed to the store: passwords arrive as argon2 hashes, session ids
 //! and tokens as hashes, and job results and events already masked (see [`crate::mask`]).
 
+pub mod api_tokens_sql;
 mod audit_sql;
 mod invites_sql;
 pub mod metric_series;
@@ -22,7 +23,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::roles::Access;
+use crate::roles::{Access, Role};
 
 /// Jobs and their stored events are kept as the dashboard receives them.
 pub use cairn_protocol::dashboard::{Job, JobEvent, JobStatus};
@@ -105,6 +106,22 @@ pub struct Invite {
     pub created_by: String,
     pub created_at: u64,
     pub expires_at: u64,
+}
+
+/// An API token as stored, without its secret (only the secret's hash is kept, beside it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub id: String,
+    pub username: String,
+    pub name: String,
+    /// The role it was made with (no higher than its user's then; capped by theirs at use).
+    pub role: Role,
+    /// Node groups it was made with; empty: its user's groups.
+    pub groups: Vec<String>,
+    pub created_at: u64,
+    pub expires_at: u64,
+    pub last_used_at: Option<u64>,
+    pub revoked_at: Option<u64>,
 }
 
 /// Who a live session belongs to, and what they may do.
@@ -275,6 +292,21 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// last password change.
     fn session_user(&self, id_hash: &str, now: u64) -> StoreResult<Option<SessionUser>>;
     fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
+
+    /// Stores an API token (`token_hash`: the sha256 of its secret).
+    fn create_api_token(&self, token: &ApiToken, token_hash: &str) -> StoreResult<()>;
+    /// The API tokens of `username` (everyone's when `None`), newest first.
+    fn api_tokens(&self, username: Option<&str>) -> StoreResult<Vec<ApiToken>>;
+    /// Revokes token `id` (only `username`'s, when given); `None` when there is no such token.
+    fn revoke_api_token(
+        &self,
+        id: &str,
+        username: Option<&str>,
+        now: u64,
+    ) -> StoreResult<Option<ApiToken>>;
+    /// The token with this hash and its user, whatever their state; records its last use (at
+    /// most once a minute) when it is usable.
+    fn api_token_user(&self, token_hash: &str, now: u64) -> StoreResult<Option<(ApiToken, User)>>;
 
     fn create_token(&self, token: &NewToken) -> StoreResult<()>;
     /// Consumes the token and records the node's key in one transaction: exactly one of any

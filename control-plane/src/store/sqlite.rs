@@ -11,11 +11,14 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::sql::{from_i64, job_kind, job_status, json_col, to_i64};
 use super::{
+    ApiToken, api_tokens_sql, audit_sql, invites_sql, metrics_sql, nodes_sql, settings_sql,
+    users_sql,
+};
+use super::{
     Appended, AuditCount, AuditEntry, Enrollment, Invite, Job, JobEvent, JobStatus, NewToken, Node,
     NodeChange, NodeUpdate, PendingToken, SessionUser, Store, StoreError, StoreResult,
     TokenRevoked, User,
 };
-use super::{audit_sql, invites_sql, metrics_sql, nodes_sql, settings_sql, users_sql};
 use crate::roles::Access;
 
 const SCHEMA: &str = r#"
@@ -102,6 +105,7 @@ impl SqliteStore {
         audit_sql::migrate(&conn)?;
         users_sql::migrate(&conn)?;
         invites_sql::migrate(&conn)?;
+        api_tokens_sql::migrate(&conn)?;
         settings_sql::migrate(&conn)?;
         nodes_sql::migrate(&conn)?;
         metrics_sql::migrate(&conn)?;
@@ -238,6 +242,27 @@ impl Store for SqliteStore {
             params![id_hash, username, to_i64(now), to_i64(expires_at)],
         )?;
         Ok(())
+    }
+
+    fn create_api_token(&self, token: &ApiToken, token_hash: &str) -> StoreResult<()> {
+        api_tokens_sql::create(&self.conn(), token, token_hash)
+    }
+
+    fn api_tokens(&self, username: Option<&str>) -> StoreResult<Vec<ApiToken>> {
+        api_tokens_sql::list(&self.conn(), username)
+    }
+
+    fn revoke_api_token(
+        &self,
+        id: &str,
+        username: Option<&str>,
+        now: u64,
+    ) -> StoreResult<Option<ApiToken>> {
+        api_tokens_sql::revoke(&self.conn(), id, username, now)
+    }
+
+    fn api_token_user(&self, token_hash: &str, now: u64) -> StoreResult<Option<(ApiToken, User)>> {
+        api_tokens_sql::lookup(&self.conn(), token_hash, now)
     }
 
     fn session_user(&self, id_hash: &str, now: u64) -> StoreResult<Option<SessionUser>> {

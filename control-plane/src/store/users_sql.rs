@@ -141,7 +141,7 @@ pub(super) fn set_access(conn: &Connection, username: &str, access: &Access) -> 
     Ok(n == 1)
 }
 
-/// Disables (ending every session of the user at once) or enables a user; `false` when there
+/// Disables (ending every session and API token of the user at once) or enables a user; `false` when there
 /// is no such user.
 pub(super) fn set_disabled(
     conn: &mut Connection,
@@ -156,6 +156,12 @@ pub(super) fn set_disabled(
     if disabled {
         tx.execute(
             "DELETE FROM sessions WHERE username = ?1",
+            params![username],
+        )?;
+        // Their API tokens end too, for good: enabling the user again does not revive them.
+        tx.execute(
+            "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, CAST(strftime('%s', 'now') AS INTEGER))
+             WHERE username = ?1",
             params![username],
         )?;
     }

@@ -19,8 +19,21 @@ pub struct Session {
     pub username: String,
     /// The user's role and node groups, read with the session on every request.
     pub access: crate::roles::Access,
-    /// The stored hash of the session id (never the id itself).
+    /// The stored hash of the session id (never the id itself); empty for an API token.
     pub id_hash: String,
+    /// The name of the API token the request was made with (`Authorization: Bearer`), `None`
+    /// for a dashboard session. Its `access` is then the token's, capped by its user's.
+    pub token: Option<String>,
+}
+
+impl Session {
+    /// Who the audit names: `ana`, or `ana (token deploy)` for a request made with a token.
+    pub fn who(&self) -> String {
+        match &self.token {
+            Some(name) => format!("{} (token {name})", self.username),
+            None => self.username.clone(),
+        }
+    }
 }
 
 /// The client's address, put into every request's extensions by the accept loop.

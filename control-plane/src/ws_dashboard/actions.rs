@@ -91,7 +91,7 @@ pub(super) async fn audit(
     let (node_id, job_id, recipe_id) = target;
     let shown = Value::Object(public_params(&spec.params, params));
     app.audit(
-        &session.username,
+        &session.who(),
         AUDIT_WHAT,
         &format!("{node_id} {job_id} {recipe_id} {} {shown}", spec.name),
         result,

@@ -66,6 +66,7 @@ pub(super) async fn live(app: &App, session: &Session) -> Option<Session> {
         username: user.username,
         access: user.access,
         id_hash: session.id_hash.clone(),
+        token: None,
     })
 }
 
@@ -180,7 +181,7 @@ async fn cancel(app: &App, session: &Session, node_id: &str, job_id: String) -> 
         app.hub.send_to_agent(&job.node_id, vec![cancel]),
         &job.node_id,
     )?;
-    app.audit(&session.username, "job.cancel", &job_id, "sent")
+    app.audit(&session.who(), "job.cancel", &job_id, "sent")
         .await;
     Ok(())
 }

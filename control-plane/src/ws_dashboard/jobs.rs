@@ -323,7 +323,7 @@ pub(super) async fn create(
     )?;
     if is_plan {
         app.audit(
-            &session.username,
+            &session.who(),
             "plan.create",
             &format!("{node_id} {job_id} {recipe_id}"),
             "ok",
@@ -385,12 +385,7 @@ async fn store_job(app: &Arc<App>, session: &Session, job: Job) -> Result<(), St
     store::blocking(&app.store, move |s| s.create_job(&job))
         .await
         .map_err(|e| e.to_string())?;
-    app.audit(
-        &session.username,
-        &format!("job.create {kind}"),
-        &target,
-        "ok",
-    )
-    .await;
+    app.audit(&session.who(), &format!("job.create {kind}"), &target, "ok")
+        .await;
     Ok(())
 }

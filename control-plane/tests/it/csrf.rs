@@ -30,6 +30,9 @@ fn body_for(r: &Route) -> String {
         }
         RouteId::InviteUser => r#"{"username": "csrf", "role": "viewer"}"#.to_owned(),
         RouteId::ChangeUser => r#"{"role": "viewer"}"#.to_owned(),
+        RouteId::CreateApiToken => {
+            r#"{"name": "csrf", "role": "viewer", "groups": ["web"], "expiresIn": 60}"#.to_owned()
+        }
         _ => "{}".to_owned(),
     }
 }
@@ -48,9 +51,11 @@ fn status_for(r: &Route) -> u16 {
         | RouteId::DeleteAlertChannel
         | RouteId::TestAlertChannel
         | RouteId::ChangeUser
-        | RouteId::ResetUser => 404,
-        // A new invitation (again: the unused link is replaced).
-        RouteId::InviteUser => 201,
+        | RouteId::ResetUser
+        | RouteId::RevokeMyApiToken
+        | RouteId::RevokeApiToken => 404,
+        // A new invitation (again: the unused link is replaced), a new API token.
+        RouteId::InviteUser | RouteId::CreateApiToken => 201,
         // Reached the handler, which asks for the fields (no link or password guessed here).
         RouteId::AcceptInvite | RouteId::ChangePassword => 400,
         _ => 200,

@@ -14,6 +14,7 @@ import type {
 import { said, t } from './i18n.svelte';
 import type { MetricsAnswer, NodeOverview, Range } from './metrics';
 import type { Role } from './roles';
+import type { ApiToken, NewApiToken } from './apiTokens';
 
 // The wire's types are generated from the Rust ones (`protocol/src/dashboard/`); pages take them
 // from here with the client.
@@ -335,6 +336,11 @@ export const api = {
   me: () => call<Me>('GET', '/api/me'),
   changePassword: (current: string, next: string) =>
     call<{ ok: boolean }>('PUT', '/api/me/password', { current, new: next }),
+  apiTokens: () => call<ApiToken[]>('GET', '/api/me/tokens'),
+  createApiToken: (body: { name: string; role: Role; groups: string[]; expiresIn: number }) =>
+    call<NewApiToken>('POST', '/api/me/tokens', body),
+  revokeApiToken: (id: string) =>
+    call<{ id: string; revoked: boolean }>('DELETE', `/api/me/tokens/${enc(id)}`),
   users: () => call<User[]>('GET', '/api/users'),
   inviteUser: (invite: { username: string; role: Role; groups: string[]; mayDestroy?: boolean }) =>
     call<InviteLink>('POST', '/api/users', invite),

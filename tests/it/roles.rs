@@ -15,16 +15,18 @@ fn least_role(id: RouteId) -> Option<Role> {
     use RouteId::*;
     match id {
         Healthz | InstallScript | AgentDownload | AgentChecksum | WorkerDownload
-        | WorkerChecksum | ControlPlaneKey | Login | AgentSocket | Prometheus | AcceptInvite => {
-            None
-        }
+        | WorkerChecksum | ControlPlaneKey | Login | AgentSocket | Prometheus | AcceptInvite
+        | LoginCode | LoginEnrol | LoginEnrolConfirm => None,
         Logout | Me | Nodes | Recipes | Jobs | Job | JobEvents | DashboardSocket | Alerts
-        | NodeMetrics | MetricsOverview | ChangePassword => Some(Role::Viewer),
+        | NodeMetrics | MetricsOverview | ChangePassword | TwoFactor | StartTwoFactor
+        | ConfirmTwoFactor | DisableTwoFactor => Some(Role::Viewer),
         NodesStatus | ChangeNode | RemoveNode | CreateToken | Tokens | RevokeToken
         | ReloadRecipes | Audit | Settings | AlertRules | ChangeAlertRule | AlertOverride
         | MuteAlerts | UnmuteAlerts | AlertChannels | CreateAlertChannel | ChangeAlertChannel
         | DeleteAlertChannel | TestAlertChannel => Some(Role::Admin),
-        ChangeSettings | Users | InviteUser | ChangeUser | ResetUser => Some(Role::Owner),
+        ChangeSettings | Users | InviteUser | ChangeUser | ResetUser | RequireTwoFactor => {
+            Some(Role::Owner)
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use warp::reply::Response;
 
 use super::{
     Request, RouteId, alert_channels, alerts, fleet, login, metrics, nodes, passwords, settings,
-    users,
+    two_factor, users,
 };
 use crate::app::App;
 use crate::store::{self, NewToken};
@@ -83,6 +83,14 @@ pub async fn handle(
         (RouteId::ResetUser, Some(s)) => users::reset(&app, s, req).await,
         (RouteId::AcceptInvite, _) => passwords::accept(&app, req).await,
         (RouteId::ChangePassword, Some(s)) => passwords::change_own_password(&app, s, req).await,
+        (RouteId::LoginCode, _) => two_factor::login_code(&app, req).await,
+        (RouteId::LoginEnrol, _) => two_factor::login_enrol(&app, req).await,
+        (RouteId::LoginEnrolConfirm, _) => two_factor::login_enrol_confirm(&app, req).await,
+        (RouteId::TwoFactor, Some(s)) => two_factor::show(&app, s).await,
+        (RouteId::StartTwoFactor, Some(s)) => two_factor::start_own(&app, s).await,
+        (RouteId::ConfirmTwoFactor, Some(s)) => two_factor::confirm_own(&app, s, req).await,
+        (RouteId::DisableTwoFactor, Some(s)) => two_factor::disable_own(&app, s, req).await,
+        (RouteId::RequireTwoFactor, Some(s)) => two_factor::require(&app, s, req).await,
         // Sockets are handled by the router; a private route without a session never gets here.
         _ => json_error(StatusCode::UNAUTHORIZED, "sign in first"),
     }

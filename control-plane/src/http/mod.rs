@@ -26,6 +26,7 @@ mod nodes;
 mod passwords;
 mod routes;
 mod settings;
+mod two_factor;
 mod users;
 
 pub use access::Reach;

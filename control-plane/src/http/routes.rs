@@ -56,6 +56,14 @@ pub enum RouteId {
     ResetUser,
     AcceptInvite,
     ChangePassword,
+    LoginCode,
+    LoginEnrol,
+    LoginEnrolConfirm,
+    TwoFactor,
+    StartTwoFactor,
+    ConfirmTwoFactor,
+    DisableTwoFactor,
+    RequireTwoFactor,
 }
 
 /// Which nodes a private route's answer is about, for the node groups that scope operators and
@@ -389,6 +397,50 @@ pub const ROUTES: &[Route] = &[
         Role::Viewer,
         Scope::None,
         RouteId::ChangePassword,
+    ),
+    // The half-signed-in token (after a right password) is the credential; codes are
+    // throttled like passwords.
+    public("POST", "/api/login/code", RouteId::LoginCode),
+    public("POST", "/api/login/enrol", RouteId::LoginEnrol),
+    public(
+        "POST",
+        "/api/login/enrol/confirm",
+        RouteId::LoginEnrolConfirm,
+    ),
+    private(
+        "GET",
+        "/api/me/totp",
+        Role::Viewer,
+        Scope::None,
+        RouteId::TwoFactor,
+    ),
+    private(
+        "POST",
+        "/api/me/totp",
+        Role::Viewer,
+        Scope::None,
+        RouteId::StartTwoFactor,
+    ),
+    private(
+        "POST",
+        "/api/me/totp/confirm",
+        Role::Viewer,
+        Scope::None,
+        RouteId::ConfirmTwoFactor,
+    ),
+    private(
+        "POST",
+        "/api/me/totp/disable",
+        Role::Viewer,
+        Scope::None,
+        RouteId::DisableTwoFactor,
+    ),
+    private(
+        "PUT",
+        "/api/settings/two-factor",
+        Role::Owner,
+        Scope::None,
+        RouteId::RequireTwoFactor,
     ),
     // Public as far as sessions go: Prometheus sends its bearer token instead.
     public("GET", "/metrics", RouteId::Prometheus),

@@ -16,6 +16,7 @@ mod nodes_sql;
 mod settings_sql;
 mod sql;
 mod sqlite;
+mod totp_sql;
 mod users_sql;
 
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use crate::roles::Access;
 pub use cairn_protocol::dashboard::{Job, JobEvent, JobStatus};
 pub use metrics_sql::Downsampled;
 pub use sqlite::SqliteStore;
+pub use totp_sql::TotpRow;
 
 /// How long metrics are kept at each resolution, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -340,6 +342,20 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     fn remember_login_address(&self, username: &str, address: &str, at: u64) -> StoreResult<()>;
     /// Every (username, address, last time) with a sign-in at or after `since`.
     fn login_addresses(&self, since: u64) -> StoreResult<Vec<(String, String, u64)>>;
+
+    /// A user's two-factor row (`auth::totp`), if they started enrolling.
+    fn totp(&self, username: &str) -> StoreResult<Option<TotpRow>>;
+    /// Stores a new, unconfirmed sealed secret; `false` when two-factor is on already.
+    fn start_totp(&self, username: &str, sealed: &str) -> StoreResult<bool>;
+    /// Turns two-factor on (the confirming code's step, the recovery codes' hashes); `false`
+    /// when it is on already or that step was used.
+    fn enable_totp(&self, username: &str, step: u64, recovery: &[String]) -> StoreResult<bool>;
+    /// Records a code's step as used; `false` when it (or a later one) was used already.
+    fn use_totp_step(&self, username: &str, step: u64) -> StoreResult<bool>;
+    /// Uses up a recovery code by its hash; `false` when there is no such unused code.
+    fn use_recovery_code(&self, username: &str, hash: &str) -> StoreResult<bool>;
+    /// Turns two-factor off.
+    fn delete_totp(&self, username: &str) -> StoreResult<()>;
 
     /// A setting changed in the dashboard (`settings.rs`), if it was ever set.
     fn setting(&self, key: &str) -> StoreResult<Option<String>>;

@@ -15,7 +15,9 @@ use super::{
     NodeChange, NodeUpdate, PendingToken, SessionUser, Store, StoreError, StoreResult,
     TokenRevoked, User,
 };
-use super::{audit_sql, invites_sql, metrics_sql, nodes_sql, settings_sql, users_sql};
+use super::{
+    TotpRow, audit_sql, invites_sql, metrics_sql, nodes_sql, settings_sql, totp_sql, users_sql,
+};
 use crate::roles::Access;
 
 const SCHEMA: &str = r#"
@@ -103,6 +105,7 @@ impl SqliteStore {
         users_sql::migrate(&conn)?;
         invites_sql::migrate(&conn)?;
         settings_sql::migrate(&conn)?;
+        totp_sql::migrate(&conn)?;
         nodes_sql::migrate(&conn)?;
         metrics_sql::migrate(&conn)?;
         Ok(Self {
@@ -537,6 +540,30 @@ impl Store for SqliteStore {
 
     fn login_addresses(&self, since: u64) -> StoreResult<Vec<(String, String, u64)>> {
         audit_sql::login_addresses(&self.conn(), since)
+    }
+
+    fn totp(&self, username: &str) -> StoreResult<Option<TotpRow>> {
+        totp_sql::totp(&self.conn(), username)
+    }
+
+    fn start_totp(&self, username: &str, sealed: &str) -> StoreResult<bool> {
+        totp_sql::start(&self.conn(), username, sealed)
+    }
+
+    fn enable_totp(&self, username: &str, step: u64, recovery: &[String]) -> StoreResult<bool> {
+        totp_sql::enable(&self.conn(), username, step, recovery)
+    }
+
+    fn use_totp_step(&self, username: &str, step: u64) -> StoreResult<bool> {
+        totp_sql::use_step(&self.conn(), username, step)
+    }
+
+    fn use_recovery_code(&self, username: &str, hash: &str) -> StoreResult<bool> {
+        totp_sql::use_recovery(&mut self.conn(), username, hash)
+    }
+
+    fn delete_totp(&self, username: &str) -> StoreResult<()> {
+        totp_sql::delete(&self.conn(), username)
     }
 
     fn setting(&self, key: &str) -> StoreResult<Option<String>> {

@@ -52,7 +52,14 @@ fn status_for(r: &Route) -> u16 {
         // A new invitation (again: the unused link is replaced).
         RouteId::InviteUser => 201,
         // Reached the handler, which asks for the fields (no link or password guessed here).
-        RouteId::AcceptInvite | RouteId::ChangePassword => 400,
+        RouteId::AcceptInvite
+        | RouteId::ChangePassword
+        | RouteId::LoginCode
+        | RouteId::LoginEnrol
+        | RouteId::LoginEnrolConfirm
+        | RouteId::ConfirmTwoFactor
+        | RouteId::DisableTwoFactor
+        | RouteId::RequireTwoFactor => 400,
         _ => 200,
     }
 }

@@ -13,5 +13,6 @@ mod said;
 mod settings;
 mod states;
 mod system_status;
+mod two_factor;
 mod users;
 mod util;

@@ -19,14 +19,13 @@ fn least_role(id: RouteId) -> Option<Role> {
         | LoginCode | LoginEnrol | LoginEnrolConfirm => None,
         Logout | Me | Nodes | Recipes | Jobs | Job | JobEvents | DashboardSocket | Alerts
         | NodeMetrics | MetricsOverview | ChangePassword | TwoFactor | StartTwoFactor
-        | ConfirmTwoFactor | DisableTwoFactor => Some(Role::Viewer),
+        | ConfirmTwoFactor | DisableTwoFactor | Sessions | RevokeSession => Some(Role::Viewer),
         NodesStatus | ChangeNode | RemoveNode | CreateToken | Tokens | RevokeToken
         | ReloadRecipes | Audit | Settings | AlertRules | ChangeAlertRule | AlertOverride
         | MuteAlerts | UnmuteAlerts | AlertChannels | CreateAlertChannel | ChangeAlertChannel
         | DeleteAlertChannel | TestAlertChannel => Some(Role::Admin),
-        ChangeSettings | Users | InviteUser | ChangeUser | ResetUser | RequireTwoFactor => {
-            Some(Role::Owner)
-        }
+        ChangeSettings | Users | InviteUser | ChangeUser | ResetUser | RequireTwoFactor
+        | EndUserSessions => Some(Role::Owner),
     }
 }
 

@@ -10,8 +10,8 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::{
-    Request, RouteId, alert_channels, alerts, fleet, login, metrics, nodes, passwords, settings,
-    two_factor, users,
+    Request, RouteId, alert_channels, alerts, fleet, login, metrics, nodes, passwords, sessions,
+    settings, two_factor, users,
 };
 use crate::app::App;
 use crate::store::{self, NewToken};
@@ -91,6 +91,9 @@ pub async fn handle(
         (RouteId::ConfirmTwoFactor, Some(s)) => two_factor::confirm_own(&app, s, req).await,
         (RouteId::DisableTwoFactor, Some(s)) => two_factor::disable_own(&app, s, req).await,
         (RouteId::RequireTwoFactor, Some(s)) => two_factor::require(&app, s, req).await,
+        (RouteId::Sessions, Some(s)) => sessions::list(&app, s).await,
+        (RouteId::RevokeSession, Some(s)) => sessions::revoke(&app, s, req).await,
+        (RouteId::EndUserSessions, Some(s)) => sessions::end_all(&app, s, req).await,
         // Sockets are handled by the router; a private route without a session never gets here.
         _ => json_error(StatusCode::UNAUTHORIZED, "sign in first"),
     }

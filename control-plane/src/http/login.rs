@@ -136,7 +136,17 @@ pub async fn login(app: &App, req: Request) -> Response {
     {
         return reply;
     }
-    signed_in(app, &account, addr, ip, serde_json::Value::Null).await
+    let agent = user_agent(&req);
+    signed_in(app, &account, addr, ip, &agent, serde_json::Value::Null).await
+}
+
+/// The request's User-Agent (for the session list), empty when none.
+pub(super) fn user_agent(req: &Request) -> String {
+    req.headers
+        .get(warp::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// A new session for `account` (its cookie in the answer); `recovery_codes` (when not null) are
@@ -146,6 +156,7 @@ pub(super) async fn signed_in(
     account: &str,
     addr: AddressKey,
     ip: IpAddr,
+    user_agent: &str,
     recovery_codes: serde_json::Value,
 ) -> Response {
     let now = cairn_protocol::unix_now();
@@ -155,10 +166,12 @@ pub(super) async fn signed_in(
         Err(e) => return internal(e),
     };
     let id_hash = auth::hash_session_id(&id);
-    let (who, address) = (account.to_owned(), addr.to_string());
+    let (who, address, agent) = (account.to_owned(), addr.to_string(), user_agent.to_owned());
+    let shown_address = ip.to_string();
     if let Err(e) = store::blocking(&app.store, move |s| {
         s.remember_login_address(&who, &address, now)?;
-        s.create_session(&id_hash, &who, now, now + auth::SESSION_TTL_SECS)
+        s.create_session(&id_hash, &who, now, now + auth::SESSION_TTL_SECS)?;
+        s.set_session_client(&id_hash, &agent, &shown_address, now)
     })
     .await
     {

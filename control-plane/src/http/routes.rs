@@ -64,6 +64,9 @@ pub enum RouteId {
     ConfirmTwoFactor,
     DisableTwoFactor,
     RequireTwoFactor,
+    Sessions,
+    RevokeSession,
+    EndUserSessions,
 }
 
 /// Which nodes a private route's answer is about, for the node groups that scope operators and
@@ -441,6 +444,27 @@ pub const ROUTES: &[Route] = &[
         Role::Owner,
         Scope::None,
         RouteId::RequireTwoFactor,
+    ),
+    private(
+        "GET",
+        "/api/me/sessions",
+        Role::Viewer,
+        Scope::None,
+        RouteId::Sessions,
+    ),
+    private(
+        "DELETE",
+        "/api/me/sessions/{id}",
+        Role::Viewer,
+        Scope::None,
+        RouteId::RevokeSession,
+    ),
+    private(
+        "DELETE",
+        "/api/users/{id}/sessions",
+        Role::Owner,
+        Scope::None,
+        RouteId::EndUserSessions,
     ),
     // Public as far as sessions go: Prometheus sends its bearer token instead.
     public("GET", "/metrics", RouteId::Prometheus),

@@ -23,7 +23,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::Request;
-use super::login::signed_in;
+use super::login::{signed_in, user_agent};
 use crate::app::App;
 use crate::auth::refusals::Reason;
 use crate::auth::throttle::now_ms;
@@ -233,7 +233,7 @@ pub(super) async fn login_code(app: &App, req: Request) -> Response {
         app.audit(&username, "user.totp.recovery", &ip.to_string(), "ok")
             .await;
     }
-    signed_in(app, &username, addr, ip, Value::Null).await
+    signed_in(app, &username, addr, ip, &user_agent(&req), Value::Null).await
 }
 
 /// A new secret for `username`, stored sealed and unconfirmed; the answer shows it once.
@@ -334,7 +334,7 @@ pub(super) async fn login_enrol_confirm(app: &App, req: Request) -> Response {
     match confirm(app, &username, &body.code, ip, addr).await {
         Ok(codes) => {
             app.half_signed_in.end(&body.pending);
-            signed_in(app, &username, addr, ip, json!(codes)).await
+            signed_in(app, &username, addr, ip, &user_agent(&req), json!(codes)).await
         }
         Err(r) => r,
     }

@@ -13,6 +13,7 @@ mod invites_sql;
 pub mod metric_series;
 mod metrics_sql;
 mod nodes_sql;
+mod sessions_sql;
 mod settings_sql;
 mod sql;
 mod sqlite;
@@ -28,6 +29,7 @@ use crate::roles::Access;
 /// Jobs and their stored events are kept as the dashboard receives them.
 pub use cairn_protocol::dashboard::{Job, JobEvent, JobStatus};
 pub use metrics_sql::Downsampled;
+pub use sessions_sql::{SessionInfo, TOUCH_EVERY_SECS};
 pub use sqlite::SqliteStore;
 pub use totp_sql::TotpRow;
 
@@ -114,6 +116,8 @@ pub struct Invite {
 pub struct SessionUser {
     pub username: String,
     pub access: Access,
+    /// When the session was last marked used (at most once a minute, `sessions_sql`).
+    pub last_used: u64,
 }
 
 /// An enrollment token as stored: only the hash of its secret.
@@ -342,6 +346,23 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     fn remember_login_address(&self, username: &str, address: &str, at: u64) -> StoreResult<()>;
     /// Every (username, address, last time) with a sign-in at or after `since`.
     fn login_addresses(&self, since: u64) -> StoreResult<Vec<(String, String, u64)>>;
+
+    /// Records a new session's device (User-Agent) and address.
+    fn set_session_client(
+        &self,
+        id_hash: &str,
+        user_agent: &str,
+        address: &str,
+        now: u64,
+    ) -> StoreResult<()>;
+    /// Marks a session used now, unless it was within the last minute.
+    fn touch_session(&self, id_hash: &str, now: u64) -> StoreResult<()>;
+    /// A user's live sessions, the most recently used first.
+    fn user_sessions(&self, username: &str, now: u64) -> StoreResult<Vec<SessionInfo>>;
+    /// Ends the user's session listed as `id` (a prefix of its hash); `false` when none.
+    fn end_user_session(&self, username: &str, id: &str) -> StoreResult<bool>;
+    /// Ends every session of a user; how many there were.
+    fn end_user_sessions(&self, username: &str) -> StoreResult<u64>;
 
     /// A user's two-factor row (`auth::totp`), if they started enrolling.
     fn totp(&self, username: &str) -> StoreResult<Option<TotpRow>>;

@@ -16,7 +16,8 @@ use super::{
     TokenRevoked, User,
 };
 use super::{
-    TotpRow, audit_sql, invites_sql, metrics_sql, nodes_sql, settings_sql, totp_sql, users_sql,
+    SessionInfo, TotpRow, audit_sql, invites_sql, metrics_sql, nodes_sql, sessions_sql,
+    settings_sql, totp_sql, users_sql,
 };
 use crate::roles::Access;
 
@@ -106,6 +107,7 @@ impl SqliteStore {
         invites_sql::migrate(&conn)?;
         settings_sql::migrate(&conn)?;
         totp_sql::migrate(&conn)?;
+        sessions_sql::migrate(&conn)?;
         nodes_sql::migrate(&conn)?;
         metrics_sql::migrate(&conn)?;
         Ok(Self {
@@ -540,6 +542,32 @@ impl Store for SqliteStore {
 
     fn login_addresses(&self, since: u64) -> StoreResult<Vec<(String, String, u64)>> {
         audit_sql::login_addresses(&self.conn(), since)
+    }
+
+    fn set_session_client(
+        &self,
+        id_hash: &str,
+        user_agent: &str,
+        address: &str,
+        now: u64,
+    ) -> StoreResult<()> {
+        sessions_sql::set_client(&self.conn(), id_hash, user_agent, address, now)
+    }
+
+    fn touch_session(&self, id_hash: &str, now: u64) -> StoreResult<()> {
+        sessions_sql::touch(&self.conn(), id_hash, now)
+    }
+
+    fn user_sessions(&self, username: &str, now: u64) -> StoreResult<Vec<SessionInfo>> {
+        sessions_sql::list(&self.conn(), username, now)
+    }
+
+    fn end_user_session(&self, username: &str, id: &str) -> StoreResult<bool> {
+        sessions_sql::delete_one(&self.conn(), username, id)
+    }
+
+    fn end_user_sessions(&self, username: &str) -> StoreResult<u64> {
+        sessions_sql::delete_all(&self.conn(), username)
     }
 
     fn totp(&self, username: &str) -> StoreResult<Option<TotpRow>> {

@@ -48,7 +48,9 @@ fn status_for(r: &Route) -> u16 {
         | RouteId::DeleteAlertChannel
         | RouteId::TestAlertChannel
         | RouteId::ChangeUser
-        | RouteId::ResetUser => 404,
+        | RouteId::ResetUser
+        | RouteId::RevokeSession
+        | RouteId::EndUserSessions => 404,
         // A new invitation (again: the unused link is replaced).
         RouteId::InviteUser => 201,
         // Reached the handler, which asks for the fields (no link or password guessed here).

@@ -10,6 +10,7 @@ mod install;
 mod jobs;
 mod recipes;
 mod said;
+mod sessions;
 mod settings;
 mod states;
 mod system_status;

@@ -804,6 +804,32 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'account.again': 'Nouveau mot de passe, à nouveau',
   'account.submit': 'Changer le mot de passe',
   'account.changed': 'Votre mot de passe est changé ; vos autres sessions sont fermées.',
+  'totp.title': 'Connexion à deux facteurs',
+  'totp.off':
+    'La connexion à deux facteurs est désactivée : votre mot de passe seul vous connecte.',
+  'totp.on': 'La connexion à deux facteurs est activée ; il reste {n} codes de secours.',
+  'totp.start': 'Activer la connexion à deux facteurs',
+  'totp.qrAlt': 'QR code à scanner avec votre application d’authentification',
+  'totp.secretText': 'Ou saisissez ce secret dans votre application :',
+  'totp.code': 'Le code à 6 chiffres affiché maintenant par votre application',
+  'totp.codeOrRecovery': 'Le code de votre application, ou un code de secours',
+  'totp.confirm': 'Activer',
+  'totp.verify': 'Vérifier',
+  'totp.disable': 'Désactiver la connexion à deux facteurs',
+  'totp.recoveryOnce':
+    'Vos codes de secours, affichés seulement maintenant : gardez-les en lieu sûr. Chacun vous connecte une fois sans votre application.',
+  'totp.continue': 'Continuer',
+  'totp.requiredEnrol':
+    'La connexion à deux facteurs est obligatoire pour votre compte : scannez le QR code avec une application d’authentification, puis saisissez son code.',
+  'totp.requiredNote':
+    'Le propriétaire exige la connexion à deux facteurs pour votre rôle ; activez-la maintenant.',
+  'sessions.title': 'Vos sessions',
+  'sessions.device': 'Appareil',
+  'sessions.address': 'Adresse',
+  'sessions.created': 'Connexion',
+  'sessions.lastUsed': 'Dernière utilisation',
+  'sessions.current': 'celle-ci',
+  'sessions.revoke': 'Déconnecter',
   'invite.title': 'Rejoindre Cairn',
   'invite.intro':
     'Choisissez votre mot de passe, puis connectez-vous avec votre nom d’utilisateur et ce mot de passe.',

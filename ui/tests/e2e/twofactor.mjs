@@ -72,11 +72,16 @@ export async function twoFactorFlow({ browser, step }) {
     30000,
   );
 
+  // The viewer's group: the node is in it, so the node page shows it to her.
+  const tagged = await ownerApi('PATCH', `/api/nodes/${nodeId}`, { tags: ['web'] });
+  assert(tagged.status === 200, JSON.stringify(tagged));
+
   let link = '';
   await step('2fa: the owner invites a viewer from the Users page', async () => {
     await ownerPage.goto(`${base}/users`);
     await ownerPage.locator('form.invite').getByLabel('User name').fill('vera');
     await ownerPage.locator('form.invite').getByLabel('Role').selectOption('viewer');
+    await ownerPage.locator('form.invite').getByLabel('Node groups (tags)').fill('web');
     await ownerPage.getByRole('button', { name: 'Make an invitation link' }).click();
     link = (await ownerPage.getByTestId('invite-link').locator('code').textContent()) ?? '';
     assert(link.includes('/invite#'), `no link shown: ${link}`);
@@ -139,8 +144,14 @@ export async function twoFactorFlow({ browser, step }) {
   });
 
   await step('2fa: on a node page the viewer finds no button that starts a job', async () => {
+    const seen = await pageApi(page)('GET', '/api/nodes');
+    assert(
+      seen.body.some((n) => n.id === nodeId),
+      `the viewer does not see the node: ${JSON.stringify(seen.body)}`,
+    );
     await page.goto(`${base}/nodes/${nodeId}`);
-    await page.getByRole('heading', { name: 'e2e-2fa-node' }).first().waitFor();
+    await page.getByRole('heading', { level: 1 }).first().waitFor();
+    await page.getByText('Redis').first().waitFor();
     // Give the catalogue and the node's status time to render their cards.
     await page.waitForTimeout(3000);
     const names = await page.getByRole('button').allTextContents();
@@ -149,6 +160,7 @@ export async function twoFactorFlow({ browser, step }) {
     );
     assert(starting.length === 0, `buttons that start a job: ${starting.join(', ')}`);
     assert((await page.getByTestId('runtime-preview').count()) === 0, 'a job form is offered');
+    await page.screenshot({ path: join(results, 'twofactor-viewer-node.png'), fullPage: true });
   });
 
   await step(

@@ -8,7 +8,8 @@
 //!   the pending token, then gets their recovery codes and a session;
 //! - `GET`, `POST /api/me/totp`, `POST /api/me/totp/confirm`, `POST /api/me/totp/disable`: a
 //!   signed-in user's own two-factor;
-//! - `PUT /api/settings/two-factor` (owner): whether owners and admins must have it.
+//! - `PUT /api/settings/two-factor` (owner): whether owners and admins must have it; turning it
+//!   on needs the owner's own two-factor and ends the sessions of owners and admins without it.
 //!
 //! Every code check is throttled like a password (`auth::throttle`, per account and address),
 //! counted when refused into the sign-in tallies (`auth::refusals`), and a code is accepted once
@@ -448,9 +449,41 @@ pub(super) async fn require(app: &App, s: Session, req: Request) -> Response {
         return bad("send {\"required\": true} or {\"required\": false} as JSON");
     };
     let value = body.required.then_some("admins");
-    if let Err(e) = store::blocking(&app.store, move |st| st.set_setting(REQUIRE_KEY, value)).await
-    {
-        return internal(e);
+    let owner = s.username.clone();
+    // Turned on: the owner has it first (or they would lock themselves out), and the sessions
+    // of owners and admins without it end, so they enrol at their next sign-in before anything.
+    let ended = store::blocking(&app.store, move |st| {
+        if value.is_some() && !st.totp(&owner)?.is_some_and(|r| r.enabled) {
+            return Ok(None);
+        }
+        st.set_setting(REQUIRE_KEY, value)?;
+        let mut ended = Vec::new();
+        if value.is_some() {
+            for u in st.users()? {
+                if u.access.role >= Role::Admin && !st.totp(&u.username)?.is_some_and(|r| r.enabled)
+                {
+                    st.end_user_sessions(&u.username)?;
+                    ended.push(u.username);
+                }
+            }
+        }
+        Ok(Some(ended))
+    })
+    .await;
+    match ended {
+        Ok(Some(users)) => {
+            for u in users {
+                app.sessions_changed(&u);
+            }
+        }
+        Ok(None) => {
+            return json_error(
+                StatusCode::CONFLICT,
+                "set up two-factor sign-in for yourself first (your account page), then require \
+                 it of owners and admins",
+            );
+        }
+        Err(e) => return internal(e),
     }
     let target = if body.required {
         "owners and admins"

@@ -273,6 +273,7 @@ async fn wrong_codes_are_throttled_like_passwords() {
 async fn a_required_user_without_two_factor_is_led_to_enrol_at_sign_in() {
     let mut srv = TestServer::start().await;
     let owner = srv.login().await;
+    // Not before the owner has it: they would lock themselves out.
     let r = send(
         &srv,
         Some(&owner),
@@ -281,7 +282,8 @@ async fn a_required_user_without_two_factor_is_led_to_enrol_at_sign_in() {
         json!({"required": true}),
     )
     .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status, 409, "{}", r.body);
+    enrol(&srv, &owner).await;
     for (name, role) in [("ada", "admin"), ("vic", "viewer")] {
         let r = send(
             &srv,
@@ -302,6 +304,52 @@ async fn a_required_user_without_two_factor_is_led_to_enrol_at_sign_in() {
         .await;
         assert_eq!(r.status, 200, "{}", r.body);
     }
+    // Signed in before it was required: her session ends when it is; a viewer's does not.
+    let before = send(
+        &srv,
+        None,
+        "POST",
+        "/api/login",
+        json!({"username": "ada", "password": PASSWORD}),
+    )
+    .await;
+    let before = before.cookie().expect("a session before it is required");
+    let r = send(
+        &srv,
+        None,
+        "POST",
+        "/api/login",
+        json!({"username": "vic", "password": PASSWORD}),
+    )
+    .await;
+    let vic = r.cookie().expect("a viewer's session");
+    let r = send(
+        &srv,
+        Some(&owner),
+        "PUT",
+        "/api/settings/two-factor",
+        json!({"required": true}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        http(srv.addr, "GET", "/api/me", Some(&before), None)
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        http(srv.addr, "GET", "/api/me", Some(&vic), None)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        http(srv.addr, "GET", "/api/me", Some(&owner), None)
+            .await
+            .status,
+        200
+    );
     // A viewer is not asked.
     let r = send(
         &srv,

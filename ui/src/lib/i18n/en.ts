@@ -776,6 +776,12 @@ export const en = {
   'account.again': 'New password again',
   'account.submit': 'Change password',
   'account.changed': 'Your password is changed; your other sessions are signed out.',
+  'users.endSessions': 'Sign out everywhere',
+  'users.sessionsEnded': '{name}: {n} sessions ended.',
+  'users.requireTwoFactor':
+    'Require two-factor sign-in for owners and admins (set it up for yourself first)',
+  'users.twoFactorRequired':
+    'Owners and admins without two-factor sign-in were signed out; they set it up at their next sign-in.',
   'totp.title': 'Two-factor sign-in',
   'totp.off': 'Two-factor sign-in is off: your password alone signs you in.',
   'totp.on': 'Two-factor sign-in is on; {n} recovery codes left.',

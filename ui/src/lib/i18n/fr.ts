@@ -804,6 +804,12 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'account.again': 'Nouveau mot de passe, à nouveau',
   'account.submit': 'Changer le mot de passe',
   'account.changed': 'Votre mot de passe est changé ; vos autres sessions sont fermées.',
+  'users.endSessions': 'Déconnecter partout',
+  'users.sessionsEnded': '{name} : {n} sessions fermées.',
+  'users.requireTwoFactor':
+    'Exiger la connexion à deux facteurs pour les propriétaires et les administrateurs (activez-la d’abord pour vous)',
+  'users.twoFactorRequired':
+    'Les propriétaires et administrateurs sans connexion à deux facteurs ont été déconnectés ; ils l’activeront à leur prochaine connexion.',
   'totp.title': 'Connexion à deux facteurs',
   'totp.off':
     'La connexion à deux facteurs est désactivée : votre mot de passe seul vous connecte.',

@@ -12,6 +12,7 @@ import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import {
   assert,
+  build,
   pageApi,
   results,
   runAlone,
@@ -51,6 +52,8 @@ export function totp(secret, step) {
 const stepNow = () => Math.floor(Date.now() / 1000 / 30);
 
 export async function twoFactorFlow({ browser, step }) {
+  // The flow needs a real agent even in run.mjs without CAIRN_E2E_AGENT (no-op once built).
+  build({ agent: true });
   const password = 'e2e-2fa-' + Math.random().toString(36).slice(2) + '-Passw0rd';
   const viewerPassword = 'viewer-' + Math.random().toString(36).slice(2) + '-Passw0rd';
   const { base, dataDir } = await startControlPlane({

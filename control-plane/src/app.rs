@@ -36,6 +36,8 @@ pub struct App {
     pub verifier: auth::Verifier,
     /// Refused sign-ins, tallied for the audit log.
     pub refusals: auth::RefusalLog,
+    /// Browsers between the right password and the two-factor code (`auth::totp`).
+    pub half_signed_in: auth::totp::HalfSignedIn,
     /// The public address set in the dashboard (`--public-url` wins over it).
     pub public_address: settings::PublicAddress,
     /// Flips to true when the server shuts down; WebSocket tasks watch it.

@@ -163,6 +163,7 @@ pub async fn prepare(config: Config, shutdown: watch::Receiver<bool>) -> anyhow:
         known,
         verifier,
         refusals: auth::RefusalLog::default(),
+        half_signed_in: auth::totp::HalfSignedIn::default(),
         session_changes: tokio::sync::broadcast::channel(64).0,
         public_address,
         shutdown,

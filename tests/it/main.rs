@@ -28,3 +28,4 @@ mod stalled;
 mod status;
 mod threats;
 mod tls;
+mod two_factor;

@@ -16,16 +16,17 @@ pub(crate) fn least_role(id: RouteId) -> Option<Role> {
     match id {
         Healthz | InstallScript | AgentDownload | AgentChecksum | WorkerDownload
         | WorkerChecksum | ControlPlaneKey | Login | AgentSocket | Prometheus | AcceptInvite
-        | OpenApi => None,
+        | OpenApi | LoginCode | LoginEnrol | LoginEnrolConfirm => None,
         Logout | Me | Nodes | Recipes | Jobs | Job | JobEvents | DashboardSocket | Alerts
         | NodeMetrics | MetricsOverview | ChangePassword | MyApiTokens | CreateApiToken
-        | RevokeMyApiToken => Some(Role::Viewer),
+        | RevokeMyApiToken | TwoFactor | StartTwoFactor | ConfirmTwoFactor | DisableTwoFactor
+        | Sessions | RevokeSession => Some(Role::Viewer),
         NodesStatus | ChangeNode | RemoveNode | CreateToken | Tokens | RevokeToken
         | ReloadRecipes | Audit | Settings | AlertRules | ChangeAlertRule | AlertOverride
         | MuteAlerts | UnmuteAlerts | AlertChannels | CreateAlertChannel | ChangeAlertChannel
         | DeleteAlertChannel | TestAlertChannel => Some(Role::Admin),
         ChangeSettings | Users | InviteUser | ChangeUser | ResetUser | ApiTokens
-        | RevokeApiToken => Some(Role::Owner),
+        | RevokeApiToken | RequireTwoFactor | EndUserSessions => Some(Role::Owner),
     }
 }
 

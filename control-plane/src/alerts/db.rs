@@ -123,6 +123,12 @@ fn alert_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
 }
 
 impl Db {
+    /// The key that seals secrets at rest: channel secrets, and users' TOTP secrets
+    /// (`auth::totp`), one key file for both.
+    pub fn sealer(&self) -> &Sealer {
+        &self.sealer
+    }
+
     /// Opens the tables in `data_dir/cairn.db` and the key in `data_dir/alerts.key`.
     pub fn open(data_dir: &Path) -> anyhow::Result<Self> {
         let conn = Connection::open(data_dir.join("cairn.db"))

@@ -20,7 +20,7 @@ mod notice;
 mod observation;
 mod queue;
 pub mod rules;
-mod seal;
+pub mod seal;
 mod worker;
 
 use std::path::Path;

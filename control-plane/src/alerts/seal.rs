@@ -1,4 +1,4 @@
-//! Channel secrets sealed at rest: ChaCha20-Poly1305 with a 32-byte key kept in
+//! Secrets sealed at rest (alert channels' secrets, users' TOTP secrets): ChaCha20-Poly1305 with a 32-byte key kept in
 //! `alerts.key` in the data directory (0600, made on first use). A copy of the database alone
 //! does not give the SMTP passwords, webhook secrets or tokens in URLs. A sealed value is
 //! base64 of nonce (12 bytes) then ciphertext.
@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 
-/// The key that seals channel secrets.
+/// The key that seals secrets at rest.
 pub struct Sealer(ChaCha20Poly1305);
 
 impl std::fmt::Debug for Sealer {
@@ -59,7 +59,7 @@ impl Sealer {
         let ct = self
             .0
             .encrypt(Nonce::from_slice(&nonce), plain.as_bytes())
-            .map_err(|_| anyhow::anyhow!("could not seal a channel secret"))?;
+            .map_err(|_| anyhow::anyhow!("could not seal a secret"))?;
         let mut all = nonce.to_vec();
         all.extend(ct);
         Ok(STANDARD.encode(all))
@@ -75,7 +75,7 @@ impl Sealer {
         let (nonce, ct) = all.split_at(12);
         let plain = self.0.decrypt(Nonce::from_slice(nonce), ct).map_err(|_| {
             anyhow::anyhow!(
-                "a channel secret could not be opened with alerts.key (was the key replaced?)"
+                "a sealed secret could not be opened with alerts.key (was the key replaced?)"
             )
         })?;
         Ok(String::from_utf8(plain)?)

@@ -6,6 +6,7 @@
 //! - [`known`]: the addresses each account signed in from, which its lockout does not hold back;
 //! - [`verifier`]: a few password checks at a time, in reused memory;
 //! - [`refusals`]: refused sign-ins counted into one audit entry per account and address.
+//! - [`totp`]: two-factor codes, recovery codes and the half-signed-in state.
 //!
 //! A session id is 256 random bits shown only to the browser (in the cookie); the store keeps
 //! its sha256, so a copy of the database opens no session.
@@ -14,6 +15,7 @@ pub(crate) mod address;
 pub(crate) mod known;
 pub mod refusals;
 pub mod throttle;
+pub mod totp;
 pub(crate) mod verifier;
 
 pub use address::AddressKey;

@@ -38,9 +38,12 @@ pub enum Reason {
     AccountLocked,
     /// Refused unchecked: too many sign-ins being checked at once.
     Busy,
+    /// The password was right, the two-factor code (or recovery code) was not, or was used
+    /// already.
+    WrongCode,
 }
 
-const REASONS: [(Reason, &str); 4] = [
+const REASONS: [(Reason, &str); 5] = [
     (Reason::WrongPassword, "wrong username or password"),
     (
         Reason::AddressLocked,
@@ -51,6 +54,7 @@ const REASONS: [(Reason, &str); 4] = [
         "refused unchecked: account locked out",
     ),
     (Reason::Busy, "refused unchecked: too many sign-ins at once"),
+    (Reason::WrongCode, "wrong or reused two-factor code"),
 ];
 
 #[derive(Debug, Default)]
@@ -58,7 +62,7 @@ struct Tally {
     row: Option<i64>,
     first_at: u64,
     last_at: u64,
-    counts: [u64; 4],
+    counts: [u64; REASONS.len()],
     dirty: bool,
 }
 

@@ -11,7 +11,7 @@ use warp::reply::Response;
 
 use super::{
     Request, RouteId, alert_channels, alerts, api_tokens, fleet, login, metrics, nodes, passwords,
-    settings, users,
+    sessions, settings, two_factor, users,
 };
 use crate::app::App;
 use crate::store::{self, NewToken};
@@ -89,6 +89,17 @@ pub async fn handle(
         (RouteId::CreateApiToken, Some(s)) => api_tokens::create(&app, s, req).await,
         (RouteId::RevokeMyApiToken, Some(s)) => api_tokens::revoke(&app, s, req, true).await,
         (RouteId::RevokeApiToken, Some(s)) => api_tokens::revoke(&app, s, req, false).await,
+        (RouteId::LoginCode, _) => two_factor::login_code(&app, req).await,
+        (RouteId::LoginEnrol, _) => two_factor::login_enrol(&app, req).await,
+        (RouteId::LoginEnrolConfirm, _) => two_factor::login_enrol_confirm(&app, req).await,
+        (RouteId::TwoFactor, Some(s)) => two_factor::show(&app, s).await,
+        (RouteId::StartTwoFactor, Some(s)) => two_factor::start_own(&app, s).await,
+        (RouteId::ConfirmTwoFactor, Some(s)) => two_factor::confirm_own(&app, s, req).await,
+        (RouteId::DisableTwoFactor, Some(s)) => two_factor::disable_own(&app, s, req).await,
+        (RouteId::RequireTwoFactor, Some(s)) => two_factor::require(&app, s, req).await,
+        (RouteId::Sessions, Some(s)) => sessions::list(&app, s).await,
+        (RouteId::RevokeSession, Some(s)) => sessions::revoke(&app, s, req).await,
+        (RouteId::EndUserSessions, Some(s)) => sessions::end_all(&app, s, req).await,
         // Sockets are handled by the router; a private route without a session never gets here.
         _ => json_error(StatusCode::UNAUTHORIZED, "sign in first"),
     }

@@ -5,7 +5,8 @@
 //! wait, else 429 busy), the throttle's reservation (checked and counted as a failure in one
 //! step, so concurrency cannot exceed the allowance), then the argon2 check. Refusals are tallied
 //! into the audit log (`auth::refusals`); successes are audit entries of their own, and make the
-//! address known to the account (`auth::known`).
+//! address known to the account (`auth::known`). A user with two-factor gets a half-signed-in
+//! token instead of a session, for `super::two_factor`.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -100,6 +101,7 @@ pub async fn login(app: &App, req: Request) -> Response {
         Err(e) => return internal(e),
     };
     let disabled = user.as_ref().is_some_and(|u| u.disabled);
+    let role = user.as_ref().map(|u| u.access.role);
     // An unknown user is checked against a stand-in hash: the same time and memory.
     if !turn
         .check(body.password, user.map(|u| u.password_hash))
@@ -128,10 +130,35 @@ pub async fn login(app: &App, req: Request) -> Response {
             "this account is disabled; ask the owner of this control plane to enable it",
         );
     }
-    signed_in(app, &account, addr, ip).await
+    // A code (or enrolment) comes first for a user with two-factor (or who must have it).
+    if let Some(role) = role
+        && let Some(reply) = super::two_factor::after_password(app, &account, role).await
+    {
+        return reply;
+    }
+    let agent = user_agent(&req);
+    signed_in(app, &account, addr, ip, &agent, serde_json::Value::Null).await
 }
 
-async fn signed_in(app: &App, account: &str, addr: AddressKey, ip: IpAddr) -> Response {
+/// The request's User-Agent (for the session list), empty when none.
+pub(super) fn user_agent(req: &Request) -> String {
+    req.headers
+        .get(warp::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A new session for `account` (its cookie in the answer); `recovery_codes` (when not null) are
+/// shown once with it, after an enrolment at sign-in.
+pub(super) async fn signed_in(
+    app: &App,
+    account: &str,
+    addr: AddressKey,
+    ip: IpAddr,
+    user_agent: &str,
+    recovery_codes: serde_json::Value,
+) -> Response {
     let now = cairn_protocol::unix_now();
     app.known.remember(account, addr, now);
     let id = match auth::new_session_id() {
@@ -139,10 +166,12 @@ async fn signed_in(app: &App, account: &str, addr: AddressKey, ip: IpAddr) -> Re
         Err(e) => return internal(e),
     };
     let id_hash = auth::hash_session_id(&id);
-    let (who, address) = (account.to_owned(), addr.to_string());
+    let (who, address, agent) = (account.to_owned(), addr.to_string(), user_agent.to_owned());
+    let shown_address = ip.to_string();
     if let Err(e) = store::blocking(&app.store, move |s| {
         s.remember_login_address(&who, &address, now)?;
-        s.create_session(&id_hash, &who, now, now + auth::SESSION_TTL_SECS)
+        s.create_session(&id_hash, &who, now, now + auth::SESSION_TTL_SECS)?;
+        s.set_session_client(&id_hash, &agent, &shown_address, now)
     })
     .await
     {
@@ -150,7 +179,11 @@ async fn signed_in(app: &App, account: &str, addr: AddressKey, ip: IpAddr) -> Re
     }
     app.audit(account, "login", &ip.to_string(), "ok").await;
     warp::reply::with_header(
-        warp::reply::json(&json!({ "username": account })),
+        warp::reply::json(&if recovery_codes.is_null() {
+            json!({ "username": account })
+        } else {
+            json!({ "username": account, "recoveryCodes": recovery_codes })
+        }),
         "set-cookie",
         auth::session_cookie(&id, app.https()),
     )

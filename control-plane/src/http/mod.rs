@@ -28,7 +28,9 @@ mod nodes;
 pub mod openapi;
 mod passwords;
 mod routes;
+mod sessions;
 mod settings;
+mod two_factor;
 mod users;
 
 pub use access::Reach;
@@ -120,12 +122,24 @@ pub async fn session_of(app: &App, headers: &HeaderMap) -> Option<Session> {
     let lookup = id_hash.clone();
     let now = cairn_protocol::unix_now();
     match store::blocking(&app.store, move |s| s.session_user(&lookup, now)).await {
-        Ok(Some(user)) => Some(Session {
-            username: user.username,
-            access: user.access,
-            id_hash,
-            token: None,
-        }),
+        Ok(Some(user)) => {
+            // The last use, written at most once a minute per session (not once per request).
+            if now >= user.last_used + store::TOUCH_EVERY_SECS {
+                let touch = id_hash.clone();
+                let st = Arc::clone(&app.store);
+                tokio::task::spawn_blocking(move || {
+                    if let Err(error) = st.touch_session(&touch, now) {
+                        tracing::warn!(%error, "could not record a session's last use");
+                    }
+                });
+            }
+            Some(Session {
+                username: user.username,
+                access: user.access,
+                id_hash,
+                token: None,
+            })
+        }
         Ok(None) => None,
         Err(error) => {
             tracing::error!(%error, "session lookup failed");

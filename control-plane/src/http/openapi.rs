@@ -217,6 +217,56 @@ pub fn describe(id: RouteId) -> Doc {
         ApiTokens => doc("Every user's API tokens (never their secrets)", None, JSON),
         RevokeApiToken => doc("Revoke anyone's API token", None, ONE),
         OpenApi => doc("This document", None, JSON),
+        LoginCode => doc(
+            "Sign in, second step: the code (or a recovery code) after a right password",
+            Some(r#"{"pending": "…", "code": "123456"}"#),
+            &[
+                (200, "signed in: sets the session cookie"),
+                (401, "wrong, reused or expired code"),
+                (429, "too many attempts"),
+            ],
+        ),
+        LoginEnrol => doc(
+            "Sign in of a user required to have two-factor: the secret and QR code to enrol",
+            Some(r#"{"pending": "…"}"#),
+            &[
+                (200, "the secret and QR code"),
+                (401, "the sign-in expired"),
+            ],
+        ),
+        LoginEnrolConfirm => doc(
+            "Sign in of a user required to have two-factor: confirm with a code; recovery codes once",
+            Some(r#"{"pending": "…", "code": "123456"}"#),
+            &[
+                (200, "enrolled and signed in"),
+                (401, "wrong code or expired sign-in"),
+                (429, "too many attempts"),
+            ],
+        ),
+        TwoFactor => doc("One's two-factor state (session only)", None, JSON),
+        StartTwoFactor => doc(
+            "Start enrolling two-factor: a new secret and QR code (session only)",
+            None,
+            JSON,
+        ),
+        ConfirmTwoFactor => doc(
+            "Turn two-factor on with a current code; the recovery codes, once (session only)",
+            Some(r#"{"code": "123456"}"#),
+            CHANGE,
+        ),
+        DisableTwoFactor => doc(
+            "Turn two-factor off with the password and a code (session only)",
+            Some(r#"{"password": "…", "code": "123456"}"#),
+            CHANGE,
+        ),
+        RequireTwoFactor => doc(
+            "Require two-factor of owners and admins, or not (session only)",
+            Some(r#"{"required": true}"#),
+            &[(200, "changed"), (409, "the owner has no two-factor yet")],
+        ),
+        Sessions => doc("One's sessions (session only)", None, JSON),
+        RevokeSession => doc("End one of one's sessions (session only)", None, ONE),
+        EndUserSessions => doc("End every session of a user (session only)", None, ONE),
     }
 }
 

@@ -62,6 +62,17 @@ pub enum RouteId {
     ApiTokens,
     RevokeApiToken,
     OpenApi,
+    LoginCode,
+    LoginEnrol,
+    LoginEnrolConfirm,
+    TwoFactor,
+    StartTwoFactor,
+    ConfirmTwoFactor,
+    DisableTwoFactor,
+    RequireTwoFactor,
+    Sessions,
+    RevokeSession,
+    EndUserSessions,
 }
 
 /// Which nodes a private route's answer is about, for the node groups that scope operators and
@@ -104,6 +115,15 @@ impl RouteId {
                 | RouteId::ChangePassword
                 | RouteId::Logout
                 | RouteId::DashboardSocket
+                // A token never manages how its user signs in, nor their sessions.
+                | RouteId::TwoFactor
+                | RouteId::StartTwoFactor
+                | RouteId::ConfirmTwoFactor
+                | RouteId::DisableTwoFactor
+                | RouteId::RequireTwoFactor
+                | RouteId::Sessions
+                | RouteId::RevokeSession
+                | RouteId::EndUserSessions
         )
     }
 }
@@ -448,6 +468,71 @@ pub const ROUTES: &[Route] = &[
     ),
     // Describes the routes only, as docs/api.md does: no data behind it.
     public("GET", "/api/openapi.json", RouteId::OpenApi),
+    // The half-signed-in token (after a right password) is the credential; codes are
+    // throttled like passwords.
+    public("POST", "/api/login/code", RouteId::LoginCode),
+    public("POST", "/api/login/enrol", RouteId::LoginEnrol),
+    public(
+        "POST",
+        "/api/login/enrol/confirm",
+        RouteId::LoginEnrolConfirm,
+    ),
+    private(
+        "GET",
+        "/api/me/totp",
+        Role::Viewer,
+        Scope::None,
+        RouteId::TwoFactor,
+    ),
+    private(
+        "POST",
+        "/api/me/totp",
+        Role::Viewer,
+        Scope::None,
+        RouteId::StartTwoFactor,
+    ),
+    private(
+        "POST",
+        "/api/me/totp/confirm",
+        Role::Viewer,
+        Scope::None,
+        RouteId::ConfirmTwoFactor,
+    ),
+    private(
+        "POST",
+        "/api/me/totp/disable",
+        Role::Viewer,
+        Scope::None,
+        RouteId::DisableTwoFactor,
+    ),
+    private(
+        "PUT",
+        "/api/settings/two-factor",
+        Role::Owner,
+        Scope::None,
+        RouteId::RequireTwoFactor,
+    ),
+    private(
+        "GET",
+        "/api/me/sessions",
+        Role::Viewer,
+        Scope::None,
+        RouteId::Sessions,
+    ),
+    private(
+        "DELETE",
+        "/api/me/sessions/{id}",
+        Role::Viewer,
+        Scope::None,
+        RouteId::RevokeSession,
+    ),
+    private(
+        "DELETE",
+        "/api/users/{id}/sessions",
+        Role::Owner,
+        Scope::None,
+        RouteId::EndUserSessions,
+    ),
     // Public as far as sessions go: Prometheus sends its bearer token instead.
     public("GET", "/metrics", RouteId::Prometheus),
 ];

@@ -14,9 +14,11 @@ mod invites_sql;
 pub mod metric_series;
 mod metrics_sql;
 mod nodes_sql;
+mod sessions_sql;
 mod settings_sql;
 mod sql;
 mod sqlite;
+mod totp_sql;
 mod users_sql;
 
 use std::sync::Arc;
@@ -28,7 +30,9 @@ use crate::roles::{Access, Role};
 /// Jobs and their stored events are kept as the dashboard receives them.
 pub use cairn_protocol::dashboard::{Job, JobEvent, JobStatus};
 pub use metrics_sql::Downsampled;
+pub use sessions_sql::{SessionInfo, TOUCH_EVERY_SECS};
 pub use sqlite::SqliteStore;
+pub use totp_sql::TotpRow;
 
 /// How long metrics are kept at each resolution, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +133,8 @@ pub struct ApiToken {
 pub struct SessionUser {
     pub username: String,
     pub access: Access,
+    /// When the session was last marked used (at most once a minute, `sessions_sql`).
+    pub last_used: u64,
 }
 
 /// An enrollment token as stored: only the hash of its secret.
@@ -372,6 +378,37 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     fn remember_login_address(&self, username: &str, address: &str, at: u64) -> StoreResult<()>;
     /// Every (username, address, last time) with a sign-in at or after `since`.
     fn login_addresses(&self, since: u64) -> StoreResult<Vec<(String, String, u64)>>;
+
+    /// Records a new session's device (User-Agent) and address.
+    fn set_session_client(
+        &self,
+        id_hash: &str,
+        user_agent: &str,
+        address: &str,
+        now: u64,
+    ) -> StoreResult<()>;
+    /// Marks a session used now, unless it was within the last minute.
+    fn touch_session(&self, id_hash: &str, now: u64) -> StoreResult<()>;
+    /// A user's live sessions, the most recently used first.
+    fn user_sessions(&self, username: &str, now: u64) -> StoreResult<Vec<SessionInfo>>;
+    /// Ends the user's session listed as `id` (a prefix of its hash); `false` when none.
+    fn end_user_session(&self, username: &str, id: &str) -> StoreResult<bool>;
+    /// Ends every session of a user; how many there were.
+    fn end_user_sessions(&self, username: &str) -> StoreResult<u64>;
+
+    /// A user's two-factor row (`auth::totp`), if they started enrolling.
+    fn totp(&self, username: &str) -> StoreResult<Option<TotpRow>>;
+    /// Stores a new, unconfirmed sealed secret; `false` when two-factor is on already.
+    fn start_totp(&self, username: &str, sealed: &str) -> StoreResult<bool>;
+    /// Turns two-factor on (the confirming code's step, the recovery codes' hashes); `false`
+    /// when it is on already or that step was used.
+    fn enable_totp(&self, username: &str, step: u64, recovery: &[String]) -> StoreResult<bool>;
+    /// Records a code's step as used; `false` when it (or a later one) was used already.
+    fn use_totp_step(&self, username: &str, step: u64) -> StoreResult<bool>;
+    /// Uses up a recovery code by its hash; `false` when there is no such unused code.
+    fn use_recovery_code(&self, username: &str, hash: &str) -> StoreResult<bool>;
+    /// Turns two-factor off.
+    fn delete_totp(&self, username: &str) -> StoreResult<()>;
 
     /// A setting changed in the dashboard (`settings.rs`), if it was ever set.
     fn setting(&self, key: &str) -> StoreResult<Option<String>>;

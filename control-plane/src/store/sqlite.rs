@@ -11,8 +11,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::sql::{from_i64, job_kind, job_status, json_col, to_i64};
 use super::{
-    ApiToken, api_tokens_sql, audit_sql, invites_sql, metrics_sql, nodes_sql, settings_sql,
-    users_sql,
+    ApiToken, SessionInfo, TotpRow, api_tokens_sql, audit_sql, invites_sql, metrics_sql, nodes_sql,
+    sessions_sql, settings_sql, totp_sql, users_sql,
 };
 use super::{
     Appended, AuditCount, AuditEntry, Enrollment, Invite, Job, JobEvent, JobStatus, NewToken, Node,
@@ -107,6 +107,8 @@ impl SqliteStore {
         invites_sql::migrate(&conn)?;
         api_tokens_sql::migrate(&conn)?;
         settings_sql::migrate(&conn)?;
+        totp_sql::migrate(&conn)?;
+        sessions_sql::migrate(&conn)?;
         nodes_sql::migrate(&conn)?;
         metrics_sql::migrate(&conn)?;
         Ok(Self {
@@ -562,6 +564,56 @@ impl Store for SqliteStore {
 
     fn login_addresses(&self, since: u64) -> StoreResult<Vec<(String, String, u64)>> {
         audit_sql::login_addresses(&self.conn(), since)
+    }
+
+    fn set_session_client(
+        &self,
+        id_hash: &str,
+        user_agent: &str,
+        address: &str,
+        now: u64,
+    ) -> StoreResult<()> {
+        sessions_sql::set_client(&self.conn(), id_hash, user_agent, address, now)
+    }
+
+    fn touch_session(&self, id_hash: &str, now: u64) -> StoreResult<()> {
+        sessions_sql::touch(&self.conn(), id_hash, now)
+    }
+
+    fn user_sessions(&self, username: &str, now: u64) -> StoreResult<Vec<SessionInfo>> {
+        sessions_sql::list(&self.conn(), username, now)
+    }
+
+    fn end_user_session(&self, username: &str, id: &str) -> StoreResult<bool> {
+        sessions_sql::delete_one(&self.conn(), username, id)
+    }
+
+    fn end_user_sessions(&self, username: &str) -> StoreResult<u64> {
+        sessions_sql::delete_all(&self.conn(), username)
+    }
+
+    fn totp(&self, username: &str) -> StoreResult<Option<TotpRow>> {
+        totp_sql::totp(&self.conn(), username)
+    }
+
+    fn start_totp(&self, username: &str, sealed: &str) -> StoreResult<bool> {
+        totp_sql::start(&self.conn(), username, sealed)
+    }
+
+    fn enable_totp(&self, username: &str, step: u64, recovery: &[String]) -> StoreResult<bool> {
+        totp_sql::enable(&self.conn(), username, step, recovery)
+    }
+
+    fn use_totp_step(&self, username: &str, step: u64) -> StoreResult<bool> {
+        totp_sql::use_step(&self.conn(), username, step)
+    }
+
+    fn use_recovery_code(&self, username: &str, hash: &str) -> StoreResult<bool> {
+        totp_sql::use_recovery(&mut self.conn(), username, hash)
+    }
+
+    fn delete_totp(&self, username: &str) -> StoreResult<()> {
+        totp_sql::delete(&self.conn(), username)
     }
 
     fn setting(&self, key: &str) -> StoreResult<Option<String>> {

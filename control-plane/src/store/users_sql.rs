@@ -112,7 +112,7 @@ pub(super) fn session_user(
 ) -> StoreResult<Option<SessionUser>> {
     Ok(conn
         .query_row(
-            "SELECT u.username, u.role, u.groups, u.destroy FROM sessions s
+            "SELECT u.username, u.role, u.groups, u.destroy, s.last_used FROM sessions s
              JOIN users u ON u.username = s.username
              WHERE s.id_hash = ?1 AND s.expires_at >= ?2 AND u.disabled = 0
                AND s.created_at >= u.password_changed_at",
@@ -125,6 +125,7 @@ pub(super) fn session_user(
                         groups: groups_col(&r.get::<_, String>(2)?),
                         destroy: r.get::<_, i64>(3)? != 0,
                     },
+                    last_used: from_i64(r.get(4)?),
                 })
             },
         )

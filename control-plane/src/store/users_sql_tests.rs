@@ -114,3 +114,27 @@ fn the_one_admin_of_an_older_database_becomes_the_owner() {
     );
     assert_eq!(s.users().unwrap().len(), 1);
 }
+
+#[test]
+fn a_sessions_last_use_is_written_at_most_once_a_minute() {
+    let (_dir, s) = open();
+    s.create_user(&user("lu", Role::Viewer, &[]), 100).unwrap();
+    s.create_session("h", "lu", 100, 10_000).unwrap();
+    s.set_session_client("h", "curl/8", "127.0.0.1", 100)
+        .unwrap();
+    s.touch_session("h", 130).unwrap();
+    assert_eq!(s.session_user("h", 130).unwrap().unwrap().last_used, 100);
+    s.touch_session("h", 161).unwrap();
+    assert_eq!(s.session_user("h", 161).unwrap().unwrap().last_used, 161);
+    let listed = s.user_sessions("lu", 200).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].user_agent, "curl/8");
+    // A revoked session by its listed id (a prefix of its hash, 16 digits at least).
+    s.create_session("0123456789abcdef99", "lu", 100, 10_000)
+        .unwrap();
+    assert!(!s.end_user_session("lu", "0123").unwrap());
+    assert!(!s.end_user_session("someone", "0123456789abcdef").unwrap());
+    assert!(s.end_user_session("lu", "0123456789abcdef").unwrap());
+    assert!(s.session_user("0123456789abcdef99", 200).unwrap().is_none());
+    assert_eq!(s.end_user_sessions("lu").unwrap(), 1);
+}

@@ -53,11 +53,20 @@ fn status_for(r: &Route) -> u16 {
         | RouteId::ChangeUser
         | RouteId::ResetUser
         | RouteId::RevokeMyApiToken
-        | RouteId::RevokeApiToken => 404,
+        | RouteId::RevokeApiToken
+        | RouteId::RevokeSession
+        | RouteId::EndUserSessions => 404,
         // A new invitation (again: the unused link is replaced), a new API token.
         RouteId::InviteUser | RouteId::CreateApiToken => 201,
         // Reached the handler, which asks for the fields (no link or password guessed here).
-        RouteId::AcceptInvite | RouteId::ChangePassword => 400,
+        RouteId::AcceptInvite
+        | RouteId::ChangePassword
+        | RouteId::LoginCode
+        | RouteId::LoginEnrol
+        | RouteId::LoginEnrolConfirm
+        | RouteId::ConfirmTwoFactor
+        | RouteId::DisableTwoFactor
+        | RouteId::RequireTwoFactor => 400,
         _ => 200,
     }
 }

@@ -222,7 +222,7 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
       body.args && typeof body.args === 'object'
         ? (body.args as Record<string, string>)
         : undefined;
-    if (res.status === 401 && path !== '/api/login') onUnauthorized();
+    if (res.status === 401 && !path.startsWith('/api/login')) onUnauthorized();
     throw new ApiError(res.status, message, code, args);
   }
   return data as T;
@@ -329,9 +329,49 @@ export type User = {
 /** A one-time link (an invitation or a password reset), shown once. */
 export type InviteLink = { username: string; token: string; link: string; expiresAt: number };
 
+/** A sign-in's answer: a session (`username`), or a code or enrolment first (`pending`). */
+export type SignIn = {
+  username?: string;
+  twoFactor?: 'code' | 'enrol';
+  pending?: string;
+  recoveryCodes?: string[];
+};
+
+/** A new TOTP secret, shown once while enrolling. */
+export type TotpEnrolment = { secret: string; url: string; qr: string };
+
+/** One of the user's sessions (`GET /api/me/sessions`). */
+export type SessionRow = {
+  id: string;
+  device: string;
+  userAgent: string;
+  address: string;
+  createdAt: number;
+  lastUsed: number;
+  current: boolean;
+};
+
 export const api = {
   login: (username: string, password: string) =>
-    call<{ username: string }>('POST', '/api/login', { username, password }),
+    call<SignIn>('POST', '/api/login', { username, password }),
+  loginCode: (pending: string, code: string) =>
+    call<SignIn>('POST', '/api/login/code', { pending, code }),
+  loginEnrol: (pending: string) => call<TotpEnrolment>('POST', '/api/login/enrol', { pending }),
+  loginEnrolConfirm: (pending: string, code: string) =>
+    call<SignIn>('POST', '/api/login/enrol/confirm', { pending, code }),
+  totp: () =>
+    call<{ enabled: boolean; recoveryLeft: number; required: boolean }>('GET', '/api/me/totp'),
+  startTotp: () => call<TotpEnrolment>('POST', '/api/me/totp'),
+  confirmTotp: (code: string) =>
+    call<{ recoveryCodes: string[] }>('POST', '/api/me/totp/confirm', { code }),
+  disableTotp: (password: string, code: string) =>
+    call<{ enabled: boolean }>('POST', '/api/me/totp/disable', { password, code }),
+  requireTwoFactor: (required: boolean) =>
+    call<{ required: boolean }>('PUT', '/api/settings/two-factor', { required }),
+  sessions: () => call<SessionRow[]>('GET', '/api/me/sessions'),
+  revokeSession: (id: string) => call<{ ok: boolean }>('DELETE', `/api/me/sessions/${enc(id)}`),
+  endUserSessions: (name: string) =>
+    call<{ ended: number }>('DELETE', `/api/users/${enc(name)}/sessions`),
   logout: () => call<{ ok: boolean }>('POST', '/api/logout'),
   me: () => call<Me>('GET', '/api/me'),
   changePassword: (current: string, next: string) =>

@@ -827,6 +827,38 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'apiTokens.roleTooHigh': 'Le rôle d’un jeton ne peut pas dépasser le vôtre.',
   'apiTokens.needGroup':
     'Un jeton lecteur ou opérateur ne voit que les nœuds de ses groupes : indiquez au moins un groupe.',
+  'users.endSessions': 'Déconnecter partout',
+  'users.sessionsEnded': '{name} : {n} sessions fermées.',
+  'users.requireTwoFactor':
+    'Exiger la connexion à deux facteurs pour les propriétaires et les administrateurs (activez-la d’abord pour vous)',
+  'users.twoFactorRequired':
+    'Les propriétaires et administrateurs sans connexion à deux facteurs ont été déconnectés ; ils l’activeront à leur prochaine connexion.',
+  'totp.title': 'Connexion à deux facteurs',
+  'totp.off':
+    'La connexion à deux facteurs est désactivée : votre mot de passe seul vous connecte.',
+  'totp.on': 'La connexion à deux facteurs est activée ; il reste {n} codes de secours.',
+  'totp.start': 'Activer la connexion à deux facteurs',
+  'totp.qrAlt': 'QR code à scanner avec votre application d’authentification',
+  'totp.secretText': 'Ou saisissez ce secret dans votre application :',
+  'totp.code': 'Le code à 6 chiffres affiché maintenant par votre application',
+  'totp.codeOrRecovery': 'Le code de votre application, ou un code de secours',
+  'totp.confirm': 'Activer',
+  'totp.verify': 'Vérifier',
+  'totp.disable': 'Désactiver la connexion à deux facteurs',
+  'totp.recoveryOnce':
+    'Vos codes de secours, affichés seulement maintenant : gardez-les en lieu sûr. Chacun vous connecte une fois sans votre application.',
+  'totp.continue': 'Continuer',
+  'totp.requiredEnrol':
+    'La connexion à deux facteurs est obligatoire pour votre compte : scannez le QR code avec une application d’authentification, puis saisissez son code.',
+  'totp.requiredNote':
+    'Le propriétaire exige la connexion à deux facteurs pour votre rôle ; activez-la maintenant.',
+  'sessions.title': 'Vos sessions',
+  'sessions.device': 'Appareil',
+  'sessions.address': 'Adresse',
+  'sessions.created': 'Connexion',
+  'sessions.lastUsed': 'Dernière utilisation',
+  'sessions.current': 'celle-ci',
+  'sessions.revoke': 'Déconnecter',
   'invite.title': 'Rejoindre Cairn',
   'invite.intro':
     'Choisissez votre mot de passe, puis connectez-vous avec votre nom d’utilisateur et ce mot de passe.',

@@ -28,6 +28,7 @@ mod nodes;
 pub mod openapi;
 mod passwords;
 mod routes;
+mod session_start;
 mod sessions;
 mod settings;
 mod two_factor;

@@ -24,7 +24,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::Request;
-use super::login::{signed_in, user_agent};
+use super::session_start::{signed_in, user_agent};
 use crate::app::App;
 use crate::auth::refusals::Reason;
 use crate::auth::throttle::now_ms;

@@ -8,7 +8,7 @@
 //! address known to the account (`auth::known`). A user with two-factor gets a half-signed-in
 //! token instead of a session, for `super::two_factor`.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 use serde::Deserialize;
 use serde_json::json;
@@ -71,10 +71,7 @@ pub async fn login(app: &App, req: Request) -> Response {
             "send {\"username\": \"…\", \"password\": \"…\"} as JSON",
         );
     };
-    let ip = req
-        .peer
-        .map(|p| p.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let ip = req.ip();
     let addr = AddressKey::of(ip);
     let account: String = body.username.chars().take(MAX_USERNAME_CHARS).collect();
     let known = app

@@ -68,6 +68,17 @@ pub struct Request {
     pub reach: Reach,
 }
 
+impl Request {
+    /// The client's address (unspecified when the connection gave none, as in tests), for
+    /// the sign-in throttle and the audit.
+    pub fn ip(&self) -> std::net::IpAddr {
+        self.peer
+            .map_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |p| {
+                p.ip()
+            })
+    }
+}
+
 #[derive(Debug)]
 struct Unauthorized;
 impl warp::reject::Reject for Unauthorized {}

@@ -7,8 +7,6 @@
 //! - `PUT /api/me/password`: the current password and a new one; the user's other sessions end,
 //!   this one is replaced by a new session.
 
-use std::net::{IpAddr, Ipv4Addr};
-
 use serde::Deserialize;
 use serde_json::json;
 use warp::Reply;
@@ -38,10 +36,7 @@ pub(super) async fn accept(app: &App, req: Request) -> Response {
     if let Err(why) = check_password(&body.password) {
         return bad(&why);
     }
-    let ip = req
-        .peer
-        .map(|p| p.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let ip = req.ip();
     let addr = AddressKey::of(ip);
     // Counted per address like a sign-in (the "account" is the link itself, so guessing many
     // links from many addresses is held by each address's own record).
@@ -106,10 +101,7 @@ pub(super) async fn change_own_password(app: &App, s: Session, req: Request) -> 
     if let Err(why) = check_password(&body.new) {
         return bad(&why);
     }
-    let ip = req
-        .peer
-        .map(|p| p.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let ip = req.ip();
     let addr = AddressKey::of(ip);
     // A stolen session must not try current passwords without limit: counted like sign-ins.
     if let Err(r) = app.throttle.reserve(&s.username, addr, true, now_ms()) {

@@ -15,7 +15,7 @@
 //! counted when refused into the sign-in tallies (`auth::refusals`), and a code is accepted once
 //! (the store moves the user's last step forward in one conditional `UPDATE`).
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -38,10 +38,7 @@ use crate::web::{Session, internal, json_error};
 pub const REQUIRE_KEY: &str = "two_factor_required";
 
 fn client(req: &Request) -> (IpAddr, AddressKey) {
-    let ip = req
-        .peer
-        .map(|p| p.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let ip = req.ip();
     (ip, AddressKey::of(ip))
 }
 

@@ -16,8 +16,8 @@ use cairn_e2e::repo_root;
 use serde_json::Value;
 
 use super::{
-    Case, CmdlineSampler, RUNTIME, assert_secret_absent, bare_apt_seconds, commands, prepare,
-    recipe_cmd, record, run, wanted,
+    Case, CmdlineSampler, RUNTIME, assert_secret_absent, bare_apt_seconds, beyond_apt, commands,
+    prepare, recipe_cmd, record, run, wanted,
 };
 use cairn_test_support::backup::{
     ACCESS_KEY_ID, BUCKET, SSH_USER, assert_same_files, authorize_key, ensure_ssh_user,
@@ -178,7 +178,7 @@ fn rsync_on_debian_11() {
 
     // 1. Installs rsync, makes the key, and stops: the target does not accept the key yet.
     let start = Instant::now();
-    let refused = deb.bash(None, &recipe_cmd("run", &case, ""));
+    let refused = deb.bash(None, &recipe_cmd("run", &case, "--timings"));
     let key_secs = start.elapsed().as_secs_f64();
     assert!(!refused.ok, "the first run should fail: {}", refused.text());
     assert!(
@@ -263,7 +263,15 @@ fn rsync_on_debian_11() {
         ..case
     };
     let (bare_secs, apt) = bare_apt_seconds(&bare_case);
-    record("rsync", &version, key_secs + backup_secs, bare_secs, &apt);
+    let beyond = beyond_apt(&refused.stderr).zip(beyond_apt(&first.stderr));
+    record(
+        "rsync",
+        &version,
+        key_secs + backup_secs,
+        bare_secs,
+        beyond.map(|(a, b)| a + b),
+        &apt,
+    );
 }
 
 #[test]
@@ -389,5 +397,12 @@ fn s3_on_debian_11() {
         ..case
     };
     let (bare_secs, apt) = bare_apt_seconds(&bare_case);
-    record("s3", &version, cairn_secs, bare_secs, &apt);
+    record(
+        "s3",
+        &version,
+        cairn_secs,
+        bare_secs,
+        beyond_apt(&first.stderr),
+        &apt,
+    );
 }

@@ -37,6 +37,10 @@ struct Case {
     /// already have one on the same port), its packages downloaded first; the daemon (any of
     /// these names) must run inside.
     daemon: &'static [&'static str],
+    /// How the daemon's own package starts it on a booted system (its maintainer script, through
+    /// invoke-rc.d, which does nothing in a chroot): the bare column runs it after apt-get, so
+    /// that both columns end with the daemon running, as `apt-get install` leaves it on a server.
+    start: &'static str,
     /// A database returning a connection string with a generated password, which must stay
     /// secret (see the module's documentation).
     password: bool,
@@ -50,6 +54,7 @@ const RUNTIME: Case = Case {
     params: &[],
     version_cmd: "",
     daemon: &[],
+    start: "",
     password: false,
     secret_free: &[],
 };
@@ -60,6 +65,7 @@ const CASES: &[Case] = &[
         params: &["user=cairn_d11", "prefix=d11:"],
         version_cmd: "redis-server --version",
         daemon: &["redis-server"],
+        start: "service redis-server start",
         password: true,
         secret_free: &["/etc/redis"],
     },
@@ -92,6 +98,7 @@ const CASES: &[Case] = &[
         recipe: "docker",
         version_cmd: "/usr/bin/docker --version",
         daemon: &["dockerd"],
+        start: "service docker start",
         ..RUNTIME
     },
     Case {
@@ -99,6 +106,7 @@ const CASES: &[Case] = &[
         params: &["db_name=cairn_d11", "user=cairn_d11_user"],
         version_cmd: "psql --version",
         daemon: &["postgres"],
+        start: "service postgresql start",
         password: true,
         secret_free: &["/etc/postgresql"],
     },
@@ -107,6 +115,7 @@ const CASES: &[Case] = &[
         params: &["db_name=cairn_d11", "user=cairn_d11_user"],
         version_cmd: "mariadb --version || mysql --version",
         daemon: &["mariadbd", "mysqld"],
+        start: "service mariadb start",
         password: true,
         secret_free: &["/etc/mysql"],
     },
@@ -242,11 +251,11 @@ fn planned_apt(deb: &Debian11, case: &Case) -> Vec<String> {
     apt
 }
 
-/// For a database: downloads what `apt` will install (`apt-get -d`), with the host's network.
+/// Downloads what `apt` will install (`apt-get -d`), with the host's network: a database's
+/// own network has no route out, and for every recipe both columns of the figures then time
+/// the install itself, not the archive's speed of the moment (which moved a row by up to 2×
+/// between runs).
 fn predownload(deb: &Debian11, case: &Case, apt: &[String]) {
-    if case.daemon.is_empty() {
-        return;
-    }
     let script = apt
         .iter()
         .map(|c| c.replacen("apt-get ", "apt-get -d ", 1))
@@ -257,11 +266,15 @@ fn predownload(deb: &Debian11, case: &Case, apt: &[String]) {
 }
 
 /// The apt-get commands of the recipe's plan, run alone in another fresh system (as the
-/// recipe ran: databases pre-downloaded, in their own network); their wall time in seconds.
+/// recipe ran: packages pre-downloaded, databases in their own network), then a daemon's start
+/// as its package makes it on a booted system ([`Case::start`]); their wall time in seconds.
 fn bare_apt_seconds(case: &Case) -> (f64, Vec<String>) {
     let deb = prepare(case);
-    let apt = planned_apt(&deb, case);
+    let mut apt = planned_apt(&deb, case);
     predownload(&deb, case, &apt);
+    if !case.start.is_empty() {
+        apt.push(case.start.to_owned());
+    }
     let script = format!(
         "export DEBIAN_FRONTEND=noninteractive; set -e; {}",
         apt.join("; ")
@@ -347,6 +360,16 @@ fn suite(recipe: &str) {
     if case.recipe == "docker" {
         assert_docker(&deb, &result);
     }
+    if case.recipe == "node" {
+        // npm's version comes from its package, without starting npm: it must be npm's own.
+        let npm = deb.bash(None, "npm --version");
+        assert!(
+            npm.ok && Some(npm.stdout.trim()) == result["npm"].as_str(),
+            "npm --version says {:?}, the recipe {}",
+            npm.stdout.trim(),
+            result["npm"]
+        );
+    }
 
     // 3. Again: nothing to do.
     let (second, again, _) = run(&deb, case);
@@ -362,7 +385,14 @@ fn suite(recipe: &str) {
         return;
     }
     let (bare_secs, apt) = bare_apt_seconds(case);
-    record(recipe, version, cairn_secs, bare_secs, &apt);
+    record(
+        recipe,
+        version,
+        cairn_secs,
+        bare_secs,
+        beyond_apt(&first.stderr),
+        &apt,
+    );
 }
 
 /// Where a run's time went (`--timings`, on stderr): printed, and appended to
@@ -385,11 +415,41 @@ fn keep_timings(recipe: &str, stderr: &str) {
     std::fs::write(&out, text).expect("write timings");
 }
 
+/// Seconds of a run outside apt-get, from its timing summary (`--timings`): what Cairn and
+/// the recipe's other programs took, which the machine's load moves far less than apt-get.
+fn beyond_apt(stderr: &str) -> Option<f64> {
+    let total: f64 = stderr.lines().find_map(|l| {
+        l.strip_prefix("Timing: ")?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    })?;
+    let apt: f64 = stderr
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            (w.next()? == "program").then_some(())?;
+            let secs: f64 = w.next()?.parse().ok()?;
+            (w.next()? == "s" && w.next()? == "apt-get").then_some(secs)
+        })
+        .sum();
+    Some(total - apt)
+}
+
 /// One row of the figures: printed, and appended to `target/debian11-figures.md` (or
-/// `$CAIRN_DEBIAN11_FIGURES`).
-fn record(recipe: &str, version: &str, cairn_secs: f64, bare_secs: f64, apt: &[String]) {
+/// `$CAIRN_DEBIAN11_FIGURES`). `beyond` is the run's time outside apt-get ([`beyond_apt`]).
+fn record(
+    recipe: &str,
+    version: &str,
+    cairn_secs: f64,
+    bare_secs: f64,
+    beyond: Option<f64>,
+    apt: &[String],
+) {
+    let beyond = beyond.map_or("?".to_owned(), |b| format!("{b:.2}"));
     let line = format!(
-        "| {recipe} | {version} | {cairn_secs:.1} | {bare_secs:.1} | {:.2} |",
+        "| {recipe} | {version} | {cairn_secs:.1} | {bare_secs:.1} | {:.2} | {beyond} |",
         cairn_secs / bare_secs
     );
     eprintln!("bare: {}\nFIGURES {line}", apt.join(" && "));

@@ -121,16 +121,33 @@ fn rsync_backs_up_over_ssh_and_proves_the_restore() {
     assert_nothing_changed(&second);
     assert_eq!(snapshots(&target_dir).len(), 1);
 
-    // 5. Run now, twice: new snapshots, the oldest beyond keep=2 removed.
+    // 5. Run now, twice: new snapshots, the oldest beyond keep=2 removed. What an interrupted
+    // run left on the target goes first.
     std::fs::write(source.join("app.conf"), "listen 127.0.0.1:9090\n").unwrap();
+    let leftover = target_dir.join(".incomplete-20200101T000000Z");
+    std::fs::create_dir_all(leftover.join("var")).unwrap();
+    std::fs::write(leftover.join("var/half"), "half a copy").unwrap();
+    assert!(sh("chown", &["-R", USER, leftover.to_str().unwrap()]).0);
     let now1 = run("rsync", &["action=run_now"]);
     assert!(now1.changed());
     assert_eq!(now1.result["last_run_ok"], true);
+    assert!(
+        !leftover.exists(),
+        "the interrupted run's copy is still there"
+    );
     let now2 = run("rsync", &["action=run_now"]);
     let snaps = snapshots(&target_dir);
     assert_eq!(snaps.len(), 2, "retention keeps 2: {snaps:?}");
     assert_eq!(now2.result["snapshot"], snaps[1].as_str());
     assert!(now2.stdout.contains("Removing snapshot"), "{}", now2.stdout);
+    // The history (the backup card's list) names the two that are left, newest first.
+    let listed: Vec<String> = detect("rsync")["snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(listed, [snaps[1].clone(), snaps[0].clone()]);
     assert_same_files(source, &copy(&snaps[1]), files);
     // The schedule's job, run as cron runs it: one more snapshot, retention still 2.
     let cron_log = run_as_cron("rsync");

@@ -288,6 +288,28 @@ fn s3_backs_up_with_restic_and_proves_the_restore_keeping_credentials_secret() {
     );
     assert_eq!(detect("s3")["last_restore_test_ok"], false);
 
+    // A repository that this server's password does not open (the password file replaced):
+    // the backup says so, and does not make a new repository over the old one.
+    let keys = objects(port, "keys/");
+    std::fs::write(
+        "/etc/cairn/backup/s3/restic-password",
+        "not-the-password-of-this-repository",
+    )
+    .unwrap();
+    let (out, err) = run_fails("s3", &["action=run_now"]);
+    assert!(
+        out.contains(&format!(
+            "✘ the repository s3:http://127.0.0.1:{port}/cairn-e2e exists but does not open with the password in /etc/cairn/backup/s3/restic-password"
+        )),
+        "{out}\n{err}"
+    );
+    assert!(!out.contains("Creating the restic repository"), "{out}");
+    assert_eq!(
+        objects(port, "keys/"),
+        keys,
+        "a key was added to the repository"
+    );
+
     eprintln!(
         "wall times through Cairn: configure {:.1} s, unchanged configure {:.1} s, run_now {:.1} s, restore_test {:.1} s",
         first.took.as_secs_f64(),

@@ -18,6 +18,7 @@ mod sessions_sql;
 mod settings_sql;
 mod sql;
 mod sqlite;
+mod submissions_sql;
 mod totp_sql;
 mod users_sql;
 
@@ -258,6 +259,65 @@ pub struct AuditCount {
     pub count: u64,
 }
 
+/// Where a recipe submission stands (`submissions_sql`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SubmissionState {
+    /// Waiting for an admin; never sent to an agent.
+    Pending,
+    /// Signed and published (while it is the highest approved version of its recipe).
+    Approved,
+    Rejected,
+    /// A newer submission of the same recipe came, or another was approved.
+    Superseded,
+}
+
+impl SubmissionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Superseded => "superseded",
+        }
+    }
+
+    pub fn from_word(word: &str) -> Option<Self> {
+        Some(match word {
+            "pending" => Self::Pending,
+            "approved" => Self::Approved,
+            "rejected" => Self::Rejected,
+            "superseded" => Self::Superseded,
+            _ => return None,
+        })
+    }
+}
+
+/// A recipe sent for publishing, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submission {
+    /// `sub-` and 12 hex digits.
+    pub id: String,
+    pub recipe_id: String,
+    pub version: u64,
+    /// The `.rhai` file's text.
+    pub source: String,
+    /// Companion files (`ID.NAME`, the registry's naming), name and text.
+    pub files: Vec<(String, String)>,
+    /// The check's warnings, `line:col: message` each.
+    pub warnings: Vec<String>,
+    /// The capabilities it adds to the version published when it was submitted, in words.
+    pub grown: Vec<String>,
+    /// The version published when it was submitted (`None`: a new recipe).
+    pub base_version: Option<u64>,
+    /// Who sent it (`ana`, or `ana (token ci)`).
+    pub submitted_by: String,
+    pub submitted_at: u64,
+    pub state: SubmissionState,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<u64>,
+}
+
 /// The audit action of a tally of refused sign-ins (`auth::refusals`).
 pub const AUDIT_REFUSED: &str = "login.refused";
 /// The audit view shows at most this many tallies of refused sign-ins (the newest), so a flood
@@ -414,6 +474,23 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     fn setting(&self, key: &str) -> StoreResult<Option<String>>;
     /// Sets a setting, or removes it with `None`.
     fn set_setting(&self, key: &str, value: Option<&str>) -> StoreResult<()>;
+
+    /// Stores a new pending recipe submission; earlier pending ones of the same recipe become
+    /// superseded (their ids are returned).
+    fn create_submission(&self, submission: &Submission) -> StoreResult<Vec<String>>;
+    /// Every submission, newest first.
+    fn submissions(&self) -> StoreResult<Vec<Submission>>;
+    fn submission(&self, id: &str) -> StoreResult<Option<Submission>>;
+    /// Approves or rejects a pending submission; `false` when it is not pending.
+    fn decide_submission(
+        &self,
+        id: &str,
+        state: SubmissionState,
+        by: &str,
+        now: u64,
+    ) -> StoreResult<bool>;
+    /// The highest approved version of each recipe: the registry's overlay.
+    fn approved_submissions(&self) -> StoreResult<Vec<Submission>>;
 
     /// Stores the samples of several nodes in one transaction, idempotently by `(node, t)`;
     /// returns how many were new.

@@ -15,6 +15,7 @@ import { said, t } from './i18n.svelte';
 import type { MetricsAnswer, NodeOverview, Range } from './metrics';
 import type { Role } from './roles';
 import type { ApiToken, NewApiToken } from './apiTokens';
+import type { Decided, Submission, SubmissionDetail, Submitted, Upload } from './submissions';
 
 // The wire's types are generated from the Rust ones (`protocol/src/dashboard/`); pages take them
 // from here with the client.
@@ -132,6 +133,8 @@ export type Recipe = {
   keyId?: string;
   expiresAt?: number;
   published: boolean;
+  /** The approved submission this version comes from, when not the file in `recipes/`. */
+  submission?: string;
   error?: string;
   /** The recipe's own words in other languages (checked whole by the engine). */
   translations?: Record<string, RecipeTranslation>;
@@ -406,6 +409,13 @@ export const api = {
     call<MetricsAnswer>('GET', `/api/nodes/${enc(id)}/metrics?range=${enc(range)}`),
   recipes: () => call<Recipe[]>('GET', '/api/recipes'),
   reloadRecipes: () => call<Recipe[]>('POST', '/api/recipes/reload'),
+  submissions: () => call<Submission[]>('GET', '/api/recipes/submissions'),
+  submission: (id: string) => call<SubmissionDetail>('GET', `/api/recipes/submissions/${enc(id)}`),
+  submitRecipe: (upload: Upload) => call<Submitted>('POST', '/api/recipes/submissions', upload),
+  approveSubmission: (id: string) =>
+    call<Decided>('POST', `/api/recipes/submissions/${enc(id)}/approve`),
+  rejectSubmission: (id: string) =>
+    call<Decided>('POST', `/api/recipes/submissions/${enc(id)}/reject`),
   jobs: (nodeId?: string) =>
     call<Job[]>('GET', nodeId ? `/api/jobs?node=${enc(nodeId)}` : '/api/jobs'),
   job: (id: string) => call<Job>('GET', `/api/jobs/${enc(id)}`),

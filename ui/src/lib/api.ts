@@ -183,6 +183,8 @@ export class ApiError extends Error {
     /** The sentence's code (`docs/api.md`, "Sentences"), when the control plane gave one. */
     readonly code?: string,
     args?: Record<string, string>,
+    /** A refused recipe's findings, `line:col: severity: message` each (issue 22). */
+    readonly diagnostics: string[] = [],
   ) {
     super(said(code, args, message));
   }
@@ -225,8 +227,13 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
       body.args && typeof body.args === 'object'
         ? (body.args as Record<string, string>)
         : undefined;
+    const diagnostics = Array.isArray(body.diagnostics)
+      ? body.diagnostics
+          .map((d) => (d && typeof d === 'object' ? (d as Record<string, unknown>).at : null))
+          .filter((at): at is string => typeof at === 'string')
+      : [];
     if (res.status === 401 && !path.startsWith('/api/login')) onUnauthorized();
-    throw new ApiError(res.status, message, code, args);
+    throw new ApiError(res.status, message, code, args, diagnostics);
   }
   return data as T;
 }

@@ -110,7 +110,7 @@ pub async fn prepare(config: Config, shutdown: watch::Receiver<bool>) -> anyhow:
     let registry = {
         let dir = config.recipes_dir.clone();
         // Recipes approved through a submission are published over their files (issue 22).
-        let overlays = store::blocking(&store, |s| crate::submissions::overlays(s)).await?;
+        let overlays = store::blocking(&store, crate::submissions::overlays).await?;
         let reg = registry::Registry::load_with(
             &dir,
             &overlays,

@@ -299,7 +299,7 @@ async fn reload(app: &Arc<App>, s: Session) -> Response {
     let dir = app.config.recipes_dir.clone();
     let app2 = Arc::clone(app);
     // Approved submissions stay published over the files they are newer than (issue 22).
-    let overlays = match store::blocking(&app.store, |s| crate::submissions::overlays(s)).await {
+    let overlays = match store::blocking(&app.store, crate::submissions::overlays).await {
         Ok(o) => o,
         Err(e) => return internal(e),
     };

@@ -258,7 +258,7 @@ pub(super) async fn approve(app: &Arc<App>, s: Session, req: Request) -> Respons
         }
     };
     // The registry as it will be: every approved submission, this one included.
-    let overlays = match store::blocking(&app.store, |st| submissions::overlays(st)).await {
+    let overlays = match store::blocking(&app.store, submissions::overlays).await {
         Ok(mut o) => {
             o.retain(|o| o.recipe_id != sub.recipe_id);
             o.push(submissions::overlay(&sub));

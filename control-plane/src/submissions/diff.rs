@@ -130,6 +130,9 @@ fn source_diff(old: &Side, new: &Side, published: bool) -> String {
     out
 }
 
+/// What a capability of a kind allows, in words, given all of the recipe's capabilities.
+type Power<'a> = dyn Fn(&str, &Capabilities) -> String + 'a;
+
 fn capabilities(old: Option<&Capabilities>, new: &Capabilities) -> Vec<CapabilityChange> {
     let none = Capabilities::default();
     let before = old.unwrap_or(&none);
@@ -139,12 +142,7 @@ fn capabilities(old: Option<&Capabilities>, new: &Capabilities) -> Vec<Capabilit
     let service = |name: &str, _: &Capabilities| {
         format!("starts, stops, restarts, enables and disables the service {name}")
     };
-    let kinds: [(
-        &'static str,
-        &Vec<String>,
-        &Vec<String>,
-        &dyn Fn(&str, &Capabilities) -> String,
-    ); 3] = [
+    let kinds: [(&'static str, &Vec<String>, &Vec<String>, &Power); 3] = [
         ("program", &before.programs, &new.programs, &program),
         ("path", &before.paths, &new.paths, &path),
         ("service", &before.services, &new.services, &service),
@@ -218,7 +216,11 @@ mod tests {
             d.source
         );
         assert_eq!(d.grown, ["program true (does nothing but exit)"]);
-        let kept = d.capabilities.iter().find(|c| c.kind == "path").unwrap();
+        let kept = d
+            .capabilities
+            .iter()
+            .find(|c| c.kind == "path")
+            .expect("the path is listed");
         assert_eq!((kept.change, kept.grown), (Change::Kept, false));
     }
 

@@ -33,6 +33,7 @@ pub use cairn_protocol::dashboard::{Job, JobEvent, JobStatus};
 pub use metrics_sql::Downsampled;
 pub use sessions_sql::{SessionInfo, TOUCH_EVERY_SECS};
 pub use sqlite::SqliteStore;
+pub use submissions_sql::{Submission, SubmissionState};
 pub use totp_sql::TotpRow;
 
 /// How long metrics are kept at each resolution, in seconds.
@@ -257,65 +258,6 @@ pub struct AuditCount {
     pub target: String,
     pub result: String,
     pub count: u64,
-}
-
-/// Where a recipe submission stands (`submissions_sql`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SubmissionState {
-    /// Waiting for an admin; never sent to an agent.
-    Pending,
-    /// Signed and published (while it is the highest approved version of its recipe).
-    Approved,
-    Rejected,
-    /// A newer submission of the same recipe came, or another was approved.
-    Superseded,
-}
-
-impl SubmissionState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Approved => "approved",
-            Self::Rejected => "rejected",
-            Self::Superseded => "superseded",
-        }
-    }
-
-    pub fn from_word(word: &str) -> Option<Self> {
-        Some(match word {
-            "pending" => Self::Pending,
-            "approved" => Self::Approved,
-            "rejected" => Self::Rejected,
-            "superseded" => Self::Superseded,
-            _ => return None,
-        })
-    }
-}
-
-/// A recipe sent for publishing, as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Submission {
-    /// `sub-` and 12 hex digits.
-    pub id: String,
-    pub recipe_id: String,
-    pub version: u64,
-    /// The `.rhai` file's text.
-    pub source: String,
-    /// Companion files (`ID.NAME`, the registry's naming), name and text.
-    pub files: Vec<(String, String)>,
-    /// The check's warnings, `line:col: message` each.
-    pub warnings: Vec<String>,
-    /// The capabilities it adds to the version published when it was submitted, in words.
-    pub grown: Vec<String>,
-    /// The version published when it was submitted (`None`: a new recipe).
-    pub base_version: Option<u64>,
-    /// Who sent it (`ana`, or `ana (token ci)`).
-    pub submitted_by: String,
-    pub submitted_at: u64,
-    pub state: SubmissionState,
-    pub decided_by: Option<String>,
-    pub decided_at: Option<u64>,
 }
 
 /// The audit action of a tally of refused sign-ins (`auth::refusals`).

@@ -10,9 +10,69 @@
 //! once, one wins and the other is told.
 
 use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
 
+use super::StoreResult;
 use super::sql::{from_i64, to_i64};
-use super::{StoreResult, Submission, SubmissionState};
+
+/// Where a recipe submission stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SubmissionState {
+    /// Waiting for an admin; never sent to an agent.
+    Pending,
+    /// Signed and published (while it is the highest approved version of its recipe).
+    Approved,
+    Rejected,
+    /// A newer submission of the same recipe came, or another was approved.
+    Superseded,
+}
+
+impl SubmissionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Superseded => "superseded",
+        }
+    }
+
+    pub fn from_word(word: &str) -> Option<Self> {
+        Some(match word {
+            "pending" => Self::Pending,
+            "approved" => Self::Approved,
+            "rejected" => Self::Rejected,
+            "superseded" => Self::Superseded,
+            _ => return None,
+        })
+    }
+}
+
+/// A recipe sent for publishing, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submission {
+    /// `sub-` and 12 hex digits.
+    pub id: String,
+    pub recipe_id: String,
+    pub version: u64,
+    /// The `.rhai` file's text.
+    pub source: String,
+    /// Companion files (`ID.NAME`, the registry's naming), name and text.
+    pub files: Vec<(String, String)>,
+    /// The check's warnings, `line:col: message` each.
+    pub warnings: Vec<String>,
+    /// The capabilities it adds to the version published when it was submitted, in words.
+    pub grown: Vec<String>,
+    /// The version published when it was submitted (`None`: a new recipe).
+    pub base_version: Option<u64>,
+    /// Who sent it (`ana`, or `ana (token ci)`).
+    pub submitted_by: String,
+    pub submitted_at: u64,
+    pub state: SubmissionState,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<u64>,
+}
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS recipe_submissions (

@@ -4,6 +4,7 @@
 mod check;
 mod console;
 mod definitions;
+mod publish;
 mod record;
 mod scaffold;
 mod test;
@@ -120,6 +121,18 @@ enum Command {
         /// Where to write it (default: ID.rhai); an existing file is never overwritten.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+    },
+    /// Send a recipe to a control plane's registry: checked here first, then pending until an
+    /// admin approves it in the dashboard. The API token is read from $CAIRN_TOKEN or
+    /// --token-file, never from the command line.
+    Publish {
+        file: PathBuf,
+        /// The control plane's address, e.g. https://cairn.example.com
+        #[arg(long)]
+        url: String,
+        /// A file whose first line is the API token (default: $CAIRN_TOKEN).
+        #[arg(long, value_name = "PATH")]
+        token_file: Option<PathBuf>,
     },
     /// Write the host API's definitions for editors (Rhai's definition files, `.d.rhai`) into
     /// DIR (default: .rhai/definitions).
@@ -257,6 +270,11 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::New { id, category, out } => scaffold::new(&id, category, out),
         Command::Definitions { out } => definitions::write(out),
+        Command::Publish {
+            file,
+            url,
+            token_file,
+        } => publish::run(&file, &url, token_file.as_deref()),
     }
 }
 

@@ -46,6 +46,7 @@ pub(crate) mod server;
 pub(crate) mod settings;
 pub(crate) mod setup;
 pub(crate) mod store;
+pub(crate) mod submissions;
 pub(crate) mod web;
 pub(crate) mod ws_agent;
 pub(crate) mod ws_dashboard;

@@ -4,6 +4,11 @@
 //!
 //! A recipe is `ID.rhai`; its companion files (templates) are the other files whose names start
 //! with `ID.` (`redis.conf.j2`), carried in the bundle after the recipe.
+//!
+//! Recipes approved through a submission (`submissions`, issue 22) are [`Overlay`]s: each is
+//! published instead of its file in `recipes/` when its version is higher (or there is no file),
+//! so what an admin approved survives a restart and a reload; a pending submission is never
+//! here, so no agent can get it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -58,6 +63,10 @@ pub struct CatalogueEntry {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<u64>,
     pub published: bool,
+    /// The approved submission this version comes from (issue 22), when it is not the file in
+    /// `recipes/`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submission: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -105,10 +114,92 @@ pub struct Registry {
 
 static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
+/// A recipe approved through a submission (issue 22, `store::Submission`): published over
+/// `recipes/` when its version is higher than the file's there (or there is no file), so an
+/// approval survives a restart and a reload.
+#[derive(Debug, Clone)]
+pub struct Overlay {
+    pub recipe_id: String,
+    pub version: u64,
+    pub source: String,
+    /// Companion files, named as in `recipes/` (`ID.NAME`).
+    pub files: Vec<(String, Vec<u8>)>,
+    pub submission_id: String,
+}
+
+/// One recipe to load: a file of `recipes/` or an approved submission.
+struct Candidate {
+    /// `ID.rhai`.
+    file: String,
+    /// What error messages name (the file's path, or the submission).
+    shown: String,
+    source: Result<String, String>,
+    companions: Result<Vec<(String, Vec<u8>)>, String>,
+    submission: Option<String>,
+}
+
+impl Candidate {
+    fn from_dir(path: &Path, all: &[PathBuf]) -> Self {
+        let file = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let prefix = format!("{}.", file.trim_end_matches(".rhai"));
+        let companions = all
+            .iter()
+            .filter(|p| {
+                p.as_path() != path
+                    && p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(&prefix) && !n.ends_with(".rhai"))
+                    && p.is_file()
+            })
+            .map(|p| {
+                let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+                Ok((name.unwrap_or_default(), std::fs::read(p)?))
+            })
+            .collect::<std::io::Result<Vec<_>>>()
+            .map_err(|e| e.to_string());
+        Self {
+            shown: path.display().to_string(),
+            source: std::fs::read_to_string(path)
+                .map_err(|e| format!("failed to read {}: {e}", path.display())),
+            file,
+            companions,
+            submission: None,
+        }
+    }
+
+    fn from_overlay(o: &Overlay) -> Self {
+        let file = format!("{}.rhai", o.recipe_id);
+        Self {
+            shown: format!("{file} (submission {})", o.submission_id),
+            file,
+            source: Ok(o.source.clone()),
+            companions: Ok(o.files.clone()),
+            submission: Some(o.submission_id.clone()),
+        }
+    }
+
+    /// The version the candidate declares, if it reads.
+    fn version(&self) -> Option<u64> {
+        let source = self.source.as_ref().ok()?;
+        Recipe::parse(&self.shown, source)
+            .ok()
+            .map(|r| r.meta.version)
+    }
+}
+
 impl Registry {
     /// Loads every recipe in `dir` and signs the good ones with `key` at time `now`.
     /// A missing directory gives an empty registry.
     pub fn load(dir: &Path, key: &KeyPair, now: u64) -> Self {
+        Self::load_with(dir, &[], key, now)
+    }
+
+    /// [`Registry::load`], with the approved submissions of `overlays` published in place of
+    /// the files of `dir` they are newer than (or beside them, for a new recipe).
+    pub fn load_with(dir: &Path, overlays: &[Overlay], key: &KeyPair, now: u64) -> Self {
         let mut reg = Self {
             generation: GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             detectors_hash: cairn_protocol::detectors_hash(&[]),
@@ -118,15 +209,26 @@ impl Registry {
             Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
             Err(error) => {
                 tracing::warn!(dir = %dir.display(), %error, "cannot read the recipes directory");
-                return reg;
+                Vec::new()
             }
         };
         files.sort();
-        for path in files
+        let mut candidates: Vec<Candidate> = files
             .iter()
             .filter(|p| p.extension().is_some_and(|e| e == "rhai"))
-        {
-            let entry = reg.load_one(path, &files, key, now);
+            .map(|p| Candidate::from_dir(p, &files))
+            .collect();
+        for o in overlays {
+            let file = format!("{}.rhai", o.recipe_id);
+            match candidates.iter_mut().find(|c| c.file == file) {
+                Some(c) if c.version().is_some_and(|v| v >= o.version) => {}
+                Some(c) => *c = Candidate::from_overlay(o),
+                None => candidates.push(Candidate::from_overlay(o)),
+            }
+        }
+        candidates.sort_by(|a, b| a.file.cmp(&b.file));
+        for c in &candidates {
+            let entry = reg.load_one(c, key, now);
             if let Some(error) = &entry.error {
                 tracing::warn!(file = %entry.file, %error, "recipe not published");
             }
@@ -136,17 +238,8 @@ impl Registry {
         reg
     }
 
-    fn load_one(
-        &mut self,
-        path: &Path,
-        all: &[PathBuf],
-        key: &KeyPair,
-        now: u64,
-    ) -> CatalogueEntry {
-        let file = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+    fn load_one(&mut self, c: &Candidate, key: &KeyPair, now: u64) -> CatalogueEntry {
+        let file = c.file.clone();
         let stem = file.trim_end_matches(".rhai").to_owned();
         let mut entry = CatalogueEntry {
             id: stem.clone(),
@@ -162,17 +255,22 @@ impl Registry {
             translations: Default::default(),
             programs: Vec::new(),
             paths: Vec::new(),
-            source: std::fs::read_to_string(path).unwrap_or_default(),
+            source: c.source.clone().unwrap_or_default(),
             fingerprint: None,
             key_id: None,
             expires_at: None,
             published: false,
+            submission: c.submission.clone(),
             error: None,
         };
-        let recipe = match Recipe::load(path) {
+        let parsed = c
+            .source
+            .clone()
+            .and_then(|source| Recipe::parse(&c.shown, &source).map_err(|e| e.to_string()));
+        let recipe = match parsed {
             Ok(r) => r,
             Err(e) => {
-                entry.error = Some(e.to_string());
+                entry.error = Some(e);
                 return entry;
             }
         };
@@ -218,7 +316,7 @@ impl Registry {
             entry.error = Some(format!("another recipe already has the id \"{}\"", m.id));
             return entry;
         }
-        match sign(&recipe, path, all, key, now) {
+        match sign(&recipe, &c.companions, key, now) {
             Ok(bundle) => {
                 entry.fingerprint = Some(header_fingerprint(&bundle));
                 entry.key_id = Some(bundle.key_id.clone());
@@ -253,24 +351,15 @@ fn in_languages(words: impl Fn(&str) -> Option<String>) -> BTreeMap<String, Stri
 
 fn sign(
     recipe: &Recipe,
-    path: &Path,
-    all: &[PathBuf],
+    companions: &Result<Vec<(String, Vec<u8>)>, String>,
     key: &KeyPair,
     now: u64,
 ) -> anyhow::Result<SignedBundle> {
-    let prefix = format!("{}.", recipe.meta.id);
     let mut files = vec![(
         format!("{}.rhai", recipe.meta.id),
         recipe.source.as_bytes().to_vec(),
     )];
-    for p in all {
-        let Some(name) = p.file_name().and_then(|n| n.to_str()) else {
-            continue;
-        };
-        if p != path && name.starts_with(&prefix) && !name.ends_with(".rhai") && p.is_file() {
-            files.push((name.to_owned(), std::fs::read(p)?));
-        }
-    }
+    files.extend(companions.clone().map_err(anyhow::Error::msg)?);
     let caps = &recipe.meta.capabilities;
     Ok(UnsignedBundle {
         recipe_id: recipe.meta.id.clone(),

@@ -109,7 +109,14 @@ pub async fn prepare(config: Config, shutdown: watch::Receiver<bool>) -> anyhow:
     let signer = FrameSigner::control_plane(key, CONTROL_PLANE_ID);
     let registry = {
         let dir = config.recipes_dir.clone();
-        let reg = registry::Registry::load(&dir, signer.key(), cairn_protocol::unix_now());
+        // Recipes approved through a submission are published over their files (issue 22).
+        let overlays = store::blocking(&store, crate::submissions::overlays).await?;
+        let reg = registry::Registry::load_with(
+            &dir,
+            &overlays,
+            signer.key(),
+            cairn_protocol::unix_now(),
+        );
         tracing::info!(
             recipes = reg.catalogue.len(),
             published = reg.catalogue.iter().filter(|e| e.published).count(),

@@ -18,6 +18,7 @@ mod network;
 mod nodes;
 mod plan_only;
 mod plans;
+mod publish;
 mod recovery;
 mod roles;
 mod secrets;

@@ -21,10 +21,13 @@ pub(crate) fn least_role(id: RouteId) -> Option<Role> {
         | NodeMetrics | MetricsOverview | ChangePassword | MyApiTokens | CreateApiToken
         | RevokeMyApiToken | TwoFactor | StartTwoFactor | ConfirmTwoFactor | DisableTwoFactor
         | Sessions | RevokeSession => Some(Role::Viewer),
+        SubmitRecipe | Submissions | Submission => Some(Role::Operator),
         NodesStatus | ChangeNode | RemoveNode | CreateToken | Tokens | RevokeToken
-        | ReloadRecipes | Audit | Settings | AlertRules | ChangeAlertRule | AlertOverride
-        | MuteAlerts | UnmuteAlerts | AlertChannels | CreateAlertChannel | ChangeAlertChannel
-        | DeleteAlertChannel | TestAlertChannel => Some(Role::Admin),
+        | ReloadRecipes | ApproveSubmission | RejectSubmission | Audit | Settings | AlertRules
+        | ChangeAlertRule | AlertOverride | MuteAlerts | UnmuteAlerts | AlertChannels
+        | CreateAlertChannel | ChangeAlertChannel | DeleteAlertChannel | TestAlertChannel => {
+            Some(Role::Admin)
+        }
         ChangeSettings | Users | InviteUser | ChangeUser | ResetUser | ApiTokens
         | RevokeApiToken | RequireTwoFactor | EndUserSessions => Some(Role::Owner),
     }

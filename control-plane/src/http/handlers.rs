@@ -11,7 +11,7 @@ use warp::reply::Response;
 
 use super::{
     Request, RouteId, alert_channels, alerts, api_tokens, fleet, login, metrics, nodes, passwords,
-    sessions, settings, two_factor, users,
+    sessions, settings, submissions, two_factor, users,
 };
 use crate::app::App;
 use crate::store::{self, NewToken};
@@ -57,6 +57,11 @@ pub async fn handle(
         (RouteId::RevokeToken, Some(s)) => nodes::revoke_token(&app, s, req).await,
         (RouteId::Recipes, Some(_)) => ok_json(&app.registry().catalogue),
         (RouteId::ReloadRecipes, Some(s)) => reload(&app, s).await,
+        (RouteId::SubmitRecipe, Some(s)) => submissions::submit(&app, s, req).await,
+        (RouteId::Submissions, Some(_)) => submissions::list(&app).await,
+        (RouteId::Submission, Some(_)) => submissions::show(&app, req).await,
+        (RouteId::ApproveSubmission, Some(s)) => submissions::approve(&app, s, req).await,
+        (RouteId::RejectSubmission, Some(s)) => submissions::reject(&app, s, req).await,
         (RouteId::Jobs, Some(_)) => jobs(&app, req).await,
         (RouteId::Job, Some(_)) => job(&app, req).await,
         (RouteId::JobEvents, Some(_)) => job_events(&app, req).await,
@@ -293,8 +298,18 @@ async fn create_token(app: &App, s: Session, req: Request) -> Response {
 async fn reload(app: &Arc<App>, s: Session) -> Response {
     let dir = app.config.recipes_dir.clone();
     let app2 = Arc::clone(app);
+    // Approved submissions stay published over the files they are newer than (issue 22).
+    let overlays = match store::blocking(&app.store, crate::submissions::overlays).await {
+        Ok(o) => o,
+        Err(e) => return internal(e),
+    };
     let loaded = tokio::task::spawn_blocking(move || {
-        registry::Registry::load(&dir, app2.signer.key(), cairn_protocol::unix_now())
+        registry::Registry::load_with(
+            &dir,
+            &overlays,
+            app2.signer.key(),
+            cairn_protocol::unix_now(),
+        )
     })
     .await;
     let reg = match loaded {

@@ -9,7 +9,8 @@
 //! [`passwords`] accepting a link and changing one's own password, [`api_tokens`] API tokens and
 //! bearer requests, [`openapi`] the OpenAPI document generated from the route table, [`access`] the one check of every private route's role and node groups, [`nodes`] renaming, tagging and removing
 //! nodes and revoking enrollment tokens, [`alerts`] and [`alert_channels`] the alert rules,
-//! mutes, alerts and channels, [`handlers`] the other REST routes,
+//! mutes, alerts and channels, [`submissions`] recipe submissions (submit, list, show with
+//! its diff, approve, reject), [`handlers`] the other REST routes,
 //! [`dashboard_files`] the dashboard's files. What the handlers share with the sockets (the
 //! session, JSON errors, the origin) is in [`crate::web`].
 
@@ -31,6 +32,7 @@ mod routes;
 mod session_start;
 mod sessions;
 mod settings;
+mod submissions;
 mod two_factor;
 mod users;
 
@@ -54,6 +56,10 @@ use crate::{auth, install, store, ws_agent, ws_dashboard};
 
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: u64 = 64 * 1024;
+
+/// Largest body of a recipe submission: a recipe (at most 256 KiB, the engine's limit) and its
+/// companion files, as JSON.
+pub const MAX_SUBMISSION_BYTES: u64 = 1024 * 1024;
 
 /// What a handler gets besides its session.
 #[derive(Debug)]
@@ -191,13 +197,14 @@ fn with_session(app: Arc<App>) -> BoxedFilter<(Session,)> {
 
 fn request_parts(
     method: &'static str,
+    limit: u64,
 ) -> BoxedFilter<(HeaderMap, Option<String>, Bytes, Option<SocketAddr>)> {
     let query = warp::query::raw()
         .map(Some)
         .or(warp::any().map(|| None))
         .unify();
     let body = if matches!(method, "POST" | "PUT" | "PATCH" | "DELETE") {
-        warp::body::content_length_limit(MAX_BODY_BYTES)
+        warp::body::content_length_limit(limit)
             .and(warp::body::bytes())
             .boxed()
     } else {
@@ -315,7 +322,14 @@ fn build_route(r: &'static Route, app: Arc<App>) -> BoxedFilter<(Response,)> {
             )
             .boxed(),
         id => guard
-            .and(request_parts(r.method))
+            .and(request_parts(
+                r.method,
+                if id == RouteId::SubmitRecipe {
+                    MAX_SUBMISSION_BYTES
+                } else {
+                    MAX_BODY_BYTES
+                },
+            ))
             .and(app_f)
             .then(
                 move |params: Vec<String>,

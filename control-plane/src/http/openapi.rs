@@ -117,6 +117,53 @@ pub fn describe(id: RouteId) -> Doc {
         RevokeToken => doc("Revoke an enrollment token", None, ONE),
         Recipes => doc("The recipe catalogue", None, JSON),
         ReloadRecipes => doc("Reload the recipes from disk", None, JSON),
+        SubmitRecipe => doc(
+            "Submit a recipe for publishing: checked as `cairn-recipe check` checks it, then \
+             pending until an admin approves it",
+            Some(
+                r#"{"source": "const RECIPE = #{...};", "file": "redis.rhai", "files": {"redis.conf.j2": "..."}}"#,
+            ),
+            &[
+                (
+                    201,
+                    "pending: the submission, its diff and grown capabilities",
+                ),
+                (400, "the body is wrong; a sentence says why"),
+                (409, "the version is not above the published one"),
+                (
+                    422,
+                    "the check found errors: every diagnostic, line:col: message",
+                ),
+            ],
+        ),
+        Submissions => doc("The recipe submissions, newest first", None, JSON),
+        Submission => doc(
+            "One submission: its files and its diff (source and capabilities) against the \
+             published version",
+            None,
+            ONE,
+        ),
+        ApproveSubmission => doc(
+            "Approve a pending submission (dashboard session only): signs it and publishes it",
+            None,
+            &[
+                (200, "signed and published; which capabilities grew"),
+                (404, "there is no such item"),
+                (
+                    409,
+                    "not pending, or no longer newer than the published version",
+                ),
+            ],
+        ),
+        RejectSubmission => doc(
+            "Reject a pending submission (dashboard session only)",
+            None,
+            &[
+                (200, "rejected"),
+                (404, "there is no such item"),
+                (409, "not pending"),
+            ],
+        ),
         Jobs => doc("Jobs of the nodes within reach (`?node=ID`)", None, JSON),
         Job => doc("One job", None, ONE),
         JobEvents => doc("One job's events", None, ONE),

@@ -29,6 +29,11 @@ pub enum RouteId {
     RevokeToken,
     Recipes,
     ReloadRecipes,
+    SubmitRecipe,
+    Submissions,
+    Submission,
+    ApproveSubmission,
+    RejectSubmission,
     Jobs,
     Job,
     JobEvents,
@@ -124,6 +129,9 @@ impl RouteId {
                 | RouteId::Sessions
                 | RouteId::RevokeSession
                 | RouteId::EndUserSessions
+                // A leaked CI token must not approve its own upload (issue 22).
+                | RouteId::ApproveSubmission
+                | RouteId::RejectSubmission
         )
     }
 }
@@ -253,6 +261,43 @@ pub const ROUTES: &[Route] = &[
         Role::Admin,
         Scope::None,
         RouteId::ReloadRecipes,
+    ),
+    // Recipe publishing (issue 22): operators submit (a token may, for the CLI); only an
+    // admin's dashboard session decides.
+    private(
+        "POST",
+        "/api/recipes/submissions",
+        Role::Operator,
+        Scope::None,
+        RouteId::SubmitRecipe,
+    ),
+    private(
+        "GET",
+        "/api/recipes/submissions",
+        Role::Operator,
+        Scope::None,
+        RouteId::Submissions,
+    ),
+    private(
+        "GET",
+        "/api/recipes/submissions/{id}",
+        Role::Operator,
+        Scope::None,
+        RouteId::Submission,
+    ),
+    private(
+        "POST",
+        "/api/recipes/submissions/{id}/approve",
+        Role::Admin,
+        Scope::None,
+        RouteId::ApproveSubmission,
+    ),
+    private(
+        "POST",
+        "/api/recipes/submissions/{id}/reject",
+        Role::Admin,
+        Scope::None,
+        RouteId::RejectSubmission,
     ),
     private(
         "GET",

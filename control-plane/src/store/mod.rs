@@ -18,6 +18,7 @@ mod sessions_sql;
 mod settings_sql;
 mod sql;
 mod sqlite;
+mod submissions_sql;
 mod totp_sql;
 mod users_sql;
 
@@ -32,6 +33,7 @@ pub use cairn_protocol::dashboard::{Job, JobEvent, JobStatus};
 pub use metrics_sql::Downsampled;
 pub use sessions_sql::{SessionInfo, TOUCH_EVERY_SECS};
 pub use sqlite::SqliteStore;
+pub use submissions_sql::{Submission, SubmissionState};
 pub use totp_sql::TotpRow;
 
 /// How long metrics are kept at each resolution, in seconds.
@@ -414,6 +416,23 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     fn setting(&self, key: &str) -> StoreResult<Option<String>>;
     /// Sets a setting, or removes it with `None`.
     fn set_setting(&self, key: &str, value: Option<&str>) -> StoreResult<()>;
+
+    /// Stores a new pending recipe submission; earlier pending ones of the same recipe become
+    /// superseded (their ids are returned).
+    fn create_submission(&self, submission: &Submission) -> StoreResult<Vec<String>>;
+    /// Every submission, newest first.
+    fn submissions(&self) -> StoreResult<Vec<Submission>>;
+    fn submission(&self, id: &str) -> StoreResult<Option<Submission>>;
+    /// Approves or rejects a pending submission; `false` when it is not pending.
+    fn decide_submission(
+        &self,
+        id: &str,
+        state: SubmissionState,
+        by: &str,
+        now: u64,
+    ) -> StoreResult<bool>;
+    /// The highest approved version of each recipe: the registry's overlay.
+    fn approved_submissions(&self) -> StoreResult<Vec<Submission>>;
 
     /// Stores the samples of several nodes in one transaction, idempotently by `(node, t)`;
     /// returns how many were new.

@@ -12,12 +12,12 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use super::sql::{from_i64, job_kind, job_status, json_col, to_i64};
 use super::{
     ApiToken, SessionInfo, TotpRow, api_tokens_sql, audit_sql, invites_sql, metrics_sql, nodes_sql,
-    sessions_sql, settings_sql, totp_sql, users_sql,
+    sessions_sql, settings_sql, submissions_sql, totp_sql, users_sql,
 };
 use super::{
     Appended, AuditCount, AuditEntry, Enrollment, Invite, Job, JobEvent, JobStatus, NewToken, Node,
-    NodeChange, NodeUpdate, PendingToken, SessionUser, Store, StoreError, StoreResult,
-    TokenRevoked, User,
+    NodeChange, NodeUpdate, PendingToken, SessionUser, Store, StoreError, StoreResult, Submission,
+    SubmissionState, TokenRevoked, User,
 };
 use crate::roles::Access;
 
@@ -111,6 +111,7 @@ impl SqliteStore {
         sessions_sql::migrate(&conn)?;
         nodes_sql::migrate(&conn)?;
         metrics_sql::migrate(&conn)?;
+        submissions_sql::migrate(&conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
         })
@@ -622,6 +623,32 @@ impl Store for SqliteStore {
 
     fn set_setting(&self, key: &str, value: Option<&str>) -> StoreResult<()> {
         settings_sql::set_setting(&self.conn(), key, value)
+    }
+
+    fn create_submission(&self, submission: &Submission) -> StoreResult<Vec<String>> {
+        submissions_sql::create(&mut self.conn(), submission)
+    }
+
+    fn submissions(&self) -> StoreResult<Vec<Submission>> {
+        submissions_sql::list(&self.conn())
+    }
+
+    fn submission(&self, id: &str) -> StoreResult<Option<Submission>> {
+        submissions_sql::get(&self.conn(), id)
+    }
+
+    fn decide_submission(
+        &self,
+        id: &str,
+        state: SubmissionState,
+        by: &str,
+        now: u64,
+    ) -> StoreResult<bool> {
+        submissions_sql::decide(&mut self.conn(), id, state, by, now)
+    }
+
+    fn approved_submissions(&self) -> StoreResult<Vec<Submission>> {
+        submissions_sql::approved(&self.conn())
     }
 
     fn store_metrics(

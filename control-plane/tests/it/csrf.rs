@@ -55,7 +55,9 @@ fn status_for(r: &Route) -> u16 {
         | RouteId::RevokeMyApiToken
         | RouteId::RevokeApiToken
         | RouteId::RevokeSession
-        | RouteId::EndUserSessions => 404,
+        | RouteId::EndUserSessions
+        | RouteId::ApproveSubmission
+        | RouteId::RejectSubmission => 404,
         // A new invitation (again: the unused link is replaced), a new API token.
         RouteId::InviteUser | RouteId::CreateApiToken => 201,
         // Reached the handler, which asks for the fields (no link or password guessed here).
@@ -66,7 +68,9 @@ fn status_for(r: &Route) -> u16 {
         | RouteId::LoginEnrolConfirm
         | RouteId::ConfirmTwoFactor
         | RouteId::DisableTwoFactor
-        | RouteId::RequireTwoFactor => 400,
+        | RouteId::RequireTwoFactor
+        // A submission without a recipe.
+        | RouteId::SubmitRecipe => 400,
         _ => 200,
     }
 }

@@ -13,6 +13,7 @@ mod said;
 mod sessions;
 mod settings;
 mod states;
+mod submissions;
 mod system_status;
 mod two_factor;
 mod users;

@@ -15,6 +15,7 @@ import { said, t } from './i18n.svelte';
 import type { MetricsAnswer, NodeOverview, Range } from './metrics';
 import type { Role } from './roles';
 import type { ApiToken, NewApiToken } from './apiTokens';
+import type { Decided, Submission, SubmissionDetail, Submitted, Upload } from './submissions';
 
 // The wire's types are generated from the Rust ones (`protocol/src/dashboard/`); pages take them
 // from here with the client.
@@ -132,6 +133,8 @@ export type Recipe = {
   keyId?: string;
   expiresAt?: number;
   published: boolean;
+  /** The approved submission this version comes from, when not the file in `recipes/`. */
+  submission?: string;
   error?: string;
   /** The recipe's own words in other languages (checked whole by the engine). */
   translations?: Record<string, RecipeTranslation>;
@@ -180,6 +183,8 @@ export class ApiError extends Error {
     /** The sentence's code (`docs/api.md`, "Sentences"), when the control plane gave one. */
     readonly code?: string,
     args?: Record<string, string>,
+    /** A refused recipe's findings, `line:col: severity: message` each (issue 22). */
+    readonly diagnostics: string[] = [],
   ) {
     super(said(code, args, message));
   }
@@ -222,8 +227,13 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
       body.args && typeof body.args === 'object'
         ? (body.args as Record<string, string>)
         : undefined;
+    const diagnostics = Array.isArray(body.diagnostics)
+      ? body.diagnostics
+          .map((d) => (d && typeof d === 'object' ? (d as Record<string, unknown>).at : null))
+          .filter((at): at is string => typeof at === 'string')
+      : [];
     if (res.status === 401 && !path.startsWith('/api/login')) onUnauthorized();
-    throw new ApiError(res.status, message, code, args);
+    throw new ApiError(res.status, message, code, args, diagnostics);
   }
   return data as T;
 }
@@ -406,6 +416,13 @@ export const api = {
     call<MetricsAnswer>('GET', `/api/nodes/${enc(id)}/metrics?range=${enc(range)}`),
   recipes: () => call<Recipe[]>('GET', '/api/recipes'),
   reloadRecipes: () => call<Recipe[]>('POST', '/api/recipes/reload'),
+  submissions: () => call<Submission[]>('GET', '/api/recipes/submissions'),
+  submission: (id: string) => call<SubmissionDetail>('GET', `/api/recipes/submissions/${enc(id)}`),
+  submitRecipe: (upload: Upload) => call<Submitted>('POST', '/api/recipes/submissions', upload),
+  approveSubmission: (id: string) =>
+    call<Decided>('POST', `/api/recipes/submissions/${enc(id)}/approve`),
+  rejectSubmission: (id: string) =>
+    call<Decided>('POST', `/api/recipes/submissions/${enc(id)}/reject`),
   jobs: (nodeId?: string) =>
     call<Job[]>('GET', nodeId ? `/api/jobs?node=${enc(nodeId)}` : '/api/jobs'),
   job: (id: string) => call<Job>('GET', `/api/jobs/${enc(id)}`),

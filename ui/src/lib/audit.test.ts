@@ -61,6 +61,26 @@ describe('auditWords', () => {
   });
 });
 
+describe('recipe publishing in the audit log (issue 22)', () => {
+  it('says who submitted and approved which version, and what grew', () => {
+    const submitted = auditWords(
+      entry('recipe.submit', 'stamp v2', 'olga (token ci)', 'pending as sub-1; grew: program echo'),
+      names,
+    );
+    expect(submitted).toEqual({
+      group: 'recipes',
+      action: 'Submitted recipe stamp v2',
+      node: '',
+      detail: 'pending as sub-1; grew: program echo',
+    });
+    const approved = auditWords(entry('recipe.approve', 'stamp v2', 'alice', 'grew: x'), names);
+    expect(approved.action).toBe('Approved recipe stamp v2');
+    expect(auditWords(entry('recipe.reject', 'stamp v3'), names).action).toBe(
+      'Rejected recipe stamp v3',
+    );
+  });
+});
+
 describe('filterAudit', () => {
   const entries = [
     entry('login', '10.0.0.1'),

@@ -106,6 +106,18 @@ export function auditWords(e: AuditEntry, names: Names): AuditWords {
       };
     case 'recipes.reload':
       return { group: 'recipes', action: t('auditWords.reload'), node: '', detail: '' };
+    // A recipe submitted, approved or rejected (issue 22): "stamp v2", and what grew.
+    case 'recipe.submit':
+    case 'recipe.approve':
+    case 'recipe.reject':
+      return {
+        group: 'recipes',
+        action: t(`auditWords.${code.slice('recipe.'.length) as 'submit' | 'approve' | 'reject'}`, {
+          target: e.target,
+        }),
+        node: '',
+        detail: e.result,
+      };
     case 'settings.public-url':
       return { group: 'servers', action: t('auditWords.publicUrl'), node: '', detail: e.target };
     case 'plan.create': {

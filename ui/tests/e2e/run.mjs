@@ -7,7 +7,8 @@
 // framing by another site, injected inline scripts blocked) and the error page (errors.mjs).
 // With CAIRN_E2E_AGENT=1 (as root) it also enrolls a real agent, sets up Redis (redis.mjs: no
 // access without a password afterwards) and installs Ruby and Go (runtimes.mjs) through the
-// Server Settings page. twofactor.mjs: a viewer invited, enrolled in two-factor sign-in, signed in
+// Server Settings page. publish.mjs: a recipe uploaded, reviewed with its diff and approved in
+// the catalogue, a grown v2 pending, an operator offered no decision (issue 22). twofactor.mjs: a viewer invited, enrolled in two-factor sign-in, signed in
 // with a code, offered no job and refused a crafted one (issue 20).
 //
 // Screenshots go to ui/test-results/. Exit code 0 only if every step passed.
@@ -39,6 +40,7 @@ import { frenchFlow, frenchServerFlow } from './french.mjs';
 import { hardeningFlow } from './hardening.mjs';
 import { nodesFlow } from './nodes.mjs';
 import { twoFactorFlow } from './twofactor.mjs';
+import { publishFlow } from './publish.mjs';
 import { planFlow } from './plans.mjs';
 import { purgeRuntimes, runtimeFlow } from './runtimes.mjs';
 import { redisFlow } from './redis.mjs';
@@ -211,6 +213,7 @@ await frenchServerFlow({ browser, step, withAgent });
 await actionsFlow({ browser, step, withAgent });
 await nodesFlow({ browser, step, withAgent });
 await twoFactorFlow({ browser, step, withAgent });
+await publishFlow({ browser, step });
 await restoreFlow({ browser, step, withAgent });
 await backupDay2Flow({ browser, step, withAgent });
 await alertsFlow({ browser, step, withAgent });

@@ -4,6 +4,7 @@ import { api, ApiError, type Recipe } from '$lib/api';
 import { en } from '$lib/i18n/en';
 import { locale } from '$lib/i18n.svelte';
 import { session } from '$lib/session.svelte';
+import type { Submission, SubmissionDetail } from '$lib/submissions';
 import type { PageLoadEvent as LoadEvent } from './$types';
 
 const go: Recipe = {
@@ -40,9 +41,56 @@ const go: Recipe = {
   published: true,
 };
 
+const pending: Submission = {
+  id: 'sub-0123456789ab',
+  recipeId: 'go',
+  version: 3,
+  baseVersion: 2,
+  submittedBy: 'olga (token ci)',
+  submittedAt: 1_700_000_000,
+  state: 'pending',
+  decidedBy: null,
+  decidedAt: null,
+  warnings: [],
+  grown: ['program curl (downloads files)'],
+};
+
+const detail: SubmissionDetail = {
+  submission: pending,
+  source: '',
+  files: [],
+  diff: {
+    fromVersion: 2,
+    toVersion: 3,
+    source:
+      '--- go.rhai v2 (published)\n+++ go.rhai v3 (submitted)\n@@ -1 +1 @@\n-    version: 2,\n+    version: 3,\n',
+    capabilities: [
+      { kind: 'program', name: 'curl', change: 'added', power: 'downloads files', grown: true },
+      { kind: 'program', name: 'tar', change: 'kept', power: 'extracts archives', grown: false },
+    ],
+    grown: ['program curl (downloads files)'],
+  },
+};
+
 vi.mock('$lib/api', async (original) => ({
   ...(await original<typeof import('$lib/api')>()),
-  api: { recipes: async () => [go], reloadRecipes: async () => [go] },
+  api: {
+    recipes: async () => [go],
+    reloadRecipes: async () => [go],
+    submissions: async () => {
+      // A viewer is refused the list: the page then shows no Submissions view.
+      if (session.role === 'viewer') throw new Error('refused');
+      return [pending];
+    },
+    submission: async () => detail,
+    approveSubmission: async () => ({
+      id: pending.id,
+      state: 'approved',
+      message: 'Signed go v3 and offered it to every server; it gains: program curl.',
+    }),
+    rejectSubmission: async () => ({ id: pending.id, state: 'rejected', message: 'Rejected.' }),
+    submitRecipe: async () => ({}),
+  },
 }));
 
 let component: ReturnType<typeof mount> | null = null;
@@ -120,5 +168,72 @@ describe('recipe catalogue (threats.md row 30)', () => {
     });
     expect(target.querySelectorAll('article.recipe')).toHaveLength(1);
     expect(reload?.disabled).toBe(false);
+  });
+});
+
+/** Opens the pending submission's review. */
+async function review(target: HTMLElement) {
+  const button = [...target.querySelectorAll('button')].find(
+    (b) => b.textContent?.trim() === en['submissions.review'],
+  );
+  button?.click();
+  await vi.waitFor(() => {
+    flushSync();
+    expect(target.querySelector('[data-testid=submission]')).not.toBeNull();
+  });
+}
+
+const buttons = (target: HTMLElement) =>
+  [...target.querySelectorAll('button')].map((b) => b.textContent?.trim());
+
+describe('recipe submissions (issue 22)', () => {
+  it('shows an admin the diff, the grown capability in words and what approval does', async () => {
+    session.role = 'admin';
+    const target = await showPage();
+    expect(target.querySelector('td.grown')?.textContent).toBe('program curl (downloads files)');
+    await review(target);
+    expect(target.querySelector('[data-testid=grown]')?.textContent).toContain(
+      'Capabilities that grew: program curl (downloads files)',
+    );
+    const grownItem = target.querySelector('ul.caps li.grown');
+    expect(grownItem?.textContent).toContain('program curl');
+    expect(grownItem?.textContent).toContain('(added, grown)');
+    expect(target.querySelectorAll('ul.caps li.grown')).toHaveLength(1);
+    expect(target.querySelector('pre.diff .add')?.textContent).toBe('+    version: 3,');
+    expect(target.querySelector('pre.diff .del')?.textContent).toBe('-    version: 2,');
+    expect(target.querySelector('[data-testid=approval-plan]')?.textContent).toBe(
+      'Signs go v3 and offers it to every server; it gains: program curl (downloads files).',
+    );
+    expect(buttons(target)).toContain(en['submissions.approve']);
+    expect(buttons(target)).toContain(en['submissions.reject']);
+    const approve = [...target.querySelectorAll('button')].find(
+      (b) => b.textContent?.trim() === en['submissions.approve'],
+    );
+    const spy = vi.spyOn(api, 'approveSubmission');
+    approve?.click();
+    await vi.waitFor(() => {
+      flushSync();
+      expect(target.querySelector('p[role=status]')?.textContent).toContain('Signed go v3');
+    });
+    expect(spy).toHaveBeenCalledWith(pending.id);
+  });
+
+  it('offers an operator the upload and the review but no Approve or Reject', async () => {
+    session.role = 'operator';
+    const target = await showPage();
+    expect(target.querySelector('[data-testid=recipe-files]')).not.toBeNull();
+    await review(target);
+    expect(buttons(target)).not.toContain(en['submissions.approve']);
+    expect(buttons(target)).not.toContain(en['submissions.reject']);
+    expect(target.querySelector('[data-testid=approval-plan]')).toBeNull();
+    expect(target.textContent).toContain(en['submissions.adminOnly']);
+  });
+
+  it('shows a viewer neither the submissions nor the upload', async () => {
+    session.role = 'viewer';
+    const target = await showPage();
+    expect(target.textContent).not.toContain(en['submissions.title']);
+    expect(target.querySelector('[data-testid=recipe-files]')).toBeNull();
+    expect(target.querySelectorAll('article.recipe')).toHaveLength(1);
   });
 });

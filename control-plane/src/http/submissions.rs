@@ -1,0 +1,366 @@
+//! Recipe submissions' routes (issue 22): submit (operators and up, API tokens too, so
+//! `cairn-recipe publish` can), list, show one with its diff against the published version,
+//! approve and reject (admins and owners, in a dashboard session only: a leaked CI token cannot
+//! approve its own upload, `RouteId::session_only`). What a submission is checked with and
+//! compared by is `crate::submissions`.
+//!
+//! Approval signs: the registry is loaded again with the approved submission as an overlay,
+//! checked to publish it, and only then is the submission marked approved and the new registry
+//! put in place, so agents get the new version from the next job on and never before.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::json;
+use warp::Reply;
+use warp::http::StatusCode;
+use warp::reply::Response;
+
+use super::Request;
+use crate::app::App;
+use crate::registry::Registry;
+use crate::store::{self, Submission, SubmissionState};
+use crate::submissions::{self, Refused, Upload, diff};
+use crate::web::{Session, internal, json_error};
+
+/// A submission as lists show it: everything but its files.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Listed<'a> {
+    id: &'a str,
+    recipe_id: &'a str,
+    version: u64,
+    base_version: Option<u64>,
+    submitted_by: &'a str,
+    submitted_at: u64,
+    state: SubmissionState,
+    decided_by: Option<&'a str>,
+    decided_at: Option<u64>,
+    warnings: &'a [String],
+    /// The capabilities it added to the version published when it was sent, in words.
+    grown: &'a [String],
+}
+
+fn listed(s: &Submission) -> Listed<'_> {
+    Listed {
+        id: &s.id,
+        recipe_id: &s.recipe_id,
+        version: s.version,
+        base_version: s.base_version,
+        submitted_by: &s.submitted_by,
+        submitted_at: s.submitted_at,
+        state: s.state,
+        decided_by: s.decided_by.as_deref(),
+        decided_at: s.decided_at,
+        warnings: &s.warnings,
+        grown: &s.grown,
+    }
+}
+
+fn with_status(status: StatusCode, value: &serde_json::Value) -> Response {
+    warp::reply::with_status(warp::reply::json(value), status).into_response()
+}
+
+fn refused(r: Refused) -> Response {
+    match r {
+        Refused::Bad(why) => json_error(StatusCode::BAD_REQUEST, &why),
+        Refused::NotNewer(why) => json_error(StatusCode::CONFLICT, &why),
+        Refused::Check {
+            message,
+            diagnostics,
+        } => with_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &json!({
+                "error": message,
+                "diagnostics": diagnostics.iter().map(|d| json!({
+                    "line": d.line,
+                    "col": d.col,
+                    "severity": d.severity,
+                    "code": d.code,
+                    "message": d.message,
+                    "hint": d.hint,
+                    "at": submissions::at(d),
+                })).collect::<Vec<_>>(),
+            }),
+        ),
+    }
+}
+
+/// `grew: program curl (downloads files), …`, or that nothing grew.
+fn grew_words(grown: &[String]) -> String {
+    if grown.is_empty() {
+        "no capability grew".to_owned()
+    } else {
+        format!("grew: {}", grown.join(", "))
+    }
+}
+
+/// `POST /api/recipes/submissions`.
+pub(super) async fn submit(app: &Arc<App>, s: Session, req: Request) -> Response {
+    let upload: Upload = match serde_json::from_slice(&req.body) {
+        Ok(u) => u,
+        Err(_) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                "send {\"source\": \"the recipe's text\", \"file\": \"redis.rhai\", \"files\": \
+                 {\"redis.conf.j2\": \"a companion file's text\"}} as JSON",
+            );
+        }
+    };
+    let checked = match tokio::task::spawn_blocking(move || submissions::check(&upload)).await {
+        Ok(Ok(c)) => c,
+        Ok(Err(r)) => return refused(r),
+        Err(e) => return internal(e),
+    };
+    let meta = &checked.recipe.meta;
+    let (base, compared) = {
+        let reg = app.registry();
+        if let Err(r) = submissions::newer(&reg, &meta.id, meta.version) {
+            return refused(r);
+        }
+        let old = submissions::published(&reg, &meta.id);
+        let new = submissions::side(&checked.recipe, &checked.files);
+        (
+            old.as_ref().map(|o| o.version),
+            diff::diff(old.as_ref(), &new),
+        )
+    };
+    let id = match cairn_protocol::new_id() {
+        Ok(id) => format!("sub-{}", &id[..12]),
+        Err(e) => return internal(e),
+    };
+    let row = Submission {
+        id: id.clone(),
+        recipe_id: meta.id.clone(),
+        version: meta.version,
+        source: checked.recipe.source.clone(),
+        files: checked.files.clone(),
+        warnings: checked.warnings.clone(),
+        grown: compared.grown.clone(),
+        base_version: base,
+        submitted_by: s.who(),
+        submitted_at: cairn_protocol::unix_now(),
+        state: SubmissionState::Pending,
+        decided_by: None,
+        decided_at: None,
+    };
+    let stored = row.clone();
+    let superseded =
+        match store::blocking(&app.store, move |st| st.create_submission(&stored)).await {
+            Ok(ids) => ids,
+            Err(e) => return internal(e),
+        };
+    let target = format!("{} v{}", row.recipe_id, row.version);
+    app.audit(
+        &s.who(),
+        "recipe.submit",
+        &target,
+        &format!("pending as {id}; {}", grew_words(&row.grown)),
+    )
+    .await;
+    with_status(
+        StatusCode::CREATED,
+        &json!({
+            "submission": listed(&row),
+            "diff": compared,
+            "superseded": superseded,
+            "message": format!(
+                "{target} is submitted as {id} and waits for an admin: no server gets it until \
+                 an admin approves it in the dashboard (Recipes, Submissions)"
+            ),
+        }),
+    )
+}
+
+/// `GET /api/recipes/submissions`.
+pub(super) async fn list(app: &App) -> Response {
+    match store::blocking(&app.store, |s| s.submissions()).await {
+        Ok(all) => warp::reply::json(&all.iter().map(listed).collect::<Vec<_>>()).into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+async fn find(app: &App, req: &Request) -> Result<Submission, Response> {
+    let id = req.params.first().cloned().unwrap_or_default();
+    match store::blocking(&app.store, move |s| s.submission(&id)).await {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(json_error(
+            StatusCode::NOT_FOUND,
+            "there is no recipe submission with this id",
+        )),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+/// The submission's diff against what is published now.
+fn compare(reg: &Registry, sub: &Submission) -> Result<diff::Diff, String> {
+    let recipe = cairn_engine::Recipe::parse(&format!("{}.rhai", sub.recipe_id), &sub.source)
+        .map_err(|e| e.to_string())?;
+    let old = submissions::published(reg, &sub.recipe_id);
+    Ok(diff::diff(
+        old.as_ref(),
+        &submissions::side(&recipe, &sub.files),
+    ))
+}
+
+/// `GET /api/recipes/submissions/{id}`: the submission, its files and its diff.
+pub(super) async fn show(app: &App, req: Request) -> Response {
+    let sub = match find(app, &req).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let compared = compare(&app.registry(), &sub);
+    let mut body = json!({
+        "submission": listed(&sub),
+        "source": sub.source,
+        "files": sub.files.iter().map(|(n, t)| json!({"name": n, "text": t})).collect::<Vec<_>>(),
+    });
+    match compared {
+        Ok(d) => body["diff"] = json!(d),
+        Err(e) => body["diffError"] = json!(format!("the diff could not be made: {e}")),
+    }
+    warp::reply::json(&body).into_response()
+}
+
+fn not_pending(sub: &Submission) -> Response {
+    json_error(
+        StatusCode::CONFLICT,
+        &format!(
+            "submission {} is {} already, not pending; nothing was changed",
+            sub.id,
+            sub.state.as_str()
+        ),
+    )
+}
+
+/// `POST /api/recipes/submissions/{id}/approve`: signs and publishes it.
+pub(super) async fn approve(app: &Arc<App>, s: Session, req: Request) -> Response {
+    let sub = match find(app, &req).await {
+        Ok(sub) => sub,
+        Err(r) => return r,
+    };
+    if sub.state != SubmissionState::Pending {
+        return not_pending(&sub);
+    }
+    let compared = {
+        let reg = app.registry();
+        if let Err(r) = submissions::newer(&reg, &sub.recipe_id, sub.version) {
+            return refused(r);
+        }
+        match compare(&reg, &sub) {
+            Ok(d) => d,
+            Err(e) => {
+                return json_error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &format!("the engine no longer reads this recipe; nothing was changed: {e}"),
+                );
+            }
+        }
+    };
+    // The registry as it will be: every approved submission, this one included.
+    let overlays = match store::blocking(&app.store, submissions::overlays).await {
+        Ok(mut o) => {
+            o.retain(|o| o.recipe_id != sub.recipe_id);
+            o.push(submissions::overlay(&sub));
+            o
+        }
+        Err(e) => return internal(e),
+    };
+    let dir = app.config.recipes_dir.clone();
+    let app2 = Arc::clone(app);
+    let loaded = tokio::task::spawn_blocking(move || {
+        Registry::load_with(
+            &dir,
+            &overlays,
+            app2.signer.key(),
+            cairn_protocol::unix_now(),
+        )
+    })
+    .await;
+    let reg = match loaded {
+        Ok(r) => r,
+        Err(e) => return internal(e),
+    };
+    let entry = reg.catalogue.iter().find(|e| e.id == sub.recipe_id);
+    if !entry.is_some_and(|e| e.published && e.submission.as_deref() == Some(sub.id.as_str())) {
+        let why = entry
+            .and_then(|e| e.error.clone())
+            .unwrap_or_else(|| "a recipe in recipes/ is as new or newer".to_owned());
+        return json_error(
+            StatusCode::CONFLICT,
+            &format!(
+                "the registry could not publish {}; nothing was changed: {why}",
+                sub.id
+            ),
+        );
+    }
+    let (id, who) = (sub.id.clone(), s.who());
+    let now = cairn_protocol::unix_now();
+    match store::blocking(&app.store, move |st| {
+        st.decide_submission(&id, SubmissionState::Approved, &who, now)
+    })
+    .await
+    {
+        Ok(true) => {}
+        Ok(false) => return not_pending(&sub),
+        Err(e) => return internal(e),
+    }
+    *app.registry.write().unwrap_or_else(|e| e.into_inner()) = reg;
+    let target = format!("{} v{}", sub.recipe_id, sub.version);
+    app.audit(
+        &s.who(),
+        "recipe.approve",
+        &target,
+        &format!(
+            "signed and published {}; {}",
+            sub.id,
+            grew_words(&compared.grown)
+        ),
+    )
+    .await;
+    let gained = if compared.grown.is_empty() {
+        "it gains no capability".to_owned()
+    } else {
+        format!("it gains: {}", compared.grown.join(", "))
+    };
+    warp::reply::json(&json!({
+        "id": sub.id,
+        "state": SubmissionState::Approved,
+        "grown": compared.grown,
+        "message": format!("Signed {target} and offered it to every server; {gained}."),
+    }))
+    .into_response()
+}
+
+/// `POST /api/recipes/submissions/{id}/reject`.
+pub(super) async fn reject(app: &App, s: Session, req: Request) -> Response {
+    let sub = match find(app, &req).await {
+        Ok(sub) => sub,
+        Err(r) => return r,
+    };
+    let (id, who) = (sub.id.clone(), s.who());
+    let now = cairn_protocol::unix_now();
+    match store::blocking(&app.store, move |st| {
+        st.decide_submission(&id, SubmissionState::Rejected, &who, now)
+    })
+    .await
+    {
+        Ok(true) => {}
+        Ok(false) => return not_pending(&sub),
+        Err(e) => return internal(e),
+    }
+    let target = format!("{} v{}", sub.recipe_id, sub.version);
+    app.audit(
+        &s.who(),
+        "recipe.reject",
+        &target,
+        &format!("rejected {}", sub.id),
+    )
+    .await;
+    warp::reply::json(&json!({
+        "id": sub.id,
+        "state": SubmissionState::Rejected,
+        "message": format!("Rejected {target}: no server gets it."),
+    }))
+    .into_response()
+}

@@ -1,0 +1,242 @@
+//! The SQLite side of recipe submissions (issue 22): recipes sent to the registry with
+//! `cairn-recipe publish` or the dashboard's upload, kept with their source, their companion
+//! files and the check's warnings until an admin approves or rejects them.
+//!
+//! A submission is `pending` until decided; `approved` ones are the registry's overlay (the
+//! highest approved version of each recipe is published over `recipes/` when it is newer,
+//! `registry::Overlay`), `rejected` ones are kept for the history, and a pending one is
+//! `superseded` when a newer submission of the same recipe arrives or another is approved.
+//! Decisions are conditional updates (`WHERE state = 'pending'`): of two admins deciding at
+//! once, one wins and the other is told.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use super::StoreResult;
+use super::sql::{from_i64, to_i64};
+
+/// Where a recipe submission stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SubmissionState {
+    /// Waiting for an admin; never sent to an agent.
+    Pending,
+    /// Signed and published (while it is the highest approved version of its recipe).
+    Approved,
+    Rejected,
+    /// A newer submission of the same recipe came, or another was approved.
+    Superseded,
+}
+
+impl SubmissionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Superseded => "superseded",
+        }
+    }
+
+    pub fn from_word(word: &str) -> Option<Self> {
+        Some(match word {
+            "pending" => Self::Pending,
+            "approved" => Self::Approved,
+            "rejected" => Self::Rejected,
+            "superseded" => Self::Superseded,
+            _ => return None,
+        })
+    }
+}
+
+/// A recipe sent for publishing, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submission {
+    /// `sub-` and 12 hex digits.
+    pub id: String,
+    pub recipe_id: String,
+    pub version: u64,
+    /// The `.rhai` file's text.
+    pub source: String,
+    /// Companion files (`ID.NAME`, the registry's naming), name and text.
+    pub files: Vec<(String, String)>,
+    /// The check's warnings, `line:col: message` each.
+    pub warnings: Vec<String>,
+    /// The capabilities it adds to the version published when it was submitted, in words.
+    pub grown: Vec<String>,
+    /// The version published when it was submitted (`None`: a new recipe).
+    pub base_version: Option<u64>,
+    /// Who sent it (`ana`, or `ana (token ci)`).
+    pub submitted_by: String,
+    pub submitted_at: u64,
+    pub state: SubmissionState,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<u64>,
+}
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS recipe_submissions (
+    id           TEXT PRIMARY KEY,
+    recipe_id    TEXT NOT NULL,
+    version      INTEGER NOT NULL,
+    source       TEXT NOT NULL,
+    files        TEXT NOT NULL,
+    warnings     TEXT NOT NULL,
+    grown        TEXT NOT NULL,
+    base_version INTEGER,
+    submitted_by TEXT NOT NULL,
+    submitted_at INTEGER NOT NULL,
+    state        TEXT NOT NULL,
+    decided_by   TEXT,
+    decided_at   INTEGER
+);
+CREATE INDEX IF NOT EXISTS recipe_submissions_by_recipe
+    ON recipe_submissions(recipe_id, state, version);
+"#;
+
+/// Adds the submissions table to a database of any earlier version.
+pub(super) fn migrate(conn: &Connection) -> StoreResult<()> {
+    conn.execute_batch(SCHEMA)?;
+    Ok(())
+}
+
+const COLUMNS: &str = "id, recipe_id, version, source, files, warnings, grown, base_version, \
+                       submitted_by, submitted_at, state, decided_by, decided_at";
+
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Submission> {
+    let files: String = r.get(4)?;
+    let warnings: String = r.get(5)?;
+    let grown: String = r.get(6)?;
+    let state: String = r.get(10)?;
+    Ok(Submission {
+        id: r.get(0)?,
+        recipe_id: r.get(1)?,
+        version: from_i64(r.get(2)?),
+        source: r.get(3)?,
+        files: serde_json::from_str(&files).unwrap_or_default(),
+        warnings: serde_json::from_str(&warnings).unwrap_or_default(),
+        grown: serde_json::from_str(&grown).unwrap_or_default(),
+        base_version: r.get::<_, Option<i64>>(7)?.map(from_i64),
+        submitted_by: r.get(8)?,
+        submitted_at: from_i64(r.get(9)?),
+        // A word this version does not know is read as rejected: never published.
+        state: SubmissionState::from_word(&state).unwrap_or(SubmissionState::Rejected),
+        decided_by: r.get(11)?,
+        decided_at: r.get::<_, Option<i64>>(12)?.map(from_i64),
+    })
+}
+
+/// Stores a new pending submission; earlier pending ones of the same recipe are superseded in
+/// the same transaction. Returns the ids superseded.
+pub(super) fn create(conn: &mut Connection, s: &Submission) -> StoreResult<Vec<String>> {
+    let tx = conn.transaction()?;
+    let superseded = supersede(&tx, &s.recipe_id, u64::MAX, &s.submitted_by, s.submitted_at)?;
+    tx.execute(
+        &format!("INSERT INTO recipe_submissions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL)"),
+        params![
+            s.id,
+            s.recipe_id,
+            to_i64(s.version),
+            s.source,
+            serde_json::to_string(&s.files).unwrap_or_else(|_| "[]".into()),
+            serde_json::to_string(&s.warnings).unwrap_or_else(|_| "[]".into()),
+            serde_json::to_string(&s.grown).unwrap_or_else(|_| "[]".into()),
+            s.base_version.map(to_i64),
+            s.submitted_by,
+            to_i64(s.submitted_at),
+            SubmissionState::Pending.as_str(),
+        ],
+    )?;
+    tx.commit()?;
+    Ok(superseded)
+}
+
+/// Marks the pending submissions of `recipe_id` with a version at most `up_to` superseded.
+fn supersede(
+    tx: &rusqlite::Transaction<'_>,
+    recipe_id: &str,
+    up_to: u64,
+    by: &str,
+    now: u64,
+) -> StoreResult<Vec<String>> {
+    let mut stmt = tx.prepare(
+        "SELECT id FROM recipe_submissions
+         WHERE recipe_id = ?1 AND state = 'pending' AND version <= ?2",
+    )?;
+    let ids: Vec<String> = stmt
+        .query_map(params![recipe_id, to_i64(up_to)], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    tx.execute(
+        "UPDATE recipe_submissions SET state = 'superseded', decided_by = ?3, decided_at = ?4
+         WHERE recipe_id = ?1 AND state = 'pending' AND version <= ?2",
+        params![recipe_id, to_i64(up_to), by, to_i64(now)],
+    )?;
+    Ok(ids)
+}
+
+/// Every submission, newest first (sources included: the caller trims what it lists).
+pub(super) fn list(conn: &Connection) -> StoreResult<Vec<Submission>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM recipe_submissions ORDER BY submitted_at DESC, rowid DESC"
+    ))?;
+    let rows = stmt.query_map([], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(super) fn get(conn: &Connection, id: &str) -> StoreResult<Option<Submission>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM recipe_submissions WHERE id = ?1"),
+            params![id],
+            from_row,
+        )
+        .optional()?)
+}
+
+/// Decides a pending submission: `false` when it is not pending (any more). An approval also
+/// supersedes the other pending submissions of the recipe whose version is not above it.
+pub(super) fn decide(
+    conn: &mut Connection,
+    id: &str,
+    state: SubmissionState,
+    by: &str,
+    now: u64,
+) -> StoreResult<bool> {
+    let tx = conn.transaction()?;
+    let changed = tx.execute(
+        "UPDATE recipe_submissions SET state = ?2, decided_by = ?3, decided_at = ?4
+         WHERE id = ?1 AND state = 'pending'",
+        params![id, state.as_str(), by, to_i64(now)],
+    )?;
+    if changed == 1 && state == SubmissionState::Approved {
+        let (recipe_id, version): (String, i64) = tx.query_row(
+            "SELECT recipe_id, version FROM recipe_submissions WHERE id = ?1",
+            params![id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        supersede(&tx, &recipe_id, from_i64(version), by, now)?;
+    }
+    tx.commit()?;
+    Ok(changed == 1)
+}
+
+/// The highest approved version of each recipe.
+pub(super) fn approved(conn: &Connection) -> StoreResult<Vec<Submission>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM recipe_submissions s
+         WHERE state = 'approved' AND version = (
+             SELECT max(version) FROM recipe_submissions t
+             WHERE t.recipe_id = s.recipe_id AND t.state = 'approved')
+         ORDER BY recipe_id"
+    ))?;
+    let rows = stmt.query_map([], from_row)?;
+    let mut all: Vec<Submission> = rows.collect::<Result<_, _>>()?;
+    // Two approvals of one version cannot happen (the second is refused as not newer), but a
+    // copied database could hold them: keep one.
+    all.dedup_by(|a, b| a.recipe_id == b.recipe_id);
+    Ok(all)
+}
+
+#[cfg(test)]
+#[path = "submissions_sql_tests.rs"]
+mod tests;

@@ -1,0 +1,201 @@
+//! Recipe publishing (issue 22): a recipe sent by `cairn-recipe publish` or the dashboard's
+//! upload is checked exactly as `cairn-recipe check` checks it (`diagnostics::check_source`,
+//! the same engine function), must be newer than the published version, and waits as a
+//! pending submission (`store::Submission`) until an admin approves it; [`diff`] is what the
+//! admin reads first. Approved submissions are the registry's overlays ([`overlays`]); a
+//! pending one never reaches the registry, so no agent can get it.
+//!
+//! The routes are `http::submissions`; this module knows the engine, the registry and the
+//! store, not HTTP.
+
+pub mod diff;
+
+use std::collections::BTreeMap;
+
+use cairn_engine::Recipe;
+use cairn_engine::diagnostics::{self, Diagnostic, Severity};
+use serde::Deserialize;
+
+use crate::registry::{Overlay, Registry};
+use crate::store::{Store, StoreResult, Submission};
+
+/// At most this many companion files per submission.
+pub const MAX_FILES: usize = 16;
+
+/// What a submission sends: the recipe's text and its companion files (`ID.NAME` → text).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Upload {
+    pub source: String,
+    /// The file's name on the author's machine, for the diagnostics (`redis.rhai`).
+    #[serde(default)]
+    pub file: Option<String>,
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
+}
+
+/// Why a submission is refused; nothing is stored.
+#[derive(Debug)]
+pub enum Refused {
+    /// The request is malformed (400).
+    Bad(String),
+    /// The check found errors (422): every diagnostic, errors and warnings.
+    Check {
+        message: String,
+        diagnostics: Vec<Diagnostic>,
+    },
+    /// The version is not above the published one (409).
+    NotNewer(String),
+}
+
+/// An upload that passed the check.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub recipe: Recipe,
+    /// Companion files, sorted by name.
+    pub files: Vec<(String, String)>,
+    /// The check's warnings, `line:col: warning: message` each.
+    pub warnings: Vec<String>,
+}
+
+/// `line:col: severity: message`: a diagnostic without the file name (the author knows it).
+pub fn at(d: &Diagnostic) -> String {
+    format!("{}:{}: {}: {}", d.line, d.col, d.severity, d.message)
+}
+
+/// Runs `cairn-recipe check`'s checks on an upload.
+pub fn check(upload: &Upload) -> Result<Checked, Refused> {
+    if upload.source.trim().is_empty() {
+        return Err(Refused::Bad(
+            "the recipe is empty: send its text as \"source\"".to_owned(),
+        ));
+    }
+    let file = upload
+        .file
+        .as_deref()
+        .filter(|f| !f.is_empty() && f.len() <= 128 && !f.contains(['/', '\n']))
+        .unwrap_or("recipe.rhai");
+    let found = diagnostics::check_source(file, &upload.source);
+    let errors = found
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    if errors > 0 {
+        let listed: Vec<String> = found
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(at)
+            .collect();
+        return Err(Refused::Check {
+            message: format!(
+                "the recipe did not pass the check ({errors} error{}); nothing was stored: {}",
+                if errors == 1 { "" } else { "s" },
+                listed.join("; ")
+            ),
+            diagnostics: found,
+        });
+    }
+    let recipe = Recipe::parse(file, &upload.source).map_err(|e| Refused::Check {
+        message: format!("the recipe did not pass the check; nothing was stored: {e}"),
+        diagnostics: Vec::new(),
+    })?;
+    let id = &recipe.meta.id;
+    if upload.files.len() > MAX_FILES {
+        return Err(Refused::Bad(format!(
+            "a recipe has at most {MAX_FILES} companion files; this one sent {}",
+            upload.files.len()
+        )));
+    }
+    for name in upload.files.keys() {
+        let good = name.len() <= 128
+            && name.starts_with(&format!("{id}."))
+            && !name.ends_with(".rhai")
+            && !name.contains("..")
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        if !good {
+            return Err(Refused::Bad(format!(
+                "the companion file \"{}\" is not named as the registry names them: \
+                 {id}.NAME (letters, digits, dots, dashes, underscores), not .rhai",
+                name.escape_default()
+            )));
+        }
+    }
+    Ok(Checked {
+        files: upload
+            .files
+            .iter()
+            .map(|(n, t)| (n.clone(), t.clone()))
+            .collect(),
+        warnings: found
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .map(at)
+            .collect(),
+        recipe,
+    })
+}
+
+/// The published version of `id`, as one side of a [`diff::diff`].
+pub fn published(reg: &Registry, id: &str) -> Option<diff::Side> {
+    use base64::Engine as _;
+    let p = reg.get(id)?;
+    let main = format!("{id}.rhai");
+    let mut files = vec![(main.clone(), p.recipe.source.clone())];
+    for (name, b64) in &p.bundle.files {
+        if *name != main {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap_or_default();
+            files.push((name.clone(), String::from_utf8_lossy(&bytes).into_owned()));
+        }
+    }
+    Some(diff::Side {
+        version: p.recipe.meta.version,
+        files,
+        capabilities: p.recipe.meta.capabilities.clone(),
+    })
+}
+
+/// A checked upload or a stored submission, as the other side of a [`diff::diff`].
+pub fn side(recipe: &Recipe, files: &[(String, String)]) -> diff::Side {
+    let mut all = vec![(format!("{}.rhai", recipe.meta.id), recipe.source.clone())];
+    all.extend(files.iter().cloned());
+    diff::Side {
+        version: recipe.meta.version,
+        files: all,
+        capabilities: recipe.meta.capabilities.clone(),
+    }
+}
+
+/// Refuses `version` of `id` unless it is above the published one.
+pub fn newer(reg: &Registry, id: &str, version: u64) -> Result<(), Refused> {
+    match reg.get(id).map(|p| p.recipe.meta.version) {
+        Some(published) if version <= published => Err(Refused::NotNewer(format!(
+            "{id} v{published} is published and this is v{version}: a submission must have a \
+             higher version, so raise RECIPE.version above {published} and submit it again"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// A stored submission as the registry publishes it.
+pub fn overlay(s: &Submission) -> Overlay {
+    Overlay {
+        recipe_id: s.recipe_id.clone(),
+        version: s.version,
+        source: s.source.clone(),
+        files: s
+            .files
+            .iter()
+            .map(|(n, t)| (n.clone(), t.as_bytes().to_vec()))
+            .collect(),
+        submission_id: s.id.clone(),
+    }
+}
+
+/// The approved submissions the registry publishes over `recipes/`.
+pub fn overlays(store: &dyn Store) -> StoreResult<Vec<Overlay>> {
+    Ok(store.approved_submissions()?.iter().map(overlay).collect())
+}

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { locale } from './i18n.svelte';
+import { approvalPlan, diffLines, isCompanion, readUpload } from './submissions';
+
+const file = (name: string, text: string) => ({ name, text: async () => text });
+
+describe('submissions (issue 22)', () => {
+  it('says what approval does and every capability the recipe gains', () => {
+    const sub = { recipeId: 'redis', version: 7 };
+    expect(approvalPlan(sub, ['program curl (downloads files)', 'path /etc/cron.d/x (…)'])).toBe(
+      'Signs redis v7 and offers it to every server; it gains: program curl (downloads files), path /etc/cron.d/x (…).',
+    );
+    expect(approvalPlan(sub, [])).toBe(
+      'Signs redis v7 and offers it to every server; it gains no capability.',
+    );
+    locale.lang = 'fr';
+    expect(approvalPlan(sub, ['programme curl'])).toBe(
+      'Signe redis v7 et la propose à tous les serveurs ; elle obtient : programme curl.',
+    );
+    locale.lang = 'en';
+  });
+
+  it('splits a unified diff into lines to colour', () => {
+    const lines = diffLines('--- a v1\n+++ a v2\n@@ -1,2 +1,2 @@\n x\n-old\n+new\n');
+    expect(lines.map((l) => l.kind)).toEqual(['head', 'head', 'hunk', 'same', 'del', 'add']);
+    expect(lines[5].text).toBe('+new');
+    expect(diffLines('')).toEqual([]);
+  });
+
+  it('reads one recipe and its companion files, and refuses anything else with a sentence', async () => {
+    const upload = await readUpload([
+      file('redis.conf.j2', 'port {{ port }}'),
+      file('redis.rhai', 'const RECIPE = #{};'),
+    ]);
+    expect(upload).toEqual({
+      source: 'const RECIPE = #{};',
+      file: 'redis.rhai',
+      files: { 'redis.conf.j2': 'port {{ port }}' },
+    });
+    await expect(readUpload([file('a.conf', 'x')])).rejects.toThrow(
+      'Choose exactly one .rhai recipe file.',
+    );
+    await expect(readUpload([file('a.rhai', ''), file('b.rhai', '')])).rejects.toThrow(
+      'exactly one',
+    );
+    await expect(readUpload([file('redis.rhai', ''), file('other.conf', '')])).rejects.toThrow(
+      'other.conf is not a companion file of redis.rhai',
+    );
+    expect(isCompanion('redis.rhai', 'redis.conf.j2')).toBe(true);
+    expect(isCompanion('redis.rhai', 'redisx.conf')).toBe(false);
+  });
+});

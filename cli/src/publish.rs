@@ -101,7 +101,33 @@ fn check(file: &Path) -> anyhow::Result<(Recipe, String)> {
     Ok((Recipe::parse(&shown, &source)?, source))
 }
 
+/// Refuses an address the token would cross in the clear: `http://` only to this machine
+/// (a control plane on loopback, or behind an SSH tunnel), `https://` anywhere.
+fn safe_url(url: &str) -> anyhow::Result<()> {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return Ok(());
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        bail!(
+            "{url} is plain HTTP to another machine: the API token would cross the network \
+             unencrypted. Use the control plane's https:// address (http:// is accepted only for \
+             this machine, e.g. through an SSH tunnel); nothing was sent"
+        );
+    }
+    Ok(())
+}
+
 pub fn run(file: &Path, url: &str, token_file: Option<&Path>) -> anyhow::Result<ExitCode> {
+    safe_url(url)?;
     let token = token(token_file)?;
     let (recipe, source) = check(file)?;
     let files = companions(file, &recipe.meta.id)?;
@@ -234,4 +260,34 @@ fn print_submitted(answer: &Value) {
         "An admin must approve it in the dashboard (Recipes, Submissions) before any server \
          gets it; until then every server keeps the published version.",
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_url;
+
+    #[test]
+    fn plain_http_only_to_this_machine() {
+        for ok in [
+            "https://cairn.example.com",
+            "http://127.0.0.1:8080",
+            "http://localhost:3000/",
+            "http://[::1]:8080",
+            "http://127.0.0.2",
+        ] {
+            assert!(safe_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://cairn.example.com",
+            "http://192.168.1.10:8080",
+            "http://localhost.example.com",
+            "http://[2001:db8::1]:80",
+        ] {
+            let e = safe_url(bad).unwrap_err().to_string();
+            assert!(
+                e.contains("unencrypted") && e.contains("nothing was sent"),
+                "{e}"
+            );
+        }
+    }
 }

@@ -283,7 +283,7 @@ mod tests {
             "http://localhost.example.com",
             "http://[2001:db8::1]:80",
         ] {
-            let e = safe_url(bad).unwrap_err().to_string();
+            let e = safe_url(bad).expect_err(bad).to_string();
             assert!(
                 e.contains("unencrypted") && e.contains("nothing was sent"),
                 "{e}"

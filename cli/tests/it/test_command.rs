@@ -104,6 +104,37 @@ fn redis_passes_its_test_in_a_fresh_debian_11() {
     assert_cleaned_up(pid_of(&stdout));
 }
 
+/// Docker without systemd: Debian's init script runs `ulimit -n 1048576`, which this sandbox
+/// refuses. The recipe once found that out by failing and then wrote a fix and started again: two
+/// side effects its plan never showed. The plan must name all three (the file, the start).
+#[test]
+fn docker_passes_its_test_in_a_fresh_debian_11_its_plan_naming_the_init_script_fix() {
+    if skip_unless_root() {
+        return;
+    }
+    let inner = glibc231();
+    let path = recipe("docker");
+    let (out, stdout, _) = cairn_test(&[
+        path.to_str().unwrap(),
+        "--debian",
+        "11",
+        "--binary",
+        inner.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "exit {:?}", out.status.code());
+    for line in [
+        "✔ install: succeeded",
+        "✔ detect: agrees: installed, version 20.10.",
+        "✔ second run: changed nothing (no command, no file written, no download;",
+        "✔ plan: named every command the install ran",
+        "docker passed on Debian 11",
+    ] {
+        assert!(stdout.contains(line), "missing {line:?}");
+    }
+    assert!(!stdout.contains('✘'));
+    assert_cleaned_up(pid_of(&stdout));
+}
+
 /// Appends a line to its file on every run, and claims that only the first changed anything.
 const COUNTER: &str = r#"
 const RECIPE = #{

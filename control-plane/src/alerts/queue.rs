@@ -59,6 +59,7 @@ impl<T> Receiver<T> {
         self.rx.recv().map(|item| self.took(item))
     }
 
+    #[cfg(test)]
     pub(super) fn recv_timeout(&self, wait: Duration) -> Result<T, RecvTimeoutError> {
         self.rx.recv_timeout(wait).map(|item| self.took(item))
     }

@@ -312,7 +312,10 @@ pub fn render(nodes: &[NodeFigures], health: &Health) -> String {
         "cairn_alert_nodes_waiting",
         "gauge",
         "Nodes whose observations wait for the alert engine.",
-        one("cairn_alert_nodes_waiting", health.alert_backlog.to_string()),
+        one(
+            "cairn_alert_nodes_waiting",
+            health.alert_backlog.to_string(),
+        ),
     );
     add(
         "cairn_alert_observations_coalesced_total",

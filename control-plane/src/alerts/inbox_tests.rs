@@ -97,7 +97,11 @@ fn online_changes_keep_their_order_and_times() {
     assert!(p.online.len() <= MOST_CHANGES, "{}", p.online.len());
     assert_eq!(p.online[0], (false, 100));
     assert_eq!(p.online.last(), Some(&(true, 399)));
-    assert!(p.online.windows(2).all(|w| w[0].0 != w[1].0 && w[0].1 < w[1].1));
+    assert!(
+        p.online
+            .windows(2)
+            .all(|w| w[0].0 != w[1].0 && w[0].1 < w[1].1)
+    );
 }
 
 #[test]

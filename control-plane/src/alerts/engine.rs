@@ -3,6 +3,10 @@
 //! (condition true, not yet for the rule's duration), firing and resolved. It returns what
 //! changed ([`Transition`]); [`super::Alerts`] stores it and notifies. `now` is always passed
 //! in, so tests drive the clock.
+//!
+//! Each node's facts and its alerts not ok are kept together, so evaluating a node touches that
+//! node only (not every alert of the fleet), and [`Engine::observe`] says which rules an
+//! observation can change, so that only those are evaluated.
 
 use std::collections::HashMap;
 

@@ -26,6 +26,10 @@ pub struct Health {
     pub dashboard_queue: usize,
     pub dashboard_queue_bytes: usize,
     pub login_refusals: u64,
+    /// Nodes whose observations wait for the alert engine.
+    pub alert_backlog: usize,
+    /// Observations merged into one already waiting, since the start.
+    pub alert_coalesced: u64,
 }
 
 /// One metric family: its samples written under one `# HELP` and `# TYPE`.
@@ -302,6 +306,24 @@ pub fn render(nodes: &[NodeFigures], health: &Health) -> String {
         one(
             "cairn_login_refusals_total",
             health.login_refusals.to_string(),
+        ),
+    );
+    add(
+        "cairn_alert_nodes_waiting",
+        "gauge",
+        "Nodes whose observations wait for the alert engine.",
+        one(
+            "cairn_alert_nodes_waiting",
+            health.alert_backlog.to_string(),
+        ),
+    );
+    add(
+        "cairn_alert_observations_coalesced_total",
+        "counter",
+        "Observations merged into one of the same node already waiting for the alert engine.",
+        one(
+            "cairn_alert_observations_coalesced_total",
+            health.alert_coalesced.to_string(),
         ),
     );
     let mut out = String::new();

@@ -296,6 +296,12 @@ async fn prometheus_metrics_need_the_token_and_pass_promtool() {
     );
     assert!(body.contains("\ncairn_agents_connected 1\n"), "{body}");
     assert!(body.contains("\ncairn_login_refusals_total "), "{body}");
+    // The alert engine's backlog: nodes waiting, observations merged while they waited.
+    assert!(body.contains("\ncairn_alert_nodes_waiting "), "{body}");
+    assert!(
+        body.contains("\ncairn_alert_observations_coalesced_total "),
+        "{body}"
+    );
     let mut promtool = std::process::Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(std::process::Stdio::piped())

@@ -28,9 +28,9 @@ fn resolved(t: &[Transition]) -> usize {
 #[test]
 fn a_full_disk_fires_once_while_it_stays_full_and_resolves_once() {
     let (mut e, set) = (Engine::default(), RuleSet::default());
-    e.observe("n", &disk(10, 50 * GB));
+    e.observe("n", disk(10, 50 * GB));
     assert!(e.evaluate(&set, "n", 10).is_empty());
-    e.observe("n", &disk(20, 95 * GB));
+    e.observe("n", disk(20, 95 * GB));
     let t = e.evaluate(&set, "n", 20);
     assert_eq!(fired(&t), 1, "{t:?}");
     assert!(
@@ -38,13 +38,13 @@ fn a_full_disk_fires_once_while_it_stays_full_and_resolves_once() {
     );
     e.observed_open(&t, 7);
     for now in [30, 40, 50] {
-        e.observe("n", &disk(now, 96 * GB));
+        e.observe("n", disk(now, 96 * GB));
         assert!(
             e.evaluate(&set, "n", now).is_empty(),
             "fired again at {now}"
         );
     }
-    e.observe("n", &disk(60, 40 * GB));
+    e.observe("n", disk(60, 40 * GB));
     let t = e.evaluate(&set, "n", 60);
     assert_eq!(resolved(&t), 1, "{t:?}");
     assert!(matches!(&t[0], Transition::Resolved { open, .. } if open.alert_id == 7));
@@ -59,19 +59,19 @@ fn memory_is_pending_until_it_has_been_high_for_the_rules_duration() {
         memory: Some((used, 100)),
         ..Observation::default()
     };
-    e.observe("n", &mem(0, 95));
+    e.observe("n", mem(0, 95));
     assert!(e.evaluate(&set, "n", 0).is_empty());
     // A sample without memory does not blank what is known.
-    e.observe("n", &Observation::online(100, true));
+    e.observe("n", Observation::online(100, true));
     assert!(e.evaluate(&set, "n", 299).is_empty());
     assert_eq!(fired(&e.evaluate(&set, "n", 300)), 1);
     // Back under before the duration: pending returns to ok without any alert.
     let mut e2 = Engine::default();
-    e2.observe("n", &mem(0, 95));
+    e2.observe("n", mem(0, 95));
     e2.evaluate(&set, "n", 0);
-    e2.observe("n", &mem(100, 50));
+    e2.observe("n", mem(100, 50));
     assert!(e2.evaluate(&set, "n", 100).is_empty());
-    e2.observe("n", &mem(200, 95));
+    e2.observe("n", mem(200, 95));
     assert!(
         e2.evaluate(&set, "n", 400).is_empty(),
         "the count starts again"
@@ -81,14 +81,14 @@ fn memory_is_pending_until_it_has_been_high_for_the_rules_duration() {
 #[test]
 fn an_agent_offline_fires_only_after_the_duration_counted_from_its_disconnection() {
     let (mut e, set) = (Engine::default(), RuleSet::default());
-    e.observe("n", &Observation::online(0, true));
-    e.observe("n", &Observation::online(1000, false));
+    e.observe("n", Observation::online(0, true));
+    e.observe("n", Observation::online(1000, false));
     assert!(e.evaluate(&set, "n", 1000).is_empty());
     assert!(e.evaluate(&set, "n", 1119).is_empty());
     let t = e.evaluate(&set, "n", 1120);
     assert_eq!(fired(&t), 1, "{t:?}");
     e.observed_open(&t, 1);
-    e.observe("n", &Observation::online(1200, true));
+    e.observe("n", Observation::online(1200, true));
     assert_eq!(resolved(&e.evaluate(&set, "n", 1200)), 1);
 }
 
@@ -96,7 +96,7 @@ fn an_agent_offline_fires_only_after_the_duration_counted_from_its_disconnection
 fn a_disabled_rule_fires_nothing_and_closes_what_was_firing() {
     let mut e = Engine::default();
     let mut set = RuleSet::default();
-    e.observe("n", &disk(0, 99 * GB));
+    e.observe("n", disk(0, 99 * GB));
     let t = e.evaluate(&set, "n", 0);
     e.observed_open(&t, 3);
     set.rules.push(RuleConfig {
@@ -108,7 +108,7 @@ fn a_disabled_rule_fires_nothing_and_closes_what_was_firing() {
         matches!(&t[..], [Transition::Closed { open, .. }] if open.alert_id == 3),
         "{t:?}"
     );
-    e.observe("n", &disk(20, 99 * GB));
+    e.observe("n", disk(20, 99 * GB));
     assert!(e.evaluate(&set, "n", 20).is_empty());
     // Disabled for one node only: the other still fires.
     set.rules.clear();
@@ -118,7 +118,7 @@ fn a_disabled_rule_fires_nothing_and_closes_what_was_firing() {
         enabled: Some(false),
         threshold: None,
     });
-    e.observe("m", &disk(30, 99 * GB));
+    e.observe("m", disk(30, 99 * GB));
     assert!(e.evaluate(&set, "n", 30).is_empty());
     assert_eq!(fired(&e.evaluate(&set, "m", 30)), 1);
 }
@@ -128,7 +128,7 @@ fn a_stopped_service_and_a_failed_backup_fire_per_subject() {
     let (mut e, set) = (Engine::default(), RuleSet::default());
     e.observe(
         "n",
-        &Observation {
+        Observation {
             at: 0,
             services: Some(vec![("redis-server".into(), false), ("nginx".into(), true)]),
             backups: Some(vec![("s3".into(), Some(false), Some(0), Some(true), None)]),
@@ -171,4 +171,24 @@ impl Engine {
             }
         }
     }
+}
+
+#[test]
+fn an_observation_names_only_the_rules_it_can_change() {
+    let mut e = Engine::default();
+    let online = e.observe("n", Observation::online(0, true));
+    assert!(online.has(RuleId::Offline) && !online.has(RuleId::Disk));
+    // The same state again changes nothing: not even `offline` is evaluated.
+    assert!(e.observe("n", Observation::online(5, true)).is_empty());
+    let d = e.observe("n", disk(6, GB));
+    assert!(d.has(RuleId::Disk) && !d.has(RuleId::Offline) && !d.has(RuleId::Memory));
+    // A disk alert firing is not resolved by evaluating `offline` alone.
+    e.observe("n", disk(7, 99 * GB));
+    let set = RuleSet::default();
+    let t = e.evaluate(&set, "n", 7);
+    e.observed_open(&t, 9);
+    e.observe("n", disk(8, GB));
+    let off = e.observe("n", Observation::online(8, false));
+    assert!(e.evaluate_only(&set, "n", off, 8).is_empty());
+    assert_eq!(resolved(&e.evaluate_only(&set, "n", d, 8)), 1);
 }

@@ -1,21 +1,24 @@
 //! Alerts: rules evaluated against what each node is observed to be, notifications to
 //! channels. Everything enters through [`Alerts::observe`] with an [`Observation`] (today: each
 //! `SERVER_STATUS` the control plane relays, and an agent's socket opening or closing; the
-//! metrics sampler's samples at merge time). One thread ([`worker`]) owns the state machine
-//! ([`engine::Engine`]), so a node's observations are evaluated in order; it also evaluates
-//! every node each tick (10 s by default), which is what fires "offline" and the rules with a
-//! duration. Another thread delivers notices ([`deliver`]), each to every channel, retried a
+//! metrics sampler's samples at merge time). They wait in an [`inbox`] that merges each node's
+//! observations until the thread takes them (never dropping one, keeping every online change in
+//! order with its time). One thread ([`worker`]) owns the state machine ([`engine::Engine`]),
+//! so a node's observations are evaluated in order, each against only the rules it can change;
+//! it also evaluates every node each tick (10 s by default), which is what fires "offline" and
+//! the rules with a duration. Another thread delivers notices ([`deliver`]), each to every channel, retried a
 //! bounded number of times with each failure recorded on the alert.
 //!
 //! - [`rules`]: the rules, their defaults, nodes' overrides, mutes.
 //! - [`db`]: their tables; [`seal`]: channel secrets sealed at rest; [`queue`]: the bounded
-//!   queues between the threads, allocated as they fill; [`channels`]: channels
+//!   queue of notices to the sender, allocated as it fills; [`channels`]: channels
 //!   checked and shown masked; [`notice`]: what a notification says.
 
 pub mod channels;
 pub mod db;
 mod deliver;
 mod engine;
+mod inbox;
 mod notice;
 mod observation;
 mod queue;
@@ -24,7 +27,7 @@ pub mod seal;
 mod worker;
 
 use std::path::Path;
-use std::sync::mpsc::TrySendError;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -33,25 +36,16 @@ pub use observation::Observation;
 
 use crate::store::SharedStore;
 
-/// Most observations waiting for the worker; past that one is dropped, and said in the log
-/// (the next status of the node brings the same facts).
+/// Most notices waiting for the sender; past that one is dropped, and said in the log.
 const QUEUE: usize = 65_536;
-
-/// What the worker is asked to do.
-#[derive(Debug)]
-enum Cmd {
-    Observe(String, Observation),
-    /// The rules, overrides or mutes changed: read them again and evaluate every node.
-    Reload,
-    /// The node was removed from Cairn: close its alerts.
-    Forget(String),
-}
 
 /// The shared handle: the page's handlers and the sockets use it.
 #[derive(Debug)]
 pub struct Alerts {
     pub db: Arc<db::Db>,
-    tx: queue::Sender<Cmd>,
+    inbox: Arc<inbox::Inbox>,
+    /// The worker's end was logged (once, not at every observation after it).
+    stopped: AtomicBool,
     /// The rule set the worker evaluates with (the API reads it too).
     pub rules: Arc<RwLock<rules::RuleSet>>,
 }
@@ -67,8 +61,21 @@ impl Alerts {
     ) -> anyhow::Result<Self> {
         let db = Arc::new(db::Db::open(data_dir)?);
         let rules = Arc::new(RwLock::new(db.rule_set()?));
-        let tx = worker::spawn(Arc::clone(&db), store, Arc::clone(&rules), tick, &nodes)?;
-        let alerts = Self { db, tx, rules };
+        let inbox = Arc::new(inbox::Inbox::default());
+        worker::spawn(
+            Arc::clone(&db),
+            store,
+            Arc::clone(&rules),
+            tick,
+            &nodes,
+            Arc::clone(&inbox),
+        )?;
+        let alerts = Self {
+            db,
+            inbox,
+            stopped: AtomicBool::new(false),
+            rules,
+        };
         let now = cairn_protocol::unix_now();
         for node in nodes {
             alerts.observe(&node, Observation::online(now, false));
@@ -76,31 +83,35 @@ impl Alerts {
         Ok(alerts)
     }
 
-    /// Tells the engine what `node_id` is observed to be; evaluated at once, in order.
+    /// Tells the engine what `node_id` is observed to be: merged with what the node said
+    /// since the engine last looked, evaluated in order.
     pub fn observe(&self, node_id: &str, obs: Observation) {
-        self.send(Cmd::Observe(node_id.to_owned(), obs));
+        let taken = self.inbox.observe(node_id, obs);
+        self.check(taken);
     }
 
     /// The rules, overrides or mutes were changed in the database.
     pub fn reload(&self) {
-        self.send(Cmd::Reload);
+        let taken = self.inbox.reload();
+        self.check(taken);
     }
 
     /// The node was removed: its firing alerts are closed.
     pub fn forget(&self, node_id: &str) {
-        self.send(Cmd::Forget(node_id.to_owned()));
+        let taken = self.inbox.forget(node_id);
+        self.check(taken);
     }
 
-    fn send(&self, cmd: Cmd) {
-        match self.tx.try_send(cmd) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                tracing::warn!("the alert engine is behind; an observation was left out");
-            }
-            Err(TrySendError::Disconnected(_)) => {
-                tracing::error!("the alert engine stopped; alerts are not evaluated");
-            }
+    fn check(&self, taken: bool) {
+        if !taken && !self.stopped.swap(true, Ordering::Relaxed) {
+            tracing::error!("the alert engine stopped; alerts are not evaluated");
         }
+    }
+
+    /// Nodes whose observations wait for the engine, and the observations merged into one
+    /// already waiting since the start (for `/metrics`).
+    pub fn backlog(&self) -> (usize, u64) {
+        (self.inbox.depth(), self.inbox.coalesced())
     }
 
     /// Sends a test notice through `ch` once, now (the page's "Send test").

@@ -1,12 +1,12 @@
-//! A bounded queue between threads that allocates as it fills. std's `sync_channel` allocates
-//! its whole bound when it is made: the alerts' two queues of 65,536 held 23 MB resident in an
-//! idle control plane (BENCHMARKS.md, issue 19). This is std's unbounded channel, which grows
+//! A bounded queue between threads that allocates as it fills (the notices waiting for the
+//! alerts' sender; observations wait in the [`super::inbox`], which cannot overflow). std's
+//! `sync_channel` allocates its whole bound when it is made: the alerts' two queues of 65,536
+//! held 23 MB resident in an idle control plane (BENCHMARKS.md, issue 19). This is std's unbounded channel, which grows
 //! block by block, with a count that refuses what would pass the bound.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError, TrySendError};
-use std::time::Duration;
+use std::sync::mpsc::{self, TrySendError};
 
 /// Makes a queue holding at most `bound` items.
 pub(super) fn bounded<T>(bound: usize) -> (Sender<T>, Receiver<T>) {
@@ -59,13 +59,20 @@ impl<T> Receiver<T> {
         self.rx.recv().map(|item| self.took(item))
     }
 
-    pub(super) fn recv_timeout(&self, wait: Duration) -> Result<T, RecvTimeoutError> {
+    #[cfg(test)]
+    pub(super) fn recv_timeout(
+        &self,
+        wait: std::time::Duration,
+    ) -> Result<T, mpsc::RecvTimeoutError> {
         self.rx.recv_timeout(wait).map(|item| self.took(item))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::mpsc::RecvTimeoutError;
+    use std::time::Duration;
+
     use super::*;
 
     #[test]

@@ -1,16 +1,17 @@
-//! The two threads of the alerts: the evaluator (owns the [`Engine`], takes commands in order,
+//! The two threads of the alerts: the evaluator (owns the [`Engine`], takes what the [`Inbox`]
+//! holds — each node's observations merged — and evaluates only the rules they can change;
 //! evaluates every node each tick) and the sender (delivers notices to every channel, retrying
 //! each failed delivery a bounded number of times, the last failure recorded on the alert).
 
-use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use super::db::{AlertRow, Db};
 use super::engine::{Engine, Open, Transition};
+use super::inbox::{self, Batch, Inbox};
 use super::queue::{self, Receiver, Sender};
 use super::rules::RuleSet;
-use super::{Cmd, QUEUE, deliver, notice, read};
+use super::{QUEUE, deliver, notice, read};
 use crate::store::SharedStore;
 
 /// Tries per channel for one notice, and the pause before each retry (doubled each time).
@@ -30,8 +31,8 @@ pub(super) fn spawn(
     rules: Arc<RwLock<RuleSet>>,
     tick: Duration,
     nodes: &[String],
-) -> anyhow::Result<Sender<Cmd>> {
-    let (tx, rx) = queue::bounded(QUEUE);
+    inbox: Arc<Inbox>,
+) -> anyhow::Result<()> {
     let (send_tx, send_rx) = queue::bounded::<Job>(QUEUE);
     let mut engine = Engine::default();
     // Alerts firing when the control plane stopped stay firing, without a second notice.
@@ -50,15 +51,27 @@ pub(super) fn spawn(
     let d = Arc::clone(&db);
     std::thread::Builder::new()
         .name("alerts".into())
-        .spawn(move || evaluate_loop(&rx, &mut engine, &d, &rules, tick, &send_tx))?;
+        .spawn(move || {
+            // Whether it returns or panics, later observations are refused and said so.
+            let _closed = CloseOnDrop(&inbox);
+            evaluate_loop(&inbox, &mut engine, &d, &rules, tick, &send_tx);
+        })?;
     std::thread::Builder::new()
         .name("alert-sender".into())
         .spawn(move || send_loop(&send_rx, &db, &store))?;
-    Ok(tx)
+    Ok(())
+}
+
+struct CloseOnDrop<'a>(&'a Inbox);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.close();
+    }
 }
 
 fn evaluate_loop(
-    rx: &Receiver<Cmd>,
+    inbox: &Inbox,
     engine: &mut Engine,
     db: &Db,
     rules: &RwLock<RuleSet>,
@@ -75,47 +88,51 @@ fn evaluate_loop(
                 tracing::error!(%error, "could not prune the alerts' history");
             }
         }
-        let wait = tick.saturating_sub(last_tick.elapsed());
-        let cmd = match rx.recv_timeout(wait) {
-            Ok(cmd) => Some(cmd),
-            Err(RecvTimeoutError::Timeout) => None,
-            Err(RecvTimeoutError::Disconnected) => return,
-        };
-        let set = read(rules);
-        let now = cairn_protocol::unix_now();
-        let changes = match cmd {
-            Some(Cmd::Observe(node, obs)) => {
-                engine.observe(&node, &obs);
-                engine.evaluate(&set, &node, now)
-            }
-            Some(Cmd::Reload) => match db.rule_set() {
-                Ok(fresh) => {
-                    *rules.write().unwrap_or_else(|e| e.into_inner()) = fresh.clone();
-                    every_node(engine, &fresh, now)
-                }
-                Err(error) => {
-                    tracing::error!(%error, "could not read the alert rules");
-                    Vec::new()
-                }
-            },
-            Some(Cmd::Forget(node)) => engine.forget(&node),
-            None => Vec::new(),
-        };
-        apply(engine, db, &set, changes, now, send);
+        let batch = inbox.take(tick.saturating_sub(last_tick.elapsed()));
+        take_in(engine, db, rules, batch, send);
         if last_tick.elapsed() >= tick {
+            // What came meanwhile first: a node back online is not counted offline.
+            take_in(engine, db, rules, inbox.take(Duration::ZERO), send);
             last_tick = Instant::now();
-            let changes = every_node(engine, &set, now);
+            let set = read(rules);
+            let now = cairn_protocol::unix_now();
+            let changes = engine.evaluate_all(&set, now);
             apply(engine, db, &set, changes, now, send);
         }
     }
 }
 
-fn every_node(engine: &mut Engine, set: &RuleSet, now: u64) -> Vec<Transition> {
-    let mut all = Vec::new();
-    for node in engine.nodes() {
-        all.extend(engine.evaluate(set, &node, now));
+/// Evaluates what one take of the inbox holds: nodes forgotten, each node's observations, the
+/// rules read again.
+fn take_in(
+    engine: &mut Engine,
+    db: &Db,
+    rules: &RwLock<RuleSet>,
+    batch: Batch,
+    send: &Sender<Job>,
+) {
+    let mut set = read(rules);
+    let now = cairn_protocol::unix_now();
+    for node in batch.forget {
+        let changes = engine.forget(&node);
+        apply(engine, db, &set, changes, now, send);
     }
-    all
+    for (node, pending) in batch.nodes {
+        inbox::evaluate(engine, &set, &node, pending, now, |engine, changes| {
+            apply(engine, db, &set, changes, now, send);
+        });
+    }
+    if batch.reload {
+        match db.rule_set() {
+            Ok(fresh) => {
+                *rules.write().unwrap_or_else(|e| e.into_inner()) = fresh.clone();
+                set = fresh;
+                let changes = engine.evaluate_all(&set, now);
+                apply(engine, db, &set, changes, now, send);
+            }
+            Err(error) => tracing::error!(%error, "could not read the alert rules"),
+        }
+    }
 }
 
 /// Stores what changed and queues the notices due.

@@ -231,6 +231,7 @@ pub async fn prometheus(app: &Arc<App>, req: &Request) -> Response {
         })
         .collect();
     let hub = app.hub.health();
+    let (alert_backlog, alert_coalesced) = app.alerts.backlog();
     let health = Health {
         agents: hub.agents,
         dashboards: hub.dashboards,
@@ -239,6 +240,8 @@ pub async fn prometheus(app: &Arc<App>, req: &Request) -> Response {
         dashboard_queue: hub.dashboard_queue,
         dashboard_queue_bytes: hub.dashboard_queue_bytes,
         login_refusals: app.refusals.total(),
+        alert_backlog,
+        alert_coalesced,
     };
     warp::reply::with_header(
         prometheus::render(&figures, &health),

@@ -200,8 +200,9 @@ async fn a_failed_delivery_is_retried_a_few_times_and_recorded_on_the_alert_in_a
     })
     .await;
     // The flaky receiver answered 500 twice, then took the third try; the dead one never did.
-    assert_eq!(flaky.hits().len(), 3);
-    assert!(flaky.hits().iter().all(|h| h.json()["event"] == "firing"));
+    let hits: Vec<Value> = flaky.hits().iter().map(|h| h.json()).collect();
+    assert_eq!(hits.len(), 3, "{hits:#?}");
+    assert!(hits.iter().all(|h| h["event"] == "firing"), "{hits:#?}");
     assert_eq!(
         failed["deliveryError"],
         "dead: could not connect to http://127.0.0.1:9/…B0/x (tried 3 times)"

@@ -119,7 +119,11 @@ fn assert_first_backup_due(run: &cairn_e2e::debian11::Run, result: &Value) {
     assert_eq!(result["changed"], true, "{}", run.text());
     assert_eq!(result["first_backup_due"], true, "{}", run.text());
     assert!(result["last_run_ok"].is_null(), "{}", run.text());
-    assert!(!run.stdout.contains("Restore test passed"), "{}", run.stdout);
+    assert!(
+        !run.stdout.contains("Restore test passed"),
+        "{}",
+        run.stdout
+    );
     assert!(
         run.stdout
             .contains("The first backup and its restore test run next as their own job"),
@@ -226,7 +230,11 @@ fn rsync_on_debian_11() {
         None,
         &recipe_cmd("run", &action("first_backup"), "--timings"),
     );
-    assert!(!refused.ok, "the first backup should fail: {}", refused.text());
+    assert!(
+        !refused.ok,
+        "the first backup should fail: {}",
+        refused.text()
+    );
     assert!(
         refused.stdout.contains("does not accept it yet") && refused.stdout.contains(public),
         "{}",
@@ -380,7 +388,10 @@ fn s3_on_debian_11() {
     let logs: Vec<&str> = logs.iter().map(String::as_str).collect();
     for s in [&secret, &password] {
         for job in [&configured, &first] {
-            assert!(!job.stdout.contains(s.as_str()), "a secret is on the console");
+            assert!(
+                !job.stdout.contains(s.as_str()),
+                "a secret is on the console"
+            );
             assert!(!job.stderr.contains(s.as_str()), "a secret is on stderr");
         }
         assert_secret_absent(s, &cmdlines, &logs);

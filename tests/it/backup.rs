@@ -107,7 +107,9 @@ async fn an_s3_backup_configured_from_the_dashboard_is_restore_tested_and_keeps_
     );
     // Stored like any job, for the same user, and audited naming what it is.
     c.cp.wait_job_done(&c.cookie, &first).await;
-    let row = c.cp.get_json(&c.cookie, &format!("/api/jobs/{first}")).await;
+    let row =
+        c.cp.get_json(&c.cookie, &format!("/api/jobs/{first}"))
+            .await;
     assert_eq!(row["status"], "succeeded", "{row}");
     assert_eq!(row["recipe"], "s3", "{row}");
     let configure_row = c.cp.get_json(&c.cookie, &format!("/api/jobs/{job}")).await;

@@ -10,9 +10,8 @@
 use crate::common;
 
 use common::backup::{
-    configure_and_prove,
-    BUCKET, SSH_USER as USER, authorize_key, free_port, objects, random_text, reset, rsync_bed,
-    run_fails, snapshots, source_tree, start_moto,
+    BUCKET, SSH_USER as USER, authorize_key, configure_and_prove, free_port, objects, random_text,
+    reset, rsync_bed, run_fails, snapshots, source_tree, start_moto,
 };
 use common::db::run_action;
 use common::*;

@@ -10,9 +10,8 @@
 use crate::common;
 
 use common::backup::{
-    configure_and_prove,
-    ACCESS_KEY_ID, BUCKET, SSH_USER, authorize_key, free_port, random_text, reset, rsync_bed,
-    run_fails, source_tree, start_moto,
+    ACCESS_KEY_ID, BUCKET, SSH_USER, authorize_key, configure_and_prove, free_port, random_text,
+    reset, rsync_bed, run_fails, source_tree, start_moto,
 };
 use common::db::{action_refused, run_action};
 use common::*;

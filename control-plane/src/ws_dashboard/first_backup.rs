@@ -16,6 +16,7 @@ use cairn_protocol::dashboard::{Job, JobKind, JobStatus};
 use cairn_protocol::messages::ConfigureBackup;
 
 use crate::app::App;
+use crate::roles::Role;
 use crate::store;
 
 /// The value of the backup recipes' `action` parameter that runs the first backup.
@@ -73,6 +74,21 @@ async fn start_inner(
     };
     let who = job.requested_by.clone();
     let fail = |why: String| (who.clone(), why);
+    // The user as they are now (threats.md 48): one disabled, demoted below operator or no
+    // longer given this node's group since the configure began starts nothing.
+    let name = who.clone();
+    let user = store::blocking(&app.store, move |s| s.user(&name))
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    let node = super::node_exists(app, node_id).await.map_err(fail)?;
+    match user {
+        Some(u) if !u.disabled && u.access.allows(Role::Operator) && u.access.sees(&node.tags) => {}
+        _ => {
+            return Err(fail(format!(
+                "{who} may no longer run jobs on node {node_id}; the first backup was not started                  (Run now on the backup card starts it)"
+            )));
+        }
+    }
     let published = app
         .registry()
         .get(&job.recipe)

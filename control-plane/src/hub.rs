@@ -253,6 +253,11 @@ impl Hub {
             .insert(job_id.to_owned(), session.to_owned());
     }
 
+    /// The session (its hash) that asked for job `job_id`, while the job runs.
+    pub fn job_owner(&self, job_id: &str) -> Option<String> {
+        self.lock().job_owner.get(job_id).cloned()
+    }
+
     /// Sends `event` to every dashboard connection watching its node.
     pub fn broadcast(&self, event: &DashboardEvent) {
         self.broadcast_text(&event.node_id, || text(event));

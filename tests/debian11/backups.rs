@@ -1,15 +1,17 @@
 //! The backup recipes in the Debian 11 system: `rsync.rhai` to an SSH server and `s3.rhai`
 //! (restic) to moto's S3 server. The recipe runs inside the bullseye chroot (its rsync, ssh,
 //! restic, cron from bullseye); the targets run on this host on loopback (the chroot shares
-//! its network), started by the same code as the Debian 12 tests (`servers`). Each proves a
-//! restore byte for byte, checks the cron job's script (exactly the recipe's template, root's,
+//! its network), started by the same code as the Debian 12 tests (`servers`). Configure
+//! installs and writes the settings, the key and the schedule and runs no backup (its time is
+//! the row's "through Cairn" figure); the first backup and its restore test follow as their own
+//! job (`action=first_backup`, as the control plane starts it). Each proves a restore byte for
+//! byte, checks the cron job's script (exactly the recipe's template, root's,
 //! not writable by anyone else), and a second configure that changes nothing; the S3 secret
 //! key and restic's password appear on no sampled command line, in no log and not on the
 //! console.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
-use std::time::Instant;
 
 use cairn_e2e::debian11::Debian11;
 use cairn_e2e::repo_root;
@@ -17,7 +19,7 @@ use serde_json::Value;
 
 use super::{
     Case, CmdlineSampler, RUNTIME, assert_secret_absent, bare_apt_seconds, beyond_apt, commands,
-    prepare, recipe_cmd, record, run, wanted,
+    planned_apt, predownload, prepare, recipe_cmd, record, run, wanted,
 };
 use cairn_test_support::backup::{
     ACCESS_KEY_ID, BUCKET, SSH_USER, assert_same_files, authorize_key, ensure_ssh_user,
@@ -112,8 +114,26 @@ fn assert_script(deb: &Debian11, provider: &str) {
     );
 }
 
-/// A configure run that changed the server, backed up, and passed its restore test of the
-/// five source files.
+/// A configure run that changed the server and ran no backup: the first one is due.
+fn assert_first_backup_due(run: &cairn_e2e::debian11::Run, result: &Value) {
+    assert_eq!(result["changed"], true, "{}", run.text());
+    assert_eq!(result["first_backup_due"], true, "{}", run.text());
+    assert!(result["last_run_ok"].is_null(), "{}", run.text());
+    assert!(
+        !run.stdout.contains("Restore test passed"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("The first backup and its restore test run next as their own job"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// A first backup (`first_backup`) that backed up, and passed its restore test of the five
+/// source files.
 fn assert_backed_up_and_restore_tested(run: &cairn_e2e::debian11::Run, result: &Value) {
     assert_eq!(result["changed"], true, "{}", run.text());
     assert_eq!(result["last_run_ok"], true, "{}", run.text());
@@ -175,34 +195,66 @@ fn rsync_on_debian_11() {
     let deb = prepare(&case);
     let source = deb.path(SOURCE);
     let files = source_tree(&source);
+    // The packages downloaded beforehand, as for the bare column: both time the install, not
+    // the archive (planned with a folder every fresh system has).
+    let planned = Case {
+        params: leak(vec![
+            target_param.clone(),
+            format!("port={port}"),
+            "paths=/etc".into(),
+        ]),
+        ..case
+    };
+    predownload(&deb, &case, &planned_apt(&deb, &planned));
 
-    // 1. Installs rsync, makes the key, and stops: the target does not accept the key yet.
-    let start = Instant::now();
-    let refused = deb.bash(None, &recipe_cmd("run", &case, "--timings"));
-    let key_secs = start.elapsed().as_secs_f64();
-    assert!(!refused.ok, "the first run should fail: {}", refused.text());
+    let action = |a: &str| Case {
+        params: leak(vec![format!("action={a}")]),
+        ..case
+    };
+
+    // 1. Configure installs rsync, makes the key and the schedule, and runs no backup.
+    let (configured, result, cairn_secs) = run(&deb, &case);
+    eprintln!("{}", configured.stdout);
+    assert_first_backup_due(&configured, &result);
     assert!(
-        commands(&refused)
+        commands(&configured)
             .iter()
             .any(|c| c.starts_with("$ apt-get")),
         "{}",
-        refused.text()
+        configured.text()
     );
     let public = std::fs::read_to_string(deb.path("/etc/cairn/backup/rsync/id_ed25519.pub"))
         .expect("the public key");
     let public = public.trim();
     assert!(
-        public.starts_with("ssh-ed25519 ") && refused.stdout.contains(public),
+        public.starts_with("ssh-ed25519 ") && configured.stdout.contains(public),
         "the console does not show the key {public}:\n{}",
-        refused.text()
+        configured.text()
     );
     let private =
         std::fs::metadata(deb.path("/etc/cairn/backup/rsync/id_ed25519")).expect("the private key");
     assert_eq!(private.permissions().mode() & 0o7777, 0o600);
+    assert!(detect(&deb, "rsync")["last_run_at"].is_null());
 
-    // 2. Authorized on the target: configure backs up and proves the restore.
+    // The first backup stops: the target does not accept the key yet, and it says so.
+    let refused = deb.bash(
+        None,
+        &recipe_cmd("run", &action("first_backup"), "--timings"),
+    );
+    assert!(
+        !refused.ok,
+        "the first backup should fail: {}",
+        refused.text()
+    );
+    assert!(
+        refused.stdout.contains("does not accept it yet") && refused.stdout.contains(public),
+        "{}",
+        refused.text()
+    );
+
+    // 2. Authorized on the target: the first backup backs up and proves the restore.
     authorize_key(tmp.path(), public);
-    let (first, result, backup_secs) = run(&deb, &case);
+    let (first, result, _) = run(&deb, &action("first_backup"));
     eprintln!("{}", first.stdout);
     assert_backed_up_and_restore_tested(&first, &result);
     let snaps = snapshots(&target_dir);
@@ -220,10 +272,6 @@ fn rsync_on_debian_11() {
     assert_eq!(d["public_key"], public, "{d}");
 
     // The restore test on demand, and run now (retention keeps 2).
-    let action = |a: &str| Case {
-        params: leak(vec![format!("action={a}")]),
-        ..case
-    };
     let (_, tested, _) = run(&deb, &action("restore_test"));
     assert_eq!(tested["last_restore_test_ok"], true, "{tested}");
     std::fs::write(source.join("app.conf"), "listen 127.0.0.1:9090\n").expect("change a file");
@@ -254,22 +302,14 @@ fn rsync_on_debian_11() {
     drop(deb);
 
     // 4. The apt-get work alone (planned with a folder every fresh system has).
-    let bare_case = Case {
-        params: leak(vec![
-            target_param,
-            format!("port={port}"),
-            "paths=/etc".into(),
-        ]),
-        ..case
-    };
-    let (bare_secs, apt) = bare_apt_seconds(&bare_case);
-    let beyond = beyond_apt(&refused.stderr).zip(beyond_apt(&first.stderr));
+    let (bare_secs, apt) = bare_apt_seconds(&planned);
+    // The row is the configure's: the first backup is a job of its own.
     record(
         "rsync",
         &version,
-        key_secs + backup_secs,
+        cairn_secs,
         bare_secs,
-        beyond.map(|(a, b)| a + b),
+        beyond_apt(&configured.stderr),
         &apt,
     );
 }
@@ -314,10 +354,28 @@ fn s3_on_debian_11() {
     let secret_file = deb.path("/root/cairn-s3-secret");
     std::fs::write(&secret_file, format!("{secret}\n")).expect("write the secret key");
     std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    // The packages downloaded beforehand, as for the bare column: both time the install, not
+    // the archive (planned with a folder every fresh system has).
+    let planned = Case {
+        params: common(&["paths=/etc", "secret_access_key=planonlyplanonlyplanonly"]),
+        ..case
+    };
+    predownload(&deb, &case, &planned_apt(&deb, &planned));
 
-    // 1. Configure: restic from bullseye creates the repository, backs up, proves the restore.
+    let action = |a: &str| Case {
+        params: leak(vec![format!("action={a}")]),
+        ..case
+    };
+
+    // 1. Configure writes the settings, the credentials, the password and the schedule, and
+    // runs no backup; the first backup (restic from bullseye) creates the repository, backs up
+    // and proves the restore. Command lines are sampled through both.
     let sampler = CmdlineSampler::start();
-    let (first, result, cairn_secs) = run(&deb, &case);
+    let (configured, result, cairn_secs) = run(&deb, &case);
+    eprintln!("{}", configured.stdout);
+    assert_first_backup_due(&configured, &result);
+    assert!(detect(&deb, "s3")["last_run_at"].is_null());
+    let (first, result, _) = run(&deb, &action("first_backup"));
     let (cmdlines, samples) = sampler.finish();
     eprintln!("{}", first.stdout);
     assert_backed_up_and_restore_tested(&first, &result);
@@ -339,11 +397,13 @@ fn s3_on_debian_11() {
     ];
     let logs: Vec<&str> = logs.iter().map(String::as_str).collect();
     for s in [&secret, &password] {
-        assert!(
-            !first.stdout.contains(s.as_str()),
-            "a secret is on the console"
-        );
-        assert!(!first.stderr.contains(s.as_str()), "a secret is on stderr");
+        for job in [&configured, &first] {
+            assert!(
+                !job.stdout.contains(s.as_str()),
+                "a secret is on the console"
+            );
+            assert!(!job.stderr.contains(s.as_str()), "a secret is on stderr");
+        }
         assert_secret_absent(s, &cmdlines, &logs);
     }
     assert_script(&deb, "s3");
@@ -375,10 +435,6 @@ fn s3_on_debian_11() {
     assert!(own.stdout.contains(&version), "{d} vs {}", own.stdout);
 
     // Run now and the restore test on demand.
-    let action = |a: &str| Case {
-        params: leak(vec![format!("action={a}")]),
-        ..case
-    };
     let (_, now, _) = run(&deb, &action("run_now"));
     assert_eq!(now["last_run_ok"], true, "{now}");
     assert_ne!(now["snapshot"].as_str(), Some(snapshot.as_str()));
@@ -392,17 +448,13 @@ fn s3_on_debian_11() {
     drop(deb);
 
     // 3. The apt-get work alone (planned with a folder every fresh system has).
-    let bare_case = Case {
-        params: common(&["paths=/etc", "secret_access_key=planonlyplanonlyplanonly"]),
-        ..case
-    };
-    let (bare_secs, apt) = bare_apt_seconds(&bare_case);
+    let (bare_secs, apt) = bare_apt_seconds(&planned);
     record(
         "s3",
         &version,
         cairn_secs,
         bare_secs,
-        beyond_apt(&first.stderr),
+        beyond_apt(&configured.stderr),
         &apt,
     );
 }

@@ -198,7 +198,12 @@ fn run(deb: &Debian11, case: &Case) -> (Run, Value, f64) {
     let start = Instant::now();
     let r = inside(deb, case, &recipe_cmd("run", case, "--timings"));
     let secs = start.elapsed().as_secs_f64();
-    keep_timings(case.recipe, &r.stderr);
+    // An action's summary is headed with it (`rsync action=first_backup`).
+    let label = match case.params.iter().find(|p| p.starts_with("action=")) {
+        Some(a) => format!("{} {a}", case.recipe),
+        None => case.recipe.to_owned(),
+    };
+    keep_timings(&label, &r.stderr);
     assert!(
         r.ok,
         "cairn-recipe run {} failed:\n{}",

@@ -1,10 +1,12 @@
 //! The S3 backup recipe through Cairn (issue 5): the dashboard sends `CONFIGURE_BACKUP` with
 //! a secret key, the control plane relays it to the real agent, which runs the shipped
-//! `recipes/s3.rhai` against moto's S3 server on loopback (as root: it writes /etc). The job
-//! ends in `BACKUP_CONFIGURED` with the backup and its restore test passed, `SERVER_STATUS`
-//! then reports the backup configured and restore-tested, `run_now` works, and the secret key
-//! is in no API answer, no control-plane database file, no log of either process and no job
-//! event.
+//! `recipes/s3.rhai` against moto's S3 server on loopback (as root: it writes /etc). The
+//! configure job ends in `BACKUP_CONFIGURED` saying the first backup is due, and runs none; the
+//! control plane then starts the first backup and its restore test by itself, as a job of its
+//! own on the same node for the same user (audited), which the dashboard watches live and which
+//! ends with the backup and its restore test passed; `SERVER_STATUS` then reports the backup
+//! configured and restore-tested, `run_now` works, and the secret key is in no API answer, no
+//! control-plane database file, no log of either process and no job event.
 
 use std::time::Instant;
 
@@ -55,8 +57,35 @@ async fn an_s3_backup_configured_from_the_dashboard_is_restore_tested_and_keeps_
     assert_eq!(p["success"], true, "{end}");
     assert_eq!(p["provider"], "s3");
     assert_eq!(p["schedule"], "30 2 * * *");
+    assert_eq!(p["firstBackupDue"], true, "{end}");
+    // No backup yet with these settings, and the configure says so.
+    assert!(p["lastRunOk"].is_null(), "{end}");
+    assert!(
+        p["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("the first backup and its restore test run next as their own job"),
+        "{end}"
+    );
+    eprintln!(
+        "CONFIGURE_BACKUP s3 through the control plane and the agent: {:.1} s",
+        took.as_secs_f64()
+    );
+
+    // The first backup starts by itself (nobody sends anything), as a job of its own.
+    let first = d
+        .recv_until(|m| {
+            m["type"] == "JOB_STARTED" && m["jobId"] != job.as_str() && m["nodeId"] == c.node_id
+        })
+        .await;
+    let first = first["jobId"].as_str().expect("job id").to_owned();
+    let end = d.wait_terminal(&first).await;
+    assert_eq!(end["type"], "BACKUP_CONFIGURED", "{end}");
+    let p = &end["payload"];
+    assert_eq!(p["success"], true, "{end}");
     assert_eq!(p["lastRunOk"], true, "{end}");
     assert_eq!(p["lastRestoreTestOk"], true, "{end}");
+    assert!(p["firstBackupDue"].is_null(), "{end}");
     assert!(
         p["message"]
             .as_str()
@@ -64,8 +93,9 @@ async fn an_s3_backup_configured_from_the_dashboard_is_restore_tested_and_keeps_
             .contains("restored and verified byte for byte"),
         "{end}"
     );
+    // Its live output reached the dashboard.
     let logs: Vec<String> = d
-        .job_messages(&job)
+        .job_messages(&first)
         .iter()
         .filter(|m| m["type"] == "INFRASTRUCTURE_LOG")
         .map(|m| m["payload"]["message"].as_str().unwrap_or("").to_owned())
@@ -75,9 +105,19 @@ async fn an_s3_backup_configured_from_the_dashboard_is_restore_tested_and_keeps_
             .any(|l| l.starts_with("Restore test passed: all 2 files")),
         "{logs:?}"
     );
-    eprintln!(
-        "CONFIGURE_BACKUP s3 through the control plane and the agent: {:.1} s",
-        took.as_secs_f64()
+    // Stored like any job, for the same user, and audited naming what it is.
+    c.cp.wait_job_done(&c.cookie, &first).await;
+    let row =
+        c.cp.get_json(&c.cookie, &format!("/api/jobs/{first}"))
+            .await;
+    assert_eq!(row["status"], "succeeded", "{row}");
+    assert_eq!(row["recipe"], "s3", "{row}");
+    let configure_row = c.cp.get_json(&c.cookie, &format!("/api/jobs/{job}")).await;
+    assert_eq!(row["requestedBy"], configure_row["requestedBy"], "{row}");
+    let audit = c.cp.get_json(&c.cookie, "/api/audit").await.to_string();
+    assert!(
+        audit.contains(&format!("{first} s3 first_backup (after {job})")),
+        "{audit}"
     );
 
     // The status the dashboard sees.

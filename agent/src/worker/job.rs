@@ -280,6 +280,7 @@ fn terminal(
                 public_key: text("public_key"),
                 last_run_ok: flag("last_run_ok"),
                 last_restore_test_ok: flag("last_restore_test_ok"),
+                first_backup_due: flag("first_backup_due"),
             })
         }
         JobKind::Plan => Message::PlanResult(PlanResult {

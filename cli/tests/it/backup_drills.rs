@@ -10,8 +10,8 @@
 use crate::common;
 
 use common::backup::{
-    BUCKET, SSH_USER as USER, authorize_key, free_port, objects, random_text, reset, rsync_bed,
-    run_fails, snapshots, source_tree, start_moto,
+    BUCKET, SSH_USER as USER, authorize_key, configure_and_prove, free_port, objects, random_text,
+    reset, rsync_bed, run_fails, snapshots, source_tree, start_moto,
 };
 use common::db::run_action;
 use common::*;
@@ -170,7 +170,7 @@ fn rsync_is_set_up_in_order_drilled_by_cron_and_removed_keeping_its_key() {
     //    minute.
     let mut params = base.to_vec();
     params.extend(["drill_schedule=* * * * *", "drill_max_age_days=2"]);
-    let first = run("rsync", &params);
+    let first = configure_and_prove("rsync", &params);
     assert_eq!(
         first.result["last_restore_test_ok"], true,
         "{}",
@@ -253,7 +253,7 @@ fn rsync_is_set_up_in_order_drilled_by_cron_and_removed_keeping_its_key() {
     assert!(err.contains("there is nothing to remove"), "{err}");
 
     // 9. Configured again with the same key (still accepted), then removed with the key.
-    let back = run("rsync", &params);
+    let back = configure_and_prove("rsync", &params);
     assert_eq!(back.result["last_restore_test_ok"], true, "{}", back.stdout);
     assert_eq!(back.result["public_key"], public, "the key was kept");
     run_action(
@@ -377,7 +377,7 @@ fn s3_tests_its_connection_drills_a_damaged_repository_and_keeps_its_password_on
         "drill_schedule=15 5 * * *",
         "keep=3",
     ]);
-    let first = run("s3", &params);
+    let first = configure_and_prove("s3", &params);
     assert_eq!(
         first.result["last_restore_test_ok"], true,
         "{}",

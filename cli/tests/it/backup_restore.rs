@@ -10,8 +10,8 @@
 use crate::common;
 
 use common::backup::{
-    ACCESS_KEY_ID, BUCKET, SSH_USER, authorize_key, free_port, random_text, reset, rsync_bed,
-    run_fails, source_tree, start_moto,
+    ACCESS_KEY_ID, BUCKET, SSH_USER, authorize_key, configure_and_prove, free_port, random_text,
+    reset, rsync_bed, run_fails, source_tree, start_moto,
 };
 use common::db::{action_refused, run_action};
 use common::*;
@@ -166,10 +166,11 @@ fn rsync_lists_its_snapshots_and_restores_one_into_a_new_folder_and_over_the_ori
         paths_param.as_str(),
         "keep=3",
     ];
-    run_fails("rsync", &params);
+    run("rsync", &params);
+    run_fails("rsync", &["action=first_backup"]);
     let public = std::fs::read_to_string("/etc/cairn/backup/rsync/id_ed25519.pub").unwrap();
     authorize_key(tmp.path(), public.trim());
-    run("rsync", &params);
+    configure_and_prove("rsync", &params);
     assert_eq!(listed("rsync").len(), 1);
     history_and_restores("rsync", source, files);
     reset("rsync");
@@ -195,7 +196,7 @@ pub(crate) fn configure_s3(tmp: &Path, port: u16, paths: &str, extra: &[&str]) {
         "keep=3",
     ];
     params.extend_from_slice(extra);
-    run("s3", &params);
+    configure_and_prove("s3", &params);
 }
 
 #[test]

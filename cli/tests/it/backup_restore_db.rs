@@ -215,7 +215,8 @@ fn a_postgresql_database_dumped_by_the_backup_is_restored_into_a_new_database_wi
     configure_s3(tmp.path(), port, source.to_str().unwrap(), &[]);
     let endpoint = format!("endpoint=http://127.0.0.1:{port}");
     let paths = format!("paths={}", source.display());
-    let (out, _) = run_fails(
+    // The configure writes the settings; the first backup after it is what fails.
+    let configured = run(
         "s3",
         &[
             endpoint.as_str(),
@@ -227,6 +228,12 @@ fn a_postgresql_database_dumped_by_the_backup_is_restored_into_a_new_database_wi
             "databases=postgresql/cairn_no_such_db",
         ],
     );
+    assert_eq!(
+        configured.result["first_backup_due"], true,
+        "{}",
+        configured.stdout
+    );
+    let (out, _) = run_fails("s3", &["action=first_backup"]);
     assert!(
         out.contains(
             "the dump of postgresql database cairn_no_such_db failed, so no backup was made"

@@ -1,11 +1,13 @@
 //! `recipes/rsync.rhai` end to end on this machine (as root), against a real SSH server:
 //! openssh-server (installed here with apt) runs on a loopback port with its own sshd_config,
-//! for a test account. The first configure makes the backup key and fails, showing its public
-//! half, because the target does not accept it yet; once it is authorized, configure runs a
-//! first backup and a restore test, and the snapshot on the target holds the files byte for
-//! byte. Then: detect(), the cron file, `run_now` with retention, a second configure that
-//! changes nothing, and restore tests that fail after the target's copy is corrupted or loses
-//! a file.
+//! for a test account. The first configure makes the backup key, writes the settings and the
+//! schedule and says the first backup is due (it runs no backup itself); that first backup
+//! (`first_backup`) fails, showing the key's public half, because the target does not accept
+//! it yet; once it is authorized, `first_backup` runs the backup and its restore test, and the
+//! snapshot on the target holds the files byte for byte. Then: detect(), the cron file,
+//! `run_now` with retention, a second configure that changes nothing, restore tests that fail
+//! after the target's copy is corrupted or loses a file, and a configure with changed settings
+//! that does not show the previous configuration's results as its own.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::common;
@@ -40,20 +42,51 @@ fn rsync_backs_up_over_ssh_and_proves_the_restore() {
         "keep=2",
     ];
 
-    // 1. The target does not know the key yet: the job fails and says what to do, with the key.
-    let (out, _) = run_fails("rsync", &params);
+    // 1. Configure installs, makes the key and the schedule, and runs no backup: the first
+    // backup is due, as its own job.
+    let configured = run("rsync", &params);
+    assert!(configured.changed(), "{}", configured.stdout);
+    assert_eq!(
+        configured.result["first_backup_due"], true,
+        "{}",
+        configured.stdout
+    );
+    assert!(
+        configured.result["last_run_ok"].is_null(),
+        "{}",
+        configured.stdout
+    );
+    let said = configured.result["message"].as_str().unwrap();
+    assert!(
+        said.contains("the first backup and its restore test run next as their own job"),
+        "{said}"
+    );
+    assert!(
+        !configured.stdout.contains("Restore test passed"),
+        "{}",
+        configured.stdout
+    );
+    assert!(!target_dir.exists(), "configure logged in to the target");
+    let public = std::fs::read_to_string("/etc/cairn/backup/rsync/id_ed25519.pub").unwrap();
+    let public = public.trim();
+    assert!(public.starts_with("ssh-ed25519 "), "{public}");
+    assert!(
+        configured.stdout.contains(public),
+        "the console does not show the key:\n{}",
+        configured.stdout
+    );
+    let d = detect("rsync");
+    assert_eq!(d["installed"], true, "{d}");
+    assert!(d["last_run_at"].is_null(), "no backup yet: {d}");
+
+    // The target does not know the key yet: the first backup fails and says what to do, with
+    // the key.
+    let (out, _) = run_fails("rsync", &["action=first_backup"]);
     let err = out
         .lines()
         .find(|l| l.starts_with("✘"))
         .unwrap_or("")
         .to_owned();
-    let public = std::fs::read_to_string("/etc/cairn/backup/rsync/id_ed25519.pub").unwrap();
-    let public = public.trim();
-    assert!(public.starts_with("ssh-ed25519 "), "{public}");
-    assert!(
-        out.contains(public),
-        "the console does not show the key:\n{out}"
-    );
     assert!(
         err.contains("does not accept it yet") && err.contains(public),
         "{err}"
@@ -62,14 +95,15 @@ fn rsync_backs_up_over_ssh_and_proves_the_restore() {
     let private = std::fs::read_to_string("/etc/cairn/backup/rsync/id_ed25519").unwrap();
     let private_body = private.lines().nth(1).unwrap();
     assert!(!out.contains(private_body));
+    assert!(!configured.stdout.contains(private_body));
     let d = detect("rsync");
     assert_eq!(d["installed"], true, "{d}");
     assert_eq!(d["last_run_ok"], false, "{d}");
     assert_eq!(d["public_key"], public, "{d}");
 
-    // 2. The user authorizes the key; configure (same parameters) backs up and restores.
+    // 2. The user authorizes the key; the first backup backs up and restores.
     authorize_key(tmp.path(), public);
-    let first = run("rsync", &params);
+    let first = run("rsync", &["action=first_backup"]);
     eprintln!("{}", first.stdout);
     assert!(first.changed(), "{}", first.stdout);
     assert_eq!(first.result["last_run_ok"], true, "{}", first.stdout);
@@ -79,6 +113,11 @@ fn rsync_backs_up_over_ssh_and_proves_the_restore() {
         first.stdout
     );
     assert_eq!(first.result["public_key"], public);
+    assert!(
+        first.result["first_backup_due"].is_null(),
+        "{}",
+        first.result
+    );
     assert!(
         first.stdout.contains("Restore test passed: all 5 files"),
         "{}",
@@ -187,18 +226,54 @@ fn rsync_backs_up_over_ssh_and_proves_the_restore() {
         "{err}"
     );
 
-    // 7. A configure after a failed restore test proves the backup again.
+    // 7. A configure after a failed restore test asks for a new proof: its first backup and
+    // restore test pass.
     let again = run("rsync", &params);
     assert!(again.changed());
-    assert_eq!(again.result["last_restore_test_ok"], true);
+    assert_eq!(again.result["first_backup_due"], true, "{}", again.result);
+    let proof = run("rsync", &["action=first_backup"]);
+    assert_eq!(proof.result["last_restore_test_ok"], true);
     assert!(
-        again.stdout.contains("Restore test passed"),
+        proof.stdout.contains("Restore test passed"),
         "{}",
-        again.stdout
+        proof.stdout
     );
 
+    // 8. Changed settings: the last backup and restore test were the previous configuration's,
+    // and are not shown as this one's until its own first backup ends.
+    let changed_params = [&params[..4], &["keep=3"]].concat();
+    let changed = run("rsync", &changed_params);
+    assert_eq!(
+        changed.result["first_backup_due"], true,
+        "{}",
+        changed.result
+    );
+    let d = detect("rsync");
+    for key in [
+        "last_run_at",
+        "last_run_ok",
+        "last_restore_test_at",
+        "last_restore_test_ok",
+        "snapshot",
+    ] {
+        assert!(
+            d[key].is_null(),
+            "{key} still says the old configuration's result: {d}"
+        );
+    }
+    assert!(d["drill"]["last_ok"].is_null(), "{d}");
+    let proved = run("rsync", &["action=first_backup"]);
+    assert_eq!(proved.result["last_run_ok"], true, "{}", proved.stdout);
+    assert_eq!(
+        proved.result["last_restore_test_ok"], true,
+        "{}",
+        proved.stdout
+    );
+    assert_eq!(detect("rsync")["last_restore_test_ok"], true);
+
     eprintln!(
-        "wall times through Cairn: configure {:.1} s, unchanged configure {:.1} s, run_now {:.1} s, restore_test {:.1} s",
+        "wall times through Cairn: configure {:.1} s, first backup {:.1} s, unchanged configure {:.1} s, run_now {:.1} s, restore_test {:.1} s",
+        configured.took.as_secs_f64(),
         first.took.as_secs_f64(),
         second.took.as_secs_f64(),
         now1.took.as_secs_f64(),
@@ -220,8 +295,11 @@ fn rsync_plans_the_same_on_every_supported_system_and_validates_its_parameters()
         assert!(
             plan.contains("write  /etc/cairn/backup/rsync/settings")
                 && plan.contains("write  /etc/cron.d/cairn-backup-rsync (mode 0644")
-                && plan.contains("run    /usr/local/lib/cairn/backup-rsync run")
-                && plan.contains("run    /usr/local/lib/cairn/backup-rsync restore-test"),
+                // The first backup and its restore test are a job of their own, which the
+                // preview names.
+                && !plan.contains("run    /usr/local/lib/cairn/backup-rsync run")
+                && !plan.contains("run    /usr/local/lib/cairn/backup-rsync restore-test")
+                && plan.contains("The first backup and its restore test run next as their own job"),
             "{label}: {plan}"
         );
     }

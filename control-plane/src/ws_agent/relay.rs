@@ -148,18 +148,36 @@ pub(super) async fn handle_frame(
             },
             terminal.map(|t| (t, stored)),
         ));
+        // A backup's configure that changed something: its first backup follows as a job of
+        // its own, for the session that asked (read now: the hub forgets it with the end).
+        let chain = match &body {
+            DashboardEventBody::BackupConfigured(m)
+                if m.success && m.first_backup_due == Some(true) =>
+            {
+                Some(app.hub.job_owner(&job_id))
+            }
+            _ => None,
+        };
         let event = DashboardEvent::new(node_id, Some(&job_id), body);
-        forwards.push((job_id, event, terminal.is_some()));
+        forwards.push((job_id, event, terminal.is_some(), chain));
     }
     if !batch.is_empty() {
         let results = store_events(app, node_id, batch).await?;
-        for ((job_id, event, terminal), stored) in forwards.into_iter().zip(results) {
+        for ((job_id, event, terminal, chain), stored) in forwards.into_iter().zip(results) {
             match stored {
                 Ok(appended) => {
-                    acks.insert(job_id, appended.contiguous);
                     if appended.inserted {
                         app.hub.forward_job_event(&event, terminal);
+                        // Once: an event sent again after a reconnection is not inserted.
+                        if let Some(owner) = chain {
+                            let (app, node, job) =
+                                (Arc::clone(app), node_id.to_owned(), job_id.clone());
+                            tokio::spawn(crate::ws_dashboard::first_backup::start(
+                                app, node, job, owner,
+                            ));
+                        }
                     }
+                    acks.insert(job_id, appended.contiguous);
                 }
                 Err(StoreError::Refused(why)) => {
                     replies.push(Message::Error(ErrorMessage {

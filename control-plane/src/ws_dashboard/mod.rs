@@ -11,6 +11,8 @@
 //! - [`jobs`]: the commands that become jobs: a `jobs` row and an audit entry, `JOB_CREATED` to
 //!   the requester (subscribed to the node, so it sees the job's events), then the signed
 //!   command with the signed bundle to the agent.
+//! - [`first_backup`]: the job the control plane starts itself after a backup's configure that
+//!   changed something: the recipe's first backup and its restore test.
 //! - [`events`]: events out: what the hub queued for the page, written in batches.
 //!
 //! [`DashboardCommand`]: cairn_protocol::dashboard::DashboardCommand
@@ -19,6 +21,7 @@ mod access;
 mod actions;
 mod commands;
 mod events;
+pub(crate) mod first_backup;
 mod jobs;
 
 use std::sync::Arc;

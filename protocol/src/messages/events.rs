@@ -167,6 +167,10 @@ pub struct BackupConfigured {
     /// Whether the restore test this job ran (or the last one) found every file identical.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_restore_test_ok: Option<bool>,
+    /// A configure that changed something: its first backup and restore test are due, as their
+    /// own job (the backup recipes' `first_backup`, which the control plane starts next).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_backup_due: Option<bool>,
 }
 
 /// One side effect a planned recipe would make (same JSON shape as the engine's

@@ -467,7 +467,12 @@ lastRunOk?: boolean | null,
 /**
  * Whether the restore test this job ran (or the last one) found every file identical.
  */
-lastRestoreTestOk?: boolean | null, };
+lastRestoreTestOk?: boolean | null, 
+/**
+ * A configure that changed something: its first backup and restore test are due, as their
+ * own job (the backup recipes' `first_backup`, which the control plane starts next).
+ */
+firstBackupDue?: boolean | null, };
 
 export type PlannedStep = { "action": "run", program: string, args: Array<string>, stdin: boolean, } | { "action": "write_file", path: string, mode: number, bytes: number, } | { "action": "download", url: string, dest: string, sha256: string, };
 

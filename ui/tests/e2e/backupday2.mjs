@@ -175,6 +175,11 @@ export async function backupDay2Flow({ browser, step, withAgent }) {
       await save.click();
       await plan.waitFor();
       await waitFor(async () => !(await confirm.isDisabled()), 'the plan', 120000);
+      const said = (await plan.textContent()) ?? '';
+      assert(
+        said.includes('The first backup and its restore test run next as their own job'),
+        `the preview does not say the first backup follows: ${said}`,
+      );
       await confirm.click();
       await plan.waitFor({ state: 'detached' });
       const drill = card.getByTestId('drill');
@@ -183,6 +188,10 @@ export async function backupDay2Flow({ browser, step, withAgent }) {
         'the first backup and its restore test',
         300000,
       );
+      // Configure ran no backup: the control plane started the first one as its own job, which
+      // the card followed to its end.
+      const status = (await card.locator('p.wrap[role=status]').textContent()) ?? '';
+      assert(status.includes('restored and verified byte for byte'), `the card says: ${status}`);
       const ago = (await card.getByTestId('drill-ago').textContent()) ?? '';
       assert(/just now|min ago/.test(ago), `last verified restore: ${ago}`);
       const text = (await drill.textContent()) ?? '';

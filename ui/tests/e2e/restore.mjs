@@ -116,8 +116,20 @@ export async function restoreFlow({ browser, step, withAgent }) {
     await form.getByRole('button', { name: 'Preview changes' }).click();
     await plan.waitFor();
     await waitFor(async () => !(await confirm.isDisabled()), 'the configure plan', 120000);
+    const said = (await plan.textContent()) ?? '';
+    assert(
+      said.includes('The first backup and its restore test run next as their own job'),
+      `the preview does not say the first backup follows: ${said}`,
+    );
     await confirm.click();
     await plan.waitFor({ state: 'detached' });
+    // The configure runs no backup; the control plane starts the first one, as its own job,
+    // and the card follows it until the restore test has passed.
+    await waitFor(
+      async () => (await consoleText()).includes('Restore test passed'),
+      'the first backup job and its restore test',
+      180000,
+    );
     const row = card.locator('[data-testid=snapshots] tbody tr');
     await waitFor(async () => (await row.count()) === 1, 'the snapshot row', 180000);
     const cells = await row.locator('td').allTextContents();

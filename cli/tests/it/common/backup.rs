@@ -119,3 +119,16 @@ pub fn rsync_bed(prefix: &str) -> RsyncBed {
         tmp,
     }
 }
+
+/// Configures backup `name` with `params` (which runs no backup: it says the first one is due)
+/// and then runs its first backup and restore test, `first_backup`, as the control plane does
+/// after such a configure. Returns the first backup's run.
+pub fn configure_and_prove(name: &str, params: &[&str]) -> super::Run {
+    let configured = super::run(name, params);
+    assert_eq!(
+        configured.result["first_backup_due"], true,
+        "{}",
+        configured.stdout
+    );
+    super::run(name, &["action=first_backup"])
+}

@@ -678,9 +678,16 @@ export class NodeController {
     // A log line changes nothing else; this is the hot path while a job streams.
     if (!job || type === 'INFRASTRUCTURE_LOG') return;
 
-    const task = (this.tasks[job.recipe] ??= newTask(job.purpose, jobId, 'running'));
+    let task = (this.tasks[job.recipe] ??= newTask(job.purpose, jobId, 'running'));
     if (task.jobId !== jobId) {
-      if (task.jobId !== null) return;
+      // A job of this recipe that starts once the card's last one has ended (the first backup
+      // the control plane starts after a backup's configure, or a job from another tab): the
+      // card follows it. Otherwise the card stays on its own job.
+      const ended = task.status !== 'requesting' && task.status !== 'running';
+      if (task.jobId !== null && !(ended && type === 'JOB_STARTED')) return;
+      if (task.jobId !== null) {
+        task = this.tasks[job.recipe] = newTask(job.purpose, jobId, 'running');
+      }
       task.jobId = jobId;
     }
     switch (type) {

@@ -500,4 +500,48 @@ describe('NodeController', () => {
     expect(lastRows({}, []).a).toBeUndefined();
     expect(CARD_LINES).toBe(3);
   });
+  it('follows the first backup the control plane starts after a configure, live on the card', () => {
+    const { c, sent, msg } = setup();
+    c.recipes = [...c.recipes, recipe('s3', 'backup')];
+    msg('JOB_STARTED', { jobId: 'conf', seq: 1, recipeId: 's3', recipeVersion: 6 }, 'conf');
+    msg(
+      'BACKUP_CONFIGURED',
+      {
+        jobId: 'conf',
+        seq: 2,
+        provider: 's3',
+        success: true,
+        firstBackupDue: true,
+        message: 'Backups run; the first backup and its restore test run next as their own job',
+      },
+      'conf',
+    );
+    expect(c.tasks.s3).toMatchObject({ jobId: 'conf', status: 'succeeded' });
+    // Nobody on this page asked for it: the control plane started it.
+    msg('JOB_STARTED', { jobId: 'first', seq: 1, recipeId: 's3', recipeVersion: 6 }, 'first');
+    expect(c.tasks.s3).toMatchObject({ jobId: 'first', status: 'running', message: '' });
+    msg('JOB_STEP', { jobId: 'first', seq: 2, title: 'Restore test' }, 'first');
+    expect(c.tasks.s3.step).toBe('Restore test');
+    // Another job starting meanwhile does not take the card from the running one.
+    msg('JOB_STARTED', { jobId: 'other', seq: 1, recipeId: 's3', recipeVersion: 6 }, 'other');
+    expect(c.tasks.s3.jobId).toBe('first');
+    const asked = sent.length;
+    msg(
+      'BACKUP_CONFIGURED',
+      {
+        jobId: 'first',
+        seq: 3,
+        provider: 's3',
+        success: true,
+        lastRunOk: true,
+        lastRestoreTestOk: true,
+        message: 'The first backup (snapshot 1a2b) was restored and verified byte for byte',
+      },
+      'first',
+    );
+    expect(c.tasks.s3).toMatchObject({ jobId: 'first', status: 'succeeded' });
+    expect(c.tasks.s3.message).toContain('restored and verified');
+    // The card's status is asked for again: it shows the backup made.
+    expect(sent.slice(asked).some((m) => m.type === 'GET_SERVER_STATUS')).toBe(true);
+  });
 });

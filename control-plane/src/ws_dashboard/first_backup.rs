@@ -56,6 +56,12 @@ pub async fn start(app: Arc<App>, node_id: String, configure_job: String, owner:
 
 type Started = Option<(String, String, String)>;
 
+/// Whether a job may still be started for `user`, as stored now, on a node tagged `tags`:
+/// enabled, an operator or more, and given one of the node's groups (threats.md 48).
+fn may_run(user: &store::User, tags: &[String]) -> bool {
+    !user.disabled && user.access.allows(Role::Operator) && user.access.sees(tags)
+}
+
 async fn start_inner(
     app: &Arc<App>,
     node_id: &str,
@@ -82,10 +88,11 @@ async fn start_inner(
         .map_err(|e| fail(e.to_string()))?;
     let node = super::node_exists(app, node_id).await.map_err(fail)?;
     match user {
-        Some(u) if !u.disabled && u.access.allows(Role::Operator) && u.access.sees(&node.tags) => {}
+        Some(u) if may_run(&u, &node.tags) => {}
         _ => {
             return Err(fail(format!(
-                "{who} may no longer run jobs on node {node_id}; the first backup was not started                  (Run now on the backup card starts it)"
+                "{who} may no longer run jobs on node {node_id}; the first backup was not started \
+                 (Run now on the backup card starts it)"
             )));
         }
     }
@@ -132,4 +139,41 @@ async fn start_inner(
     });
     super::delivered(app.hub.send_to_agent(node_id, vec![command]), node_id).map_err(fail)?;
     Ok(Some((who, job_id, job.recipe)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_run;
+    use crate::roles::{Access, Role};
+    use crate::store::User;
+
+    fn user(role: Role, groups: &[&str], disabled: bool) -> User {
+        User {
+            username: "ann".into(),
+            password_hash: String::new(),
+            access: Access {
+                role,
+                groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+                destroy: false,
+            },
+            disabled,
+            created_at: 0,
+            password_changed_at: 0,
+        }
+    }
+
+    #[test]
+    fn only_an_enabled_operator_or_more_who_sees_the_node_gets_the_first_backup() {
+        let web = ["web".to_owned()];
+        assert!(may_run(&user(Role::Operator, &["web"], false), &web));
+        assert!(may_run(&user(Role::Admin, &[], false), &web));
+        assert!(may_run(&user(Role::Owner, &[], false), &web));
+        // Disabled since the configure began.
+        assert!(!may_run(&user(Role::Operator, &["web"], true), &web));
+        assert!(!may_run(&user(Role::Owner, &[], true), &web));
+        // Demoted to viewer.
+        assert!(!may_run(&user(Role::Viewer, &["web"], false), &web));
+        // No longer given the node's group.
+        assert!(!may_run(&user(Role::Operator, &["db"], false), &web));
+    }
 }

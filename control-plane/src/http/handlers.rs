@@ -16,7 +16,7 @@ use super::{
 use crate::app::App;
 use crate::store::{self, NewToken};
 use crate::web::{Session, install_base, internal, json_error};
-use crate::{detectors, install, registry};
+use crate::{detectors, install};
 
 fn ok_json(value: &impl serde::Serialize) -> Response {
     warp::reply::json(value).into_response()
@@ -296,23 +296,12 @@ async fn create_token(app: &App, s: Session, req: Request) -> Response {
 }
 
 async fn reload(app: &Arc<App>, s: Session) -> Response {
-    let dir = app.config.recipes_dir.clone();
-    let app2 = Arc::clone(app);
     // Approved submissions stay published over the files they are newer than (issue 22).
     let overlays = match store::blocking(&app.store, crate::submissions::overlays).await {
         Ok(o) => o,
         Err(e) => return internal(e),
     };
-    let loaded = tokio::task::spawn_blocking(move || {
-        registry::Registry::load_with(
-            &dir,
-            &overlays,
-            app2.signer.key(),
-            cairn_protocol::unix_now(),
-        )
-    })
-    .await;
-    let reg = match loaded {
+    let reg = match crate::submissions::load(app, overlays).await {
         Ok(r) => r,
         Err(e) => return internal(e),
     };

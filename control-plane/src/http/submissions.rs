@@ -266,18 +266,7 @@ pub(super) async fn approve(app: &Arc<App>, s: Session, req: Request) -> Respons
         }
         Err(e) => return internal(e),
     };
-    let dir = app.config.recipes_dir.clone();
-    let app2 = Arc::clone(app);
-    let loaded = tokio::task::spawn_blocking(move || {
-        Registry::load_with(
-            &dir,
-            &overlays,
-            app2.signer.key(),
-            cairn_protocol::unix_now(),
-        )
-    })
-    .await;
-    let reg = match loaded {
+    let reg = match submissions::load(app, overlays).await {
         Ok(r) => r,
         Err(e) => return internal(e),
     };
@@ -294,16 +283,8 @@ pub(super) async fn approve(app: &Arc<App>, s: Session, req: Request) -> Respons
             ),
         );
     }
-    let (id, who) = (sub.id.clone(), s.who());
-    let now = cairn_protocol::unix_now();
-    match store::blocking(&app.store, move |st| {
-        st.decide_submission(&id, SubmissionState::Approved, &who, now)
-    })
-    .await
-    {
-        Ok(true) => {}
-        Ok(false) => return not_pending(&sub),
-        Err(e) => return internal(e),
+    if let Err(r) = decide(app, &s, &sub, SubmissionState::Approved).await {
+        return r;
     }
     *app.registry.write().unwrap_or_else(|e| e.into_inner()) = reg;
     let target = format!("{} v{}", sub.recipe_id, sub.version);
@@ -332,22 +313,35 @@ pub(super) async fn approve(app: &Arc<App>, s: Session, req: Request) -> Respons
     .into_response()
 }
 
+/// Stores `state` as `s`'s decision on `sub`, if it is still pending (two admins cannot both
+/// decide it); the answer to send otherwise.
+async fn decide(
+    app: &App,
+    s: &Session,
+    sub: &Submission,
+    state: SubmissionState,
+) -> Result<(), Response> {
+    let (id, who) = (sub.id.clone(), s.who());
+    let now = cairn_protocol::unix_now();
+    match store::blocking(&app.store, move |st| {
+        st.decide_submission(&id, state, &who, now)
+    })
+    .await
+    {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(not_pending(sub)),
+        Err(e) => Err(internal(e)),
+    }
+}
+
 /// `POST /api/recipes/submissions/{id}/reject`.
 pub(super) async fn reject(app: &App, s: Session, req: Request) -> Response {
     let sub = match find(app, &req).await {
         Ok(sub) => sub,
         Err(r) => return r,
     };
-    let (id, who) = (sub.id.clone(), s.who());
-    let now = cairn_protocol::unix_now();
-    match store::blocking(&app.store, move |st| {
-        st.decide_submission(&id, SubmissionState::Rejected, &who, now)
-    })
-    .await
-    {
-        Ok(true) => {}
-        Ok(false) => return not_pending(&sub),
-        Err(e) => return internal(e),
+    if let Err(r) = decide(app, &s, &sub, SubmissionState::Rejected).await {
+        return r;
     }
     let target = format!("{} v{}", sub.recipe_id, sub.version);
     app.audit(

@@ -199,3 +199,22 @@ pub fn overlay(s: &Submission) -> Overlay {
 pub fn overlays(store: &dyn Store) -> StoreResult<Vec<Overlay>> {
     Ok(store.approved_submissions()?.iter().map(overlay).collect())
 }
+
+/// The registry loaded again from `recipes/` with `overlays` over it, signed with the control
+/// plane's key, off the async threads (a reload, and an approval before it is decided).
+pub async fn load(
+    app: &std::sync::Arc<crate::app::App>,
+    overlays: Vec<Overlay>,
+) -> Result<Registry, tokio::task::JoinError> {
+    let dir = app.config.recipes_dir.clone();
+    let app = std::sync::Arc::clone(app);
+    tokio::task::spawn_blocking(move || {
+        Registry::load_with(
+            &dir,
+            &overlays,
+            app.signer.key(),
+            cairn_protocol::unix_now(),
+        )
+    })
+    .await
+}

@@ -19,6 +19,10 @@ pub struct App {
     pub signer: FrameSigner,
     pub nonces: NonceStore,
     pub registry: RwLock<registry::Registry>,
+    /// The one turn to rebuild and publish the registry (a reload, an approval): whoever holds
+    /// it reads the approved submissions, builds and swaps, so a build made before an approval
+    /// was stored can never replace the registry that publishes it (`submissions::rebuild`).
+    pub registry_turn: tokio::sync::Mutex<()>,
     pub hub: hub::Hub,
     /// Previews waiting to be confirmed (in memory only).
     pub plans: crate::plans::Plans,

@@ -162,7 +162,7 @@ pub const SENTENCES: &[(&str, &str)] = &[
         "node.busy",
         "node {node}'s agent is not taking commands as fast as they come; try again in a minute",
     ),
-    ("node.unknown", "there is no node \"{node}\""),
+    ("node.unknown", "there is no node \"{node:[^\"]*}\""),
     ("session.ended", "your session has ended; sign in again"),
     (
         "preview.unknown",
@@ -277,7 +277,8 @@ pub const SENTENCES: &[(&str, &str)] = &[
         "http.crossSite",
         "this request came from another site; the control plane accepts changes only from its \
          own pages at {origin}",
-    ), // Alerts and their channels (`alerts/`, `http/alerts.rs`, `http/alert_channels.rs`).
+    ),
+    // Alerts and their channels (`alerts/`, `http/alerts.rs`, `http/alert_channels.rs`).
     ("alerts.httpStatus", "{address} answered HTTP {code}"),
     (
         "alerts.httpTimeout",
@@ -356,7 +357,7 @@ pub const SENTENCES: &[(&str, &str)] = &[
         "alerts.tooManyChannels",
         "there are already {n} channels: delete one first",
     ),
-    ("alerts.noChannel", "there is no alert channel \"{id}\""),
+    ("alerts.noChannel", "there is no alert channel \"{id:[^\"]*}\""),
     (
         "alerts.thresholdRange",
         "the {rule} rule's threshold is from {lo} to {hi}",
@@ -369,6 +370,132 @@ pub const SENTENCES: &[(&str, &str)] = &[
     (
         "alerts.muteLength",
         "a mute lasts 1 minute to 30 days (43200 minutes)",
+    ),
+    (
+        "alerts.noNode",
+        "there is no node \"{node:[^\"]*}\" (it may have been removed)",
+    ),
+    (
+        "alerts.noRuleOf",
+        "there is no alert rule \"{name:[^\"]*}\": the rules are offline, disk, memory, load, \
+         service, backup and drill",
+    ),
+    ("alerts.noRule", "there is no alert rule \"{name:[^\"]*}\""),
+    ("alerts.stateWord", "state is firing, resolved or closed"),
+    (
+        "alerts.ruleJson",
+        "send {\"enabled\": true, \"threshold\": 90, \"durationSecs\": 300} (any of them) as JSON",
+    ),
+    (
+        "alerts.overrideJson",
+        "send {\"enabled\": false} and/or {\"threshold\": 95} as JSON (null: as the rule says)",
+    ),
+    (
+        "alerts.muteJson",
+        "send {\"rule\": \"disk\", \"nodeId\": \"…\" (or none: every node), \"minutes\": 60} as JSON",
+    ),
+    ("alerts.noMuteNamed", "there is no mute \"{id:[^\"]*}\""),
+    ("alerts.noMute", "there is no mute {id} (it may have ended)"),
+    (
+        "alerts.channelJson",
+        "send the channel as JSON: {\"kind\": \"webhook\", \"name\": \"ops\", \"url\": \"https://…\", \
+         \"secret\": \"…\"} (email: host, port, username, password, from, to)",
+    ),
+    ("alerts.testNotRun", "the test could not be run"),
+    // A notice's delivery (`alerts/deliver.rs`, `alerts/worker.rs`), stored on the alert and
+    // its channel, and the answer to "Send test".
+    ("alerts.noAddress", "the channel has no address"),
+    ("alerts.noSmtpHost", "the channel has no SMTP host"),
+    ("alerts.noSender", "the channel has no sender address"),
+    ("alerts.messageNotMade", "the message could not be made: {error}"),
+    ("alerts.tlsSetup", "TLS could not be set up: {error}"),
+    (
+        "alerts.channelsUnreadable",
+        "the channels could not be read; see the control plane's log",
+    ),
+    // Recipe submissions (`submissions/`, `http/submissions.rs`).
+    (
+        "submissions.json",
+        "send the recipe as JSON: its text as \"source\", its file's name as \"file\" and its \
+         companion files as \"files\" (each name with its text)",
+    ),
+    (
+        "submissions.empty",
+        "the recipe is empty: send its text as \"source\"",
+    ),
+    (
+        "submissions.checkFailed",
+        "the recipe did not pass the check ({n:[0-9]+} error{s:s?}); nothing was stored: {found}",
+    ),
+    (
+        "submissions.unreadable",
+        "the recipe did not pass the check; nothing was stored: {error}",
+    ),
+    (
+        "submissions.tooManyFiles",
+        "a recipe has at most {max} companion files; this one sent {n}",
+    ),
+    (
+        "submissions.fileName",
+        "the companion file \"{name}\" is not named as the registry names them: {id}.NAME \
+         (letters, digits, dots, dashes, underscores), not .rhai",
+    ),
+    (
+        "submissions.notNewer",
+        "{id} v{published} is published and this is v{version}: a submission must have a \
+         higher version, so raise RECIPE.version above {published} and submit it again",
+    ),
+    (
+        "submissions.none",
+        "there is no recipe submission with this id",
+    ),
+    (
+        "submissions.approvedAlready",
+        "submission {id} is approved already, not pending; nothing was changed",
+    ),
+    (
+        "submissions.rejectedAlready",
+        "submission {id} is rejected already, not pending; nothing was changed",
+    ),
+    (
+        "submissions.supersededAlready",
+        "submission {id} is superseded by a newer one, not pending; nothing was changed",
+    ),
+    (
+        "submissions.decidedMeanwhile",
+        "submission {id} was just decided by someone else; reload the page to see how; nothing \
+         was changed",
+    ),
+    (
+        "submissions.unreadableNow",
+        "the engine no longer reads this recipe; nothing was changed: {error}",
+    ),
+    (
+        "submissions.notPublishedNewer",
+        "the registry could not publish {id}; nothing was changed: a recipe in recipes/ is as \
+         new or newer",
+    ),
+    (
+        "submissions.notPublished",
+        "the registry could not publish {id}; nothing was changed: {error}",
+    ),
+    ("submissions.noDiff", "the diff could not be made: {error}"),
+    (
+        "submissions.submitted",
+        "{target} is submitted as {id} and waits for an admin: no server gets it until an admin \
+         approves it in the dashboard (Recipes, Submissions)",
+    ),
+    (
+        "submissions.approved",
+        "Signed {target} and offered it to every server; it gains no capability.",
+    ),
+    (
+        "submissions.approvedGrown",
+        "Signed {target} and offered it to every server; it gains: {grown}.",
+    ),
+    (
+        "submissions.rejected",
+        "Rejected {target}: no server gets it.",
     ),
 ];
 
@@ -387,7 +514,18 @@ fn pattern(template: &str) -> (Regex, Vec<String>) {
     let mut source = String::from("(?s)^");
     let mut names = Vec::new();
     let mut rest = template;
-    while let Some(open) = rest.find('{') {
+    // `{name}` is a part; a `{` not followed by a name is the sentence's own (JSON examples).
+    while let Some(open) = rest
+        .char_indices()
+        .find(|&(i, c)| {
+            c == '{'
+                && rest[i + 1..]
+                    .chars()
+                    .next()
+                    .is_some_and(|n| n.is_ascii_alphabetic())
+        })
+        .map(|(i, _)| i)
+    {
         let Some(close) = rest[open..].find('}').map(|c| open + c) else {
             break;
         };
@@ -460,6 +598,70 @@ mod tests {
                 "{code} twice"
             );
         }
+    }
+
+    /// Files whose sentences reach the page (answers, and what is stored to be shown later).
+    const SPEAKING: &[&str] = &[
+        "src/http/submissions.rs",
+        "src/submissions/mod.rs",
+        "src/alerts/deliver.rs",
+        "src/alerts/worker.rs",
+        "src/alerts/channels.rs",
+        "src/http/alerts.rs",
+        "src/http/alert_channels.rs",
+    ];
+
+    /// Every sentence `file` writes where an answer or a stored failure takes it: a literal (or
+    /// a `format!`'s, each `{…}` of it as `X`) given to `json_error`, `Err`, `Refused`,
+    /// `ok_or`, `map_err`, a `Failure`, a match arm, or bound as `why` or `message`.
+    fn written(file: &str) -> Vec<String> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let text = std::fs::read_to_string(&path).expect("a source file");
+        let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+        let marker = Regex::new(
+            r#"(?:json_error\(\s*StatusCode::\w+,\s*&?|Refused::\w+\(\s*|Err\(\s*|ok_or\(\s*|map_err\(\|[^|]*\|\s*|Failure::new\([^"]*|=>\s*|let (?:why|message) =\s*)(format!\(\s*)?"((?:[^"\\]|\\.)*)""#,
+        )
+        .expect("pattern");
+        let continued = Regex::new(r"\\\n\s*").expect("pattern");
+        let placeholder = Regex::new(r"\{[^{}]*\}").expect("pattern");
+        marker
+            .captures_iter(text)
+            .map(|c| {
+                let literal = continued.replace_all(&c[2], "");
+                let literal = literal.replace("\\\"", "\"").replace("\\n", "\n");
+                if c.get(1).is_some() {
+                    let holed = literal.replace("{{", "\u{1}").replace("}}", "\u{2}");
+                    placeholder
+                        .replace_all(&holed, "X")
+                        .replace('\u{1}', "{")
+                        .replace('\u{2}', "}")
+                } else {
+                    literal
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_sentence_submissions_and_alerts_answer_with_has_a_code() {
+        let mut seen = 0;
+        let mut unknown = Vec::new();
+        for file in SPEAKING {
+            for sentence in written(file) {
+                seen += 1;
+                if said(&sentence).message_code.is_none() {
+                    unknown.push(format!("{file}: {sentence}"));
+                }
+            }
+        }
+        // The scan itself still finds the sentences (a marker that stopped matching would
+        // make this test pass on nothing).
+        assert!(seen >= 60, "only {seen} sentences found");
+        assert!(
+            unknown.is_empty(),
+            "sentences without a code in said.rs (and so without French):\n{}",
+            unknown.join("\n")
+        );
     }
 
     /// `'said.CODE': '…'` of one of the dashboard's dictionaries.

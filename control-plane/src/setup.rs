@@ -164,6 +164,7 @@ pub async fn prepare(config: Config, shutdown: watch::Receiver<bool>) -> anyhow:
         signer,
         nonces: NonceStore::new(),
         registry: RwLock::new(registry),
+        registry_turn: tokio::sync::Mutex::new(()),
         hub: hub::Hub::default(),
         plans: crate::plans::Plans::default(),
         throttle,

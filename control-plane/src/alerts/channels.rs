@@ -219,6 +219,12 @@ impl Channel {
     /// The channel as API answers show it: secrets never, only whether they are set.
     pub fn view(&self) -> Value {
         let set = |s: &Option<String>| s.as_ref().map(|_| "set");
+        // The last failure's code, for the page to say it in its language.
+        let said = self
+            .last_error
+            .as_deref()
+            .map(crate::said::said)
+            .unwrap_or_default();
         json!({
             "id": self.id,
             "kind": self.kind,
@@ -235,6 +241,8 @@ impl Channel {
             "token": set(&self.secret.token),
             "createdAt": self.created_at,
             "lastError": self.last_error,
+            "lastErrorCode": said.message_code,
+            "lastErrorArgs": said.message_args,
         })
     }
 }

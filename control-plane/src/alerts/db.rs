@@ -50,6 +50,11 @@ CREATE TABLE IF NOT EXISTS alerts (
     delivery_error TEXT
 );
 CREATE INDEX IF NOT EXISTS alerts_by_node ON alerts(node_id, fired_at);
+CREATE TABLE IF NOT EXISTS alert_notices (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    alert_id INTEGER NOT NULL,
+    resolved REAL
+);
 CREATE TABLE IF NOT EXISTS alert_channels (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
     kind       TEXT NOT NULL,
@@ -80,8 +85,64 @@ pub struct AlertRow {
     pub resolved_at: Option<u64>,
     /// Whether its firing was notified (not when muted).
     pub notified: bool,
-    /// The last delivery failure, as a sentence.
+    /// The last delivery's failures, as one English sentence.
     pub delivery_error: Option<String>,
+    /// The same failures one channel each, with the code of each sentence for the page.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub delivery_failures: Vec<Failure>,
+}
+
+/// One channel's failure to deliver a notice (`channel` empty: before any channel was tried).
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Failure {
+    pub channel: String,
+    pub tries: u32,
+    pub message: String,
+    /// Not stored: the code of `message` when the page knows it, found as it is read.
+    #[serde(flatten, skip_deserializing)]
+    pub said: cairn_protocol::dashboard::Said,
+}
+
+impl Failure {
+    pub fn new(channel: &str, tries: u32, message: &str) -> Self {
+        Self {
+            channel: channel.to_owned(),
+            tries,
+            message: message.to_owned(),
+            said: crate::said::said(message),
+        }
+    }
+
+    /// The failure in English: `ops: could not connect to … (tried 3 times)`.
+    fn english(&self) -> String {
+        match (self.channel.is_empty(), self.tries) {
+            (true, _) => self.message.clone(),
+            (false, 0 | 1) => format!("{}: {}", self.channel, self.message),
+            (false, n) => format!("{}: {} (tried {n} times)", self.channel, self.message),
+        }
+    }
+}
+
+/// A pending notice: its id, its alert, and the value it resolved with (`None`: it fired).
+pub type Pending = (i64, AlertRow, Option<f64>);
+
+/// The stored column: the failures as JSON (older rows: one English sentence).
+fn failures_of(stored: Option<String>) -> (Option<String>, Vec<Failure>) {
+    let Some(text) = stored else {
+        return (None, Vec::new());
+    };
+    match serde_json::from_str::<Vec<Failure>>(&text) {
+        Ok(list) => {
+            let list: Vec<Failure> = list
+                .iter()
+                .map(|f| Failure::new(&f.channel, f.tries, &f.message))
+                .collect();
+            let english = list.iter().map(Failure::english).collect::<Vec<_>>();
+            (Some(english.join("; ")), list)
+        }
+        Err(_) => (Some(text), Vec::new()),
+    }
 }
 
 /// The alerts' connection and the key that seals channel secrets.
@@ -107,6 +168,7 @@ fn rule_of(s: String) -> rusqlite::Result<RuleId> {
 const ALERT_COLS: &str = "id, rule, node_id, subject, state, value, threshold, fired_at, resolved_at, notified, delivery_error";
 
 fn alert_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
+    let (delivery_error, delivery_failures) = failures_of(r.get(10)?);
     Ok(AlertRow {
         id: r.get(0)?,
         rule: rule_of(r.get(1)?)?,
@@ -118,7 +180,8 @@ fn alert_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
         fired_at: u(r.get(7)?),
         resolved_at: r.get::<_, Option<i64>>(8)?.map(u),
         notified: r.get(9)?,
-        delivery_error: r.get(10)?,
+        delivery_error,
+        delivery_failures,
     })
 }
 
@@ -141,6 +204,13 @@ impl Db {
             conn: Mutex::new(conn),
             sealer: Sealer::open_or_create(data_dir)?,
         })
+    }
+
+    /// Commits without waiting for the disk: for tests that store tens of thousands of rows to
+    /// show what is kept, not how durably (a restart's test keeps the real setting).
+    #[cfg(test)]
+    pub(super) fn without_fsync(&self) {
+        let _ = self.conn().pragma_update(None, "synchronous", "OFF");
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -233,13 +303,87 @@ impl Db {
             > 0)
     }
 
+    /// Stores an alert that fired and, when it is to be notified (`a.notified`), its notice as
+    /// pending, in one transaction: the notice waits in the table, not in memory, until the
+    /// sender has tried every channel ([`Db::delivered`]).
     pub fn open_alert(&self, a: &AlertRow) -> anyhow::Result<i64> {
-        let c = self.conn();
-        c.execute(
+        let mut c = self.conn();
+        let tx = c.transaction()?;
+        tx.execute(
             "INSERT INTO alerts (rule, node_id, subject, state, value, threshold, fired_at, notified) VALUES (?1, ?2, ?3, 'firing', ?4, ?5, ?6, ?7)",
             params![a.rule.name(), a.node_id, a.subject, a.value, a.threshold, i(a.fired_at), a.notified],
         )?;
-        Ok(c.last_insert_rowid())
+        let id = tx.last_insert_rowid();
+        if a.notified {
+            tx.execute(
+                "INSERT INTO alert_notices (alert_id, resolved) VALUES (?1, NULL)",
+                params![id],
+            )?;
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Ends an alert as resolved with `value` and, when `notify`, stores its resolution's
+    /// notice as pending, in one transaction.
+    pub fn resolve_alert(&self, id: i64, at: u64, value: f64, notify: bool) -> anyhow::Result<()> {
+        let mut c = self.conn();
+        let tx = c.transaction()?;
+        let ended = tx.execute(
+            "UPDATE alerts SET state = 'resolved', resolved_at = ?2 WHERE id = ?1 AND resolved_at IS NULL",
+            params![id, i(at)],
+        )?;
+        if ended > 0 && notify {
+            tx.execute(
+                "INSERT INTO alert_notices (alert_id, resolved) VALUES (?1, ?2)",
+                params![id, value],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The oldest `limit` notices not yet sent, with their alerts.
+    pub fn pending_notices(&self, limit: usize) -> anyhow::Result<Vec<Pending>> {
+        let c = self.conn();
+        let cols = ALERT_COLS
+            .split(", ")
+            .map(|col| format!("a.{col}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut st = c.prepare(&format!(
+            "SELECT {cols}, n.id, n.resolved FROM alert_notices n JOIN alerts a ON a.id = n.alert_id ORDER BY n.id LIMIT ?1"
+        ))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = st.query_map(params![limit], |r| Ok((r.get(11)?, alert_from(r)?, r.get(12)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Notices waiting for the sender (for tests and `/metrics`).
+    pub fn pending_count(&self) -> anyhow::Result<u64> {
+        let n: i64 = self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM alert_notices", [], |r| r.get(0))?;
+        Ok(u(n))
+    }
+
+    /// Records how notice `notice` went on its alert (`failures` empty: delivered to every
+    /// channel) and takes it off the pending ones, in one transaction.
+    pub fn delivered(&self, notice: i64, alert: i64, failures: &[Failure]) -> anyhow::Result<()> {
+        let stored = if failures.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(failures)?)
+        };
+        let mut c = self.conn();
+        let tx = c.transaction()?;
+        tx.execute(
+            "UPDATE alerts SET delivery_error = ?2 WHERE id = ?1",
+            params![alert, stored],
+        )?;
+        tx.execute("DELETE FROM alert_notices WHERE id = ?1", params![notice])?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Ends an alert: `resolved` or `closed`.
@@ -247,15 +391,6 @@ impl Db {
         self.conn().execute(
             "UPDATE alerts SET state = ?2, resolved_at = ?3 WHERE id = ?1 AND resolved_at IS NULL",
             params![id, state, i(at)],
-        )?;
-        Ok(())
-    }
-
-    /// Records a delivery's failure (`None`: delivered) on the alert.
-    pub fn delivery(&self, id: i64, error: Option<&str>) -> anyhow::Result<()> {
-        self.conn().execute(
-            "UPDATE alerts SET delivery_error = ?2 WHERE id = ?1",
-            params![id, error],
         )?;
         Ok(())
     }
@@ -283,10 +418,16 @@ impl Db {
 
     /// Forgets the alerts that ended before `before` (the history is bounded).
     pub fn prune(&self, before: u64) -> anyhow::Result<usize> {
-        Ok(self.conn().execute(
+        let c = self.conn();
+        let n = c.execute(
             "DELETE FROM alerts WHERE resolved_at IS NOT NULL AND resolved_at < ?1",
             params![i(before)],
-        )?)
+        )?;
+        c.execute(
+            "DELETE FROM alert_notices WHERE alert_id NOT IN (SELECT id FROM alerts)",
+            [],
+        )?;
+        Ok(n)
     }
 
     /// Every alert firing (no limit: all are taken back at start).

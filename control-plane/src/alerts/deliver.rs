@@ -41,7 +41,8 @@ pub fn send(ch: &Channel, notice: &Notice) -> Result<(), String> {
     match ch.kind {
         Kind::Email => email(ch, notice),
         Kind::Webhook => {
-            let body = serde_json::to_vec(&notice.body).map_err(|e| e.to_string())?;
+            let body = serde_json::to_vec(&notice.body)
+                .map_err(|e| format!("the message could not be made: {e}"))?;
             let sig = signature(ch.secret.secret.as_deref().unwrap_or(""), &body);
             post(
                 ch,

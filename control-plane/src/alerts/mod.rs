@@ -7,12 +7,13 @@
 //! so a node's observations are evaluated in order, each against only the rules it can change;
 //! it also evaluates every node each tick (10 s by default), which is what fires "offline" and
 //! the rules with a duration. Another thread delivers notices ([`deliver`]), each to every channel, retried a
-//! bounded number of times with each failure recorded on the alert.
+//! bounded number of times with each failure recorded on the alert; a notice waits for it as a
+//! row of the database, stored with the alert's change, never in a bounded queue.
 //!
 //! - [`rules`]: the rules, their defaults, nodes' overrides, mutes.
-//! - [`db`]: their tables; [`seal`]: channel secrets sealed at rest; [`queue`]: the bounded
-//!   queue of notices to the sender, allocated as it fills; [`channels`]: channels
-//!   checked and shown masked; [`notice`]: what a notification says.
+//! - [`db`]: their tables (the notices pending among them); [`seal`]: channel secrets sealed
+//!   at rest; [`channels`]: channels checked and shown masked; [`notice`]: what a notification
+//!   says.
 
 pub mod channels;
 pub mod db;
@@ -21,7 +22,6 @@ mod engine;
 mod inbox;
 mod notice;
 mod observation;
-mod queue;
 pub mod rules;
 pub mod seal;
 mod worker;
@@ -35,9 +35,6 @@ pub use deliver::signature;
 pub use observation::Observation;
 
 use crate::store::SharedStore;
-
-/// Most notices waiting for the sender; past that one is dropped, and said in the log.
-const QUEUE: usize = 65_536;
 
 /// The shared handle: the page's handlers and the sockets use it.
 #[derive(Debug)]

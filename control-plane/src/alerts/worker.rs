@@ -2,16 +2,23 @@
 //! holds — each node's observations merged — and evaluates only the rules they can change;
 //! evaluates every node each tick) and the sender (delivers notices to every channel, retrying
 //! each failed delivery a bounded number of times, the last failure recorded on the alert).
+//!
+//! A notice is stored as pending in the same transaction as the alert's change
+//! (`alert_notices`), and leaves that table only once the sender has tried every channel and
+//! recorded the outcome on the alert: no bound in memory can drop one, and one pending when the
+//! process dies is sent after the restart (at least once: one whose sending was under way may
+//! be sent twice). Between the threads passes only a wake-up.
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use super::db::{AlertRow, Db};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+
+use super::db::{AlertRow, Db, Failure};
 use super::engine::{Engine, Open, Transition};
 use super::inbox::{self, Batch, Inbox};
-use super::queue::{self, Receiver, Sender};
 use super::rules::RuleSet;
-use super::{QUEUE, deliver, notice, read};
+use super::{deliver, notice, read};
 use crate::store::SharedStore;
 
 /// Tries per channel for one notice, and the pause before each retry (doubled each time).
@@ -22,8 +29,29 @@ const FIRST_PAUSE: Duration = Duration::from_secs(2);
 const KEEP_SECS: u64 = 90 * 86_400;
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
-/// One notice to send: the alert, and its value when it resolved.
-type Job = (AlertRow, Option<f64>);
+/// How many pending notices the sender reads at a time.
+const BATCH: usize = 64;
+
+/// Tells the sender that notices are pending: one wake-up waiting is enough, whatever number
+/// of notices came since (they are in the table).
+#[derive(Debug, Clone)]
+pub(super) struct Wake(SyncSender<()>);
+
+impl Wake {
+    pub(super) fn new() -> (Self, Receiver<()>) {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        (Self(tx), rx)
+    }
+
+    pub(super) fn wake(&self) {
+        match self.0.try_send(()) {
+            Ok(()) | Err(TrySendError::Full(())) => {}
+            Err(TrySendError::Disconnected(())) => {
+                tracing::error!("the alert sender stopped; notices stay pending until a restart");
+            }
+        }
+    }
+}
 
 pub(super) fn spawn(
     db: Arc<Db>,
@@ -33,7 +61,7 @@ pub(super) fn spawn(
     nodes: &[String],
     inbox: Arc<Inbox>,
 ) -> anyhow::Result<()> {
-    let (send_tx, send_rx) = queue::bounded::<Job>(QUEUE);
+    let (send_tx, send_rx) = Wake::new();
     let mut engine = Engine::default();
     // Alerts firing when the control plane stopped stay firing, without a second notice.
     for a in db.firing()? {
@@ -58,7 +86,16 @@ pub(super) fn spawn(
         })?;
     std::thread::Builder::new()
         .name("alert-sender".into())
-        .spawn(move || send_loop(&send_rx, &db, &store))?;
+        .spawn(move || {
+            let name = |node: &str| {
+                store
+                    .node(node)
+                    .ok()
+                    .flatten()
+                    .map_or_else(|| node.to_owned(), |n| n.name)
+            };
+            send_loop(&send_rx, &db, name, FIRST_PAUSE);
+        })?;
     Ok(())
 }
 
@@ -76,7 +113,7 @@ fn evaluate_loop(
     db: &Db,
     rules: &RwLock<RuleSet>,
     tick: Duration,
-    send: &Sender<Job>,
+    send: &Wake,
 ) {
     let mut last_tick = Instant::now();
     let mut last_prune: Option<Instant> = None;
@@ -109,7 +146,7 @@ fn take_in(
     db: &Db,
     rules: &RwLock<RuleSet>,
     batch: Batch,
-    send: &Sender<Job>,
+    send: &Wake,
 ) {
     let mut set = read(rules);
     let now = cairn_protocol::unix_now();
@@ -142,7 +179,7 @@ fn apply(
     set: &RuleSet,
     changes: Vec<Transition>,
     now: u64,
-    send: &Sender<Job>,
+    send: &Wake,
 ) {
     for t in changes {
         let result = match t {
@@ -164,26 +201,25 @@ fn apply(
                     resolved_at: None,
                     notified: !muted,
                     delivery_error: None,
+                    delivery_failures: Vec::new(),
                 };
                 db.open_alert(&row).map(|id| {
                     row.id = id;
                     engine.opened(&key, Open { alert_id: id, notified: !muted });
                     tracing::info!(alert = id, rule = key.0.name(), node_id = %key.1, subject = %key.2, muted, "alert firing");
                     if !muted {
-                        queue(send, (row, None));
+                        send.wake();
                     }
                 })
             }
             Transition::Resolved { key, open, value } => {
-                db.end_alert(open.alert_id, "resolved", now).and_then(|()| {
+                // Only a firing that was notified gets its resolution, and not while muted.
+                let notify = open.notified && !set.muted(key.0, &key.1, now);
+                db.resolve_alert(open.alert_id, now, value, notify).map(|()| {
                     tracing::info!(alert = open.alert_id, rule = key.0.name(), node_id = %key.1, "alert resolved");
-                    // Only a firing that was notified gets its resolution, and not while muted.
-                    if open.notified && !set.muted(key.0, &key.1, now)
-                        && let Some(row) = db.alert(open.alert_id)?
-                    {
-                        queue(send, (row, Some(value)));
+                    if notify {
+                        send.wake();
                     }
-                    Ok(())
                 })
             }
             Transition::Closed { open, .. } => db.end_alert(open.alert_id, "closed", now),
@@ -194,53 +230,78 @@ fn apply(
     }
 }
 
-fn queue(send: &Sender<Job>, job: Job) {
-    if send.try_send(job).is_err() {
-        tracing::error!("the alert sender is behind; a notice was not queued");
+/// Sends every pending notice, oldest first, then waits for a wake-up; ends when the
+/// evaluator is gone and nothing is pending.
+pub(super) fn send_loop(
+    wake: &Receiver<()>,
+    db: &Db,
+    name: impl Fn(&str) -> String,
+    pause: Duration,
+) {
+    loop {
+        match db.pending_notices(BATCH) {
+            Ok(batch) if !batch.is_empty() => {
+                for (id, alert, resolved) in batch {
+                    let failures = send_one(db, &alert, &name(&alert.node_id), resolved, pause);
+                    if let Err(error) = db.delivered(id, alert.id, &failures) {
+                        tracing::error!(%error, "could not record an alert's delivery");
+                        // Still pending: tried again after the next wake-up, not in a loop.
+                        break;
+                    }
+                }
+                continue;
+            }
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "could not read the pending alert notices"),
+        }
+        if wake.recv().is_err() {
+            return;
+        }
     }
 }
 
-fn send_loop(rx: &Receiver<Job>, db: &Db, store: &SharedStore) {
-    while let Ok((alert, resolved)) = rx.recv() {
-        let channels = match db.channels() {
-            Ok(c) => c,
-            Err(error) => {
-                tracing::error!(%error, "could not read the alert channels");
-                let _ = db.delivery(
-                    alert.id,
-                    Some("the channels could not be read; see the control plane's log"),
-                );
-                continue;
-            }
-        };
-        let name = store
-            .node(&alert.node_id)
-            .ok()
-            .flatten()
-            .map_or_else(|| alert.node_id.clone(), |n| n.name);
-        let notice = notice::of_alert(&alert, &name, resolved);
-        let mut failures = Vec::new();
-        for ch in &channels {
-            let mut pause = FIRST_PAUSE;
-            let mut last = Err(String::new());
-            for attempt in 1..=ATTEMPTS {
-                last = deliver::send(ch, &notice);
-                if last.is_ok() || attempt == ATTEMPTS {
-                    break;
-                }
-                std::thread::sleep(pause);
-                pause *= 2;
-            }
-            let error = last.err();
-            let _ = db.channel_result(ch.id, error.as_deref());
-            if let Some(e) = error {
-                tracing::warn!(alert = alert.id, channel = ch.id, error = %e, "an alert notice was not delivered");
-                failures.push(format!("{}: {e} (tried {ATTEMPTS} times)", ch.name));
-            }
+/// Sends one notice to every channel; each channel's failure, empty when all took it.
+fn send_one(
+    db: &Db,
+    alert: &AlertRow,
+    node_name: &str,
+    resolved: Option<f64>,
+    first_pause: Duration,
+) -> Vec<Failure> {
+    let channels = match db.channels() {
+        Ok(c) => c,
+        Err(error) => {
+            tracing::error!(%error, "could not read the alert channels");
+            return vec![Failure::new(
+                "",
+                0,
+                "the channels could not be read; see the control plane's log",
+            )];
         }
-        let error = (!failures.is_empty()).then(|| failures.join("; "));
-        if let Err(error) = db.delivery(alert.id, error.as_deref()) {
-            tracing::error!(%error, "could not record an alert's delivery");
+    };
+    let notice = notice::of_alert(alert, node_name, resolved);
+    let mut failures = Vec::new();
+    for ch in &channels {
+        let mut pause = first_pause;
+        let mut last = Err(String::new());
+        for attempt in 1..=ATTEMPTS {
+            last = deliver::send(ch, &notice);
+            if last.is_ok() || attempt == ATTEMPTS {
+                break;
+            }
+            std::thread::sleep(pause);
+            pause *= 2;
+        }
+        let error = last.err();
+        let _ = db.channel_result(ch.id, error.as_deref());
+        if let Some(e) = error {
+            tracing::warn!(alert = alert.id, channel = ch.id, error = %e, "an alert notice was not delivered");
+            failures.push(Failure::new(&ch.name, ATTEMPTS, &e));
         }
     }
+    failures
 }
+
+#[cfg(test)]
+#[path = "worker_tests.rs"]
+mod tests;

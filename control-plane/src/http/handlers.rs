@@ -296,17 +296,14 @@ async fn create_token(app: &App, s: Session, req: Request) -> Response {
 }
 
 async fn reload(app: &Arc<App>, s: Session) -> Response {
-    // Approved submissions stay published over the files they are newer than (issue 22).
-    let overlays = match store::blocking(&app.store, crate::submissions::overlays).await {
-        Ok(o) => o,
-        Err(e) => return internal(e),
-    };
-    let reg = match crate::submissions::load(app, overlays).await {
+    // Approved submissions stay published over the files they are newer than (issue 22); the
+    // rebuild waits for an approval being published, so it never undoes it.
+    let rebuilt = match crate::submissions::rebuild(app, None).await {
         Ok(r) => r,
         Err(e) => return internal(e),
     };
-    let catalogue = reg.catalogue.clone();
-    *app.registry.write().unwrap_or_else(|e| e.into_inner()) = reg;
+    let catalogue = rebuilt.registry.catalogue.clone();
+    rebuilt.publish();
     let published = catalogue.iter().filter(|e| e.published).count();
     app.audit(
         &s.who(),

@@ -21,7 +21,7 @@ use crate::app::App;
 use crate::registry::Registry;
 use crate::store::{self, Submission, SubmissionState};
 use crate::submissions::{self, Refused, Upload, diff};
-use crate::web::{Session, internal, json_error};
+use crate::web::{Session, add_said, internal, json_error};
 
 /// A submission as lists show it: everything but its files.
 #[derive(Debug, Serialize)]
@@ -68,9 +68,8 @@ fn refused(r: Refused) -> Response {
         Refused::Check {
             message,
             diagnostics,
-        } => with_status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &json!({
+        } => {
+            let mut body = json!({
                 "error": message,
                 "diagnostics": diagnostics.iter().map(|d| json!({
                     "line": d.line,
@@ -81,8 +80,10 @@ fn refused(r: Refused) -> Response {
                     "hint": d.hint,
                     "at": submissions::at(d),
                 })).collect::<Vec<_>>(),
-            }),
-        ),
+            });
+            add_said(&mut body, &message, "code", "args");
+            with_status(StatusCode::UNPROCESSABLE_ENTITY, &body)
+        }
     }
 }
 
@@ -102,8 +103,8 @@ pub(super) async fn submit(app: &Arc<App>, s: Session, req: Request) -> Response
         Err(_) => {
             return json_error(
                 StatusCode::BAD_REQUEST,
-                "send {\"source\": \"the recipe's text\", \"file\": \"redis.rhai\", \"files\": \
-                 {\"redis.conf.j2\": \"a companion file's text\"}} as JSON",
+                "send the recipe as JSON: its text as \"source\", its file's name as \"file\" \
+                 and its companion files as \"files\" (each name with its text)",
             );
         }
     };
@@ -158,18 +159,18 @@ pub(super) async fn submit(app: &Arc<App>, s: Session, req: Request) -> Response
         &format!("pending as {id}; {}", grew_words(&row.grown)),
     )
     .await;
-    with_status(
-        StatusCode::CREATED,
-        &json!({
-            "submission": listed(&row),
-            "diff": compared,
-            "superseded": superseded,
-            "message": format!(
-                "{target} is submitted as {id} and waits for an admin: no server gets it until \
-                 an admin approves it in the dashboard (Recipes, Submissions)"
-            ),
-        }),
-    )
+    let message = format!(
+        "{target} is submitted as {id} and waits for an admin: no server gets it until an admin \
+         approves it in the dashboard (Recipes, Submissions)"
+    );
+    let mut body = json!({
+        "submission": listed(&row),
+        "diff": compared,
+        "superseded": superseded,
+        "message": message,
+    });
+    add_said(&mut body, &message, "messageCode", "messageArgs");
+    with_status(StatusCode::CREATED, &body)
 }
 
 /// `GET /api/recipes/submissions`.
@@ -217,20 +218,34 @@ pub(super) async fn show(app: &App, req: Request) -> Response {
     });
     match compared {
         Ok(d) => body["diff"] = json!(d),
-        Err(e) => body["diffError"] = json!(format!("the diff could not be made: {e}")),
+        Err(e) => {
+            let why = format!("the diff could not be made: {e}");
+            add_said(&mut body, &why, "diffErrorCode", "diffErrorArgs");
+            body["diffError"] = json!(why);
+        }
     }
     warp::reply::json(&body).into_response()
 }
 
 fn not_pending(sub: &Submission) -> Response {
-    json_error(
-        StatusCode::CONFLICT,
-        &format!(
-            "submission {} is {} already, not pending; nothing was changed",
-            sub.id,
-            sub.state.as_str()
+    let id = &sub.id;
+    let why = match sub.state {
+        SubmissionState::Approved => {
+            format!("submission {id} is approved already, not pending; nothing was changed")
+        }
+        SubmissionState::Rejected => {
+            format!("submission {id} is rejected already, not pending; nothing was changed")
+        }
+        SubmissionState::Superseded => format!(
+            "submission {id} is superseded by a newer one, not pending; nothing was changed"
         ),
-    )
+        // Read pending, then decided by someone else before this decision was stored.
+        SubmissionState::Pending => format!(
+            "submission {id} was just decided by someone else; reload the page to see how; \
+             nothing was changed"
+        ),
+    };
+    json_error(StatusCode::CONFLICT, &why)
 }
 
 /// `POST /api/recipes/submissions/{id}/approve`: signs and publishes it.
@@ -257,36 +272,34 @@ pub(super) async fn approve(app: &Arc<App>, s: Session, req: Request) -> Respons
             }
         }
     };
-    // The registry as it will be: every approved submission, this one included.
-    let overlays = match store::blocking(&app.store, submissions::overlays).await {
-        Ok(mut o) => {
-            o.retain(|o| o.recipe_id != sub.recipe_id);
-            o.push(submissions::overlay(&sub));
-            o
-        }
-        Err(e) => return internal(e),
-    };
-    let reg = match submissions::load(app, overlays).await {
+    // The registry as it will be: every approved submission, this one included, built in the
+    // registry's turn, held until the decision is stored and the registry swapped.
+    let rebuilt = match submissions::rebuild(app, Some(submissions::overlay(&sub))).await {
         Ok(r) => r,
         Err(e) => return internal(e),
     };
-    let entry = reg.catalogue.iter().find(|e| e.id == sub.recipe_id);
+    let entry = rebuilt
+        .registry
+        .catalogue
+        .iter()
+        .find(|e| e.id == sub.recipe_id);
     if !entry.is_some_and(|e| e.published && e.submission.as_deref() == Some(sub.id.as_str())) {
-        let why = entry
-            .and_then(|e| e.error.clone())
-            .unwrap_or_else(|| "a recipe in recipes/ is as new or newer".to_owned());
-        return json_error(
-            StatusCode::CONFLICT,
-            &format!(
-                "the registry could not publish {}; nothing was changed: {why}",
-                sub.id
+        let id = &sub.id;
+        let why = match entry.and_then(|e| e.error.clone()) {
+            Some(why) => {
+                format!("the registry could not publish {id}; nothing was changed: {why}")
+            }
+            None => format!(
+                "the registry could not publish {id}; nothing was changed: a recipe in recipes/ \
+                 is as new or newer"
             ),
-        );
+        };
+        return json_error(StatusCode::CONFLICT, &why);
     }
     if let Err(r) = decide(app, &s, &sub, SubmissionState::Approved).await {
         return r;
     }
-    *app.registry.write().unwrap_or_else(|e| e.into_inner()) = reg;
+    rebuilt.publish();
     let target = format!("{} v{}", sub.recipe_id, sub.version);
     app.audit(
         &s.who(),
@@ -299,18 +312,20 @@ pub(super) async fn approve(app: &Arc<App>, s: Session, req: Request) -> Respons
         ),
     )
     .await;
-    let gained = if compared.grown.is_empty() {
-        "it gains no capability".to_owned()
+    let message = if compared.grown.is_empty() {
+        format!("Signed {target} and offered it to every server; it gains no capability.")
     } else {
-        format!("it gains: {}", compared.grown.join(", "))
+        let grown = compared.grown.join(", ");
+        format!("Signed {target} and offered it to every server; it gains: {grown}.")
     };
-    warp::reply::json(&json!({
+    let mut body = json!({
         "id": sub.id,
         "state": SubmissionState::Approved,
         "grown": compared.grown,
-        "message": format!("Signed {target} and offered it to every server; {gained}."),
-    }))
-    .into_response()
+        "message": message,
+    });
+    add_said(&mut body, &message, "messageCode", "messageArgs");
+    warp::reply::json(&body).into_response()
 }
 
 /// Stores `state` as `s`'s decision on `sub`, if it is still pending (two admins cannot both
@@ -351,10 +366,12 @@ pub(super) async fn reject(app: &App, s: Session, req: Request) -> Response {
         &format!("rejected {}", sub.id),
     )
     .await;
-    warp::reply::json(&json!({
+    let message = format!("Rejected {target}: no server gets it.");
+    let mut body = json!({
         "id": sub.id,
         "state": SubmissionState::Rejected,
-        "message": format!("Rejected {target}: no server gets it."),
-    }))
-    .into_response()
+        "message": message,
+    });
+    add_said(&mut body, &message, "messageCode", "messageArgs");
+    warp::reply::json(&body).into_response()
 }

@@ -88,9 +88,10 @@ pub fn check(upload: &Upload) -> Result<Checked, Refused> {
             .collect();
         return Err(Refused::Check {
             message: format!(
-                "the recipe did not pass the check ({errors} error{}); nothing was stored: {}",
-                if errors == 1 { "" } else { "s" },
-                listed.join("; ")
+                "the recipe did not pass the check ({errors} error{plural}); nothing was stored: \
+                 {found}",
+                plural = if errors == 1 { "" } else { "s" },
+                found = listed.join("; ")
             ),
             diagnostics: found,
         });
@@ -200,21 +201,48 @@ pub fn overlays(store: &dyn Store) -> StoreResult<Vec<Overlay>> {
     Ok(store.approved_submissions()?.iter().map(overlay).collect())
 }
 
-/// The registry loaded again from `recipes/` with `overlays` over it, signed with the control
-/// plane's key, off the async threads (a reload, and an approval before it is decided).
-pub async fn load(
+/// A registry built in the registry's turn (`App::registry_turn`), not yet published: the
+/// turn is held until it is [`Rebuilt::publish`]ed or dropped, so no other build can be put in
+/// place between this one's reading of the approved submissions and its swap.
+pub struct Rebuilt<'a> {
+    _turn: tokio::sync::MutexGuard<'a, ()>,
+    app: &'a crate::app::App,
+    pub registry: Registry,
+}
+
+impl Rebuilt<'_> {
+    /// Puts the built registry in place: agents get its bundles from the next job on.
+    pub fn publish(self) {
+        *self.app.registry.write().unwrap_or_else(|e| e.into_inner()) = self.registry;
+    }
+}
+
+/// The registry loaded again from `recipes/` with the approved submissions over it (and
+/// `candidate` over those: an approval checks the registry it would publish before storing
+/// its decision), signed with the control plane's key, off the async threads. Every rebuild
+/// (a reload, an approval) takes the one turn first and reads the approved submissions only
+/// then, so two of them at once are done one after the other and the one published last has
+/// read every approval stored before it: a reload racing an approval cannot publish a
+/// registry without it.
+pub async fn rebuild(
     app: &std::sync::Arc<crate::app::App>,
-    overlays: Vec<Overlay>,
-) -> Result<Registry, tokio::task::JoinError> {
+    candidate: Option<Overlay>,
+) -> anyhow::Result<Rebuilt<'_>> {
+    let turn = app.registry_turn.lock().await;
+    let mut overlays = crate::store::blocking(&app.store, overlays).await?;
+    if let Some(c) = candidate {
+        overlays.retain(|o| o.recipe_id != c.recipe_id);
+        overlays.push(c);
+    }
     let dir = app.config.recipes_dir.clone();
-    let app = std::sync::Arc::clone(app);
-    tokio::task::spawn_blocking(move || {
-        Registry::load_with(
-            &dir,
-            &overlays,
-            app.signer.key(),
-            cairn_protocol::unix_now(),
-        )
+    let a = std::sync::Arc::clone(app);
+    let registry = tokio::task::spawn_blocking(move || {
+        Registry::load_with(&dir, &overlays, a.signer.key(), cairn_protocol::unix_now())
     })
-    .await
+    .await?;
+    Ok(Rebuilt {
+        _turn: turn,
+        app,
+        registry,
+    })
 }

@@ -43,15 +43,21 @@ pub struct Peer(pub SocketAddr);
 /// A JSON error reply: `{"error": "<sentence>"}`.
 pub fn json_error(status: StatusCode, message: &str) -> Response {
     // The sentence's code and parts, when known, for the page to say it in its language.
-    let said = crate::said::said(message);
     let mut body = serde_json::json!({ "error": message });
+    add_said(&mut body, message, "code", "args");
+    warp::reply::with_status(warp::reply::json(&body), status).into_response()
+}
+
+/// Adds the code and parts of `message`, when it is a known sentence (`crate::said`), to the
+/// JSON object `body` under `code_key` and `args_key`: the page says it in its language.
+pub fn add_said(body: &mut serde_json::Value, message: &str, code_key: &str, args_key: &str) {
+    let said = crate::said::said(message);
     if let Some(code) = said.message_code {
-        body["code"] = code.into();
+        body[code_key] = code.into();
     }
     if let Some(args) = said.message_args {
-        body["args"] = serde_json::json!(args);
+        body[args_key] = serde_json::json!(args);
     }
-    warp::reply::with_status(warp::reply::json(&body), status).into_response()
 }
 
 /// A 500 whose cause goes to the log, not to the client.

@@ -378,3 +378,37 @@ async fn a_rejected_submission_is_never_published() {
     .await;
     assert_eq!(b["superseded"], json!([a["submission"]["id"]]), "{b}");
 }
+
+#[tokio::test]
+async fn a_reload_racing_an_approval_never_publishes_a_registry_without_it() {
+    let mut srv = TestServer::start().await;
+    let owner = srv.login().await;
+    for version in 4..24 {
+        let made = send(
+            &srv,
+            &owner,
+            "POST",
+            "/api/recipes/submissions",
+            &json!({"source": hello(version), "file": "hello.rhai"}),
+        )
+        .await;
+        assert_eq!(made["status"], 201, "{made}");
+        let id = made["submission"]["id"].as_str().expect("id").to_owned();
+        let approve = format!("/api/recipes/submissions/{id}/approve");
+        // Both at once, each building the registry off the async threads: whichever finishes
+        // last, what stays published must hold the approval.
+        let (approved, reloaded) = tokio::join!(
+            send(&srv, &owner, "POST", &approve, &json!({})),
+            http(srv.addr, "POST", "/api/recipes/reload", Some(&owner), None),
+        );
+        assert_eq!(approved["status"], 200, "{approved}");
+        assert_eq!(reloaded.status, 200, "{}", reloaded.body);
+        let entry = published(&srv, &owner, "hello").await;
+        assert_eq!(
+            (entry["version"].clone(), entry["submission"].clone()),
+            (json!(version), json!(id)),
+            "round {version}: a reload published a registry built before the approval"
+        );
+    }
+    srv.stop().await;
+}

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { alertText, MUTE_MINUTES, muteLength, RULES } from './alerts';
+import { alertText, channelErrorText, deliveryText, MUTE_MINUTES, muteLength, RULES } from './alerts';
 import type { Alert } from './api';
 import { locale } from './i18n.svelte';
 import { en } from './i18n/en';
@@ -44,5 +44,34 @@ describe('alerts in the page’s words', () => {
       expect(k in fr, k).toBe(true);
     }
     expect(muteLength(1440)).toBe('1 day');
+  });
+  it('says why a notice was not delivered, each channel and each sentence, in French', () => {
+    const failed: Alert = {
+      ...disk,
+      deliveryError: 'ops: could not connect to https://hooks.example/…x (tried 3 times)',
+      deliveryFailures: [
+        {
+          channel: 'ops',
+          tries: 3,
+          message: 'could not connect to https://hooks.example/…x',
+          messageCode: 'alerts.httpConnect',
+          messageArgs: { address: 'https://hooks.example/…x' },
+        },
+      ],
+    };
+    expect(deliveryText(failed)).toBe(
+      'ops: could not connect to https://hooks.example/…x (tried 3 times)',
+    );
+    locale.lang = 'fr';
+    expect(deliveryText(failed)).toBe(
+      'ops : impossible de se connecter à https://hooks.example/…x (3 essais)',
+    );
+    // An older alert's failure, stored without its parts, is shown as it was written.
+    expect(deliveryText({ ...disk, deliveryError: 'ops: refused' })).toBe('ops: refused');
+    const channel = {
+      lastError: 'the channel has no SMTP host',
+      lastErrorCode: 'alerts.noSmtpHost',
+    } as Parameters<typeof channelErrorText>[0];
+    expect(channelErrorText(channel)).toBe('le canal n’a pas de serveur SMTP');
   });
 });

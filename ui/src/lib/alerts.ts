@@ -3,8 +3,8 @@
  * current language, as the control plane's notices say it in English), a rule's threshold with
  * its unit, and the mute lengths the page offers.
  */
-import type { Alert, AlertRule, AlertRuleId } from './api';
-import { formatTime, t } from './i18n.svelte';
+import type { Alert, AlertChannel, AlertRule, AlertRuleId } from './api';
+import { formatTime, said, t } from './i18n.svelte';
 
 export const RULES: AlertRuleId[] = [
   'offline',
@@ -18,6 +18,25 @@ export const RULES: AlertRuleId[] = [
 
 /** Mute lengths offered, in minutes: an hour, a day, a week. */
 export const MUTE_MINUTES = [60, 1440, 10080] as const;
+
+/** Why the alert's last notice was not delivered, each channel's failure in the page's words. */
+export function deliveryText(a: Alert): string {
+  const failures = a.deliveryFailures ?? [];
+  if (failures.length === 0) return a.deliveryError ?? '';
+  return failures
+    .map((f) => {
+      const error = said(f.messageCode, f.messageArgs, f.message);
+      return f.channel
+        ? t('alerts.deliveryFailedChannel', { channel: f.channel, error, tries: f.tries })
+        : error;
+    })
+    .join('; ');
+}
+
+/** A channel's last failure in the page's words. */
+export function channelErrorText(c: AlertChannel): string {
+  return said(c.lastErrorCode, c.lastErrorArgs, c.lastError ?? '');
+}
 
 function num(n: number, digits = 1): string {
   return new Intl.NumberFormat(document.documentElement.lang || 'en', {

@@ -285,6 +285,17 @@ export type Alert = {
   notified: boolean;
   muted: boolean;
   deliveryError: string | null;
+  /** The same failures one channel each, with each sentence's code (`docs/api.md`). */
+  deliveryFailures?: DeliveryFailure[];
+};
+
+/** One channel's failure to deliver a notice (`channel` empty: before any channel was tried). */
+export type DeliveryFailure = {
+  channel: string;
+  tries: number;
+  message: string;
+  messageCode?: string;
+  messageArgs?: Record<string, string>;
 };
 
 export type ChannelKind = 'email' | 'webhook' | 'slack' | 'discord' | 'ntfy';
@@ -305,6 +316,8 @@ export type AlertChannel = {
   token: 'set' | null;
   createdAt: number;
   lastError: string | null;
+  lastErrorCode?: string;
+  lastErrorArgs?: Record<string, string>;
 };
 
 /** What adding a channel sends; secrets go once and never come back. */

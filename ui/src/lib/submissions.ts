@@ -55,6 +55,8 @@ export type SubmissionDetail = {
   files: { name: string; text: string }[];
   diff?: SubmissionDiff;
   diffError?: string;
+  diffErrorCode?: string;
+  diffErrorArgs?: Record<string, string>;
 };
 
 /** What `POST /api/recipes/submissions` sends. */
@@ -66,10 +68,19 @@ export type Submitted = {
   diff: SubmissionDiff;
   superseded: string[];
   message: string;
+  messageCode?: string;
+  messageArgs?: Record<string, string>;
 };
 
 /** An approval's or rejection's answer. */
-export type Decided = { id: string; state: SubmissionState; grown?: string[]; message: string };
+export type Decided = {
+  id: string;
+  state: SubmissionState;
+  grown?: string[];
+  message: string;
+  messageCode?: string;
+  messageArgs?: Record<string, string>;
+};
 
 /**
  * What approving does, said before the admin presses Approve: "Signs stamp v2 and offers it

@@ -814,6 +814,63 @@ export const en = {
   'said.alerts.noThreshold': 'the {rule} rule has no threshold',
   'said.alerts.durationMax': "a rule's duration is at most 7 days (604800 s)",
   'said.alerts.muteLength': 'a mute lasts 1 minute to 30 days (43200 minutes)',
+  'said.alerts.noNode': 'there is no node "{node}" (it may have been removed)',
+  'said.alerts.noRuleOf':
+    'there is no alert rule "{name}": the rules are offline, disk, memory, load, service, backup and drill',
+  'said.alerts.noRule': 'there is no alert rule "{name}"',
+  'said.alerts.stateWord': 'state is firing, resolved or closed',
+  'said.alerts.ruleJson':
+    'send {"enabled": true, "threshold": 90, "durationSecs": 300} (any of them) as JSON',
+  'said.alerts.overrideJson':
+    'send {"enabled": false} and/or {"threshold": 95} as JSON (null: as the rule says)',
+  'said.alerts.muteJson':
+    'send {"rule": "disk", "nodeId": "…" (or none: every node), "minutes": 60} as JSON',
+  'said.alerts.noMuteNamed': 'there is no mute "{id}"',
+  'said.alerts.noMute': 'there is no mute {id} (it may have ended)',
+  'said.alerts.channelJson':
+    'send the channel as JSON: {"kind": "webhook", "name": "ops", "url": "https://…", "secret": "…"} (email: host, port, username, password, from, to)',
+  'said.alerts.testNotRun': 'the test could not be run',
+  'said.alerts.noAddress': 'the channel has no address',
+  'said.alerts.noSmtpHost': 'the channel has no SMTP host',
+  'said.alerts.noSender': 'the channel has no sender address',
+  'said.alerts.messageNotMade': 'the message could not be made: {error}',
+  'said.alerts.tlsSetup': 'TLS could not be set up: {error}',
+  'said.alerts.channelsUnreadable': "the channels could not be read; see the control plane's log",
+  'said.submissions.json':
+    'send the recipe as JSON: its text as "source", its file\'s name as "file" and its companion files as "files" (each name with its text)',
+  'said.submissions.empty': 'the recipe is empty: send its text as "source"',
+  'said.submissions.checkFailed':
+    'the recipe did not pass the check ({n} error{s}); nothing was stored: {found}',
+  'said.submissions.unreadable': 'the recipe did not pass the check; nothing was stored: {error}',
+  'said.submissions.tooManyFiles': 'a recipe has at most {max} companion files; this one sent {n}',
+  'said.submissions.fileName':
+    'the companion file "{name}" is not named as the registry names them: {id}.NAME (letters, digits, dots, dashes, underscores), not .rhai',
+  'said.submissions.notNewer':
+    '{id} v{published} is published and this is v{version}: a submission must have a higher version, so raise RECIPE.version above {published} and submit it again',
+  'said.submissions.none': 'there is no recipe submission with this id',
+  'said.submissions.approvedAlready':
+    'submission {id} is approved already, not pending; nothing was changed',
+  'said.submissions.rejectedAlready':
+    'submission {id} is rejected already, not pending; nothing was changed',
+  'said.submissions.supersededAlready':
+    'submission {id} is superseded by a newer one, not pending; nothing was changed',
+  'said.submissions.decidedMeanwhile':
+    'submission {id} was just decided by someone else; reload the page to see how; nothing was changed',
+  'said.submissions.unreadableNow':
+    'the engine no longer reads this recipe; nothing was changed: {error}',
+  'said.submissions.notPublishedNewer':
+    'the registry could not publish {id}; nothing was changed: a recipe in recipes/ is as new or newer',
+  'said.submissions.notPublished':
+    'the registry could not publish {id}; nothing was changed: {error}',
+  'said.submissions.noDiff': 'the diff could not be made: {error}',
+  'said.submissions.submitted':
+    '{target} is submitted as {id} and waits for an admin: no server gets it until an admin approves it in the dashboard (Recipes, Submissions)',
+  'said.submissions.approved':
+    'Signed {target} and offered it to every server; it gains no capability.',
+  'said.submissions.approvedGrown':
+    'Signed {target} and offered it to every server; it gains: {grown}.',
+  'said.submissions.rejected': 'Rejected {target}: no server gets it.',
+  'alerts.deliveryFailedChannel': '{channel}: {error} (tried {tries} times)',
   'nav.users': 'Users',
   'role.owner': 'Owner',
   'role.admin': 'Admin',

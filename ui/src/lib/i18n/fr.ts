@@ -842,6 +842,66 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'said.alerts.noThreshold': 'la règle {rule} n’a pas de seuil',
   'said.alerts.durationMax': 'la durée d’une règle est d’au plus 7 jours (604800 s)',
   'said.alerts.muteLength': 'une mise en sourdine dure de 1 minute à 30 jours (43200 minutes)',
+  'said.alerts.noNode': 'il n’y a pas de serveur « {node} » (il a peut-être été retiré)',
+  'said.alerts.noRuleOf':
+    'il n’y a pas de règle d’alerte « {name} » : les règles sont offline, disk, memory, load, service, backup et drill',
+  'said.alerts.noRule': 'il n’y a pas de règle d’alerte « {name} »',
+  'said.alerts.stateWord': 'state vaut firing, resolved ou closed',
+  'said.alerts.ruleJson':
+    'envoyez {"enabled": true, "threshold": 90, "durationSecs": 300} (n’importe lesquels) en JSON',
+  'said.alerts.overrideJson':
+    'envoyez {"enabled": false} et/ou {"threshold": 95} en JSON (null : comme le dit la règle)',
+  'said.alerts.muteJson':
+    'envoyez {"rule": "disk", "nodeId": "…" (ou rien : chaque serveur), "minutes": 60} en JSON',
+  'said.alerts.noMuteNamed': 'il n’y a pas de mise en sourdine « {id} »',
+  'said.alerts.noMute': 'il n’y a pas de mise en sourdine {id} (elle a peut-être pris fin)',
+  'said.alerts.channelJson':
+    'envoyez le canal en JSON : {"kind": "webhook", "name": "ops", "url": "https://…", "secret": "…"} (e-mail : host, port, username, password, from, to)',
+  'said.alerts.testNotRun': 'le test n’a pas pu être lancé',
+  'said.alerts.noAddress': 'le canal n’a pas d’adresse',
+  'said.alerts.noSmtpHost': 'le canal n’a pas de serveur SMTP',
+  'said.alerts.noSender': 'le canal n’a pas d’adresse d’expédition',
+  'said.alerts.messageNotMade': 'le message n’a pas pu être composé : {error}',
+  'said.alerts.tlsSetup': 'TLS n’a pas pu être préparé : {error}',
+  'said.alerts.channelsUnreadable':
+    'les canaux n’ont pas pu être lus ; voyez le journal du plan de contrôle',
+  'said.submissions.json':
+    'envoyez la recette en JSON : son texte dans "source", le nom de son fichier dans "file" et ses fichiers compagnons dans "files" (chaque nom avec son texte)',
+  'said.submissions.empty': 'la recette est vide : envoyez son texte dans "source"',
+  'said.submissions.checkFailed':
+    'la recette n’a pas passé la vérification ({n} erreur{s}) ; rien n’a été enregistré : {found}',
+  'said.submissions.unreadable':
+    'la recette n’a pas passé la vérification ; rien n’a été enregistré : {error}',
+  'said.submissions.tooManyFiles':
+    'une recette a au plus {max} fichiers compagnons ; celle-ci en envoie {n}',
+  'said.submissions.fileName':
+    'le fichier compagnon « {name} » n’est pas nommé comme le registre les nomme : {id}.NOM (lettres, chiffres, points, tirets, soulignés), pas .rhai',
+  'said.submissions.notNewer':
+    '{id} v{published} est publiée et celle-ci est la v{version} : une soumission doit avoir une version plus haute ; portez RECIPE.version au-dessus de {published} et soumettez-la à nouveau',
+  'said.submissions.none': 'il n’y a pas de soumission de recette avec cet identifiant',
+  'said.submissions.approvedAlready':
+    'la soumission {id} est déjà approuvée, plus en attente ; rien n’a été changé',
+  'said.submissions.rejectedAlready':
+    'la soumission {id} est déjà refusée, plus en attente ; rien n’a été changé',
+  'said.submissions.supersededAlready':
+    'la soumission {id} est remplacée par une plus récente, plus en attente ; rien n’a été changé',
+  'said.submissions.decidedMeanwhile':
+    'quelqu’un d’autre vient de décider de la soumission {id} ; rechargez la page pour voir sa décision ; rien n’a été changé',
+  'said.submissions.unreadableNow':
+    'le moteur ne lit plus cette recette ; rien n’a été changé : {error}',
+  'said.submissions.notPublishedNewer':
+    'le registre n’a pas pu publier {id} ; rien n’a été changé : une recette de recipes/ est aussi récente ou plus',
+  'said.submissions.notPublished':
+    'le registre n’a pas pu publier {id} ; rien n’a été changé : {error}',
+  'said.submissions.noDiff': 'les différences n’ont pas pu être calculées : {error}',
+  'said.submissions.submitted':
+    '{target} est soumise sous {id} et attend un administrateur : aucun serveur ne la reçoit avant qu’un administrateur l’approuve dans le tableau de bord (Recettes, Soumissions)',
+  'said.submissions.approved':
+    '{target} est signée et proposée à chaque serveur ; elle ne gagne aucune capacité.',
+  'said.submissions.approvedGrown':
+    '{target} est signée et proposée à chaque serveur ; elle gagne : {grown}.',
+  'said.submissions.rejected': '{target} est refusée : aucun serveur ne la reçoit.',
+  'alerts.deliveryFailedChannel': '{channel} : {error} ({tries} essais)',
   'nav.users': 'Utilisateurs',
   'role.owner': 'Propriétaire',
   'role.admin': 'Administrateur',

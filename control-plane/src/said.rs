@@ -619,7 +619,7 @@ mod tests {
         let text = std::fs::read_to_string(&path).expect("a source file");
         let text = text.split("#[cfg(test)]").next().unwrap_or_default();
         let marker = Regex::new(
-            r#"(?:json_error\(\s*StatusCode::\w+,\s*&?|Refused::\w+\(\s*|Err\(\s*|ok_or\(\s*|map_err\(\|[^|]*\|\s*|Failure::new\([^"]*|=>\s*|let (?:why|message) =\s*)(format!\(\s*)?"((?:[^"\\]|\\.)*)""#,
+            r#"(?:json_error\(\s*StatusCode::\w+,\s*&?|Refused::\w+\(\s*|Err\(\s*|ok_or\(\s*|map_err\(\|[^|]*\|\s*|Failure::new\(\s*(?:""|[^",]*),\s*[^,]*,\s*|=>\s*|let (?:why|message) =\s*)(format!\(\s*)?"((?:[^"\\]|\\.)*)""#,
         )
         .expect("pattern");
         let continued = Regex::new(r"\\\n\s*").expect("pattern");
@@ -639,6 +639,8 @@ mod tests {
                     literal
                 }
             })
+            // A sentence has words: not an id's prefix (`sub-{}`).
+            .filter(|s| s.contains(' '))
             .collect()
     }
 
@@ -656,7 +658,7 @@ mod tests {
         }
         // The scan itself still finds the sentences (a marker that stopped matching would
         // make this test pass on nothing).
-        assert!(seen >= 60, "only {seen} sentences found");
+        assert!(seen >= 45, "only {seen} sentences found");
         assert!(
             unknown.is_empty(),
             "sentences without a code in said.rs (and so without French):\n{}",

@@ -397,8 +397,9 @@ async fn a_reload_racing_an_approval_never_publishes_a_registry_without_it() {
         let approve = format!("/api/recipes/submissions/{id}/approve");
         // Both at once, each building the registry off the async threads: whichever finishes
         // last, what stays published must hold the approval.
+        let empty = json!({});
         let (approved, reloaded) = tokio::join!(
-            send(&srv, &owner, "POST", &approve, &json!({})),
+            send(&srv, &owner, "POST", &approve, &empty),
             http(srv.addr, "POST", "/api/recipes/reload", Some(&owner), None),
         );
         assert_eq!(approved["status"], 200, "{approved}");

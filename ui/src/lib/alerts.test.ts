@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { alertText, channelErrorText, deliveryText, MUTE_MINUTES, muteLength, RULES } from './alerts';
+import {
+  alertText,
+  channelErrorText,
+  deliveryText,
+  MUTE_MINUTES,
+  muteLength,
+  RULES,
+} from './alerts';
 import type { Alert } from './api';
 import { locale } from './i18n.svelte';
 import { en } from './i18n/en';

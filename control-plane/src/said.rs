@@ -357,7 +357,10 @@ pub const SENTENCES: &[(&str, &str)] = &[
         "alerts.tooManyChannels",
         "there are already {n} channels: delete one first",
     ),
-    ("alerts.noChannel", "there is no alert channel \"{id:[^\"]*}\""),
+    (
+        "alerts.noChannel",
+        "there is no alert channel \"{id:[^\"]*}\"",
+    ),
     (
         "alerts.thresholdRange",
         "the {rule} rule's threshold is from {lo} to {hi}",
@@ -407,7 +410,10 @@ pub const SENTENCES: &[(&str, &str)] = &[
     ("alerts.noAddress", "the channel has no address"),
     ("alerts.noSmtpHost", "the channel has no SMTP host"),
     ("alerts.noSender", "the channel has no sender address"),
-    ("alerts.messageNotMade", "the message could not be made: {error}"),
+    (
+        "alerts.messageNotMade",
+        "the message could not be made: {error}",
+    ),
     ("alerts.tlsSetup", "TLS could not be set up: {error}"),
     (
         "alerts.channelsUnreadable",

@@ -355,7 +355,9 @@ impl Db {
             "SELECT {cols}, n.id, n.resolved FROM alert_notices n JOIN alerts a ON a.id = n.alert_id ORDER BY n.id LIMIT ?1"
         ))?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = st.query_map(params![limit], |r| Ok((r.get(11)?, alert_from(r)?, r.get(12)?)))?;
+        let rows = st.query_map(params![limit], |r| {
+            Ok((r.get(11)?, alert_from(r)?, r.get(12)?))
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

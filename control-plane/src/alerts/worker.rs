@@ -141,13 +141,7 @@ fn evaluate_loop(
 
 /// Evaluates what one take of the inbox holds: nodes forgotten, each node's observations, the
 /// rules read again.
-fn take_in(
-    engine: &mut Engine,
-    db: &Db,
-    rules: &RwLock<RuleSet>,
-    batch: Batch,
-    send: &Wake,
-) {
+fn take_in(engine: &mut Engine, db: &Db, rules: &RwLock<RuleSet>, batch: Batch, send: &Wake) {
     let mut set = read(rules);
     let now = cairn_protocol::unix_now();
     for node in batch.forget {

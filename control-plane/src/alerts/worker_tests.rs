@@ -64,7 +64,10 @@ fn more_notices_than_the_old_queue_held_are_each_recorded_on_their_alert() {
     db.save_channel(&webhook(None)).expect("channel");
     let mut ids = Vec::with_capacity(NOTICES);
     for i in 0..NOTICES {
-        ids.push(db.open_alert(&alert(&format!("/d{i}"), true)).expect("open"));
+        ids.push(
+            db.open_alert(&alert(&format!("/d{i}"), true))
+                .expect("open"),
+        );
     }
     // A muted one has no notice.
     let muted = db.open_alert(&alert("/muted", false)).expect("open");
@@ -112,7 +115,8 @@ fn receiver() -> (String, Arc<Mutex<Vec<serde_json::Value>>>) {
                 let v = serde_json::from_slice(&body).unwrap_or_default();
                 kept.lock().expect("lock").push(v);
             }
-            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = conn
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         }
     });
     (url, got)
@@ -139,7 +143,12 @@ fn notices_pending_when_the_process_dies_are_sent_after_the_restart() {
     let got = got.lock().expect("lock").clone();
     let seen: Vec<(i64, String)> = got
         .iter()
-        .map(|b| (b["alertId"].as_i64().unwrap_or(0), b["event"].as_str().unwrap_or("").to_owned()))
+        .map(|b| {
+            (
+                b["alertId"].as_i64().unwrap_or(0),
+                b["event"].as_str().unwrap_or("").to_owned(),
+            )
+        })
         .collect();
     assert_eq!(
         seen,

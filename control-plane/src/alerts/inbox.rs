@@ -98,7 +98,8 @@ pub struct Batch {
 }
 
 impl Batch {
-    fn is_empty(&self) -> bool {
+    /// Nothing to evaluate.
+    pub fn is_empty(&self) -> bool {
         self.forget.is_empty() && !self.reload && self.nodes.is_empty()
     }
 }

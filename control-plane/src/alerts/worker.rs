@@ -25,6 +25,10 @@ use crate::store::SharedStore;
 const ATTEMPTS: u32 = 3;
 const FIRST_PAUSE: Duration = Duration::from_secs(2);
 
+/// After evaluating what it took, the thread lets the inbox gather this long before it looks
+/// again: an alert is evaluated at most this much later than it could be.
+const GATHER: Duration = Duration::from_millis(50);
+
 /// How long the history keeps an alert after it ended, and how often it is pruned.
 const KEEP_SECS: u64 = 90 * 86_400;
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
@@ -126,7 +130,16 @@ fn evaluate_loop(
             }
         }
         let batch = inbox.take(tick.saturating_sub(last_tick.elapsed()));
+        let took = !batch.is_empty();
         take_in(engine, db, rules, batch, send);
+        if took {
+            // Lets what comes next gather in the inbox: while the thread sleeps nobody wakes
+            // it, so a fan-out or a reconnect storm (tens of thousands of observations in
+            // seconds) costs a wake-up every GATHER, not one per observation (a futex wake on
+            // the socket's thread and a switch to this one: a tenth of the control plane's CPU
+            // in a fan-out of 10,000, BENCHMARKS.md issue 19).
+            std::thread::sleep(GATHER);
+        }
         if last_tick.elapsed() >= tick {
             // What came meanwhile first: a node back online is not counted offline.
             take_in(engine, db, rules, inbox.take(Duration::ZERO), send);

@@ -42,7 +42,7 @@ pub use job::{
     Action, Detection, FoundBackupSettings, FoundDatabase, FoundDrill, FoundSnapshot, FoundUser,
     JobOptions, JobReport, Mode,
 };
-pub use plan::{Done, DoneAction, PlannedAction, shell_words};
+pub use plan::{Coverage, Done, DoneAction, PlannedAction, shell_words};
 pub use recipe::{Category, Recipe, RecipeMeta};
 pub use redact::Redactor;
 pub use sandbox::Limits;

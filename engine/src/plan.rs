@@ -51,6 +51,32 @@ impl std::fmt::Display for PlannedAction {
     }
 }
 
+impl PlannedAction {
+    /// Whether this planned side effect names `done`, one a run made: the same command line; a
+    /// write to the same path (its content may hold what only the run makes, a secret); the
+    /// same download.
+    pub fn names(&self, done: &PlannedAction) -> bool {
+        match (self, done) {
+            (
+                Self::Run { program, args, .. },
+                Self::Run {
+                    program: p,
+                    args: a,
+                    ..
+                },
+            ) => program == p && args == a,
+            (Self::WriteFile { path, .. }, Self::WriteFile { path: p, .. }) => path == p,
+            (
+                Self::Download { url, dest, .. },
+                Self::Download {
+                    url: u, dest: d, ..
+                },
+            ) => url == u && dest == d,
+            _ => false,
+        }
+    }
+}
+
 /// A command line as a user would type it, for console echoes and plans: arguments that need it
 /// are single-quoted. Display only; the engine never runs a shell.
 pub fn shell_words(program: &str, args: &[String]) -> String {
@@ -117,8 +143,91 @@ impl Done {
         });
     }
 
+    /// Held to `plan`, the plan made before the run: the side effects the run made that the plan
+    /// did not name, in order, and the planned ones that did not happen. Each planned side
+    /// effect names at most one the run made (a command run twice must be planned twice).
+    /// Side effects past [`MAX_DONE`] are not compared: see `left_out`.
+    pub fn against<'a>(&'a self, plan: &'a [PlannedAction]) -> Coverage<'a> {
+        let mut left: Vec<&PlannedAction> = plan.iter().collect();
+        let mut unplanned = Vec::new();
+        for a in &self.actions {
+            match left.iter().position(|p| p.names(&a.action)) {
+                Some(i) => {
+                    left.remove(i);
+                }
+                None => unplanned.push(a),
+            }
+        }
+        Coverage { unplanned, left }
+    }
+
     /// Whether the run made no side effect at all.
     pub fn is_empty(&self) -> bool {
         self.actions.is_empty() && self.left_out == 0
+    }
+}
+
+/// A run's side effects held to its plan ([`Done::against`]).
+#[derive(Debug)]
+pub struct Coverage<'a> {
+    /// What the run did that the plan did not name: a run that is not what was previewed.
+    pub unplanned: Vec<&'a DoneAction>,
+    /// What the plan named that the run did not do (a plan may name more: a failure ends a run).
+    pub left: Vec<&'a PlannedAction>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> PlannedAction {
+        PlannedAction::Run {
+            program: "apt-get".into(),
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+            stdin: false,
+        }
+    }
+
+    fn write(path: &str, bytes: usize) -> PlannedAction {
+        PlannedAction::WriteFile {
+            path: path.into(),
+            mode: 0o644,
+            bytes,
+        }
+    }
+
+    #[test]
+    fn a_run_is_held_to_its_plan_command_by_command_and_a_write_by_its_path() {
+        let mut done = Done::default();
+        done.step(1, "Install");
+        done.push(run(&["install", "x"]));
+        // Its content held a secret the plan could not know: another size, the same file.
+        done.push(write("/etc/x", 40));
+        done.push(run(&["install", "x"]));
+        done.push(run(&["install", "y"]));
+        let plan = [
+            write("/etc/x", 12),
+            run(&["install", "x"]),
+            run(&["remove", "z"]),
+        ];
+        let c = done.against(&plan);
+        // The second `install x` and `install y` were never planned (one plan line, one run).
+        let unplanned: Vec<&PlannedAction> = c.unplanned.iter().map(|a| &a.action).collect();
+        assert_eq!(
+            unplanned,
+            [&run(&["install", "x"]), &run(&["install", "y"])]
+        );
+        assert_eq!(
+            (c.unplanned[0].step, c.unplanned[0].step_title.as_str()),
+            (1, "Install")
+        );
+        assert_eq!(c.left, [&run(&["remove", "z"])]);
+        let all = [
+            run(&["install", "x"]),
+            write("/etc/x", 0),
+            run(&["install", "x"]),
+            run(&["install", "y"]),
+        ];
+        assert!(done.against(&all).unplanned.is_empty());
     }
 }

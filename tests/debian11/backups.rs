@@ -8,7 +8,10 @@
 //! byte, checks the cron job's script (exactly the recipe's template, root's,
 //! not writable by anyone else), and a second configure that changes nothing; the S3 secret
 //! key and restic's password appear on no sampled command line, in no log and not on the
-//! console.
+//! console. The configure is held to the four findings of `cairn-recipe test` too
+//! ([`findings`](super::findings)): its plan named all it did, `detect()` agrees (rsync's names
+//! no version: its state is the backup's, not a program's), and the second configure's record
+//! is empty.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
@@ -19,7 +22,7 @@ use serde_json::Value;
 
 use super::{
     Case, CmdlineSampler, RUNTIME, assert_secret_absent, bare_apt_seconds, beyond_apt, commands,
-    planned_apt, predownload, prepare, recipe_cmd, record, run, wanted,
+    findings, planned_apt, predownload, prepare, recipe_cmd, record, run, wanted,
 };
 use cairn_test_support::backup::{
     ACCESS_KEY_ID, BUCKET, SSH_USER, assert_same_files, authorize_key, ensure_ssh_user,
@@ -39,17 +42,6 @@ fn leak(params: Vec<String>) -> &'static [&'static str] {
             .collect::<Vec<&'static str>>()
             .into_boxed_slice(),
     )
-}
-
-/// `cairn-recipe detect` inside: the recipe's entry.
-fn detect(deb: &Debian11, recipe: &str) -> Value {
-    let det = deb.bash(
-        None,
-        &format!("cairn-recipe detect /root/recipes/{recipe}.rhai"),
-    );
-    assert!(det.ok, "detect: {}", det.text());
-    let v: Value = serde_json::from_str(&det.stdout).expect("detect JSON");
-    v[recipe].clone()
 }
 
 /// The script the cron job runs is exactly the recipe's template (the backtick literal of its
@@ -206,6 +198,8 @@ fn rsync_on_debian_11() {
         ..case
     };
     predownload(&deb, &case, &planned_apt(&deb, &planned));
+    let before = findings::detect(&deb, "rsync");
+    let plan = findings::plan(&deb, &case);
 
     let action = |a: &str| Case {
         params: leak(vec![format!("action={a}")]),
@@ -216,6 +210,7 @@ fn rsync_on_debian_11() {
     let (configured, result, cairn_secs) = run(&deb, &case);
     eprintln!("{}", configured.stdout);
     assert_first_backup_due(&configured, &result);
+    findings::assert_plan_named_everything("rsync", &plan, &findings::last_done(&deb));
     assert!(
         commands(&configured)
             .iter()
@@ -234,7 +229,9 @@ fn rsync_on_debian_11() {
     let private =
         std::fs::metadata(deb.path("/etc/cairn/backup/rsync/id_ed25519")).expect("the private key");
     assert_eq!(private.permissions().mode() & 0o7777, 0o600);
-    assert!(detect(&deb, "rsync")["last_run_at"].is_null());
+    let after = findings::detect(&deb, "rsync");
+    assert!(after["last_run_at"].is_null());
+    findings::assert_detect_agrees("rsync", &before, &after, &result, false);
 
     // The first backup stops: the target does not accept the key yet, and it says so.
     let refused = deb.bash(
@@ -265,7 +262,7 @@ fn rsync_on_debian_11() {
     assert_same_files(&source, &copy, &files);
     assert!(copy.join("link-to-conf").is_symlink());
     assert_script(&deb, "rsync");
-    let d = detect(&deb, "rsync");
+    let d = findings::detect(&deb, "rsync");
     assert_eq!(d["installed"], true, "{d}");
     assert_eq!(d["last_run_ok"], true, "{d}");
     assert_eq!(d["last_restore_test_ok"], true, "{d}");
@@ -290,7 +287,7 @@ fn rsync_on_debian_11() {
     // 3. The same parameters again: nothing to do.
     let (second, again, _) = run(&deb, &case);
     assert!(commands(&second).is_empty(), "{}", second.text());
-    assert_eq!(again["changed"], false, "{}", second.text());
+    findings::assert_changed_nothing(case.recipe, &findings::last_done(&deb), &again);
     let rsync = deb.bash(None, "rsync --version");
     let version = rsync
         .stdout
@@ -361,6 +358,8 @@ fn s3_on_debian_11() {
         ..case
     };
     predownload(&deb, &case, &planned_apt(&deb, &planned));
+    let before = findings::detect(&deb, "s3");
+    let plan = findings::plan(&deb, &case);
 
     let action = |a: &str| Case {
         params: leak(vec![format!("action={a}")]),
@@ -374,7 +373,10 @@ fn s3_on_debian_11() {
     let (configured, result, cairn_secs) = run(&deb, &case);
     eprintln!("{}", configured.stdout);
     assert_first_backup_due(&configured, &result);
-    assert!(detect(&deb, "s3")["last_run_at"].is_null());
+    findings::assert_plan_named_everything("s3", &plan, &findings::last_done(&deb));
+    let after = findings::detect(&deb, "s3");
+    assert!(after["last_run_at"].is_null());
+    findings::assert_detect_agrees("s3", &before, &after, &result, true);
     let (first, result, _) = run(&deb, &action("first_backup"));
     let (cmdlines, samples) = sampler.finish();
     eprintln!("{}", first.stdout);
@@ -426,7 +428,7 @@ fn s3_on_debian_11() {
             .join(SOURCE.trim_start_matches('/')),
         &files,
     );
-    let d = detect(&deb, "s3");
+    let d = findings::detect(&deb, "s3");
     assert_eq!(d["installed"], true, "{d}");
     assert_eq!(d["last_run_ok"], true, "{d}");
     assert_eq!(d["last_restore_test_ok"], true, "{d}");
@@ -444,7 +446,7 @@ fn s3_on_debian_11() {
     // 2. The same parameters again: nothing to do.
     let (second, again, _) = run(&deb, &case);
     assert!(commands(&second).is_empty(), "{}", second.text());
-    assert_eq!(again["changed"], false, "{}", second.text());
+    findings::assert_changed_nothing(case.recipe, &findings::last_done(&deb), &again);
     drop(deb);
 
     // 3. The apt-get work alone (planned with a folder every fresh system has).

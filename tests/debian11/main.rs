@@ -11,16 +11,22 @@
 //! recipe runs, in no file under the system's `/var/log`, and nowhere in the recipe's console.
 //! The backups (rsync over SSH, S3 with restic) are in [`backups`].
 //!
+//! Every recipe is also held to the four findings of `cairn-recipe test` ([`findings`]): its
+//! install's record against the plan made before it, `detect()` before and after, and a
+//! second run's record, empty. So no recipe is installed twice for them.
+//!
 //! Slow (real installs from Debian's archive), so it runs only when asked:
 //! `scripts/debian11-suite [RECIPE...]` (root; sets `CAIRN_DEBIAN11_SUITE=1`).
 
 mod backups;
 mod checks;
+mod findings;
 
 use std::time::Instant;
 
 use cairn_e2e::debian11::{Debian11, Run, glibc231_bin, is_root};
 use cairn_e2e::repo_root;
+use cairn_engine::PlannedAction;
 // The cmdline sampler and the backup targets are the Debian 12 recipe tests' own (cli/).
 use cairn_test_support::recipe_run;
 use cairn_test_support::secrets::{CmdlineSampler, assert_secret_absent};
@@ -196,7 +202,15 @@ fn inside(deb: &Debian11, case: &Case, script: &str) -> Run {
 /// `cairn-recipe run` inside; must succeed. Returns the run, its JSON result and seconds.
 fn run(deb: &Debian11, case: &Case) -> (Run, Value, f64) {
     let start = Instant::now();
-    let r = inside(deb, case, &recipe_cmd("run", case, "--timings"));
+    let r = inside(
+        deb,
+        case,
+        &recipe_cmd(
+            "run",
+            case,
+            &format!("--timings --record {}", findings::RECORD),
+        ),
+    );
     let secs = start.elapsed().as_secs_f64();
     // An action's summary is headed with it (`rsync action=first_backup`).
     let label = match case.params.iter().find(|p| p.starts_with("action=")) {
@@ -230,30 +244,25 @@ fn quote(s: &str) -> String {
 
 /// The apt-get commands `cairn-recipe plan --json` lists on `deb` (read only).
 fn planned_apt(deb: &Debian11, case: &Case) -> Vec<String> {
-    let plan = deb.bash(None, &recipe_cmd("plan", case, "--json"));
-    assert!(plan.ok, "plan {}: {}", case.recipe, plan.text());
-    let actions: Value = serde_json::from_str(&plan.stdout).expect("plan JSON");
-    let apt: Vec<String> = actions
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|a| a["action"] == "run" && a["program"] == "apt-get")
-        .map(|a| {
-            let args: Vec<String> = a["args"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(quote)
-                .collect();
-            format!("apt-get {}", args.join(" "))
+    apt_of(case, &findings::plan(deb, case))
+}
+
+/// The apt-get commands of a plan, for bash.
+fn apt_of(case: &Case, plan: &[PlannedAction]) -> Vec<String> {
+    let apt: Vec<String> = plan
+        .iter()
+        .filter_map(|a| match a {
+            PlannedAction::Run { program, args, .. } if program == "apt-get" => Some(format!(
+                "apt-get {}",
+                args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
+            )),
+            _ => None,
         })
         .collect();
     assert!(
         !apt.is_empty(),
-        "{} plans no apt-get: {}",
-        case.recipe,
-        plan.stdout
+        "{} plans no apt-get: {plan:?}",
+        case.recipe
     );
     apt
 }
@@ -299,7 +308,9 @@ fn suite(recipe: &str) {
     }
     let case = CASES.iter().find(|c| c.recipe == recipe).expect("a case");
     let deb = prepare(case);
-    let apt = planned_apt(&deb, case);
+    let before = findings::detect(&deb, recipe);
+    let plan = findings::plan(&deb, case);
+    let apt = apt_of(case, &plan);
     predownload(&deb, case, &apt);
 
     // 1. Install, every process's command line sampled meanwhile.
@@ -308,6 +319,7 @@ fn suite(recipe: &str) {
     let (cmdlines, samples) = sampler.finish();
     // The console without the result (which carries a connection string).
     eprintln!("{}", recipe_run::split(&first.stdout).0);
+    findings::assert_plan_named_everything(recipe, &plan, &findings::last_done(&deb));
     assert_eq!(result["changed"], true, "{}", first.text());
     assert!(
         commands(&first).iter().any(|c| c.starts_with("$ apt-get")),
@@ -318,13 +330,7 @@ fn suite(recipe: &str) {
     // 2. detect() says installed, with the version the program prints.
     let own = deb.bash(None, case.version_cmd);
     assert!(own.ok, "{}: {}", case.version_cmd, own.text());
-    let det = deb.bash(
-        None,
-        &format!("cairn-recipe detect /root/recipes/{recipe}.rhai"),
-    );
-    assert!(det.ok, "detect: {}", det.text());
-    let detected: Value = serde_json::from_str(&det.stdout).expect("detect JSON");
-    let d = &detected[recipe];
+    let d = &findings::detect(&deb, recipe);
     assert_eq!(d["installed"], true, "{d}");
     let version = d["version"]
         .as_str()
@@ -335,6 +341,7 @@ fn suite(recipe: &str) {
         case.version_cmd,
         own.stdout
     );
+    findings::assert_detect_agrees(recipe, &before, d, &result, true);
 
     // A database's daemon runs inside this system (not the host's answering for it).
     if !case.daemon.is_empty() {
@@ -397,7 +404,7 @@ fn suite(recipe: &str) {
     // 3. Again: nothing to do.
     let (second, again, _) = run(&deb, case);
     assert!(commands(&second).is_empty(), "{}", second.text());
-    assert_eq!(again["changed"], false, "{}", second.text());
+    findings::assert_changed_nothing(recipe, &findings::last_done(&deb), &again);
     drop(deb);
 
     // 4. The same apt-get work without Cairn, for BENCHMARKS.md: a benchmark, not a check,

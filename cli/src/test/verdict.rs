@@ -196,44 +196,10 @@ pub fn second_run(second: &RunRecord) -> Finding {
     }
 }
 
-/// Whether a planned side effect names the one done: the same command line; a write to the
-/// same path; the same download.
-fn names(planned: &PlannedAction, done: &PlannedAction) -> bool {
-    match (planned, done) {
-        (
-            PlannedAction::Run { program, args, .. },
-            PlannedAction::Run {
-                program: p,
-                args: a,
-                ..
-            },
-        ) => program == p && args == a,
-        (PlannedAction::WriteFile { path, .. }, PlannedAction::WriteFile { path: p, .. }) => {
-            path == p
-        }
-        (
-            PlannedAction::Download { url, dest, .. },
-            PlannedAction::Download {
-                url: u, dest: d, ..
-            },
-        ) => url == u && dest == d,
-        _ => false,
-    }
-}
-
 /// Finding 4: every side effect of the first run was in the plan made before it (each
 /// planned one names at most one done).
 pub fn plan_covered(plan: &[PlannedAction], first: &RunRecord) -> Finding {
-    let mut left: Vec<&PlannedAction> = plan.iter().collect();
-    let mut unplanned = Vec::new();
-    for a in &first.done.actions {
-        match left.iter().position(|p| names(p, &a.action)) {
-            Some(i) => {
-                left.remove(i);
-            }
-            None => unplanned.push(a),
-        }
-    }
+    let cairn_engine::Coverage { unplanned, left } = first.done.against(plan);
     let done = first.done.actions.len();
     if unplanned.is_empty() && first.done.left_out == 0 {
         let mut line = format!(

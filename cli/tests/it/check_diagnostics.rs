@@ -321,6 +321,35 @@ fn a_declared_program_nothing_runs_is_a_warning_and_check_still_passes() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("t.rhai: ok (t v1, Runtime)"));
 }
 
+/// The Docker recipe's start once caught its own failure and went on: a run its plan never
+/// showed (threats.md row 40). The submission check shares this finding (`check_source`).
+#[test]
+fn a_side_effect_inside_try_is_a_warning_that_says_why_and_check_still_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = with_install(
+        dir.path(),
+        r#"["apt-get"]"#,
+        "    try {\n        apt_update();\n    } catch (e) {\n        log(\"no package lists\");\n    }",
+    );
+    let d = only(&f, "side-effect-in-try");
+    assert_eq!(d["severity"], "warning");
+    assert_eq!(place(&d), (9, 9), "points at the call inside try");
+    assert!(
+        d["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("`apt_update(…)` changes the server inside the `try` block of line 8"),
+        "{d}"
+    );
+    let out = bin().arg("check").arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(":9:9: warning: `apt_update(…)` changes the server inside"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn a_parameter_used_but_not_declared_is_reported_with_the_near_one() {
     let dir = tempfile::tempdir().unwrap();

@@ -10,9 +10,12 @@
 //! - `calls.rs`: every call (unknown function, wrong number of arguments), the capabilities a
 //!   call needs (`run("x", …)` with `x` undeclared), declared programs never used, and
 //!   `params.NAME` where `NAME` is not a declared parameter;
+//! - `caught.rs`: a side effect inside `try` (a caught failure makes the run differ from its
+//!   plan), with the host functions that act listed in `signatures::ACTS`;
 //! - `names.rs`: the functions a recipe may call, read from the registered host API.
 
 mod calls;
+mod caught;
 #[cfg(feature = "definitions")]
 pub mod definitions;
 mod entry;
@@ -158,6 +161,7 @@ pub fn check_source(file: &str, source: &str) -> Vec<Diagnostic> {
     let recipe = meta::check(&mut report, &ast, source);
     entry::check(&mut report, &ast, source, &recipe);
     calls::check(&mut report, &ast, &recipe);
+    caught::check(&mut report, &ast);
     // The same file that `Recipe::parse` refuses must never pass here: its own sentence is the
     // last word when the checks above found nothing.
     if !has_errors(&report.out)

@@ -285,6 +285,31 @@ pub const HOST: &[(&str, &[&[&str]], &str, &str)] = &[
     ),
 ];
 
+/// The host functions that change the server: run a program, install or remove packages,
+/// write a file, download, start or stop a service. A plan records them instead (as if each
+/// succeeded); a run makes them. What a `try` block must not catch and carry on from
+/// (`caught.rs`). Every other host function reads or computes (a test holds every one of
+/// them to one side or the other).
+pub const ACTS: &[&str] = &[
+    "apt_install",
+    "apt_remove",
+    "apt_update",
+    "apt_upgrade",
+    "download",
+    "kv_write",
+    "mariadb_bind",
+    "run",
+    "run_with_state",
+    "service_disable",
+    "service_enable",
+    "service_ensure_running",
+    "service_restart",
+    "service_start",
+    "service_stop",
+    "write_file",
+    "write_if_changed",
+];
+
 /// Each way `name` can be called, as `name(a, b)`; empty for a function not in the table.
 pub fn forms(name: &str) -> Vec<String> {
     HOST.iter()
@@ -322,5 +347,54 @@ mod tests {
             .flat_map(|(n, a)| a.iter().map(|a| (n.clone(), *a)))
             .collect();
         assert_eq!(table, host);
+    }
+
+    /// Host functions that only read or compute (or speak to the console): the other side of
+    /// [`ACTS`]. A new host function fails the test below until it is put on one side.
+    const READS: &[&str] = &[
+        "apt_installed",
+        "apt_version",
+        "arch",
+        "backup_paths",
+        "backup_snapshots",
+        "backup_state",
+        "change",
+        "cron_schedule",
+        "cron_schedule_of",
+        "cron_text",
+        "detect",
+        "dir_is_empty",
+        "file_exists",
+        "has_systemd",
+        "installations",
+        "kv_read",
+        "kv_text",
+        "log",
+        "os_release",
+        "progress",
+        "read_file",
+        "read_secret",
+        "secret",
+        "service_running",
+        "sleep",
+        "step",
+        "template",
+        "version_cmp",
+        "wait_for",
+        "warn",
+        "which",
+    ];
+
+    #[test]
+    fn every_host_function_either_acts_or_only_reads() {
+        let host: BTreeSet<&str> = HOST.iter().map(|(n, _, _, _)| *n).collect();
+        let acts: BTreeSet<&str> = ACTS.iter().copied().collect();
+        let reads: BTreeSet<&str> = READS.iter().copied().collect();
+        assert_eq!(acts.intersection(&reads).count(), 0);
+        assert_eq!(
+            acts.union(&reads).copied().collect::<BTreeSet<_>>(),
+            host,
+            "put each host function in ACTS (it changes the server) or READS"
+        );
     }
 }

@@ -151,22 +151,14 @@ pub fn published(reg: &Registry, id: &str) -> Option<diff::Side> {
             files.push((name.clone(), String::from_utf8_lossy(&bytes).into_owned()));
         }
     }
-    Some(diff::Side {
-        version: p.recipe.meta.version,
-        files,
-        capabilities: p.recipe.meta.capabilities.clone(),
-    })
+    Some(diff::Side::of(&p.recipe.meta, files))
 }
 
 /// A checked upload or a stored submission, as the other side of a [`diff::diff`].
 pub fn side(recipe: &Recipe, files: &[(String, String)]) -> diff::Side {
     let mut all = vec![(format!("{}.rhai", recipe.meta.id), recipe.source.clone())];
     all.extend(files.iter().cloned());
-    diff::Side {
-        version: recipe.meta.version,
-        files: all,
-        capabilities: recipe.meta.capabilities.clone(),
-    }
+    diff::Side::of(&recipe.meta, all)
 }
 
 /// Refuses `version` of `id` unless it is above the published one.

@@ -211,7 +211,10 @@ mod tests {
     /// A one-request HTTP server on loopback answering `answer`; what it received, as text.
     fn receiver(answer: &'static str) -> (String, std::thread::JoinHandle<String>) {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let url = format!("http://{}/cairn-alerts", listener.local_addr().expect("addr"));
+        let url = format!(
+            "http://{}/cairn-alerts",
+            listener.local_addr().expect("addr")
+        );
         let thread = std::thread::spawn(move || {
             let Ok((stream, _)) = listener.accept() else {
                 return String::new();
@@ -276,10 +279,16 @@ mod tests {
             let sent = send(&channel(Kind::Ntfy, &url), &notice);
             let request = got.join().expect("receiver");
             assert_eq!(sent, Ok(()), "{title:?}: {request}");
-            assert!(!request.to_ascii_lowercase().contains("x-injected"), "{request}");
+            assert!(
+                !request.to_ascii_lowercase().contains("x-injected"),
+                "{request}"
+            );
             let header = request
                 .lines()
-                .find_map(|l| l.strip_prefix("title: ").or_else(|| l.strip_prefix("Title: ")))
+                .find_map(|l| {
+                    l.strip_prefix("title: ")
+                        .or_else(|| l.strip_prefix("Title: "))
+                })
                 .expect("a Title header");
             let encoded = header
                 .strip_prefix("=?UTF-8?B?")
@@ -290,7 +299,10 @@ mod tests {
                 .expect("base64");
             assert_eq!(String::from_utf8_lossy(&decoded), title);
         }
-        assert_eq!(super::header_text("[Cairn] Test notification"), "[Cairn] Test notification");
+        assert_eq!(
+            super::header_text("[Cairn] Test notification"),
+            "[Cairn] Test notification"
+        );
     }
 
     /// THREATS row 54: a channel's URL that redirects (to the control plane's own loopback, a
@@ -324,7 +336,11 @@ mod tests {
             assert!(why.contains("HTTP 307"), "{why}");
             assert!(!why.contains("cairn-alerts"), "{why}");
             // Nothing reached the redirect's target: wake its accept with a connection of ours.
-            let _ = std::net::TcpStream::connect(elsewhere.trim_start_matches("http://").trim_end_matches("/cairn-alerts"));
+            let _ = std::net::TcpStream::connect(
+                elsewhere
+                    .trim_start_matches("http://")
+                    .trim_end_matches("/cairn-alerts"),
+            );
             let to_other = other.join().expect("other receiver");
             assert!(!to_other.contains("POST"), "{to_other}");
             assert!(!to_other.contains("tk_ntfy_secret_token"), "{to_other}");

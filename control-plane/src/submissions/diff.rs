@@ -233,8 +233,7 @@ fn action_power(name: &str, side: &Side) -> String {
 fn param_power(name: &str, side: &Side) -> String {
     match side.params.iter().find(|(n, _)| n == name) {
         Some((_, true)) => {
-            "a credential: masked in console lines, errors, plans and the job's history"
-                .to_owned()
+            "a credential: masked in console lines, errors, plans and the job's history".to_owned()
         }
         _ => "not a credential: shown as typed in console lines and the job's history".to_owned(),
     }
@@ -417,12 +416,16 @@ mod tests {
         let mut new = side(2, &"b\n".repeat(lines), &[], &[]);
         new.files.push((
             "stamp.conf".to_owned(),
-            (0..lines).map(|i| if i % 3 == 0 { "a\n" } else { "c\n" }).collect(),
+            (0..lines)
+                .map(|i| if i % 3 == 0 { "a\n" } else { "c\n" })
+                .collect(),
         ));
         let mut published = old.clone();
         published.files.push((
             "stamp.conf".to_owned(),
-            (0..lines).map(|i| if i % 2 == 0 { "a\n" } else { "b\n" }).collect(),
+            (0..lines)
+                .map(|i| if i % 2 == 0 { "a\n" } else { "b\n" })
+                .collect(),
         ));
         for before in [&old, &published] {
             let started = std::time::Instant::now();
@@ -497,9 +500,15 @@ mod tests {
         );
         assert_eq!(grown("action", "drop_db"), Some((Change::Changed, true)));
         assert_eq!(grown("action", "flush"), Some((Change::Added, true)));
-        assert_eq!(grown("parameter", "password"), Some((Change::Changed, true)));
+        assert_eq!(
+            grown("parameter", "password"),
+            Some((Change::Changed, true))
+        );
         // A new credential only masks more; an ordinary parameter is not listed.
-        assert_eq!(grown("parameter", "flush.token"), Some((Change::Added, false)));
+        assert_eq!(
+            grown("parameter", "flush.token"),
+            Some((Change::Added, false))
+        );
         assert_eq!(grown("parameter", "port"), None);
         let words = d.grown.join("\n");
         assert!(words.contains("/var/log/*"), "{words}");
@@ -516,5 +525,3 @@ mod tests {
         assert!(d.grown.is_empty());
     }
 }
-
-

@@ -240,11 +240,17 @@ describe('recipe submissions (issue 22)', () => {
     try {
       const target = await showPage();
       await review(target);
-      const grown = [...target.querySelectorAll('ul.caps li.grown')].map((li) => li.textContent ?? '');
-      expect(grown.some((text) => text.includes('action drop_db') && text.includes('without a confirmation'))).toBe(
-        true,
+      const grown = [...target.querySelectorAll('ul.caps li.grown')].map(
+        (li) => li.textContent ?? '',
       );
-      expect(target.querySelector('[data-testid=not-minimal]')?.textContent).toBe(en['submissions.notMinimal']);
+      expect(
+        grown.some(
+          (text) => text.includes('action drop_db') && text.includes('without a confirmation'),
+        ),
+      ).toBe(true);
+      expect(target.querySelector('[data-testid=not-minimal]')?.textContent).toBe(
+        en['submissions.notMinimal'],
+      );
     } finally {
       detail.diff = saved;
     }

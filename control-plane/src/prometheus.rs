@@ -40,11 +40,22 @@ struct Family<'a> {
     lines: Vec<String>,
 }
 
-/// A label value, escaped as the format wants (`\`, `"` and newlines).
+/// A label value, escaped as the format wants (`\`, `"` and newlines); any other control
+/// character (a carriage return some parsers end a line at, an escape) becomes U+FFFD, so a
+/// value from a user or an agent (a node's name, a mount point, an interface, a service) stays
+/// one label of one line in every parser.
 fn esc(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn labels(pairs: &[(&str, &str)]) -> String {
@@ -336,4 +347,60 @@ pub fn render(nodes: &[NodeFigures], health: &Health) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// THREATS row 56: label values from users (a node's name) and agents (mount points,
+    /// interfaces, services: a compromised agent sends what it likes) with quotes, backslashes,
+    /// line breaks, carriage returns and a forged sample stay one label each: `promtool check
+    /// metrics` (Debian's prometheus package) accepts the exposition, and no forged line is in it.
+    #[test]
+    fn label_values_with_quotes_and_line_breaks_cannot_break_the_exposition() {
+        let forged = "x\"} 1\ncairn_forged_total 1\n# TYPE cairn_forged_total counter";
+        let sample: Sample = serde_json::from_value(serde_json::json!({
+            "t": 1, "mem": [1, 2], "swap": [0, 0], "load": [0.0, 0.0, 0.0],
+            "disks": [{"m": format!("/srv/a\\b\r{forged}"), "u": 1, "s": 2, "r": 0, "w": 0}],
+            "nets": [{"i": "eth0\",evil=\"1", "rx": 1, "tx": 2}],
+            "svcs": [{"n": forged, "up": true}],
+        }))
+        .expect("a sample");
+        let nodes = [NodeFigures {
+            id: "n1".to_owned(),
+            name: format!("web \"1\" \\ {{a=b}} {forged}"),
+            online: true,
+            last_seen: Some(1),
+            latest: Some(sample),
+        }];
+        let body = render(&nodes, &Health::default());
+        assert!(
+            !body.lines().any(|l| l.starts_with("cairn_forged_total")),
+            "{body}"
+        );
+        assert!(!body.contains('\r'), "{body}");
+        assert!(body.contains(r#"interface="eth0\",evil=\"1""#), "{body}");
+        let mut promtool = std::process::Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("promtool (Debian's prometheus package; scripts/test installs it as root)");
+        use std::io::Write as _;
+        promtool
+            .stdin
+            .take()
+            .expect("promtool's stdin")
+            .write_all(body.as_bytes())
+            .expect("write to promtool");
+        let out = promtool.wait_with_output().expect("promtool's answer");
+        assert!(
+            out.status.success(),
+            "promtool refused the exposition: {}{}\n{body}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

@@ -61,7 +61,8 @@ pub fn send(ch: &Channel, notice: &Notice) -> Result<(), String> {
         }
         Kind::Ntfy => {
             let auth = ch.secret.token.as_ref().map(|t| format!("Bearer {t}"));
-            let mut headers = vec![("Title", notice.title.as_str())];
+            let title = header_text(&notice.title);
+            let mut headers = vec![("Title", title.as_str())];
             if let Some(a) = &auth {
                 headers.push(("Authorization", a.as_str()));
             }
@@ -73,6 +74,21 @@ pub fn send(ch: &Channel, notice: &Notice) -> Result<(), String> {
             )
         }
     }
+}
+
+/// Text (a title naming a node, a disk, a service: from users and agents) as a header value:
+/// as it is when it is printable ASCII, else RFC 2047's `=?UTF-8?B?…?=`, which ntfy decodes.
+/// No character of it can end the header, add another, or make the request invalid (a line
+/// break or control character would fail every delivery of the alert).
+pub fn header_text(text: &str) -> String {
+    use base64::Engine as _;
+    if text.bytes().all(|b| (0x20..0x7f).contains(&b)) && !text.contains("=?") {
+        return text.to_owned();
+    }
+    format!(
+        "=?UTF-8?B?{}?=",
+        base64::engine::general_purpose::STANDARD.encode(text)
+    )
 }
 
 fn post(
@@ -102,7 +118,9 @@ fn post(
         req = req.header(*k, *v);
     }
     // ureq's own messages may quote the URL, which can hold a token: only sentences of ours.
-    req.send(body).map(|_| ()).map_err(|e| match e {
+    // A redirect is answered, not followed (the body, its signature and the token go to the
+    // configured host only); it is a failure, not a delivery: the notice did not arrive.
+    let answer = req.send(body).map_err(|e| match e {
         ureq::Error::StatusCode(code) => format!("{hint} answered HTTP {code}"),
         ureq::Error::Timeout(_) => format!("{hint} did not answer within {} s", TIMEOUT.as_secs()),
         ureq::Error::HostNotFound => format!("the host of {hint} was not found"),
@@ -113,7 +131,18 @@ fn post(
             format!("the TLS connection to {hint} failed (certificate?)")
         }
         _ => format!("the request to {hint} failed"),
-    })
+    })?;
+    let code = answer.status().as_u16();
+    if (300..400).contains(&code) {
+        return Err(format!(
+            "{hint} answered HTTP {code}, a redirect, which Cairn does not follow: give the \
+             channel the address it redirects to"
+        ));
+    }
+    if !answer.status().is_success() {
+        return Err(format!("{hint} answered HTTP {code}"));
+    }
+    Ok(())
 }
 
 fn email(ch: &Channel, notice: &Notice) -> Result<(), String> {
@@ -174,6 +203,151 @@ fn email(ch: &Channel, notice: &Notice) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+
+    use super::super::channels::{Channel, Kind, Public, Secret};
+    use super::{Notice, send};
+
+    /// A one-request HTTP server on loopback answering `answer`; what it received, as text.
+    fn receiver(answer: &'static str) -> (String, std::thread::JoinHandle<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!(
+            "http://{}/cairn-alerts",
+            listener.local_addr().expect("addr")
+        );
+        let thread = std::thread::spawn(move || {
+            let Ok((stream, _)) = listener.accept() else {
+                return String::new();
+            };
+            let mut reader = BufReader::new(stream);
+            let mut head = String::new();
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                head.push_str(&line);
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let _ = reader.get_mut().write_all(answer.as_bytes());
+            head + "\r\n" + String::from_utf8_lossy(&body).as_ref()
+        });
+        (url, thread)
+    }
+
+    fn channel(kind: Kind, url: &str) -> Channel {
+        Channel {
+            id: 1,
+            kind,
+            name: "phone".to_owned(),
+            public: Public::default(),
+            secret: Secret {
+                url: Some(url.to_owned()),
+                secret: Some("hmac-secret-1234".to_owned()),
+                password: None,
+                token: Some("tk_ntfy_secret_token".to_owned()),
+            },
+            created_at: 0,
+            last_error: None,
+        }
+    }
+
+    const OK: &str = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+    /// THREATS row 55: a title built from a node's name and an agent's disk or service name
+    /// (line breaks, a forged header, non-ASCII) reaches ntfy as one encoded header: the
+    /// delivery succeeds and no header is added.
+    #[test]
+    fn an_ntfy_title_with_line_breaks_or_unicode_is_one_encoded_header() {
+        use base64::Engine as _;
+        for title in [
+            "[Cairn] Firing on web-1: disk /srv\r\nX-Injected: 1 is 95.0 % full",
+            "[Cairn] Firing on Café: the load is 9.00 (alert over 2 × cores)",
+            "=?UTF-8?B?Zm9yZ2Vk?=",
+        ] {
+            let (url, got) = receiver(OK);
+            let notice = Notice {
+                title: title.to_owned(),
+                text: "On web-1, something.".to_owned(),
+                body: serde_json::json!({}),
+            };
+            let sent = send(&channel(Kind::Ntfy, &url), &notice);
+            let request = got.join().expect("receiver");
+            assert_eq!(sent, Ok(()), "{title:?}: {request}");
+            assert!(
+                !request.to_ascii_lowercase().contains("x-injected"),
+                "{request}"
+            );
+            let header = request
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("title: ")
+                        .or_else(|| l.strip_prefix("Title: "))
+                })
+                .expect("a Title header");
+            let encoded = header
+                .strip_prefix("=?UTF-8?B?")
+                .and_then(|h| h.strip_suffix("?="))
+                .expect("encoded as RFC 2047");
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .expect("base64");
+            assert_eq!(String::from_utf8_lossy(&decoded), title);
+        }
+        assert_eq!(
+            super::header_text("[Cairn] Test notification"),
+            "[Cairn] Test notification"
+        );
+    }
+
+    /// THREATS row 55: a channel's URL that redirects (to the control plane's own loopback, a
+    /// cloud metadata address, anywhere) is not followed: the signed body, the signature and
+    /// the ntfy token go to the configured host only; and it is a failed delivery (ureq answers
+    /// a redirect it does not follow as a success: the notice was counted as delivered), told
+    /// in a sentence without the URL.
+    #[test]
+    fn a_redirect_is_not_followed_and_the_secrets_go_nowhere_else() {
+        for kind in [Kind::Webhook, Kind::Ntfy] {
+            let (elsewhere, other) = receiver(OK);
+            let answer: &'static str = Box::leak(
+                format!(
+                    "HTTP/1.1 307 Temporary Redirect\r\nLocation: {elsewhere}\r\n\
+                     Content-Length: 0\r\nConnection: close\r\n\r\n"
+                )
+                .into_boxed_str(),
+            );
+            let (url, first) = receiver(answer);
+            let mut ch = channel(kind, &url);
+            ch.public.url_hint = Some("http://127.0.0.1/…rts".to_owned());
+            let notice = Notice {
+                title: "t".to_owned(),
+                text: "x".to_owned(),
+                body: serde_json::json!({"event": "test"}),
+            };
+            let sent = send(&ch, &notice);
+            let to_first = first.join().expect("first receiver");
+            assert!(!to_first.is_empty(), "the configured host got the request");
+            let why = sent.expect_err("a redirect is a failure");
+            assert!(why.contains("HTTP 307"), "{why}");
+            assert!(!why.contains("cairn-alerts"), "{why}");
+            // Nothing reached the redirect's target: wake its accept with a connection of ours.
+            let _ = std::net::TcpStream::connect(
+                elsewhere
+                    .trim_start_matches("http://")
+                    .trim_end_matches("/cairn-alerts"),
+            );
+            let to_other = other.join().expect("other receiver");
+            assert!(!to_other.contains("POST"), "{to_other}");
+            assert!(!to_other.contains("tk_ntfy_secret_token"), "{to_other}");
+        }
+    }
+
     #[test]
     fn the_signature_is_the_hmac_sha256_of_the_body_in_hex() {
         // RFC 4231 test case 2.

@@ -114,17 +114,20 @@ pub(super) async fn submit(app: &Arc<App>, s: Session, req: Request) -> Response
         Err(e) => return internal(e),
     };
     let meta = &checked.recipe.meta;
-    let (base, compared) = {
+    let (old, new) = {
         let reg = app.registry();
         if let Err(r) = submissions::newer(&reg, &meta.id, meta.version) {
             return refused(r);
         }
-        let old = submissions::published(&reg, &meta.id);
-        let new = submissions::side(&checked.recipe, &checked.files);
         (
-            old.as_ref().map(|o| o.version),
-            diff::diff(old.as_ref(), &new),
+            submissions::published(&reg, &meta.id),
+            submissions::side(&checked.recipe, &checked.files),
         )
+    };
+    let base = old.as_ref().map(|o| o.version);
+    let compared = match diff::diff_off_thread(old, new).await {
+        Ok(d) => d,
+        Err(e) => return internal(e),
     };
     let id = match cairn_protocol::new_id() {
         Ok(id) => format!("sub-{}", &id[..12]),
@@ -193,15 +196,20 @@ async fn find(app: &App, req: &Request) -> Result<Submission, Response> {
     }
 }
 
-/// The submission's diff against what is published now.
-fn compare(reg: &Registry, sub: &Submission) -> Result<diff::Diff, String> {
+/// The two sides of the submission's diff against what is published now.
+fn sides(reg: &Registry, sub: &Submission) -> Result<(Option<diff::Side>, diff::Side), String> {
     let recipe = cairn_engine::Recipe::parse(&format!("{}.rhai", sub.recipe_id), &sub.source)
         .map_err(|e| e.to_string())?;
-    let old = submissions::published(reg, &sub.recipe_id);
-    Ok(diff::diff(
-        old.as_ref(),
-        &submissions::side(&recipe, &sub.files),
+    Ok((
+        submissions::published(reg, &sub.recipe_id),
+        submissions::side(&recipe, &sub.files),
     ))
+}
+
+/// The submission's diff against what is published now, off the async threads.
+async fn compare(app: &App, sub: &Submission) -> Result<diff::Diff, String> {
+    let (old, new) = sides(&app.registry(), sub)?;
+    diff::diff_off_thread(old, new).await
 }
 
 /// `GET /api/recipes/submissions/{id}`: the submission, its files and its diff.
@@ -210,7 +218,7 @@ pub(super) async fn show(app: &App, req: Request) -> Response {
         Ok(s) => s,
         Err(r) => return r,
     };
-    let compared = compare(&app.registry(), &sub);
+    let compared = compare(app, &sub).await;
     let mut body = json!({
         "submission": listed(&sub),
         "source": sub.source,
@@ -257,19 +265,16 @@ pub(super) async fn approve(app: &Arc<App>, s: Session, req: Request) -> Respons
     if sub.state != SubmissionState::Pending {
         return not_pending(&sub);
     }
-    let compared = {
-        let reg = app.registry();
-        if let Err(r) = submissions::newer(&reg, &sub.recipe_id, sub.version) {
-            return refused(r);
-        }
-        match compare(&reg, &sub) {
-            Ok(d) => d,
-            Err(e) => {
-                return json_error(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    &format!("the engine no longer reads this recipe; nothing was changed: {e}"),
-                );
-            }
+    if let Err(r) = submissions::newer(&app.registry(), &sub.recipe_id, sub.version) {
+        return refused(r);
+    }
+    let compared = match compare(app, &sub).await {
+        Ok(d) => d,
+        Err(e) => {
+            return json_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &format!("the engine no longer reads this recipe; nothing was changed: {e}"),
+            );
         }
     };
     // The registry as it will be: every approved submission, this one included, built in the

@@ -1,22 +1,71 @@
 //! What a submission changes against the published version: a unified diff of the recipe and
-//! its companion files (the `similar` crate), and its capabilities one by one — programs with
-//! the engine's words for what each can be made to do (`policy::describe`), paths with what
-//! writing them can lead to (`policy::describe_path`), services. Every capability the published
-//! version did not have, and every program whose power grew in the engine's words (tar allowed
-//! to extract into a new path), is marked `grown`: what an admin must read before approving.
+//! its companion files (the `similar` crate, within a time budget: Myers' diff is quadratic),
+//! and everything its header lets it do, one by one — programs with the engine's words for
+//! what each can be made to do (`policy::describe`), paths with what writing them can lead to
+//! (`policy::describe_path`), services with the log file the dashboard shows of them and the
+//! pid file read, actions with who may run them, credential parameters with whether they stay
+//! masked. Every one the published version did not have, and every one whose power changed in
+//! these words (tar allowed to extract into a new path, a service's log now `/var/log/*`, a
+//! destructive action no longer marked so, a password no longer masked), is marked `grown`:
+//! what an admin must read before approving.
 
-use cairn_engine::Capabilities;
+use std::time::{Duration, Instant};
+
 use cairn_engine::host::policy;
+use cairn_engine::system::service_status::ServiceDecls;
+use cairn_engine::{ActionSpec, Capabilities, RecipeMeta};
 use serde::Serialize;
 use similar::TextDiff;
 
-/// One side of the comparison: a recipe's files and what it declares.
+/// How long the line comparison of one submission may take, all files together. Myers' diff
+/// is quadratic in the number of differing lines (two 1 MiB files of different short lines
+/// take hours); past this budget `similar` stops looking for the shortest diff and the rest is
+/// shown as removed and added whole: still exact, only longer.
+pub const BUDGET: Duration = Duration::from_secs(1);
+
+/// At most this many line comparisons run at once on the whole control plane; the others wait.
+const AT_ONCE: usize = 2;
+
+/// One side of the comparison: a recipe's files and everything its header lets it do.
 #[derive(Debug, Clone, Default)]
 pub struct Side {
     pub version: u64,
     /// `ID.rhai` first, then companion files, each with its text.
     pub files: Vec<(String, String)>,
     pub capabilities: Capabilities,
+    /// `RECIPE.services`: the log file the Services card shows, the pid file read.
+    pub services: ServiceDecls,
+    /// `RECIPE.actions`: further entry points, and who may run them.
+    pub actions: Vec<ActionSpec>,
+    /// Every parameter, the recipe's (`NAME`) and its actions' (`ACTION.NAME`), and whether it
+    /// is a credential (masked in console lines, errors, plans and the job's history).
+    pub params: Vec<(String, bool)>,
+}
+
+impl Side {
+    /// The side of a recipe with header `meta` and `files`.
+    pub fn of(meta: &RecipeMeta, files: Vec<(String, String)>) -> Self {
+        let mut params: Vec<(String, bool)> = meta
+            .params
+            .iter()
+            .map(|p| (p.name.clone(), p.secret))
+            .collect();
+        for a in &meta.actions {
+            params.extend(
+                a.params
+                    .iter()
+                    .map(|p| (format!("{}.{}", a.name, p.name), p.secret)),
+            );
+        }
+        Self {
+            version: meta.version,
+            files,
+            capabilities: meta.capabilities.clone(),
+            services: meta.services.clone(),
+            actions: meta.actions.clone(),
+            params,
+        }
+    }
 }
 
 /// How one capability changed.
@@ -34,7 +83,7 @@ pub enum Change {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CapabilityChange {
-    /// `program`, `path` or `service`.
+    /// `program`, `path`, `service`, `action` or `parameter`.
     pub kind: &'static str,
     pub name: String,
     pub change: Change,
@@ -63,31 +112,50 @@ pub struct Diff {
     pub to_version: u64,
     /// A unified diff of every file (empty when nothing changed).
     pub source: String,
+    /// False when the files differed too much to find the shortest diff within [`BUDGET`]:
+    /// changed stretches are then shown removed and added whole.
+    pub minimal: bool,
     pub capabilities: Vec<CapabilityChange>,
     /// The grown capabilities, in words.
     pub grown: Vec<String>,
+}
+
+/// Compares `new` with the published `old` (`None` for a new recipe), on the blocking pool,
+/// at most [`AT_ONCE`] at a time: what the routes call.
+pub async fn diff_off_thread(old: Option<Side>, new: Side) -> Result<Diff, String> {
+    static RUNNING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(AT_ONCE);
+    let _turn = RUNNING
+        .acquire()
+        .await
+        .map_err(|_| "the comparison was stopped".to_owned())?;
+    tokio::task::spawn_blocking(move || diff(old.as_ref(), &new))
+        .await
+        .map_err(|e| format!("the comparison failed: {e}"))
 }
 
 /// Compares `new` with the published `old` (`None` for a new recipe).
 pub fn diff(old: Option<&Side>, new: &Side) -> Diff {
     let empty = Side::default();
     let base = old.unwrap_or(&empty);
-    let capabilities = capabilities(old.map(|o| &o.capabilities), &new.capabilities);
+    let capabilities = capabilities(old, new);
     let grown = capabilities
         .iter()
         .filter(|c| c.grown)
         .map(CapabilityChange::words)
         .collect();
+    let deadline = Instant::now() + BUDGET;
+    let source = source_diff(base, new, deadline);
     Diff {
         from_version: old.map(|o| o.version),
         to_version: new.version,
-        source: source_diff(base, new, old.is_some()),
+        minimal: Instant::now() < deadline,
+        source,
         capabilities,
         grown,
     }
 }
 
-fn source_diff(old: &Side, new: &Side, published: bool) -> String {
+fn source_diff(old: &Side, new: &Side, deadline: Instant) -> String {
     let mut names: Vec<&str> = new.files.iter().map(|(n, _)| n.as_str()).collect();
     for (n, _) in &old.files {
         if !names.contains(&n.as_str()) {
@@ -106,16 +174,18 @@ fn source_diff(old: &Side, new: &Side, published: bool) -> String {
         if before == after {
             continue;
         }
-        let from = match (&before, published) {
-            (Some(_), _) => format!("{name} v{} (published)", old.version),
-            (None, _) => "/dev/null".to_owned(),
+        let from = match &before {
+            Some(_) => format!("{name} v{} (published)", old.version),
+            None => "/dev/null".to_owned(),
         };
         let to = match &after {
             Some(_) => format!("{name} v{} (submitted)", new.version),
             None => "/dev/null".to_owned(),
         };
         let (before, after) = (before.unwrap_or_default(), after.unwrap_or_default());
-        let diff = TextDiff::from_lines(&before, &after);
+        let diff = TextDiff::configure()
+            .deadline(deadline)
+            .diff_lines(&before, &after);
         out.push_str(
             &diff
                 .unified_diff()
@@ -130,30 +200,119 @@ fn source_diff(old: &Side, new: &Side, published: bool) -> String {
     out
 }
 
-/// What a capability of a kind allows, in words, given all of the recipe's capabilities.
-type Power<'a> = dyn Fn(&str, &Capabilities) -> String + 'a;
+/// What a declared thing of a kind allows, in words, given everything its recipe declares.
+type Power<'a> = dyn Fn(&str, &Side) -> String + 'a;
 
-fn capabilities(old: Option<&Capabilities>, new: &Capabilities) -> Vec<CapabilityChange> {
-    let none = Capabilities::default();
+fn service_power(name: &str, side: &Side) -> String {
+    let mut words = format!("starts, stops, restarts, enables and disables the service {name}");
+    if let Some(decl) = side.services.get(name) {
+        if let Some(log) = &decl.log {
+            words.push_str(&format!(
+                "; shows the log file {log} to whoever sees the server"
+            ));
+        }
+        if let Some(pid) = &decl.pid {
+            words.push_str(&format!("; reads its process id from {pid}"));
+        }
+    }
+    words
+}
+
+fn action_power(name: &str, side: &Side) -> String {
+    match side.actions.iter().find(|a| a.name == name) {
+        Some(a) if a.destructive => format!(
+            "destructive: run only by an admin, the owner or an operator granted it, after \
+             typing the value of {} again",
+            a.confirm.as_deref().unwrap_or("its confirmation")
+        ),
+        Some(_) => "any operator who sees the server runs it, without a confirmation".to_owned(),
+        None => String::new(),
+    }
+}
+
+fn param_power(name: &str, side: &Side) -> String {
+    match side.params.iter().find(|(n, _)| n == name) {
+        Some((_, true)) => {
+            "a credential: masked in console lines, errors, plans and the job's history".to_owned()
+        }
+        _ => "not a credential: shown as typed in console lines and the job's history".to_owned(),
+    }
+}
+
+/// One kind of declaration: its name, the names on each side, their power, and whether adding
+/// one grows what the recipe can do (a new credential parameter only masks more).
+struct Kind<'a> {
+    kind: &'static str,
+    was: Vec<String>,
+    now: Vec<String>,
+    power: &'a Power<'a>,
+    added_grows: bool,
+}
+
+fn capabilities(old: Option<&Side>, new: &Side) -> Vec<CapabilityChange> {
+    let none = Side::default();
     let before = old.unwrap_or(&none);
-    let mut out = Vec::new();
-    let program = |name: &str, caps: &Capabilities| policy::describe(name, caps);
-    let path = |name: &str, _: &Capabilities| policy::describe_path(name);
-    let service = |name: &str, _: &Capabilities| {
-        format!("starts, stops, restarts, enables and disables the service {name}")
+    let program = |name: &str, s: &Side| policy::describe(name, &s.capabilities);
+    let path = |name: &str, _: &Side| policy::describe_path(name);
+    let actions = |s: &Side| s.actions.iter().map(|a| a.name.clone()).collect();
+    // Parameters are listed when either version treats them as credentials.
+    let credential = |name: &String| {
+        [before, new]
+            .iter()
+            .any(|s| s.params.iter().any(|(n, secret)| n == name && *secret))
     };
-    let kinds: [(&'static str, &Vec<String>, &Vec<String>, &Power); 3] = [
-        ("program", &before.programs, &new.programs, &program),
-        ("path", &before.paths, &new.paths, &path),
-        ("service", &before.services, &new.services, &service),
+    let params = |s: &Side| {
+        s.params
+            .iter()
+            .map(|(n, _)| n.clone())
+            .filter(|n| credential(n))
+            .collect()
+    };
+    let kinds = [
+        Kind {
+            kind: "program",
+            was: before.capabilities.programs.clone(),
+            now: new.capabilities.programs.clone(),
+            power: &program,
+            added_grows: true,
+        },
+        Kind {
+            kind: "path",
+            was: before.capabilities.paths.clone(),
+            now: new.capabilities.paths.clone(),
+            power: &path,
+            added_grows: true,
+        },
+        Kind {
+            kind: "service",
+            was: before.capabilities.services.clone(),
+            now: new.capabilities.services.clone(),
+            power: &service_power,
+            added_grows: true,
+        },
+        Kind {
+            kind: "action",
+            was: actions(before),
+            now: actions(new),
+            power: &action_power,
+            added_grows: true,
+        },
+        Kind {
+            kind: "parameter",
+            was: params(before),
+            now: params(new),
+            power: &param_power,
+            added_grows: false,
+        },
     ];
-    for (kind, was, now, power) in kinds {
-        for name in now {
-            let power_now = power(name, new);
-            let (change, was_power) = if !was.contains(name) {
+    let mut out = Vec::new();
+    for k in kinds {
+        for name in &k.now {
+            let power_now = (k.power)(name, new);
+            let (change, was_power) = if !k.was.contains(name) {
                 (Change::Added, None)
             } else {
-                let power_then = power(name, before);
+                let power_then = (k.power)(name, before);
                 if power_then == power_now {
                     (Change::Kept, None)
                 } else {
@@ -161,20 +320,24 @@ fn capabilities(old: Option<&Capabilities>, new: &Capabilities) -> Vec<Capabilit
                 }
             };
             out.push(CapabilityChange {
-                kind,
+                kind: k.kind,
                 name: name.clone(),
-                grown: matches!(change, Change::Added | Change::Changed),
+                grown: match change {
+                    Change::Added => k.added_grows,
+                    Change::Changed => true,
+                    Change::Removed | Change::Kept => false,
+                },
                 change,
                 power: power_now,
                 was: was_power,
             });
         }
-        for name in was.iter().filter(|n| !now.contains(n)) {
+        for name in k.was.iter().filter(|n| !k.now.contains(n)) {
             out.push(CapabilityChange {
-                kind,
+                kind: k.kind,
                 name: name.clone(),
                 change: Change::Removed,
-                power: power(name, before),
+                power: (k.power)(name, before),
                 was: None,
                 grown: false,
             });
@@ -196,6 +359,7 @@ mod tests {
                 paths: paths.iter().map(|p| (*p).to_owned()).collect(),
                 services: Vec::new(),
             },
+            ..Side::default()
         }
     }
 
@@ -240,6 +404,117 @@ mod tests {
             "{}",
             d.source
         );
+    }
+
+    /// THREATS row 53: two files of different short lines (what an operator can submit against
+    /// a published recipe) took Myers' diff minutes to hours; the comparison now ends within
+    /// its budget and still shows every line that went and came.
+    #[test]
+    fn a_pathological_diff_ends_within_its_budget_and_still_shows_every_line() {
+        let lines = 100_000;
+        let old = side(1, &"a\n".repeat(lines), &[], &[]);
+        let mut new = side(2, &"b\n".repeat(lines), &[], &[]);
+        new.files.push((
+            "stamp.conf".to_owned(),
+            (0..lines)
+                .map(|i| if i % 3 == 0 { "a\n" } else { "c\n" })
+                .collect(),
+        ));
+        let mut published = old.clone();
+        published.files.push((
+            "stamp.conf".to_owned(),
+            (0..lines)
+                .map(|i| if i % 2 == 0 { "a\n" } else { "b\n" })
+                .collect(),
+        ));
+        for before in [&old, &published] {
+            let started = std::time::Instant::now();
+            let d = diff(Some(before), &new);
+            let took = started.elapsed();
+            assert!(
+                took < BUDGET + std::time::Duration::from_secs(4),
+                "the diff took {took:?}"
+            );
+            assert!(!d.minimal, "a diff past its budget says it is not minimal");
+            let count = |prefix: &str| d.source.lines().filter(|l| *l == prefix).count();
+            // Every line of the recipe went and came (some of stamp.conf's may be kept).
+            assert!(count("-a") >= lines, "every removed line is shown");
+            assert_eq!(count("+b"), lines, "every added line is shown");
+        }
+        let small = diff(Some(&side(1, "x\n", &[], &[])), &side(2, "y\n", &[], &[]));
+        assert!(small.minimal);
+    }
+
+    fn action(name: &str, destructive: bool) -> ActionSpec {
+        ActionSpec {
+            name: name.to_owned(),
+            title: "Drop a database".to_owned(),
+            description: String::new(),
+            params: Vec::new(),
+            destructive,
+            confirm: destructive.then(|| "name".to_owned()),
+        }
+    }
+
+    /// THREATS row 54: power a recipe gains outside `capabilities` — a service's log file the
+    /// Services card shows to every viewer, a destructive action no longer marked so (any
+    /// operator runs it, unconfirmed), a password no longer masked — is grown like a program.
+    #[test]
+    fn power_gained_outside_capabilities_is_grown_and_named() {
+        use cairn_engine::system::service_status::ServiceDecl;
+        let mut old = side(1, "x\n", &[], &[]);
+        old.capabilities.services = vec!["redis-server".to_owned()];
+        old.services.insert(
+            "redis-server".to_owned(),
+            ServiceDecl {
+                log: Some("/var/log/redis/redis-server.log".to_owned()),
+                pid: None,
+            },
+        );
+        old.actions = vec![action("drop_db", true)];
+        old.params = vec![("password".to_owned(), true), ("port".to_owned(), false)];
+        let d = diff(Some(&old), &old);
+        assert!(d.grown.is_empty(), "{:?}", d.grown);
+
+        let mut new = old.clone();
+        new.version = 2;
+        if let Some(decl) = new.services.get_mut("redis-server") {
+            decl.log = Some("/var/log/*".to_owned());
+        }
+        new.actions = vec![action("drop_db", false), action("flush", false)];
+        new.params = vec![
+            ("password".to_owned(), false),
+            ("port".to_owned(), false),
+            ("flush.token".to_owned(), true),
+        ];
+        let d = diff(Some(&old), &new);
+        let grown = |kind: &str, name: &str| {
+            d.capabilities
+                .iter()
+                .find(|c| c.kind == kind && c.name == name)
+                .map(|c| (c.change, c.grown))
+        };
+        assert_eq!(
+            grown("service", "redis-server"),
+            Some((Change::Changed, true))
+        );
+        assert_eq!(grown("action", "drop_db"), Some((Change::Changed, true)));
+        assert_eq!(grown("action", "flush"), Some((Change::Added, true)));
+        assert_eq!(
+            grown("parameter", "password"),
+            Some((Change::Changed, true))
+        );
+        // A new credential only masks more; an ordinary parameter is not listed.
+        assert_eq!(
+            grown("parameter", "flush.token"),
+            Some((Change::Added, false))
+        );
+        assert_eq!(grown("parameter", "port"), None);
+        let words = d.grown.join("\n");
+        assert!(words.contains("/var/log/*"), "{words}");
+        assert!(words.contains("without a confirmation"), "{words}");
+        assert!(words.contains("shown as typed"), "{words}");
+        assert_eq!(d.grown.len(), 4, "{words}");
     }
 
     #[test]

@@ -152,22 +152,14 @@ pub fn published(reg: &Registry, id: &str) -> Option<diff::Side> {
             files.push((name.clone(), String::from_utf8_lossy(&bytes).into_owned()));
         }
     }
-    Some(diff::Side {
-        version: p.recipe.meta.version,
-        files,
-        capabilities: p.recipe.meta.capabilities.clone(),
-    })
+    Some(diff::Side::of(&p.recipe.meta, files))
 }
 
 /// A checked upload or a stored submission, as the other side of a [`diff::diff`].
 pub fn side(recipe: &Recipe, files: &[(String, String)]) -> diff::Side {
     let mut all = vec![(format!("{}.rhai", recipe.meta.id), recipe.source.clone())];
     all.extend(files.iter().cloned());
-    diff::Side {
-        version: recipe.meta.version,
-        files: all,
-        capabilities: recipe.meta.capabilities.clone(),
-    }
+    diff::Side::of(&recipe.meta, all)
 }
 
 /// Refuses `version` of `id` unless it is above the published one.
@@ -245,4 +237,87 @@ pub async fn rebuild(
         app,
         registry,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recipe(id: &str) -> String {
+        format!(
+            r#"const RECIPE = #{{
+    id: "{id}",
+    title: "Stamp",
+    category: "runtime",
+    version: 2,
+    description: "A runtime for tests.",
+    estimated_size_mb: 1,
+    os: [ #{{ id: "debian", versions: ["12"] }} ],
+    params: [],
+    capabilities: #{{ programs: ["true"], paths: [], services: [] }},
+}};
+
+fn detect() {{ #{{ installed: false }} }}
+
+fn install(params) {{
+    #{{ changed: true, version: "1.0" }}
+}}
+"#
+        )
+    }
+
+    fn upload(id: &str, files: &[&str]) -> Upload {
+        Upload {
+            source: recipe(id),
+            file: None,
+            files: files
+                .iter()
+                .map(|n| ((*n).to_owned(), "x".to_owned()))
+                .collect(),
+        }
+    }
+
+    /// THREATS row 51's names: an id or a companion file name that is a path, climbs out with
+    /// `..`, names another recipe's files, or carries markup or control characters is refused
+    /// before anything is stored; the registry's own names pass.
+    #[test]
+    fn ids_and_file_names_that_are_paths_markup_or_another_recipes_are_refused() {
+        assert!(check(&upload("stamp", &["stamp.conf.j2"])).is_ok());
+        for id in [
+            "../etc",
+            "a/b",
+            "stamp/..",
+            "<img src=x onerror=alert(1)>",
+            "stamp\u{1b}[2J",
+            "Stamp",
+            "",
+        ] {
+            let id_escaped = id.replace('\\', "\\\\").replace('"', "\\\"");
+            match check(&upload(&id_escaped, &[])) {
+                Err(Refused::Check { .. }) => {}
+                other => panic!("the id {id:?} was not refused by the check: {other:?}"),
+            }
+        }
+        for name in [
+            "stamp.a/b",
+            "stamp./../../etc/cron.d/x",
+            "stamp..conf",
+            "stamp.rhai",
+            "stamp.x.rhai",
+            "redis.conf.j2",
+            "stamp-other.conf",
+            "stamp.<b>",
+            "stamp.\u{1b}[2J",
+            "stamp.conf\n",
+            "/etc/stamp.conf",
+        ] {
+            match check(&upload("stamp", &[name])) {
+                Err(Refused::Bad(why)) => assert!(
+                    !why.contains('\u{1b}') && !why.contains('\n'),
+                    "the refusal quotes it inert: {why}"
+                ),
+                other => panic!("the file name {name:?} was not refused: {other:?}"),
+            }
+        }
+    }
 }

@@ -28,7 +28,7 @@ export type Submission = {
 };
 
 export type CapabilityChange = {
-  kind: 'program' | 'path' | 'service';
+  kind: 'program' | 'path' | 'service' | 'action' | 'parameter';
   name: string;
   change: 'added' | 'removed' | 'changed' | 'kept';
   /** What it allows, in the engine's words. */
@@ -44,6 +44,9 @@ export type SubmissionDiff = {
   toVersion: number;
   /** A unified diff of the recipe and its companion files. */
   source: string;
+  /** False when the files differed too much to find the shortest diff within the control
+   * plane's time budget: changed stretches are shown removed and added whole. */
+  minimal?: boolean;
   capabilities: CapabilityChange[];
   grown: string[];
 };

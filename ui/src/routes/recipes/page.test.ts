@@ -218,6 +218,44 @@ describe('recipe submissions (issue 22)', () => {
     expect(spy).toHaveBeenCalledWith(pending.id);
   });
 
+  it('names power gained outside capabilities and says when the diff is not minimal (threats.md rows 53, 54)', async () => {
+    session.role = 'admin';
+    const saved = detail.diff;
+    if (!saved) throw new Error('the fixture has a diff');
+    detail.diff = {
+      ...saved,
+      minimal: false,
+      capabilities: [
+        ...saved.capabilities,
+        {
+          kind: 'action',
+          name: 'drop_db',
+          change: 'changed',
+          power: 'any operator who sees the server runs it, without a confirmation',
+          was: 'destructive: run only by an admin',
+          grown: true,
+        },
+      ],
+    };
+    try {
+      const target = await showPage();
+      await review(target);
+      const grown = [...target.querySelectorAll('ul.caps li.grown')].map(
+        (li) => li.textContent ?? '',
+      );
+      expect(
+        grown.some(
+          (text) => text.includes('action drop_db') && text.includes('without a confirmation'),
+        ),
+      ).toBe(true);
+      expect(target.querySelector('[data-testid=not-minimal]')?.textContent).toBe(
+        en['submissions.notMinimal'],
+      );
+    } finally {
+      detail.diff = saved;
+    }
+  });
+
   it('offers an operator the upload and the review but no Approve or Reject', async () => {
     session.role = 'operator';
     const target = await showPage();

@@ -60,6 +60,7 @@ pub async fn handle(
         (RouteId::SubmitRecipe, Some(s)) => submissions::submit(&app, s, req).await,
         (RouteId::Submissions, Some(_)) => submissions::list(&app).await,
         (RouteId::Submission, Some(_)) => submissions::show(&app, req).await,
+        (RouteId::WithdrawSubmission, Some(s)) => submissions::withdraw(&app, s, req).await,
         (RouteId::ApproveSubmission, Some(s)) => submissions::approve(&app, s, req).await,
         (RouteId::RejectSubmission, Some(s)) => submissions::reject(&app, s, req).await,
         (RouteId::Jobs, Some(_)) => jobs(&app, req).await,
@@ -297,11 +298,11 @@ async fn create_token(app: &App, s: Session, req: Request) -> Response {
 
 async fn reload(app: &Arc<App>, s: Session) -> Response {
     // Approved submissions stay published over the files they are newer than (issue 22).
-    let overlays = match store::blocking(&app.store, crate::submissions::overlays).await {
+    let layers = match store::blocking(&app.store, crate::submissions::layers).await {
         Ok(o) => o,
         Err(e) => return internal(e),
     };
-    let reg = match crate::submissions::load(app, overlays).await {
+    let reg = match crate::submissions::load(app, layers).await {
         Ok(r) => r,
         Err(e) => return internal(e),
     };

@@ -164,6 +164,23 @@ pub fn describe(id: RouteId) -> Doc {
                 (409, "not pending"),
             ],
         ),
+        WithdrawSubmission => doc(
+            "Withdraw the approved submission published now (dashboard session only, the \
+             recipe's id typed): what came before it is published again one version above",
+            Some(r#"{"confirm": "hello"}"#),
+            &[
+                (
+                    200,
+                    "withdrawn; what is published instead, and at which version",
+                ),
+                (400, "the confirmation does not match the recipe's id"),
+                (404, "there is no such item"),
+                (
+                    409,
+                    "not the version published now, or what came before cannot be published",
+                ),
+            ],
+        ),
         Jobs => doc("Jobs of the nodes within reach (`?node=ID`)", None, JSON),
         Job => doc("One job", None, ONE),
         JobEvents => doc("One job's events", None, ONE),

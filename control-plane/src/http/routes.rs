@@ -34,6 +34,7 @@ pub enum RouteId {
     Submission,
     ApproveSubmission,
     RejectSubmission,
+    WithdrawSubmission,
     Jobs,
     Job,
     JobEvents,
@@ -132,6 +133,7 @@ impl RouteId {
                 // A leaked CI token must not approve its own upload (issue 22).
                 | RouteId::ApproveSubmission
                 | RouteId::RejectSubmission
+                | RouteId::WithdrawSubmission
         )
     }
 }
@@ -298,6 +300,13 @@ pub const ROUTES: &[Route] = &[
         Role::Admin,
         Scope::None,
         RouteId::RejectSubmission,
+    ),
+    private(
+        "POST",
+        "/api/recipes/submissions/{id}/withdraw",
+        Role::Admin,
+        Scope::None,
+        RouteId::WithdrawSubmission,
     ),
     private(
         "GET",

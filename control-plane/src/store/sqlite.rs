@@ -651,6 +651,20 @@ impl Store for SqliteStore {
         submissions_sql::approved(&self.conn())
     }
 
+    fn withdraw_submission(
+        &self,
+        id: &str,
+        by: &str,
+        now: u64,
+        published_as: u64,
+    ) -> StoreResult<bool> {
+        submissions_sql::withdraw(&self.conn(), id, by, now, published_as)
+    }
+
+    fn recipe_floors(&self) -> StoreResult<std::collections::BTreeMap<String, u64>> {
+        submissions_sql::floors(&self.conn())
+    }
+
     fn store_metrics(
         &self,
         batches: &[(String, Vec<cairn_protocol::messages::Sample>)],

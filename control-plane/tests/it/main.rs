@@ -18,3 +18,4 @@ mod system_status;
 mod two_factor;
 mod users;
 mod util;
+mod withdraw;

@@ -423,6 +423,8 @@ export const api = {
     call<Decided>('POST', `/api/recipes/submissions/${enc(id)}/approve`),
   rejectSubmission: (id: string) =>
     call<Decided>('POST', `/api/recipes/submissions/${enc(id)}/reject`),
+  withdrawSubmission: (id: string, confirm: string) =>
+    call<Decided>('POST', `/api/recipes/submissions/${enc(id)}/withdraw`, { confirm }),
   jobs: (nodeId?: string) =>
     call<Job[]>('GET', nodeId ? `/api/jobs?node=${enc(nodeId)}` : '/api/jobs'),
   job: (id: string) => call<Job>('GET', `/api/jobs/${enc(id)}`),

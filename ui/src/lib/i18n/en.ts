@@ -486,6 +486,7 @@ export const en = {
   'submissions.state.approved': 'Approved',
   'submissions.state.rejected': 'Rejected',
   'submissions.state.superseded': 'Superseded',
+  'submissions.state.withdrawn': 'Withdrawn',
   'submissions.heading': '{recipe} v{version}',
   'submissions.against': 'Compared with the published v{version}',
   'submissions.newRecipe': 'A new recipe: nothing of it is published yet.',
@@ -510,6 +511,17 @@ export const en = {
     'Signs {recipe} v{version} and offers it to every server; it gains no capability.',
   'submissions.approve': 'Approve and sign',
   'submissions.reject': 'Reject',
+  'submissions.withdraw.title': 'Withdraw this version',
+  'submissions.withdraw.planSubmission':
+    'Servers get {recipe} v{to}: the content of {id} (v{version}) again, as v{to} — servers refuse a version lower than v{from}, which they may have run. From their next job on; nothing runs now.',
+  'submissions.withdraw.planShipped':
+    'Servers get {recipe} v{to}: the recipe shipped with Cairn again, as v{to} — servers refuse a version lower than v{from}, which they may have run. From their next job on; nothing runs now.',
+  'submissions.withdraw.planNothing':
+    'Nothing came before {recipe} v{from}: the catalogue stops offering {recipe}. Servers that installed it keep what they have; a new submission must be v{to} or higher.',
+  'submissions.withdraw.diff': 'What servers get instead',
+  'submissions.withdraw.type': 'Type {recipe} to withdraw this version',
+  'submissions.withdraw.button': 'Withdraw',
+  'submissions.withdrawnBy': 'Withdrawn by {by}; servers got v{version} instead.',
   'submissions.adminOnly': 'An admin approves or rejects it.',
   'submissions.upload': 'Upload recipe',
   'submissions.uploadHelp':

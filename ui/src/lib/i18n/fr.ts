@@ -505,6 +505,7 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'submissions.state.approved': 'Approuvée',
   'submissions.state.rejected': 'Rejetée',
   'submissions.state.superseded': 'Remplacée',
+  'submissions.state.withdrawn': 'Retirée',
   'submissions.heading': '{recipe} v{version}',
   'submissions.against': 'Comparée à la v{version} publiée',
   'submissions.newRecipe': 'Une nouvelle recette : rien n’en est encore publié.',
@@ -529,6 +530,17 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
     'Signe {recipe} v{version} et la propose à tous les serveurs ; elle n’obtient aucune capacité.',
   'submissions.approve': 'Approuver et signer',
   'submissions.reject': 'Rejeter',
+  'submissions.withdraw.title': 'Retirer cette version',
+  'submissions.withdraw.planSubmission':
+    'Les serveurs reçoivent {recipe} v{to} : le contenu de {id} (v{version}) de nouveau, en v{to} — les serveurs refusent une version inférieure à la v{from}, qu’ils ont peut-être exécutée. À partir de leur prochaine tâche ; rien ne s’exécute maintenant.',
+  'submissions.withdraw.planShipped':
+    'Les serveurs reçoivent {recipe} v{to} : la recette livrée avec Cairn de nouveau, en v{to} — les serveurs refusent une version inférieure à la v{from}, qu’ils ont peut-être exécutée. À partir de leur prochaine tâche ; rien ne s’exécute maintenant.',
+  'submissions.withdraw.planNothing':
+    'Rien ne précédait {recipe} v{from} : le catalogue ne propose plus {recipe}. Les serveurs qui l’ont installée gardent ce qu’ils ont ; une nouvelle soumission doit être en v{to} ou plus.',
+  'submissions.withdraw.diff': 'Ce que les serveurs reçoivent à la place',
+  'submissions.withdraw.type': 'Tapez {recipe} pour retirer cette version',
+  'submissions.withdraw.button': 'Retirer',
+  'submissions.withdrawnBy': 'Retirée par {by} ; les serveurs ont reçu la v{version} à la place.',
   'submissions.adminOnly': 'Un administrateur l’approuve ou la rejette.',
   'submissions.upload': 'Téléverser une recette',
   'submissions.uploadHelp':

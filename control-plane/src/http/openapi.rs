@@ -225,7 +225,11 @@ pub fn describe(id: RouteId) -> Doc {
             Some(r#"{"name": "ops", "url": "https://hooks.slack.com/…"}"#),
             CHANGE,
         ),
-        DeleteAlertChannel => doc("Delete an alert channel", None, ONE),
+        DeleteAlertChannel => doc(
+            "Delete an alert channel (its name typed: its secrets cannot be read back)",
+            Some(r#"{"confirm": "ops"}"#),
+            CHANGE,
+        ),
         TestAlertChannel => doc("Send a test message on a channel", None, ONE),
         NodeMetrics => doc("A node's metrics (`?range=1h|24h|7d|30d`)", None, ONE),
         MetricsOverview => doc("The latest metrics of the nodes within reach", None, JSON),

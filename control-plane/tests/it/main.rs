@@ -2,6 +2,7 @@
 //! browser, a dashboard or an agent would.
 
 mod agents;
+mod alert_channels;
 mod auth;
 mod csrf;
 mod detectors;

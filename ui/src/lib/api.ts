@@ -456,7 +456,8 @@ export const api = {
   alertChannels: () => call<AlertChannel[]>('GET', '/api/alert-channels'),
   createAlertChannel: (input: ChannelInput) =>
     call<AlertChannel>('POST', '/api/alert-channels', input),
-  deleteAlertChannel: (id: number) => call<{ id: number }>('DELETE', `/api/alert-channels/${id}`),
+  deleteAlertChannel: (id: number, confirm: string) =>
+    call<{ id: number }>('DELETE', `/api/alert-channels/${id}`, { confirm }),
   testAlertChannel: (id: number) =>
     call<{ id: number; sent: boolean }>('POST', `/api/alert-channels/${id}/test`),
 };

@@ -788,6 +788,9 @@ export const en = {
   'channels.sent': 'Test sent to {name}.',
   'channels.delete': 'Delete',
   'channels.deleteNamed': 'Delete {name}',
+  'channels.deleteType':
+    'Type {name} to delete this channel: the secrets it holds cannot be read back to add it again.',
+  'channels.deleteConfirm': 'Delete for good',
   'channels.secretSet': 'secret set',
   'channels.lastError': 'Last delivery failed: {error}',
   'channelKind.email': 'Email (SMTP)',

@@ -812,6 +812,9 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'channels.sent': 'Test envoyé à {name}.',
   'channels.delete': 'Supprimer',
   'channels.deleteNamed': 'Supprimer {name}',
+  'channels.deleteType':
+    'Tapez {name} pour supprimer ce canal : les secrets qu’il contient ne peuvent pas être relus pour le recréer.',
+  'channels.deleteConfirm': 'Supprimer définitivement',
   'channels.secretSet': 'secret enregistré',
   'channels.lastError': 'Dernier envoi échoué : {error}',
   'channelKind.email': 'E-mail (SMTP)',

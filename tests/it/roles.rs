@@ -27,8 +27,8 @@ pub(crate) fn least_role(id: RouteId) -> Option<Role> {
         | Settings | AlertRules | ChangeAlertRule | AlertOverride | MuteAlerts | UnmuteAlerts
         | AlertChannels | CreateAlertChannel | ChangeAlertChannel | DeleteAlertChannel
         | TestAlertChannel => Some(Role::Admin),
-        ChangeSettings | Users | InviteUser | ChangeUser | ResetUser | ApiTokens
-        | RevokeApiToken | RequireTwoFactor | EndUserSessions => Some(Role::Owner),
+        ChangeSettings | Users | InviteUser | Invites | CancelInvite | ChangeUser | ResetUser
+        | ApiTokens | RevokeApiToken | RequireTwoFactor | EndUserSessions => Some(Role::Owner),
     }
 }
 

@@ -10,8 +10,8 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::{
-    Request, RouteId, alert_channels, alerts, api_tokens, fleet, login, metrics, nodes, passwords,
-    sessions, settings, submissions, two_factor, users,
+    Request, RouteId, alert_channels, alerts, api_tokens, fleet, invites, login, metrics, nodes,
+    passwords, sessions, settings, submissions, two_factor, users,
 };
 use crate::app::App;
 use crate::store::{self, NewToken};
@@ -87,6 +87,8 @@ pub async fn handle(
         (RouteId::InviteUser, Some(s)) => users::invite(&app, s, req).await,
         (RouteId::ChangeUser, Some(s)) => users::change(&app, s, req).await,
         (RouteId::ResetUser, Some(s)) => users::reset(&app, s, req).await,
+        (RouteId::Invites, Some(_)) => invites::list(&app).await,
+        (RouteId::CancelInvite, Some(s)) => invites::cancel(&app, s, req).await,
         (RouteId::AcceptInvite, _) => passwords::accept(&app, req).await,
         (RouteId::ChangePassword, Some(s)) => passwords::change_own_password(&app, s, req).await,
         (RouteId::OpenApi, _) => ok_json(&super::openapi::document()),

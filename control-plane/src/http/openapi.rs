@@ -239,6 +239,16 @@ pub fn describe(id: RouteId) -> Doc {
             &[(200, "text exposition"), (401, "wrong token")],
         ),
         Users => doc("Every user", None, JSON),
+        Invites => doc(
+            "Invitations not yet accepted nor expired (never their links)",
+            None,
+            JSON,
+        ),
+        CancelInvite => doc(
+            "Cancel a user's pending invitation: its link stops working",
+            None,
+            ONE,
+        ),
         InviteUser => doc(
             "Invite a user (a one-time link, shown once)",
             Some(

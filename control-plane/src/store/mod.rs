@@ -284,6 +284,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     fn create_invite(&self, invite: &Invite) -> StoreResult<()>;
     /// The unused, unexpired link with this hash.
     fn invite(&self, token_hash: &str, now: u64) -> StoreResult<Option<Invite>>;
+    /// Every unused, unexpired invitation (not resets), oldest first.
+    fn pending_invites(&self, now: u64) -> StoreResult<Vec<Invite>>;
+    /// Cancels a user's unused invitation; `false` when there is none.
+    fn cancel_invite(&self, username: &str) -> StoreResult<bool>;
     /// Consumes the link and makes its user or sets their password, in one transaction; the
     /// user's name, or `Refused` with a sentence.
     fn accept_invite(&self, token_hash: &str, password_hash: &str, now: u64)

@@ -219,6 +219,14 @@ impl Store for SqliteStore {
         invites_sql::invite(&self.conn(), token_hash, now)
     }
 
+    fn pending_invites(&self, now: u64) -> StoreResult<Vec<Invite>> {
+        invites_sql::pending_invites(&self.conn(), now)
+    }
+
+    fn cancel_invite(&self, username: &str) -> StoreResult<bool> {
+        invites_sql::cancel_invite(&self.conn(), username)
+    }
+
     fn accept_invite(
         &self,
         token_hash: &str,

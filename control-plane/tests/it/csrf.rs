@@ -55,6 +55,7 @@ fn status_for(r: &Route) -> u16 {
         | RouteId::TestAlertChannel
         | RouteId::ChangeUser
         | RouteId::ResetUser
+        | RouteId::CancelInvite
         | RouteId::RevokeMyApiToken
         | RouteId::RevokeApiToken
         | RouteId::RevokeSession

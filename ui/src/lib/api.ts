@@ -337,6 +337,17 @@ export type User = {
 };
 
 /** A one-time link (an invitation or a password reset), shown once. */
+/** An invitation not yet accepted (`GET /api/invites`). */
+export type PendingInvite = {
+  username: string;
+  role: Role;
+  groups: string[];
+  mayDestroy: boolean;
+  createdBy: string;
+  createdAt: number;
+  expiresAt: number;
+};
+
 export type InviteLink = { username: string; token: string; link: string; expiresAt: number };
 
 /** A sign-in's answer: a session (`username`), or a code or enrolment first (`pending`). */
@@ -391,6 +402,10 @@ export const api = {
     call<NewApiToken>('POST', '/api/me/tokens', body),
   revokeApiToken: (id: string) =>
     call<{ id: string; revoked: boolean }>('DELETE', `/api/me/tokens/${enc(id)}`),
+  /** Invitations not yet accepted nor expired (never their links). */
+  invites: () => call<PendingInvite[]>('GET', '/api/invites'),
+  cancelInvite: (username: string) =>
+    call<{ username: string; message: string }>('DELETE', `/api/invites/${enc(username)}`),
   users: () => call<User[]>('GET', '/api/users'),
   inviteUser: (invite: { username: string; role: Role; groups: string[]; mayDestroy?: boolean }) =>
     call<InviteLink>('POST', '/api/users', invite),

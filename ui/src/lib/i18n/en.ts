@@ -912,6 +912,10 @@ export const en = {
   'users.enable': 'Enable',
   'users.disable': 'Disable',
   'users.reset': 'Password reset link',
+  'users.pending': 'Invitations not yet accepted',
+  'users.pendingOne': '{name}, {role}, invited by {by}; the link works until {at}',
+  'users.cancelInvite': 'Cancel invitation',
+  'users.cancelInviteNamed': 'Cancel the invitation of {name}',
   'users.linkOnce':
     'The link for {name}, shown only now: send it to them. It works once, until {at}.',
   'nodes.readOnly':

@@ -944,6 +944,10 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'users.enable': 'Activer',
   'users.disable': 'Désactiver',
   'users.reset': 'Lien de réinitialisation',
+  'users.pending': 'Invitations pas encore acceptées',
+  'users.pendingOne': '{name}, {role}, invité par {by} ; le lien fonctionne jusqu’au {at}',
+  'users.cancelInvite': 'Annuler l’invitation',
+  'users.cancelInviteNamed': 'Annuler l’invitation de {name}',
   'users.linkOnce':
     'Le lien pour {name}, affiché maintenant seulement : envoyez-le. Il sert une fois, jusqu’au {at}.',
   'nodes.readOnly':

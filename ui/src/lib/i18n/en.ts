@@ -829,6 +829,18 @@ export const en = {
   'said.alerts.noThreshold': 'the {rule} rule has no threshold',
   'said.alerts.durationMax': "a rule's duration is at most 7 days (604800 s)",
   'said.alerts.muteLength': 'a mute lasts 1 minute to 30 days (43200 minutes)',
+  'said.alerts.channelConfirm':
+    'the confirmation does not match: type the channel\'s name "{name}" to delete it',
+  'said.recipe.withdrawConfirm':
+    'the confirmation does not match: type the recipe\'s id "{recipe}" to withdraw it',
+  'said.recipe.withdrawNotPublished':
+    'submission {id} is {state} and the registry publishes {recipe} v{version}: only the version published now can be withdrawn; nothing was changed',
+  'said.recipe.withdrawNothingPublished':
+    'submission {id} is {state} and the registry publishes no version of {recipe}: only the version published now can be withdrawn; nothing was changed',
+  'said.recipe.withdrawnMeanwhile':
+    'submission {id} was withdrawn by someone else meanwhile; nothing was changed',
+  'said.recipe.belowFloor':
+    '{recipe} was withdrawn and servers may have run up to v{ran}: a submission must be v{floor} or higher, so raise RECIPE.version to {floor} and submit it again',
   'nav.users': 'Users',
   'role.owner': 'Owner',
   'role.admin': 'Admin',

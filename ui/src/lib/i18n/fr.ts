@@ -857,6 +857,18 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'said.alerts.noThreshold': 'la règle {rule} n’a pas de seuil',
   'said.alerts.durationMax': 'la durée d’une règle est d’au plus 7 jours (604800 s)',
   'said.alerts.muteLength': 'une mise en sourdine dure de 1 minute à 30 jours (43200 minutes)',
+  'said.alerts.channelConfirm':
+    'la confirmation ne correspond pas : tapez le nom du canal « {name} » pour le supprimer',
+  'said.recipe.withdrawConfirm':
+    'la confirmation ne correspond pas : tapez l’identifiant de la recette « {recipe} » pour la retirer',
+  'said.recipe.withdrawNotPublished':
+    'la soumission {id} est {state} et le registre publie {recipe} v{version} : seule la version publiée maintenant peut être retirée ; rien n’a été modifié',
+  'said.recipe.withdrawNothingPublished':
+    'la soumission {id} est {state} et le registre ne publie aucune version de {recipe} : seule la version publiée maintenant peut être retirée ; rien n’a été modifié',
+  'said.recipe.withdrawnMeanwhile':
+    'la soumission {id} a été retirée par quelqu’un d’autre entre-temps ; rien n’a été modifié',
+  'said.recipe.belowFloor':
+    '{recipe} a été retirée et les serveurs ont peut-être exécuté jusqu’à la v{ran} : une soumission doit être en v{floor} ou plus, augmentez donc RECIPE.version à {floor} et soumettez-la de nouveau',
   'nav.users': 'Utilisateurs',
   'role.owner': 'Propriétaire',
   'role.admin': 'Administrateur',

@@ -40,6 +40,7 @@ pub(crate) mod outbox;
 pub(crate) mod plans;
 pub(crate) mod prometheus;
 pub(crate) mod registry;
+pub(crate) mod reversion;
 pub mod roles;
 pub(crate) mod said;
 pub(crate) mod server;

@@ -8,7 +8,9 @@
 //! Recipes approved through a submission (`submissions`, issue 22) are [`Overlay`]s: each is
 //! published instead of its file in `recipes/` when its version is higher (or there is no file),
 //! so what an admin approved survives a restart and a reload; a pending submission is never
-//! here, so no agent can get it.
+//! here, so no agent can get it. A withdrawn submission is no overlay, and leaves its recipe a
+//! floor ([`Layers::floors`]): what is published instead is raised to that version
+//! (`crate::reversion`), as agents refuse a version lower than one they ran.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -110,6 +112,9 @@ pub struct Registry {
     /// bundles (it said so in `HELLO`, or this connection sent them) is asked to reuse them
     /// (`sameDetectors`).
     pub detectors_hash: String,
+    /// Each recipe's floor ([`Layers::floors`]): a submission below it is refused even when
+    /// nothing of the recipe is left to publish.
+    pub floors: BTreeMap<String, u64>,
 }
 
 static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -125,6 +130,15 @@ pub struct Overlay {
     /// Companion files, named as in `recipes/` (`ID.NAME`).
     pub files: Vec<(String, Vec<u8>)>,
     pub submission_id: String,
+}
+
+/// What the registry publishes over `recipes/`: the approved submissions, and each recipe's
+/// floor (the version the last withdrawal of it published).
+#[derive(Debug, Clone, Default)]
+pub struct Layers {
+    pub overlays: Vec<Overlay>,
+    /// Recipe id → the lowest version it may be published at.
+    pub floors: BTreeMap<String, u64>,
 }
 
 /// One recipe to load: a file of `recipes/` or an approved submission.
@@ -194,15 +208,17 @@ impl Registry {
     /// Loads every recipe in `dir` and signs the good ones with `key` at time `now`.
     /// A missing directory gives an empty registry.
     pub fn load(dir: &Path, key: &KeyPair, now: u64) -> Self {
-        Self::load_with(dir, &[], key, now)
+        Self::load_with(dir, &Layers::default(), key, now)
     }
 
-    /// [`Registry::load`], with the approved submissions of `overlays` published in place of
-    /// the files of `dir` they are newer than (or beside them, for a new recipe).
-    pub fn load_with(dir: &Path, overlays: &[Overlay], key: &KeyPair, now: u64) -> Self {
+    /// [`Registry::load`], with the approved submissions of `layers` published in place of
+    /// the files of `dir` they are newer than (or beside them, for a new recipe), each raised
+    /// to its recipe's floor.
+    pub fn load_with(dir: &Path, layers: &Layers, key: &KeyPair, now: u64) -> Self {
         let mut reg = Self {
             generation: GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             detectors_hash: cairn_protocol::detectors_hash(&[]),
+            floors: layers.floors.clone(),
             ..Self::default()
         };
         let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
@@ -218,12 +234,23 @@ impl Registry {
             .filter(|p| p.extension().is_some_and(|e| e == "rhai"))
             .map(|p| Candidate::from_dir(p, &files))
             .collect();
-        for o in overlays {
+        for o in &layers.overlays {
             let file = format!("{}.rhai", o.recipe_id);
             match candidates.iter_mut().find(|c| c.file == file) {
                 Some(c) if c.version().is_some_and(|v| v >= o.version) => {}
                 Some(c) => *c = Candidate::from_overlay(o),
                 None => candidates.push(Candidate::from_overlay(o)),
+            }
+        }
+        for c in &mut candidates {
+            let floor = layers.floors.get(c.file.trim_end_matches(".rhai"));
+            if let (Some(&floor), Some(v)) = (floor, c.version())
+                && v < floor
+            {
+                c.source = c.source.as_ref().map_err(Clone::clone).and_then(|s| {
+                    crate::reversion::with_version(&c.shown, s, floor)
+                        .map_err(|e| format!("{} cannot be published again: {e}", c.shown))
+                });
             }
         }
         candidates.sort_by(|a, b| a.file.cmp(&b.file));

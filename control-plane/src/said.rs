@@ -468,6 +468,10 @@ pub const SENTENCES: &[(&str, &str)] = &[
         "submission {id} is superseded by a newer one, not pending; nothing was changed",
     ),
     (
+        "submissions.withdrawnAlready",
+        "submission {id} was approved and then withdrawn, not pending; nothing was changed",
+    ),
+    (
         "submissions.decidedMeanwhile",
         "submission {id} was just decided by someone else; reload the page to see how; nothing \
          was changed",
@@ -502,6 +506,34 @@ pub const SENTENCES: &[(&str, &str)] = &[
     (
         "submissions.rejected",
         "Rejected {target}: no server gets it.",
+    ),
+    (
+        "alerts.channelConfirm",
+        "the confirmation does not match: type the channel's name \"{name}\" to delete it",
+    ),
+    // A recipe submission's withdrawal (`http/submissions.rs`, `submissions/`).
+    (
+        "recipe.withdrawConfirm",
+        "the confirmation does not match: type the recipe's id \"{recipe}\" to withdraw it",
+    ),
+    (
+        "recipe.withdrawNotPublished",
+        "submission {id} is {state} and the registry publishes {recipe} v{version:[0-9]+}: only the \
+         version published now can be withdrawn; nothing was changed",
+    ),
+    (
+        "recipe.withdrawNothingPublished",
+        "submission {id} is {state} and the registry publishes no version of {recipe}: only the \
+         version published now can be withdrawn; nothing was changed",
+    ),
+    (
+        "recipe.withdrawnMeanwhile",
+        "submission {id} was withdrawn by someone else meanwhile; nothing was changed",
+    ),
+    (
+        "recipe.belowFloor",
+        "{recipe} was withdrawn and servers may have run up to v{ran:[0-9]+}: a submission must be \
+         v{floor} or higher, so raise RECIPE.version to {floor} and submit it again",
     ),
 ];
 
@@ -726,5 +758,27 @@ mod tests {
                 "{key} is no sentence of the control plane"
             );
         }
+    }
+
+    #[test]
+    fn a_withdrawal_refused_says_which_case_it_is() {
+        let some = said(
+            "submission sub-1 is approved and the registry publishes stamp v3: only the version \
+             published now can be withdrawn; nothing was changed",
+        );
+        assert_eq!(
+            some.message_code.as_deref(),
+            Some("recipe.withdrawNotPublished")
+        );
+        assert_eq!(some.message_args.unwrap_or_default()["version"], "3");
+        let none = said(
+            "submission sub-1 is withdrawn and the registry publishes no version of stamp: only \
+             the version published now can be withdrawn; nothing was changed",
+        );
+        assert_eq!(
+            none.message_code.as_deref(),
+            Some("recipe.withdrawNothingPublished")
+        );
+        assert_eq!(none.message_args.unwrap_or_default()["recipe"], "stamp");
     }
 }

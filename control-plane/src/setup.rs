@@ -110,13 +110,9 @@ pub async fn prepare(config: Config, shutdown: watch::Receiver<bool>) -> anyhow:
     let registry = {
         let dir = config.recipes_dir.clone();
         // Recipes approved through a submission are published over their files (issue 22).
-        let overlays = store::blocking(&store, crate::submissions::overlays).await?;
-        let reg = registry::Registry::load_with(
-            &dir,
-            &overlays,
-            signer.key(),
-            cairn_protocol::unix_now(),
-        );
+        let layers = store::blocking(&store, crate::submissions::layers).await?;
+        let reg =
+            registry::Registry::load_with(&dir, &layers, signer.key(), cairn_protocol::unix_now());
         tracing::info!(
             recipes = reg.catalogue.len(),
             published = reg.catalogue.iter().filter(|e| e.published).count(),

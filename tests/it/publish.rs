@@ -2,7 +2,8 @@
 //! sends a new recipe with an operator's API token, the control plane shows it with its diff,
 //! an admin's dashboard session approves it, and the real agent runs it (its file appears).
 //! Then a v2 whose capabilities grew stays pending: the agent, asked to run the recipe, still
-//! gets v1 until an admin approves v2 too (threats.md 51). And the CLI's refusals are
+//! gets v1 until an admin approves v2 too (threats.md 51); withdrawn, v1's content comes back
+//! as v3 and the agent that ran v2 runs it (threats.md 57). And the CLI's refusals are
 //! sentences: an unreachable address, a refused token, a check failure, a version not newer.
 
 use std::path::Path;
@@ -264,6 +265,29 @@ async fn a_published_recipe_is_approved_then_run_and_a_grown_one_waits_for_appro
         "stamp v2"
     );
     assert!(!root.join("stamp/third.v1").exists());
+
+    // Withdrawn by an admin who types the id: v1's content comes back as v3, and the agent,
+    // which ran v2 and refuses anything lower, runs it.
+    let (status, ok) = send(
+        &c.cp,
+        Some(&alice),
+        "POST",
+        &format!("/api/recipes/submissions/{v2}/withdraw"),
+        json!({"confirm": "stamp"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{ok}");
+    assert_eq!(catalogue_version(&c, "stamp").await, 3);
+    let end = run_stamp(&c, "fourth").await;
+    assert_eq!(end["type"], "RUNTIME_INSTALLED", "{end}");
+    assert_eq!(
+        std::fs::read_to_string(root.join("stamp/fourth.v1")).expect("v1's content ran"),
+        "stamp v1"
+    );
+    assert!(
+        !root.join("stamp/fourth.v2").exists(),
+        "the withdrawn v2 ran"
+    );
 
     // The audit names who submitted (the token) and who approved, and what grew.
     let audit = c.cp.get_json(&c.cookie, "/api/audit").await;

@@ -23,13 +23,12 @@ pub(crate) fn least_role(id: RouteId) -> Option<Role> {
         | Sessions | RevokeSession => Some(Role::Viewer),
         SubmitRecipe | Submissions | Submission => Some(Role::Operator),
         NodesStatus | ChangeNode | RemoveNode | CreateToken | Tokens | RevokeToken
-        | ReloadRecipes | ApproveSubmission | RejectSubmission | Audit | Settings | AlertRules
-        | ChangeAlertRule | AlertOverride | MuteAlerts | UnmuteAlerts | AlertChannels
-        | CreateAlertChannel | ChangeAlertChannel | DeleteAlertChannel | TestAlertChannel => {
-            Some(Role::Admin)
-        }
-        ChangeSettings | Users | InviteUser | ChangeUser | ResetUser | ApiTokens
-        | RevokeApiToken | RequireTwoFactor | EndUserSessions => Some(Role::Owner),
+        | ReloadRecipes | ApproveSubmission | RejectSubmission | WithdrawSubmission | Audit
+        | Settings | AlertRules | ChangeAlertRule | AlertOverride | MuteAlerts | UnmuteAlerts
+        | AlertChannels | CreateAlertChannel | ChangeAlertChannel | DeleteAlertChannel
+        | TestAlertChannel => Some(Role::Admin),
+        ChangeSettings | Users | InviteUser | Invites | CancelInvite | ChangeUser | ResetUser
+        | ApiTokens | RevokeApiToken | RequireTwoFactor | EndUserSessions => Some(Role::Owner),
     }
 }
 

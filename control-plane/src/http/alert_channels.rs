@@ -2,7 +2,8 @@
 //! /api/alert-channels/{id}` and `POST /api/alert-channels/{id}/test` (the page's "Send test",
 //! one attempt, its failure said as a sentence). Answers show channels masked
 //! (`Channel::view`): a secret sent once is never sent back. Changes are audited, without the
-//! secrets.
+//! secrets. Deleting one destroys the secrets it holds (nobody can read them back to make it
+//! again), so it needs the channel's name typed, as removing a node does.
 
 use serde_json::json;
 use warp::http::StatusCode;
@@ -112,11 +113,32 @@ pub(super) async fn change(app: &App, s: Session, req: Request) -> Response {
     ok_json(&ch.view())
 }
 
+#[derive(serde::Deserialize)]
+struct DeleteBody {
+    confirm: String,
+}
+
 pub(super) async fn delete(app: &App, s: Session, req: Request) -> Response {
+    let Ok(body) = serde_json::from_slice::<DeleteBody>(&req.body) else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "send {\"confirm\": \"CHANNEL NAME\"} as JSON: deleting an alert channel needs its \
+             name typed",
+        );
+    };
     let ch = match find(app, &req).await {
         Ok(c) => c,
         Err(r) => return r,
     };
+    if body.confirm.trim() != ch.name {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "the confirmation does not match: type the channel's name \"{}\" to delete it",
+                ch.name
+            ),
+        );
+    }
     let id = ch.id;
     if let Err(e) = db(app, move |d| d.delete_channel(id)).await {
         return internal(e);

@@ -10,8 +10,8 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::{
-    Request, RouteId, alert_channels, alerts, api_tokens, fleet, login, metrics, nodes, passwords,
-    sessions, settings, submissions, two_factor, users,
+    Request, RouteId, alert_channels, alerts, api_tokens, fleet, invites, login, metrics, nodes,
+    passwords, sessions, settings, submissions, two_factor, users,
 };
 use crate::app::App;
 use crate::store::{self, NewToken};
@@ -60,6 +60,7 @@ pub async fn handle(
         (RouteId::SubmitRecipe, Some(s)) => submissions::submit(&app, s, req).await,
         (RouteId::Submissions, Some(_)) => submissions::list(&app).await,
         (RouteId::Submission, Some(_)) => submissions::show(&app, req).await,
+        (RouteId::WithdrawSubmission, Some(s)) => submissions::withdraw(&app, s, req).await,
         (RouteId::ApproveSubmission, Some(s)) => submissions::approve(&app, s, req).await,
         (RouteId::RejectSubmission, Some(s)) => submissions::reject(&app, s, req).await,
         (RouteId::Jobs, Some(_)) => jobs(&app, req).await,
@@ -86,6 +87,8 @@ pub async fn handle(
         (RouteId::InviteUser, Some(s)) => users::invite(&app, s, req).await,
         (RouteId::ChangeUser, Some(s)) => users::change(&app, s, req).await,
         (RouteId::ResetUser, Some(s)) => users::reset(&app, s, req).await,
+        (RouteId::Invites, Some(_)) => invites::list(&app).await,
+        (RouteId::CancelInvite, Some(s)) => invites::cancel(&app, s, req).await,
         (RouteId::AcceptInvite, _) => passwords::accept(&app, req).await,
         (RouteId::ChangePassword, Some(s)) => passwords::change_own_password(&app, s, req).await,
         (RouteId::OpenApi, _) => ok_json(&super::openapi::document()),

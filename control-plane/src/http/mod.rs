@@ -23,6 +23,7 @@ mod dashboard_files;
 mod fleet;
 mod handlers;
 mod headers;
+mod invites;
 mod login;
 mod metrics;
 mod nodes;

@@ -164,6 +164,23 @@ pub fn describe(id: RouteId) -> Doc {
                 (409, "not pending"),
             ],
         ),
+        WithdrawSubmission => doc(
+            "Withdraw the approved submission published now (dashboard session only, the \
+             recipe's id typed): what came before it is published again one version above",
+            Some(r#"{"confirm": "hello"}"#),
+            &[
+                (
+                    200,
+                    "withdrawn; what is published instead, and at which version",
+                ),
+                (400, "the confirmation does not match the recipe's id"),
+                (404, "there is no such item"),
+                (
+                    409,
+                    "not the version published now, or what came before cannot be published",
+                ),
+            ],
+        ),
         Jobs => doc("Jobs of the nodes within reach (`?node=ID`)", None, JSON),
         Job => doc("One job", None, ONE),
         JobEvents => doc("One job's events", None, ONE),
@@ -208,7 +225,11 @@ pub fn describe(id: RouteId) -> Doc {
             Some(r#"{"name": "ops", "url": "https://hooks.slack.com/…"}"#),
             CHANGE,
         ),
-        DeleteAlertChannel => doc("Delete an alert channel", None, ONE),
+        DeleteAlertChannel => doc(
+            "Delete an alert channel (its name typed: its secrets cannot be read back)",
+            Some(r#"{"confirm": "ops"}"#),
+            CHANGE,
+        ),
         TestAlertChannel => doc("Send a test message on a channel", None, ONE),
         NodeMetrics => doc("A node's metrics (`?range=1h|24h|7d|30d`)", None, ONE),
         MetricsOverview => doc("The latest metrics of the nodes within reach", None, JSON),
@@ -218,6 +239,16 @@ pub fn describe(id: RouteId) -> Doc {
             &[(200, "text exposition"), (401, "wrong token")],
         ),
         Users => doc("Every user", None, JSON),
+        Invites => doc(
+            "Invitations not yet accepted nor expired (never their links)",
+            None,
+            JSON,
+        ),
+        CancelInvite => doc(
+            "Cancel a user's pending invitation: its link stops working",
+            None,
+            ONE,
+        ),
         InviteUser => doc(
             "Invite a user (a one-time link, shown once)",
             Some(

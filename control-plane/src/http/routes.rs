@@ -34,6 +34,7 @@ pub enum RouteId {
     Submission,
     ApproveSubmission,
     RejectSubmission,
+    WithdrawSubmission,
     Jobs,
     Job,
     JobEvents,
@@ -59,6 +60,8 @@ pub enum RouteId {
     InviteUser,
     ChangeUser,
     ResetUser,
+    Invites,
+    CancelInvite,
     AcceptInvite,
     ChangePassword,
     MyApiTokens,
@@ -132,6 +135,7 @@ impl RouteId {
                 // A leaked CI token must not approve its own upload (issue 22).
                 | RouteId::ApproveSubmission
                 | RouteId::RejectSubmission
+                | RouteId::WithdrawSubmission
         )
     }
 }
@@ -300,6 +304,13 @@ pub const ROUTES: &[Route] = &[
         RouteId::RejectSubmission,
     ),
     private(
+        "POST",
+        "/api/recipes/submissions/{id}/withdraw",
+        Role::Admin,
+        Scope::None,
+        RouteId::WithdrawSubmission,
+    ),
+    private(
         "GET",
         "/api/jobs",
         Role::Viewer,
@@ -452,6 +463,20 @@ pub const ROUTES: &[Route] = &[
         Role::Owner,
         Scope::None,
         RouteId::InviteUser,
+    ),
+    private(
+        "GET",
+        "/api/invites",
+        Role::Owner,
+        Scope::None,
+        RouteId::Invites,
+    ),
+    private(
+        "DELETE",
+        "/api/invites/{id}",
+        Role::Owner,
+        Scope::None,
+        RouteId::CancelInvite,
     ),
     private(
         "PATCH",

@@ -7,6 +7,11 @@
 //! Approval signs: the registry is loaded again with the approved submission as an overlay,
 //! checked to publish it, and only then is the submission marked approved and the new registry
 //! put in place, so agents get the new version from the next job on and never before.
+//!
+//! Withdrawal undoes an approval the same way round (`crate::submissions::withdrawal`): the
+//! registry as it will be is loaded and checked first, the admin types the recipe's id, and
+//! only then is the submission marked withdrawn and the new registry put in place. `show`
+//! carries the withdrawal's plan for the submission published now.
 
 use std::sync::Arc;
 
@@ -20,7 +25,7 @@ use super::Request;
 use crate::app::App;
 use crate::registry::Registry;
 use crate::store::{self, Submission, SubmissionState};
-use crate::submissions::{self, Refused, Upload, diff};
+use crate::submissions::{self, Refused, Upload, diff, withdrawal};
 use crate::web::{Session, add_said, internal, json_error};
 
 /// A submission as lists show it: everything but its files.
@@ -36,6 +41,8 @@ struct Listed<'a> {
     state: SubmissionState,
     decided_by: Option<&'a str>,
     decided_at: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    withdrawn: Option<&'a store::Withdrawal>,
     warnings: &'a [String],
     /// The capabilities it added to the version published when it was sent, in words.
     grown: &'a [String],
@@ -52,6 +59,7 @@ fn listed(s: &Submission) -> Listed<'_> {
         state: s.state,
         decided_by: s.decided_by.as_deref(),
         decided_at: s.decided_at,
+        withdrawn: s.withdrawn.as_ref(),
         warnings: &s.warnings,
         grown: &s.grown,
     }
@@ -147,6 +155,7 @@ pub(super) async fn submit(app: &Arc<App>, s: Session, req: Request) -> Response
         state: SubmissionState::Pending,
         decided_by: None,
         decided_at: None,
+        withdrawn: None,
     };
     let stored = row.clone();
     let superseded =
@@ -212,8 +221,9 @@ async fn compare(app: &App, sub: &Submission) -> Result<diff::Diff, String> {
     diff::diff_off_thread(old, new).await
 }
 
-/// `GET /api/recipes/submissions/{id}`: the submission, its files and its diff.
-pub(super) async fn show(app: &App, req: Request) -> Response {
+/// `GET /api/recipes/submissions/{id}`: the submission, its files and its diff (and, for the
+/// submission published now, what withdrawing it would do).
+pub(super) async fn show(app: &Arc<App>, req: Request) -> Response {
     let sub = match find(app, &req).await {
         Ok(s) => s,
         Err(r) => return r,
@@ -232,6 +242,19 @@ pub(super) async fn show(app: &App, req: Request) -> Response {
             body["diffError"] = json!(why);
         }
     }
+    if app.registry().catalogue.iter().any(|e| {
+        e.published && e.id == sub.recipe_id && e.submission.as_deref() == Some(sub.id.as_str())
+    }) {
+        match withdrawal::plan(app, &sub).await {
+            Ok((plan, _)) => body["withdrawal"] = json!(plan),
+            Err(withdrawal::Refused::Internal(e)) => return internal(e),
+            Err(
+                withdrawal::Refused::NotPublished(why) | withdrawal::Refused::Unpublishable(why),
+            ) => {
+                body["withdrawalError"] = json!(why);
+            }
+        }
+    }
     warp::reply::json(&body).into_response()
 }
 
@@ -246,6 +269,9 @@ fn not_pending(sub: &Submission) -> Response {
         }
         SubmissionState::Superseded => format!(
             "submission {id} is superseded by a newer one, not pending; nothing was changed"
+        ),
+        SubmissionState::Withdrawn => format!(
+            "submission {id} was approved and then withdrawn, not pending; nothing was changed"
         ),
         // Read pending, then decided by someone else before this decision was stored.
         SubmissionState::Pending => format!(
@@ -379,4 +405,108 @@ pub(super) async fn reject(app: &App, s: Session, req: Request) -> Response {
     });
     add_said(&mut body, &message, "messageCode", "messageArgs");
     warp::reply::json(&body).into_response()
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WithdrawBody {
+    confirm: String,
+}
+
+/// `POST /api/recipes/submissions/{id}/withdraw`: publishes what came before it again, one
+/// version above (`crate::submissions::withdrawal`), once the recipe's id is typed.
+pub(super) async fn withdraw(app: &Arc<App>, s: Session, req: Request) -> Response {
+    let Ok(body) = serde_json::from_slice::<WithdrawBody>(&req.body) else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "send {\"confirm\": \"RECIPE ID\"} as JSON: withdrawing a recipe needs its id typed",
+        );
+    };
+    let sub = match find(app, &req).await {
+        Ok(sub) => sub,
+        Err(r) => return r,
+    };
+    if body.confirm.trim() != sub.recipe_id {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "the confirmation does not match: type the recipe's id \"{}\" to withdraw it",
+                sub.recipe_id
+            ),
+        );
+    }
+    let (plan, _) = match withdrawal::plan(app, &sub).await {
+        Ok(p) => p,
+        Err(withdrawal::Refused::Internal(e)) => return internal(e),
+        Err(withdrawal::Refused::NotPublished(why) | withdrawal::Refused::Unpublishable(why)) => {
+            return json_error(StatusCode::CONFLICT, &why);
+        }
+    };
+    let floor = plan.from_version + 1;
+    let (id, who, now) = (sub.id.clone(), s.who(), cairn_protocol::unix_now());
+    match store::blocking(&app.store, move |st| {
+        st.withdraw_submission(&id, &who, now, floor)
+    })
+    .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            return json_error(
+                StatusCode::CONFLICT,
+                &format!(
+                    "submission {} was withdrawn by someone else meanwhile; nothing was changed",
+                    sub.id
+                ),
+            );
+        }
+        Err(e) => return internal(e),
+    }
+    // Published through the registry's one turn, read from the store now that the withdrawal
+    // is stored (the same layers its plan was built from), so no rebuild racing it can put
+    // an older registry back.
+    match submissions::rebuild(app, None).await {
+        Ok(rebuilt) => rebuilt.publish(),
+        Err(e) => return internal(e),
+    }
+    let target = format!("{} v{}", sub.recipe_id, plan.from_version);
+    let (done, message) = match (&plan.restores, plan.published_as) {
+        (withdrawal::Restores::Submission { id, version }, Some(at)) => (
+            format!("published {id} (v{version}) again as v{at}"),
+            format!(
+                "Withdrew {target}: servers get {} v{at}, the content of {id}, from their next \
+                 job on.",
+                sub.recipe_id
+            ),
+        ),
+        (withdrawal::Restores::Shipped, Some(at)) => (
+            format!("published the shipped recipe again as v{at}"),
+            format!(
+                "Withdrew {target}: servers get {} v{at}, the recipe shipped with Cairn, from \
+                 their next job on.",
+                sub.recipe_id
+            ),
+        ),
+        _ => (
+            "nothing left to publish: the recipe left the catalogue".to_owned(),
+            format!(
+                "Withdrew {target}: nothing came before it, so the catalogue no longer offers \
+                 {}; servers that installed it keep what they have.",
+                sub.recipe_id
+            ),
+        ),
+    };
+    app.audit(
+        &s.who(),
+        "recipe.withdraw",
+        &target,
+        &format!("withdrew {}; {done}", sub.id),
+    )
+    .await;
+    warp::reply::json(&json!({
+        "id": sub.id,
+        "state": SubmissionState::Withdrawn,
+        "withdrawal": plan,
+        "message": message,
+    }))
+    .into_response()
 }

@@ -57,6 +57,43 @@ pub(super) fn create_invite(conn: &mut Connection, invite: &Invite) -> StoreResu
     Ok(())
 }
 
+/// Every unused, unexpired invitation (not resets), oldest first: what the Users page lists.
+pub(super) fn pending_invites(conn: &Connection, now: u64) -> StoreResult<Vec<Invite>> {
+    let mut stmt = conn.prepare(
+        "SELECT token_hash, username, reset, role, groups, destroy, created_by, created_at,
+                expires_at
+         FROM invites WHERE reset = 0 AND used_at IS NULL AND expires_at >= ?1
+         ORDER BY created_at, username",
+    )?;
+    let rows = stmt.query_map(params![to_i64(now)], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Cancels `username`'s unused invitation: its link stops working. `false` when there is none.
+pub(super) fn cancel_invite(conn: &Connection, username: &str) -> StoreResult<bool> {
+    let gone = conn.execute(
+        "DELETE FROM invites WHERE username = ?1 AND reset = 0 AND used_at IS NULL",
+        params![username],
+    )?;
+    Ok(gone > 0)
+}
+
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Invite> {
+    Ok(Invite {
+        token_hash: r.get(0)?,
+        username: r.get(1)?,
+        reset: r.get::<_, i64>(2)? != 0,
+        access: Access {
+            role: Role::from_word(&r.get::<_, String>(3)?).unwrap_or(Role::Viewer),
+            groups: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
+            destroy: r.get::<_, i64>(5)? != 0,
+        },
+        created_by: r.get(6)?,
+        created_at: from_i64(r.get(7)?),
+        expires_at: from_i64(r.get(8)?),
+    })
+}
+
 /// The unused, unexpired link with this hash.
 pub(super) fn invite(conn: &Connection, token_hash: &str, now: u64) -> StoreResult<Option<Invite>> {
     Ok(conn
@@ -65,21 +102,7 @@ pub(super) fn invite(conn: &Connection, token_hash: &str, now: u64) -> StoreResu
                     expires_at
              FROM invites WHERE token_hash = ?1 AND used_at IS NULL AND expires_at >= ?2",
             params![token_hash, to_i64(now)],
-            |r| {
-                Ok(Invite {
-                    token_hash: r.get(0)?,
-                    username: r.get(1)?,
-                    reset: r.get::<_, i64>(2)? != 0,
-                    access: Access {
-                        role: Role::from_word(&r.get::<_, String>(3)?).unwrap_or(Role::Viewer),
-                        groups: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
-                        destroy: r.get::<_, i64>(5)? != 0,
-                    },
-                    created_by: r.get(6)?,
-                    created_at: from_i64(r.get(7)?),
-                    expires_at: from_i64(r.get(8)?),
-                })
-            },
+            from_row,
         )
         .optional()?)
 }

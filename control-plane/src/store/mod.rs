@@ -33,7 +33,7 @@ pub use cairn_protocol::dashboard::{Job, JobEvent, JobStatus};
 pub use metrics_sql::Downsampled;
 pub use sessions_sql::{SessionInfo, TOUCH_EVERY_SECS};
 pub use sqlite::SqliteStore;
-pub use submissions_sql::{Submission, SubmissionState};
+pub use submissions_sql::{Submission, SubmissionState, Withdrawal};
 pub use totp_sql::TotpRow;
 
 /// How long metrics are kept at each resolution, in seconds.
@@ -284,6 +284,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     fn create_invite(&self, invite: &Invite) -> StoreResult<()>;
     /// The unused, unexpired link with this hash.
     fn invite(&self, token_hash: &str, now: u64) -> StoreResult<Option<Invite>>;
+    /// Every unused, unexpired invitation (not resets), oldest first.
+    fn pending_invites(&self, now: u64) -> StoreResult<Vec<Invite>>;
+    /// Cancels a user's unused invitation; `false` when there is none.
+    fn cancel_invite(&self, username: &str) -> StoreResult<bool>;
     /// Consumes the link and makes its user or sets their password, in one transaction; the
     /// user's name, or `Refused` with a sentence.
     fn accept_invite(&self, token_hash: &str, password_hash: &str, now: u64)
@@ -433,6 +437,17 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> StoreResult<bool>;
     /// The highest approved version of each recipe: the registry's overlay.
     fn approved_submissions(&self) -> StoreResult<Vec<Submission>>;
+    /// Withdraws an approved submission, whose withdrawal publishes `published_as`; `false`
+    /// when it is not approved (any more).
+    fn withdraw_submission(
+        &self,
+        id: &str,
+        by: &str,
+        now: u64,
+        published_as: u64,
+    ) -> StoreResult<bool>;
+    /// Each recipe's floor: the highest version a withdrawal of it published.
+    fn recipe_floors(&self) -> StoreResult<std::collections::BTreeMap<String, u64>>;
 
     /// Stores the samples of several nodes in one transaction, idempotently by `(node, t)`;
     /// returns how many were new.

@@ -219,6 +219,14 @@ impl Store for SqliteStore {
         invites_sql::invite(&self.conn(), token_hash, now)
     }
 
+    fn pending_invites(&self, now: u64) -> StoreResult<Vec<Invite>> {
+        invites_sql::pending_invites(&self.conn(), now)
+    }
+
+    fn cancel_invite(&self, username: &str) -> StoreResult<bool> {
+        invites_sql::cancel_invite(&self.conn(), username)
+    }
+
     fn accept_invite(
         &self,
         token_hash: &str,
@@ -649,6 +657,20 @@ impl Store for SqliteStore {
 
     fn approved_submissions(&self) -> StoreResult<Vec<Submission>> {
         submissions_sql::approved(&self.conn())
+    }
+
+    fn withdraw_submission(
+        &self,
+        id: &str,
+        by: &str,
+        now: u64,
+        published_as: u64,
+    ) -> StoreResult<bool> {
+        submissions_sql::withdraw(&self.conn(), id, by, now, published_as)
+    }
+
+    fn recipe_floors(&self) -> StoreResult<std::collections::BTreeMap<String, u64>> {
+        submissions_sql::floors(&self.conn())
     }
 
     fn store_metrics(

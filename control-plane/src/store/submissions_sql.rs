@@ -8,6 +8,14 @@
 //! `superseded` when a newer submission of the same recipe arrives or another is approved.
 //! Decisions are conditional updates (`WHERE state = 'pending'`): of two admins deciding at
 //! once, one wins and the other is told.
+//!
+//! An approved submission the registry publishes can be `withdrawn` (`withdraw`): it stops
+//! being an overlay, and the version its withdrawal published (`withdrawn_as`, one above the
+//! version published until then) is the recipe's floor (`floors`): the registry publishes
+//! whatever is left at that version at least, since agents refuse a version lower than one
+//! they ran.
+
+use std::collections::BTreeMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
@@ -26,6 +34,9 @@ pub enum SubmissionState {
     Rejected,
     /// A newer submission of the same recipe came, or another was approved.
     Superseded,
+    /// Approved, then withdrawn by an admin: the content before it is published again, under
+    /// a higher version.
+    Withdrawn,
 }
 
 impl SubmissionState {
@@ -35,6 +46,7 @@ impl SubmissionState {
             Self::Approved => "approved",
             Self::Rejected => "rejected",
             Self::Superseded => "superseded",
+            Self::Withdrawn => "withdrawn",
         }
     }
 
@@ -44,6 +56,7 @@ impl SubmissionState {
             "approved" => Self::Approved,
             "rejected" => Self::Rejected,
             "superseded" => Self::Superseded,
+            "withdrawn" => Self::Withdrawn,
             _ => return None,
         })
     }
@@ -72,6 +85,18 @@ pub struct Submission {
     pub state: SubmissionState,
     pub decided_by: Option<String>,
     pub decided_at: Option<u64>,
+    /// Its withdrawal, once withdrawn.
+    pub withdrawn: Option<Withdrawal>,
+}
+
+/// Who withdrew an approved submission, when, and the version that withdrawal published.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Withdrawal {
+    pub by: String,
+    pub at: u64,
+    /// The version the content before it was published under (its recipe's floor from then on).
+    pub published_as: u64,
 }
 
 const SCHEMA: &str = r#"
@@ -97,11 +122,28 @@ CREATE INDEX IF NOT EXISTS recipe_submissions_by_recipe
 /// Adds the submissions table to a database of any earlier version.
 pub(super) fn migrate(conn: &Connection) -> StoreResult<()> {
     conn.execute_batch(SCHEMA)?;
+    for (name, decl) in [
+        ("withdrawn_by", "TEXT"),
+        ("withdrawn_at", "INTEGER"),
+        ("withdrawn_as", "INTEGER"),
+    ] {
+        let has: bool = conn.query_row(
+            "SELECT count(*) > 0 FROM pragma_table_info('recipe_submissions') WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )?;
+        if !has {
+            conn.execute_batch(&format!(
+                "ALTER TABLE recipe_submissions ADD COLUMN {name} {decl}"
+            ))?;
+        }
+    }
     Ok(())
 }
 
 const COLUMNS: &str = "id, recipe_id, version, source, files, warnings, grown, base_version, \
-                       submitted_by, submitted_at, state, decided_by, decided_at";
+                       submitted_by, submitted_at, state, decided_by, decided_at, \
+                       withdrawn_by, withdrawn_at, withdrawn_as";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Submission> {
     let files: String = r.get(4)?;
@@ -123,6 +165,17 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Submission> {
         state: SubmissionState::from_word(&state).unwrap_or(SubmissionState::Rejected),
         decided_by: r.get(11)?,
         decided_at: r.get::<_, Option<i64>>(12)?.map(from_i64),
+        withdrawn: match (
+            r.get::<_, Option<String>>(13)?,
+            r.get::<_, Option<i64>>(14)?,
+        ) {
+            (Some(by), Some(at)) => Some(Withdrawal {
+                by,
+                at: from_i64(at),
+                published_as: r.get::<_, Option<i64>>(15)?.map_or(0, from_i64),
+            }),
+            _ => None,
+        },
     })
 }
 
@@ -132,7 +185,7 @@ pub(super) fn create(conn: &mut Connection, s: &Submission) -> StoreResult<Vec<S
     let tx = conn.transaction()?;
     let superseded = supersede(&tx, &s.recipe_id, u64::MAX, &s.submitted_by, s.submitted_at)?;
     tx.execute(
-        &format!("INSERT INTO recipe_submissions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL)"),
+        &format!("INSERT INTO recipe_submissions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, NULL, NULL, NULL)"),
         params![
             s.id,
             s.recipe_id,
@@ -218,6 +271,34 @@ pub(super) fn decide(
     }
     tx.commit()?;
     Ok(changed == 1)
+}
+
+/// Withdraws an approved submission: `false` when it is not approved (any more), so of two
+/// admins withdrawing at once one wins. `published_as` is the version the withdrawal publishes.
+pub(super) fn withdraw(
+    conn: &Connection,
+    id: &str,
+    by: &str,
+    now: u64,
+    published_as: u64,
+) -> StoreResult<bool> {
+    let changed = conn.execute(
+        "UPDATE recipe_submissions
+         SET state = 'withdrawn', withdrawn_by = ?2, withdrawn_at = ?3, withdrawn_as = ?4
+         WHERE id = ?1 AND state = 'approved'",
+        params![id, by, to_i64(now), to_i64(published_as)],
+    )?;
+    Ok(changed == 1)
+}
+
+/// Each recipe's floor: the highest version a withdrawal of it published.
+pub(super) fn floors(conn: &Connection) -> StoreResult<BTreeMap<String, u64>> {
+    let mut stmt = conn.prepare(
+        "SELECT recipe_id, max(withdrawn_as) FROM recipe_submissions
+         WHERE state = 'withdrawn' AND withdrawn_as IS NOT NULL GROUP BY recipe_id",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, from_i64(r.get(1)?))))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// The highest approved version of each recipe.

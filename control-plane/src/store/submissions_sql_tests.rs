@@ -25,6 +25,7 @@ fn sub(id: &str, recipe: &str, version: u64, at: u64) -> Submission {
         state: SubmissionState::Pending,
         decided_by: None,
         decided_at: None,
+        withdrawn: None,
     }
 }
 
@@ -95,4 +96,41 @@ fn a_decision_is_made_once_and_the_overlay_is_the_highest_approved_version() {
         !st.decide_submission("nope", SubmissionState::Approved, "ana", 50)
             .unwrap()
     );
+}
+
+#[test]
+fn a_withdrawn_submission_leaves_the_overlay_once_and_raises_its_recipes_floor() {
+    let (_d, st) = open();
+    for (id, version, at) in [("sub-a", 2, 10), ("sub-b", 3, 20)] {
+        st.create_submission(&sub(id, "redis", version, at))
+            .unwrap();
+        assert!(
+            st.decide_submission(id, SubmissionState::Approved, "ana", at + 1)
+                .unwrap()
+        );
+    }
+    st.create_submission(&sub("sub-p", "redis", 5, 25)).unwrap();
+    assert!(st.recipe_floors().unwrap().is_empty());
+    // A pending submission is not withdrawn: only an approved one is.
+    assert!(!st.withdraw_submission("sub-p", "ana", 30, 4).unwrap());
+    assert!(st.withdraw_submission("sub-b", "ana", 30, 4).unwrap());
+    // Of two withdrawals, the second changes nothing.
+    assert!(!st.withdraw_submission("sub-b", "bob", 31, 5).unwrap());
+    let b = st.submission("sub-b").unwrap().unwrap();
+    assert_eq!(b.state, SubmissionState::Withdrawn);
+    assert_eq!(
+        b.withdrawn,
+        Some(super::Withdrawal {
+            by: "ana".to_owned(),
+            at: 30,
+            published_as: 4
+        })
+    );
+    // The approved one below it is the overlay again, published at the floor (4) at least.
+    let overlay = st.approved_submissions().unwrap();
+    assert_eq!((overlay[0].id.as_str(), overlay[0].version), ("sub-a", 2));
+    assert_eq!(st.recipe_floors().unwrap().get("redis"), Some(&4));
+    assert!(st.withdraw_submission("sub-a", "ana", 40, 5).unwrap());
+    assert!(st.approved_submissions().unwrap().is_empty());
+    assert_eq!(st.recipe_floors().unwrap().get("redis"), Some(&5));
 }

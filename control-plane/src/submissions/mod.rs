@@ -2,13 +2,15 @@
 //! upload is checked exactly as `cairn-recipe check` checks it (`diagnostics::check_source`,
 //! the same engine function), must be newer than the published version, and waits as a
 //! pending submission (`store::Submission`) until an admin approves it; [`diff`] is what the
-//! admin reads first. Approved submissions are the registry's overlays ([`overlays`]); a
-//! pending one never reaches the registry, so no agent can get it.
+//! admin reads first. Approved submissions are the registry's overlays ([`layers`]); a
+//! pending one never reaches the registry, so no agent can get it. The published one can be
+//! withdrawn ([`withdrawal`]): what came before it is published again, one version above.
 //!
 //! The routes are `http::submissions`; this module knows the engine, the registry and the
 //! store, not HTTP.
 
 pub mod diff;
+pub mod withdrawal;
 
 use std::collections::BTreeMap;
 
@@ -16,7 +18,7 @@ use cairn_engine::Recipe;
 use cairn_engine::diagnostics::{self, Diagnostic, Severity};
 use serde::Deserialize;
 
-use crate::registry::{Overlay, Registry};
+use crate::registry::{Layers, Overlay, Registry};
 use crate::store::{Store, StoreResult, Submission};
 
 /// At most this many companion files per submission.
@@ -162,12 +164,19 @@ pub fn side(recipe: &Recipe, files: &[(String, String)]) -> diff::Side {
     diff::Side::of(&recipe.meta, all)
 }
 
-/// Refuses `version` of `id` unless it is above the published one.
+/// Refuses `version` of `id` unless it is above the published one (and, for a recipe
+/// withdrawn whole, not below its floor: agents may have run the version withdrawn).
 pub fn newer(reg: &Registry, id: &str, version: u64) -> Result<(), Refused> {
-    match reg.get(id).map(|p| p.recipe.meta.version) {
-        Some(published) if version <= published => Err(Refused::NotNewer(format!(
+    let floor = reg.floors.get(id).copied();
+    match (reg.get(id).map(|p| p.recipe.meta.version), floor) {
+        (Some(published), _) if version <= published => Err(Refused::NotNewer(format!(
             "{id} v{published} is published and this is v{version}: a submission must have a \
              higher version, so raise RECIPE.version above {published} and submit it again"
+        ))),
+        (None, Some(floor)) if version < floor => Err(Refused::NotNewer(format!(
+            "{id} was withdrawn and servers may have run up to v{}: a submission must be \
+             v{floor} or higher, so raise RECIPE.version to {floor} and submit it again",
+            floor - 1
         ))),
         _ => Ok(()),
     }
@@ -188,9 +197,12 @@ pub fn overlay(s: &Submission) -> Overlay {
     }
 }
 
-/// The approved submissions the registry publishes over `recipes/`.
-pub fn overlays(store: &dyn Store) -> StoreResult<Vec<Overlay>> {
-    Ok(store.approved_submissions()?.iter().map(overlay).collect())
+/// The approved submissions the registry publishes over `recipes/`, and the recipes' floors.
+pub fn layers(store: &dyn Store) -> StoreResult<Layers> {
+    Ok(Layers {
+        overlays: store.approved_submissions()?.iter().map(overlay).collect(),
+        floors: store.recipe_floors()?,
+    })
 }
 
 /// A registry built in the registry's turn (`App::registry_turn`), not yet published: the
@@ -221,15 +233,15 @@ pub async fn rebuild(
     candidate: Option<Overlay>,
 ) -> anyhow::Result<Rebuilt<'_>> {
     let turn = app.registry_turn.lock().await;
-    let mut overlays = crate::store::blocking(&app.store, overlays).await?;
+    let mut layers = crate::store::blocking(&app.store, layers).await?;
     if let Some(c) = candidate {
-        overlays.retain(|o| o.recipe_id != c.recipe_id);
-        overlays.push(c);
+        layers.overlays.retain(|o| o.recipe_id != c.recipe_id);
+        layers.overlays.push(c);
     }
     let dir = app.config.recipes_dir.clone();
     let a = std::sync::Arc::clone(app);
     let registry = tokio::task::spawn_blocking(move || {
-        Registry::load_with(&dir, &overlays, a.signer.key(), cairn_protocol::unix_now())
+        Registry::load_with(&dir, &layers, a.signer.key(), cairn_protocol::unix_now())
     })
     .await?;
     Ok(Rebuilt {
@@ -237,6 +249,21 @@ pub async fn rebuild(
         app,
         registry,
     })
+}
+
+/// The registry loaded again from `recipes/` with `layers` over it, signed with the control
+/// plane's key, off the async threads (a reload, and an approval or a withdrawal before it is
+/// decided).
+pub async fn load(
+    app: &std::sync::Arc<crate::app::App>,
+    layers: Layers,
+) -> Result<Registry, tokio::task::JoinError> {
+    let dir = app.config.recipes_dir.clone();
+    let app = std::sync::Arc::clone(app);
+    tokio::task::spawn_blocking(move || {
+        Registry::load_with(&dir, &layers, app.signer.key(), cairn_protocol::unix_now())
+    })
+    .await
 }
 
 #[cfg(test)]

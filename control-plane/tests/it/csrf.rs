@@ -24,6 +24,9 @@ fn body_for(r: &Route) -> String {
         RouteId::CreateToken => r#"{"name": "csrf-web-1"}"#.to_owned(),
         RouteId::ChangeNode => r#"{"name": "csrf-web-2"}"#.to_owned(),
         RouteId::RemoveNode => r#"{"confirm": "csrf-web-2"}"#.to_owned(),
+        RouteId::WithdrawSubmission | RouteId::DeleteAlertChannel => {
+            r#"{"confirm": "x"}"#.to_owned()
+        }
         RouteId::MuteAlerts => r#"{"rule": "disk", "minutes": 1}"#.to_owned(),
         RouteId::CreateAlertChannel => {
             r#"{"kind": "slack", "name": "csrf", "url": "http://127.0.0.1:9/x"}"#.to_owned()
@@ -52,12 +55,14 @@ fn status_for(r: &Route) -> u16 {
         | RouteId::TestAlertChannel
         | RouteId::ChangeUser
         | RouteId::ResetUser
+        | RouteId::CancelInvite
         | RouteId::RevokeMyApiToken
         | RouteId::RevokeApiToken
         | RouteId::RevokeSession
         | RouteId::EndUserSessions
         | RouteId::ApproveSubmission
-        | RouteId::RejectSubmission => 404,
+        | RouteId::RejectSubmission
+        | RouteId::WithdrawSubmission => 404,
         // A new invitation (again: the unused link is replaced), a new API token.
         RouteId::InviteUser | RouteId::CreateApiToken => 201,
         // Reached the handler, which asks for the fields (no link or password guessed here).

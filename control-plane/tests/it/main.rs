@@ -2,6 +2,7 @@
 //! browser, a dashboard or an agent would.
 
 mod agents;
+mod alert_channels;
 mod auth;
 mod csrf;
 mod detectors;
@@ -18,3 +19,4 @@ mod system_status;
 mod two_factor;
 mod users;
 mod util;
+mod withdraw;

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::util::{TestServer, http, http_with, runtime_recipe};
 
 /// `hello` (published at v3 by the test server) at `version`, running `echo` besides.
-fn hello(version: u64) -> String {
+pub(crate) fn hello(version: u64) -> String {
     runtime_recipe("hello", version)
         .replace("programs: [\"true\"]", "programs: [\"true\", \"echo\"]")
         .replace(
@@ -19,7 +19,13 @@ fn hello(version: u64) -> String {
         )
 }
 
-async fn send(srv: &TestServer, cookie: &str, method: &str, path: &str, body: &Value) -> Value {
+pub(crate) async fn send(
+    srv: &TestServer,
+    cookie: &str,
+    method: &str,
+    path: &str,
+    body: &Value,
+) -> Value {
     let r = http(
         srv.addr,
         method,
@@ -33,7 +39,13 @@ async fn send(srv: &TestServer, cookie: &str, method: &str, path: &str, body: &V
     v
 }
 
-async fn bearer(srv: &TestServer, token: &str, method: &str, path: &str, body: &Value) -> Value {
+pub(crate) async fn bearer(
+    srv: &TestServer,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: &Value,
+) -> Value {
     let auth = format!("Bearer {token}");
     let headers = [
         ("Content-Type", "application/json"),
@@ -46,7 +58,7 @@ async fn bearer(srv: &TestServer, token: &str, method: &str, path: &str, body: &
 }
 
 /// The published catalogue entry of `id`.
-async fn published(srv: &TestServer, cookie: &str, id: &str) -> Value {
+pub(crate) async fn published(srv: &TestServer, cookie: &str, id: &str) -> Value {
     let list = http(srv.addr, "GET", "/api/recipes", Some(cookie), None)
         .await
         .json();
@@ -55,7 +67,7 @@ async fn published(srv: &TestServer, cookie: &str, id: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
-async fn submissions(srv: &TestServer, cookie: &str) -> Vec<Value> {
+pub(crate) async fn submissions(srv: &TestServer, cookie: &str) -> Vec<Value> {
     let r = http(
         srv.addr,
         "GET",
@@ -70,7 +82,12 @@ async fn submissions(srv: &TestServer, cookie: &str) -> Vec<Value> {
 
 /// Invites `name` with `role` (groups `web`), accepts the link, signs in; their session cookie
 /// and an API token of theirs of the same role.
-async fn person(srv: &TestServer, owner: &str, name: &str, role: &str) -> (String, String) {
+pub(crate) async fn person(
+    srv: &TestServer,
+    owner: &str,
+    name: &str,
+    role: &str,
+) -> (String, String) {
     let link = send(
         srv,
         owner,

@@ -287,3 +287,57 @@ async fn a_job_of_a_node_outside_a_viewers_groups_is_neither_listed_nor_shown() 
     );
     srv.stop().await;
 }
+
+#[tokio::test]
+async fn a_pending_invitation_is_listed_without_its_link_and_cancelled_it_no_longer_works() {
+    let srv = TestServer::start().await;
+    let owner = srv.login().await;
+    let token = invite(&srv, &owner, "ana", "operator").await;
+    let listed = http(srv.addr, "GET", "/api/invites", Some(&owner), None).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let list = listed.json();
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(
+        (
+            list[0]["username"].clone(),
+            list[0]["role"].clone(),
+            list[0]["createdBy"].clone()
+        ),
+        (json!("ana"), json!("operator"), json!("admin"))
+    );
+    assert!(!listed.body.contains(&token), "the link's secret is listed");
+
+    let gone = http(
+        srv.addr,
+        "DELETE",
+        "/api/invites/nobody",
+        Some(&owner),
+        None,
+    )
+    .await;
+    assert_eq!(gone.status, 404, "{}", gone.body);
+    let cancelled = http(srv.addr, "DELETE", "/api/invites/ana", Some(&owner), None).await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    let listed = http(srv.addr, "GET", "/api/invites", Some(&owner), None).await;
+    assert_eq!(listed.json(), json!([]));
+    let (status, body) = post(
+        &srv,
+        None,
+        "/api/invites/accept",
+        json!({"token": token, "password": "ana-password-long"}),
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    assert!(login(srv.addr, "ana", "ana-password-long").await.is_err());
+    let audit = http(srv.addr, "GET", "/api/audit", Some(&owner), None)
+        .await
+        .json();
+    assert!(
+        audit
+            .as_array()
+            .is_some_and(|a| a.iter().any(|e| e["what"] == "user.invite.cancel"
+                && e["target"] == "ana"
+                && e["who"] == "admin")),
+        "{audit}"
+    );
+}

@@ -350,6 +350,17 @@ export type User = {
 };
 
 /** A one-time link (an invitation or a password reset), shown once. */
+/** An invitation not yet accepted (`GET /api/invites`). */
+export type PendingInvite = {
+  username: string;
+  role: Role;
+  groups: string[];
+  mayDestroy: boolean;
+  createdBy: string;
+  createdAt: number;
+  expiresAt: number;
+};
+
 export type InviteLink = { username: string; token: string; link: string; expiresAt: number };
 
 /** A sign-in's answer: a session (`username`), or a code or enrolment first (`pending`). */
@@ -404,6 +415,10 @@ export const api = {
     call<NewApiToken>('POST', '/api/me/tokens', body),
   revokeApiToken: (id: string) =>
     call<{ id: string; revoked: boolean }>('DELETE', `/api/me/tokens/${enc(id)}`),
+  /** Invitations not yet accepted nor expired (never their links). */
+  invites: () => call<PendingInvite[]>('GET', '/api/invites'),
+  cancelInvite: (username: string) =>
+    call<{ username: string; message: string }>('DELETE', `/api/invites/${enc(username)}`),
   users: () => call<User[]>('GET', '/api/users'),
   inviteUser: (invite: { username: string; role: Role; groups: string[]; mayDestroy?: boolean }) =>
     call<InviteLink>('POST', '/api/users', invite),
@@ -436,6 +451,8 @@ export const api = {
     call<Decided>('POST', `/api/recipes/submissions/${enc(id)}/approve`),
   rejectSubmission: (id: string) =>
     call<Decided>('POST', `/api/recipes/submissions/${enc(id)}/reject`),
+  withdrawSubmission: (id: string, confirm: string) =>
+    call<Decided>('POST', `/api/recipes/submissions/${enc(id)}/withdraw`, { confirm }),
   jobs: (nodeId?: string) =>
     call<Job[]>('GET', nodeId ? `/api/jobs?node=${enc(nodeId)}` : '/api/jobs'),
   job: (id: string) => call<Job>('GET', `/api/jobs/${enc(id)}`),
@@ -467,7 +484,8 @@ export const api = {
   alertChannels: () => call<AlertChannel[]>('GET', '/api/alert-channels'),
   createAlertChannel: (input: ChannelInput) =>
     call<AlertChannel>('POST', '/api/alert-channels', input),
-  deleteAlertChannel: (id: number) => call<{ id: number }>('DELETE', `/api/alert-channels/${id}`),
+  deleteAlertChannel: (id: number, confirm: string) =>
+    call<{ id: number }>('DELETE', `/api/alert-channels/${id}`, { confirm }),
   testAlertChannel: (id: number) =>
     call<{ id: number; sent: boolean }>('POST', `/api/alert-channels/${id}/test`),
 };

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { locale } from './i18n.svelte';
-import { approvalPlan, diffLines, isCompanion, readUpload } from './submissions';
+import {
+  approvalPlan,
+  confirmsWithdrawal,
+  diffLines,
+  isCompanion,
+  readUpload,
+  withdrawalPlanText,
+  type WithdrawalPlan,
+} from './submissions';
 
 const file = (name: string, text: string) => ({ name, text: async () => text });
 
@@ -48,5 +56,37 @@ describe('submissions (issue 22)', () => {
     );
     expect(isCompanion('redis.rhai', 'redis.conf.j2')).toBe(true);
     expect(isCompanion('redis.rhai', 'redisx.conf')).toBe(false);
+  });
+
+  it('says what a withdrawal publishes instead, and at which version, in both languages', () => {
+    const plan: WithdrawalPlan = {
+      recipeId: 'redis',
+      fromVersion: 8,
+      publishedAs: 9,
+      restores: { kind: 'submission', id: 'sub-0123456789ab', version: 7 },
+      diff: null,
+    };
+    expect(withdrawalPlanText(plan)).toBe(
+      'Servers get redis v9: the content of sub-0123456789ab (v7) again, as v9 — servers refuse a version lower than v8, which they may have run. From their next job on; nothing runs now.',
+    );
+    expect(withdrawalPlanText({ ...plan, restores: { kind: 'shipped' } })).toContain(
+      'the recipe shipped with Cairn again, as v9',
+    );
+    expect(withdrawalPlanText({ ...plan, publishedAs: null, restores: { kind: 'nothing' } })).toBe(
+      'Nothing came before redis v8: the catalogue stops offering redis. Servers that installed it keep what they have; a new submission must be v9 or higher.',
+    );
+    locale.lang = 'fr';
+    expect(withdrawalPlanText({ ...plan, restores: { kind: 'shipped' } })).toContain(
+      'la recette livrée avec Cairn de nouveau, en v9',
+    );
+    locale.lang = 'en';
+  });
+
+  it('confirms a withdrawal only with the recipe id typed, as the control plane checks it', () => {
+    expect(confirmsWithdrawal('redis', 'redis')).toBe(true);
+    expect(confirmsWithdrawal('  redis ', 'redis')).toBe(true);
+    expect(confirmsWithdrawal('Redis', 'redis')).toBe(false);
+    expect(confirmsWithdrawal('redi', 'redis')).toBe(false);
+    expect(confirmsWithdrawal('', 'redis')).toBe(false);
   });
 });

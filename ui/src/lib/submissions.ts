@@ -7,7 +7,10 @@
  */
 import { t } from './i18n.svelte';
 
-export type SubmissionState = 'pending' | 'approved' | 'rejected' | 'superseded';
+export type SubmissionState = 'pending' | 'approved' | 'rejected' | 'superseded' | 'withdrawn';
+
+/** Who withdrew an approved submission, and the version that withdrawal published. */
+export type Withdrawn = { by: string; at: number; publishedAs: number };
 
 /** A submission as listed (no files). */
 export type Submission = {
@@ -21,6 +24,8 @@ export type Submission = {
   state: SubmissionState;
   decidedBy: string | null;
   decidedAt: number | null;
+  /** Its withdrawal, once withdrawn. */
+  withdrawn?: Withdrawn;
   /** The check's warnings, `line:col: warning: message` each. */
   warnings: string[];
   /** The capabilities it added to the version published when it was sent, in words. */
@@ -51,6 +56,21 @@ export type SubmissionDiff = {
   grown: string[];
 };
 
+/** What a withdrawal publishes instead of the submission withdrawn. */
+export type Restores =
+  { kind: 'submission'; id: string; version: number } | { kind: 'shipped' } | { kind: 'nothing' };
+
+/** What withdrawing the submission published now does, before it is done. */
+export type WithdrawalPlan = {
+  recipeId: string;
+  fromVersion: number;
+  /** The version servers get from their next job on; null when nothing is left. */
+  publishedAs: number | null;
+  restores: Restores;
+  /** From what is published now to what will be. */
+  diff: SubmissionDiff | null;
+};
+
 /** `GET /api/recipes/submissions/{id}`. */
 export type SubmissionDetail = {
   submission: Submission;
@@ -60,6 +80,9 @@ export type SubmissionDetail = {
   diffError?: string;
   diffErrorCode?: string;
   diffErrorArgs?: Record<string, string>;
+  /** Only for the submission the registry publishes now. */
+  withdrawal?: WithdrawalPlan;
+  withdrawalError?: string;
 };
 
 /** What `POST /api/recipes/submissions` sends. */
@@ -75,15 +98,46 @@ export type Submitted = {
   messageArgs?: Record<string, string>;
 };
 
-/** An approval's or rejection's answer. */
+/** An approval's, rejection's or withdrawal's answer. */
 export type Decided = {
   id: string;
   state: SubmissionState;
   grown?: string[];
+  withdrawal?: WithdrawalPlan;
   message: string;
   messageCode?: string;
   messageArgs?: Record<string, string>;
 };
+
+/**
+ * What withdrawing does, said before the admin types the recipe's id: agents refuse an older
+ * version, so what came before is published again one version above.
+ */
+export function withdrawalPlanText(plan: WithdrawalPlan): string {
+  const what = {
+    recipe: plan.recipeId,
+    from: String(plan.fromVersion),
+    // Nothing left: the floor a new submission must reach, one above what was published.
+    to: String(plan.publishedAs ?? plan.fromVersion + 1),
+  };
+  switch (plan.restores.kind) {
+    case 'submission':
+      return t('submissions.withdraw.planSubmission', {
+        ...what,
+        id: plan.restores.id,
+        version: String(plan.restores.version),
+      });
+    case 'shipped':
+      return t('submissions.withdraw.planShipped', what);
+    default:
+      return t('submissions.withdraw.planNothing', what);
+  }
+}
+
+/** Whether `typed` confirms withdrawing `recipeId` (as the control plane checks it: trimmed). */
+export function confirmsWithdrawal(typed: string, recipeId: string): boolean {
+  return typed.trim() === recipeId;
+}
 
 /**
  * What approving does, said before the admin presses Approve: "Signs stamp v2 and offers it

@@ -486,6 +486,7 @@ export const en = {
   'submissions.state.approved': 'Approved',
   'submissions.state.rejected': 'Rejected',
   'submissions.state.superseded': 'Superseded',
+  'submissions.state.withdrawn': 'Withdrawn',
   'submissions.heading': '{recipe} v{version}',
   'submissions.against': 'Compared with the published v{version}',
   'submissions.newRecipe': 'A new recipe: nothing of it is published yet.',
@@ -514,6 +515,17 @@ export const en = {
     'Signs {recipe} v{version} and offers it to every server; it gains no capability.',
   'submissions.approve': 'Approve and sign',
   'submissions.reject': 'Reject',
+  'submissions.withdraw.title': 'Withdraw this version',
+  'submissions.withdraw.planSubmission':
+    'Servers get {recipe} v{to}: the content of {id} (v{version}) again, as v{to} — servers refuse a version lower than v{from}, which they may have run. From their next job on; nothing runs now.',
+  'submissions.withdraw.planShipped':
+    'Servers get {recipe} v{to}: the recipe shipped with Cairn again, as v{to} — servers refuse a version lower than v{from}, which they may have run. From their next job on; nothing runs now.',
+  'submissions.withdraw.planNothing':
+    'Nothing came before {recipe} v{from}: the catalogue stops offering {recipe}. Servers that installed it keep what they have; a new submission must be v{to} or higher.',
+  'submissions.withdraw.diff': 'What servers get instead',
+  'submissions.withdraw.type': 'Type {recipe} to withdraw this version',
+  'submissions.withdraw.button': 'Withdraw',
+  'submissions.withdrawnBy': 'Withdrawn by {by}; servers got v{version} instead.',
   'submissions.adminOnly': 'An admin approves or rejects it.',
   'submissions.upload': 'Upload recipe',
   'submissions.uploadHelp':
@@ -780,6 +792,9 @@ export const en = {
   'channels.sent': 'Test sent to {name}.',
   'channels.delete': 'Delete',
   'channels.deleteNamed': 'Delete {name}',
+  'channels.deleteType':
+    'Type {name} to delete this channel: the secrets it holds cannot be read back to add it again.',
+  'channels.deleteConfirm': 'Delete for good',
   'channels.secretSet': 'secret set',
   'channels.lastError': 'Last delivery failed: {error}',
   'channelKind.email': 'Email (SMTP)',
@@ -858,6 +873,8 @@ export const en = {
     'submission {id} is rejected already, not pending; nothing was changed',
   'said.submissions.supersededAlready':
     'submission {id} is superseded by a newer one, not pending; nothing was changed',
+  'said.submissions.withdrawnAlready':
+    'submission {id} was approved and then withdrawn, not pending; nothing was changed',
   'said.submissions.decidedMeanwhile':
     'submission {id} was just decided by someone else; reload the page to see how; nothing was changed',
   'said.submissions.unreadableNow':
@@ -875,6 +892,18 @@ export const en = {
     'Signed {target} and offered it to every server; it gains: {grown}.',
   'said.submissions.rejected': 'Rejected {target}: no server gets it.',
   'alerts.deliveryFailedChannel': '{channel}: {error} (tried {tries} times)',
+  'said.alerts.channelConfirm':
+    'the confirmation does not match: type the channel\'s name "{name}" to delete it',
+  'said.recipe.withdrawConfirm':
+    'the confirmation does not match: type the recipe\'s id "{recipe}" to withdraw it',
+  'said.recipe.withdrawNotPublished':
+    'submission {id} is {state} and the registry publishes {recipe} v{version}: only the version published now can be withdrawn; nothing was changed',
+  'said.recipe.withdrawNothingPublished':
+    'submission {id} is {state} and the registry publishes no version of {recipe}: only the version published now can be withdrawn; nothing was changed',
+  'said.recipe.withdrawnMeanwhile':
+    'submission {id} was withdrawn by someone else meanwhile; nothing was changed',
+  'said.recipe.belowFloor':
+    '{recipe} was withdrawn and servers may have run up to v{ran}: a submission must be v{floor} or higher, so raise RECIPE.version to {floor} and submit it again',
   'nav.users': 'Users',
   'role.owner': 'Owner',
   'role.admin': 'Admin',
@@ -958,6 +987,10 @@ export const en = {
   'users.enable': 'Enable',
   'users.disable': 'Disable',
   'users.reset': 'Password reset link',
+  'users.pending': 'Invitations not yet accepted',
+  'users.pendingOne': '{name}, {role}, invited by {by}; the link works until {at}',
+  'users.cancelInvite': 'Cancel invitation',
+  'users.cancelInviteNamed': 'Cancel the invitation of {name}',
   'users.linkOnce':
     'The link for {name}, shown only now: send it to them. It works once, until {at}.',
   'nodes.readOnly':

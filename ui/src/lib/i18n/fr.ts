@@ -505,6 +505,7 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'submissions.state.approved': 'Approuvée',
   'submissions.state.rejected': 'Rejetée',
   'submissions.state.superseded': 'Remplacée',
+  'submissions.state.withdrawn': 'Retirée',
   'submissions.heading': '{recipe} v{version}',
   'submissions.against': 'Comparée à la v{version} publiée',
   'submissions.newRecipe': 'Une nouvelle recette : rien n’en est encore publié.',
@@ -533,6 +534,17 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
     'Signe {recipe} v{version} et la propose à tous les serveurs ; elle n’obtient aucune capacité.',
   'submissions.approve': 'Approuver et signer',
   'submissions.reject': 'Rejeter',
+  'submissions.withdraw.title': 'Retirer cette version',
+  'submissions.withdraw.planSubmission':
+    'Les serveurs reçoivent {recipe} v{to} : le contenu de {id} (v{version}) de nouveau, en v{to} — les serveurs refusent une version inférieure à la v{from}, qu’ils ont peut-être exécutée. À partir de leur prochaine tâche ; rien ne s’exécute maintenant.',
+  'submissions.withdraw.planShipped':
+    'Les serveurs reçoivent {recipe} v{to} : la recette livrée avec Cairn de nouveau, en v{to} — les serveurs refusent une version inférieure à la v{from}, qu’ils ont peut-être exécutée. À partir de leur prochaine tâche ; rien ne s’exécute maintenant.',
+  'submissions.withdraw.planNothing':
+    'Rien ne précédait {recipe} v{from} : le catalogue ne propose plus {recipe}. Les serveurs qui l’ont installée gardent ce qu’ils ont ; une nouvelle soumission doit être en v{to} ou plus.',
+  'submissions.withdraw.diff': 'Ce que les serveurs reçoivent à la place',
+  'submissions.withdraw.type': 'Tapez {recipe} pour retirer cette version',
+  'submissions.withdraw.button': 'Retirer',
+  'submissions.withdrawnBy': 'Retirée par {by} ; les serveurs ont reçu la v{version} à la place.',
   'submissions.adminOnly': 'Un administrateur l’approuve ou la rejette.',
   'submissions.upload': 'Téléverser une recette',
   'submissions.uploadHelp':
@@ -804,6 +816,9 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'channels.sent': 'Test envoyé à {name}.',
   'channels.delete': 'Supprimer',
   'channels.deleteNamed': 'Supprimer {name}',
+  'channels.deleteType':
+    'Tapez {name} pour supprimer ce canal : les secrets qu’il contient ne peuvent pas être relus pour le recréer.',
+  'channels.deleteConfirm': 'Supprimer définitivement',
   'channels.secretSet': 'secret enregistré',
   'channels.lastError': 'Dernier envoi échoué : {error}',
   'channelKind.email': 'E-mail (SMTP)',
@@ -889,6 +904,8 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
     'la soumission {id} est déjà refusée, plus en attente ; rien n’a été changé',
   'said.submissions.supersededAlready':
     'la soumission {id} est remplacée par une plus récente, plus en attente ; rien n’a été changé',
+  'said.submissions.withdrawnAlready':
+    'la soumission {id} a été approuvée puis retirée, plus en attente ; rien n’a été changé',
   'said.submissions.decidedMeanwhile':
     'quelqu’un d’autre vient de décider de la soumission {id} ; rechargez la page pour voir sa décision ; rien n’a été changé',
   'said.submissions.unreadableNow':
@@ -906,6 +923,18 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
     '{target} est signée et proposée à chaque serveur ; elle gagne : {grown}.',
   'said.submissions.rejected': '{target} est refusée : aucun serveur ne la reçoit.',
   'alerts.deliveryFailedChannel': '{channel} : {error} ({tries} essais)',
+  'said.alerts.channelConfirm':
+    'la confirmation ne correspond pas : tapez le nom du canal « {name} » pour le supprimer',
+  'said.recipe.withdrawConfirm':
+    'la confirmation ne correspond pas : tapez l’identifiant de la recette « {recipe} » pour la retirer',
+  'said.recipe.withdrawNotPublished':
+    'la soumission {id} est {state} et le registre publie {recipe} v{version} : seule la version publiée maintenant peut être retirée ; rien n’a été modifié',
+  'said.recipe.withdrawNothingPublished':
+    'la soumission {id} est {state} et le registre ne publie aucune version de {recipe} : seule la version publiée maintenant peut être retirée ; rien n’a été modifié',
+  'said.recipe.withdrawnMeanwhile':
+    'la soumission {id} a été retirée par quelqu’un d’autre entre-temps ; rien n’a été modifié',
+  'said.recipe.belowFloor':
+    '{recipe} a été retirée et les serveurs ont peut-être exécuté jusqu’à la v{ran} : une soumission doit être en v{floor} ou plus, augmentez donc RECIPE.version à {floor} et soumettez-la de nouveau',
   'nav.users': 'Utilisateurs',
   'role.owner': 'Propriétaire',
   'role.admin': 'Administrateur',
@@ -993,6 +1022,10 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'users.enable': 'Activer',
   'users.disable': 'Désactiver',
   'users.reset': 'Lien de réinitialisation',
+  'users.pending': 'Invitations pas encore acceptées',
+  'users.pendingOne': '{name}, {role}, invité par {by} ; le lien fonctionne jusqu’au {at}',
+  'users.cancelInvite': 'Annuler l’invitation',
+  'users.cancelInviteNamed': 'Annuler l’invitation de {name}',
   'users.linkOnce':
     'Le lien pour {name}, affiché maintenant seulement : envoyez-le. Il sert une fois, jusqu’au {at}.',
   'nodes.readOnly':

@@ -513,6 +513,10 @@ pub const SENTENCES: &[(&str, &str)] = &[
     ),
     // A recipe submission's withdrawal (`http/submissions.rs`, `submissions/`).
     (
+        "recipe.withdrawJson",
+        "send {\"confirm\": \"RECIPE ID\"} as JSON: withdrawing a recipe needs its id typed",
+    ),
+    (
         "recipe.withdrawConfirm",
         "the confirmation does not match: type the recipe's id \"{recipe}\" to withdraw it",
     ),

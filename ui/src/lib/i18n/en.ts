@@ -894,6 +894,8 @@ export const en = {
   'alerts.deliveryFailedChannel': '{channel}: {error} (tried {tries} times)',
   'said.alerts.channelConfirm':
     'the confirmation does not match: type the channel\'s name "{name}" to delete it',
+  'said.recipe.withdrawJson':
+    'send {"confirm": "RECIPE ID"} as JSON: withdrawing a recipe needs its id typed',
   'said.recipe.withdrawConfirm':
     'the confirmation does not match: type the recipe\'s id "{recipe}" to withdraw it',
   'said.recipe.withdrawNotPublished':

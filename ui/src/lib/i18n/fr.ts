@@ -925,6 +925,8 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'alerts.deliveryFailedChannel': '{channel} : {error} ({tries} essais)',
   'said.alerts.channelConfirm':
     'la confirmation ne correspond pas : tapez le nom du canal « {name} » pour le supprimer',
+  'said.recipe.withdrawJson':
+    'envoyez {"confirm": "IDENTIFIANT DE LA RECETTE"} en JSON : retirer une recette demande de taper son identifiant',
   'said.recipe.withdrawConfirm':
     'la confirmation ne correspond pas : tapez l’identifiant de la recette « {recipe} » pour la retirer',
   'said.recipe.withdrawNotPublished':

@@ -203,7 +203,7 @@ fn email(ch: &Channel, notice: &Notice) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::{BufReader, Write};
     use std::net::TcpListener;
 
     use super::super::channels::{Channel, Kind, Public, Secret};
@@ -221,20 +221,7 @@ mod tests {
                 return String::new();
             };
             let mut reader = BufReader::new(stream);
-            let mut head = String::new();
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-                head.push_str(&line);
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
+            let (head, body) = crate::alerts::test_http::read_request(&mut reader);
             let _ = reader.get_mut().write_all(answer.as_bytes());
             head + "\r\n" + String::from_utf8_lossy(&body).as_ref()
         });

@@ -24,6 +24,8 @@ mod notice;
 mod observation;
 pub mod rules;
 pub mod seal;
+#[cfg(test)]
+mod test_http;
 mod worker;
 
 use std::path::Path;

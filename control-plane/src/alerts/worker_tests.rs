@@ -2,7 +2,7 @@
 //! more of them than any queue held are all sent or recorded undelivered on their alert, and
 //! those pending when the process dies are sent after the restart.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -100,18 +100,8 @@ fn receiver() -> (String, Arc<Mutex<Vec<serde_json::Value>>>) {
         for conn in listener.incoming() {
             let Ok(mut conn) = conn else { continue };
             let mut reader = BufReader::new(conn.try_clone().expect("clone"));
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            if reader.read_exact(&mut body).is_ok() {
+            let (_, body) = crate::alerts::test_http::read_request(&mut reader);
+            if !body.is_empty() {
                 let v = serde_json::from_slice(&body).unwrap_or_default();
                 kept.lock().expect("lock").push(v);
             }

@@ -148,10 +148,9 @@ fn wanted(recipe: &str) -> bool {
 /// A fresh system with `cairn-recipe` (glibc 2.31) and the recipe in /root/recipes.
 fn prepare(case: &Case) -> Debian11 {
     let recipe = case.recipe;
-    let mut deb = Debian11::create();
-    if !case.daemon.is_empty() {
-        deb.own_network();
-    }
+    // A daemon runs in a network of its own; dockerd needs the cgroup hierarchies (the fresh
+    // /sys has none mounted).
+    let deb = Debian11::with(!case.daemon.is_empty(), recipe == "docker");
     let bin = deb.path("/usr/local/bin/cairn-recipe");
     std::fs::copy(glibc231_bin("cairn-recipe"), &bin).expect("copy cairn-recipe");
     std::fs::create_dir_all(deb.path("/root/recipes")).expect("recipes dir");
@@ -168,10 +167,6 @@ fn prepare(case: &Case) -> Debian11 {
              socket=/nonexistent/cairn/mysqld.sock\n[mysql]\ndatabase=cairn_missing\n",
         )
         .expect("write ~/.my.cnf");
-    }
-    if recipe == "docker" {
-        // dockerd needs the cgroup hierarchies (the fresh /sys has none mounted).
-        deb.bind_cgroups();
     }
     deb
 }

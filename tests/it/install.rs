@@ -275,5 +275,6 @@ async fn install_sh_turns_a_debian_11_system_into_a_connected_node_and_uninstall
     let left = deb.processes_matching("cairn-agent");
     assert!(left.is_empty(), "{left:?}");
     cp.wait_online(&cookie, &node_id, false).await;
-    // `deb` drops here: anything left inside is killed, /proc and /sys unmounted, files gone.
+    // `deb` drops here: anything left inside is killed, its namespaces (and their mounts) end,
+    // files gone.
 }

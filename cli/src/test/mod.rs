@@ -1,15 +1,14 @@
 //! `cairn-recipe test RECIPE [--debian 11|12]`: the recipe in a fresh Debian system
-//! (`system.rs`), as the Debian 11 suite runs every shipped recipe. In order: `detect()`, the
-//! plan (`plan --json`), the install (`run --record`), `detect()` again, a second run; then the
-//! four findings of `verdict.rs`, printed with what failed and where. Exit 0 only when all four
-//! pass.
+//! (`cairn_recipe::system`, `src/system.rs`), as the Debian 11 suite runs every shipped recipe.
+//! In order: `detect()`, the plan (`plan --json`), the install (`run --record`), `detect()`
+//! again, a second run; then the four findings of `verdict.rs`, printed with what failed and
+//! where. Exit 0 only when all four pass.
 //!
 //! The commands inside are this binary (or `--binary`, one built for Debian 11's glibc) in the
 //! copy's own root; a recipe that declares services runs without network, in the system's own
 //! network namespace (its daemon may use the same port as one of this host's), with the
 //! packages its plan's `apt-get` commands name downloaded first.
 
-mod system;
 mod verdict;
 
 use std::path::{Path, PathBuf};
@@ -21,7 +20,7 @@ use cairn_engine::{Detection, PlannedAction, Recipe};
 
 use crate::console;
 use crate::record::RunRecord;
-use system::System;
+use cairn_recipe::system::{Setup, System};
 
 /// The Debian release to test on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -98,7 +97,12 @@ pub fn run(
             ""
         }
     ));
-    let sys = System::create(n, own_network)?;
+    let sys = System::create(&Setup {
+        release: n,
+        own_network,
+        cgroups: false,
+        prefix: "cairn-recipe-test-",
+    })?;
     console::out(&format!(
         "    a copy of the cached system at {}",
         sys.root.display()

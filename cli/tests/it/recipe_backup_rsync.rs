@@ -13,9 +13,10 @@
 use crate::common;
 
 use common::backup::{
-    SSH_USER as USER, assert_same_files, authorize_key, mode, reset, rsync_bed, run_as_cron,
-    run_fails, snapshots,
+    SSH_USER as USER, assert_same_files, authorize_key, mode, reset, rsync_bed, run_fails,
+    snapshots,
 };
+use common::backup_steps::*;
 use common::*;
 use std::path::PathBuf;
 
@@ -44,28 +45,7 @@ fn rsync_backs_up_over_ssh_and_proves_the_restore() {
 
     // 1. Configure installs, makes the key and the schedule, and runs no backup: the first
     // backup is due, as its own job.
-    let configured = run("rsync", &params);
-    assert!(configured.changed(), "{}", configured.stdout);
-    assert_eq!(
-        configured.result["first_backup_due"], true,
-        "{}",
-        configured.stdout
-    );
-    assert!(
-        configured.result["last_run_ok"].is_null(),
-        "{}",
-        configured.stdout
-    );
-    let said = configured.result["message"].as_str().unwrap();
-    assert!(
-        said.contains("the first backup and its restore test run next as their own job"),
-        "{said}"
-    );
-    assert!(
-        !configured.stdout.contains("Restore test passed"),
-        "{}",
-        configured.stdout
-    );
+    let configured = configure_runs_no_backup("rsync", &params, "Restore test passed");
     assert!(!target_dir.exists(), "configure logged in to the target");
     let public = std::fs::read_to_string("/etc/cairn/backup/rsync/id_ed25519.pub").unwrap();
     let public = public.trim();
@@ -75,9 +55,7 @@ fn rsync_backs_up_over_ssh_and_proves_the_restore() {
         "the console does not show the key:\n{}",
         configured.stdout
     );
-    let d = detect("rsync");
-    assert_eq!(d["installed"], true, "{d}");
-    assert!(d["last_run_at"].is_null(), "no backup yet: {d}");
+    assert_eq!(detect("rsync")["installed"], true);
 
     // The target does not know the key yet: the first backup fails and says what to do, with
     // the key.
@@ -103,26 +81,8 @@ fn rsync_backs_up_over_ssh_and_proves_the_restore() {
 
     // 2. The user authorizes the key; the first backup backs up and restores.
     authorize_key(tmp.path(), public);
-    let first = run("rsync", &["action=first_backup"]);
-    eprintln!("{}", first.stdout);
-    assert!(first.changed(), "{}", first.stdout);
-    assert_eq!(first.result["last_run_ok"], true, "{}", first.stdout);
-    assert_eq!(
-        first.result["last_restore_test_ok"], true,
-        "{}",
-        first.stdout
-    );
+    let first = first_backup_passes("rsync");
     assert_eq!(first.result["public_key"], public);
-    assert!(
-        first.result["first_backup_due"].is_null(),
-        "{}",
-        first.result
-    );
-    assert!(
-        first.stdout.contains("Restore test passed: all 5 files"),
-        "{}",
-        first.stdout
-    );
     let snaps = snapshots(&target_dir);
     assert_eq!(snaps.len(), 1, "{snaps:?}");
     assert_eq!(first.result["snapshot"], snaps[0].as_str());
@@ -136,24 +96,7 @@ fn rsync_backs_up_over_ssh_and_proves_the_restore() {
     assert!(copy(&snaps[0]).join("link-to-conf").is_symlink());
 
     // 3. detect() and the schedule.
-    let d = detect("rsync");
-    assert_eq!(d["installed"], true);
-    assert_eq!(d["schedule"], "15 2 * * *");
-    assert_eq!(d["last_run_ok"], true);
-    assert_eq!(d["last_restore_test_ok"], true);
-    assert!(d["last_run_at"].as_u64().unwrap() > 1_600_000_000, "{d}");
-    assert!(
-        d["last_restore_test_at"].as_u64() >= d["last_run_at"].as_u64(),
-        "{d}"
-    );
-    let cron = std::fs::read_to_string("/etc/cron.d/cairn-backup-rsync").unwrap();
-    assert!(
-        cron.lines()
-            .any(|l| l == "15 2 * * * root /usr/local/lib/cairn/backup-rsync run >>/var/log/cairn-backup-rsync.log 2>&1"),
-        "{cron}"
-    );
-    assert_eq!(mode("/etc/cron.d/cairn-backup-rsync"), 0o644);
-    assert!(sh("service", &["cron", "status"]).0, "cron is not running");
+    assert_backed_up_on_schedule("rsync", "15 2 * * *");
 
     // 4. A second configure with the same parameters changes nothing and starts nothing.
     let second = run("rsync", &params);
@@ -189,11 +132,7 @@ fn rsync_backs_up_over_ssh_and_proves_the_restore() {
     assert_eq!(listed, [snaps[1].clone(), snaps[0].clone()]);
     assert_same_files(source, &copy(&snaps[1]), files);
     // The schedule's job, run as cron runs it: one more snapshot, retention still 2.
-    let cron_log = run_as_cron("rsync");
-    assert!(
-        cron_log.contains("Snapshot ") && cron_log.contains(" saved"),
-        "{cron_log}"
-    );
+    cron_job_saves_a_snapshot("rsync");
     let snaps = snapshots(&target_dir);
     assert_eq!(snaps.len(), 2, "{snaps:?}");
     assert_eq!(
@@ -242,25 +181,7 @@ fn rsync_backs_up_over_ssh_and_proves_the_restore() {
     // 8. Changed settings: the last backup and restore test were the previous configuration's,
     // and are not shown as this one's until its own first backup ends.
     let changed_params = [&params[..4], &["keep=3"]].concat();
-    let changed = run("rsync", &changed_params);
-    assert_eq!(
-        changed.result["first_backup_due"], true,
-        "{}",
-        changed.result
-    );
-    let d = detect("rsync");
-    for key in [
-        "last_run_at",
-        "last_run_ok",
-        "last_restore_test_at",
-        "last_restore_test_ok",
-        "snapshot",
-    ] {
-        assert!(
-            d[key].is_null(),
-            "{key} still says the old configuration's result: {d}"
-        );
-    }
+    let d = changed_settings_forget_the_old_results("rsync", &changed_params);
     assert!(d["drill"]["last_ok"].is_null(), "{d}");
     let proved = run("rsync", &["action=first_backup"]);
     assert_eq!(proved.result["last_run_ok"], true, "{}", proved.stdout);
@@ -271,14 +192,7 @@ fn rsync_backs_up_over_ssh_and_proves_the_restore() {
     );
     assert_eq!(detect("rsync")["last_restore_test_ok"], true);
 
-    eprintln!(
-        "wall times through Cairn: configure {:.1} s, first backup {:.1} s, unchanged configure {:.1} s, run_now {:.1} s, restore_test {:.1} s",
-        configured.took.as_secs_f64(),
-        first.took.as_secs_f64(),
-        second.took.as_secs_f64(),
-        now1.took.as_secs_f64(),
-        restored.took.as_secs_f64()
-    );
+    print_wall_times(&configured, &first, &second, &now1, &restored);
     // Nothing stays scheduled on this machine.
     reset("rsync");
 }
@@ -291,44 +205,25 @@ fn rsync_plans_the_same_on_every_supported_system_and_validates_its_parameters()
         "paths=/etc",
         "schedule=30 1 * * 1-5",
     ];
-    for (label, plan) in plan_everywhere("rsync", &params) {
-        assert!(
-            plan.contains("write  /etc/cairn/backup/rsync/settings")
-                && plan.contains("write  /etc/cron.d/cairn-backup-rsync (mode 0644")
-                // The first backup and its restore test are a job of their own, which the
-                // preview names.
-                && !plan.contains("run    /usr/local/lib/cairn/backup-rsync run")
-                && !plan.contains("run    /usr/local/lib/cairn/backup-rsync restore-test")
-                && plan.contains("The first backup and its restore test run next as their own job"),
-            "{label}: {plan}"
-        );
-    }
+    plans_the_first_backup_as_its_own_job("rsync", &params, "/etc/cairn/backup/rsync/settings");
+    refuses_each(
+        "rsync",
+        &params,
+        &[
+            ("schedule=61 * * * *", "the minute field `61`"),
+            ("schedule=*/0 3 * * *", "the minute field `*/0`"),
+            ("paths=/nonexistent-cairn", "does not exist on this server"),
+            ("paths=/etc/../root", "contains a . or .. component"),
+            ("target=backup@host:relative/path", "parameter `"),
+            ("target=backup@host;rm -rf /:/x", "parameter `"),
+            ("target=-oProxyCommand=x@host:/x", "parameter `"),
+            ("port=0", "parameter `"),
+            ("keep=0", "parameter `"),
+            ("schedule=0 3 * * * ; reboot", "parameter `"),
+            ("schedule=0 3 * *", "parameter `"),
+        ],
+    );
     let debian = workspace().join("engine/tests/data/os-release-debian12");
-    for (bad, why) in [
-        ("schedule=61 * * * *", "the minute field `61`"),
-        ("schedule=*/0 3 * * *", "the minute field `*/0`"),
-        ("paths=/nonexistent-cairn", "does not exist on this server"),
-        ("paths=/etc/../root", "contains a . or .. component"),
-    ] {
-        let mut p = params.to_vec();
-        p.push(bad);
-        let e = plan("rsync", &p, &debian).expect_err(bad);
-        assert!(e.contains(why), "{bad}: {e}");
-    }
-    for bad in [
-        "target=backup@host:relative/path",
-        "target=backup@host;rm -rf /:/x",
-        "target=-oProxyCommand=x@host:/x",
-        "port=0",
-        "keep=0",
-        "schedule=0 3 * * * ; reboot",
-        "schedule=0 3 * *",
-    ] {
-        let mut p = params.to_vec();
-        p.push(bad);
-        let e = plan("rsync", &p, &debian).expect_err(bad);
-        assert!(e.contains("parameter `"), "{bad}: {e}");
-    }
     let e = plan("rsync", &["paths=/etc"], &debian).expect_err("no target");
     assert!(e.contains("the target is required"), "{e}");
 }

@@ -14,8 +14,9 @@ use crate::common;
 
 use common::backup::{
     ACCESS_KEY_ID, BUCKET, assert_same_files, free_port, mode, objects, random_text, reset,
-    run_as_cron, run_fails, source_tree, start_moto,
+    run_fails, source_tree, start_moto,
 };
+use common::backup_steps::*;
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -133,46 +134,12 @@ fn s3_backs_up_with_restic_and_proves_the_restore_keeping_credentials_secret() {
     assert!(!Path::new("/etc/cairn/backup/s3/settings").exists());
 
     let sampler = CmdlineSampler::start();
-    let configured = run("s3", &params);
+    let configured = configure_runs_no_backup("s3", &params, "Creating the restic repository");
     eprintln!("{}", configured.stdout);
-    assert!(configured.changed());
-    assert_eq!(
-        configured.result["first_backup_due"], true,
-        "{}",
-        configured.result
-    );
-    assert!(
-        configured.result["last_run_ok"].is_null(),
-        "{}",
-        configured.result
-    );
-    assert!(
-        configured.result["message"]
-            .as_str()
-            .unwrap()
-            .contains("the first backup and its restore test run next as their own job"),
-        "{}",
-        configured.result
-    );
-    assert!(
-        !configured.stdout.contains("Creating the restic repository"),
-        "configure ran a backup: {}",
-        configured.stdout
-    );
-    assert!(detect("s3")["last_run_at"].is_null());
-    let first = run("s3", &["action=first_backup"]);
+    let first = first_backup_passes("s3");
     let (cmdlines, samples) = sampler.finish();
-    eprintln!("{}", first.stdout);
-    assert!(first.changed());
-    assert_eq!(first.result["last_run_ok"], true, "{}", first.stdout);
-    assert_eq!(
-        first.result["last_restore_test_ok"], true,
-        "{}",
-        first.stdout
-    );
     assert!(
-        first.stdout.contains("Creating the restic repository")
-            && first.stdout.contains("Restore test passed: all 5 files"),
+        first.stdout.contains("Creating the restic repository"),
         "{}",
         first.stdout
     );
@@ -221,23 +188,11 @@ fn s3_backs_up_with_restic_and_proves_the_restore_keeping_credentials_secret() {
     );
 
     // detect() and the schedule.
-    let d = detect("s3");
-    assert_eq!(d["installed"], true, "{d}");
-    assert_eq!(d["schedule"], "45 4 * * 0");
-    assert_eq!(d["last_run_ok"], true);
-    assert_eq!(d["last_restore_test_ok"], true);
-    assert!(d["last_run_at"].as_u64().unwrap() > 1_600_000_000, "{d}");
+    let d = assert_backed_up_on_schedule("s3", "45 4 * * 0");
     assert!(
         version_output("restic", &["version"]).contains(d["version"].as_str().unwrap()),
         "{d}"
     );
-    let cron = std::fs::read_to_string("/etc/cron.d/cairn-backup-s3").unwrap();
-    assert!(
-        cron.lines().any(|l| l
-            == "45 4 * * 0 root /usr/local/lib/cairn/backup-s3 run >>/var/log/cairn-backup-s3.log 2>&1"),
-        "{cron}"
-    );
-    assert!(sh("service", &["cron", "status"]).0, "cron is not running");
 
     // Same parameters again (with the key, then without it): nothing changes or runs.
     let second = run("s3", &params);
@@ -270,11 +225,7 @@ fn s3_backs_up_with_restic_and_proves_the_restore_keeping_credentials_secret() {
         &files,
     );
     // The schedule's job, run as cron runs it: a new snapshot, and a log without secrets.
-    let cron_log = run_as_cron("s3");
-    assert!(
-        cron_log.contains("Snapshot ") && cron_log.contains(" saved"),
-        "{cron_log}"
-    );
+    let cron_log = cron_job_saves_a_snapshot("s3");
     for s in [&secret, &password] {
         assert!(!cron_log.contains(s.as_str()));
     }
@@ -348,34 +299,9 @@ fn s3_backs_up_with_restic_and_proves_the_restore_keeping_credentials_secret() {
         .iter()
         .map(|p| if *p == "keep=3" { "keep=4" } else { p })
         .collect();
-    let changed = run("s3", &changed_params);
-    assert_eq!(
-        changed.result["first_backup_due"], true,
-        "{}",
-        changed.result
-    );
-    let d = detect("s3");
-    for key in [
-        "last_run_at",
-        "last_run_ok",
-        "last_restore_test_at",
-        "last_restore_test_ok",
-        "snapshot",
-    ] {
-        assert!(
-            d[key].is_null(),
-            "{key} still says the old configuration's result: {d}"
-        );
-    }
+    changed_settings_forget_the_old_results("s3", &changed_params);
 
-    eprintln!(
-        "wall times through Cairn: configure {:.1} s, first backup {:.1} s, unchanged configure {:.1} s, run_now {:.1} s, restore_test {:.1} s",
-        configured.took.as_secs_f64(),
-        first.took.as_secs_f64(),
-        second.took.as_secs_f64(),
-        now.took.as_secs_f64(),
-        test.took.as_secs_f64()
-    );
+    print_wall_times(&configured, &first, &second, &now, &test);
     reset("s3");
 }
 
@@ -388,35 +314,30 @@ fn s3_plans_the_same_on_every_supported_system_and_never_shows_the_key() {
         "secret_access_key=wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY",
         "paths=/etc",
     ];
-    for (label, plan) in plan_everywhere("s3", &params) {
-        assert!(
-            plan.contains("write  /etc/cairn/backup/s3/credentials (mode 0600")
-                && plan.contains("write  /etc/cron.d/cairn-backup-s3 (mode 0644")
-                // The first backup and its restore test are a job of their own, which the
-                // preview names.
-                && !plan.contains("run    /usr/local/lib/cairn/backup-s3 run")
-                && !plan.contains("run    /usr/local/lib/cairn/backup-s3 restore-test")
-                && plan.contains("The first backup and its restore test run next as their own job"),
-            "{label}: {plan}"
-        );
+    let plans = plans_the_first_backup_as_its_own_job(
+        "s3",
+        &params,
+        "/etc/cairn/backup/s3/credentials (mode 0600",
+    );
+    for (label, plan) in plans {
         assert!(!plan.contains("wJalrXUtnFEMI"), "{label}: {plan}");
     }
-    let debian = workspace().join("engine/tests/data/os-release-debian12");
-    for (bad, why) in [
-        ("secret_access_key=short", "parameter `secret_access_key`"),
-        (
-            "secret_access_key=has'quote'inside",
-            "parameter `secret_access_key`",
-        ),
-        ("bucket=Not_A_Bucket", "parameter `bucket`"),
-        ("endpoint=ftp://example.org", "parameter `endpoint`"),
-        ("endpoint=http://x;reboot", "parameter `endpoint`"),
-        ("schedule=0 24 * * *", "the hour field `24`"),
-    ] {
-        let mut p = params.to_vec();
-        p.push(bad);
-        let e = plan("s3", &p, &debian).expect_err(bad);
-        assert!(e.contains(why), "{bad}: {e}");
+    let errors = refuses_each(
+        "s3",
+        &params,
+        &[
+            ("secret_access_key=short", "parameter `secret_access_key`"),
+            (
+                "secret_access_key=has'quote'inside",
+                "parameter `secret_access_key`",
+            ),
+            ("bucket=Not_A_Bucket", "parameter `bucket`"),
+            ("endpoint=ftp://example.org", "parameter `endpoint`"),
+            ("endpoint=http://x;reboot", "parameter `endpoint`"),
+            ("schedule=0 24 * * *", "the hour field `24`"),
+        ],
+    );
+    for e in errors {
         assert!(!e.contains("has'quote'inside"), "{e}");
     }
 }

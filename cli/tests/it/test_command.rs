@@ -109,6 +109,19 @@ fn redis_passes_its_test_in_a_fresh_debian_11() {
     assert!(stdout.contains("$ redis-cli -h 127.0.0.1 --no-auth-warning --user cairn-admin"));
     assert!(!stdout.contains('✘'));
     assert_cleaned_up(pid_of(&stdout));
+    // The packages stay in the host's apt cache, for the next fresh system.
+    let cache = cairn_recipe::system::apt_cache_dir(11).unwrap();
+    let debs: Vec<String> = std::fs::read_dir(&cache)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("redis-server_") && n.ends_with(".deb"))
+        .collect();
+    assert!(
+        !debs.is_empty(),
+        "no redis-server package in {}",
+        cache.display()
+    );
 }
 
 /// Docker without systemd: Debian's init script runs `ulimit -n 1048576`, which this sandbox

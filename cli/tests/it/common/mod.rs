@@ -17,6 +17,7 @@ pub use cairn_test_support::repo_root as workspace;
 pub use cairn_test_support::secrets::{CmdlineSampler, assert_secret_absent};
 
 pub mod backup;
+pub mod backup_steps;
 pub mod db;
 
 /// Prints why an end-to-end test does nothing and returns true when not root.

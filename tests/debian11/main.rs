@@ -9,7 +9,8 @@
 //! The databases (PostgreSQL, MariaDB, Redis with an ACL user) return a connection string
 //! whose generated password must appear on no `/proc/*/cmdline` sampled every 50 ms while the
 //! recipe runs, in no file under the system's `/var/log`, and nowhere in the recipe's console.
-//! The backups (rsync over SSH, S3 with restic) are in [`backups`].
+//! The backups (rsync over SSH, S3 with restic) are in [`backups`]; Docker's `uninstall` action
+//! (keeping its data, then deleting it) in [`docker_uninstall`].
 //!
 //! Every recipe is also held to the four findings of `cairn-recipe test` ([`findings`]): its
 //! install's record against the plan made before it, `detect()` before and after, and a
@@ -20,6 +21,7 @@
 
 mod backups;
 mod checks;
+mod docker_uninstall;
 mod findings;
 
 use std::time::Instant;

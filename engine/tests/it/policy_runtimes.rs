@@ -2,6 +2,8 @@
 //! row 30): python3, node, npm, npx, ruby, gem, bundle, puma, gunicorn, uvicorn, go, gofmt,
 //! rustc, cargo, rustup, docker, docker-compose, perl. Each may only print its version: code on
 //! the command line, in a file, on stdin or in the environment is refused before it starts.
+//! Docker's recipe also declares `rm`, for its uninstall: it reaches the daemon's data folders
+//! and nothing beside them.
 #![allow(clippy::unwrap_used)]
 
 use crate::util;
@@ -319,4 +321,36 @@ fn docker_starts_no_container_and_reaches_no_other_host() {
         &["version", "--format", "server {{.Server.Version}}"],
     );
     allows("/usr/bin/docker-compose", &[], &["version", "--short"]);
+}
+
+/// docker.rhai's `uninstall` deletes the daemon's data with `rm -rf -- PATH`: with the paths the
+/// shipped recipe declares, exactly its two data folders (and what is inside them) can go, never
+/// the folder that holds them, a neighbour whose name starts the same, a path climbing out with
+/// `..`, Docker's configuration or the whole disk.
+#[test]
+fn dockers_rm_reaches_its_data_folders_and_nothing_beside_them() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../recipes");
+    let recipe = cairn_engine::Recipe::load(&dir.join("docker.rhai")).unwrap();
+    let caps = &recipe.meta.capabilities;
+    assert!(caps.allows_program("rm"), "{:?}", caps.programs);
+    let paths: Vec<&str> = caps.paths.iter().map(String::as_str).collect();
+    for data in ["/var/lib/docker", "/var/lib/containerd"] {
+        assert!(paths.contains(&data), "{paths:?}");
+        allows("rm", &paths, &["-rf", "--", data]);
+        allows("rm", &paths, &["-rf", "--", &format!("{data}/volumes/x")]);
+    }
+    refuses_all(
+        "rm",
+        &paths,
+        &[
+            &["-rf", "--", "/var/lib"],
+            &["-rf", "--", "/var/lib/dpkg"],
+            &["-rf", "--", "/var/lib/docker-old"],
+            &["-rf", "--", "/var/lib/docker/../dpkg"],
+            &["-rf", "--", "/etc/docker"],
+            &["-rf", "--", "/"],
+            &["-rf", "--no-preserve-root", "/"],
+            &["-rf", "/var/lib/docker", "/var/lib/postgresql"],
+        ],
+    );
 }

@@ -52,6 +52,8 @@ const FEEDS: &[(&str, &str)] = &[
     ("/etc/mysql", MARIADB),
     ("/etc/redis", REDIS),
     ("/etc/docker", DOCKER),
+    ("/var/lib/docker", CONTAINERS),
+    ("/var/lib/containerd", CONTAINERS),
     ("/usr/lib/python3", PYTHON),
     ("/usr/local/lib/python3", PYTHON),
     ("/usr/local/bin", SEARCH_PATH),
@@ -76,6 +78,8 @@ const MARIADB: &str = "MariaDB obeys it: plugins, files it reads and writes, who
 const REDIS: &str = "Redis obeys it: modules it loads, where it writes, who may connect";
 const DOCKER: &str =
     "Docker's daemon obeys it, as root: runtimes and options that control the whole machine";
+const CONTAINERS: &str = "the container daemons (dockerd, containerd) start what is stored there, as root: \
+     images, and containers' settings, which can mount the whole machine";
 const PYTHON: &str = "Python runs `.pth` files there at every start, as whoever runs Python";
 const SEARCH_PATH: &str = "puts programs on every user's search path, ahead of the system's own";
 
@@ -122,6 +126,9 @@ mod tests {
         assert!(describe_path("/etc/profile.d/cairn-rust.sh").contains("login shells"));
         assert!(describe_path("/etc/default/docker").contains("shell code"));
         assert!(describe_path("/usr/local/bin/go").contains("search path"));
+        // Docker's data: a container's stored settings are what dockerd starts, as root.
+        assert!(describe_path("/var/lib/docker").contains("container daemons"));
+        assert!(describe_path("/var/lib/containerd").contains("container daemons"));
         // A folder above a reader's folder feeds it too.
         assert!(describe_path("/var/spool").contains("cron runs"));
         assert!(describe_path("/usr/lib/systemd/system/x.service").contains("systemd"));

@@ -240,6 +240,12 @@ const WORDS: &[(&str, &str)] = &[
          contrôlent toute la machine",
     ),
     (
+        "the container daemons (dockerd, containerd) start what is stored there, as root: \
+         images, and containers' settings, which can mount the whole machine",
+        "les démons de conteneurs (dockerd, containerd) démarrent ce qui y est stocké, en root : \
+         images, et réglages des conteneurs, qui peuvent monter toute la machine",
+    ),
+    (
         "Python runs `.pth` files there at every start, as whoever runs Python",
         "Python lance les fichiers `.pth` qui s’y trouvent à chaque démarrage, au nom de qui \
          lance Python",

@@ -451,6 +451,32 @@ pub const SENTENCES: &[(&str, &str)] = &[
         "{id} v{published} is published and this is v{version}: a submission must have a \
          higher version, so raise RECIPE.version above {published} and submit it again",
     ),
+    // A submission refused by the pending caps (`submissions/quota.rs`).
+    (
+        "submissions.pendingYours",
+        "you already have {held} recipe submissions waiting for review and one account may keep \
+         at most {max}; nothing was stored: wait until an admin approves or rejects one, or \
+         send the next version of a recipe already waiting, which replaces it",
+    ),
+    (
+        "submissions.pendingYoursBytes",
+        "your recipe submissions waiting for review already hold {held} KiB and this one has \
+         {size} KiB, past the {max} KiB one account may keep pending; nothing was stored: wait \
+         until an admin approves or rejects some, or send the next version of a recipe \
+         already waiting, which replaces it",
+    ),
+    (
+        "submissions.pendingAll",
+        "the control plane already keeps {held} recipe submissions waiting for review, the most \
+         it keeps ({max}); nothing was stored: ask an admin to approve or reject the ones \
+         waiting, then submit again",
+    ),
+    (
+        "submissions.pendingAllBytes",
+        "the recipe submissions waiting for review already hold {held} KiB and this one has \
+         {size} KiB, past the {max} KiB the control plane keeps pending; nothing was stored: \
+         ask an admin to approve or reject the ones waiting, then submit again",
+    ),
     (
         "submissions.none",
         "there is no recipe submission with this id",
@@ -646,6 +672,7 @@ mod tests {
     const SPEAKING: &[&str] = &[
         "src/http/submissions.rs",
         "src/submissions/mod.rs",
+        "src/submissions/quota.rs",
         "src/alerts/deliver.rs",
         "src/alerts/worker.rs",
         "src/alerts/channels.rs",

@@ -405,7 +405,7 @@ pub const SENTENCES: &[(&str, &str)] = &[
          \"secret\": \"…\"} (email: host, port, username, password, from, to)",
     ),
     ("alerts.testNotRun", "the test could not be run"),
-    // A notice's delivery (`alerts/deliver.rs`, `alerts/worker.rs`), stored on the alert and
+    // A notice's delivery (`alerts/deliver.rs`, `alerts/sender.rs`), stored on the alert and
     // its channel, and the answer to "Send test".
     ("alerts.noAddress", "the channel has no address"),
     ("alerts.noSmtpHost", "the channel has no SMTP host"),
@@ -674,7 +674,7 @@ mod tests {
         "src/submissions/mod.rs",
         "src/submissions/quota.rs",
         "src/alerts/deliver.rs",
-        "src/alerts/worker.rs",
+        "src/alerts/sender.rs",
         "src/alerts/channels.rs",
         "src/http/alerts.rs",
         "src/http/alert_channels.rs",

@@ -405,7 +405,7 @@ pub const SENTENCES: &[(&str, &str)] = &[
          \"secret\": \"…\"} (email: host, port, username, password, from, to)",
     ),
     ("alerts.testNotRun", "the test could not be run"),
-    // A notice's delivery (`alerts/deliver.rs`, `alerts/worker.rs`), stored on the alert and
+    // A notice's delivery (`alerts/deliver.rs`, `alerts/sender.rs`), stored on the alert and
     // its channel, and the answer to "Send test".
     ("alerts.noAddress", "the channel has no address"),
     ("alerts.noSmtpHost", "the channel has no SMTP host"),
@@ -450,6 +450,32 @@ pub const SENTENCES: &[(&str, &str)] = &[
         "submissions.notNewer",
         "{id} v{published} is published and this is v{version}: a submission must have a \
          higher version, so raise RECIPE.version above {published} and submit it again",
+    ),
+    // A submission refused by the pending caps (`submissions/quota.rs`).
+    (
+        "submissions.pendingYours",
+        "you already have {held} recipe submissions waiting for review and one account may keep \
+         at most {max}; nothing was stored: wait until an admin approves or rejects one, or \
+         send the next version of a recipe already waiting, which replaces it",
+    ),
+    (
+        "submissions.pendingYoursBytes",
+        "your recipe submissions waiting for review already hold {held} KiB and this one has \
+         {size} KiB, past the {max} KiB one account may keep pending; nothing was stored: wait \
+         until an admin approves or rejects some, or send the next version of a recipe \
+         already waiting, which replaces it",
+    ),
+    (
+        "submissions.pendingAll",
+        "the control plane already keeps {held} recipe submissions waiting for review, the most \
+         it keeps ({max}); nothing was stored: ask an admin to approve or reject the ones \
+         waiting, then submit again",
+    ),
+    (
+        "submissions.pendingAllBytes",
+        "the recipe submissions waiting for review already hold {held} KiB and this one has \
+         {size} KiB, past the {max} KiB the control plane keeps pending; nothing was stored: \
+         ask an admin to approve or reject the ones waiting, then submit again",
     ),
     (
         "submissions.none",
@@ -646,8 +672,9 @@ mod tests {
     const SPEAKING: &[&str] = &[
         "src/http/submissions.rs",
         "src/submissions/mod.rs",
+        "src/submissions/quota.rs",
         "src/alerts/deliver.rs",
-        "src/alerts/worker.rs",
+        "src/alerts/sender.rs",
         "src/alerts/channels.rs",
         "src/http/alerts.rs",
         "src/http/alert_channels.rs",

@@ -157,7 +157,7 @@ fn i(v: u64) -> i64 {
     v as i64
 }
 #[allow(clippy::cast_sign_loss)]
-fn u(v: i64) -> u64 {
+pub(super) fn u(v: i64) -> u64 {
     v.max(0) as u64
 }
 
@@ -165,9 +165,9 @@ fn rule_of(s: String) -> rusqlite::Result<RuleId> {
     RuleId::parse(&s).ok_or_else(|| rusqlite::Error::InvalidColumnName(s))
 }
 
-const ALERT_COLS: &str = "id, rule, node_id, subject, state, value, threshold, fired_at, resolved_at, notified, delivery_error";
+pub(super) const ALERT_COLS: &str = "id, rule, node_id, subject, state, value, threshold, fired_at, resolved_at, notified, delivery_error";
 
-fn alert_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
+pub(super) fn alert_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
     let (delivery_error, delivery_failures) = failures_of(r.get(10)?);
     Ok(AlertRow {
         id: r.get(0)?,
@@ -200,6 +200,7 @@ impl Db {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.execute_batch(SCHEMA)
             .context("could not create the alerts' tables")?;
+        super::queue::migrate(&conn).context("could not create the alerts' tables")?;
         Ok(Self {
             conn: Mutex::new(conn),
             sealer: Sealer::open_or_create(data_dir)?,
@@ -213,7 +214,7 @@ impl Db {
         let _ = self.conn().pragma_update(None, "synchronous", "OFF");
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
+    pub(super) fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -305,7 +306,7 @@ impl Db {
 
     /// Stores an alert that fired and, when it is to be notified (`a.notified`), its notice as
     /// pending, in one transaction: the notice waits in the table, not in memory, until the
-    /// sender has tried every channel ([`Db::delivered`]).
+    /// sender of every channel has tried it (`queue.rs`, `Db::tried`).
     pub fn open_alert(&self, a: &AlertRow) -> anyhow::Result<i64> {
         let mut c = self.conn();
         let tx = c.transaction()?;
@@ -339,51 +340,6 @@ impl Db {
                 params![id, value],
             )?;
         }
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// The oldest `limit` notices not yet sent, with their alerts.
-    pub fn pending_notices(&self, limit: usize) -> anyhow::Result<Vec<Pending>> {
-        let c = self.conn();
-        let cols = ALERT_COLS
-            .split(", ")
-            .map(|col| format!("a.{col}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut st = c.prepare(&format!(
-            "SELECT {cols}, n.id, n.resolved FROM alert_notices n JOIN alerts a ON a.id = n.alert_id ORDER BY n.id LIMIT ?1"
-        ))?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = st.query_map(params![limit], |r| {
-            Ok((r.get(11)?, alert_from(r)?, r.get(12)?))
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// Notices waiting for the sender (for tests and `/metrics`).
-    pub fn pending_count(&self) -> anyhow::Result<u64> {
-        let n: i64 = self
-            .conn()
-            .query_row("SELECT COUNT(*) FROM alert_notices", [], |r| r.get(0))?;
-        Ok(u(n))
-    }
-
-    /// Records how notice `notice` went on its alert (`failures` empty: delivered to every
-    /// channel) and takes it off the pending ones, in one transaction.
-    pub fn delivered(&self, notice: i64, alert: i64, failures: &[Failure]) -> anyhow::Result<()> {
-        let stored = if failures.is_empty() {
-            None
-        } else {
-            Some(serde_json::to_string(failures)?)
-        };
-        let mut c = self.conn();
-        let tx = c.transaction()?;
-        tx.execute(
-            "UPDATE alerts SET delivery_error = ?2 WHERE id = ?1",
-            params![alert, stored],
-        )?;
-        tx.execute("DELETE FROM alert_notices WHERE id = ?1", params![notice])?;
         tx.commit()?;
         Ok(())
     }
@@ -443,10 +399,24 @@ impl Db {
     }
 
     pub fn channels(&self) -> anyhow::Result<Vec<Channel>> {
+        self.channels_where("1 = 1", params![])
+    }
+
+    /// Channel `id`, read now (its sender reads it before each notice: an edit applies to
+    /// the next one); `None` once it was deleted.
+    pub fn channel(&self, id: i64) -> anyhow::Result<Option<Channel>> {
+        Ok(self.channels_where("id = ?1", params![id])?.pop())
+    }
+
+    fn channels_where(
+        &self,
+        filter: &str,
+        args: &[&dyn rusqlite::ToSql],
+    ) -> anyhow::Result<Vec<Channel>> {
         let c = self.conn();
-        let mut st = c.prepare("SELECT id, kind, name, public, sealed, created_at, last_error FROM alert_channels ORDER BY id")?;
+        let mut st = c.prepare(&format!("SELECT id, kind, name, public, sealed, created_at, last_error FROM alert_channels WHERE {filter} ORDER BY id"))?;
         let rows: Vec<ChannelRow> = st
-            .query_map([], |r| {
+            .query_map(args, |r| {
                 Ok((
                     r.get(0)?,
                     r.get(1)?,
@@ -458,6 +428,8 @@ impl Db {
                 ))
             })?
             .collect::<rusqlite::Result<_>>()?;
+        drop(st);
+        drop(c);
         rows.into_iter()
             .map(|(id, kind, name, public, sealed, created_at, last_error)| {
                 let kind: Kind = serde_json::from_value(serde_json::Value::String(kind))?;
@@ -498,11 +470,15 @@ impl Db {
         }
     }
 
+    /// Deletes a channel, and with it where its sender stood: the notices that waited only for
+    /// it are done (`queue::finish`).
     pub fn delete_channel(&self, id: i64) -> anyhow::Result<bool> {
-        Ok(self
-            .conn()
-            .execute("DELETE FROM alert_channels WHERE id = ?1", params![id])?
-            > 0)
+        let mut c = self.conn();
+        let tx = c.transaction()?;
+        let deleted = tx.execute("DELETE FROM alert_channels WHERE id = ?1", params![id])? > 0;
+        super::queue::forget_channel(&tx, id)?;
+        tx.commit()?;
+        Ok(deleted)
     }
 
     pub fn channel_result(&self, id: i64, error: Option<&str>) -> anyhow::Result<()> {

@@ -17,7 +17,7 @@ use sha2::Sha256;
 use super::channels::{Channel, Kind};
 
 /// How long one attempt may take.
-const TIMEOUT: Duration = Duration::from_secs(15);
+pub(super) const TIMEOUT: Duration = Duration::from_secs(15);
 
 /// What a notification says: a one-line title, the text, and the facts for the webhook.
 #[derive(Debug, Clone)]
@@ -36,10 +36,15 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// Sends `notice` through `ch` once.
+/// Sends `notice` through `ch` once, giving up after [`TIMEOUT`].
 pub fn send(ch: &Channel, notice: &Notice) -> Result<(), String> {
+    send_within(ch, notice, TIMEOUT)
+}
+
+/// Sends `notice` through `ch` once, giving up after `timeout`.
+pub fn send_within(ch: &Channel, notice: &Notice, timeout: Duration) -> Result<(), String> {
     match ch.kind {
-        Kind::Email => email(ch, notice),
+        Kind::Email => email(ch, notice, timeout),
         Kind::Webhook => {
             let body = serde_json::to_vec(&notice.body)
                 .map_err(|e| format!("the message could not be made: {e}"))?;
@@ -49,15 +54,28 @@ pub fn send(ch: &Channel, notice: &Notice) -> Result<(), String> {
                 &body,
                 "application/json",
                 &[("X-Cairn-Signature", &sig)],
+                timeout,
             )
         }
         Kind::Slack => {
             let body = json!({"text": format!("*{}*\n{}", notice.title, notice.text)});
-            post(ch, body.to_string().as_bytes(), "application/json", &[])
+            post(
+                ch,
+                body.to_string().as_bytes(),
+                "application/json",
+                &[],
+                timeout,
+            )
         }
         Kind::Discord => {
             let body = json!({"content": format!("**{}**\n{}", notice.title, notice.text)});
-            post(ch, body.to_string().as_bytes(), "application/json", &[])
+            post(
+                ch,
+                body.to_string().as_bytes(),
+                "application/json",
+                &[],
+                timeout,
+            )
         }
         Kind::Ntfy => {
             let auth = ch.secret.token.as_ref().map(|t| format!("Bearer {t}"));
@@ -71,6 +89,7 @@ pub fn send(ch: &Channel, notice: &Notice) -> Result<(), String> {
                 notice.text.as_bytes(),
                 "text/plain; charset=utf-8",
                 &headers,
+                timeout,
             )
         }
     }
@@ -96,6 +115,7 @@ fn post(
     body: &[u8],
     content_type: &str,
     headers: &[(&str, &str)],
+    timeout: Duration,
 ) -> Result<(), String> {
     let url = ch
         .secret
@@ -108,7 +128,7 @@ fn post(
         .as_deref()
         .unwrap_or("the channel's address");
     let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(TIMEOUT))
+        .timeout_global(Some(timeout))
         .max_redirects(0)
         .user_agent("cairn-control-plane")
         .build()
@@ -122,7 +142,7 @@ fn post(
     // configured host only); it is a failure, not a delivery: the notice did not arrive.
     let answer = req.send(body).map_err(|e| match e {
         ureq::Error::StatusCode(code) => format!("{hint} answered HTTP {code}"),
-        ureq::Error::Timeout(_) => format!("{hint} did not answer within {} s", TIMEOUT.as_secs()),
+        ureq::Error::Timeout(_) => format!("{hint} did not answer within {} s", timeout.as_secs()),
         ureq::Error::HostNotFound => format!("the host of {hint} was not found"),
         ureq::Error::ConnectionFailed | ureq::Error::Io(_) => {
             format!("could not connect to {hint}")
@@ -145,7 +165,7 @@ fn post(
     Ok(())
 }
 
-fn email(ch: &Channel, notice: &Notice) -> Result<(), String> {
+fn email(ch: &Channel, notice: &Notice, timeout: Duration) -> Result<(), String> {
     let p = &ch.public;
     let host = p.host.clone().ok_or("the channel has no SMTP host")?;
     let port = p.port.unwrap_or(587);
@@ -181,7 +201,7 @@ fn email(ch: &Channel, notice: &Notice) -> Result<(), String> {
     let mut smtp = SmtpTransport::builder_dangerous(&host)
         .port(port)
         .tls(Tls::Required(tls))
-        .timeout(Some(TIMEOUT));
+        .timeout(Some(timeout));
     if let (Some(user), Some(pass)) = (&p.username, &ch.secret.password) {
         smtp = smtp.credentials(Credentials::new(user.clone(), pass.clone()));
     }

@@ -6,9 +6,11 @@
 //! order with its time). One thread ([`worker`]) owns the state machine ([`engine::Engine`]),
 //! so a node's observations are evaluated in order, each against only the rules it can change;
 //! it also evaluates every node each tick (10 s by default), which is what fires "offline" and
-//! the rules with a duration. Another thread delivers notices ([`deliver`]), each to every channel, retried a
-//! bounded number of times with each failure recorded on the alert; a notice waits for it as a
-//! row of the database, stored with the alert's change, never in a bounded queue.
+//! the rules with a duration. One thread per channel ([`sender`]) delivers the notices
+//! ([`deliver`]) to its channel, oldest first, retried a bounded number of times with each
+//! failure recorded on the alert, so a channel that hangs holds back only its own notices; a
+//! notice waits as a row of the database ([`queue`]), stored with the alert's change, never in
+//! a bounded queue, and each channel's place among them is stored too.
 //!
 //! - [`rules`]: the rules, their defaults, nodes' overrides, mutes.
 //! - [`db`]: their tables (the notices pending among them); [`seal`]: channel secrets sealed
@@ -22,8 +24,10 @@ mod engine;
 mod inbox;
 mod notice;
 mod observation;
+mod queue;
 pub mod rules;
 pub mod seal;
+mod sender;
 #[cfg(test)]
 mod test_http;
 mod worker;

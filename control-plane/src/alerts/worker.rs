@@ -1,29 +1,28 @@
-//! The two threads of the alerts: the evaluator (owns the [`Engine`], takes what the [`Inbox`]
-//! holds — each node's observations merged — and evaluates only the rules they can change;
-//! evaluates every node each tick) and the sender (delivers notices to every channel, retrying
-//! each failed delivery a bounded number of times, the last failure recorded on the alert).
+//! The alerts' threads: the evaluator (owns the [`Engine`], takes what the [`Inbox`] holds —
+//! each node's observations merged — and evaluates only the rules they can change; evaluates
+//! every node each tick) and the sender (`sender.rs`: one thread per channel, each delivering
+//! the notices to its channel, retrying each failed delivery a bounded number of times, the
+//! failures recorded on the alert).
 //!
 //! A notice is stored as pending in the same transaction as the alert's change
-//! (`alert_notices`), and leaves that table only once the sender has tried every channel and
-//! recorded the outcome on the alert: no bound in memory can drop one, and one pending when the
-//! process dies is sent after the restart (at least once: one whose sending was under way may
-//! be sent twice). Between the threads passes only a wake-up.
+//! (`alert_notices`), and leaves that table only once every channel's sender has tried it and
+//! the outcome is recorded on the alert: no bound in memory can drop one, and one pending when
+//! the process dies is sent after the restart to the channels that had not tried it (at least
+//! once: one whose sending was under way may be sent twice). Between the threads passes only a
+//! wake-up.
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 
-use super::db::{AlertRow, Db, Failure};
+use super::db::{AlertRow, Db};
 use super::engine::{Engine, Open, Transition};
 use super::inbox::{self, Batch, Inbox};
+use super::read;
 use super::rules::RuleSet;
-use super::{deliver, notice, read};
+use super::sender::{self, Names};
 use crate::store::SharedStore;
-
-/// Tries per channel for one notice, and the pause before each retry (doubled each time).
-const ATTEMPTS: u32 = 3;
-const FIRST_PAUSE: Duration = Duration::from_secs(2);
 
 /// After evaluating what it took, the thread lets the inbox gather this long before it looks
 /// again: an alert is evaluated at most this much later than it could be.
@@ -32,9 +31,6 @@ const GATHER: Duration = Duration::from_millis(50);
 /// How long the history keeps an alert after it ended, and how often it is pruned.
 const KEEP_SECS: u64 = 90 * 86_400;
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
-
-/// How many pending notices the sender reads at a time.
-const BATCH: usize = 64;
 
 /// Tells the sender that notices are pending: one wake-up waiting is enough, whatever number
 /// of notices came since (they are in the table).
@@ -88,18 +84,16 @@ pub(super) fn spawn(
             let _closed = CloseOnDrop(&inbox);
             evaluate_loop(&inbox, &mut engine, &d, &rules, tick, &send_tx);
         })?;
+    let names: Names = Arc::new(move |node: &str| {
+        store
+            .node(node)
+            .ok()
+            .flatten()
+            .map_or_else(|| node.to_owned(), |n| n.name)
+    });
     std::thread::Builder::new()
         .name("alert-sender".into())
-        .spawn(move || {
-            let name = |node: &str| {
-                store
-                    .node(node)
-                    .ok()
-                    .flatten()
-                    .map_or_else(|| node.to_owned(), |n| n.name)
-            };
-            send_loop(&send_rx, &db, name, FIRST_PAUSE);
-        })?;
+        .spawn(move || sender::send_loop(&send_rx, &db, &names, sender::PACE))?;
     Ok(())
 }
 
@@ -236,79 +230,3 @@ fn apply(
         }
     }
 }
-
-/// Sends every pending notice, oldest first, then waits for a wake-up; ends when the
-/// evaluator is gone and nothing is pending.
-pub(super) fn send_loop(
-    wake: &Receiver<()>,
-    db: &Db,
-    name: impl Fn(&str) -> String,
-    pause: Duration,
-) {
-    loop {
-        match db.pending_notices(BATCH) {
-            Ok(batch) if !batch.is_empty() => {
-                for (id, alert, resolved) in batch {
-                    let failures = send_one(db, &alert, &name(&alert.node_id), resolved, pause);
-                    if let Err(error) = db.delivered(id, alert.id, &failures) {
-                        tracing::error!(%error, "could not record an alert's delivery");
-                        // Still pending: tried again after the next wake-up, not in a loop.
-                        break;
-                    }
-                }
-                continue;
-            }
-            Ok(_) => {}
-            Err(error) => tracing::error!(%error, "could not read the pending alert notices"),
-        }
-        if wake.recv().is_err() {
-            return;
-        }
-    }
-}
-
-/// Sends one notice to every channel; each channel's failure, empty when all took it.
-fn send_one(
-    db: &Db,
-    alert: &AlertRow,
-    node_name: &str,
-    resolved: Option<f64>,
-    first_pause: Duration,
-) -> Vec<Failure> {
-    let channels = match db.channels() {
-        Ok(c) => c,
-        Err(error) => {
-            tracing::error!(%error, "could not read the alert channels");
-            return vec![Failure::new(
-                "",
-                0,
-                "the channels could not be read; see the control plane's log",
-            )];
-        }
-    };
-    let notice = notice::of_alert(alert, node_name, resolved);
-    let mut failures = Vec::new();
-    for ch in &channels {
-        let mut pause = first_pause;
-        let mut last = Err(String::new());
-        for attempt in 1..=ATTEMPTS {
-            last = deliver::send(ch, &notice);
-            if last.is_ok() || attempt == ATTEMPTS {
-                break;
-            }
-            std::thread::sleep(pause);
-            pause *= 2;
-        }
-        let error = last.err();
-        let _ = db.channel_result(ch.id, error.as_deref());
-        if let Some(e) = error {
-            tracing::warn!(alert = alert.id, channel = ch.id, error = %e, "an alert notice was not delivered");
-            failures.push(Failure::new(&ch.name, ATTEMPTS, &e));
-        }
-    }
-    failures
-}
-
-#[cfg(test)]
-#[path = "worker_tests.rs"]
-mod tests;

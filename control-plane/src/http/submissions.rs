@@ -8,6 +8,9 @@
 //! checked to publish it, and only then is the submission marked approved and the new registry
 //! put in place, so agents get the new version from the next job on and never before.
 //!
+//! A submission that would take its account's pending submissions, or all of them, past
+//! `submissions::quota::CAPS` is refused with 429 and a sentence, nothing stored.
+//!
 //! Withdrawal undoes an approval the same way round (`crate::submissions::withdrawal`): the
 //! registry as it will be is loaded and checked first, the admin types the recipe's id, and
 //! only then is the submission marked withdrawn and the new registry put in place. `show`
@@ -25,7 +28,7 @@ use super::Request;
 use crate::app::App;
 use crate::registry::Registry;
 use crate::store::{self, Submission, SubmissionState};
-use crate::submissions::{self, Refused, Upload, diff, withdrawal};
+use crate::submissions::{self, Refused, Upload, diff, quota, withdrawal};
 use crate::web::{Session, add_said, internal, json_error};
 
 /// A submission as lists show it: everything but its files.
@@ -151,6 +154,7 @@ pub(super) async fn submit(app: &Arc<App>, s: Session, req: Request) -> Response
         grown: compared.grown.clone(),
         base_version: base,
         submitted_by: s.who(),
+        submitter: s.username.clone(),
         submitted_at: cairn_protocol::unix_now(),
         state: SubmissionState::Pending,
         decided_by: None,
@@ -158,11 +162,20 @@ pub(super) async fn submit(app: &Arc<App>, s: Session, req: Request) -> Response
         withdrawn: None,
     };
     let stored = row.clone();
-    let superseded =
-        match store::blocking(&app.store, move |st| st.create_submission(&stored)).await {
-            Ok(ids) => ids,
-            Err(e) => return internal(e),
-        };
+    let created = store::blocking(&app.store, move |st| {
+        st.create_submission(&stored, &quota::CAPS)
+    })
+    .await;
+    let superseded = match created {
+        Ok(Ok(ids)) => ids,
+        Ok(Err(over)) => {
+            return json_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                &quota::refusal(&over, &quota::CAPS),
+            );
+        }
+        Err(e) => return internal(e),
+    };
     let target = format!("{} v{}", row.recipe_id, row.version);
     app.audit(
         &s.who(),

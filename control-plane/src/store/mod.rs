@@ -33,7 +33,7 @@ pub use cairn_protocol::dashboard::{Job, JobEvent, JobStatus};
 pub use metrics_sql::Downsampled;
 pub use sessions_sql::{SessionInfo, TOUCH_EVERY_SECS};
 pub use sqlite::SqliteStore;
-pub use submissions_sql::{Submission, SubmissionState, Withdrawal};
+pub use submissions_sql::{Cap, OverCap, PendingCaps, Submission, SubmissionState, Withdrawal};
 pub use totp_sql::TotpRow;
 
 /// How long metrics are kept at each resolution, in seconds.
@@ -421,13 +421,20 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Sets a setting, or removes it with `None`.
     fn set_setting(&self, key: &str, value: Option<&str>) -> StoreResult<()>;
 
-    /// Stores a new pending recipe submission; earlier pending ones of the same recipe become
-    /// superseded (their ids are returned).
-    fn create_submission(&self, submission: &Submission) -> StoreResult<Vec<String>>;
+    /// Stores a new pending recipe submission, unless it would take the pending ones past
+    /// `caps` (then nothing is stored and the cap is returned); earlier pending ones of the
+    /// same recipe become superseded (their ids are returned), and only the newest
+    /// `HISTORY_KEPT` superseded or rejected ones are kept.
+    fn create_submission(
+        &self,
+        submission: &Submission,
+        caps: &PendingCaps,
+    ) -> StoreResult<Result<Vec<String>, OverCap>>;
     /// Every submission, newest first.
     fn submissions(&self) -> StoreResult<Vec<Submission>>;
     fn submission(&self, id: &str) -> StoreResult<Option<Submission>>;
-    /// Approves or rejects a pending submission; `false` when it is not pending.
+    /// Approves or rejects a pending submission; `false` when it is not pending. Only the
+    /// newest `HISTORY_KEPT` superseded or rejected ones are kept.
     fn decide_submission(
         &self,
         id: &str,

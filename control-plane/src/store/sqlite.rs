@@ -16,8 +16,8 @@ use super::{
 };
 use super::{
     Appended, AuditCount, AuditEntry, Enrollment, Invite, Job, JobEvent, JobStatus, NewToken, Node,
-    NodeChange, NodeUpdate, PendingToken, SessionUser, Store, StoreError, StoreResult, Submission,
-    SubmissionState, TokenRevoked, User,
+    NodeChange, NodeUpdate, OverCap, PendingCaps, PendingToken, SessionUser, Store, StoreError,
+    StoreResult, Submission, SubmissionState, TokenRevoked, User,
 };
 use crate::roles::Access;
 
@@ -633,8 +633,12 @@ impl Store for SqliteStore {
         settings_sql::set_setting(&self.conn(), key, value)
     }
 
-    fn create_submission(&self, submission: &Submission) -> StoreResult<Vec<String>> {
-        submissions_sql::create(&mut self.conn(), submission)
+    fn create_submission(
+        &self,
+        submission: &Submission,
+        caps: &PendingCaps,
+    ) -> StoreResult<Result<Vec<String>, OverCap>> {
+        submissions_sql::create(&mut self.conn(), submission, caps)
     }
 
     fn submissions(&self) -> StoreResult<Vec<Submission>> {

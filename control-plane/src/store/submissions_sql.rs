@@ -9,6 +9,14 @@
 //! Decisions are conditional updates (`WHERE state = 'pending'`): of two admins deciding at
 //! once, one wins and the other is told.
 //!
+//! What an operator (or a leaked token of theirs) can make the control plane keep is bounded
+//! (THREATS row 58): a new pending submission is refused, inside the transaction that would
+//! store it, when it would take its submitter's pending ones (counted per account, whatever
+//! token sent them) or all pending ones past a [`PendingCaps`]; and only the newest
+//! [`HISTORY_KEPT`] superseded or rejected submissions are kept, older ones deleted (the audit
+//! log keeps who sent and decided them). Approved and withdrawn ones stay: they are the
+//! registry's overlays, what a withdrawal publishes again, and the recipes' floors.
+//!
 //! An approved submission the registry publishes can be `withdrawn` (`withdraw`): it stops
 //! being an overlay, and the version its withdrawal published (`withdrawn_as`, one above the
 //! version published until then) is the recipe's floor (`floors`): the registry publishes
@@ -62,6 +70,41 @@ impl SubmissionState {
     }
 }
 
+/// How many superseded or rejected submissions are kept (with their source); older ones are
+/// deleted as newer ones are decided.
+pub const HISTORY_KEPT: usize = 50;
+
+/// What pending submissions may hold at most: per submitter (an account, whichever of its
+/// tokens sent them) and for the whole control plane. Bytes are those the rows keep: the
+/// recipe's text and its companion files as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingCaps {
+    pub per_submitter: usize,
+    pub per_submitter_bytes: u64,
+    pub total: usize,
+    pub total_bytes: u64,
+}
+
+/// Which cap a submission would have passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cap {
+    PerSubmitter,
+    PerSubmitterBytes,
+    Total,
+    TotalBytes,
+}
+
+/// A submission refused by a cap, with what is held already: nothing was stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverCap {
+    pub cap: Cap,
+    /// Pending submissions counted against the cap (those it would supersede left out).
+    pub held: usize,
+    pub held_bytes: u64,
+    /// This submission's bytes.
+    pub bytes: u64,
+}
+
 /// A recipe sent for publishing, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Submission {
@@ -81,6 +124,8 @@ pub struct Submission {
     pub base_version: Option<u64>,
     /// Who sent it (`ana`, or `ana (token ci)`).
     pub submitted_by: String,
+    /// The account it counts against (`ana`, whichever token sent it).
+    pub submitter: String,
     pub submitted_at: u64,
     pub state: SubmissionState,
     pub decided_by: Option<String>,
@@ -126,6 +171,7 @@ pub(super) fn migrate(conn: &Connection) -> StoreResult<()> {
         ("withdrawn_by", "TEXT"),
         ("withdrawn_at", "INTEGER"),
         ("withdrawn_as", "INTEGER"),
+        ("submitter", "TEXT"),
     ] {
         let has: bool = conn.query_row(
             "SELECT count(*) > 0 FROM pragma_table_info('recipe_submissions') WHERE name = ?1",
@@ -138,12 +184,23 @@ pub(super) fn migrate(conn: &Connection) -> StoreResult<()> {
             ))?;
         }
     }
+    // Rows from before the column: the account is `submitted_by` up to its first space
+    // (`ana (token ci)`; a username has none).
+    conn.execute_batch(
+        "UPDATE recipe_submissions SET submitter = CASE
+             WHEN instr(submitted_by, ' ') > 0
+             THEN substr(submitted_by, 1, instr(submitted_by, ' ') - 1)
+             ELSE submitted_by END
+         WHERE submitter IS NULL;
+         CREATE INDEX IF NOT EXISTS recipe_submissions_by_state
+             ON recipe_submissions(state, submitter);",
+    )?;
     Ok(())
 }
 
 const COLUMNS: &str = "id, recipe_id, version, source, files, warnings, grown, base_version, \
                        submitted_by, submitted_at, state, decided_by, decided_at, \
-                       withdrawn_by, withdrawn_at, withdrawn_as";
+                       withdrawn_by, withdrawn_at, withdrawn_as, submitter";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Submission> {
     let files: String = r.get(4)?;
@@ -160,6 +217,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Submission> {
         grown: serde_json::from_str(&grown).unwrap_or_default(),
         base_version: r.get::<_, Option<i64>>(7)?.map(from_i64),
         submitted_by: r.get(8)?,
+        submitter: r.get::<_, Option<String>>(16)?.unwrap_or_default(),
         submitted_at: from_i64(r.get(9)?),
         // A word this version does not know is read as rejected: never published.
         state: SubmissionState::from_word(&state).unwrap_or(SubmissionState::Rejected),
@@ -179,29 +237,115 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Submission> {
     })
 }
 
-/// Stores a new pending submission; earlier pending ones of the same recipe are superseded in
-/// the same transaction. Returns the ids superseded.
-pub(super) fn create(conn: &mut Connection, s: &Submission) -> StoreResult<Vec<String>> {
+/// The bytes a submission's row keeps: its text and its companion files as stored.
+fn stored_bytes(s: &Submission) -> (String, u64) {
+    let files = serde_json::to_string(&s.files).unwrap_or_else(|_| "[]".into());
+    let bytes = (s.source.len() + files.len()) as u64;
+    (files, bytes)
+}
+
+/// Stores a new pending submission, unless it would pass one of `caps`; earlier pending ones
+/// of the same recipe are superseded in the same transaction (and are not counted against the
+/// caps: they make room). Returns the ids superseded, or the cap passed (nothing stored).
+pub(super) fn create(
+    conn: &mut Connection,
+    s: &Submission,
+    caps: &PendingCaps,
+) -> StoreResult<Result<Vec<String>, OverCap>> {
+    let (files, bytes) = stored_bytes(s);
     let tx = conn.transaction()?;
+    if let Some(over) = over_cap(&tx, s, bytes, caps)? {
+        // Dropped unfinished: rolled back, nothing written.
+        return Ok(Err(over));
+    }
     let superseded = supersede(&tx, &s.recipe_id, u64::MAX, &s.submitted_by, s.submitted_at)?;
     tx.execute(
-        &format!("INSERT INTO recipe_submissions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, NULL, NULL, NULL)"),
+        &format!("INSERT INTO recipe_submissions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, NULL, NULL, NULL, ?12)"),
         params![
             s.id,
             s.recipe_id,
             to_i64(s.version),
             s.source,
-            serde_json::to_string(&s.files).unwrap_or_else(|_| "[]".into()),
+            files,
             serde_json::to_string(&s.warnings).unwrap_or_else(|_| "[]".into()),
             serde_json::to_string(&s.grown).unwrap_or_else(|_| "[]".into()),
             s.base_version.map(to_i64),
             s.submitted_by,
             to_i64(s.submitted_at),
             SubmissionState::Pending.as_str(),
+            s.submitter,
         ],
     )?;
+    trim_history(&tx)?;
     tx.commit()?;
-    Ok(superseded)
+    Ok(Ok(superseded))
+}
+
+/// The first cap `s` (of `bytes`) would pass, counting the pending submissions it would not
+/// supersede: its submitter's first, then everyone's.
+fn over_cap(
+    tx: &rusqlite::Transaction<'_>,
+    s: &Submission,
+    bytes: u64,
+    caps: &PendingCaps,
+) -> StoreResult<Option<OverCap>> {
+    let held = |mine: bool| -> StoreResult<(usize, u64)> {
+        let (n, b): (i64, i64) = tx.query_row(
+            "SELECT count(*), coalesce(sum(length(CAST(source AS BLOB))
+                                          + length(CAST(files AS BLOB))), 0)
+             FROM recipe_submissions
+             WHERE state = 'pending' AND recipe_id <> ?1 AND (?2 IS NULL OR submitter = ?2)",
+            params![s.recipe_id, mine.then_some(s.submitter.as_str())],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok((usize::try_from(n).unwrap_or(usize::MAX), from_i64(b)))
+    };
+    for (mine, count_cap, bytes_cap, over_count, over_bytes) in [
+        (
+            true,
+            caps.per_submitter,
+            caps.per_submitter_bytes,
+            Cap::PerSubmitter,
+            Cap::PerSubmitterBytes,
+        ),
+        (
+            false,
+            caps.total,
+            caps.total_bytes,
+            Cap::Total,
+            Cap::TotalBytes,
+        ),
+    ] {
+        let (held, held_bytes) = held(mine)?;
+        let cap = if held >= count_cap {
+            over_count
+        } else if held_bytes.saturating_add(bytes) > bytes_cap {
+            over_bytes
+        } else {
+            continue;
+        };
+        return Ok(Some(OverCap {
+            cap,
+            held,
+            held_bytes,
+            bytes,
+        }));
+    }
+    Ok(None)
+}
+
+/// Deletes the superseded and rejected submissions older than the newest [`HISTORY_KEPT`].
+fn trim_history(tx: &rusqlite::Transaction<'_>) -> StoreResult<()> {
+    tx.execute(
+        "DELETE FROM recipe_submissions
+         WHERE state IN ('superseded', 'rejected') AND rowid NOT IN (
+             SELECT rowid FROM recipe_submissions
+             WHERE state IN ('superseded', 'rejected')
+             ORDER BY coalesce(decided_at, submitted_at) DESC, rowid DESC
+             LIMIT ?1)",
+        params![i64::try_from(HISTORY_KEPT).unwrap_or(i64::MAX)],
+    )?;
+    Ok(())
 }
 
 /// Marks the pending submissions of `recipe_id` with a version at most `up_to` superseded.
@@ -269,6 +413,7 @@ pub(super) fn decide(
         )?;
         supersede(&tx, &recipe_id, from_i64(version), by, now)?;
     }
+    trim_history(&tx)?;
     tx.commit()?;
     Ok(changed == 1)
 }

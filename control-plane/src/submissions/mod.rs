@@ -5,11 +5,13 @@
 //! admin reads first. Approved submissions are the registry's overlays ([`layers`]); a
 //! pending one never reaches the registry, so no agent can get it. The published one can be
 //! withdrawn ([`withdrawal`]): what came before it is published again, one version above.
+//! What pending submissions may hold, per account and in all, is [`quota`].
 //!
 //! The routes are `http::submissions`; this module knows the engine, the registry and the
 //! store, not HTTP.
 
 pub mod diff;
+pub mod quota;
 pub mod withdrawal;
 
 use std::collections::BTreeMap;

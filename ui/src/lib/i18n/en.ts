@@ -866,6 +866,14 @@ export const en = {
     'the companion file "{name}" is not named as the registry names them: {id}.NAME (letters, digits, dots, dashes, underscores), not .rhai',
   'said.submissions.notNewer':
     '{id} v{published} is published and this is v{version}: a submission must have a higher version, so raise RECIPE.version above {published} and submit it again',
+  'said.submissions.pendingYours':
+    'you already have {held} recipe submissions waiting for review and one account may keep at most {max}; nothing was stored: wait until an admin approves or rejects one, or send the next version of a recipe already waiting, which replaces it',
+  'said.submissions.pendingYoursBytes':
+    'your recipe submissions waiting for review already hold {held} KiB and this one has {size} KiB, past the {max} KiB one account may keep pending; nothing was stored: wait until an admin approves or rejects some, or send the next version of a recipe already waiting, which replaces it',
+  'said.submissions.pendingAll':
+    'the control plane already keeps {held} recipe submissions waiting for review, the most it keeps ({max}); nothing was stored: ask an admin to approve or reject the ones waiting, then submit again',
+  'said.submissions.pendingAllBytes':
+    'the recipe submissions waiting for review already hold {held} KiB and this one has {size} KiB, past the {max} KiB the control plane keeps pending; nothing was stored: ask an admin to approve or reject the ones waiting, then submit again',
   'said.submissions.none': 'there is no recipe submission with this id',
   'said.submissions.approvedAlready':
     'submission {id} is approved already, not pending; nothing was changed',

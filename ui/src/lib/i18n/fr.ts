@@ -897,6 +897,14 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
     'le fichier compagnon « {name} » n’est pas nommé comme le registre les nomme : {id}.NOM (lettres, chiffres, points, tirets, soulignés), pas .rhai',
   'said.submissions.notNewer':
     '{id} v{published} est publiée et celle-ci est la v{version} : une soumission doit avoir une version plus haute ; portez RECIPE.version au-dessus de {published} et soumettez-la à nouveau',
+  'said.submissions.pendingYours':
+    'vous avez déjà {held} soumissions de recettes en attente de relecture et un compte peut en garder au plus {max} ; rien n’a été enregistré : attendez qu’un administrateur en approuve ou en refuse une, ou envoyez la version suivante d’une recette déjà en attente, qui la remplace',
+  'said.submissions.pendingYoursBytes':
+    'vos soumissions de recettes en attente de relecture occupent déjà {held} Kio et celle-ci en fait {size} Kio, au-delà des {max} Kio qu’un compte peut garder en attente ; rien n’a été enregistré : attendez qu’un administrateur en approuve ou en refuse, ou envoyez la version suivante d’une recette déjà en attente, qui la remplace',
+  'said.submissions.pendingAll':
+    'le plan de contrôle garde déjà {held} soumissions de recettes en attente de relecture, le maximum qu’il garde ({max}) ; rien n’a été enregistré : demandez à un administrateur d’approuver ou de refuser celles en attente, puis soumettez à nouveau',
+  'said.submissions.pendingAllBytes':
+    'les soumissions de recettes en attente de relecture occupent déjà {held} Kio et celle-ci en fait {size} Kio, au-delà des {max} Kio que le plan de contrôle garde en attente ; rien n’a été enregistré : demandez à un administrateur d’approuver ou de refuser celles en attente, puis soumettez à nouveau',
   'said.submissions.none': 'il n’y a pas de soumission de recette avec cet identifiant',
   'said.submissions.approvedAlready':
     'la soumission {id} est déjà approuvée, plus en attente ; rien n’a été changé',

@@ -200,7 +200,7 @@ impl Db {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.execute_batch(SCHEMA)
             .context("could not create the alerts' tables")?;
-        super::queue::migrate(&conn).context("could not create the alerts' tables")?;
+        super::queue_schema::migrate(&conn).context("could not create the alerts' tables")?;
         Ok(Self {
             conn: Mutex::new(conn),
             sealer: Sealer::open_or_create(data_dir)?,
@@ -468,17 +468,6 @@ impl Db {
             )?;
             Ok(ch.id)
         }
-    }
-
-    /// Deletes a channel, and with it where its sender stood: the notices that waited only for
-    /// it are done (`queue::finish`).
-    pub fn delete_channel(&self, id: i64) -> anyhow::Result<bool> {
-        let mut c = self.conn();
-        let tx = c.transaction()?;
-        let deleted = tx.execute("DELETE FROM alert_channels WHERE id = ?1", params![id])? > 0;
-        super::queue::forget_channel(&tx, id)?;
-        tx.commit()?;
-        Ok(deleted)
     }
 
     pub fn channel_result(&self, id: i64, error: Option<&str>) -> anyhow::Result<()> {

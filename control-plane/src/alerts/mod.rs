@@ -25,6 +25,7 @@ mod inbox;
 mod notice;
 mod observation;
 mod queue;
+mod queue_schema;
 pub mod rules;
 pub mod seal;
 mod sender;

@@ -9,36 +9,9 @@
 //! its failures (none: delivered everywhere) are recorded on its alert, in the same
 //! transaction. Notice ids only grow (`AUTOINCREMENT`), so "past it" is a comparison.
 
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Transaction, params};
 
 use super::db::{ALERT_COLS, Db, Failure, Pending, alert_from, u};
-
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS alert_notice_cursors (
-    channel_id  INTEGER PRIMARY KEY,
-    last_notice INTEGER NOT NULL
-);
-"#;
-
-/// Adds the cursors and each notice's failures (`failures`: JSON, `[channel id, failure]`
-/// pairs) to a database of any earlier version; forgets the cursors of deleted channels.
-pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(SCHEMA)?;
-    let has: bool = conn.query_row(
-        "SELECT count(*) > 0 FROM pragma_table_info('alert_notices') WHERE name = 'failures'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has {
-        conn.execute_batch("ALTER TABLE alert_notices ADD COLUMN failures TEXT")?;
-    }
-    conn.execute(
-        "DELETE FROM alert_notice_cursors
-         WHERE channel_id NOT IN (SELECT id FROM alert_channels)",
-        [],
-    )?;
-    Ok(())
-}
 
 /// A deleted channel's cursor goes with it, and the notices that waited only for it are done.
 pub(super) fn forget_channel(tx: &Transaction<'_>, channel: i64) -> anyhow::Result<()> {
@@ -92,6 +65,17 @@ fn finish(tx: &Transaction<'_>) -> anyhow::Result<usize> {
 }
 
 impl Db {
+    /// Deletes a channel, and with it where its sender stood: the notices that waited only for
+    /// it are done ([`finish`]).
+    pub fn delete_channel(&self, id: i64) -> anyhow::Result<bool> {
+        let mut c = self.conn();
+        let tx = c.transaction()?;
+        let deleted = tx.execute("DELETE FROM alert_channels WHERE id = ?1", params![id])? > 0;
+        forget_channel(&tx, id)?;
+        tx.commit()?;
+        Ok(deleted)
+    }
+
     /// The oldest `limit` notices channel `channel` has not tried yet, with their alerts.
     pub fn notices_for(&self, channel: i64, limit: usize) -> anyhow::Result<Vec<Pending>> {
         let c = self.conn();
@@ -203,7 +187,7 @@ impl Db {
     /// tests, whose senders' threads cannot be killed.
     #[cfg(test)]
     pub(super) fn crash(&self) {
-        if let Ok(empty) = Connection::open_in_memory() {
+        if let Ok(empty) = rusqlite::Connection::open_in_memory() {
             *self.conn() = empty;
         }
     }

@@ -487,6 +487,7 @@ export const en = {
   'submissions.state.rejected': 'Rejected',
   'submissions.state.superseded': 'Superseded',
   'submissions.state.withdrawn': 'Withdrawn',
+  'submissions.state.cancelled': 'Cancelled',
   'submissions.heading': '{recipe} v{version}',
   'submissions.against': 'Compared with the published v{version}',
   'submissions.newRecipe': 'A new recipe: nothing of it is published yet.',
@@ -527,6 +528,12 @@ export const en = {
   'submissions.withdraw.button': 'Withdraw',
   'submissions.withdrawnBy': 'Withdrawn by {by}; servers got v{version} instead.',
   'submissions.adminOnly': 'An admin approves or rejects it.',
+  'submissions.cancel': 'Cancel submission',
+  'submissions.cancelAsk':
+    'Cancel {recipe} v{version}? It was never published; it stops waiting for review and no longer counts against its account’s pending submissions.',
+  'submissions.cancelConfirm': 'Yes, cancel it',
+  'submissions.cancelKeep': 'Keep it',
+  'submissions.cancelledBy': 'Cancelled by {by}; it was never published.',
   'submissions.upload': 'Upload recipe',
   'submissions.uploadHelp':
     'Choose the .rhai file and its companion files (ID.NAME, e.g. redis.conf.j2). It is checked as `cairn-recipe check` does, then waits for an admin.',

@@ -506,6 +506,7 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'submissions.state.rejected': 'Rejetée',
   'submissions.state.superseded': 'Remplacée',
   'submissions.state.withdrawn': 'Retirée',
+  'submissions.state.cancelled': 'Annulée',
   'submissions.heading': '{recipe} v{version}',
   'submissions.against': 'Comparée à la v{version} publiée',
   'submissions.newRecipe': 'Une nouvelle recette : rien n’en est encore publié.',
@@ -546,6 +547,12 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'submissions.withdraw.button': 'Retirer',
   'submissions.withdrawnBy': 'Retirée par {by} ; les serveurs ont reçu la v{version} à la place.',
   'submissions.adminOnly': 'Un administrateur l’approuve ou la rejette.',
+  'submissions.cancel': 'Annuler la soumission',
+  'submissions.cancelAsk':
+    'Annuler {recipe} v{version} ? Elle n’a jamais été publiée ; elle n’attend plus de relecture et ne compte plus parmi les soumissions en attente de son compte.',
+  'submissions.cancelConfirm': 'Oui, l’annuler',
+  'submissions.cancelKeep': 'La garder',
+  'submissions.cancelledBy': 'Annulée par {by} ; elle n’a jamais été publiée.',
   'submissions.upload': 'Téléverser une recette',
   'submissions.uploadHelp':
     'Choisissez le fichier .rhai et ses fichiers compagnons (ID.NOM, par ex. redis.conf.j2). Elle est vérifiée comme par `cairn-recipe check`, puis attend un administrateur.',

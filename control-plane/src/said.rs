@@ -455,15 +455,15 @@ pub const SENTENCES: &[(&str, &str)] = &[
     (
         "submissions.pendingYours",
         "you already have {held} recipe submissions waiting for review and one account may keep \
-         at most {max}; nothing was stored: wait until an admin approves or rejects one, or \
-         send the next version of a recipe already waiting, which replaces it",
+         at most {max}; nothing was stored: cancel one of yours, wait until an admin approves \
+         or rejects one, or send the next version of a recipe already waiting, which replaces it",
     ),
     (
         "submissions.pendingYoursBytes",
         "your recipe submissions waiting for review already hold {held} KiB and this one has \
-         {size} KiB, past the {max} KiB one account may keep pending; nothing was stored: wait \
-         until an admin approves or rejects some, or send the next version of a recipe \
-         already waiting, which replaces it",
+         {size} KiB, past the {max} KiB one account may keep pending; nothing was stored: \
+         cancel some of yours, wait until an admin approves or rejects some, or send the next \
+         version of a recipe already waiting, which replaces it",
     ),
     (
         "submissions.pendingAll",
@@ -496,6 +496,10 @@ pub const SENTENCES: &[(&str, &str)] = &[
     (
         "submissions.withdrawnAlready",
         "submission {id} was approved and then withdrawn, not pending; nothing was changed",
+    ),
+    (
+        "submissions.cancelledAlready",
+        "submission {id} is cancelled already, not pending; nothing was changed",
     ),
     (
         "submissions.decidedMeanwhile",
@@ -532,6 +536,21 @@ pub const SENTENCES: &[(&str, &str)] = &[
     (
         "submissions.rejected",
         "Rejected {target}: no server gets it.",
+    ),
+    // Cancelling a pending submission (`http/submission_cancel.rs`).
+    (
+        "submissions.cancelNotYours",
+        "submission {id} was sent by {submitter}: only its submitter or an admin may cancel it; \
+         nothing was changed",
+    ),
+    (
+        "submissions.cancelByToken",
+        "submission {id} was sent by {submitter}: an API token cancels only its own account's \
+         submissions, so cancel it in the dashboard; nothing was changed",
+    ),
+    (
+        "submissions.cancelled",
+        "Cancelled {target}: it was never published and no longer waits for review.",
     ),
     (
         "alerts.channelConfirm",
@@ -671,6 +690,7 @@ mod tests {
     /// Files whose sentences reach the page (answers, and what is stored to be shown later).
     const SPEAKING: &[&str] = &[
         "src/http/submissions.rs",
+        "src/http/submission_cancel.rs",
         "src/submissions/mod.rs",
         "src/submissions/quota.rs",
         "src/alerts/deliver.rs",

@@ -21,7 +21,7 @@ pub(crate) fn least_role(id: RouteId) -> Option<Role> {
         | NodeMetrics | MetricsOverview | ChangePassword | MyApiTokens | CreateApiToken
         | RevokeMyApiToken | TwoFactor | StartTwoFactor | ConfirmTwoFactor | DisableTwoFactor
         | Sessions | RevokeSession => Some(Role::Viewer),
-        SubmitRecipe | Submissions | Submission => Some(Role::Operator),
+        SubmitRecipe | Submissions | Submission | CancelSubmission => Some(Role::Operator),
         NodesStatus | ChangeNode | RemoveNode | CreateToken | Tokens | RevokeToken
         | ReloadRecipes | ApproveSubmission | RejectSubmission | WithdrawSubmission | Audit
         | Settings | AlertRules | ChangeAlertRule | AlertOverride | MuteAlerts | UnmuteAlerts

@@ -11,7 +11,7 @@ use warp::reply::Response;
 
 use super::{
     Request, RouteId, alert_channels, alerts, api_tokens, fleet, invites, login, metrics, nodes,
-    passwords, sessions, settings, submissions, two_factor, users,
+    passwords, sessions, settings, submission_cancel, submissions, two_factor, users,
 };
 use crate::app::App;
 use crate::store::{self, NewToken};
@@ -63,6 +63,7 @@ pub async fn handle(
         (RouteId::WithdrawSubmission, Some(s)) => submissions::withdraw(&app, s, req).await,
         (RouteId::ApproveSubmission, Some(s)) => submissions::approve(&app, s, req).await,
         (RouteId::RejectSubmission, Some(s)) => submissions::reject(&app, s, req).await,
+        (RouteId::CancelSubmission, Some(s)) => submission_cancel::cancel(&app, s, req).await,
         (RouteId::Jobs, Some(_)) => jobs(&app, req).await,
         (RouteId::Job, Some(_)) => job(&app, req).await,
         (RouteId::JobEvents, Some(_)) => job_events(&app, req).await,

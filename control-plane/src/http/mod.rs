@@ -10,7 +10,8 @@
 //! bearer requests, [`openapi`] the OpenAPI document generated from the route table, [`access`] the one check of every private route's role and node groups, [`nodes`] renaming, tagging and removing
 //! nodes and revoking enrollment tokens, [`alerts`] and [`alert_channels`] the alert rules,
 //! mutes, alerts and channels, [`submissions`] recipe submissions (submit, list, show with
-//! its diff, approve, reject), [`handlers`] the other REST routes,
+//! its diff, approve, reject, withdraw), [`submission_cancel`] a submitter taking back their
+//! pending one, [`handlers`] the other REST routes,
 //! [`dashboard_files`] the dashboard's files. What the handlers share with the sockets (the
 //! session, JSON errors, the origin) is in [`crate::web`].
 
@@ -33,6 +34,7 @@ mod routes;
 mod session_start;
 mod sessions;
 mod settings;
+mod submission_cancel;
 mod submissions;
 mod two_factor;
 mod users;

@@ -164,6 +164,17 @@ pub fn describe(id: RouteId) -> Doc {
                 (409, "not pending"),
             ],
         ),
+        CancelSubmission => doc(
+            "Cancel a pending submission: its submitter (a token of theirs too) or an admin \
+             (another account's, in a dashboard session only; 403 with a sentence otherwise); \
+             nothing is published and its account's pending cap is freed",
+            None,
+            &[
+                (200, "cancelled"),
+                (404, "there is no such item"),
+                (409, "not pending; a sentence says its state"),
+            ],
+        ),
         WithdrawSubmission => doc(
             "Withdraw the approved submission published now (dashboard session only, the \
              recipe's id typed): what came before it is published again one version above",

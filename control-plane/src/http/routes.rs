@@ -35,6 +35,7 @@ pub enum RouteId {
     ApproveSubmission,
     RejectSubmission,
     WithdrawSubmission,
+    CancelSubmission,
     Jobs,
     Job,
     JobEvents,
@@ -309,6 +310,15 @@ pub const ROUTES: &[Route] = &[
         Role::Admin,
         Scope::None,
         RouteId::WithdrawSubmission,
+    ),
+    // Its submitter takes back a pending submission (a token of theirs too: it could send
+    // it); an admin may cancel anyone's. The handler checks whose it is.
+    private(
+        "POST",
+        "/api/recipes/submissions/{id}/cancel",
+        Role::Operator,
+        Scope::None,
+        RouteId::CancelSubmission,
     ),
     private(
         "GET",

@@ -11,6 +11,9 @@
 //! A submission that would take its account's pending submissions, or all of them, past
 //! `submissions::quota::CAPS` is refused with 429 and a sentence, nothing stored.
 //!
+//! Its submitter may cancel a pending submission, and so may an admin
+//! (`super::submission_cancel`).
+//!
 //! Withdrawal undoes an approval the same way round (`crate::submissions::withdrawal`): the
 //! registry as it will be is loaded and checked first, the admin types the recipe's id, and
 //! only then is the submission marked withdrawn and the new registry put in place. `show`
@@ -40,6 +43,8 @@ struct Listed<'a> {
     version: u64,
     base_version: Option<u64>,
     submitted_by: &'a str,
+    /// The account it counts against (whichever token sent it): who may cancel it.
+    submitter: &'a str,
     submitted_at: u64,
     state: SubmissionState,
     decided_by: Option<&'a str>,
@@ -58,6 +63,7 @@ fn listed(s: &Submission) -> Listed<'_> {
         version: s.version,
         base_version: s.base_version,
         submitted_by: &s.submitted_by,
+        submitter: &s.submitter,
         submitted_at: s.submitted_at,
         state: s.state,
         decided_by: s.decided_by.as_deref(),
@@ -206,7 +212,7 @@ pub(super) async fn list(app: &App) -> Response {
     }
 }
 
-async fn find(app: &App, req: &Request) -> Result<Submission, Response> {
+pub(super) async fn find(app: &App, req: &Request) -> Result<Submission, Response> {
     let id = req.params.first().cloned().unwrap_or_default();
     match store::blocking(&app.store, move |s| s.submission(&id)).await {
         Ok(Some(s)) => Ok(s),
@@ -271,7 +277,7 @@ pub(super) async fn show(app: &Arc<App>, req: Request) -> Response {
     warp::reply::json(&body).into_response()
 }
 
-fn not_pending(sub: &Submission) -> Response {
+pub(super) fn not_pending(sub: &Submission) -> Response {
     let id = &sub.id;
     let why = match sub.state {
         SubmissionState::Approved => {
@@ -286,6 +292,9 @@ fn not_pending(sub: &Submission) -> Response {
         SubmissionState::Withdrawn => format!(
             "submission {id} was approved and then withdrawn, not pending; nothing was changed"
         ),
+        SubmissionState::Cancelled => {
+            format!("submission {id} is cancelled already, not pending; nothing was changed")
+        }
         // Read pending, then decided by someone else before this decision was stored.
         SubmissionState::Pending => format!(
             "submission {id} was just decided by someone else; reload the page to see how; \
@@ -374,7 +383,7 @@ pub(super) async fn approve(app: &Arc<App>, s: Session, req: Request) -> Respons
 
 /// Stores `state` as `s`'s decision on `sub`, if it is still pending (two admins cannot both
 /// decide it); the answer to send otherwise.
-async fn decide(
+pub(super) async fn decide(
     app: &App,
     s: &Session,
     sub: &Submission,

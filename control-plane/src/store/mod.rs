@@ -424,7 +424,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Stores a new pending recipe submission, unless it would take the pending ones past
     /// `caps` (then nothing is stored and the cap is returned); earlier pending ones of the
     /// same recipe become superseded (their ids are returned), and only the newest
-    /// `HISTORY_KEPT` superseded or rejected ones are kept.
+    /// `HISTORY_KEPT` superseded, rejected or cancelled ones are kept.
     fn create_submission(
         &self,
         submission: &Submission,
@@ -433,8 +433,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Every submission, newest first.
     fn submissions(&self) -> StoreResult<Vec<Submission>>;
     fn submission(&self, id: &str) -> StoreResult<Option<Submission>>;
-    /// Approves or rejects a pending submission; `false` when it is not pending. Only the
-    /// newest `HISTORY_KEPT` superseded or rejected ones are kept.
+    /// Approves, rejects or cancels a pending submission; `false` when it is not pending. Only
+    /// the newest `HISTORY_KEPT` superseded, rejected or cancelled ones are kept.
     fn decide_submission(
         &self,
         id: &str,

@@ -6,6 +6,8 @@
 //! highest approved version of each recipe is published over `recipes/` when it is newer,
 //! `registry::Overlay`), `rejected` ones are kept for the history, and a pending one is
 //! `superseded` when a newer submission of the same recipe arrives or another is approved.
+//! A pending one taken back by its submitter (or an admin) is `cancelled`: it stops counting
+//! against the pending caps at once, and is kept for the history like a rejected one.
 //! Decisions are conditional updates (`WHERE state = 'pending'`): of two admins deciding at
 //! once, one wins and the other is told.
 //!
@@ -13,8 +15,8 @@
 //! (THREATS row 58): a new pending submission is refused, inside the transaction that would
 //! store it, when it would take its submitter's pending ones (counted per account, whatever
 //! token sent them) or all pending ones past a [`PendingCaps`]; and only the newest
-//! [`HISTORY_KEPT`] superseded or rejected submissions are kept, older ones deleted (the audit
-//! log keeps who sent and decided them). Approved and withdrawn ones stay: they are the
+//! [`HISTORY_KEPT`] superseded, rejected or cancelled submissions are kept, older ones deleted
+//! (the audit log keeps who sent and decided them). Approved and withdrawn ones stay: they are the
 //! registry's overlays, what a withdrawal publishes again, and the recipes' floors.
 //!
 //! An approved submission the registry publishes can be `withdrawn` (`withdraw`): it stops
@@ -45,6 +47,9 @@ pub enum SubmissionState {
     /// Approved, then withdrawn by an admin: the content before it is published again, under
     /// a higher version.
     Withdrawn,
+    /// Taken back while pending, by its submitter or an admin (`decided_by` says who): never
+    /// published, and not a rejection — no admin judged it.
+    Cancelled,
 }
 
 impl SubmissionState {
@@ -55,6 +60,7 @@ impl SubmissionState {
             Self::Rejected => "rejected",
             Self::Superseded => "superseded",
             Self::Withdrawn => "withdrawn",
+            Self::Cancelled => "cancelled",
         }
     }
 
@@ -65,13 +71,14 @@ impl SubmissionState {
             "rejected" => Self::Rejected,
             "superseded" => Self::Superseded,
             "withdrawn" => Self::Withdrawn,
+            "cancelled" => Self::Cancelled,
             _ => return None,
         })
     }
 }
 
-/// How many superseded or rejected submissions are kept (with their source); older ones are
-/// deleted as newer ones are decided.
+/// How many superseded, rejected or cancelled submissions are kept (with their source); older
+/// ones are deleted as newer ones are decided.
 pub const HISTORY_KEPT: usize = 50;
 
 /// What pending submissions may hold at most: per submitter (an account, whichever of its
@@ -334,13 +341,15 @@ fn over_cap(
     Ok(None)
 }
 
-/// Deletes the superseded and rejected submissions older than the newest [`HISTORY_KEPT`].
+/// Deletes the superseded, rejected and cancelled submissions older than the newest
+/// [`HISTORY_KEPT`] (cancelled ones count too: submitting and cancelling again and again must
+/// not grow the history at will).
 fn trim_history(tx: &rusqlite::Transaction<'_>) -> StoreResult<()> {
     tx.execute(
         "DELETE FROM recipe_submissions
-         WHERE state IN ('superseded', 'rejected') AND rowid NOT IN (
+         WHERE state IN ('superseded', 'rejected', 'cancelled') AND rowid NOT IN (
              SELECT rowid FROM recipe_submissions
-             WHERE state IN ('superseded', 'rejected')
+             WHERE state IN ('superseded', 'rejected', 'cancelled')
              ORDER BY coalesce(decided_at, submitted_at) DESC, rowid DESC
              LIMIT ?1)",
         params![i64::try_from(HISTORY_KEPT).unwrap_or(i64::MAX)],

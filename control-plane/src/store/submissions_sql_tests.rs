@@ -300,3 +300,38 @@ fn only_the_newest_superseded_or_rejected_submissions_are_kept() {
     );
     assert_eq!(st.approved_submissions().unwrap().len(), 1);
 }
+
+/// Day 2: a cancelled submission leaves the pending caps at once, and submitting and
+/// cancelling again and again keeps only the newest `HISTORY_KEPT` of them (THREATS row 58).
+#[test]
+fn a_cancelled_submission_frees_its_cap_and_cancelled_ones_are_trimmed_like_rejected_ones() {
+    use super::HISTORY_KEPT;
+    let (_d, st) = open();
+    let one = PendingCaps {
+        per_submitter: 1,
+        ..ROOMY
+    };
+    let sent = HISTORY_KEPT as u64 + 10;
+    for n in 0..sent {
+        let id = format!("sub-c-{n:03}");
+        // Under a cap of one pending submission: each fits only because the last was cancelled.
+        st.create_submission(&sub(&id, &format!("r{n}"), 2, 10 + n), &one)
+            .unwrap()
+            .unwrap();
+        assert!(
+            st.decide_submission(&id, SubmissionState::Cancelled, "olga", 10 + n)
+                .unwrap()
+        );
+        assert!(
+            !st.decide_submission(&id, SubmissionState::Approved, "ana", 11 + n)
+                .unwrap(),
+            "a cancelled submission cannot be decided"
+        );
+    }
+    let all = st.submissions().unwrap();
+    assert_eq!(all.len(), HISTORY_KEPT);
+    assert!(all.iter().all(|s| s.state == SubmissionState::Cancelled));
+    assert_eq!(all[0].decided_by.as_deref(), Some("olga"));
+    assert!(st.submission("sub-c-000").unwrap().is_none());
+    assert!(st.approved_submissions().unwrap().is_empty());
+}

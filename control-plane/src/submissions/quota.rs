@@ -7,8 +7,10 @@
 //! refusal stores nothing and says what to do.
 //!
 //! Decided submissions are bounded too: the store keeps the newest `HISTORY_KEPT`
-//! (`store/submissions_sql.rs`) superseded or rejected ones, as sending a new version of a
-//! pending recipe supersedes it, so an operator could otherwise grow that history at will.
+//! (`store/submissions_sql.rs`) superseded, rejected or cancelled ones, as sending a new
+//! version of a pending recipe supersedes it (and an operator may cancel their own pending
+//! ones, which frees their cap at once), so an operator could otherwise grow that history at
+//! will.
 
 use crate::store::{Cap, OverCap, PendingCaps};
 
@@ -32,15 +34,16 @@ pub fn refusal(over: &OverCap, caps: &PendingCaps) -> String {
     match over.cap {
         Cap::PerSubmitter => format!(
             "you already have {} recipe submissions waiting for review and one account may keep \
-             at most {}; nothing was stored: wait until an admin approves or rejects one, or \
-             send the next version of a recipe already waiting, which replaces it",
+             at most {}; nothing was stored: cancel one of yours, wait until an admin approves \
+             or rejects one, or send the next version of a recipe already waiting, which \
+             replaces it",
             over.held, caps.per_submitter
         ),
         Cap::PerSubmitterBytes => format!(
             "your recipe submissions waiting for review already hold {held} KiB and this one has \
-             {size} KiB, past the {} KiB one account may keep pending; nothing was stored: wait \
-             until an admin approves or rejects some, or send the next version of a recipe \
-             already waiting, which replaces it",
+             {size} KiB, past the {} KiB one account may keep pending; nothing was stored: \
+             cancel some of yours, wait until an admin approves or rejects some, or send the \
+             next version of a recipe already waiting, which replaces it",
             kib(caps.per_submitter_bytes)
         ),
         Cap::Total => format!(

@@ -62,7 +62,8 @@ fn status_for(r: &Route) -> u16 {
         | RouteId::EndUserSessions
         | RouteId::ApproveSubmission
         | RouteId::RejectSubmission
-        | RouteId::WithdrawSubmission => 404,
+        | RouteId::WithdrawSubmission
+        | RouteId::CancelSubmission => 404,
         // A new invitation (again: the unused link is replaced), a new API token.
         RouteId::InviteUser | RouteId::CreateApiToken => 201,
         // Reached the handler, which asks for the fields (no link or password guessed here).

@@ -14,6 +14,7 @@ mod said;
 mod sessions;
 mod settings;
 mod states;
+mod submission_cancel;
 mod submission_caps;
 mod submissions;
 mod system_status;

@@ -451,6 +451,8 @@ export const api = {
     call<Decided>('POST', `/api/recipes/submissions/${enc(id)}/approve`),
   rejectSubmission: (id: string) =>
     call<Decided>('POST', `/api/recipes/submissions/${enc(id)}/reject`),
+  cancelSubmission: (id: string) =>
+    call<Decided>('POST', `/api/recipes/submissions/${enc(id)}/cancel`),
   withdrawSubmission: (id: string, confirm: string) =>
     call<Decided>('POST', `/api/recipes/submissions/${enc(id)}/withdraw`, { confirm }),
   jobs: (nodeId?: string) =>

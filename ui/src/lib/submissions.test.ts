@@ -5,6 +5,7 @@ import {
   confirmsWithdrawal,
   diffLines,
   isCompanion,
+  mayCancel,
   readUpload,
   withdrawalPlanText,
   type WithdrawalPlan,
@@ -26,6 +27,19 @@ describe('submissions (issue 22)', () => {
       'Signe redis v7 et la propose à tous les serveurs ; elle obtient : programme curl.',
     );
     locale.lang = 'en';
+  });
+
+  it('offers cancelling a pending submission to its own account and to admins only', () => {
+    const mine = { state: 'pending' as const, submitter: 'olga' };
+    expect(mayCancel(mine, 'olga', false)).toBe(true);
+    expect(mayCancel(mine, 'pete', false)).toBe(false);
+    expect(mayCancel(mine, null, false)).toBe(false);
+    expect(mayCancel(mine, 'alice', true)).toBe(true);
+    // An old row without a submitter is nobody's: only an admin may cancel it.
+    expect(mayCancel({ state: 'pending', submitter: '' }, '', false)).toBe(false);
+    for (const state of ['approved', 'rejected', 'superseded', 'withdrawn', 'cancelled'] as const) {
+      expect(mayCancel({ state, submitter: 'olga' }, 'olga', true)).toBe(false);
+    }
   });
 
   it('splits a unified diff into lines to colour', () => {

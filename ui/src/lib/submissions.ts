@@ -7,7 +7,14 @@
  */
 import { t } from './i18n.svelte';
 
-export type SubmissionState = 'pending' | 'approved' | 'rejected' | 'superseded' | 'withdrawn';
+export type SubmissionState =
+  | 'pending'
+  | 'approved'
+  | 'rejected'
+  | 'superseded'
+  | 'withdrawn'
+  /** Taken back while pending by its submitter or an admin (`decidedBy`): not a rejection. */
+  | 'cancelled';
 
 /** Who withdrew an approved submission, and the version that withdrawal published. */
 export type Withdrawn = { by: string; at: number; publishedAs: number };
@@ -20,6 +27,8 @@ export type Submission = {
   /** The version published when it was sent; null for a new recipe. */
   baseVersion: number | null;
   submittedBy: string;
+  /** The account it counts against, whichever of its tokens sent it: who may cancel it. */
+  submitter: string;
   submittedAt: number;
   state: SubmissionState;
   decidedBy: string | null;
@@ -98,7 +107,7 @@ export type Submitted = {
   messageArgs?: Record<string, string>;
 };
 
-/** An approval's, rejection's or withdrawal's answer. */
+/** An approval's, rejection's, cancellation's or withdrawal's answer. */
 export type Decided = {
   id: string;
   state: SubmissionState;
@@ -148,6 +157,20 @@ export function approvalPlan(sub: Pick<Submission, 'recipeId' | 'version'>, grow
   return grown.length === 0
     ? t('submissions.planNoGrowth', what)
     : t('submissions.planGrows', { ...what, grown: grown.join(', ') });
+}
+
+/**
+ * Whether the page offers "Cancel submission": on a pending submission, to its own account
+ * (`username`, whichever token sent it) and to admins and owners (`mayDecide`). The control
+ * plane checks the same (and refuses an admin's API token on another account's).
+ */
+export function mayCancel(
+  sub: Pick<Submission, 'state' | 'submitter'>,
+  username: string | null,
+  mayDecide: boolean,
+): boolean {
+  if (sub.state !== 'pending') return false;
+  return mayDecide || (!!username && sub.submitter === username);
 }
 
 export type DiffLine = { kind: 'head' | 'hunk' | 'add' | 'del' | 'same'; text: string };

@@ -487,6 +487,7 @@ export const en = {
   'submissions.state.rejected': 'Rejected',
   'submissions.state.superseded': 'Superseded',
   'submissions.state.withdrawn': 'Withdrawn',
+  'submissions.state.cancelled': 'Cancelled',
   'submissions.heading': '{recipe} v{version}',
   'submissions.against': 'Compared with the published v{version}',
   'submissions.newRecipe': 'A new recipe: nothing of it is published yet.',
@@ -527,6 +528,12 @@ export const en = {
   'submissions.withdraw.button': 'Withdraw',
   'submissions.withdrawnBy': 'Withdrawn by {by}; servers got v{version} instead.',
   'submissions.adminOnly': 'An admin approves or rejects it.',
+  'submissions.cancel': 'Cancel submission',
+  'submissions.cancelAsk':
+    'Cancel {recipe} v{version}? It was never published; it stops waiting for review and no longer counts against its account’s pending submissions.',
+  'submissions.cancelConfirm': 'Yes, cancel it',
+  'submissions.cancelKeep': 'Keep it',
+  'submissions.cancelledBy': 'Cancelled by {by}; it was never published.',
   'submissions.upload': 'Upload recipe',
   'submissions.uploadHelp':
     'Choose the .rhai file and its companion files (ID.NAME, e.g. redis.conf.j2). It is checked as `cairn-recipe check` does, then waits for an admin.',
@@ -867,9 +874,9 @@ export const en = {
   'said.submissions.notNewer':
     '{id} v{published} is published and this is v{version}: a submission must have a higher version, so raise RECIPE.version above {published} and submit it again',
   'said.submissions.pendingYours':
-    'you already have {held} recipe submissions waiting for review and one account may keep at most {max}; nothing was stored: wait until an admin approves or rejects one, or send the next version of a recipe already waiting, which replaces it',
+    'you already have {held} recipe submissions waiting for review and one account may keep at most {max}; nothing was stored: cancel one of yours, wait until an admin approves or rejects one, or send the next version of a recipe already waiting, which replaces it',
   'said.submissions.pendingYoursBytes':
-    'your recipe submissions waiting for review already hold {held} KiB and this one has {size} KiB, past the {max} KiB one account may keep pending; nothing was stored: wait until an admin approves or rejects some, or send the next version of a recipe already waiting, which replaces it',
+    'your recipe submissions waiting for review already hold {held} KiB and this one has {size} KiB, past the {max} KiB one account may keep pending; nothing was stored: cancel some of yours, wait until an admin approves or rejects some, or send the next version of a recipe already waiting, which replaces it',
   'said.submissions.pendingAll':
     'the control plane already keeps {held} recipe submissions waiting for review, the most it keeps ({max}); nothing was stored: ask an admin to approve or reject the ones waiting, then submit again',
   'said.submissions.pendingAllBytes':
@@ -883,6 +890,8 @@ export const en = {
     'submission {id} is superseded by a newer one, not pending; nothing was changed',
   'said.submissions.withdrawnAlready':
     'submission {id} was approved and then withdrawn, not pending; nothing was changed',
+  'said.submissions.cancelledAlready':
+    'submission {id} is cancelled already, not pending; nothing was changed',
   'said.submissions.decidedMeanwhile':
     'submission {id} was just decided by someone else; reload the page to see how; nothing was changed',
   'said.submissions.unreadableNow':
@@ -899,6 +908,12 @@ export const en = {
   'said.submissions.approvedGrown':
     'Signed {target} and offered it to every server; it gains: {grown}.',
   'said.submissions.rejected': 'Rejected {target}: no server gets it.',
+  'said.submissions.cancelNotYours':
+    'submission {id} was sent by {submitter}: only its submitter or an admin may cancel it; nothing was changed',
+  'said.submissions.cancelByToken':
+    "submission {id} was sent by {submitter}: an API token cancels only its own account's submissions, so cancel it in the dashboard; nothing was changed",
+  'said.submissions.cancelled':
+    'Cancelled {target}: it was never published and no longer waits for review.',
   'alerts.deliveryFailedChannel': '{channel}: {error} (tried {tries} times)',
   'said.alerts.channelConfirm':
     'the confirmation does not match: type the channel\'s name "{name}" to delete it',

@@ -506,6 +506,7 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'submissions.state.rejected': 'Rejetée',
   'submissions.state.superseded': 'Remplacée',
   'submissions.state.withdrawn': 'Retirée',
+  'submissions.state.cancelled': 'Annulée',
   'submissions.heading': '{recipe} v{version}',
   'submissions.against': 'Comparée à la v{version} publiée',
   'submissions.newRecipe': 'Une nouvelle recette : rien n’en est encore publié.',
@@ -546,6 +547,12 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'submissions.withdraw.button': 'Retirer',
   'submissions.withdrawnBy': 'Retirée par {by} ; les serveurs ont reçu la v{version} à la place.',
   'submissions.adminOnly': 'Un administrateur l’approuve ou la rejette.',
+  'submissions.cancel': 'Annuler la soumission',
+  'submissions.cancelAsk':
+    'Annuler {recipe} v{version} ? Elle n’a jamais été publiée ; elle n’attend plus de relecture et ne compte plus parmi les soumissions en attente de son compte.',
+  'submissions.cancelConfirm': 'Oui, l’annuler',
+  'submissions.cancelKeep': 'La garder',
+  'submissions.cancelledBy': 'Annulée par {by} ; elle n’a jamais été publiée.',
   'submissions.upload': 'Téléverser une recette',
   'submissions.uploadHelp':
     'Choisissez le fichier .rhai et ses fichiers compagnons (ID.NOM, par ex. redis.conf.j2). Elle est vérifiée comme par `cairn-recipe check`, puis attend un administrateur.',
@@ -898,9 +905,9 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'said.submissions.notNewer':
     '{id} v{published} est publiée et celle-ci est la v{version} : une soumission doit avoir une version plus haute ; portez RECIPE.version au-dessus de {published} et soumettez-la à nouveau',
   'said.submissions.pendingYours':
-    'vous avez déjà {held} soumissions de recettes en attente de relecture et un compte peut en garder au plus {max} ; rien n’a été enregistré : attendez qu’un administrateur en approuve ou en refuse une, ou envoyez la version suivante d’une recette déjà en attente, qui la remplace',
+    'vous avez déjà {held} soumissions de recettes en attente de relecture et un compte peut en garder au plus {max} ; rien n’a été enregistré : annulez l’une des vôtres, attendez qu’un administrateur en approuve ou en refuse une, ou envoyez la version suivante d’une recette déjà en attente, qui la remplace',
   'said.submissions.pendingYoursBytes':
-    'vos soumissions de recettes en attente de relecture occupent déjà {held} Kio et celle-ci en fait {size} Kio, au-delà des {max} Kio qu’un compte peut garder en attente ; rien n’a été enregistré : attendez qu’un administrateur en approuve ou en refuse, ou envoyez la version suivante d’une recette déjà en attente, qui la remplace',
+    'vos soumissions de recettes en attente de relecture occupent déjà {held} Kio et celle-ci en fait {size} Kio, au-delà des {max} Kio qu’un compte peut garder en attente ; rien n’a été enregistré : annulez-en certaines, attendez qu’un administrateur en approuve ou en refuse, ou envoyez la version suivante d’une recette déjà en attente, qui la remplace',
   'said.submissions.pendingAll':
     'le plan de contrôle garde déjà {held} soumissions de recettes en attente de relecture, le maximum qu’il garde ({max}) ; rien n’a été enregistré : demandez à un administrateur d’approuver ou de refuser celles en attente, puis soumettez à nouveau',
   'said.submissions.pendingAllBytes':
@@ -914,6 +921,8 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
     'la soumission {id} est remplacée par une plus récente, plus en attente ; rien n’a été changé',
   'said.submissions.withdrawnAlready':
     'la soumission {id} a été approuvée puis retirée, plus en attente ; rien n’a été changé',
+  'said.submissions.cancelledAlready':
+    'la soumission {id} est déjà annulée, plus en attente ; rien n’a été changé',
   'said.submissions.decidedMeanwhile':
     'quelqu’un d’autre vient de décider de la soumission {id} ; rechargez la page pour voir sa décision ; rien n’a été changé',
   'said.submissions.unreadableNow':
@@ -930,6 +939,12 @@ export const fr: Partial<Record<keyof typeof en, string>> = {
   'said.submissions.approvedGrown':
     '{target} est signée et proposée à chaque serveur ; elle gagne : {grown}.',
   'said.submissions.rejected': '{target} est refusée : aucun serveur ne la reçoit.',
+  'said.submissions.cancelNotYours':
+    'la soumission {id} a été envoyée par {submitter} : seuls son auteur ou un administrateur peuvent l’annuler ; rien n’a été changé',
+  'said.submissions.cancelByToken':
+    'la soumission {id} a été envoyée par {submitter} : un jeton d’API n’annule que les soumissions de son propre compte, annulez-la donc dans le tableau de bord ; rien n’a été changé',
+  'said.submissions.cancelled':
+    '{target} est annulée : elle n’a jamais été publiée et n’attend plus de relecture.',
   'alerts.deliveryFailedChannel': '{channel} : {error} ({tries} essais)',
   'said.alerts.channelConfirm':
     'la confirmation ne correspond pas : tapez le nom du canal « {name} » pour le supprimer',

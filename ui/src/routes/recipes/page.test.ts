@@ -47,6 +47,7 @@ const pending: Submission = {
   version: 3,
   baseVersion: 2,
   submittedBy: 'olga (token ci)',
+  submitter: 'olga',
   submittedAt: 1_700_000_000,
   state: 'pending',
   decidedBy: null,
@@ -89,6 +90,13 @@ vi.mock('$lib/api', async (original) => ({
       message: 'Signed go v3 and offered it to every server; it gains: program curl.',
     }),
     rejectSubmission: async () => ({ id: pending.id, state: 'rejected', message: 'Rejected.' }),
+    cancelSubmission: async () => ({
+      id: pending.id,
+      state: 'cancelled',
+      message: 'Cancelled go v3: it was never published and no longer waits for review.',
+      messageCode: 'submissions.cancelled',
+      messageArgs: { target: 'go v3' },
+    }),
     submitRecipe: async () => ({}),
   },
 }));
@@ -265,6 +273,56 @@ describe('recipe submissions (issue 22)', () => {
     expect(buttons(target)).not.toContain(en['submissions.reject']);
     expect(target.querySelector('[data-testid=approval-plan]')).toBeNull();
     expect(target.textContent).toContain(en['submissions.adminOnly']);
+  });
+
+  it('lets the submitter cancel their pending submission after a plain confirmation, then refreshes the list', async () => {
+    session.role = 'operator';
+    session.username = 'olga';
+    try {
+      const target = await showPage();
+      await review(target);
+      const find = (label: string) =>
+        [...target.querySelectorAll('button')].find((b) => b.textContent?.trim() === label);
+      const cancel = vi.spyOn(api, 'cancelSubmission');
+      const listed = vi.spyOn(api, 'submissions');
+      find(en['submissions.cancel'])?.click();
+      flushSync();
+      // Asked first, nothing sent yet; "Keep it" goes back.
+      expect(target.querySelector('[data-testid=cancel-submission]')?.textContent).toContain(
+        'Cancel go v3? It was never published',
+      );
+      expect(cancel).not.toHaveBeenCalled();
+      find(en['submissions.cancelKeep'])?.click();
+      flushSync();
+      expect(find(en['submissions.cancelConfirm'])).toBeUndefined();
+      find(en['submissions.cancel'])?.click();
+      flushSync();
+      find(en['submissions.cancelConfirm'])?.click();
+      await vi.waitFor(() => {
+        flushSync();
+        expect(target.querySelector('p[role=status]')?.textContent).toBe(
+          'Cancelled go v3: it was never published and no longer waits for review.',
+        );
+      });
+      expect(cancel).toHaveBeenCalledWith(pending.id);
+      expect(listed).toHaveBeenCalled();
+      expect(target.querySelector('[data-testid=submission]')).toBeNull();
+    } finally {
+      session.username = null;
+    }
+  });
+
+  it('offers no Cancel to another operator', async () => {
+    session.role = 'operator';
+    session.username = 'pete';
+    try {
+      const target = await showPage();
+      await review(target);
+      expect(buttons(target)).not.toContain(en['submissions.cancel']);
+      expect(target.querySelector('[data-testid=cancel-submission]')).toBeNull();
+    } finally {
+      session.username = null;
+    }
   });
 
   it('shows a viewer neither the submissions nor the upload', async () => {

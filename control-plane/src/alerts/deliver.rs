@@ -57,18 +57,15 @@ pub fn send_within(ch: &Channel, notice: &Notice, timeout: Duration) -> Result<(
                 timeout,
             )
         }
-        Kind::Slack => {
-            let body = json!({"text": format!("*{}*\n{}", notice.title, notice.text)});
-            post(
-                ch,
-                body.to_string().as_bytes(),
-                "application/json",
-                &[],
-                timeout,
-            )
-        }
-        Kind::Discord => {
-            let body = json!({"content": format!("**{}**\n{}", notice.title, notice.text)});
+        // Chat webhooks: one JSON field, the title in the chat's bold.
+        Kind::Slack | Kind::Discord => {
+            let (field, bold) = if ch.kind == Kind::Slack {
+                ("text", "*")
+            } else {
+                ("content", "**")
+            };
+            let text = format!("{bold}{}{bold}\n{}", notice.title, notice.text);
+            let body = json!({ field: text });
             post(
                 ch,
                 body.to_string().as_bytes(),
@@ -266,6 +263,27 @@ mod tests {
     }
 
     const OK: &str = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+    /// Slack's and Discord's webhooks each get their one JSON field, the title in their bold
+    /// and the text after it, as JSON (a quote or a line break in a node's name stays text).
+    #[test]
+    fn chat_webhooks_get_their_own_field_with_the_title_in_bold() {
+        let notice = Notice {
+            title: "[Cairn] Firing on \"web-1\"".to_owned(),
+            text: "On web-1, the disk /\nis 95 % full.".to_owned(),
+            body: serde_json::json!({}),
+        };
+        for (kind, field, bold) in [(Kind::Slack, "text", "*"), (Kind::Discord, "content", "**")] {
+            let (url, got) = receiver(OK);
+            let sent = send(&channel(kind, &url), &notice);
+            let request = got.join().expect("receiver");
+            assert_eq!(sent, Ok(()), "{kind:?}: {request}");
+            let body = request.split("\r\n\r\n").nth(1).expect("a body");
+            let v: serde_json::Value = serde_json::from_str(body).expect("JSON");
+            let want = format!("{bold}{}{bold}\n{}", notice.title, notice.text);
+            assert_eq!(v, serde_json::json!({ field: want }), "{kind:?}");
+        }
+    }
 
     /// THREATS row 55: a title built from a node's name and an agent's disk or service name
     /// (line breaks, a forged header, non-ASCII) reaches ntfy as one encoded header: the
